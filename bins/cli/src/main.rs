@@ -1,0 +1,3 @@
+//! Placeholder entry point; see the workspace README.
+
+fn main() {}

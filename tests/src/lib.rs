@@ -1,0 +1,1 @@
+//! End-to-end journey tests across the WikiScriptSync crates live in `tests/tests/`.

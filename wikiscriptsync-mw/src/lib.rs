@@ -1,0 +1,2 @@
+//! A MediaWiki Action API client for publishing and monitoring gadget and user-script pages.
+#![warn(missing_docs)]
