@@ -1,3 +1,83 @@
-//! Placeholder entry point; see the workspace README.
+//! `wikiscriptsync-web`: the WikiScriptSync web application.
+//!
+//! `--dev` runs it on a laptop (loopback, SQLite, generated keys); without it, it runs as on
+//! Toolforge (`0.0.0.0:$PORT`, configuration from the environment).
 
-fn main() {}
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Parser;
+use tokio::net::TcpListener;
+use wikiscriptsync_web::config::DEFAULT_PORT;
+use wikiscriptsync_web::keys::Keys;
+use wikiscriptsync_web::{AppState, Mode, WebConfig, router, serve};
+
+/// The WikiScriptSync web application.
+#[derive(Debug, Parser)]
+#[command(name = "wikiscriptsync-web", version, about)]
+struct Args {
+    /// Development mode: bind to 127.0.0.1 only, keep the SQLite database and generated keys in
+    /// --data-dir, and show a banner saying so.
+    #[arg(long)]
+    dev: bool,
+    /// The port to listen on (Toolforge sets PORT).
+    #[arg(long, env = "PORT", default_value_t = DEFAULT_PORT)]
+    port: u16,
+    /// Where development mode keeps its database and keys.
+    #[arg(long, env = "WIKISCRIPTSYNC_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let config = if args.dev {
+        WebConfig::development(args.port, args.data_dir)
+    } else {
+        WebConfig::production(args.port, args.data_dir)
+    };
+    let keys = match config.mode {
+        Mode::Development => Keys::load_or_generate(&config.data_dir),
+        Mode::Production => Keys::from_env(),
+    }
+    .context("cannot load the server's keys")?;
+
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    tracing::info!(address = %config.bind, mode = ?config.mode, "listening; open http://{}/", config.bind);
+    let app = router(AppState {
+        mode: config.mode,
+        keys: Arc::new(keys),
+    });
+    serve(listener, app, shutdown_signal())
+        .await
+        .context("the server stopped with an error")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what Kubernetes sends) starts a graceful shutdown.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,214 @@
+//! The web server's two secrets: the cookie key (encrypts the session cookie) and the credential
+//! key (encrypts stored BotPasswords).
+//!
+//! In production both come from the environment (`WIKISCRIPTSYNC_COOKIE_KEY`,
+//! `CREDENTIAL_ENCRYPTION_KEY`). In development they are generated on first start into the data
+//! directory, readable by the owner only (mode 600), and reused afterwards so that sessions and
+//! stored credentials survive a restart.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write as _};
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use secrecy::{ExposeSecret as _, SecretString};
+use wikiscriptsync_core::vault::{Vault, VaultError};
+
+/// The environment variable holding the cookie key (base64 of at least 64 random bytes).
+pub const COOKIE_KEY_ENV_VAR: &str = "WIKISCRIPTSYNC_COOKIE_KEY";
+
+/// Bytes in a cookie key: what the cookie crate's `Key` needs for signing plus encryption.
+pub const COOKIE_KEY_BYTES: usize = 64;
+
+/// Why the keys could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// A key file could not be read or written.
+    #[error("cannot use the key file {path}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// A key file is readable by others; refuse rather than use a possibly leaked key.
+    #[error(
+        "the key file {path} is readable by other users (mode {mode:o}); run `chmod 600 {path}`"
+    )]
+    TooOpen {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The cookie key is missing or malformed.
+    #[error(
+        "{COOKIE_KEY_ENV_VAR} must be base64 of at least {COOKIE_KEY_BYTES} random bytes; make \
+         one with `head -c 64 /dev/urandom | base64 -w0`"
+    )]
+    BadCookieKey,
+    /// The credential key list is missing or malformed.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+}
+
+/// The loaded secrets. `Debug` shows nothing secret.
+pub struct Keys {
+    /// The cookie key bytes.
+    pub cookie: secrecy::SecretSlice<u8>,
+    /// The credential vault.
+    pub vault: Vault,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("vault", &self.vault)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Keys {
+    /// Production: both keys from the environment.
+    pub fn from_env() -> Result<Self, KeyError> {
+        let cookie = std::env::var(COOKIE_KEY_ENV_VAR).map_err(|_| KeyError::BadCookieKey)?;
+        Ok(Self {
+            cookie: decode_cookie_key(&SecretString::from(cookie))?,
+            vault: Vault::from_env()?,
+        })
+    }
+
+    /// Development: keys from `dir`, generated on first start. A credential key in the
+    /// environment wins over the file, so a developer can test with a production-like setup.
+    pub fn load_or_generate(dir: &Path) -> Result<Self, KeyError> {
+        if !dir.exists() {
+            fs::create_dir_all(dir).map_err(|source| KeyError::File {
+                path: dir.into(),
+                source,
+            })?;
+            // Only the owner may list the directory that holds the keys and the database.
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|source| {
+                KeyError::File {
+                    path: dir.into(),
+                    source,
+                }
+            })?;
+        }
+        let cookie_file = dir.join("cookie.key");
+        let cookie = read_or_create(&cookie_file, || {
+            let mut bytes = zeroize::Zeroizing::new([0u8; COOKIE_KEY_BYTES]);
+            getrandom::fill(bytes.as_mut_slice()).map_err(|e| KeyError::File {
+                path: cookie_file.clone(),
+                source: io::Error::other(e.to_string()),
+            })?;
+            Ok(SecretString::from(STANDARD.encode(bytes.as_slice())))
+        })?;
+        let vault = match std::env::var_os(wikiscriptsync_core::vault::KEY_ENV_VAR) {
+            Some(_) => Vault::from_env()?,
+            None => {
+                let key =
+                    read_or_create(&dir.join("credential.key"), || Ok(Vault::generate_key()))?;
+                Vault::from_key_list(&key)?
+            }
+        };
+        Ok(Self {
+            cookie: decode_cookie_key(&cookie)?,
+            vault,
+        })
+    }
+}
+
+fn decode_cookie_key(text: &SecretString) -> Result<secrecy::SecretSlice<u8>, KeyError> {
+    let bytes = STANDARD
+        .decode(text.expose_secret().trim())
+        .map_err(|_| KeyError::BadCookieKey)?;
+    if bytes.len() < COOKIE_KEY_BYTES {
+        return Err(KeyError::BadCookieKey);
+    }
+    Ok(bytes.into())
+}
+
+/// Reads a secret file, or creates it with mode 600 from `make` if it does not exist.
+fn read_or_create(
+    path: &Path,
+    make: impl FnOnce() -> Result<SecretString, KeyError>,
+) -> Result<SecretString, KeyError> {
+    let file_error = |source| KeyError::File {
+        path: path.into(),
+        source,
+    };
+    match fs::metadata(path) {
+        Ok(meta) => {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(KeyError::TooOpen {
+                    path: path.into(),
+                    mode,
+                });
+            }
+            let text = fs::read_to_string(path).map_err(file_error)?;
+            Ok(SecretString::from(text.trim().to_owned()))
+        }
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            let secret = make()?;
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(file_error)?;
+            file.write_all(secret.expose_secret().as_bytes())
+                .map_err(file_error)?;
+            Ok(secret)
+        }
+        Err(err) => Err(file_error(err)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn development_keys_are_generated_once_with_mode_600_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Keys::load_or_generate(dir.path()).unwrap();
+        for name in ["cookie.key", "credential.key"] {
+            let mode = fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
+            assert_eq!(mode, 0o600, "{name}");
+        }
+        let second = Keys::load_or_generate(dir.path()).unwrap();
+        assert_eq!(first.cookie.expose_secret(), second.cookie.expose_secret());
+        let token = first.vault.encrypt(&SecretString::from("pw".to_owned()));
+        assert_eq!(second.vault.decrypt(&token).unwrap().expose_secret(), "pw");
+    }
+
+    #[test]
+    fn a_key_file_readable_by_others_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        Keys::load_or_generate(dir.path()).unwrap();
+        let path = dir.path().join("cookie.key");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let err = Keys::load_or_generate(dir.path()).unwrap_err();
+        assert!(
+            matches!(err, KeyError::TooOpen { mode: 0o644, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("chmod 600"));
+    }
+
+    #[test]
+    fn a_short_cookie_key_is_refused() {
+        let short = SecretString::from(STANDARD.encode([1u8; 32]));
+        assert!(matches!(
+            decode_cookie_key(&short),
+            Err(KeyError::BadCookieKey)
+        ));
+    }
+}
