@@ -1,2 +1,49 @@
 //! A MediaWiki Action API client for publishing and monitoring gadget and user-script pages.
+//!
+//! - [`WikiUrl`] turns `en.wikipedia.org` (or a URL, or an `api.php` URL) into the API URL and
+//!   refuses hosts outside the [`AllowList`] before any request.
+//! - [`ActionApiClient`] (behind the object-safe [`WikiApi`] trait) opens [`Session`]s
+//!   ([`WikiSession`]): BotPassword logins with their own cookie jar, or anonymous ones.
+//! - Sessions look up many pages in ⌈N/50⌉ requests (⌈N/500⌉ with `apihighlimits`), read page
+//!   text, run the one-request pre-publish [`Probe`], edit with conflict detection, and post
+//!   talk-page notices (Flow boards included).
+//! - Every request carries `format=json&formatversion=2&errorformat=plaintext`, the configured
+//!   User-Agent, `maxlag` and (once logged in) `assert=user`; maxlag, readonly, ratelimited,
+//!   HTTP 429 and 503 are retried with backoff; `badtoken` and expired sessions are recovered
+//!   from once.
+//! - [`oauth`] is the OAuth 2.0 identity flow for the web app.
+//! - With the `testkit` feature, [`testkit::FakeWiki`] is an in-memory wiki on wiremock.
+//!
+//! Secrets (BotPasswords, CSRF and OAuth tokens, client secrets) are [`secrecy::SecretString`]s:
+//! they appear in no log line, error message or `Debug` output.
 #![warn(missing_docs)]
+
+mod api;
+mod client;
+mod config;
+mod error;
+pub mod oauth;
+mod ops;
+mod rights;
+mod title;
+mod wiki;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use api::{
+    BlockInfo, BotPassword, CreatePolicy, EditOutcome, EditRequest, PageLookup, PageRevision,
+    PageState, PageText, Probe, ProbedPage, TalkNotice, TalkNoticeOutcome, UserInfo, WikiApi,
+    WikiSession,
+};
+pub use client::{ActionApiClient, Session};
+pub use config::{ClientConfig, ConfigError, MAX_IN_FLIGHT_CAP, RetryPolicy, UserAgent};
+pub use error::{Error, LoginError, RetryCause};
+pub use ops::{
+    SUMMARY_CHARACTER_LIMIT, TITLES_PER_REQUEST, TITLES_PER_REQUEST_HIGH, normalize_text,
+    trim_summary,
+};
+pub use rights::{MissingRight, RequiredRight, check_rights, grant_for_right, required_rights};
+pub use secrecy::SecretString;
+pub use title::{ContentModel, Namespace, Title, TitleError, UserTalkTitle};
+pub use wiki::{AllowList, EXTRA_WIKI_HOSTS_ENV, WIKIMEDIA_DOMAINS, WikiUrl, WikiUrlError};

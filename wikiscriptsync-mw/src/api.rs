@@ -1,0 +1,373 @@
+//! The object-safe traits core holds (`Arc<dyn WikiApi>`, `Arc<dyn WikiSession>`) and the plain
+//! data types that cross them.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use crate::error::Error;
+use crate::rights::{self, MissingRight};
+use crate::title::{ContentModel, Title, UserTalkTitle};
+use crate::wiki::WikiUrl;
+
+/// A BotPassword: the `User@BotName` login name and the generated password.
+///
+/// `Debug` never shows the password; the type is deliberately not `Serialize`.
+#[derive(Clone)]
+pub struct BotPassword {
+    login_name: String,
+    password: SecretString,
+}
+
+impl BotPassword {
+    /// `login_name` is `User@BotName` as shown on Special:BotPasswords.
+    pub fn new(login_name: impl Into<String>, password: SecretString) -> Self {
+        Self {
+            login_name: login_name.into().trim().to_owned(),
+            password,
+        }
+    }
+
+    /// The `User@BotName` login name.
+    pub fn login_name(&self) -> &str {
+        &self.login_name
+    }
+
+    /// The account's user name (the part before `@`).
+    pub fn user_name(&self) -> &str {
+        self.login_name
+            .split_once('@')
+            .map_or(self.login_name.as_str(), |(user, _)| user)
+    }
+
+    pub(crate) fn password(&self) -> &SecretString {
+        &self.password
+    }
+}
+
+impl fmt::Debug for BotPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BotPassword")
+            .field("login_name", &self.login_name)
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+/// The latest revision of an existing page, from a batched lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRevision {
+    /// The page's title after normalisation and redirects.
+    pub title: String,
+    /// When the requested title was a redirect (e.g. a moved page): the redirect's title.
+    pub redirected_from: Option<String>,
+    /// The page id.
+    pub page_id: u64,
+    /// The latest revision id.
+    pub revision_id: u64,
+    /// The revision's timestamp (ISO 8601, UTC).
+    pub timestamp: String,
+    /// Who made it (`None` when hidden).
+    pub user: Option<String>,
+    /// Its summary (`None` when hidden).
+    pub comment: Option<String>,
+    /// SHA-1 of the content in hex (`None` when hidden). Not a git blob SHA.
+    pub sha1: Option<String>,
+    /// Content size in bytes.
+    pub size: u64,
+    /// The page's content model.
+    pub content_model: ContentModel,
+}
+
+/// What a batched lookup found for one requested title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageState {
+    /// The page exists.
+    Exists(PageRevision),
+    /// The page does not exist (never created, or deleted).
+    Missing {
+        /// The normalised title.
+        title: String,
+    },
+    /// The title is not valid on this wiki.
+    Invalid {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One requested title and what was found, in the caller's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageLookup {
+    /// The title exactly as the caller gave it.
+    pub requested: String,
+    /// What was found.
+    pub state: PageState,
+}
+
+/// A page's text at one revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageText {
+    /// The page's title.
+    pub title: String,
+    /// The revision id.
+    pub revision_id: u64,
+    /// The revision's timestamp.
+    pub timestamp: String,
+    /// The content model.
+    pub content_model: ContentModel,
+    /// The text.
+    pub text: String,
+}
+
+/// A block on the session's account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// The block id.
+    pub id: Option<u64>,
+    /// Who blocked.
+    pub by: Option<String>,
+    /// The reason.
+    pub reason: Option<String>,
+    /// Expiry (`infinite` or a timestamp).
+    pub expiry: Option<String>,
+    /// A partial block (only some pages or namespaces).
+    pub partial: bool,
+}
+
+/// The session's identity and effective rights (groups ∩ grants).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    /// The user id (0 when anonymous).
+    pub id: u64,
+    /// The user name (an IP address when anonymous).
+    pub name: String,
+    /// Not logged in.
+    pub anonymous: bool,
+    /// Group memberships.
+    pub groups: Vec<String>,
+    /// Effective rights in this session.
+    pub rights: Vec<String>,
+    /// The block, if any.
+    pub block: Option<BlockInfo>,
+}
+
+impl UserInfo {
+    /// Whether the session may ask for 500 titles per request.
+    pub fn has_high_limits(&self) -> bool {
+        self.rights.iter().any(|r| r == "apihighlimits")
+    }
+}
+
+/// The target page as the probe saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbedPage {
+    /// The normalised title.
+    pub title: String,
+    /// Whether the page exists.
+    pub exists: bool,
+    /// Page id when it exists.
+    pub page_id: Option<u64>,
+    /// The current revision id: send it as `baserevid`.
+    pub revision_id: Option<u64>,
+    /// The current revision's timestamp.
+    pub timestamp: Option<String>,
+    /// The content model (the title-implied one when the page is missing).
+    pub content_model: Option<ContentModel>,
+    /// The current text.
+    pub text: Option<String>,
+}
+
+/// The answer of the single pre-publish request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// Who the session is and what it may do.
+    pub user: UserInfo,
+    /// The target page.
+    pub page: ProbedPage,
+    /// The server's time: send it as `starttimestamp`.
+    pub server_time: String,
+}
+
+impl Probe {
+    /// Checks the probe's rights (and block) against what editing `title` needs.
+    pub fn check_rights(&self, title: &Title) -> Result<(), Error> {
+        if let Some(block) = &self.user.block
+            && !block.partial
+        {
+            return Err(Error::Blocked {
+                text: block.reason.clone().unwrap_or_default(),
+            });
+        }
+        rights::check_rights(title, &self.user.name, &self.user.rights, !self.page.exists)
+            .map_err(Error::MissingRight)
+    }
+
+    /// Like [`Probe::check_rights`] but only the rights part.
+    pub fn missing_right(&self, title: &Title) -> Option<MissingRight> {
+        rights::check_rights(title, &self.user.name, &self.user.rights, !self.page.exists).err()
+    }
+}
+
+/// Whether an edit may create the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CreatePolicy {
+    /// `nocreate`: fail with [`Error::PageMissing`] if the page does not exist (the default).
+    #[default]
+    MustExist,
+    /// Create the page if missing.
+    MayCreate,
+    /// `createonly`: fail with [`Error::PageExists`] if the page exists.
+    MustNotExist,
+}
+
+/// One `action=edit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditRequest {
+    /// The page.
+    pub title: Title,
+    /// The full new text.
+    pub text: String,
+    /// The summary (trimmed to MediaWiki's 500-character limit when sent).
+    pub summary: String,
+    /// The revision the edit is based on (conflict detection). Always send it for updates.
+    pub base_revision: Option<u64>,
+    /// When the edit began (server time from the probe): detects deletion meanwhile.
+    pub start_timestamp: Option<String>,
+    /// Create / no-create / create-only.
+    pub create: CreatePolicy,
+    /// Change tags (must exist on the wiki).
+    pub tags: Vec<String>,
+    /// Content model, sent only when creating.
+    pub content_model: Option<ContentModel>,
+    /// Mark as minor.
+    pub minor: bool,
+}
+
+impl EditRequest {
+    /// An update of an existing page (`nocreate`), with no base revision yet.
+    pub fn new(title: Title, text: impl Into<String>, summary: impl Into<String>) -> Self {
+        Self {
+            title,
+            text: text.into(),
+            summary: summary.into(),
+            base_revision: None,
+            start_timestamp: None,
+            create: CreatePolicy::MustExist,
+            tags: Vec::new(),
+            content_model: None,
+            minor: false,
+        }
+    }
+}
+
+/// What an edit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditOutcome {
+    /// The page was created.
+    Created {
+        /// The new page's id.
+        page_id: u64,
+        /// The first revision.
+        revision: u64,
+        /// Its timestamp.
+        timestamp: Option<String>,
+    },
+    /// A new revision was saved.
+    Updated {
+        /// The previous revision.
+        old_revision: u64,
+        /// The new revision.
+        new_revision: u64,
+        /// Its timestamp.
+        timestamp: Option<String>,
+    },
+    /// The text was identical: no revision was made.
+    NoChange,
+}
+
+/// A notice for a user's talk page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TalkNotice {
+    /// The talk page (only `User talk:<name>` is representable).
+    pub page: UserTalkTitle,
+    /// The section heading (topic title on Flow boards).
+    pub heading: String,
+    /// The message; ` ~~~~` is appended unless it already contains a signature.
+    pub text: String,
+    /// The edit summary (defaults to the heading).
+    pub summary: Option<String>,
+}
+
+/// What posting a notice did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TalkNoticeOutcome {
+    /// A new section was added to a wikitext talk page.
+    Section {
+        /// The new revision.
+        revision: u64,
+    },
+    /// A topic was started on a Flow board.
+    FlowTopic {
+        /// The topic's id (workflow id), if reported.
+        topic: Option<String>,
+    },
+}
+
+/// Opens sessions on wikis. The reqwest implementation is [`crate::ActionApiClient`].
+#[async_trait]
+pub trait WikiApi: Send + Sync {
+    /// Parses a wiki address against this client's allow-list.
+    fn parse_wiki(&self, input: &str) -> Result<WikiUrl, Error>;
+
+    /// Logs in with a BotPassword in a fresh session (own cookie jar): 2 requests.
+    async fn login(
+        &self,
+        wiki: &WikiUrl,
+        credentials: BotPassword,
+    ) -> Result<Arc<dyn WikiSession>, Error>;
+
+    /// An anonymous session (for monitoring): no request.
+    fn anonymous(&self, wiki: &WikiUrl) -> Result<Arc<dyn WikiSession>, Error>;
+
+    /// Requests sent by every session of this client so far.
+    fn request_count(&self) -> u64;
+}
+
+/// One session on one wiki: anonymous, or logged in as one BotPassword.
+#[async_trait]
+pub trait WikiSession: Send + Sync {
+    /// The wiki.
+    fn wiki(&self) -> &WikiUrl;
+
+    /// The logged-in user name (without `@BotName`), `None` when anonymous.
+    fn user_name(&self) -> Option<String>;
+
+    /// Requests this session has sent.
+    fn request_count(&self) -> u64;
+
+    /// Fetches (and caches) the session's rights and a CSRF token: 1 request. After it, lookups
+    /// use 500 titles per request when the session has `apihighlimits`.
+    async fn user_info(&self) -> Result<UserInfo, Error>;
+
+    /// Latest revisions of many pages: ⌈N/50⌉ requests (⌈N/500⌉ with `apihighlimits` known),
+    /// results in the caller's order.
+    async fn lookup_revisions(&self, titles: &[String]) -> Result<Vec<PageLookup>, Error>;
+
+    /// The text at the latest revision (`None` revision) or a given one. `Ok(None)` when the
+    /// page does not exist.
+    async fn page_text(&self, title: &Title, revision: Option<u64>)
+    -> Result<Option<PageText>, Error>;
+
+    /// The pre-publish probe in one request: CSRF token (cached), user info, current revision
+    /// with text, server time.
+    async fn probe(&self, title: &Title) -> Result<Probe, Error>;
+
+    /// Edits a page. Recovers once from `badtoken` and once from an expired session.
+    async fn edit(&self, request: &EditRequest) -> Result<EditOutcome, Error>;
+
+    /// Posts a notice as a new section (or a Flow topic) on a user's talk page.
+    async fn post_talk_notice(&self, notice: &TalkNotice) -> Result<TalkNoticeOutcome, Error>;
+}

@@ -1,0 +1,321 @@
+//! The crate's error type: every variant says what went wrong and what the caller can do.
+//! No variant ever carries a password or token.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::config::ConfigError;
+use crate::rights::MissingRight;
+use crate::title::TitleError;
+use crate::wiki::WikiUrlError;
+
+/// A condition that was retried with backoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetryCause {
+    /// The wiki's database replicas lagged more than our `maxlag`.
+    Maxlag,
+    /// The wiki is in read-only mode.
+    ReadOnly,
+    /// MediaWiki's own rate limit (`ratelimited`).
+    RateLimited,
+    /// HTTP 429 Too Many Requests (Wikimedia's global API limits).
+    TooManyRequests,
+    /// HTTP 503 Service Unavailable.
+    ServiceUnavailable,
+}
+
+impl fmt::Display for RetryCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Maxlag => "database replication lag (maxlag)",
+            Self::ReadOnly => "the wiki being read-only",
+            Self::RateLimited => "the wiki's rate limit (ratelimited)",
+            Self::TooManyRequests => "HTTP 429 Too Many Requests",
+            Self::ServiceUnavailable => "HTTP 503 Service Unavailable",
+        })
+    }
+}
+
+/// Why a BotPassword login failed (the `action=login` result).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoginError {
+    /// `Failed` / `wrongpassword`.
+    #[error(
+        "login as `{user}` failed: wrong user name or password; use the `User@BotName` name and the \
+         generated password from Special:BotPasswords"
+    )]
+    WrongPassword {
+        /// The login name used.
+        user: String,
+    },
+    /// `Failed` / `login-throttled` (or the old `Throttled` result).
+    #[error("login as `{user}` was throttled after too many attempts; wait a few minutes and try again")]
+    Throttled {
+        /// The login name used.
+        user: String,
+    },
+    /// `Failed` / `botpasswords-needs-reset`.
+    #[error("the BotPassword `{user}` must be reset on Special:BotPasswords before it can be used")]
+    NeedsReset {
+        /// The login name used.
+        user: String,
+    },
+    /// `Failed` / `botpasswords-locked`.
+    #[error("the BotPassword `{user}` is locked (the account may be locked or its password reset); check Special:BotPasswords")]
+    Locked {
+        /// The login name used.
+        user: String,
+    },
+    /// `Failed` / `sessionlost`: the cookie from the token request was not kept.
+    #[error("login as `{user}` lost its session between the token request and the login; try again")]
+    SessionLost {
+        /// The login name used.
+        user: String,
+    },
+    /// `Failed` with another reason.
+    #[error("login as `{user}` failed: {text} ({code})")]
+    Failed {
+        /// The login name used.
+        user: String,
+        /// The reason code.
+        code: String,
+        /// The wiki's explanation.
+        text: String,
+    },
+    /// `WrongToken`.
+    #[error("the wiki rejected the login token for `{user}`; try again")]
+    WrongToken {
+        /// The login name used.
+        user: String,
+    },
+    /// `NeedToken`.
+    #[error("the wiki asked for a login token for `{user}` although one was sent; try again")]
+    NeedToken {
+        /// The login name used.
+        user: String,
+    },
+    /// `Aborted`: typically a main-account password used with `action=login`.
+    #[error(
+        "login as `{user}` was aborted by the wiki: {text}; use the `User@BotName` name and the \
+         generated password from Special:BotPasswords, not your main account password"
+    )]
+    Aborted {
+        /// The login name used.
+        user: String,
+        /// The wiki's explanation.
+        text: String,
+    },
+    /// An unknown `result`.
+    #[error("login as `{user}` returned the unexpected result `{result}`")]
+    Unexpected {
+        /// The login name used.
+        user: String,
+        /// The `result` value.
+        result: String,
+    },
+}
+
+/// Everything that can go wrong talking to a wiki.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The wiki address is malformed or not allowed; nothing was sent.
+    #[error(transparent)]
+    WikiUrl(#[from] WikiUrlError),
+    /// The client configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A title is invalid; nothing was sent.
+    #[error(transparent)]
+    Title(#[from] TitleError),
+    /// The wiki could not be reached (DNS, connection, TLS).
+    #[error("could not reach {wiki}: {detail}; check the address and your network")]
+    Network {
+        /// The wiki's host.
+        wiki: String,
+        /// What failed.
+        detail: String,
+    },
+    /// The wiki did not answer in time.
+    #[error("{wiki} did not answer within {timeout:?}; try again later")]
+    Timeout {
+        /// The wiki's host.
+        wiki: String,
+        /// The configured timeout.
+        timeout: Duration,
+    },
+    /// A non-success HTTP status that is not retried.
+    #[error("{wiki} answered HTTP {status}")]
+    Http {
+        /// The wiki's host.
+        wiki: String,
+        /// The status code.
+        status: u16,
+    },
+    /// The answer was not the JSON we expected (malformed, truncated, wrong shape).
+    #[error("{wiki} sent an answer we cannot read ({detail}); the wiki or a proxy may be misbehaving, try again later")]
+    InvalidResponse {
+        /// The wiki's host.
+        wiki: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// A retryable condition persisted through every attempt.
+    #[error(
+        "{wiki} kept refusing because of {cause}: retried {retries} times over {waited:?} and gave \
+         up; try again later"
+    )]
+    RetriesExhausted {
+        /// The wiki's host.
+        wiki: String,
+        /// What was retried.
+        cause: RetryCause,
+        /// How many retries were made (attempts − 1).
+        retries: u32,
+        /// Total time spent waiting between attempts.
+        waited: Duration,
+    },
+    /// Logging in failed.
+    #[error(transparent)]
+    Login(#[from] LoginError),
+    /// The session is not (or no longer) logged in, and logging in again did not help.
+    #[error("the session on {wiki} is not logged in (assertuserfailed) and logging in again did not help")]
+    NotLoggedIn {
+        /// The wiki's host.
+        wiki: String,
+    },
+    /// The CSRF token was rejected even after fetching a fresh one.
+    #[error("{wiki} rejected a freshly fetched CSRF token (badtoken); log in again")]
+    BadToken {
+        /// The wiki's host.
+        wiki: String,
+    },
+    /// The session lacks a right the edit needs (checked before editing).
+    #[error(transparent)]
+    MissingRight(#[from] MissingRight),
+    /// The wiki refused the edit for lack of a right.
+    #[error("permission denied editing `{title}`: {text}{hint}", hint = right_hint(.right.as_deref(), .grant))]
+    PermissionDenied {
+        /// The page.
+        title: String,
+        /// The right that is missing, when the error code names it.
+        right: Option<String>,
+        /// The BotPassword grant carrying that right.
+        grant: Option<&'static str>,
+        /// The wiki's explanation.
+        text: String,
+    },
+    /// Someone else edited the page since `baserevid`.
+    #[error("edit conflict on `{title}`: the page changed after the revision this edit was based on; review the new version first")]
+    EditConflict {
+        /// The page.
+        title: String,
+    },
+    /// The page was deleted after `starttimestamp`.
+    #[error("`{title}` was deleted while we were editing it; check the deletion log before recreating it")]
+    PageDeleted {
+        /// The page.
+        title: String,
+    },
+    /// The page is protected.
+    #[error("`{title}` is protected: {text}")]
+    ProtectedPage {
+        /// The page.
+        title: String,
+        /// The wiki's explanation.
+        text: String,
+    },
+    /// The account is blocked.
+    #[error("the account is blocked: {text}; edits are impossible until the block ends")]
+    Blocked {
+        /// The wiki's explanation (block reason).
+        text: String,
+    },
+    /// The spam blacklist matched.
+    #[error("the spam blacklist refused the edit of `{title}` because of: {}", .matches.join(", "))]
+    SpamBlacklist {
+        /// The page.
+        title: String,
+        /// The blacklisted URLs.
+        matches: Vec<String>,
+    },
+    /// An abuse filter refused or warned.
+    #[error("abuse filter {} refused the edit of `{title}`: {description}", .filter_id.as_deref().unwrap_or("?"))]
+    AbuseFilter {
+        /// The page.
+        title: String,
+        /// The filter id if given.
+        filter_id: Option<String>,
+        /// The filter's description.
+        description: String,
+        /// `true` for `abusefilter-warning` (an identical resubmission would pass).
+        warning: bool,
+    },
+    /// A CAPTCHA was demanded (the BotPassword lacks the `basic` grant's `skipcaptcha`).
+    #[error("the wiki demands a CAPTCHA for editing `{title}`; give the BotPassword the `basic` grant (skipcaptcha)")]
+    Captcha {
+        /// The page.
+        title: String,
+    },
+    /// The page's content model differs from the one sent.
+    #[error("content model mismatch on `{title}`: {text}")]
+    ContentModelMismatch {
+        /// The page.
+        title: String,
+        /// The wiki's explanation.
+        text: String,
+    },
+    /// The page does not exist and creation was not allowed.
+    #[error("`{title}` does not exist; allow creation if you meant to create it")]
+    PageMissing {
+        /// The page.
+        title: String,
+    },
+    /// The page exists and `createonly` was requested.
+    #[error("`{title}` already exists; it was not overwritten")]
+    PageExists {
+        /// The page.
+        title: String,
+    },
+    /// The requested revision does not exist (or was deleted).
+    #[error("revision {revision} does not exist on {wiki} (or its text is hidden)")]
+    RevisionNotFound {
+        /// The wiki's host.
+        wiki: String,
+        /// The revision id.
+        revision: u64,
+    },
+    /// Any other API error.
+    #[error("the wiki answered `{code}`: {text}")]
+    Api {
+        /// The error code.
+        code: String,
+        /// The wiki's explanation.
+        text: String,
+    },
+}
+
+fn right_hint(right: Option<&str>, grant: &Option<&'static str>) -> String {
+    match (right, grant) {
+        (Some(right), Some(grant)) => {
+            format!(" (needs the right `{right}`, carried by the BotPassword grant `{grant}`)")
+        }
+        (Some(right), None) => format!(" (needs the right `{right}`)"),
+        _ => String::new(),
+    }
+}
+
+impl Error {
+    /// Whether trying again later may succeed (network trouble, retries exhausted, timeouts).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Network { .. }
+                | Self::Timeout { .. }
+                | Self::RetriesExhausted { .. }
+                | Self::InvalidResponse { .. }
+        ) || matches!(self, Self::Http { status, .. } if *status >= 500)
+    }
+}

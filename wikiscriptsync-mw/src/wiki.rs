@@ -1,0 +1,393 @@
+//! Wiki addressing: turning what a user types (`en.wikipedia.org`, a URL, an `api.php` URL) into
+//! the one API URL we talk to, and refusing hosts outside the allow-list before any request.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use url::{Host, Url};
+
+/// Environment variable holding extra allowed wiki hosts, comma-separated `host[:port]`.
+pub const EXTRA_WIKI_HOSTS_ENV: &str = "WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS";
+
+/// Wikimedia production domains: these and their subdomains are allowed over https by default.
+pub const WIKIMEDIA_DOMAINS: &[&str] = &[
+    "wikipedia.org",
+    "wiktionary.org",
+    "wikibooks.org",
+    "wikinews.org",
+    "wikiquote.org",
+    "wikisource.org",
+    "wikiversity.org",
+    "wikivoyage.org",
+    "wikimedia.org",
+    "wikidata.org",
+    "mediawiki.org",
+    "wikifunctions.org",
+];
+
+/// Why a wiki address was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WikiUrlError {
+    /// The address was empty.
+    #[error("the wiki address is empty; give a host such as en.wikipedia.org")]
+    Empty,
+    /// The address could not be parsed as a URL.
+    #[error("`{input}` is not a valid wiki address ({reason}); give a host such as en.wikipedia.org")]
+    Unparsable {
+        /// What the caller gave.
+        input: String,
+        /// What the URL parser said.
+        reason: String,
+    },
+    /// The scheme is neither http nor https.
+    #[error("`{input}` uses the scheme `{scheme}`; only https (or http for loopback test wikis) is allowed")]
+    UnsupportedScheme {
+        /// What the caller gave.
+        input: String,
+        /// The refused scheme.
+        scheme: String,
+    },
+    /// The host is not a Wikimedia production wiki and not in the extra hosts.
+    #[error(
+        "the host `{host}` is not an allowed wiki; allowed are Wikimedia production wikis \
+         (e.g. en.wikipedia.org) and hosts listed in {EXTRA_WIKI_HOSTS_ENV}"
+    )]
+    HostNotAllowed {
+        /// The refused host (with port if one was given).
+        host: String,
+    },
+    /// Plain http to a host that is not loopback.
+    #[error("plain http is only allowed for loopback test wikis; use https://{host}")]
+    InsecureHttp {
+        /// The host that was addressed over http.
+        host: String,
+    },
+    /// The URL carries a user name or password.
+    #[error("a wiki address must not contain credentials; log in with a BotPassword instead")]
+    CredentialsInUrl,
+    /// The path is neither empty, `/w/api.php`, nor ends in `/api.php`.
+    #[error("`{input}` does not point at a wiki's api.php; give just the host (e.g. en.wikipedia.org)")]
+    NotAnApiPath {
+        /// What the caller gave.
+        input: String,
+    },
+    /// An entry of the extra hosts list is malformed.
+    #[error("the entry `{entry}` in {EXTRA_WIKI_HOSTS_ENV} is not `host` or `host:port`")]
+    BadExtraHost {
+        /// The malformed entry.
+        entry: String,
+    },
+}
+
+/// One allowed extra host (`host` or `host:port`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ExtraHost {
+    host: String,
+    port: Option<u16>,
+}
+
+/// Which wiki hosts requests may go to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowList {
+    extra: Vec<ExtraHost>,
+}
+
+impl AllowList {
+    /// Only the Wikimedia production domains.
+    pub fn wikimedia() -> Self {
+        Self::default()
+    }
+
+    /// Wikimedia production domains plus the hosts in [`EXTRA_WIKI_HOSTS_ENV`] (if set).
+    pub fn from_env() -> Result<Self, WikiUrlError> {
+        match std::env::var(EXTRA_WIKI_HOSTS_ENV) {
+            Ok(list) => Self::wikimedia().with_extra_hosts(&list),
+            Err(_) => Ok(Self::wikimedia()),
+        }
+    }
+
+    /// Adds extra hosts from a comma-separated `host[:port]` list (blank entries are ignored).
+    pub fn with_extra_hosts(mut self, list: &str) -> Result<Self, WikiUrlError> {
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            self.extra.push(parse_extra_host(entry)?);
+        }
+        Ok(self)
+    }
+
+    fn allows(&self, host: &str, port: Option<u16>, https: bool) -> Result<(), WikiUrlError> {
+        let host_display = match port {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        let is_extra = self
+            .extra
+            .iter()
+            .any(|extra| extra.host == host && (extra.port.is_none() || extra.port == port));
+        let is_wikimedia = https
+            && port.is_none()
+            && WIKIMEDIA_DOMAINS
+                .iter()
+                .any(|domain| host == *domain || host.ends_with(&format!(".{domain}")));
+        if !is_wikimedia && !is_extra {
+            let https_would_pass = !https
+                && port.is_none()
+                && WIKIMEDIA_DOMAINS
+                    .iter()
+                    .any(|domain| host == *domain || host.ends_with(&format!(".{domain}")));
+            return Err(if https_would_pass {
+                WikiUrlError::InsecureHttp { host: host_display }
+            } else {
+                WikiUrlError::HostNotAllowed { host: host_display }
+            });
+        }
+        if !https && !is_loopback(host) {
+            return Err(WikiUrlError::InsecureHttp { host: host_display });
+        }
+        Ok(())
+    }
+
+    /// Checks that an arbitrary URL (e.g. an OAuth endpoint) is on an allowed host.
+    pub fn check_url(&self, url: &Url) -> Result<(), WikiUrlError> {
+        let https = match url.scheme() {
+            "https" => true,
+            "http" => false,
+            other => {
+                return Err(WikiUrlError::UnsupportedScheme {
+                    input: url.to_string(),
+                    scheme: other.to_owned(),
+                });
+            }
+        };
+        let host = host_string(url).ok_or_else(|| WikiUrlError::Unparsable {
+            input: url.to_string(),
+            reason: "no host".to_owned(),
+        })?;
+        self.allows(&host, url.port(), https)
+    }
+}
+
+fn parse_extra_host(entry: &str) -> Result<ExtraHost, WikiUrlError> {
+    let bad = || WikiUrlError::BadExtraHost {
+        entry: entry.to_owned(),
+    };
+    let url = Url::parse(&format!("http://{entry}")).map_err(|_| bad())?;
+    if url.path() != "/" || url.query().is_some() || !url.username().is_empty() {
+        return Err(bad());
+    }
+    let host = host_string(&url).ok_or_else(bad)?;
+    Ok(ExtraHost {
+        host,
+        port: url.port(),
+    })
+}
+
+fn host_string(url: &Url) -> Option<String> {
+    match url.host()? {
+        Host::Domain(domain) => Some(domain.to_ascii_lowercase()),
+        Host::Ipv4(ip) => Some(ip.to_string()),
+        Host::Ipv6(ip) => Some(format!("[{ip}]")),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    if host == "localhost" {
+        return true;
+    }
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A wiki's Action API endpoint, checked against the allow-list.
+///
+/// Its [`Display`](fmt::Display) / [`WikiUrl::as_str`] form is the API URL and is stable, so
+/// storage can use it as a key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WikiUrl {
+    api: Url,
+}
+
+impl WikiUrl {
+    /// Parses and normalises a wiki address, checking it against `allow`.
+    ///
+    /// Accepts `en.wikipedia.org`, `https://en.wikipedia.org`, `https://en.wikipedia.org/w/api.php`
+    /// and any URL whose path ends in `/api.php`.
+    pub fn parse(input: &str, allow: &AllowList) -> Result<Self, WikiUrlError> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(WikiUrlError::Empty);
+        }
+        let with_scheme = if trimmed.contains("://") {
+            trimmed.to_owned()
+        } else {
+            format!("https://{trimmed}")
+        };
+        let mut url = Url::parse(&with_scheme).map_err(|err| WikiUrlError::Unparsable {
+            input: trimmed.to_owned(),
+            reason: err.to_string(),
+        })?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(WikiUrlError::CredentialsInUrl);
+        }
+        allow.check_url(&url)?;
+        let path = url.path().to_owned();
+        if path.is_empty() || path == "/" || path == "/w" || path == "/w/" || path == "/wiki/" {
+            url.set_path("/w/api.php");
+        } else if !path.ends_with("/api.php") {
+            return Err(WikiUrlError::NotAnApiPath {
+                input: trimmed.to_owned(),
+            });
+        }
+        url.set_query(None);
+        url.set_fragment(None);
+        Ok(Self { api: url })
+    }
+
+    /// Parses with [`AllowList::from_env`].
+    pub fn parse_with_env(input: &str) -> Result<Self, WikiUrlError> {
+        Self::parse(input, &AllowList::from_env()?)
+    }
+
+    /// The API URL (`https://en.wikipedia.org/w/api.php`).
+    pub fn api_url(&self) -> &Url {
+        &self.api
+    }
+
+    /// The API URL as a string, usable as a storage key.
+    pub fn as_str(&self) -> &str {
+        self.api.as_str()
+    }
+
+    /// The host (with port if non-default) for display, e.g. `en.wikipedia.org`.
+    pub fn host(&self) -> String {
+        let host = host_string(&self.api).unwrap_or_default();
+        match self.api.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host,
+        }
+    }
+
+    /// The wiki's script path base (the API URL without `api.php`), for building
+    /// `index.php` and `rest.php` links.
+    pub fn script_base(&self) -> String {
+        let s = self.api.as_str();
+        s.strip_suffix("api.php").unwrap_or(s).to_owned()
+    }
+
+    /// A link to the diff of a revision: `<script base>index.php?diff=<rev>`.
+    pub fn diff_url(&self, revision: u64) -> String {
+        format!("{}index.php?diff={revision}", self.script_base())
+    }
+}
+
+impl fmt::Display for WikiUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wikimedia(input: &str) -> Result<String, WikiUrlError> {
+        WikiUrl::parse(input, &AllowList::wikimedia()).map(|w| w.to_string())
+    }
+
+    #[test]
+    fn bare_hosts_urls_and_api_urls_normalise_to_the_api_url() {
+        for input in [
+            "en.wikipedia.org",
+            "https://en.wikipedia.org",
+            "https://en.wikipedia.org/",
+            "https://en.wikipedia.org/w/api.php",
+            " https://EN.wikipedia.org/w/api.php?action=query ",
+        ] {
+            assert_eq!(
+                wikimedia(input).as_deref(),
+                Ok("https://en.wikipedia.org/w/api.php"),
+                "{input}"
+            );
+        }
+        assert_eq!(
+            wikimedia("www.mediawiki.org").as_deref(),
+            Ok("https://www.mediawiki.org/w/api.php")
+        );
+        assert_eq!(
+            wikimedia("wikidata.org").as_deref(),
+            Ok("https://wikidata.org/w/api.php")
+        );
+    }
+
+    #[test]
+    fn hosts_outside_wikimedia_are_refused() {
+        for input in [
+            "example.org",
+            "evilwikipedia.org",
+            "wikipedia.org.evil.com",
+            "https://en.wikipedia.org:8443/w/api.php",
+        ] {
+            assert!(
+                matches!(wikimedia(input), Err(WikiUrlError::HostNotAllowed { .. })),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_http_is_refused_for_production_and_non_loopback_extras() {
+        assert!(matches!(
+            wikimedia("http://en.wikipedia.org"),
+            Err(WikiUrlError::InsecureHttp { .. })
+        ));
+        let allow = AllowList::wikimedia()
+            .with_extra_hosts("wiki.example.org")
+            .unwrap();
+        assert!(matches!(
+            WikiUrl::parse("http://wiki.example.org/w/api.php", &allow),
+            Err(WikiUrlError::InsecureHttp { .. })
+        ));
+        assert!(WikiUrl::parse("https://wiki.example.org/w/api.php", &allow).is_ok());
+    }
+
+    #[test]
+    fn extra_loopback_hosts_accept_http_and_any_api_php_path() {
+        let allow = AllowList::wikimedia()
+            .with_extra_hosts(" 127.0.0.1:8080 , localhost")
+            .unwrap();
+        let wiki = WikiUrl::parse("http://127.0.0.1:8080/api.php", &allow).unwrap();
+        assert_eq!(wiki.as_str(), "http://127.0.0.1:8080/api.php");
+        assert_eq!(wiki.host(), "127.0.0.1:8080");
+        assert_eq!(wiki.script_base(), "http://127.0.0.1:8080/");
+        assert!(matches!(
+            WikiUrl::parse("http://127.0.0.1:9999/api.php", &allow),
+            Err(WikiUrlError::HostNotAllowed { host }) if host == "127.0.0.1:9999"
+        ));
+        assert!(WikiUrl::parse("http://localhost:1234/x/api.php", &allow).is_ok());
+    }
+
+    #[test]
+    fn odd_inputs_get_clear_errors() {
+        assert_eq!(wikimedia("  "), Err(WikiUrlError::Empty));
+        assert!(matches!(
+            wikimedia("ftp://en.wikipedia.org"),
+            Err(WikiUrlError::UnsupportedScheme { .. })
+        ));
+        assert!(matches!(
+            wikimedia("https://en.wikipedia.org/wiki/Main_Page"),
+            Err(WikiUrlError::NotAnApiPath { .. })
+        ));
+        assert_eq!(
+            wikimedia("https://me:pw@en.wikipedia.org"),
+            Err(WikiUrlError::CredentialsInUrl)
+        );
+        assert!(matches!(
+            AllowList::wikimedia().with_extra_hosts("http://x/y"),
+            Err(WikiUrlError::BadExtraHost { .. })
+        ));
+        let message = wikimedia("example.org").unwrap_err().to_string();
+        assert!(message.contains(EXTRA_WIKI_HOSTS_ENV), "{message}");
+    }
+}
