@@ -1,2 +1,37 @@
-//! GitHub and GitLab clients that spend as little API quota as possible.
+//! GitHub and GitLab clients that spend as little API quota as possible, repository URL parsing
+//! and webhook verification for WikiScriptSync.
+//!
+//! - [`ForgeConfig`] (from the environment or a builder) → [`Forges`], which implements [`Forge`].
+//! - [`Forges::parse_repo_url`] turns a URL into a [`RepoLocator`] or a [`LocatorError`] saying why not.
+//! - A check is [`Forge::head`] (one conditional request; free on GitHub with a token when
+//!   nothing moved) and, only if the branch moved, [`Forge::blob_shas`] (one tree request).
+//! - [`Forge::file_content`] reads bytes at a commit SHA and verifies their Git blob SHA.
+//! - Every call fills a [`Usage`] with requests, quota spent and rate-limit snapshots.
+//! - [`webhook`] verifies and parses GitHub and GitLab push hooks.
+//! - With the `testkit` feature, `testkit::FakeGitHub` and `testkit::FakeGitLab` serve in-memory
+//!   repositories on loopback.
 #![warn(missing_docs)]
+
+pub mod config;
+pub mod error;
+pub mod forge;
+pub mod github;
+pub mod gitlab;
+pub mod locator;
+pub mod model;
+pub mod router;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+mod transport;
+pub mod webhook;
+
+pub use config::{ConfigError, ForgeConfig, ForgeConfigBuilder, ForgeInstance, RetryPolicy, Token, user_agent};
+pub use error::{ForgeError, LimitKind, Missing};
+pub use forge::Forge;
+pub use github::GitHubForge;
+pub use gitlab::GitLabForge;
+pub use locator::{ForgeKind, LocatorError, RepoLocator};
+pub use model::{
+    BlobSha, CommitSha, FileContent, HeadProbe, InvalidSha, KnownHead, RateLimitSnapshot, TreeFile, Usage, is_publishable,
+};
+pub use router::Forges;

@@ -1,0 +1,201 @@
+//! The [`Forge`] trait every caller programs against, and the helpers both implementations
+//! share (URL building, blob verification, tree filters).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use url::Url;
+
+use crate::error::{ForgeError, Missing};
+use crate::locator::RepoLocator;
+use crate::model::{BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage};
+
+/// Read access to a forge, in the fewest requests the API allows.
+///
+/// Every method records the requests it sent, the quota they cost and every rate-limit snapshot
+/// in `usage` — also when it fails — so callers can write `sync_apiquotalog` and count.
+#[async_trait]
+pub trait Forge: Send + Sync {
+    /// The repository's default branch (one request).
+    async fn default_branch(&self, repo: &RepoLocator, usage: &mut Usage) -> Result<String, ForgeError>;
+
+    /// Where `branch` points, as a conditional probe against what the caller knows: one request;
+    /// on GitHub with a token an unchanged branch costs no quota.
+    async fn head(
+        &self,
+        repo: &RepoLocator,
+        branch: &str,
+        known: Option<&KnownHead>,
+        usage: &mut Usage,
+    ) -> Result<HeadProbe, ForgeError>;
+
+    /// Every publishable file (`.js`, `.css`, `.json`) at `commit` with its blob SHA, sorted by
+    /// path (one tree request; more only for very large trees).
+    async fn publishable_files(
+        &self,
+        repo: &RepoLocator,
+        commit: &CommitSha,
+        usage: &mut Usage,
+    ) -> Result<Vec<TreeFile>, ForgeError>;
+
+    /// The blob SHAs of `paths` at `commit`, from one tree request. Paths absent from the answer
+    /// do not exist (as files) at that commit.
+    async fn blob_shas(
+        &self,
+        repo: &RepoLocator,
+        commit: &CommitSha,
+        paths: &[String],
+        usage: &mut Usage,
+    ) -> Result<BTreeMap<String, TreeFile>, ForgeError>;
+
+    /// The bytes of `path` at `commit` (a SHA, never a branch: branch-addressed content can be
+    /// stale), verified against `expected` — or, without it, against the tree's blob SHA, which
+    /// costs one more request. Refuses files over the configured limit (2 MiB).
+    async fn file_content(
+        &self,
+        repo: &RepoLocator,
+        commit: &CommitSha,
+        path: &str,
+        expected: Option<&BlobSha>,
+        usage: &mut Usage,
+    ) -> Result<FileContent, ForgeError>;
+
+    /// The latest rate-limit snapshot seen from the repository's API host, for quota reserves.
+    fn rate_limit(&self, repo: &RepoLocator) -> Option<RateLimitSnapshot>;
+}
+
+/// `base` + segments, each percent-encoded as one path segment (`/` inside becomes `%2F`).
+pub(crate) fn api_url(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(segments);
+    }
+    url
+}
+
+/// Which files a tree walk keeps, and which directories it must enter.
+pub(crate) enum TreeScope<'a> {
+    /// Every publishable file.
+    Publishable,
+    /// Exactly these paths.
+    Paths(&'a BTreeSet<String>),
+}
+
+impl TreeScope<'_> {
+    pub(crate) fn keeps(&self, path: &str) -> bool {
+        match self {
+            Self::Publishable => crate::model::is_publishable(path),
+            Self::Paths(paths) => paths.contains(path),
+        }
+    }
+
+    /// Whether a directory may hold a kept file (entered when a tree must be walked by hand).
+    pub(crate) fn enters(&self, dir: &str) -> bool {
+        match self {
+            Self::Publishable => true,
+            Self::Paths(paths) => {
+                let prefix = format!("{dir}/");
+                paths.iter().any(|p| p.starts_with(&prefix))
+            }
+        }
+    }
+
+    /// The deepest directory holding every wanted path ("" for the root).
+    pub(crate) fn common_dir(&self) -> String {
+        let Self::Paths(paths) = self else {
+            return String::new();
+        };
+        let mut dirs = paths.iter().map(|p| p.rsplit_once('/').map_or("", |(d, _)| d));
+        let Some(first) = dirs.next() else {
+            return String::new();
+        };
+        let mut common: Vec<&str> = if first.is_empty() { Vec::new() } else { first.split('/').collect() };
+        for dir in dirs {
+            let parts: Vec<&str> = if dir.is_empty() { Vec::new() } else { dir.split('/').collect() };
+            let same = common.iter().zip(&parts).take_while(|(a, b)| a == b).count();
+            common.truncate(same);
+        }
+        common.join("/")
+    }
+}
+
+/// Checks size and blob SHA of fetched bytes.
+pub(crate) fn verified_content(
+    path: &str,
+    commit: &CommitSha,
+    expected: &BlobSha,
+    bytes: Vec<u8>,
+    limit: u64,
+) -> Result<FileContent, ForgeError> {
+    if bytes.len() as u64 > limit {
+        return Err(ForgeError::TooLarge { path: path.to_owned(), size: bytes.len() as u64, limit });
+    }
+    let actual = BlobSha::of_bytes(&bytes);
+    if &actual != expected {
+        return Err(ForgeError::BlobMismatch { path: path.to_owned(), expected: expected.clone(), actual });
+    }
+    Ok(FileContent { path: path.to_owned(), commit: commit.clone(), blob_sha: actual, bytes })
+}
+
+/// The blob SHA (and size) to verify `path` against: the caller's, or one tree lookup.
+pub(crate) async fn expected_blob(
+    forge: &(dyn Forge + '_),
+    repo: &RepoLocator,
+    commit: &CommitSha,
+    path: &str,
+    expected: Option<&BlobSha>,
+    usage: &mut Usage,
+) -> Result<(BlobSha, Option<u64>), ForgeError> {
+    if let Some(sha) = expected {
+        return Ok((sha.clone(), None));
+    }
+    let found = forge.blob_shas(repo, commit, &[path.to_owned()], usage).await?;
+    let file = found.get(path).ok_or_else(|| ForgeError::NotFound {
+        what: Missing::File,
+        subject: format!("{path} at {}", commit.short()),
+    })?;
+    Ok((file.blob_sha.clone(), file.size))
+}
+
+/// Re-labels a size error raised while reading a body with the file's path.
+pub(crate) fn name_too_large(error: ForgeError, path: &str) -> ForgeError {
+    match error {
+        ForgeError::TooLarge { size, limit, .. } => ForgeError::TooLarge { path: path.to_owned(), size, limit },
+        other => other,
+    }
+}
+
+/// A typed error for a status the endpoint does not document.
+pub(crate) fn unexpected_status(repo: &RepoLocator, what: &'static str, status: reqwest::StatusCode) -> ForgeError {
+    ForgeError::Malformed { host: repo.api_host(), what, detail: format!("unexpected HTTP status {status}") }
+}
+
+/// A typed error for a body that does not parse.
+pub(crate) fn malformed(repo: &RepoLocator, what: &'static str, detail: impl std::fmt::Display) -> ForgeError {
+    ForgeError::Malformed { host: repo.api_host(), what, detail: detail.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_url_encodes_each_segment_separately() {
+        let base = Url::parse("https://gitlab.example.org/api/v4/").unwrap();
+        let url = api_url(&base, &["projects", "42", "repository", "branches", "feature/x"]);
+        assert_eq!(url.as_str(), "https://gitlab.example.org/api/v4/projects/42/repository/branches/feature%2Fx");
+    }
+
+    #[test]
+    fn common_dir_is_the_deepest_shared_directory() {
+        let set = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
+        let paths = set(&["src/a/x.js", "src/a/y.css"]);
+        assert_eq!(TreeScope::Paths(&paths).common_dir(), "src/a");
+        let paths = set(&["src/a/x.js", "src/b/y.css"]);
+        assert_eq!(TreeScope::Paths(&paths).common_dir(), "src");
+        let paths = set(&["x.js", "src/y.css"]);
+        assert_eq!(TreeScope::Paths(&paths).common_dir(), "");
+        assert!(TreeScope::Paths(&paths).enters("src"));
+        assert!(!TreeScope::Paths(&paths).enters("lib"));
+    }
+}

@@ -1,0 +1,338 @@
+//! GitLab REST v4 client: the numeric project id is resolved once (and handed back as the head
+//! validator so later runs skip the lookup), the branch endpoint is the head probe, the tree comes
+//! from keyset-paginated `repository/tree` following `Link` headers, and file bytes from
+//! `repository/files/:path/raw?ref=<commit>`. GitLab grants no 304 relief: every request costs 1.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use reqwest::StatusCode;
+use serde::Deserialize;
+use url::Url;
+
+use crate::config::{ForgeConfig, Token};
+use crate::error::{ForgeError, Missing};
+use crate::forge::{
+    Forge, TreeScope, api_url, expected_blob, malformed, name_too_large, unexpected_status, verified_content,
+};
+use crate::locator::{ForgeKind, RepoLocator};
+use crate::model::{BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage};
+use crate::transport::{ApiRequest, MAX_JSON_BYTES, Reply, Transport, next_link};
+
+const ACCEPT_JSON: &str = "application/json";
+/// Prefix of the head validator that carries the project id.
+const VALIDATOR_PREFIX: &str = "gitlab-project:";
+
+/// The GitLab implementation of [`Forge`], for every configured GitLab instance.
+pub struct GitLabForge {
+    transport: Arc<Transport>,
+    /// Tokens by API base.
+    tokens: HashMap<Url, Token>,
+    /// Numeric project ids by (API base, path with namespace).
+    project_ids: Mutex<HashMap<(Url, String), u64>>,
+    max_file_bytes: u64,
+    max_tree_requests: u32,
+}
+
+#[derive(Deserialize)]
+struct ProjectJson {
+    id: u64,
+    default_branch: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct BranchJson {
+    commit: BranchCommitJson,
+}
+
+#[derive(Deserialize)]
+struct BranchCommitJson {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct TreeEntryJson {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    path: String,
+}
+
+#[derive(Deserialize)]
+struct MessageJson {
+    message: Option<String>,
+}
+
+/// Which kind of thing a GitLab 404 is about, from its `{"message": "404 Project Not Found"}`.
+fn missing_from(body: &[u8], default: Missing) -> Missing {
+    let message = serde_json::from_slice::<MessageJson>(body)
+        .ok()
+        .and_then(|m| m.message)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if message.contains("project") {
+        Missing::Repository
+    } else if message.contains("branch") {
+        Missing::Branch
+    } else if message.contains("commit") {
+        Missing::Commit
+    } else if message.contains("file") {
+        Missing::File
+    } else {
+        default
+    }
+}
+
+impl GitLabForge {
+    /// A client for the configured GitLab instances with its own connection pool.
+    pub fn new(config: &ForgeConfig) -> Result<Self, crate::ConfigError> {
+        let transport = Transport::new(config).map_err(|e| crate::ConfigError::HttpClient(e.to_string()))?;
+        Ok(Self::with_transport(Arc::new(transport), config))
+    }
+
+    pub(crate) fn with_transport(transport: Arc<Transport>, config: &ForgeConfig) -> Self {
+        Self {
+            transport,
+            tokens: config
+                .gitlab
+                .iter()
+                .filter_map(|i| Some((i.api_base.clone(), i.token.clone()?)))
+                .collect(),
+            project_ids: Mutex::new(HashMap::new()),
+            max_file_bytes: config.max_file_bytes,
+            max_tree_requests: config.max_tree_requests,
+        }
+    }
+
+    fn request(&self, repo: &RepoLocator, url: Url, accept: &'static str, what: &'static str) -> ApiRequest<'_> {
+        ApiRequest {
+            forge: ForgeKind::GitLab,
+            url,
+            accept,
+            token: self.tokens.get(&repo.api_base),
+            conditional: false,
+            validator: None,
+            max_bytes: MAX_JSON_BYTES,
+            what,
+        }
+    }
+
+    fn project_url(repo: &RepoLocator, id: &str, tail: &[&str]) -> Url {
+        let mut segments = vec!["projects", id];
+        segments.extend_from_slice(tail);
+        api_url(&repo.api_base, &segments)
+    }
+
+    fn cache_key(repo: &RepoLocator) -> (Url, String) {
+        (repo.api_base.clone(), repo.full_name())
+    }
+
+    /// `GET /projects/:namespace%2Fname`: the project id (cached) and default branch.
+    async fn lookup_project(&self, repo: &RepoLocator, usage: &mut Usage) -> Result<ProjectJson, ForgeError> {
+        let full_name = repo.full_name();
+        let url = Self::project_url(repo, &full_name, &[]);
+        let reply = self.transport.send(self.request(repo, url, ACCEPT_JSON, "project"), usage).await?;
+        match reply.status {
+            StatusCode::OK => {
+                let project: ProjectJson = serde_json::from_slice(&reply.body).map_err(|e| malformed(repo, "project", e))?;
+                self.project_ids
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(Self::cache_key(repo), project.id);
+                Ok(project)
+            }
+            StatusCode::NOT_FOUND => Err(ForgeError::NotFound { what: Missing::Repository, subject: full_name }),
+            other => Err(unexpected_status(repo, "project", other)),
+        }
+    }
+
+    /// The numeric id: from the caller's validator, the cache, or one lookup.
+    async fn project_id(&self, repo: &RepoLocator, known: Option<&KnownHead>, usage: &mut Usage) -> Result<u64, ForgeError> {
+        if let Some(id) = known
+            .and_then(|k| k.validator.as_deref())
+            .and_then(|v| v.strip_prefix(VALIDATOR_PREFIX))
+            .and_then(|id| id.parse().ok())
+        {
+            return Ok(id);
+        }
+        let cached = self
+            .project_ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&Self::cache_key(repo))
+            .copied();
+        match cached {
+            Some(id) => Ok(id),
+            None => Ok(self.lookup_project(repo, usage).await?.id),
+        }
+    }
+
+    fn forget_project(&self, repo: &RepoLocator) {
+        self.project_ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&Self::cache_key(repo));
+    }
+
+    async fn probe_branch(&self, repo: &RepoLocator, id: u64, branch: &str, usage: &mut Usage) -> Result<Reply, ForgeError> {
+        let url = Self::project_url(repo, &id.to_string(), &["repository", "branches", branch]);
+        self.transport.send(self.request(repo, url, ACCEPT_JSON, "head"), usage).await
+    }
+
+    async fn files(
+        &self,
+        repo: &RepoLocator,
+        commit: &CommitSha,
+        scope: &TreeScope<'_>,
+        usage: &mut Usage,
+    ) -> Result<Vec<TreeFile>, ForgeError> {
+        let id = self.project_id(repo, None, usage).await?.to_string();
+        let mut url = Self::project_url(repo, &id, &["repository", "tree"]);
+        let dir = scope.common_dir();
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("ref", commit.as_str());
+            if !dir.is_empty() {
+                // Only the subtree holding the watched paths: fewer pages.
+                query.append_pair("path", &dir);
+            }
+            query
+                .append_pair("recursive", "true")
+                .append_pair("per_page", "100")
+                .append_pair("pagination", "keyset");
+        }
+        let mut files = Vec::new();
+        let mut pages = 0u32;
+        loop {
+            if pages >= self.max_tree_requests {
+                return Err(ForgeError::TreeTooLarge { repository: repo.full_name(), limit: self.max_tree_requests });
+            }
+            pages += 1;
+            let reply = self.transport.send(self.request(repo, url, ACCEPT_JSON, "tree"), usage).await?;
+            match reply.status {
+                StatusCode::OK => {}
+                // Since GitLab 17.7 a missing directory is a 404: none of the paths exist.
+                StatusCode::NOT_FOUND if !dir.is_empty() && pages == 1 => {
+                    if missing_from(&reply.body, Missing::File) == Missing::Repository {
+                        return Err(ForgeError::NotFound { what: Missing::Repository, subject: repo.full_name() });
+                    }
+                    return Ok(Vec::new());
+                }
+                StatusCode::NOT_FOUND => {
+                    return Err(ForgeError::NotFound {
+                        what: missing_from(&reply.body, Missing::Commit),
+                        subject: format!("{}@{}", repo.full_name(), commit.short()),
+                    });
+                }
+                other => return Err(unexpected_status(repo, "tree", other)),
+            }
+            let entries: Vec<TreeEntryJson> = serde_json::from_slice(&reply.body).map_err(|e| malformed(repo, "tree", e))?;
+            for entry in entries {
+                if entry.kind == "blob" && scope.keeps(&entry.path) {
+                    let blob_sha = BlobSha::parse(&entry.id).map_err(|e| malformed(repo, "tree", e))?;
+                    files.push(TreeFile { path: entry.path, blob_sha, size: None });
+                }
+            }
+            // Follow the server's Link header; never build page URLs ourselves.
+            match next_link(&reply.headers) {
+                Some(next) => url = Url::parse(&next).map_err(|e| malformed(repo, "tree Link header", e))?,
+                None => break,
+            }
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(files)
+    }
+}
+
+#[async_trait]
+impl Forge for GitLabForge {
+    async fn default_branch(&self, repo: &RepoLocator, usage: &mut Usage) -> Result<String, ForgeError> {
+        self.lookup_project(repo, usage)
+            .await?
+            .default_branch
+            .ok_or_else(|| ForgeError::NotFound { what: Missing::Branch, subject: format!("{} (empty repository)", repo.full_name()) })
+    }
+
+    async fn head(
+        &self,
+        repo: &RepoLocator,
+        branch: &str,
+        known: Option<&KnownHead>,
+        usage: &mut Usage,
+    ) -> Result<HeadProbe, ForgeError> {
+        let mut id = self.project_id(repo, known, usage).await?;
+        let mut reply = self.probe_branch(repo, id, branch, usage).await?;
+        if reply.status == StatusCode::NOT_FOUND && missing_from(&reply.body, Missing::Branch) == Missing::Repository {
+            // A stale id (project recreated): resolve the path once more.
+            self.forget_project(repo);
+            id = self.lookup_project(repo, usage).await?.id;
+            reply = self.probe_branch(repo, id, branch, usage).await?;
+        }
+        match reply.status {
+            StatusCode::OK => {
+                let parsed: BranchJson = serde_json::from_slice(&reply.body).map_err(|e| malformed(repo, "head", e))?;
+                let sha = CommitSha::parse(&parsed.commit.id).map_err(|e| malformed(repo, "head", e))?;
+                if known.is_some_and(|k| k.sha == sha) {
+                    Ok(HeadProbe::NotModified { sha })
+                } else {
+                    Ok(HeadProbe::Moved { sha, validator: Some(format!("{VALIDATOR_PREFIX}{id}")) })
+                }
+            }
+            StatusCode::NOT_FOUND => Err(ForgeError::NotFound {
+                what: missing_from(&reply.body, Missing::Branch),
+                subject: format!("{}@{branch}", repo.full_name()),
+            }),
+            other => Err(unexpected_status(repo, "head", other)),
+        }
+    }
+
+    async fn publishable_files(&self, repo: &RepoLocator, commit: &CommitSha, usage: &mut Usage) -> Result<Vec<TreeFile>, ForgeError> {
+        self.files(repo, commit, &TreeScope::Publishable, usage).await
+    }
+
+    async fn blob_shas(
+        &self,
+        repo: &RepoLocator,
+        commit: &CommitSha,
+        paths: &[String],
+        usage: &mut Usage,
+    ) -> Result<BTreeMap<String, TreeFile>, ForgeError> {
+        let wanted: BTreeSet<String> = paths.iter().cloned().collect();
+        if wanted.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let files = self.files(repo, commit, &TreeScope::Paths(&wanted), usage).await?;
+        Ok(files.into_iter().map(|f| (f.path.clone(), f)).collect())
+    }
+
+    async fn file_content(
+        &self,
+        repo: &RepoLocator,
+        commit: &CommitSha,
+        path: &str,
+        expected: Option<&BlobSha>,
+        usage: &mut Usage,
+    ) -> Result<FileContent, ForgeError> {
+        let (expected, _) = expected_blob(self, repo, commit, path, expected, usage).await?;
+        let id = self.project_id(repo, None, usage).await?.to_string();
+        // The whole path is one segment, so its slashes are sent as %2F as the API requires.
+        let mut url = Self::project_url(repo, &id, &["repository", "files", path, "raw"]);
+        url.query_pairs_mut().append_pair("ref", commit.as_str());
+        let mut req = self.request(repo, url, "*/*", "file content");
+        req.max_bytes = self.max_file_bytes;
+        let reply = self.transport.send(req, usage).await.map_err(|e| name_too_large(e, path))?;
+        match reply.status {
+            StatusCode::OK => verified_content(path, commit, &expected, reply.body, self.max_file_bytes),
+            StatusCode::NOT_FOUND => Err(ForgeError::NotFound {
+                what: missing_from(&reply.body, Missing::File),
+                subject: format!("{path} at {}", commit.short()),
+            }),
+            other => Err(unexpected_status(repo, "file content", other)),
+        }
+    }
+
+    fn rate_limit(&self, repo: &RepoLocator) -> Option<RateLimitSnapshot> {
+        self.transport.latest_snapshot(&repo.api_host())
+    }
+}
