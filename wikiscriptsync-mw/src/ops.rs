@@ -506,7 +506,12 @@ impl Session {
             "mycustomcssprotected" => permission("editmyusercss"),
             "mycustomjsonprotected" => permission("editmyuserjson"),
             "protectedinterface" | "protectednamespace-interface" => permission("editinterface"),
-            "cantcreate" | "nocreate-loggedin" | "cantcreate-anon" => permission("createpage"),
+            // Talk pages need `createtalk`, everything else `createpage`.
+            "cantcreate" | "nocreate-loggedin" | "cantcreate-anon" => {
+                let is_talk = Title::parse(&title)
+                    .is_ok_and(|t| t.namespace() == crate::title::Namespace::UserTalk);
+                permission(if is_talk { "createtalk" } else { "createpage" })
+            }
             "noedit" | "noedit-anon" => permission("edit"),
             "permissiondenied" | "protectednamespace" | "writeapidenied" => {
                 Error::PermissionDenied {

@@ -1,0 +1,302 @@
+//! Tests against a real MediaWiki (scripts/mediawiki-test-server). They run when
+//! `WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL` is set and otherwise print a skip line and return.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use wikiscriptsync_mw::{
+    ActionApiClient, AllowList, BotPassword, ClientConfig, CreatePolicy, EditOutcome, EditRequest,
+    Error, LoginError, PageState, RetryPolicy, SecretString, Session, TalkNotice,
+    TalkNoticeOutcome, Title, UserAgent, UserTalkTitle, WikiUrl, normalize_text,
+};
+
+struct RealWiki {
+    wiki: WikiUrl,
+    client: ActionApiClient,
+    admin: (String, String),
+    limited: (String, String),
+    notifier: (String, String),
+    recipient: String,
+}
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set with the test wiki URL"))
+}
+
+/// The test wiki from the environment, or `None` after printing the skip line.
+fn real_wiki() -> Option<RealWiki> {
+    let Ok(url) = std::env::var("WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL") else {
+        println!("skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set");
+        return None;
+    };
+    let allow = AllowList::from_env().expect("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS is well-formed");
+    let wiki = WikiUrl::parse(&url, &allow).expect("the test wiki host is in the extra hosts");
+    let mut config = ClientConfig::new(
+        UserAgent::from_contact("https://gitlab.wikimedia.org/toolforge-repos/wikiscriptsync")
+            .unwrap(),
+    );
+    config.allow_list = allow;
+    config.retry = RetryPolicy::fast_for_tests();
+    config.request_timeout = Duration::from_secs(30);
+    // The test wiki has no replicas; maxlag is still sent, as in production.
+    let client = ActionApiClient::new(config).unwrap();
+    let pair = |who: &str| {
+        (
+            var(&format!("WIKISCRIPTSYNC_TEST_MW_{who}_USER")),
+            var(&format!("WIKISCRIPTSYNC_TEST_MW_{who}_PASSWORD")),
+        )
+    };
+    Some(RealWiki {
+        wiki,
+        client,
+        admin: pair("ADMIN"),
+        limited: pair("LIMITED"),
+        notifier: pair("NOTIFY"),
+        recipient: var("WIKISCRIPTSYNC_TEST_MW_RECIPIENT"),
+    })
+}
+
+/// A title part no other test (or earlier CI run on the same wiki) uses.
+fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}{nanos}-{n}")
+}
+
+impl RealWiki {
+    async fn login(&self, (user, password): &(String, String)) -> Result<Session, Error> {
+        self.client
+            .login_session(
+                &self.wiki,
+                BotPassword::new(user.clone(), SecretString::from(password.clone())),
+            )
+            .await
+    }
+}
+
+#[tokio::test]
+async fn login_succeeds_with_the_bot_password_and_fails_with_a_wrong_one() {
+    let Some(wiki) = real_wiki() else { return };
+    let session = wiki.login(&wiki.admin).await.unwrap();
+    assert_eq!(session.user_name().as_deref(), Some("Admin"));
+    assert_eq!(session.request_count(), 2, "login token + login");
+
+    let wrong = (wiki.admin.0.clone(), "x".repeat(32));
+    let err = wiki.login(&wrong).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Login(LoginError::WrongPassword { .. })),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_gadget_page_is_created_updated_and_left_alone_when_unchanged_in_four_requests_each() {
+    let Some(wiki) = real_wiki() else { return };
+    let title = Title::parse(&format!("MediaWiki:Gadget-{}.js", unique("rt"))).unwrap();
+    let file = "// gadget\r\nmw.log('hello');   \n\n";
+
+    // Publish-style sequence: login token, login, probe, edit.
+    let session = wiki.login(&wiki.admin).await.unwrap();
+    let probe = session.probe(&title).await.unwrap();
+    assert!(!probe.page.exists);
+    probe.check_rights(&title).unwrap();
+    let mut create = EditRequest::new(title.clone(), file, "create from test");
+    create.create = CreatePolicy::MustNotExist;
+    create.start_timestamp = Some(probe.server_time.clone());
+    let created = session.edit(&create).await.unwrap();
+    let EditOutcome::Created { revision, .. } = created else {
+        panic!("expected Created, got {created:?}")
+    };
+    assert_eq!(session.request_count(), 4, "login token, login, probe, edit");
+    println!("publish (create) requests: {}", session.request_count());
+
+    // The text read back equals the file after MediaWiki's normalisation.
+    let text = session.page_text(&title, None).await.unwrap().unwrap();
+    assert_eq!(text.text, normalize_text(file));
+    assert_eq!(text.revision_id, revision);
+
+    // Update from a fresh session: again 4 requests.
+    let session = wiki.login(&wiki.admin).await.unwrap();
+    let probe = session.probe(&title).await.unwrap();
+    assert_eq!(probe.page.revision_id, Some(revision));
+    let mut update = EditRequest::new(title.clone(), "mw.log('v2');\n", "update from test");
+    update.base_revision = probe.page.revision_id;
+    update.start_timestamp = Some(probe.server_time.clone());
+    let updated = session.edit(&update).await.unwrap();
+    let EditOutcome::Updated {
+        old_revision,
+        new_revision,
+        ..
+    } = updated
+    else {
+        panic!("expected Updated, got {updated:?}")
+    };
+    assert_eq!(old_revision, revision);
+    assert!(new_revision > revision);
+    assert_eq!(session.request_count(), 4);
+
+    // The same text (modulo trailing whitespace) is no change.
+    let mut same = update.clone();
+    same.text = "mw.log('v2');\r\n  \n".to_owned();
+    same.base_revision = Some(new_revision);
+    assert_eq!(session.edit(&same).await.unwrap(), EditOutcome::NoChange);
+    // Old revision text is still readable for diffs.
+    let old = session
+        .page_text(&title, Some(revision))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.text, normalize_text(file));
+}
+
+#[tokio::test]
+async fn a_stale_base_revision_is_an_edit_conflict() {
+    let Some(wiki) = real_wiki() else { return };
+    let title = Title::parse(&format!("MediaWiki:Gadget-{}.js", unique("conflict"))).unwrap();
+    let session = wiki.login(&wiki.admin).await.unwrap();
+    let mut create = EditRequest::new(title.clone(), "line1\nline2\nline3\n", "base");
+    create.create = CreatePolicy::MustNotExist;
+    let EditOutcome::Created { revision: base, .. } = session.edit(&create).await.unwrap() else {
+        panic!("not created")
+    };
+    let mut theirs = EditRequest::new(title.clone(), "line1 changed\nline2\nline3\n", "theirs");
+    theirs.base_revision = Some(base);
+    session.edit(&theirs).await.unwrap();
+    // Ours changes the same line, based on the stale revision.
+    let mut ours = EditRequest::new(title.clone(), "line1 mine\nline2\nline3\n", "ours");
+    ours.base_revision = Some(base);
+    let err = session.edit(&ours).await.unwrap_err();
+    assert!(matches!(err, Error::EditConflict { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn the_limited_bot_password_is_told_which_right_and_grant_it_lacks() {
+    let Some(wiki) = real_wiki() else { return };
+    let title = Title::parse(&format!("MediaWiki:Gadget-{}.js", unique("limited"))).unwrap();
+    let session = wiki.login(&wiki.limited).await.unwrap();
+    let probe = session.probe(&title).await.unwrap();
+    let err = probe.check_rights(&title).unwrap_err();
+    let Error::MissingRight(missing) = &err else {
+        panic!("expected MissingRight, got {err:?}")
+    };
+    assert_eq!(missing.right, "editsitejs");
+    assert_eq!(missing.grant, "editsiteconfig");
+    assert!(err.to_string().contains("editsiteconfig"));
+    // And the wiki agrees: the edit itself is refused with a permission error.
+    let mut edit = EditRequest::new(title.clone(), "x", "should fail");
+    edit.create = CreatePolicy::MayCreate;
+    let err = session.edit(&edit).await.unwrap_err();
+    assert!(
+        matches!(err, Error::PermissionDenied { .. } | Error::ProtectedPage { .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn one_hundred_twenty_titles_cost_three_requests_or_one_with_high_limits() {
+    let Some(wiki) = real_wiki() else { return };
+    let prefix = unique("Lookup");
+    // Two real pages among them, created first.
+    let admin = wiki.login(&wiki.admin).await.unwrap();
+    for n in [0, 119] {
+        let mut create = EditRequest::new(
+            Title::parse(&format!("{prefix} {n}")).unwrap(),
+            format!("page {n}"),
+            "lookup fixture",
+        );
+        create.create = CreatePolicy::MustNotExist;
+        admin.edit(&create).await.unwrap();
+    }
+    let titles: Vec<String> = (0..120).map(|n| format!("{prefix}_{n}")).collect();
+
+    let anonymous = wiki.client.anonymous_session(&wiki.wiki).unwrap();
+    let found = anonymous.lookup_revisions(&titles).await.unwrap();
+    assert_eq!(anonymous.request_count(), 3, "120 titles, 50 per request");
+    println!("120 titles anonymous: {} requests", anonymous.request_count());
+    assert_eq!(found.len(), 120);
+    assert_eq!(found[5].requested, titles[5]);
+    let PageState::Exists(first) = &found[0].state else {
+        panic!("{:?}", found[0])
+    };
+    assert_eq!(first.title, format!("{prefix} 0"));
+    assert_eq!(first.user.as_deref(), Some("Admin"));
+    assert_eq!(first.size, 6);
+    assert!(first.sha1.as_deref().is_some_and(|s| s.len() == 40));
+    assert!(matches!(found[119].state, PageState::Exists(_)));
+    assert!(matches!(found[60].state, PageState::Missing { .. }));
+
+    let session = wiki.login(&wiki.admin).await.unwrap();
+    let info = session.user_info().await.unwrap();
+    if !info.has_high_limits() {
+        println!("skipped part: Admin session lacks apihighlimits");
+        return;
+    }
+    let before = session.request_count();
+    let again = session.lookup_revisions(&titles).await.unwrap();
+    assert_eq!(session.request_count() - before, 1, "500 per request");
+    println!("120 titles with apihighlimits: 1 request");
+    assert_eq!(again, found);
+}
+
+#[tokio::test]
+async fn a_notice_is_posted_as_a_new_section_and_read_back() {
+    let Some(wiki) = real_wiki() else { return };
+    let page = UserTalkTitle::for_user(&wiki.recipient).unwrap();
+    // The notifier's grants (basic, editpage) do not carry `createtalk`: make sure the talk
+    // page exists, as it does for most users.
+    let admin = wiki.login(&wiki.admin).await.unwrap();
+    let mut ensure = EditRequest::new(page.title().clone(), "", "talk page for tests");
+    ensure.text = "Talk page.".to_owned();
+    ensure.create = CreatePolicy::MustNotExist;
+    match admin.edit(&ensure).await {
+        Ok(_) | Err(Error::PageExists { .. }) => {}
+        Err(other) => panic!("{other:?}"),
+    }
+    let session = wiki.login(&wiki.notifier).await.unwrap();
+    let heading = unique("Gadget updated ");
+    let outcome = session
+        .post_talk_notice(&TalkNotice {
+            page: page.clone(),
+            heading: heading.clone(),
+            text: "MediaWiki:Gadget-x.js changed.".to_owned(),
+            summary: None,
+        })
+        .await
+        .unwrap();
+    let TalkNoticeOutcome::Section { revision } = outcome else {
+        panic!("{outcome:?}")
+    };
+    let text = session
+        .page_text(page.title(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(text.revision_id, revision);
+    assert!(text.text.contains(&format!("== {heading} ==")), "{}", text.text);
+    assert!(text.text.contains("MediaWiki:Gadget-x.js changed. [[User:Notifier"));
+}
+
+#[tokio::test]
+async fn a_notice_to_a_missing_talk_page_names_the_createtalk_right_and_its_grant() {
+    let Some(wiki) = real_wiki() else { return };
+    let session = wiki.login(&wiki.notifier).await.unwrap();
+    let page = UserTalkTitle::for_user(&unique("Nobody")).unwrap();
+    let err = session
+        .post_talk_notice(&TalkNotice {
+            page,
+            heading: "Hello".to_owned(),
+            text: "Hi.".to_owned(),
+            summary: None,
+        })
+        .await
+        .unwrap_err();
+    let Error::PermissionDenied { right, grant, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(right.as_deref(), Some("createtalk"));
+    assert_eq!(*grant, Some("createeditmovepage"));
+}
