@@ -318,7 +318,7 @@ fn check_segments(raw_path: &str) -> Result<(), LocatorError> {
 /// Decoded path segments, with one trailing empty segment (a trailing slash) dropped.
 fn decoded_segments(path: &str) -> Result<Vec<String>, LocatorError> {
     let mut segments: Vec<String> = Vec::new();
-    for raw in path.trim_start_matches('/').split('/') {
+    for raw in path.strip_prefix('/').unwrap_or(path).split('/') {
         let decoded = percent_decode_str(raw)
             .decode_utf8()
             .map_err(|_| LocatorError::Malformed { reason: "the path is not valid UTF-8".into() })?;
