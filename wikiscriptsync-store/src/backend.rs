@@ -22,6 +22,7 @@ use crate::model::*;
 use crate::rows::*;
 use crate::settings::{DatabaseUrl, MigrationPolicy, StoreSettings};
 use crate::store::{PUBLISH_TASK_EXPIRY, Store};
+use crate::text::Text;
 
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 static MYSQL_MIGRATOR: Migrator = sqlx::migrate!("migrations/mysql");
@@ -1483,7 +1484,7 @@ macro_rules! impl_store {
                 .execute(&self.pool)
                 .await
                 .map_err(from_query)?;
-                let (id, status, lease_owner): (i64, String, Option<String>) = sqlx::query_as(
+                let (id, status, lease_owner): (i64, Text, Option<Text>) = sqlx::query_as(
                     "SELECT id, status, lease_owner FROM notifications_notificationlog \
                      WHERE user_id = ? AND dedup_key = ?",
                 )

@@ -22,6 +22,7 @@ mod model;
 mod rows;
 mod settings;
 mod store;
+mod text;
 
 use std::sync::Arc;
 

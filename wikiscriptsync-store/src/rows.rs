@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::FromRow;
 
 use crate::error::{StoreError, StoreResult};
+use crate::text::{Plain, Text};
 use crate::model::*;
 
 /// Milliseconds since the epoch, the stored form of every timestamp.
@@ -24,7 +25,7 @@ fn opt_time(ms: Option<i64>) -> StoreResult<Option<DateTime<Utc>>> {
     ms.map(time).transpose()
 }
 
-fn opt_parse<T>(text: Option<String>, parse: fn(&str) -> StoreResult<T>) -> StoreResult<Option<T>> {
+fn opt_parse<T>(text: Option<Text>, parse: fn(&str) -> StoreResult<T>) -> StoreResult<Option<T>> {
     text.as_deref().map(parse).transpose()
 }
 
@@ -36,8 +37,8 @@ pub(crate) fn day_text(day: NaiveDate) -> String {
 #[derive(FromRow)]
 pub(crate) struct UserRow {
     id: i64,
-    central_id: String,
-    username: String,
+    central_id: Text,
+    username: Text,
     created_at: i64,
     last_login_at: i64,
 }
@@ -48,8 +49,8 @@ impl UserRow {
     pub(crate) fn into_domain(self) -> StoreResult<User> {
         Ok(User {
             id: UserId(self.id),
-            central_id: self.central_id,
-            username: self.username,
+            central_id: self.central_id.plain(),
+            username: self.username.plain(),
             created_at: time(self.created_at)?,
             last_login_at: time(self.last_login_at)?,
         })
@@ -60,14 +61,14 @@ impl UserRow {
 pub(crate) struct RepositoryRow {
     id: i64,
     user_id: i64,
-    forge: String,
-    host: String,
-    repo_url: String,
-    branch: String,
-    head_sha: Option<String>,
-    etag: Option<String>,
+    forge: Text,
+    host: Text,
+    repo_url: Text,
+    branch: Text,
+    head_sha: Option<Text>,
+    etag: Option<Text>,
     last_checked_at: Option<i64>,
-    last_status: Option<String>,
+    last_status: Option<Text>,
     next_check_at: i64,
     created_at: i64,
 }
@@ -82,11 +83,11 @@ impl RepositoryRow {
             id: RepositoryId(self.id),
             user_id: UserId(self.user_id),
             forge: Forge::parse(&self.forge)?,
-            host: self.host,
-            url: self.repo_url,
-            branch: self.branch,
-            head_sha: self.head_sha,
-            etag: self.etag,
+            host: self.host.plain(),
+            url: self.repo_url.plain(),
+            branch: self.branch.plain(),
+            head_sha: self.head_sha.plain(),
+            etag: self.etag.plain(),
             last_checked_at: opt_time(self.last_checked_at)?,
             last_status: opt_parse(self.last_status, RepositoryCheckStatus::parse)?,
             next_check_at: time(self.next_check_at)?,
@@ -99,10 +100,10 @@ impl RepositoryRow {
 pub(crate) struct WatchedFileRow {
     id: i64,
     repository_id: i64,
-    path: String,
-    last_blob_sha: Option<String>,
+    path: Text,
+    last_blob_sha: Option<Text>,
     last_checked_at: Option<i64>,
-    last_status: Option<String>,
+    last_status: Option<Text>,
     created_at: i64,
 }
 
@@ -114,8 +115,8 @@ impl WatchedFileRow {
         Ok(WatchedFile {
             id: WatchedFileId(self.id),
             repository_id: RepositoryId(self.repository_id),
-            path: self.path,
-            last_blob_sha: self.last_blob_sha,
+            path: self.path.plain(),
+            last_blob_sha: self.last_blob_sha.plain(),
             last_checked_at: opt_time(self.last_checked_at)?,
             last_status: opt_parse(self.last_status, FileCheckStatus::parse)?,
             created_at: time(self.created_at)?,
@@ -127,13 +128,13 @@ impl WatchedFileRow {
 pub(crate) struct MappingRow {
     id: i64,
     watched_file_id: i64,
-    wiki: String,
-    page_title: String,
+    wiki: Text,
+    page_title: Text,
     publish_enabled: bool,
     allow_create: bool,
     add_banner: bool,
-    last_published_blob_sha: Option<String>,
-    last_published_commit_sha: Option<String>,
+    last_published_blob_sha: Option<Text>,
+    last_published_commit_sha: Option<Text>,
     last_published_revid: Option<i64>,
     last_published_at: Option<i64>,
     created_at: i64,
@@ -152,8 +153,8 @@ impl MappingRow {
             self.last_published_at,
         ) {
             (Some(blob_sha), Some(commit_sha), Some(revid), Some(at)) => Some(PublishedState {
-                blob_sha,
-                commit_sha,
+                blob_sha: blob_sha.plain(),
+                commit_sha: commit_sha.plain(),
                 revid,
                 at: time(at)?,
             }),
@@ -162,8 +163,8 @@ impl MappingRow {
         Ok(Mapping {
             id: MappingId(self.id),
             watched_file_id: WatchedFileId(self.watched_file_id),
-            wiki: self.wiki,
-            page_title: self.page_title,
+            wiki: self.wiki.plain(),
+            page_title: self.page_title.plain(),
             options: MappingOptions {
                 publish_enabled: self.publish_enabled,
                 allow_create: self.allow_create,
@@ -179,11 +180,11 @@ impl MappingRow {
 pub(crate) struct PageMonitorRow {
     id: i64,
     user_id: i64,
-    wiki: String,
-    page_title: String,
+    wiki: Text,
+    page_title: Text,
     last_revid: Option<i64>,
     last_checked_at: Option<i64>,
-    last_status: Option<String>,
+    last_status: Option<Text>,
     next_check_at: i64,
     created_at: i64,
 }
@@ -196,8 +197,8 @@ impl PageMonitorRow {
         Ok(PageMonitor {
             id: PageMonitorId(self.id),
             user_id: UserId(self.user_id),
-            wiki: self.wiki,
-            page_title: self.page_title,
+            wiki: self.wiki.plain(),
+            page_title: self.page_title.plain(),
             last_revid: self.last_revid,
             last_checked_at: opt_time(self.last_checked_at)?,
             last_status: opt_parse(self.last_status, PageCheckStatus::parse)?,
@@ -212,11 +213,11 @@ pub(crate) struct FileCheckLogRow {
     id: i64,
     watched_file_id: i64,
     checked_at: i64,
-    status: String,
-    old_blob_sha: Option<String>,
-    new_blob_sha: Option<String>,
-    commit_sha: Option<String>,
-    detail: Option<String>,
+    status: Text,
+    old_blob_sha: Option<Text>,
+    new_blob_sha: Option<Text>,
+    commit_sha: Option<Text>,
+    detail: Option<Text>,
 }
 
 impl FileCheckLogRow {
@@ -229,10 +230,10 @@ impl FileCheckLogRow {
             watched_file_id: WatchedFileId(self.watched_file_id),
             checked_at: time(self.checked_at)?,
             status: FileCheckStatus::parse(&self.status)?,
-            old_blob_sha: self.old_blob_sha,
-            new_blob_sha: self.new_blob_sha,
-            commit_sha: self.commit_sha,
-            detail: self.detail,
+            old_blob_sha: self.old_blob_sha.plain(),
+            new_blob_sha: self.new_blob_sha.plain(),
+            commit_sha: self.commit_sha.plain(),
+            detail: self.detail.plain(),
         })
     }
 }
@@ -242,10 +243,10 @@ pub(crate) struct PageCheckLogRow {
     id: i64,
     page_monitor_id: i64,
     checked_at: i64,
-    status: String,
+    status: Text,
     old_revid: Option<i64>,
     new_revid: Option<i64>,
-    detail: Option<String>,
+    detail: Option<Text>,
 }
 
 impl PageCheckLogRow {
@@ -260,15 +261,15 @@ impl PageCheckLogRow {
             status: PageCheckStatus::parse(&self.status)?,
             old_revid: self.old_revid,
             new_revid: self.new_revid,
-            detail: self.detail,
+            detail: self.detail.plain(),
         })
     }
 }
 
 #[derive(FromRow)]
 pub(crate) struct ApiQuotaRow {
-    host: String,
-    resource: String,
+    host: Text,
+    resource: Text,
     quota_limit: i64,
     remaining: i64,
     reset_at: Option<i64>,
@@ -281,8 +282,8 @@ impl ApiQuotaRow {
 
     pub(crate) fn into_domain(self) -> StoreResult<ApiQuotaSnapshot> {
         Ok(ApiQuotaSnapshot {
-            host: self.host,
-            resource: self.resource,
+            host: self.host.plain(),
+            resource: self.resource.plain(),
             limit: self.quota_limit,
             remaining: self.remaining,
             reset_at: opt_time(self.reset_at)?,
@@ -295,8 +296,8 @@ impl ApiQuotaRow {
 pub(crate) struct PublishTaskRow {
     id: i64,
     user_id: i64,
-    status: String,
-    reason: Option<String>,
+    status: Text,
+    reason: Option<Text>,
     started_at: Option<i64>,
     finished_at: Option<i64>,
 }
@@ -310,7 +311,7 @@ impl PublishTaskRow {
             id: PublishTaskId(self.id),
             user_id: UserId(self.user_id),
             status: PublishTaskStatus::parse(&self.status)?,
-            reason: self.reason,
+            reason: self.reason.plain(),
             started_at: opt_time(self.started_at)?,
             finished_at: opt_time(self.finished_at)?,
         })
@@ -324,18 +325,18 @@ pub(crate) struct PublishLogRow {
     mapping_id: Option<i64>,
     task_id: Option<i64>,
     created_at: i64,
-    outcome: String,
+    outcome: Text,
     dry_run: bool,
-    wiki: String,
-    page_title: String,
-    repo_url: Option<String>,
-    branch: Option<String>,
-    file_path: Option<String>,
-    commit_sha: Option<String>,
-    blob_sha: Option<String>,
+    wiki: Text,
+    page_title: Text,
+    repo_url: Option<Text>,
+    branch: Option<Text>,
+    file_path: Option<Text>,
+    commit_sha: Option<Text>,
+    blob_sha: Option<Text>,
     base_revid: Option<i64>,
     new_revid: Option<i64>,
-    message: Option<String>,
+    message: Option<Text>,
 }
 
 impl PublishLogRow {
@@ -353,16 +354,16 @@ impl PublishLogRow {
                 at: time(self.created_at)?,
                 outcome: PublishOutcome::parse(&self.outcome)?,
                 dry_run: self.dry_run,
-                wiki: self.wiki,
-                page_title: self.page_title,
-                repo_url: self.repo_url,
-                branch: self.branch,
-                file_path: self.file_path,
-                commit_sha: self.commit_sha,
-                blob_sha: self.blob_sha,
+                wiki: self.wiki.plain(),
+                page_title: self.page_title.plain(),
+                repo_url: self.repo_url.plain(),
+                branch: self.branch.plain(),
+                file_path: self.file_path.plain(),
+                commit_sha: self.commit_sha.plain(),
+                blob_sha: self.blob_sha.plain(),
                 base_revid: self.base_revid,
                 new_revid: self.new_revid,
-                message: self.message,
+                message: self.message.plain(),
             },
         })
     }
@@ -372,9 +373,9 @@ impl PublishLogRow {
 pub(crate) struct CredentialRow {
     id: i64,
     user_id: i64,
-    wiki: String,
-    bot_username: String,
-    ciphertext: String,
+    wiki: Text,
+    bot_username: Text,
+    ciphertext: Text,
     saved_at: i64,
 }
 
@@ -386,9 +387,9 @@ impl CredentialRow {
         Ok(StoredCredential {
             id: CredentialId(self.id),
             user_id: UserId(self.user_id),
-            wiki: self.wiki,
-            bot_username: self.bot_username,
-            ciphertext: self.ciphertext,
+            wiki: self.wiki.plain(),
+            bot_username: self.bot_username.plain(),
+            ciphertext: self.ciphertext.plain(),
             saved_at: time(self.saved_at)?,
         })
     }
@@ -397,8 +398,8 @@ impl CredentialRow {
 #[derive(FromRow)]
 pub(crate) struct CredentialSummaryRow {
     id: i64,
-    wiki: String,
-    bot_username: String,
+    wiki: Text,
+    bot_username: Text,
     saved_at: i64,
 }
 
@@ -408,8 +409,8 @@ impl CredentialSummaryRow {
     pub(crate) fn into_domain(self) -> StoreResult<CredentialSummary> {
         Ok(CredentialSummary {
             id: CredentialId(self.id),
-            wiki: self.wiki,
-            bot_username: self.bot_username,
+            wiki: self.wiki.plain(),
+            bot_username: self.bot_username.plain(),
             saved_at: time(self.saved_at)?,
         })
     }
@@ -417,15 +418,15 @@ impl CredentialSummaryRow {
 
 #[derive(FromRow)]
 pub(crate) struct PreferencesRow {
-    home_wiki: Option<String>,
+    home_wiki: Option<Text>,
     digest: bool,
-    disabled_event_kinds: String,
+    disabled_event_kinds: Text,
 }
 
 impl PreferencesRow {
     pub(crate) fn into_domain(self) -> NotificationPreferences {
         NotificationPreferences {
-            home_wiki: self.home_wiki,
+            home_wiki: self.home_wiki.plain(),
             digest: self.digest,
             disabled_event_kinds: self
                 .disabled_event_kinds
@@ -441,15 +442,15 @@ impl PreferencesRow {
 pub(crate) struct NotificationRow {
     id: i64,
     user_id: i64,
-    dedup_key: String,
-    event_kind: String,
-    subject: String,
-    body: String,
-    status: String,
+    dedup_key: Text,
+    event_kind: Text,
+    subject: Text,
+    body: Text,
+    status: Text,
     attempts: i64,
-    posted_wiki: Option<String>,
+    posted_wiki: Option<Text>,
     posted_revid: Option<i64>,
-    error: Option<String>,
+    error: Option<Text>,
     created_at: i64,
     updated_at: i64,
 }
@@ -462,15 +463,15 @@ impl NotificationRow {
         Ok(NotificationLogEntry {
             id: NotificationId(self.id),
             user_id: UserId(self.user_id),
-            dedup_key: self.dedup_key,
-            event_kind: self.event_kind,
-            subject: self.subject,
-            body: self.body,
+            dedup_key: self.dedup_key.plain(),
+            event_kind: self.event_kind.plain(),
+            subject: self.subject.plain(),
+            body: self.body.plain(),
             status: NotificationStatus::parse(&self.status)?,
             attempts: self.attempts,
-            posted_wiki: self.posted_wiki,
+            posted_wiki: self.posted_wiki.plain(),
             posted_revid: self.posted_revid,
-            error: self.error,
+            error: self.error.plain(),
             created_at: time(self.created_at)?,
             updated_at: time(self.updated_at)?,
         })
@@ -479,8 +480,8 @@ impl NotificationRow {
 
 #[derive(FromRow)]
 pub(crate) struct UsageRow {
-    day: String,
-    feature: String,
+    day: Text,
+    feature: Text,
     visit_count: i64,
 }
 
@@ -488,8 +489,8 @@ impl UsageRow {
     pub(crate) fn into_domain(self) -> StoreResult<UsageCount> {
         Ok(UsageCount {
             day: NaiveDate::parse_from_str(&self.day, "%Y-%m-%d")
-                .map_err(|error| StoreError::Corrupt(format!("day `{}`: {error}", self.day)))?,
-            feature: self.feature,
+                .map_err(|error| StoreError::Corrupt(format!("day `{}`: {error}", &*self.day)))?,
+            feature: self.feature.plain(),
             count: self.visit_count,
         })
     }
