@@ -108,7 +108,7 @@ impl GitLabDialect {
         })
     }
 
-    fn tree_reply(req: &Request, repo: &Repo, git: &GitStore) -> Reply {
+    fn tree_reply(base: &str, req: &Request, repo: &Repo, git: &GitStore) -> Reply {
         let reference = query(req, "ref").unwrap_or_else(|| repo.default_branch.clone());
         let Some(commit) = git.resolve(repo, &reference) else {
             return message(404, "404 Tree Not Found");
@@ -150,8 +150,10 @@ impl GitLabDialect {
         if start + per_page < entries.len()
             && let Some((last, _)) = entries.get(start + per_page - 1)
         {
-            let mut next = req.url.clone();
-            let pairs: Vec<(String, String)> = next
+            // wiremock reports the request URL without our port; link from the server's own base.
+            let mut next = url::Url::parse(&format!("{base}{}", req.url.path())).unwrap_or_else(|_| req.url.clone());
+            let pairs: Vec<(String, String)> = req
+                .url
                 .query_pairs()
                 .filter(|(k, _)| k != "page_token")
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -257,7 +259,7 @@ impl Dialect for GitLabDialect {
                 Some(sha) => Reply::json(200, &Self::branch_json(base, repo, git, branch, sha)),
                 None => message(404, "404 Branch Not Found"),
             },
-            ["repository", "tree"] => Self::tree_reply(req, repo, git),
+            ["repository", "tree"] => Self::tree_reply(base, req, repo, git),
             ["repository", "files", path, "raw"] => Self::file_reply(req, repo, git, path, true),
             ["repository", "files", path] => Self::file_reply(req, repo, git, path, false),
             ["repository", "blobs", sha, "raw"] => match git.blobs.get(*sha) {
