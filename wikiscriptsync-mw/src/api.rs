@@ -358,8 +358,11 @@ pub trait WikiSession: Send + Sync {
 
     /// The text at the latest revision (`None` revision) or a given one. `Ok(None)` when the
     /// page does not exist.
-    async fn page_text(&self, title: &Title, revision: Option<u64>)
-    -> Result<Option<PageText>, Error>;
+    async fn page_text(
+        &self,
+        title: &Title,
+        revision: Option<u64>,
+    ) -> Result<Option<PageText>, Error>;
 
     /// The pre-publish probe in one request: CSRF token (cached), user info, current revision
     /// with text, server time.

@@ -279,7 +279,7 @@ impl Session {
         }
     }
 
-    pub(crate) fn into_error(&self, error: CallError) -> Error {
+    pub(crate) fn to_error(&self, error: CallError) -> Error {
         match error {
             CallError::Api(failure) => self.api_error(failure),
             CallError::Other(error) => error,
@@ -303,12 +303,16 @@ impl Session {
         let answer = self
             .call(
                 Method::Get,
-                &[("action", "query".into()), ("meta", "tokens".into()), ("type", "login".into())],
+                &[
+                    ("action", "query".into()),
+                    ("meta", "tokens".into()),
+                    ("type", "login".into()),
+                ],
                 &[],
                 false,
             )
             .await
-            .map_err(|e| self.into_error(e))?;
+            .map_err(|e| self.to_error(e))?;
         let token = answer
             .pointer("/query/tokens/logintoken")
             .and_then(Value::as_str)
@@ -322,11 +326,14 @@ impl Session {
                 false,
             )
             .await
-            .map_err(|e| self.into_error(e))?;
+            .map_err(|e| self.to_error(e))?;
         let login = answer
             .get("login")
             .ok_or_else(|| self.invalid("no `login` object in the login answer"))?;
-        let result = login.get("result").and_then(Value::as_str).unwrap_or_default();
+        let result = login
+            .get("result")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         match result {
             "Success" => {
                 let name = login
@@ -379,12 +386,16 @@ impl Session {
         let answer = self
             .call(
                 Method::Get,
-                &[("action", "query".into()), ("meta", "tokens".into()), ("type", "csrf".into())],
+                &[
+                    ("action", "query".into()),
+                    ("meta", "tokens".into()),
+                    ("type", "csrf".into()),
+                ],
                 &[],
                 true,
             )
             .await
-            .map_err(|e| self.into_error(e))?;
+            .map_err(|e| self.to_error(e))?;
         let token = answer
             .pointer("/query/tokens/csrftoken")
             .and_then(Value::as_str)
@@ -522,7 +533,10 @@ impl Session {
         let response = request.send().await.map_err(|e| self.transport_error(&e))?;
         let status = response.status();
         let retry_after = parse_retry_after(response.headers(), SystemTime::now());
-        let body = response.bytes().await.map_err(|e| self.transport_error(&e))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
         drop(permit);
 
         if status == StatusCode::TOO_MANY_REQUESTS {
@@ -544,7 +558,10 @@ impl Session {
             });
         }
         let answer: Value = serde_json::from_slice(&body).map_err(|err| {
-            self.invalid(format!("not valid JSON: {err}; {} bytes received", body.len()))
+            self.invalid(format!(
+                "not valid JSON: {err}; {} bytes received",
+                body.len()
+            ))
         })?;
         if !answer.is_object() {
             return Err(self.invalid("the answer is not a JSON object"));
@@ -721,10 +738,16 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(parse_retry_after(&headers, now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after(&headers, now),
+            Some(Duration::from_secs(7))
+        );
         let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
         headers.insert(RETRY_AFTER, HeaderValue::from_str(&later).unwrap());
-        assert_eq!(parse_retry_after(&headers, now), Some(Duration::from_secs(30)));
+        assert_eq!(
+            parse_retry_after(&headers, now),
+            Some(Duration::from_secs(30))
+        );
         let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
         headers.insert(RETRY_AFTER, HeaderValue::from_str(&past).unwrap());
         assert_eq!(parse_retry_after(&headers, now), Some(Duration::ZERO));

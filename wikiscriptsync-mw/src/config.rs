@@ -18,10 +18,14 @@ pub enum ConfigError {
     )]
     EmptyContact,
     /// The contact contains characters that cannot go into an HTTP header.
-    #[error("the User-Agent contact contains control characters or parentheses; give a plain URL or email")]
+    #[error(
+        "the User-Agent contact contains control characters or parentheses; give a plain URL or email"
+    )]
     BadContact,
     /// `max_in_flight` was 0 or above [`MAX_IN_FLIGHT_CAP`].
-    #[error("max_in_flight must be between 1 and {MAX_IN_FLIGHT_CAP} (got {0}); Wikimedia asks for at most 3")]
+    #[error(
+        "max_in_flight must be between 1 and {MAX_IN_FLIGHT_CAP} (got {0}); Wikimedia asks for at most 3"
+    )]
     BadConcurrency(usize),
     /// The retry policy allows no attempt at all.
     #[error("the retry policy needs at least one attempt")]
@@ -40,7 +44,10 @@ impl UserAgent {
         if contact.is_empty() {
             return Err(ConfigError::EmptyContact);
         }
-        if contact.chars().any(|c| c.is_control() || c == '(' || c == ')') {
+        if contact
+            .chars()
+            .any(|c| c.is_control() || c == '(' || c == ')')
+        {
             return Err(ConfigError::BadContact);
         }
         Ok(Self(format!(
@@ -171,7 +178,10 @@ mod tests {
                 env!("CARGO_PKG_VERSION")
             )
         );
-        assert_eq!(UserAgent::from_contact("  "), Err(ConfigError::EmptyContact));
+        assert_eq!(
+            UserAgent::from_contact("  "),
+            Err(ConfigError::EmptyContact)
+        );
         assert_eq!(
             UserAgent::from_contact("a\nb"),
             Err(ConfigError::BadContact)
@@ -191,9 +201,18 @@ mod tests {
         assert_eq!(policy.delay(3, None), Duration::from_secs(20));
         assert_eq!(policy.delay(9, None), Duration::from_secs(60));
         // Retry-After below the floor is raised to it, above the cap lowered to it.
-        assert_eq!(policy.delay(1, Some(Duration::from_secs(1))), Duration::from_secs(5));
-        assert_eq!(policy.delay(1, Some(Duration::from_secs(7))), Duration::from_secs(7));
-        assert_eq!(policy.delay(1, Some(Duration::from_secs(900))), Duration::from_secs(60));
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(1))),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(900))),
+            Duration::from_secs(60)
+        );
     }
 
     #[test]

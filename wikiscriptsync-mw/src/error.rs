@@ -51,7 +51,9 @@ pub enum LoginError {
         user: String,
     },
     /// `Failed` / `login-throttled` (or the old `Throttled` result).
-    #[error("login as `{user}` was throttled after too many attempts; wait a few minutes and try again")]
+    #[error(
+        "login as `{user}` was throttled after too many attempts; wait a few minutes and try again"
+    )]
     Throttled {
         /// The login name used.
         user: String,
@@ -63,13 +65,17 @@ pub enum LoginError {
         user: String,
     },
     /// `Failed` / `botpasswords-locked`.
-    #[error("the BotPassword `{user}` is locked (the account may be locked or its password reset); check Special:BotPasswords")]
+    #[error(
+        "the BotPassword `{user}` is locked (the account may be locked or its password reset); check Special:BotPasswords"
+    )]
     Locked {
         /// The login name used.
         user: String,
     },
     /// `Failed` / `sessionlost`: the cookie from the token request was not kept.
-    #[error("login as `{user}` lost its session between the token request and the login; try again")]
+    #[error(
+        "login as `{user}` lost its session between the token request and the login; try again"
+    )]
     SessionLost {
         /// The login name used.
         user: String,
@@ -155,7 +161,9 @@ pub enum Error {
         status: u16,
     },
     /// The answer was not the JSON we expected (malformed, truncated, wrong shape).
-    #[error("{wiki} sent an answer we cannot read ({detail}); the wiki or a proxy may be misbehaving, try again later")]
+    #[error(
+        "{wiki} sent an answer we cannot read ({detail}); the wiki or a proxy may be misbehaving, try again later"
+    )]
     InvalidResponse {
         /// The wiki's host.
         wiki: String,
@@ -181,7 +189,9 @@ pub enum Error {
     #[error(transparent)]
     Login(#[from] LoginError),
     /// The session is not (or no longer) logged in, and logging in again did not help.
-    #[error("the session on {wiki} is not logged in (assertuserfailed) and logging in again did not help")]
+    #[error(
+        "the session on {wiki} is not logged in (assertuserfailed) and logging in again did not help"
+    )]
     NotLoggedIn {
         /// The wiki's host.
         wiki: String,
@@ -208,13 +218,17 @@ pub enum Error {
         text: String,
     },
     /// Someone else edited the page since `baserevid`.
-    #[error("edit conflict on `{title}`: the page changed after the revision this edit was based on; review the new version first")]
+    #[error(
+        "edit conflict on `{title}`: the page changed after the revision this edit was based on; review the new version first"
+    )]
     EditConflict {
         /// The page.
         title: String,
     },
     /// The page was deleted after `starttimestamp`.
-    #[error("`{title}` was deleted while we were editing it; check the deletion log before recreating it")]
+    #[error(
+        "`{title}` was deleted while we were editing it; check the deletion log before recreating it"
+    )]
     PageDeleted {
         /// The page.
         title: String,
@@ -254,7 +268,9 @@ pub enum Error {
         warning: bool,
     },
     /// A CAPTCHA was demanded (the BotPassword lacks the `basic` grant's `skipcaptcha`).
-    #[error("the wiki demands a CAPTCHA for editing `{title}`; give the BotPassword the `basic` grant (skipcaptcha)")]
+    #[error(
+        "the wiki demands a CAPTCHA for editing `{title}`; give the BotPassword the `basic` grant (skipcaptcha)"
+    )]
     Captcha {
         /// The page.
         title: String,

@@ -110,9 +110,13 @@ impl TitleMap {
             ("normalized", &mut self.normalized),
             ("redirects", &mut self.redirects),
         ] {
-            for entry in query.get(key).and_then(Value::as_array).into_iter().flatten() {
-                if let (Some(from), Some(to)) = (str_field(entry, "from"), str_field(entry, "to"))
-                {
+            for entry in query
+                .get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let (Some(from), Some(to)) = (str_field(entry, "from"), str_field(entry, "to")) {
                     map.insert(from, to);
                 }
             }
@@ -150,7 +154,7 @@ impl Session {
                 false,
             )
             .await
-            .map_err(|e| self.into_error(e))?;
+            .map_err(|e| self.to_error(e))?;
         self.absorb_tokens(&answer);
         let info = answer
             .pointer("/query/userinfo")
@@ -240,10 +244,15 @@ impl Session {
             let answer = self
                 .call_authed(Method::Get, &params, false)
                 .await
-                .map_err(|e| self.into_error(e))?;
+                .map_err(|e| self.to_error(e))?;
             let query = answer.get("query").cloned().unwrap_or(Value::Null);
             map.absorb(&query);
-            for page in query.get("pages").and_then(Value::as_array).into_iter().flatten() {
+            for page in query
+                .get("pages")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let Some(title) = str_field(page, "title") else {
                     continue;
                 };
@@ -301,7 +310,7 @@ impl Session {
         let answer = self
             .call_authed(Method::Get, &params, false)
             .await
-            .map_err(|e| self.into_error(e))?;
+            .map_err(|e| self.to_error(e))?;
         let revision_missing = || Error::RevisionNotFound {
             wiki: self.host().to_owned(),
             revision: revision.unwrap_or(0),
@@ -352,7 +361,7 @@ impl Session {
                 false,
             )
             .await
-            .map_err(|e| self.into_error(e))?;
+            .map_err(|e| self.to_error(e))?;
         self.absorb_tokens(&answer);
         let user = answer
             .pointer("/query/userinfo")
@@ -440,7 +449,10 @@ impl Session {
     }
 
     fn edit_outcome(&self, edit: &Value, title: &str) -> Result<EditOutcome, Error> {
-        let result = edit.get("result").and_then(Value::as_str).unwrap_or_default();
+        let result = edit
+            .get("result")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if result != "Success" {
             if edit.get("captcha").is_some() {
                 return Err(Error::Captcha {
@@ -568,7 +580,7 @@ impl Session {
         let answer = self
             .call_authed(Method::Get, &params, false)
             .await
-            .map_err(|e| self.into_error(e))?;
+            .map_err(|e| self.to_error(e))?;
         self.absorb_tokens(&answer);
         let is_flow = answer
             .pointer("/query/pages/0/contentmodel")

@@ -217,10 +217,22 @@ mod tests {
             names("MediaWiki:Gadgets-definition.json", "A", false),
             ["editsitejson", "editinterface", "edit"]
         );
-        assert_eq!(names("MediaWiki:Gadgets-definition", "A", false), ["editinterface", "edit"]);
-        assert_eq!(names("User:Alice/common.js", "alice", false), ["editmyuserjs", "edit"]);
-        assert_eq!(names("User:Bob/common.js", "Alice", false), ["edituserjs", "edit"]);
-        assert_eq!(names("User:Bob/x.json", "Alice", false), ["edituserjson", "edit"]);
+        assert_eq!(
+            names("MediaWiki:Gadgets-definition", "A", false),
+            ["editinterface", "edit"]
+        );
+        assert_eq!(
+            names("User:Alice/common.js", "alice", false),
+            ["editmyuserjs", "edit"]
+        );
+        assert_eq!(
+            names("User:Bob/common.js", "Alice", false),
+            ["edituserjs", "edit"]
+        );
+        assert_eq!(
+            names("User:Bob/x.json", "Alice", false),
+            ["edituserjson", "edit"]
+        );
         assert_eq!(names("Foo", "Alice", false), ["edit"]);
         assert_eq!(names("Foo", "Alice", true), ["edit", "createpage"]);
     }
@@ -239,7 +251,10 @@ mod tests {
         let all = rights(&["edit", "editsitejs", "editinterface"]);
         assert_eq!(check_rights(&title, "Admin", &all, false), Ok(()));
         let err = check_rights(&title, "Admin", &all, true).unwrap_err();
-        assert_eq!((err.right.as_str(), err.grant.as_str()), ("createpage", "createeditmovepage"));
+        assert_eq!(
+            (err.right.as_str(), err.grant.as_str()),
+            ("createpage", "createeditmovepage")
+        );
     }
 
     #[test]
@@ -250,7 +265,10 @@ mod tests {
             Ok(())
         );
         let err = check_rights(&title, "Alice", &rights(&["edit"]), false).unwrap_err();
-        assert_eq!((err.right.as_str(), err.grant.as_str()), ("editmyuserjs", "editmycssjs"));
+        assert_eq!(
+            (err.right.as_str(), err.grant.as_str()),
+            ("editmyuserjs", "editmycssjs")
+        );
     }
 
     #[test]

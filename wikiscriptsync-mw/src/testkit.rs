@@ -252,7 +252,11 @@ impl State {
 
     fn token(&mut self, kind: &str) -> String {
         self.next_token += 1;
-        format!("{kind}{:08x}{}", self.next_token * 2_654_435_761 % 0xffff_ffff, "+\\")
+        format!(
+            "{kind}{:08x}{}",
+            self.next_token * 2_654_435_761 % 0xffff_ffff,
+            "+\\"
+        )
     }
 
     fn store_revision(
@@ -608,11 +612,11 @@ fn with_retry_after(template: ResponseTemplate, retry_after: Option<&String>) ->
 fn fault_response(fault: &Fault) -> ResponseTemplate {
     match fault {
         Fault::Maxlag { retry_after_secs } => ok(&json!({"errors": [{
-                "code": "maxlag",
-                "text": "Waiting for 10.64.0.1: 7 seconds lagged.",
-                "data": {"host": "10.64.0.1", "lag": 7, "type": "db"},
-                "module": "main"
-            }]}))
+            "code": "maxlag",
+            "text": "Waiting for 10.64.0.1: 7 seconds lagged.",
+            "data": {"host": "10.64.0.1", "lag": 7, "type": "db"},
+            "module": "main"
+        }]}))
         .insert_header("retry-after", retry_after_secs.to_string().as_str())
         .insert_header("x-database-lag", "7"),
         Fault::TooManyRequests { retry_after } => with_retry_after(
@@ -638,8 +642,10 @@ fn fault_response(fault: &Fault) -> ResponseTemplate {
         )),
         Fault::MalformedJson => ResponseTemplate::new(200)
             .set_body_raw("<html><body>Internal error</body></html>", "text/html"),
-        Fault::TruncatedJson => ResponseTemplate::new(200)
-            .set_body_raw(r#"{"batchcomplete":true,"query":{"pages":[{"ti"#, "application/json"),
+        Fault::TruncatedJson => ResponseTemplate::new(200).set_body_raw(
+            r#"{"batchcomplete":true,"query":{"pages":[{"ti"#,
+            "application/json",
+        ),
         Fault::HttpStatus(status) => ResponseTemplate::new(*status),
         Fault::Delay(_) => ResponseTemplate::new(200),
     }
@@ -742,7 +748,9 @@ fn query(state: &mut State, call: &Call, user: Option<&str>) -> ResponseTemplate
         if titles.len() > limit {
             return ok(&api_error(
                 "toomanyvalues",
-                &format!("Too many values supplied for parameter \"titles\". The limit is {limit}."),
+                &format!(
+                    "Too many values supplied for parameter \"titles\". The limit is {limit}."
+                ),
             ));
         }
         let props = call.list("prop");
@@ -783,7 +791,8 @@ fn query(state: &mut State, call: &Call, user: Option<&str>) -> ResponseTemplate
             });
             match found {
                 Some((title, id)) => pages.push(page_json(state, &title, Some(id), true, &rvprop)),
-                None => bad_revids.push(json!({"revid": revid.parse::<u64>().unwrap_or(0), "missing": true})),
+                None => bad_revids
+                    .push(json!({"revid": revid.parse::<u64>().unwrap_or(0), "missing": true})),
             }
         }
         if !normalized.is_empty() {
@@ -839,7 +848,8 @@ fn page_json(
         };
         if let Some(rev) = rev {
             let has = |p: &str| rvprop.iter().any(|x| x == p);
-            let mut slot = json!({"contentmodel": page.content_model.as_str(), "contentformat": "text/plain"});
+            let mut slot =
+                json!({"contentmodel": page.content_model.as_str(), "contentformat": "text/plain"});
             if has("content") {
                 slot["content"] = json!(rev.text);
             }
@@ -870,16 +880,27 @@ fn login(state: &mut State, call: &Call) -> ResponseTemplate {
         ok(&json!({"login": {"result": "Failed", "reason": {"code": code, "text": text}}}))
     };
     if !call.post {
-        return ok(&api_error("mustbeposted", "The \"login\" module requires a POST request."));
+        return ok(&api_error(
+            "mustbeposted",
+            "The \"login\" module requires a POST request.",
+        ));
     }
     let name = call.get("lgname").unwrap_or_default().to_owned();
     let Some(token) = call.get("lgtoken") else {
         return ok(&json!({"login": {"result": "NeedToken", "token": "x"}}));
     };
     let Some(id) = call.session_id.clone() else {
-        return failed("sessionlost", "Unable to continue login. Your session most likely timed out.");
+        return failed(
+            "sessionlost",
+            "Unable to continue login. Your session most likely timed out.",
+        );
     };
-    if state.sessions.get(&id).and_then(|s| s.login_token.as_deref()) != Some(token) {
+    if state
+        .sessions
+        .get(&id)
+        .and_then(|s| s.login_token.as_deref())
+        != Some(token)
+    {
         return ok(&json!({"login": {"result": "WrongToken"}}));
     }
     if !name.contains('@') {
@@ -891,17 +912,29 @@ fn login(state: &mut State, call: &Call) -> ResponseTemplate {
     let account = state.accounts.get(&name).cloned();
     let Some(account) = account.filter(|a| Some(a.password.as_str()) == call.get("lgpassword"))
     else {
-        return failed("wrongpassword", "Incorrect username or password entered. Please try again.");
+        return failed(
+            "wrongpassword",
+            "Incorrect username or password entered. Please try again.",
+        );
     };
     match account.failure {
         Some(LoginFailure::Throttled) => {
-            return failed("login-throttled", "You have made too many recent login attempts.");
+            return failed(
+                "login-throttled",
+                "You have made too many recent login attempts.",
+            );
         }
         Some(LoginFailure::NeedsReset) => {
-            return failed("botpasswords-needs-reset", "The bot password needs to be reset.");
+            return failed(
+                "botpasswords-needs-reset",
+                "The bot password needs to be reset.",
+            );
         }
         Some(LoginFailure::Locked) => {
-            return failed("botpasswords-locked", "You cannot log in with a bot password.");
+            return failed(
+                "botpasswords-locked",
+                "You cannot log in with a bot password.",
+            );
         }
         None => {}
     }
@@ -952,15 +985,24 @@ fn edit(state: &mut State, call: &Call, user: Option<&str>) -> ResponseTemplate 
     }
     let requested = call.get("title").unwrap_or_default();
     let Ok(title) = normalize_title(requested) else {
-        return ok(&api_error("invalidtitle", &format!("Bad title \"{requested}\".")));
+        return ok(&api_error(
+            "invalidtitle",
+            &format!("Bad title \"{requested}\"."),
+        ));
     };
     let parsed = Title::parse(&title).ok();
     let account = account_for(state, user).cloned();
     if let Some(reason) = account.as_ref().and_then(|a| a.block_reason.clone()) {
-        return ok(&api_error("blocked", &format!("You have been blocked from editing: {reason}")));
+        return ok(&api_error(
+            "blocked",
+            &format!("You have been blocked from editing: {reason}"),
+        ));
     }
     let existing = state.pages.get(&title).cloned();
-    if existing.as_ref().is_some_and(|p| p.content_model == ContentModel::FlowBoard) {
+    if existing
+        .as_ref()
+        .is_some_and(|p| p.content_model == ContentModel::FlowBoard)
+    {
         return ok(&api_error(
             "no-direct-editing",
             "Direct editing via API is not supported for content model flow-board.",
@@ -968,27 +1010,47 @@ fn edit(state: &mut State, call: &Call, user: Option<&str>) -> ResponseTemplate 
     }
     let section_new = call.get("section") == Some("new");
     if existing.is_none() && call.flag("nocreate") {
-        return ok(&api_error("missingtitle", "The page you specified doesn't exist."));
+        return ok(&api_error(
+            "missingtitle",
+            "The page you specified doesn't exist.",
+        ));
     }
     if existing.is_some() && call.flag("createonly") {
-        return ok(&api_error("articleexists", "The article you tried to create has been created already."));
+        return ok(&api_error(
+            "articleexists",
+            "The article you tried to create has been created already.",
+        ));
     }
     if existing.is_none()
-        && let (Some(start), Some(deleted_at)) = (call.get("starttimestamp"), state.deleted.get(&title))
+        && let (Some(start), Some(deleted_at)) =
+            (call.get("starttimestamp"), state.deleted.get(&title))
         && deleted_at.as_str() > start
     {
-        return ok(&api_error("pagedeleted", "The page has been deleted since you fetched its timestamp."));
+        return ok(&api_error(
+            "pagedeleted",
+            "The page has been deleted since you fetched its timestamp.",
+        ));
     }
     // Rights: what MediaWiki checks for this kind of page.
     if let Some(parsed) = &parsed {
         let rights = rights_of(state, user);
         let acting = user.unwrap_or("127.0.0.1");
         if let Err(missing) = check_rights(parsed, acting, &rights, false) {
-            return ok(&api_error(missing_right_code(&missing.right), &missing.to_string()));
+            return ok(&api_error(
+                missing_right_code(&missing.right),
+                &missing.to_string(),
+            ));
         }
-        let create_right = if parsed.namespace() == Namespace::UserTalk { "createtalk" } else { "createpage" };
+        let create_right = if parsed.namespace() == Namespace::UserTalk {
+            "createtalk"
+        } else {
+            "createpage"
+        };
         if existing.is_none() && !rights.iter().any(|r| r == create_right) {
-            return ok(&api_error("cantcreate", "You do not have permission to create new pages."));
+            return ok(&api_error(
+                "cantcreate",
+                "You do not have permission to create new pages.",
+            ));
         }
     }
     if let (Some(page), Some(base)) = (&existing, call.get("baserevid")) {
@@ -1002,7 +1064,10 @@ fn edit(state: &mut State, call: &Call, user: Option<&str>) -> ResponseTemplate 
     {
         return ok(&api_error(
             "contentmodel-mismatch",
-            &format!("The content supplied is not {model}, the page's model is {}.", page.content_model),
+            &format!(
+                "The content supplied is not {model}, the page's model is {}.",
+                page.content_model
+            ),
         ));
     }
     let now = timestamp(state.clock + 1);
@@ -1030,15 +1095,29 @@ fn edit(state: &mut State, call: &Call, user: Option<&str>) -> ResponseTemplate 
     if let (Some(page), Some(current)) = (&existing, current)
         && current == normalize_text(&new_text)
     {
-        return ok(&json!({"edit": {"result": "Success", "pageid": page.id, "title": title,
-            "contentmodel": model_name.as_str(), "nochange": true, "watched": false}}));
+        return ok(
+            &json!({"edit": {"result": "Success", "pageid": page.id, "title": title,
+            "contentmodel": model_name.as_str(), "nochange": true, "watched": false}}),
+        );
     }
     let author = user.unwrap_or("127.0.0.1").to_owned();
     let summary = call.get("summary").unwrap_or_default().to_owned();
-    let old_revision = existing.as_ref().and_then(|p| p.latest()).map_or(0, |r| r.id);
-    let (page_id, revision, created) =
-        state.store_revision(&title, &new_text, &author, &summary, Some(model_name.clone()));
-    if let Some(rev) = state.pages.get_mut(&title).and_then(|p| p.revisions.last_mut()) {
+    let old_revision = existing
+        .as_ref()
+        .and_then(|p| p.latest())
+        .map_or(0, |r| r.id);
+    let (page_id, revision, created) = state.store_revision(
+        &title,
+        &new_text,
+        &author,
+        &summary,
+        Some(model_name.clone()),
+    );
+    if let Some(rev) = state
+        .pages
+        .get_mut(&title)
+        .and_then(|p| p.revisions.last_mut())
+    {
         rev.tags = call.list("tags");
         rev.minor = call.flag("minor");
     }
@@ -1067,8 +1146,10 @@ fn flow(state: &mut State, call: &Call, user: Option<&str>) -> ResponseTemplate 
     match state.pages.get_mut(&title) {
         Some(page) if page.content_model == ContentModel::FlowBoard => {
             page.flow_topics.push((topic, content));
-            ok(&json!({"flow": {"new-topic": {"status": "ok", "workflow": topic_id,
-                "committed": {"topiclist": {"topic-id": topic_id}}}}}))
+            ok(
+                &json!({"flow": {"new-topic": {"status": "ok", "workflow": topic_id,
+                "committed": {"topiclist": {"topic-id": topic_id}}}}}),
+            )
         }
         _ => ok(&api_error("invalid-page", "The page is not a Flow board.")),
     }
@@ -1087,7 +1168,10 @@ mod tests {
     #[test]
     fn fake_titles_are_capitalised_like_mediawiki() {
         assert_eq!(normalize_title("main_page").unwrap(), "Main page");
-        assert_eq!(normalize_title("mediawiki:gadget-x.js").unwrap(), "MediaWiki:Gadget-x.js");
+        assert_eq!(
+            normalize_title("mediawiki:gadget-x.js").unwrap(),
+            "MediaWiki:Gadget-x.js"
+        );
         assert!(normalize_title("a[b").is_err());
     }
 

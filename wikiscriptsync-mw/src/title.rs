@@ -15,7 +15,9 @@ pub enum TitleError {
     #[error("`{0}` is only a namespace; add the page name after the colon")]
     NamespaceOnly(String),
     /// A character MediaWiki never allows in titles.
-    #[error("the page title contains `{0}`, which MediaWiki does not allow in titles (# < > [ ] | {{ }})")]
+    #[error(
+        "the page title contains `{0}`, which MediaWiki does not allow in titles (# < > [ ] | {{ }})"
+    )]
     IllegalCharacter(char),
     /// A control character (newline, tab, ...).
     #[error("the page title contains a control character (U+{0:04X}); remove it")]
@@ -24,7 +26,9 @@ pub enum TitleError {
     #[error("the page title contains `~~~`, which MediaWiki does not allow")]
     Tildes,
     /// `.` / `..` path segments.
-    #[error("the page title contains a relative path segment (`./` or `../`), which MediaWiki does not allow")]
+    #[error(
+        "the page title contains a relative path segment (`./` or `../`), which MediaWiki does not allow"
+    )]
     Relative,
     /// Longer than MediaWiki's 255-byte limit.
     #[error("the page title is {0} bytes long after the namespace; MediaWiki allows at most 255")]
@@ -132,7 +136,10 @@ impl Title {
     /// the first letter after those prefixes, as MediaWiki does.
     pub fn parse(input: &str) -> Result<Self, TitleError> {
         let spaced = input.replace('_', " ");
-        let collapsed = spaced.split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>();
+        let collapsed = spaced
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>();
         let text = collapsed.join(" ");
         if text.is_empty() {
             return Err(TitleError::Empty);
@@ -306,7 +313,10 @@ mod tests {
         let title = Title::parse("  mediawiki:gadget-foo_bar.js ").unwrap();
         assert_eq!(title.as_str(), "MediaWiki:Gadget-foo bar.js");
         assert_eq!(title.namespace(), Namespace::MediaWiki);
-        assert_eq!(title.implied_content_model(), Some(ContentModel::JavaScript));
+        assert_eq!(
+            title.implied_content_model(),
+            Some(ContentModel::JavaScript)
+        );
 
         let title = Title::parse("user_talk:alice").unwrap();
         assert_eq!(title.as_str(), "User talk:Alice");
@@ -316,15 +326,26 @@ mod tests {
         assert_eq!(title.owner(), Some("Bob"));
         assert_eq!(title.implied_content_model(), Some(ContentModel::Css));
         assert_eq!(
-            Title::parse("User:Bob/x.json").unwrap().implied_content_model(),
+            Title::parse("User:Bob/x.json")
+                .unwrap()
+                .implied_content_model(),
             Some(ContentModel::Json)
         );
         // A user page itself and main-namespace .js pages are wikitext.
-        assert_eq!(Title::parse("User:Bob.js").unwrap().implied_content_model(), None);
-        assert_eq!(Title::parse("foo.js").unwrap().implied_content_model(), None);
+        assert_eq!(
+            Title::parse("User:Bob.js").unwrap().implied_content_model(),
+            None
+        );
+        assert_eq!(
+            Title::parse("foo.js").unwrap().implied_content_model(),
+            None
+        );
         // Main namespace: first letter left alone (wiki-dependent), unknown prefixes kept.
         assert_eq!(Title::parse("foo: bar").unwrap().as_str(), "foo: bar");
-        assert_eq!(Title::parse("foo: bar").unwrap().namespace(), Namespace::Main);
+        assert_eq!(
+            Title::parse("foo: bar").unwrap().namespace(),
+            Namespace::Main
+        );
     }
 
     #[test]
@@ -340,11 +361,20 @@ mod tests {
                 Err(TitleError::IllegalCharacter(c))
             );
         }
-        assert_eq!(Title::parse("Foo\nbar"), Err(TitleError::ControlCharacter(10)));
+        assert_eq!(
+            Title::parse("Foo\nbar"),
+            Err(TitleError::ControlCharacter(10))
+        );
         assert_eq!(Title::parse("Foo~~~"), Err(TitleError::Tildes));
         assert_eq!(Title::parse("User:A/../B"), Err(TitleError::Relative));
-        assert_eq!(Title::parse(&"a".repeat(255)).map(|t| t.name().len()), Ok(255));
-        assert_eq!(Title::parse(&"é".repeat(128)), Err(TitleError::TooLong(256)));
+        assert_eq!(
+            Title::parse(&"a".repeat(255)).map(|t| t.name().len()),
+            Ok(255)
+        );
+        assert_eq!(
+            Title::parse(&"é".repeat(128)),
+            Err(TitleError::TooLong(256))
+        );
         let message = TitleError::IllegalCharacter('|').to_string();
         assert!(message.contains("does not allow"), "{message}");
     }
@@ -369,7 +399,14 @@ mod tests {
 
     #[test]
     fn content_models_round_trip_through_their_api_names() {
-        for name in ["wikitext", "javascript", "css", "json", "flow-board", "Scribunto"] {
+        for name in [
+            "wikitext",
+            "javascript",
+            "css",
+            "json",
+            "flow-board",
+            "Scribunto",
+        ] {
             assert_eq!(ContentModel::from_api(name).as_str(), name);
         }
     }

@@ -33,7 +33,9 @@ pub enum WikiUrlError {
     #[error("the wiki address is empty; give a host such as en.wikipedia.org")]
     Empty,
     /// The address could not be parsed as a URL.
-    #[error("`{input}` is not a valid wiki address ({reason}); give a host such as en.wikipedia.org")]
+    #[error(
+        "`{input}` is not a valid wiki address ({reason}); give a host such as en.wikipedia.org"
+    )]
     Unparsable {
         /// What the caller gave.
         input: String,
@@ -41,7 +43,9 @@ pub enum WikiUrlError {
         reason: String,
     },
     /// The scheme is neither http nor https.
-    #[error("`{input}` uses the scheme `{scheme}`; only https (or http for loopback test wikis) is allowed")]
+    #[error(
+        "`{input}` uses the scheme `{scheme}`; only https (or http for loopback test wikis) is allowed"
+    )]
     UnsupportedScheme {
         /// What the caller gave.
         input: String,
@@ -67,7 +71,9 @@ pub enum WikiUrlError {
     #[error("a wiki address must not contain credentials; log in with a BotPassword instead")]
     CredentialsInUrl,
     /// The path is neither empty, `/w/api.php`, nor ends in `/api.php`.
-    #[error("`{input}` does not point at a wiki's api.php; give just the host (e.g. en.wikipedia.org)")]
+    #[error(
+        "`{input}` does not point at a wiki's api.php; give just the host (e.g. en.wikipedia.org)"
+    )]
     NotAnApiPath {
         /// What the caller gave.
         input: String,

@@ -63,7 +63,8 @@ async fn every_login_result_is_typed() {
         login_answer(json!({"result": "Throttled", "wait": 5})).await,
         Error::Login(LoginError::Throttled { .. })
     ));
-    let sessionlost = json!({"result": "Failed", "reason": {"code": "sessionlost", "text": "lost"}});
+    let sessionlost =
+        json!({"result": "Failed", "reason": {"code": "sessionlost", "text": "lost"}});
     assert!(matches!(
         login_answer(sessionlost).await,
         Error::Login(LoginError::SessionLost { .. })
@@ -77,7 +78,10 @@ async fn every_login_result_is_typed() {
     let aborted = json!({"result": "Aborted", "reason": {"code": "api-login-fail-aborted",
         "text": "Authentication requires user interaction, which is not supported by action=login."}});
     let err = login_answer(aborted).await;
-    assert!(matches!(err, Error::Login(LoginError::Aborted { .. })), "{err:?}");
+    assert!(
+        matches!(err, Error::Login(LoginError::Aborted { .. })),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("not your main account password"));
     assert!(matches!(
         login_answer(json!({"result": "Mystery"})).await,
@@ -110,7 +114,9 @@ async fn edit_answer(answer: Value) -> Error {
 }
 
 fn error(code: &str, text: &str, data: Value) -> Value {
-    json!({"errors": [{"code": code, "text": text, "data": data, "module": "edit"}]})
+    let mut answer = json!({"errors": [{"code": code, "text": text, "module": "edit"}]});
+    answer["errors"][0]["data"] = data;
+    answer
 }
 
 #[tokio::test]
@@ -119,7 +125,12 @@ async fn every_edit_error_is_typed() {
     assert!(matches!(err, Error::EditConflict { .. }), "{err:?}");
     let err = edit_answer(error("pagedeleted", "Deleted.", Value::Null)).await;
     assert!(matches!(err, Error::PageDeleted { .. }), "{err:?}");
-    let err = edit_answer(error("protectedpage", "This page has been protected.", Value::Null)).await;
+    let err = edit_answer(error(
+        "protectedpage",
+        "This page has been protected.",
+        Value::Null,
+    ))
+    .await;
     assert!(matches!(err, Error::ProtectedPage { ref text, .. } if text.contains("protected")));
     let err = edit_answer(error("cascadeprotected", "Cascade.", Value::Null)).await;
     assert!(matches!(err, Error::ProtectedPage { .. }), "{err:?}");
@@ -136,7 +147,10 @@ async fn every_edit_error_is_typed() {
         "{err:?}"
     );
     let err = edit_answer(error("permissiondenied", "Denied.", Value::Null)).await;
-    assert!(matches!(err, Error::PermissionDenied { right: None, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::PermissionDenied { right: None, .. }),
+        "{err:?}"
+    );
     let err = edit_answer(error("blocked", "You have been blocked.", Value::Null)).await;
     assert!(matches!(err, Error::Blocked { .. }), "{err:?}");
     let spam = json!({"spamblacklist": {"matches": ["evil.example.com", "bad.example.org"]}});
@@ -159,7 +173,10 @@ async fn every_edit_error_is_typed() {
         json!({"abusefilter": {"id": "3", "description": "Be careful"}}),
     ))
     .await;
-    assert!(matches!(err, Error::AbuseFilter { warning: true, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::AbuseFilter { warning: true, .. }),
+        "{err:?}"
+    );
     let captcha = json!({"edit": {"result": "Failure", "captcha": {"type": "image", "id": "1"}}});
     let err = edit_answer(captcha).await;
     assert!(matches!(err, Error::Captcha { .. }), "{err:?}");

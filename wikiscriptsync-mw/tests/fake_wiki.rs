@@ -5,10 +5,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use wikiscriptsync_mw::testkit::{FakeAccount, FakeWiki, Fault, LoginFailure};
 use wikiscriptsync_mw::{
-    ActionApiClient, AllowList, BotPassword, ClientConfig, ContentModel, CreatePolicy,
-    EditOutcome, EditRequest, Error, LoginError, PageState, RetryCause, RetryPolicy,
-    SecretString, Session, TalkNotice, TalkNoticeOutcome, Title, UserAgent, UserTalkTitle,
-    WikiApi, WikiUrlError,
+    ActionApiClient, AllowList, BotPassword, ClientConfig, ContentModel, CreatePolicy, EditOutcome,
+    EditRequest, Error, LoginError, PageState, RetryCause, RetryPolicy, SecretString, Session,
+    TalkNotice, TalkNoticeOutcome, Title, UserAgent, UserTalkTitle, WikiApi, WikiUrlError,
 };
 
 const ADMIN: &str = "Admin@publisher";
@@ -30,8 +29,16 @@ async fn fake_with_accounts() -> FakeWiki {
         FakeAccount::new(ADMIN, ADMIN_PASSWORD)
             .with_groups(&["sysop", "interface-admin"])
             .with_rights(&[
-                "read", "edit", "createpage", "createtalk", "writeapi", "editinterface",
-                "editsitejs", "editsitecss", "editsitejson", "apihighlimits",
+                "read",
+                "edit",
+                "createpage",
+                "createtalk",
+                "writeapi",
+                "editinterface",
+                "editsitejs",
+                "editsitecss",
+                "editsitejson",
+                "apihighlimits",
             ]),
     );
     fake.add_account(
@@ -79,7 +86,10 @@ async fn a_cold_publish_costs_four_requests_with_the_required_parameters() {
     assert_eq!(fake.request_count(), 4, "login token, login, probe, edit");
     assert_eq!(session.request_count(), 4);
     assert_eq!(client.request_count(), 4);
-    assert_eq!(fake.page_text("MediaWiki:Gadget-hello.js").unwrap(), "new();");
+    assert_eq!(
+        fake.page_text("MediaWiki:Gadget-hello.js").unwrap(),
+        "new();"
+    );
 
     let requests = fake.requests();
     for request in &requests {
@@ -88,12 +98,23 @@ async fn a_cold_publish_costs_four_requests_with_the_required_parameters() {
         assert_eq!(request.param("errorformat"), Some("plaintext"));
         assert_eq!(request.param("maxlag"), Some("5"));
         let ua = request.user_agent.as_deref().unwrap();
-        assert!(ua.starts_with("wikiscriptsync/") && ua.contains("(tests@example.org)"), "{ua}");
+        assert!(
+            ua.starts_with("wikiscriptsync/") && ua.contains("(tests@example.org)"),
+            "{ua}"
+        );
     }
     // The login: password and token in the POST body, never in the URL; no assert before login.
     let login = &requests[1];
-    assert_eq!((login.method.as_str(), login.action.as_str()), ("POST", "login"));
-    assert!(login.body.iter().any(|(k, v)| k == "lgpassword" && v == ADMIN_PASSWORD));
+    assert_eq!(
+        (login.method.as_str(), login.action.as_str()),
+        ("POST", "login")
+    );
+    assert!(
+        login
+            .body
+            .iter()
+            .any(|(k, v)| k == "lgpassword" && v == ADMIN_PASSWORD)
+    );
     assert!(login.body.iter().any(|(k, _)| k == "lgtoken"));
     assert!(login.query.is_empty());
     assert_eq!(requests[0].param("assert"), None);
@@ -105,12 +126,21 @@ async fn a_cold_publish_costs_four_requests_with_the_required_parameters() {
     assert_eq!(edit_request.param("assert"), Some("user"));
     assert!(edit_request.body.iter().any(|(k, _)| k == "token"));
     assert!(!edit_request.query.iter().any(|(k, _)| k == "token"));
-    assert_eq!(edit_request.param("baserevid"), Some(old.to_string().as_str()));
-    assert_eq!(edit_request.param("starttimestamp"), Some(probe.server_time.as_str()));
+    assert_eq!(
+        edit_request.param("baserevid"),
+        Some(old.to_string().as_str())
+    );
+    assert_eq!(
+        edit_request.param("starttimestamp"),
+        Some(probe.server_time.as_str())
+    );
     assert_eq!(edit_request.param("nocreate"), Some("1"));
     assert_eq!(edit_request.param("watchlist"), Some("nochange"));
     assert_eq!(edit_request.param("notminor"), Some("1"));
-    assert_eq!(edit_request.param("summary"), Some("Update from git abc123"));
+    assert_eq!(
+        edit_request.param("summary"),
+        Some("Update from git abc123")
+    );
 }
 
 #[tokio::test]
@@ -154,7 +184,13 @@ async fn edits_create_update_and_report_no_change() {
     let mut same = EditRequest::new(gadget(), "b();\r\n \n", "again");
     same.base_revision = Some(new_revision);
     assert_eq!(session.edit(&same).await.unwrap(), EditOutcome::NoChange);
-    assert_eq!(fake.page("MediaWiki:Gadget-hello.js").unwrap().revisions.len(), 2);
+    assert_eq!(
+        fake.page("MediaWiki:Gadget-hello.js")
+            .unwrap()
+            .revisions
+            .len(),
+        2
+    );
 
     // nocreate (the default) on a missing page: PageMissing.
     let missing = EditRequest::new(Title::parse("MediaWiki:Gadget-none.js").unwrap(), "x", "s");
@@ -175,7 +211,9 @@ async fn a_stale_base_revision_and_a_deletion_are_typed_errors() {
     edit.base_revision = Some(base);
     edit.start_timestamp = Some(probe.server_time.clone());
     let err = session.edit(&edit).await.unwrap_err();
-    assert!(matches!(err, Error::EditConflict { ref title } if title == "MediaWiki:Gadget-hello.js"));
+    assert!(
+        matches!(err, Error::EditConflict { ref title } if title == "MediaWiki:Gadget-hello.js")
+    );
 
     fake.delete_page("MediaWiki:Gadget-hello.js");
     edit.create = CreatePolicy::MayCreate;
@@ -190,7 +228,12 @@ async fn maxlag_is_retried_and_then_succeeds() {
     fake.add_page("Foo", "x");
     let client = ActionApiClient::new(config_for(&fake)).unwrap();
     let session = client.anonymous_session(&fake.wiki_url()).unwrap();
-    fake.inject(Fault::Maxlag { retry_after_secs: 0 }, 2);
+    fake.inject(
+        Fault::Maxlag {
+            retry_after_secs: 0,
+        },
+        2,
+    );
 
     let found = session.lookup_revisions(&["Foo".to_owned()]).await.unwrap();
 
@@ -222,12 +265,18 @@ async fn http_429_with_an_http_date_retry_after_is_retried() {
 
     assert!(matches!(found[0].state, PageState::Exists(_)));
     assert_eq!(fake.request_count(), 2);
-    assert!(started.elapsed() >= Duration::from_millis(20), "the floor was waited");
+    assert!(
+        started.elapsed() >= Duration::from_millis(20),
+        "the floor was waited"
+    );
 }
 
 fn httpdate_string(time: SystemTime) -> String {
     // RFC 7231 IMF-fixdate, computed without extra dependencies.
-    let secs = time.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let secs = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let days = secs / 86_400;
     let (h, m, s) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
     let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
@@ -259,7 +308,10 @@ async fn persistent_503s_give_up_saying_what_was_retried_how_often_and_how_long(
         10,
     );
 
-    let err = session.lookup_revisions(&["Foo".to_owned()]).await.unwrap_err();
+    let err = session
+        .lookup_revisions(&["Foo".to_owned()])
+        .await
+        .unwrap_err();
 
     let Error::RetriesExhausted {
         cause,
@@ -275,7 +327,10 @@ async fn persistent_503s_give_up_saying_what_was_retried_how_often_and_how_long(
     assert!(*waited >= Duration::from_millis(15), "{waited:?}");
     assert_eq!(fake.request_count(), 4, "max_attempts = 4");
     let message = err.to_string();
-    assert!(message.contains("503") && message.contains("retried 3 times"), "{message}");
+    assert!(
+        message.contains("503") && message.contains("retried 3 times"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -287,16 +342,33 @@ async fn readonly_and_ratelimited_are_retried_too() {
     fake.inject_for("edit", Fault::ReadOnly, 1);
     fake.inject_for("edit", Fault::RateLimited, 1);
     let mut edit = EditRequest::new(gadget(), "v2", "s");
-    edit.base_revision = fake.page("MediaWiki:Gadget-hello.js").unwrap().latest().map(|r| r.id);
-    assert!(matches!(session.edit(&edit).await.unwrap(), EditOutcome::Updated { .. }));
+    edit.base_revision = fake
+        .page("MediaWiki:Gadget-hello.js")
+        .unwrap()
+        .latest()
+        .map(|r| r.id);
+    assert!(matches!(
+        session.edit(&edit).await.unwrap(),
+        EditOutcome::Updated { .. }
+    ));
     assert_eq!(fake.requests_for("edit"), 3);
 
     fake.inject_for("edit", Fault::RateLimited, 10);
     edit.text = "v3".to_owned();
-    edit.base_revision = fake.page("MediaWiki:Gadget-hello.js").unwrap().latest().map(|r| r.id);
+    edit.base_revision = fake
+        .page("MediaWiki:Gadget-hello.js")
+        .unwrap()
+        .latest()
+        .map(|r| r.id);
     let err = session.edit(&edit).await.unwrap_err();
     assert!(
-        matches!(err, Error::RetriesExhausted { cause: RetryCause::RateLimited, .. }),
+        matches!(
+            err,
+            Error::RetriesExhausted {
+                cause: RetryCause::RateLimited,
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
@@ -313,13 +385,24 @@ async fn a_rejected_token_is_refetched_once() {
 
     let mut edit = EditRequest::new(gadget(), "v2", "s");
     edit.base_revision = probe.page.revision_id;
-    assert!(matches!(session.edit(&edit).await.unwrap(), EditOutcome::Updated { .. }));
-    assert_eq!(fake.request_count() - before, 3, "edit, token refetch, edit");
+    assert!(matches!(
+        session.edit(&edit).await.unwrap(),
+        EditOutcome::Updated { .. }
+    ));
+    assert_eq!(
+        fake.request_count() - before,
+        3,
+        "edit, token refetch, edit"
+    );
 
     // Twice in a row: a typed error, not a loop.
     fake.inject_for("edit", Fault::BadToken, 2);
     edit.text = "v3".to_owned();
-    edit.base_revision = fake.page("MediaWiki:Gadget-hello.js").unwrap().latest().map(|r| r.id);
+    edit.base_revision = fake
+        .page("MediaWiki:Gadget-hello.js")
+        .unwrap()
+        .latest()
+        .map(|r| r.id);
     let err = session.edit(&edit).await.unwrap_err();
     assert!(matches!(err, Error::BadToken { .. }), "{err:?}");
 }
@@ -336,14 +419,20 @@ async fn an_expired_session_logs_in_again_once_and_retries() {
 
     let mut edit = EditRequest::new(gadget(), "v2", "s");
     edit.base_revision = probe.page.revision_id;
-    assert!(matches!(session.edit(&edit).await.unwrap(), EditOutcome::Updated { .. }));
+    assert!(matches!(
+        session.edit(&edit).await.unwrap(),
+        EditOutcome::Updated { .. }
+    ));
     // edit (assertuserfailed), login token, login, csrf token (the old one died), edit.
     assert_eq!(fake.request_count() - before, 5);
     assert_eq!(fake.requests_for("login"), 2);
 
     // A session that stays logged out: NotLoggedIn after one attempt to log in again.
     fake.inject(Fault::AssertUserFailed, 10);
-    let err = session.lookup_revisions(&["Foo".to_owned()]).await.unwrap_err();
+    let err = session
+        .lookup_revisions(&["Foo".to_owned()])
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::NotLoggedIn { .. }), "{err:?}");
 }
 
@@ -354,8 +443,14 @@ async fn malformed_and_truncated_json_are_invalid_responses() {
     let session = client.anonymous_session(&fake.wiki_url()).unwrap();
     for fault in [Fault::MalformedJson, Fault::TruncatedJson] {
         fake.inject(fault.clone(), 1);
-        let err = session.lookup_revisions(&["Foo".to_owned()]).await.unwrap_err();
-        assert!(matches!(err, Error::InvalidResponse { .. }), "{fault:?}: {err:?}");
+        let err = session
+            .lookup_revisions(&["Foo".to_owned()])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidResponse { .. }),
+            "{fault:?}: {err:?}"
+        );
         assert!(err.is_transient());
     }
     assert_eq!(fake.request_count(), 2, "not retried");
@@ -371,7 +466,10 @@ async fn a_slow_server_hits_the_timeout() {
     fake.inject(Fault::Delay(Duration::from_secs(2)), 1);
 
     let started = Instant::now();
-    let err = session.lookup_revisions(&["Foo".to_owned()]).await.unwrap_err();
+    let err = session
+        .lookup_revisions(&["Foo".to_owned()])
+        .await
+        .unwrap_err();
 
     assert!(matches!(err, Error::Timeout { timeout, .. } if timeout == Duration::from_millis(200)));
     assert!(started.elapsed() < Duration::from_millis(1500));
@@ -383,7 +481,10 @@ async fn other_http_errors_are_not_retried() {
     let client = ActionApiClient::new(config_for(&fake)).unwrap();
     let session = client.anonymous_session(&fake.wiki_url()).unwrap();
     fake.inject(Fault::HttpStatus(500), 1);
-    let err = session.lookup_revisions(&["Foo".to_owned()]).await.unwrap_err();
+    let err = session
+        .lookup_revisions(&["Foo".to_owned()])
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Http { status: 500, .. }), "{err:?}");
     assert_eq!(fake.request_count(), 1);
 }
@@ -391,8 +492,12 @@ async fn other_http_errors_are_not_retried() {
 #[tokio::test]
 async fn login_failures_are_typed() {
     let fake = fake_with_accounts().await;
-    fake.add_account(FakeAccount::new("T@b", "p".repeat(32)).failing_login(LoginFailure::Throttled));
-    fake.add_account(FakeAccount::new("R@b", "p".repeat(32)).failing_login(LoginFailure::NeedsReset));
+    fake.add_account(
+        FakeAccount::new("T@b", "p".repeat(32)).failing_login(LoginFailure::Throttled),
+    );
+    fake.add_account(
+        FakeAccount::new("R@b", "p".repeat(32)).failing_login(LoginFailure::NeedsReset),
+    );
     fake.add_account(FakeAccount::new("L@b", "p".repeat(32)).failing_login(LoginFailure::Locked));
     let client = ActionApiClient::new(config_for(&fake)).unwrap();
     let wiki = fake.wiki_url();
@@ -406,11 +511,23 @@ async fn login_failures_are_typed() {
     let err = try_login(ADMIN, "wrongwrongwrongwrongwrongwrong12").await;
     assert!(matches!(err, Error::Login(LoginError::WrongPassword { ref user }) if user == ADMIN));
     let p = "p".repeat(32);
-    assert!(matches!(try_login("T@b", &p).await, Error::Login(LoginError::Throttled { .. })));
-    assert!(matches!(try_login("R@b", &p).await, Error::Login(LoginError::NeedsReset { .. })));
-    assert!(matches!(try_login("L@b", &p).await, Error::Login(LoginError::Locked { .. })));
+    assert!(matches!(
+        try_login("T@b", &p).await,
+        Error::Login(LoginError::Throttled { .. })
+    ));
+    assert!(matches!(
+        try_login("R@b", &p).await,
+        Error::Login(LoginError::NeedsReset { .. })
+    ));
+    assert!(matches!(
+        try_login("L@b", &p).await,
+        Error::Login(LoginError::Locked { .. })
+    ));
     let aborted = try_login("Admin", "main-account-password").await;
-    assert!(matches!(aborted, Error::Login(LoginError::Aborted { .. })), "{aborted:?}");
+    assert!(
+        matches!(aborted, Error::Login(LoginError::Aborted { .. })),
+        "{aborted:?}"
+    );
     let message = aborted.to_string();
     assert!(
         message.contains("User@BotName") && message.contains("Special:BotPasswords"),
@@ -426,11 +543,20 @@ async fn hosts_outside_the_allow_list_are_refused_before_any_request() {
     config.allow_list = AllowList::wikimedia();
     let client = ActionApiClient::new(config).unwrap();
 
-    let err = client.login_session(&fake.wiki_url(), admin()).await.unwrap_err();
-    assert!(matches!(err, Error::WikiUrl(WikiUrlError::HostNotAllowed { .. })), "{err:?}");
+    let err = client
+        .login_session(&fake.wiki_url(), admin())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::WikiUrl(WikiUrlError::HostNotAllowed { .. })),
+        "{err:?}"
+    );
     assert!(client.anonymous_session(&fake.wiki_url()).is_err());
     let err = WikiApi::parse_wiki(&client, &fake.api_url()).unwrap_err();
-    assert!(matches!(err, Error::WikiUrl(WikiUrlError::HostNotAllowed { .. })));
+    assert!(matches!(
+        err,
+        Error::WikiUrl(WikiUrlError::HostNotAllowed { .. })
+    ));
     assert_eq!(fake.request_count(), 0);
     assert_eq!(client.request_count(), 0);
 }
@@ -459,7 +585,10 @@ async fn lookups_batch_fifty_titles_per_request_and_map_answers_back() {
     assert_eq!(first.title, "Page 0");
     assert_eq!(first.user.as_deref(), Some("Someone"));
     assert_eq!(first.size, 4);
-    assert_eq!(first.sha1.as_deref(), Some("aa8c41330509455ee5679d04ed41535d280d9a89"));
+    assert_eq!(
+        first.sha1.as_deref(),
+        Some("aa8c41330509455ee5679d04ed41535d280d9a89")
+    );
     assert_eq!(first.content_model, ContentModel::Wikitext);
     let PageState::Exists(moved) = &found[1].state else {
         panic!("{:?}", found[1])
@@ -495,7 +624,11 @@ async fn the_fake_enforces_the_title_limit_like_mediawiki() {
     let titles: Vec<String> = (0..60).map(|n| format!("P{n}")).collect();
     let response = reqwest::Client::new()
         .get(fake.api_url())
-        .query(&[("action", "query"), ("format", "json"), ("titles", &titles.join("|"))])
+        .query(&[
+            ("action", "query"),
+            ("format", "json"),
+            ("titles", &titles.join("|")),
+        ])
         .send()
         .await
         .unwrap()
@@ -519,7 +652,11 @@ async fn page_text_reads_the_latest_or_a_given_revision() {
     let latest = session.page_text(&gadget(), None).await.unwrap().unwrap();
     assert_eq!((latest.revision_id, latest.text.as_str()), (second, "two"));
     assert_eq!(latest.content_model, ContentModel::JavaScript);
-    let old = session.page_text(&gadget(), Some(first)).await.unwrap().unwrap();
+    let old = session
+        .page_text(&gadget(), Some(first))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((old.revision_id, old.text.as_str()), (first, "one"));
     let none = session
         .page_text(&Title::parse("Nothing here").unwrap(), None)
@@ -527,7 +664,10 @@ async fn page_text_reads_the_latest_or_a_given_revision() {
         .unwrap();
     assert_eq!(none, None);
     let err = session.page_text(&gadget(), Some(999)).await.unwrap_err();
-    assert!(matches!(err, Error::RevisionNotFound { revision: 999, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::RevisionNotFound { revision: 999, .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -551,7 +691,10 @@ async fn the_probe_is_one_request_and_reports_missing_rights_and_blocks() {
     let Err(Error::MissingRight(missing)) = probe.check_rights(&gadget()) else {
         panic!("expected a missing right")
     };
-    assert_eq!((missing.right.as_str(), missing.grant.as_str()), ("editsitejs", "editsiteconfig"));
+    assert_eq!(
+        (missing.right.as_str(), missing.grant.as_str()),
+        ("editsitejs", "editsiteconfig")
+    );
     // Own user scripts are fine for this BotPassword.
     probe
         .check_rights(&Title::parse("User:Limited/common.js").unwrap())
@@ -565,8 +708,14 @@ async fn the_probe_is_one_request_and_reports_missing_rights_and_blocks() {
         .await
         .unwrap();
     let probe = blocked.probe(&Title::parse("Foo").unwrap()).await.unwrap();
-    assert_eq!(probe.user.block.as_ref().and_then(|b| b.reason.as_deref()), Some("vandalism"));
-    assert!(matches!(probe.check_rights(&Title::parse("Foo").unwrap()), Err(Error::Blocked { .. })));
+    assert_eq!(
+        probe.user.block.as_ref().and_then(|b| b.reason.as_deref()),
+        Some("vandalism")
+    );
+    assert!(matches!(
+        probe.check_rights(&Title::parse("Foo").unwrap()),
+        Err(Error::Blocked { .. })
+    ));
 }
 
 #[tokio::test]
@@ -577,7 +726,11 @@ async fn a_cached_probe_token_is_reused_by_the_edit() {
     let session = login(&fake, &client).await;
     session.probe(&gadget()).await.unwrap();
     let mut edit = EditRequest::new(gadget(), "v2", "s");
-    edit.base_revision = fake.page("MediaWiki:Gadget-hello.js").unwrap().latest().map(|r| r.id);
+    edit.base_revision = fake
+        .page("MediaWiki:Gadget-hello.js")
+        .unwrap()
+        .latest()
+        .map(|r| r.id);
     session.edit(&edit).await.unwrap();
     // No separate meta=tokens request was needed.
     assert!(
@@ -605,8 +758,14 @@ async fn a_talk_notice_is_a_signed_new_section_that_is_not_minor() {
 
     assert!(matches!(outcome, TalkNoticeOutcome::Section { .. }));
     let text = fake.page_text("User talk:Alice").unwrap();
-    assert!(text.starts_with("Earlier discussion.\n\n== Gadget-hello.js changed =="), "{text}");
-    assert!(text.contains("The file changed in git. [[User:Admin|Admin]]"), "{text}");
+    assert!(
+        text.starts_with("Earlier discussion.\n\n== Gadget-hello.js changed =="),
+        "{text}"
+    );
+    assert!(
+        text.contains("The file changed in git. [[User:Admin|Admin]]"),
+        "{text}"
+    );
     let edit = fake.requests().pop().unwrap();
     assert_eq!(edit.param("section"), Some("new"));
     assert_eq!(edit.param("sectiontitle"), Some("Gadget-hello.js changed"));
@@ -630,7 +789,10 @@ async fn a_flow_board_gets_a_new_topic_instead_of_an_edit() {
 
     let outcome = session.post_talk_notice(&notice).await.unwrap();
 
-    assert!(matches!(outcome, TalkNoticeOutcome::FlowTopic { topic: Some(_) }), "{outcome:?}");
+    assert!(
+        matches!(outcome, TalkNoticeOutcome::FlowTopic { topic: Some(_) }),
+        "{outcome:?}"
+    );
     assert_eq!(fake.requests_for("edit"), 0);
     assert_eq!(fake.requests_for("flow"), 1);
     let page = fake.page("User talk:Alice").unwrap();
@@ -671,5 +833,9 @@ async fn one_request_in_flight_per_wiki_by_default() {
     y.unwrap();
 
     // Two sessions on one wiki share the gate: the delayed requests ran one after the other.
-    assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -54,7 +54,10 @@ fn the_authorize_url_carries_pkce_s256_and_a_random_state() {
     let params: HashMap<String, String> = first.url.query_pairs().into_owned().collect();
     assert_eq!(params["response_type"], "code");
     assert_eq!(params["client_id"], "client-id-1");
-    assert_eq!(params["redirect_uri"], "https://wikiscriptsync.toolforge.org/oauth/callback");
+    assert_eq!(
+        params["redirect_uri"],
+        "https://wikiscriptsync.toolforge.org/oauth/callback"
+    );
     assert_eq!(params["code_challenge_method"], "S256");
     assert_eq!(params["state"], first.state);
     assert_eq!(
@@ -80,7 +83,10 @@ fn an_oauth_server_outside_the_allow_list_is_refused() {
         Duration::from_secs(5),
     )
     .unwrap_err();
-    assert!(matches!(err, OAuthError::BaseUrl(WikiUrlError::HostNotAllowed { .. })));
+    assert!(matches!(
+        err,
+        OAuthError::BaseUrl(WikiUrlError::HostNotAllowed { .. })
+    ));
 }
 
 #[tokio::test]
@@ -95,7 +101,9 @@ async fn the_code_is_exchanged_with_the_verifier_and_secret_in_the_body_and_the_
             "code_verifier={}",
             pending.verifier.expose_secret()
         )))
-        .and(body_string_contains(format!("client_secret={CLIENT_SECRET}")))
+        .and(body_string_contains(format!(
+            "client_secret={CLIENT_SECRET}"
+        )))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "token_type": "Bearer", "expires_in": 3600,
             "access_token": "access-token-xyz", "refresh_token": "refresh"

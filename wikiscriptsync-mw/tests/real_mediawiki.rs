@@ -111,7 +111,11 @@ async fn a_gadget_page_is_created_updated_and_left_alone_when_unchanged_in_four_
     let EditOutcome::Created { revision, .. } = created else {
         panic!("expected Created, got {created:?}")
     };
-    assert_eq!(session.request_count(), 4, "login token, login, probe, edit");
+    assert_eq!(
+        session.request_count(),
+        4,
+        "login token, login, probe, edit"
+    );
     println!("publish (create) requests: {}", session.request_count());
 
     // The text read back equals the file after MediaWiki's normalisation.
@@ -191,7 +195,10 @@ async fn the_limited_bot_password_is_told_which_right_and_grant_it_lacks() {
     edit.create = CreatePolicy::MayCreate;
     let err = session.edit(&edit).await.unwrap_err();
     assert!(
-        matches!(err, Error::PermissionDenied { .. } | Error::ProtectedPage { .. }),
+        matches!(
+            err,
+            Error::PermissionDenied { .. } | Error::ProtectedPage { .. }
+        ),
         "{err:?}"
     );
 }
@@ -216,7 +223,10 @@ async fn one_hundred_twenty_titles_cost_three_requests_or_one_with_high_limits()
     let anonymous = wiki.client.anonymous_session(&wiki.wiki).unwrap();
     let found = anonymous.lookup_revisions(&titles).await.unwrap();
     assert_eq!(anonymous.request_count(), 3, "120 titles, 50 per request");
-    println!("120 titles anonymous: {} requests", anonymous.request_count());
+    println!(
+        "120 titles anonymous: {} requests",
+        anonymous.request_count()
+    );
     assert_eq!(found.len(), 120);
     assert_eq!(found[5].requested, titles[5]);
     let PageState::Exists(first) = &found[0].state else {
@@ -276,8 +286,15 @@ async fn a_notice_is_posted_as_a_new_section_and_read_back() {
         .unwrap()
         .unwrap();
     assert_eq!(text.revision_id, revision);
-    assert!(text.text.contains(&format!("== {heading} ==")), "{}", text.text);
-    assert!(text.text.contains("MediaWiki:Gadget-x.js changed. [[User:Notifier"));
+    assert!(
+        text.text.contains(&format!("== {heading} ==")),
+        "{}",
+        text.text
+    );
+    assert!(
+        text.text
+            .contains("MediaWiki:Gadget-x.js changed. [[User:Notifier")
+    );
 }
 
 #[tokio::test]

@@ -61,10 +61,13 @@ async fn no_secret_appears_in_logs_errors_or_debug_output() {
     let capture = Capture::default();
     let _guard = tracing::subscriber::set_default(capture.clone());
     let fake = FakeWiki::start().await;
-    fake.add_account(
-        FakeAccount::new("Admin@publisher", PASSWORD)
-            .with_rights(&["read", "edit", "createpage", "editinterface", "editsitejs"]),
-    );
+    fake.add_account(FakeAccount::new("Admin@publisher", PASSWORD).with_rights(&[
+        "read",
+        "edit",
+        "createpage",
+        "editinterface",
+        "editsitejs",
+    ]));
     fake.add_account(
         FakeAccount::new("Locked@publisher", OTHER_PASSWORD).failing_login(LoginFailure::Locked),
     );
@@ -103,13 +106,22 @@ async fn no_secret_appears_in_logs_errors_or_debug_output() {
     let probe = session.probe(&title).await.unwrap();
     let _ = writeln!(shown, "{probe:?}");
     fake.inject_for("edit", Fault::BadToken, 1);
-    fake.inject(Fault::Maxlag { retry_after_secs: 0 }, 1);
+    fake.inject(
+        Fault::Maxlag {
+            retry_after_secs: 0,
+        },
+        1,
+    );
     let mut edit = EditRequest::new(title.clone(), "x();", "s");
     edit.create = CreatePolicy::MayCreate;
     let _ = writeln!(shown, "{:?}", session.edit(&edit).await);
     fake.expire_sessions();
     edit.text = "y();".to_owned();
-    edit.base_revision = fake.page("MediaWiki:Gadget-secret.js").unwrap().latest().map(|r| r.id);
+    edit.base_revision = fake
+        .page("MediaWiki:Gadget-secret.js")
+        .unwrap()
+        .latest()
+        .map(|r| r.id);
     let _ = writeln!(shown, "{:?}", session.edit(&edit).await);
     fake.inject(Fault::BadToken, 5);
     let err = session.edit(&edit).await.unwrap_err();
