@@ -57,7 +57,9 @@ pub enum VaultError {
     )]
     Undecryptable,
     /// The ciphertext decrypted to bytes that are not UTF-8 (never written by this tool).
-    #[error("a stored credential decrypted to something that is not text; save the BotPassword again")]
+    #[error(
+        "a stored credential decrypted to something that is not text; save the BotPassword again"
+    )]
     NotText,
 }
 
@@ -70,7 +72,9 @@ pub struct Vault {
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vault").field("keys", &self.key_count).finish_non_exhaustive()
+        f.debug_struct("Vault")
+            .field("keys", &self.key_count)
+            .finish_non_exhaustive()
     }
 }
 
@@ -101,7 +105,11 @@ impl Vault {
             return Err(VaultError::MissingKey);
         };
         let key_count = fernets.len();
-        Ok(Self { keys: MultiFernet::new(fernets), newest, key_count })
+        Ok(Self {
+            keys: MultiFernet::new(fernets),
+            newest,
+            key_count,
+        })
     }
 
     /// A fresh random key, in the format `CREDENTIAL_ENCRYPTION_KEY` expects.
@@ -121,7 +129,10 @@ impl Vault {
 
     /// Decrypts a credential with whichever configured key encrypted it.
     pub fn decrypt(&self, ciphertext: &str) -> Result<SecretString, VaultError> {
-        let bytes = self.keys.decrypt(ciphertext).map_err(|_| VaultError::Undecryptable)?;
+        let bytes = self
+            .keys
+            .decrypt(ciphertext)
+            .map_err(|_| VaultError::Undecryptable)?;
         // `from_utf8` takes the buffer without copying; on failure the bytes come back in the
         // error, and are wiped before they are dropped.
         match String::from_utf8(bytes) {
@@ -147,10 +158,15 @@ impl Vault {
 
 fn parse_key(key: &str, position: usize) -> Result<Fernet, VaultError> {
     let decoded = Zeroizing::new(
-        URL_SAFE.decode(key).map_err(|_| VaultError::KeyNotBase64 { position })?,
+        URL_SAFE
+            .decode(key)
+            .map_err(|_| VaultError::KeyNotBase64 { position })?,
     );
     if decoded.len() != 32 {
-        return Err(VaultError::KeyWrongLength { position, len: decoded.len() });
+        return Err(VaultError::KeyWrongLength {
+            position,
+            len: decoded.len(),
+        });
     }
     Fernet::new(key).ok_or(VaultError::KeyNotBase64 { position })
 }
@@ -170,9 +186,14 @@ mod tests {
     #[test]
     fn a_credential_round_trips_and_the_ciphertext_hides_it() {
         let v = vault(&key());
-        let token = v.encrypt(&SecretString::from("abcdefghijklmnopqrstuvw012345678".to_owned()));
+        let token = v.encrypt(&SecretString::from(
+            "abcdefghijklmnopqrstuvw012345678".to_owned(),
+        ));
         assert!(!token.contains("abcdefghijklmnopqrstuvw012345678"));
-        assert_eq!(v.decrypt(&token).unwrap().expose_secret(), "abcdefghijklmnopqrstuvw012345678");
+        assert_eq!(
+            v.decrypt(&token).unwrap().expose_secret(),
+            "abcdefghijklmnopqrstuvw012345678"
+        );
     }
 
     #[test]
@@ -195,8 +216,14 @@ mod tests {
         assert!(!after.is_current(&token));
         let rotated = after.reencrypt(&token).unwrap();
         assert!(after.is_current(&rotated));
-        assert_eq!(vault(&new).decrypt(&rotated).unwrap().expose_secret(), "s3cret");
-        assert!(matches!(before.decrypt(&rotated), Err(VaultError::Undecryptable)));
+        assert_eq!(
+            vault(&new).decrypt(&rotated).unwrap().expose_secret(),
+            "s3cret"
+        );
+        assert!(matches!(
+            before.decrypt(&rotated),
+            Err(VaultError::Undecryptable)
+        ));
     }
 
     #[test]
@@ -206,7 +233,10 @@ mod tests {
         let last = token.pop().unwrap();
         token.push(if last == 'A' { 'B' } else { 'A' });
         assert!(matches!(v.decrypt(&token), Err(VaultError::Undecryptable)));
-        assert!(matches!(v.decrypt("not a token"), Err(VaultError::Undecryptable)));
+        assert!(matches!(
+            v.decrypt("not a token"),
+            Err(VaultError::Undecryptable)
+        ));
     }
 
     #[test]
@@ -214,11 +244,17 @@ mod tests {
         let err = |s: &str| Vault::from_key_list(&SecretString::from(s.to_owned())).unwrap_err();
         assert!(matches!(err(""), VaultError::MissingKey));
         assert!(matches!(err(" , "), VaultError::MissingKey));
-        assert!(matches!(err("not base64!!"), VaultError::KeyNotBase64 { position: 1 }));
+        assert!(matches!(
+            err("not base64!!"),
+            VaultError::KeyNotBase64 { position: 1 }
+        ));
         let short = URL_SAFE.encode([7u8; 16]);
         assert!(matches!(
             err(&format!("{},{short}", key())),
-            VaultError::KeyWrongLength { position: 2, len: 16 }
+            VaultError::KeyWrongLength {
+                position: 2,
+                len: 16
+            }
         ));
         let message = err("not base64!!").to_string();
         assert!(message.contains("CREDENTIAL_ENCRYPTION_KEY"), "{message}");
@@ -232,7 +268,9 @@ mod tests {
         let shown = format!("{v:?}");
         assert_eq!(shown, "Vault { keys: 1, .. }");
         assert!(!shown.contains(&k));
-        let secret = v.decrypt(&v.encrypt(&SecretString::from("pw-123".to_owned()))).unwrap();
+        let secret = v
+            .decrypt(&v.encrypt(&SecretString::from("pw-123".to_owned())))
+            .unwrap();
         assert!(!format!("{secret:?}").contains("pw-123"));
     }
 }

@@ -1,0 +1,23 @@
+//! Publishing one file to one wiki page, safely: exactly the file at exactly the commit the user
+//! saw, with the user's own BotPassword, never over an on-wiki edit they have not seen, and with
+//! every attempt recorded.
+//!
+//! [`Publisher`] runs the steps of issue 5 in order ([`PublishStep`]): mutex → decrypt → fetch
+//! and verify → log in and probe → drift guard → no change → edit → publish log and release.
+//! A success is a [`PublishReport`]; anything else is a [`PublishFailure`] naming the step and
+//! a [`PublishError`] classed as refused, busy or other.
+
+mod error;
+mod publisher;
+mod report;
+mod request;
+mod step;
+pub mod text;
+
+pub use error::{FailureClass, PublishError, PublishFailure};
+pub use publisher::{MAX_FILE_BYTES, Publisher, TargetResult, diff_link, wiki_key};
+pub use report::{PublishOutcome, PublishReport, PublishTargetSummary, RequestCounts};
+pub use request::{
+    AdHocPublish, Credentials, MappingPublish, PublishOptions, PublishSource, SourceRevision,
+};
+pub use step::PublishStep;

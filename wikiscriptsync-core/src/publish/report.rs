@@ -1,0 +1,105 @@
+//! What a publish reports back: the outcome, the requests it cost, the new revision and the
+//! diff link, and a message for the user.
+
+use crate::store::PublishLogId;
+
+/// Requests one publish sent. A cold publish from a checked mapping costs 1 forge request and
+/// 4 MediaWiki requests (login token, login, probe, edit).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    /// Requests to GitHub or GitLab.
+    pub forge: u64,
+    /// Requests to the wiki's Action API.
+    pub wiki: u64,
+}
+
+/// Where a publish goes and where its file came from, as far as known (also in failures).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishTargetSummary {
+    /// The wiki, as stored in the log (host for Wikimedia-style wikis, else the API URL).
+    pub wiki: String,
+    /// The page title (normalised when it was valid).
+    pub page: String,
+    /// The repository's web URL (`None` for a local file).
+    pub repo_url: Option<String>,
+    /// The branch, when the source named one.
+    pub branch: Option<String>,
+    /// The file's path (in the repository, or on disk).
+    pub path: Option<String>,
+    /// The commit the file was read at.
+    pub commit: Option<String>,
+    /// The git blob SHA of the file's bytes.
+    pub blob_sha: Option<String>,
+    /// The page's revision the edit was (or would be) based on.
+    pub base_revision: Option<u64>,
+}
+
+/// What a publish did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// The page was edited (or created).
+    Published {
+        /// The revision before (`None` when the page was created).
+        old_revision: Option<u64>,
+        /// The new revision.
+        new_revision: u64,
+        /// Whether the page was created.
+        created: bool,
+    },
+    /// The page already had the file's text (after MediaWiki's normalisation): no edit.
+    NoChange {
+        /// The page's current revision.
+        revision: u64,
+    },
+    /// A dry run found a change: the diff shows it; nothing was edited.
+    WouldPublish {
+        /// Whether the page would be created.
+        would_create: bool,
+    },
+}
+
+impl PublishOutcome {
+    /// A stable machine-readable name (`--json`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Published { created: true, .. } => "created",
+            Self::Published { .. } => "published",
+            Self::NoChange { .. } => "no_change",
+            Self::WouldPublish { .. } => "would_publish",
+        }
+    }
+}
+
+/// A publish that went through (published, no change, or a dry run).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishReport {
+    /// What happened.
+    pub outcome: PublishOutcome,
+    /// Whether it was a dry run.
+    pub dry_run: bool,
+    /// Target and source.
+    pub target: PublishTargetSummary,
+    /// Requests sent to the forge and the wiki.
+    pub requests: RequestCounts,
+    /// `<index.php>?diff=<new>&oldid=<old>` after an edit.
+    pub diff_url: Option<String>,
+    /// Unified diff from the live page to the file (dry runs; also shown before a first
+    /// publish over an existing page). Empty when nothing differs.
+    pub diff: String,
+    /// Whether an on-wiki change since the last publish was overwritten on request.
+    pub overwrote_drift: bool,
+    /// The publish-log row.
+    pub log_id: Option<PublishLogId>,
+    /// A one-line message for the user.
+    pub message: String,
+}
+
+impl PublishReport {
+    /// The new revision, after an edit.
+    pub fn new_revision(&self) -> Option<u64> {
+        match self.outcome {
+            PublishOutcome::Published { new_revision, .. } => Some(new_revision),
+            _ => None,
+        }
+    }
+}

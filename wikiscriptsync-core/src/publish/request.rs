@@ -1,0 +1,85 @@
+//! What a caller asks the publisher to do: a stored mapping, or an ad-hoc target with its
+//! source, credentials and options.
+
+use std::path::PathBuf;
+
+use crate::forge::{BlobSha, CommitSha, RepoLocator};
+use crate::mw::BotPassword;
+use crate::store::{MappingId, UserId};
+
+/// Which revision of the repository to publish from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceRevision {
+    /// Exactly this commit (what the user saw).
+    Commit(CommitSha),
+    /// The branch's current head, resolved to a commit first (one more forge request).
+    Branch(String),
+}
+
+/// Where the file comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishSource {
+    /// A file in a GitHub or GitLab repository.
+    Repository {
+        /// The repository (parse its URL with the forge router's `parse_repo_url`).
+        repo: Box<RepoLocator>,
+        /// The commit, or a branch to resolve.
+        revision: SourceRevision,
+        /// The file's path in the repository.
+        path: String,
+        /// The blob SHA the bytes must hash to, when known (saves the tree request).
+        expected_blob: Option<BlobSha>,
+    },
+    /// A file on the local disk (CI jobs that build the file). Its git blob SHA is computed
+    /// for the log.
+    LocalFile {
+        /// The file's path.
+        path: PathBuf,
+    },
+}
+
+/// Which BotPassword to log in with.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// The user's stored (encrypted) BotPassword for the target wiki.
+    Stored,
+    /// Given directly (the CLI: from an environment variable or a prompt). Never stored.
+    Given(BotPassword),
+}
+
+/// A publish to a target that is not (necessarily) a stored mapping.
+#[derive(Debug, Clone)]
+pub struct AdHocPublish {
+    /// Who publishes: their mutex, their log, their stored credentials.
+    pub user: UserId,
+    /// The file.
+    pub source: PublishSource,
+    /// The wiki (`en.wikipedia.org`, or an API URL for a test wiki).
+    pub wiki: String,
+    /// The page title.
+    pub page: String,
+    /// Which BotPassword.
+    pub credentials: Credentials,
+    /// Whether the page may be created (otherwise `nocreate`).
+    pub allow_create: bool,
+    /// Whether to put a published-from banner comment at the top (not for JSON).
+    pub banner: bool,
+}
+
+/// A publish of a stored mapping (its watched file at the commit of the last check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MappingPublish {
+    /// Who publishes (the mapping must be theirs).
+    pub user: UserId,
+    /// The mapping.
+    pub mapping: MappingId,
+}
+
+/// Options of one publish.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublishOptions {
+    /// Run steps 1–6 and return the diff; edit nothing.
+    pub dry_run: bool,
+    /// Publish even though the page was changed on-wiki since the last publish.
+    pub overwrite_drift: bool,
+}
