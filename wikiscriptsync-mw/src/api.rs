@@ -295,7 +295,8 @@ pub struct TalkNotice {
     pub page: UserTalkTitle,
     /// The section heading (topic title on Flow boards).
     pub heading: String,
-    /// The message; ` ~~~~` is appended unless it already contains a signature.
+    /// The message; ` ~~~~` is appended on wikitext pages unless it already contains a
+    /// signature (Flow attributes topics itself).
     pub text: String,
     /// The edit summary (defaults to the heading).
     pub summary: Option<String>,

@@ -190,22 +190,19 @@ impl OAuthClient {
         })
     }
 
-    /// Exchanges the callback's `code` for an access token, after checking `state`.
+    /// Exchanges the callback's `code` for an access token. Check the callback's `state` with
+    /// [`verify_state`] first; `verifier` is the one from [`OAuthClient::authorize`].
     pub async fn exchange_code(
         &self,
         code: &str,
-        returned_state: &str,
-        pending: &AuthorizationRequest,
+        verifier: &SecretString,
     ) -> Result<SecretString, OAuthError> {
-        if returned_state != pending.state {
-            return Err(OAuthError::StateMismatch);
-        }
         let mut form: Vec<(&str, &str)> = vec![
             ("grant_type", "authorization_code"),
             ("code", code),
             ("redirect_uri", &self.config.redirect_uri),
             ("client_id", &self.config.client_id),
-            ("code_verifier", pending.verifier.expose_secret()),
+            ("code_verifier", verifier.expose_secret()),
         ];
         if let Some(secret) = &self.config.client_secret {
             form.push(("client_secret", secret.expose_secret()));
@@ -252,6 +249,17 @@ impl OAuthClient {
     }
 }
 
+/// Compares the `state` we stored with the one the callback brought back, in constant time.
+pub fn verify_state(expected: &str, returned: &str) -> Result<(), OAuthError> {
+    let (a, b) = (expected.as_bytes(), returned.as_bytes());
+    let differs = a.len() != b.len() || a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) != 0;
+    if expected.is_empty() || differs {
+        Err(OAuthError::StateMismatch)
+    } else {
+        Ok(())
+    }
+}
+
 fn refused(status: u16, body: &serde_json::Value) -> OAuthError {
     let text = |key: &str| {
         body.get(key)
@@ -268,6 +276,14 @@ fn refused(status: u16, body: &serde_json::Value) -> OAuthError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn states_must_match_exactly() {
+        assert!(verify_state("abc", "abc").is_ok());
+        assert!(verify_state("abc", "abd").is_err());
+        assert!(verify_state("abc", "abcd").is_err());
+        assert!(verify_state("", "").is_err());
+    }
 
     #[test]
     fn the_pkce_challenge_is_base64url_of_sha256() {

@@ -586,7 +586,8 @@ impl Session {
             .pointer("/query/pages/0/contentmodel")
             .and_then(Value::as_str)
             == Some("flow-board");
-        let text = if notice.text.contains("~~~~") {
+        // Flow attributes topics itself; wikitext sections are signed with `~~~~`.
+        let text = if is_flow || notice.text.contains("~~~~") {
             notice.text.clone()
         } else {
             format!("{} ~~~~", notice.text.trim_end())

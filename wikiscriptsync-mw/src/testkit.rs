@@ -209,9 +209,19 @@ pub struct RecordedRequest {
     pub body: Vec<(String, String)>,
     /// The User-Agent header.
     pub user_agent: Option<String>,
+    /// All headers (lower-case names), in order.
+    pub headers: Vec<(String, String)>,
 }
 
 impl RecordedRequest {
+    /// A header's value (name in lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// A parameter from the query or the body.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.body
@@ -557,6 +567,11 @@ impl Respond for Responder {
                 .get("user-agent")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
+            headers: request
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("?").to_owned()))
+                .collect(),
         });
         let session_id = request
             .headers

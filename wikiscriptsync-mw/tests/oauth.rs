@@ -6,7 +6,9 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use url::Url;
-use wikiscriptsync_mw::oauth::{OAuthClient, OAuthConfig, OAuthError, pkce_challenge};
+use wikiscriptsync_mw::oauth::{
+    OAuthClient, OAuthConfig, OAuthError, pkce_challenge, verify_state,
+};
 use wikiscriptsync_mw::{AllowList, SecretString, UserAgent, WikiUrlError};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -123,8 +125,9 @@ async fn the_code_is_exchanged_with_the_verifier_and_secret_in_the_body_and_the_
         .mount(&server)
         .await;
 
+    verify_state(&pending.state, &pending.state).unwrap();
     let token = client
-        .exchange_code("the-code", &pending.state, &pending)
+        .exchange_code("the-code", &pending.verifier)
         .await
         .unwrap();
     let profile = client.profile(&token).await.unwrap();
@@ -141,13 +144,10 @@ async fn the_code_is_exchanged_with_the_verifier_and_secret_in_the_body_and_the_
 }
 
 #[tokio::test]
-async fn a_wrong_state_is_refused_before_any_request_and_server_refusals_are_typed() {
+async fn a_wrong_state_is_refused_and_server_refusals_are_typed() {
     let (server, client) = server_and_client().await;
     let pending = client.authorize().unwrap();
-    let err = client
-        .exchange_code("code", "forged-state", &pending)
-        .await
-        .unwrap_err();
+    let err = verify_state(&pending.state, "forged-state").unwrap_err();
     assert!(matches!(err, OAuthError::StateMismatch));
     assert!(server.received_requests().await.unwrap().is_empty());
 
@@ -159,7 +159,7 @@ async fn a_wrong_state_is_refused_before_any_request_and_server_refusals_are_typ
         .mount(&server)
         .await;
     let err = client
-        .exchange_code("old", &pending.state, &pending)
+        .exchange_code("old", &pending.verifier)
         .await
         .unwrap_err();
     assert!(
