@@ -24,7 +24,8 @@ use crate::locator::ForgeKind;
 /// The GitHub API used when `WIKISCRIPTSYNC_GITHUB_API_URL` is not set.
 pub const GITHUB_API_URL: &str = "https://api.github.com";
 /// GitLab instances known without configuration.
-pub const DEFAULT_GITLAB_INSTANCES: [&str; 2] = ["https://gitlab.wikimedia.org", "https://gitlab.com"];
+pub const DEFAULT_GITLAB_INSTANCES: [&str; 2] =
+    ["https://gitlab.wikimedia.org", "https://gitlab.com"];
 /// MediaWiki pages hold at most 2 MiB, so no larger file can be published.
 pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
 
@@ -238,7 +239,12 @@ impl ForgeConfig {
             }
         }
         if let Some(list) = non_empty("WIKISCRIPTSYNC_GITLAB_TOKENS") {
-            for (i, entry) in list.split(',').map(str::trim).filter(|s| !s.is_empty()).enumerate() {
+            for (i, entry) in list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .enumerate()
+            {
                 let (host, token) = entry
                     .split_once('=')
                     .filter(|(h, t)| !h.trim().is_empty() && !t.trim().is_empty())
@@ -250,12 +256,15 @@ impl ForgeConfig {
             }
         }
         if let Some(secs) = non_empty("WIKISCRIPTSYNC_FORGE_TIMEOUT_SECS") {
-            let parsed = secs.trim().parse::<u64>().ok().filter(|s| *s > 0).ok_or_else(|| {
-                ConfigError::BadNumber {
+            let parsed = secs
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|s| *s > 0)
+                .ok_or_else(|| ConfigError::BadNumber {
                     name: "WIKISCRIPTSYNC_FORGE_TIMEOUT_SECS",
                     value: secs.clone(),
-                }
-            })?;
+                })?;
             builder = builder.request_timeout(Duration::from_secs(parsed));
         }
         builder.build()
@@ -379,11 +388,12 @@ impl ForgeConfigBuilder {
             "WIKISCRIPTSYNC_GITHUB_API_URL",
             self.github_api.as_deref().unwrap_or(GITHUB_API_URL),
         )?;
-        let github_com = Url::parse("https://github.com/").map_err(|e| ConfigError::BadBaseUrl {
-            setting: "github.com",
-            value: "https://github.com/".into(),
-            reason: e.to_string(),
-        })?;
+        let github_com =
+            Url::parse("https://github.com/").map_err(|e| ConfigError::BadBaseUrl {
+                setting: "github.com",
+                value: "https://github.com/".into(),
+                reason: e.to_string(),
+            })?;
         let (github_web, github_web_aliases) = if github_api.host_str() == Some("api.github.com") {
             (github_com, Vec::new())
         } else {
@@ -409,11 +419,13 @@ impl ForgeConfigBuilder {
             if gitlab.iter().any(|i| i.web_base == web_base) {
                 continue;
             }
-            let api_base = web_base.join("api/v4/").map_err(|e| ConfigError::BadBaseUrl {
-                setting: "WIKISCRIPTSYNC_GITLAB_INSTANCES",
-                value: base.clone(),
-                reason: e.to_string(),
-            })?;
+            let api_base = web_base
+                .join("api/v4/")
+                .map_err(|e| ConfigError::BadBaseUrl {
+                    setting: "WIKISCRIPTSYNC_GITLAB_INSTANCES",
+                    value: base.clone(),
+                    reason: e.to_string(),
+                })?;
             gitlab.push(ForgeInstance {
                 kind: ForgeKind::GitLab,
                 web_base,
@@ -469,7 +481,8 @@ fn validate_base(setting: &'static str, raw: &str) -> Result<Url, ConfigError> {
         value: raw.to_owned(),
         reason: reason.to_owned(),
     };
-    let mut url = Url::parse(raw).map_err(|e| refuse(&format!("{e}; write e.g. https://gitlab.example.org")))?;
+    let mut url = Url::parse(raw)
+        .map_err(|e| refuse(&format!("{e}; write e.g. https://gitlab.example.org")))?;
     if !url.username().is_empty() || url.password().is_some() {
         // Never echo credentials embedded in a URL.
         return Err(ConfigError::BadBaseUrl {
@@ -481,7 +494,11 @@ fn validate_base(setting: &'static str, raw: &str) -> Result<Url, ConfigError> {
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) => {}
-        "http" => return Err(refuse("plain http is allowed only for loopback addresses; use https")),
+        "http" => {
+            return Err(refuse(
+                "plain http is allowed only for loopback addresses; use https",
+            ));
+        }
         _ => return Err(refuse("use an https:// URL")),
     }
     if url.host_str().is_none_or(str::is_empty) {
@@ -503,8 +520,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -513,7 +532,10 @@ mod tests {
         let ua = user_agent("https://example.org/contact").unwrap();
         assert_eq!(
             ua,
-            format!("wikiscriptsync/{} (https://example.org/contact) reqwest/0.13", env!("CARGO_PKG_VERSION"))
+            format!(
+                "wikiscriptsync/{} (https://example.org/contact) reqwest/0.13",
+                env!("CARGO_PKG_VERSION")
+            )
         );
         assert_eq!(user_agent("  "), Err(ConfigError::EmptyContact));
     }
@@ -521,7 +543,13 @@ mod tests {
     #[test]
     fn from_env_requires_a_contact() {
         let err = ForgeConfig::from_vars(vars(&[])).unwrap_err();
-        assert!(matches!(err, ConfigError::Missing { name: "WIKISCRIPTSYNC_CONTACT", .. }));
+        assert!(matches!(
+            err,
+            ConfigError::Missing {
+                name: "WIKISCRIPTSYNC_CONTACT",
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -530,8 +558,14 @@ mod tests {
             ("WIKISCRIPTSYNC_CONTACT", "ops@example.org"),
             ("WIKISCRIPTSYNC_GITHUB_API_URL", "http://127.0.0.1:9000"),
             ("WIKISCRIPTSYNC_GITHUB_TOKEN", "ghp_secret"),
-            ("WIKISCRIPTSYNC_GITLAB_INSTANCES", "https://git.example.org/, http://localhost:8929"),
-            ("WIKISCRIPTSYNC_GITLAB_TOKENS", "git.example.org=glpat-1,localhost:8929=glpat-2"),
+            (
+                "WIKISCRIPTSYNC_GITLAB_INSTANCES",
+                "https://git.example.org/, http://localhost:8929",
+            ),
+            (
+                "WIKISCRIPTSYNC_GITLAB_TOKENS",
+                "git.example.org=glpat-1,localhost:8929=glpat-2",
+            ),
             ("WIKISCRIPTSYNC_FORGE_TIMEOUT_SECS", "7"),
         ]))
         .unwrap();
@@ -540,9 +574,17 @@ mod tests {
         let bases: Vec<&str> = config.gitlab.iter().map(|i| i.web_base.as_str()).collect();
         assert_eq!(
             bases,
-            ["https://gitlab.wikimedia.org/", "https://gitlab.com/", "https://git.example.org/", "http://localhost:8929/"]
+            [
+                "https://gitlab.wikimedia.org/",
+                "https://gitlab.com/",
+                "https://git.example.org/",
+                "http://localhost:8929/"
+            ]
         );
-        assert_eq!(config.gitlab[3].api_base.as_str(), "http://localhost:8929/api/v4/");
+        assert_eq!(
+            config.gitlab[3].api_base.as_str(),
+            "http://localhost:8929/api/v4/"
+        );
         assert!(config.gitlab[2].token.is_some() && config.gitlab[3].token.is_some());
         assert!(config.gitlab[0].token.is_none());
         assert_eq!(config.request_timeout, Duration::from_secs(7));
@@ -562,14 +604,20 @@ mod tests {
     fn malformed_token_entries_are_refused_without_echoing_the_token() {
         let err = ForgeConfig::from_vars(vars(&[
             ("WIKISCRIPTSYNC_CONTACT", "ops@example.org"),
-            ("WIKISCRIPTSYNC_GITLAB_TOKENS", "gitlab.com=ok,glpat-leaky-value"),
+            (
+                "WIKISCRIPTSYNC_GITLAB_TOKENS",
+                "gitlab.com=ok,glpat-leaky-value",
+            ),
         ]))
         .unwrap_err();
         assert_eq!(err, ConfigError::BadTokenEntry { index: 2 });
         assert!(!err.to_string().contains("leaky"));
         let err = ForgeConfig::from_vars(vars(&[
             ("WIKISCRIPTSYNC_CONTACT", "ops@example.org"),
-            ("WIKISCRIPTSYNC_GITHUB_API_URL", "https://user:pw-secret@ghe.example.org/api/v3"),
+            (
+                "WIKISCRIPTSYNC_GITHUB_API_URL",
+                "https://user:pw-secret@ghe.example.org/api/v3",
+            ),
         ]))
         .unwrap_err();
         assert!(!err.to_string().contains("pw-secret"), "{err}");

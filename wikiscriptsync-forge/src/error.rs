@@ -45,7 +45,9 @@ impl std::fmt::Display for Missing {
 pub enum ForgeError {
     /// The repository, branch, commit or file does not exist (GitHub also answers 404 for
     /// private repositories without a token that can see them).
-    #[error("{what} not found: {subject} (check the spelling; a private repository needs a token with read access)")]
+    #[error(
+        "{what} not found: {subject} (check the spelling; a private repository needs a token with read access)"
+    )]
     NotFound {
         /// What is missing.
         what: Missing,
@@ -53,7 +55,9 @@ pub enum ForgeError {
         subject: String,
     },
     /// 401/403 that is not a rate limit: private repository, bad or under-scoped token.
-    #[error("{host} refused access ({status}): the repository is private or the token is invalid or lacks read access")]
+    #[error(
+        "{host} refused access ({status}): the repository is private or the token is invalid or lacks read access"
+    )]
     Unauthorized {
         /// API host.
         host: String,
@@ -106,7 +110,9 @@ pub enum ForgeError {
         detail: String,
     },
     /// The file is bigger than a wiki page may be.
-    #[error("{path} is {size} bytes, more than the {limit}-byte limit of a wiki page: it cannot be published")]
+    #[error(
+        "{path} is {size} bytes, more than the {limit}-byte limit of a wiki page: it cannot be published"
+    )]
     TooLarge {
         /// File path.
         path: String,
@@ -116,7 +122,9 @@ pub enum ForgeError {
         limit: u64,
     },
     /// The bytes received do not hash to the blob SHA the tree names: never publish them.
-    #[error("{path}: the bytes received hash to {actual}, not to the expected blob {expected}; the content was altered in transit or by a cache, retry later")]
+    #[error(
+        "{path}: the bytes received hash to {actual}, not to the expected blob {expected}; the content was altered in transit or by a cache, retry later"
+    )]
     BlobMismatch {
         /// File path.
         path: String,

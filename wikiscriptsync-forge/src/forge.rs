@@ -8,7 +8,9 @@ use url::Url;
 
 use crate::error::{ForgeError, Missing};
 use crate::locator::RepoLocator;
-use crate::model::{BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage};
+use crate::model::{
+    BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
+};
 
 /// Read access to a forge, in the fewest requests the API allows.
 ///
@@ -17,7 +19,11 @@ use crate::model::{BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLi
 #[async_trait]
 pub trait Forge: Send + Sync {
     /// The repository's default branch (one request).
-    async fn default_branch(&self, repo: &RepoLocator, usage: &mut Usage) -> Result<String, ForgeError>;
+    async fn default_branch(
+        &self,
+        repo: &RepoLocator,
+        usage: &mut Usage,
+    ) -> Result<String, ForgeError>;
 
     /// Where `branch` points, as a conditional probe against what the caller knows: one request;
     /// on GitHub with a token an unchanged branch costs no quota.
@@ -105,14 +111,28 @@ impl TreeScope<'_> {
         let Self::Paths(paths) = self else {
             return String::new();
         };
-        let mut dirs = paths.iter().map(|p| p.rsplit_once('/').map_or("", |(d, _)| d));
+        let mut dirs = paths
+            .iter()
+            .map(|p| p.rsplit_once('/').map_or("", |(d, _)| d));
         let Some(first) = dirs.next() else {
             return String::new();
         };
-        let mut common: Vec<&str> = if first.is_empty() { Vec::new() } else { first.split('/').collect() };
+        let mut common: Vec<&str> = if first.is_empty() {
+            Vec::new()
+        } else {
+            first.split('/').collect()
+        };
         for dir in dirs {
-            let parts: Vec<&str> = if dir.is_empty() { Vec::new() } else { dir.split('/').collect() };
-            let same = common.iter().zip(&parts).take_while(|(a, b)| a == b).count();
+            let parts: Vec<&str> = if dir.is_empty() {
+                Vec::new()
+            } else {
+                dir.split('/').collect()
+            };
+            let same = common
+                .iter()
+                .zip(&parts)
+                .take_while(|(a, b)| a == b)
+                .count();
             common.truncate(same);
         }
         common.join("/")
@@ -128,13 +148,26 @@ pub(crate) fn verified_content(
     limit: u64,
 ) -> Result<FileContent, ForgeError> {
     if bytes.len() as u64 > limit {
-        return Err(ForgeError::TooLarge { path: path.to_owned(), size: bytes.len() as u64, limit });
+        return Err(ForgeError::TooLarge {
+            path: path.to_owned(),
+            size: bytes.len() as u64,
+            limit,
+        });
     }
     let actual = BlobSha::of_bytes(&bytes);
     if &actual != expected {
-        return Err(ForgeError::BlobMismatch { path: path.to_owned(), expected: expected.clone(), actual });
+        return Err(ForgeError::BlobMismatch {
+            path: path.to_owned(),
+            expected: expected.clone(),
+            actual,
+        });
     }
-    Ok(FileContent { path: path.to_owned(), commit: commit.clone(), blob_sha: actual, bytes })
+    Ok(FileContent {
+        path: path.to_owned(),
+        commit: commit.clone(),
+        blob_sha: actual,
+        bytes,
+    })
 }
 
 /// The blob SHA (and size) to verify `path` against: the caller's, or one tree lookup.
@@ -149,7 +182,9 @@ pub(crate) async fn expected_blob(
     if let Some(sha) = expected {
         return Ok((sha.clone(), None));
     }
-    let found = forge.blob_shas(repo, commit, &[path.to_owned()], usage).await?;
+    let found = forge
+        .blob_shas(repo, commit, &[path.to_owned()], usage)
+        .await?;
     let file = found.get(path).ok_or_else(|| ForgeError::NotFound {
         what: Missing::File,
         subject: format!("{path} at {}", commit.short()),
@@ -160,19 +195,39 @@ pub(crate) async fn expected_blob(
 /// Re-labels a size error raised while reading a body with the file's path.
 pub(crate) fn name_too_large(error: ForgeError, path: &str) -> ForgeError {
     match error {
-        ForgeError::TooLarge { size, limit, .. } => ForgeError::TooLarge { path: path.to_owned(), size, limit },
+        ForgeError::TooLarge { size, limit, .. } => ForgeError::TooLarge {
+            path: path.to_owned(),
+            size,
+            limit,
+        },
         other => other,
     }
 }
 
 /// A typed error for a status the endpoint does not document.
-pub(crate) fn unexpected_status(repo: &RepoLocator, what: &'static str, status: reqwest::StatusCode) -> ForgeError {
-    ForgeError::Malformed { host: repo.api_host(), what, detail: format!("unexpected HTTP status {status}") }
+pub(crate) fn unexpected_status(
+    repo: &RepoLocator,
+    what: &'static str,
+    status: reqwest::StatusCode,
+) -> ForgeError {
+    ForgeError::Malformed {
+        host: repo.api_host(),
+        what,
+        detail: format!("unexpected HTTP status {status}"),
+    }
 }
 
 /// A typed error for a body that does not parse.
-pub(crate) fn malformed(repo: &RepoLocator, what: &'static str, detail: impl std::fmt::Display) -> ForgeError {
-    ForgeError::Malformed { host: repo.api_host(), what, detail: detail.to_string() }
+pub(crate) fn malformed(
+    repo: &RepoLocator,
+    what: &'static str,
+    detail: impl std::fmt::Display,
+) -> ForgeError {
+    ForgeError::Malformed {
+        host: repo.api_host(),
+        what,
+        detail: detail.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -182,8 +237,14 @@ mod tests {
     #[test]
     fn api_url_encodes_each_segment_separately() {
         let base = Url::parse("https://gitlab.example.org/api/v4/").unwrap();
-        let url = api_url(&base, &["projects", "42", "repository", "branches", "feature/x"]);
-        assert_eq!(url.as_str(), "https://gitlab.example.org/api/v4/projects/42/repository/branches/feature%2Fx");
+        let url = api_url(
+            &base,
+            &["projects", "42", "repository", "branches", "feature/x"],
+        );
+        assert_eq!(
+            url.as_str(),
+            "https://gitlab.example.org/api/v4/projects/42/repository/branches/feature%2Fx"
+        );
     }
 
     #[test]

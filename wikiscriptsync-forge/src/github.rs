@@ -12,10 +12,13 @@ use serde::Deserialize;
 use crate::config::{ForgeConfig, ForgeInstance};
 use crate::error::{ForgeError, Missing};
 use crate::forge::{
-    Forge, TreeScope, api_url, expected_blob, malformed, name_too_large, unexpected_status, verified_content,
+    Forge, TreeScope, api_url, expected_blob, malformed, name_too_large, unexpected_status,
+    verified_content,
 };
 use crate::locator::{ForgeKind, RepoLocator};
-use crate::model::{BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage};
+use crate::model::{
+    BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
+};
 use crate::transport::{ApiRequest, MAX_JSON_BYTES, Reply, Transport};
 
 const ACCEPT_JSON: &str = "application/vnd.github+json";
@@ -54,7 +57,8 @@ struct TreeEntryJson {
 impl GitHubForge {
     /// A client for the configured GitHub instance with its own connection pool.
     pub fn new(config: &ForgeConfig) -> Result<Self, crate::ConfigError> {
-        let transport = Transport::new(config).map_err(|e| crate::ConfigError::HttpClient(e.to_string()))?;
+        let transport =
+            Transport::new(config).map_err(|e| crate::ConfigError::HttpClient(e.to_string()))?;
         Ok(Self::with_transport(Arc::new(transport), config))
     }
 
@@ -67,7 +71,13 @@ impl GitHubForge {
         }
     }
 
-    fn request(&self, repo: &RepoLocator, tail: &[&str], accept: &'static str, what: &'static str) -> ApiRequest<'_> {
+    fn request(
+        &self,
+        repo: &RepoLocator,
+        tail: &[&str],
+        accept: &'static str,
+        what: &'static str,
+    ) -> ApiRequest<'_> {
         let mut segments = vec!["repos", repo.namespace.as_str(), repo.name.as_str()];
         segments.extend_from_slice(tail);
         ApiRequest {
@@ -82,7 +92,11 @@ impl GitHubForge {
         }
     }
 
-    fn parse_json<T: for<'de> Deserialize<'de>>(repo: &RepoLocator, what: &'static str, body: &[u8]) -> Result<T, ForgeError> {
+    fn parse_json<T: for<'de> Deserialize<'de>>(
+        repo: &RepoLocator,
+        what: &'static str,
+        body: &[u8],
+    ) -> Result<T, ForgeError> {
         serde_json::from_slice(body).map_err(|e| malformed(repo, what, e))
     }
 
@@ -101,7 +115,10 @@ impl GitHubForge {
         match reply.status {
             StatusCode::OK => Self::parse_json(repo, "tree", &reply.body),
             StatusCode::NOT_FOUND | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT => {
-                Err(ForgeError::NotFound { what: Missing::Commit, subject: format!("{}@{tree_ish}", repo.full_name()) })
+                Err(ForgeError::NotFound {
+                    what: Missing::Commit,
+                    subject: format!("{}@{tree_ish}", repo.full_name()),
+                })
             }
             other => Err(unexpected_status(repo, "tree", other)),
         }
@@ -126,7 +143,10 @@ impl GitHubForge {
         let mut requests = 0u32;
         while let Some((dir, sha)) = queue.pop_front() {
             if requests >= self.max_tree_requests {
-                return Err(ForgeError::TreeTooLarge { repository: repo.full_name(), limit: self.max_tree_requests });
+                return Err(ForgeError::TreeTooLarge {
+                    repository: repo.full_name(),
+                    limit: self.max_tree_requests,
+                });
             }
             requests += 1;
             let tree = self.tree(repo, &sha, false, usage).await?;
@@ -144,10 +164,19 @@ impl GitHubForge {
 }
 
 fn join(dir: &str, name: &str) -> String {
-    if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") }
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
+    }
 }
 
-fn collect(repo: &RepoLocator, entries: Vec<TreeEntryJson>, dir: &str, scope: &TreeScope<'_>) -> Result<Vec<TreeFile>, ForgeError> {
+fn collect(
+    repo: &RepoLocator,
+    entries: Vec<TreeEntryJson>,
+    dir: &str,
+    scope: &TreeScope<'_>,
+) -> Result<Vec<TreeFile>, ForgeError> {
     let mut files = Vec::new();
     for entry in entries {
         if entry.kind != "blob" {
@@ -158,7 +187,11 @@ fn collect(repo: &RepoLocator, entries: Vec<TreeEntryJson>, dir: &str, scope: &T
             continue;
         }
         let blob_sha = BlobSha::parse(&entry.sha).map_err(|e| malformed(repo, "tree", e))?;
-        files.push(TreeFile { path, blob_sha, size: entry.size });
+        files.push(TreeFile {
+            path,
+            blob_sha,
+            size: entry.size,
+        });
     }
     Ok(files)
 }
@@ -170,15 +203,24 @@ fn parse_sha(repo: &RepoLocator, body: &[u8]) -> Result<CommitSha, ForgeError> {
 
 #[async_trait]
 impl Forge for GitHubForge {
-    async fn default_branch(&self, repo: &RepoLocator, usage: &mut Usage) -> Result<String, ForgeError> {
+    async fn default_branch(
+        &self,
+        repo: &RepoLocator,
+        usage: &mut Usage,
+    ) -> Result<String, ForgeError> {
         let mut req = self.request(repo, &[], ACCEPT_JSON, "repository");
         req.conditional = true;
         let reply = self.transport.send(req, usage).await?;
         let body = match reply.status {
             StatusCode::OK => reply.body,
-            StatusCode::NOT_MODIFIED => reply.cached_body.ok_or_else(|| malformed(repo, "repository", "304 without a cached answer"))?,
+            StatusCode::NOT_MODIFIED => reply
+                .cached_body
+                .ok_or_else(|| malformed(repo, "repository", "304 without a cached answer"))?,
             StatusCode::NOT_FOUND => {
-                return Err(ForgeError::NotFound { what: Missing::Repository, subject: repo.full_name() });
+                return Err(ForgeError::NotFound {
+                    what: Missing::Repository,
+                    subject: repo.full_name(),
+                });
             }
             other => return Err(unexpected_status(repo, "repository", other)),
         };
@@ -196,7 +238,11 @@ impl Forge for GitHubForge {
         let mut req = self.request(repo, &["commits", branch], ACCEPT_SHA, "head");
         req.conditional = true;
         // GitHub documents the quoted SHA as a valid ETag for this media type.
-        req.validator = known.map(|k| k.validator.clone().unwrap_or_else(|| format!("\"{}\"", k.sha)));
+        req.validator = known.map(|k| {
+            k.validator
+                .clone()
+                .unwrap_or_else(|| format!("\"{}\"", k.sha))
+        });
         let reply: Reply = self.transport.send(req, usage).await?;
         match reply.status {
             StatusCode::OK => {
@@ -204,24 +250,40 @@ impl Forge for GitHubForge {
                 if known.is_some_and(|k| k.sha == sha) {
                     return Ok(HeadProbe::NotModified { sha });
                 }
-                Ok(HeadProbe::Moved { sha, validator: reply.etag })
+                Ok(HeadProbe::Moved {
+                    sha,
+                    validator: reply.etag,
+                })
             }
             StatusCode::NOT_MODIFIED => match (known, reply.cached_body) {
                 (Some(k), _) => Ok(HeadProbe::NotModified { sha: k.sha.clone() }),
-                (None, Some(body)) => Ok(HeadProbe::Moved { sha: parse_sha(repo, &body)?, validator: reply.etag }),
+                (None, Some(body)) => Ok(HeadProbe::Moved {
+                    sha: parse_sha(repo, &body)?,
+                    validator: reply.etag,
+                }),
                 (None, None) => Err(malformed(repo, "head", "304 without a cached answer")),
             },
-            StatusCode::NOT_FOUND => Err(ForgeError::NotFound { what: Missing::Repository, subject: repo.full_name() }),
+            StatusCode::NOT_FOUND => Err(ForgeError::NotFound {
+                what: Missing::Repository,
+                subject: repo.full_name(),
+            }),
             // "No commit found for SHA: <ref>"
-            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT => {
-                Err(ForgeError::NotFound { what: Missing::Branch, subject: format!("{}@{branch}", repo.full_name()) })
-            }
+            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT => Err(ForgeError::NotFound {
+                what: Missing::Branch,
+                subject: format!("{}@{branch}", repo.full_name()),
+            }),
             other => Err(unexpected_status(repo, "head", other)),
         }
     }
 
-    async fn publishable_files(&self, repo: &RepoLocator, commit: &CommitSha, usage: &mut Usage) -> Result<Vec<TreeFile>, ForgeError> {
-        self.files(repo, commit, &TreeScope::Publishable, usage).await
+    async fn publishable_files(
+        &self,
+        repo: &RepoLocator,
+        commit: &CommitSha,
+        usage: &mut Usage,
+    ) -> Result<Vec<TreeFile>, ForgeError> {
+        self.files(repo, commit, &TreeScope::Publishable, usage)
+            .await
     }
 
     async fn blob_shas(
@@ -235,7 +297,9 @@ impl Forge for GitHubForge {
         if wanted.is_empty() {
             return Ok(BTreeMap::new());
         }
-        let files = self.files(repo, commit, &TreeScope::Paths(&wanted), usage).await?;
+        let files = self
+            .files(repo, commit, &TreeScope::Paths(&wanted), usage)
+            .await?;
         Ok(files.into_iter().map(|f| (f.path.clone(), f)).collect())
     }
 
@@ -249,19 +313,32 @@ impl Forge for GitHubForge {
     ) -> Result<FileContent, ForgeError> {
         let (expected, size) = expected_blob(self, repo, commit, path, expected, usage).await?;
         if let Some(size) = size.filter(|s| *s > self.max_file_bytes) {
-            return Err(ForgeError::TooLarge { path: path.to_owned(), size, limit: self.max_file_bytes });
+            return Err(ForgeError::TooLarge {
+                path: path.to_owned(),
+                size,
+                limit: self.max_file_bytes,
+            });
         }
         let mut tail = vec!["contents"];
         tail.extend(path.split('/'));
         let mut req = self.request(repo, &tail, ACCEPT_RAW, "file content");
-        req.url.query_pairs_mut().append_pair("ref", commit.as_str());
+        req.url
+            .query_pairs_mut()
+            .append_pair("ref", commit.as_str());
         req.max_bytes = self.max_file_bytes;
-        let reply = self.transport.send(req, usage).await.map_err(|e| name_too_large(e, path))?;
+        let reply = self
+            .transport
+            .send(req, usage)
+            .await
+            .map_err(|e| name_too_large(e, path))?;
         match reply.status {
-            StatusCode::OK => verified_content(path, commit, &expected, reply.body, self.max_file_bytes),
-            StatusCode::NOT_FOUND => {
-                Err(ForgeError::NotFound { what: Missing::File, subject: format!("{path} at {}", commit.short()) })
+            StatusCode::OK => {
+                verified_content(path, commit, &expected, reply.body, self.max_file_bytes)
             }
+            StatusCode::NOT_FOUND => Err(ForgeError::NotFound {
+                what: Missing::File,
+                subject: format!("{path} at {}", commit.short()),
+            }),
             other => Err(unexpected_status(repo, "file content", other)),
         }
     }

@@ -14,10 +14,13 @@ use url::Url;
 use crate::config::{ForgeConfig, Token};
 use crate::error::{ForgeError, Missing};
 use crate::forge::{
-    Forge, TreeScope, api_url, expected_blob, malformed, name_too_large, unexpected_status, verified_content,
+    Forge, TreeScope, api_url, expected_blob, malformed, name_too_large, unexpected_status,
+    verified_content,
 };
 use crate::locator::{ForgeKind, RepoLocator};
-use crate::model::{BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage};
+use crate::model::{
+    BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
+};
 use crate::transport::{ApiRequest, MAX_JSON_BYTES, Reply, Transport, next_link};
 
 const ACCEPT_JSON: &str = "application/json";
@@ -87,7 +90,8 @@ fn missing_from(body: &[u8], default: Missing) -> Missing {
 impl GitLabForge {
     /// A client for the configured GitLab instances with its own connection pool.
     pub fn new(config: &ForgeConfig) -> Result<Self, crate::ConfigError> {
-        let transport = Transport::new(config).map_err(|e| crate::ConfigError::HttpClient(e.to_string()))?;
+        let transport =
+            Transport::new(config).map_err(|e| crate::ConfigError::HttpClient(e.to_string()))?;
         Ok(Self::with_transport(Arc::new(transport), config))
     }
 
@@ -105,7 +109,13 @@ impl GitLabForge {
         }
     }
 
-    fn request(&self, repo: &RepoLocator, url: Url, accept: &'static str, what: &'static str) -> ApiRequest<'_> {
+    fn request(
+        &self,
+        repo: &RepoLocator,
+        url: Url,
+        accept: &'static str,
+        what: &'static str,
+    ) -> ApiRequest<'_> {
         ApiRequest {
             forge: ForgeKind::GitLab,
             url,
@@ -129,26 +139,42 @@ impl GitLabForge {
     }
 
     /// `GET /projects/:namespace%2Fname`: the project id (cached) and default branch.
-    async fn lookup_project(&self, repo: &RepoLocator, usage: &mut Usage) -> Result<ProjectJson, ForgeError> {
+    async fn lookup_project(
+        &self,
+        repo: &RepoLocator,
+        usage: &mut Usage,
+    ) -> Result<ProjectJson, ForgeError> {
         let full_name = repo.full_name();
         let url = Self::project_url(repo, &full_name, &[]);
-        let reply = self.transport.send(self.request(repo, url, ACCEPT_JSON, "project"), usage).await?;
+        let reply = self
+            .transport
+            .send(self.request(repo, url, ACCEPT_JSON, "project"), usage)
+            .await?;
         match reply.status {
             StatusCode::OK => {
-                let project: ProjectJson = serde_json::from_slice(&reply.body).map_err(|e| malformed(repo, "project", e))?;
+                let project: ProjectJson = serde_json::from_slice(&reply.body)
+                    .map_err(|e| malformed(repo, "project", e))?;
                 self.project_ids
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .insert(Self::cache_key(repo), project.id);
                 Ok(project)
             }
-            StatusCode::NOT_FOUND => Err(ForgeError::NotFound { what: Missing::Repository, subject: full_name }),
+            StatusCode::NOT_FOUND => Err(ForgeError::NotFound {
+                what: Missing::Repository,
+                subject: full_name,
+            }),
             other => Err(unexpected_status(repo, "project", other)),
         }
     }
 
     /// The numeric id: from the caller's validator, the cache, or one lookup.
-    async fn project_id(&self, repo: &RepoLocator, known: Option<&KnownHead>, usage: &mut Usage) -> Result<u64, ForgeError> {
+    async fn project_id(
+        &self,
+        repo: &RepoLocator,
+        known: Option<&KnownHead>,
+        usage: &mut Usage,
+    ) -> Result<u64, ForgeError> {
         if let Some(id) = known
             .and_then(|k| k.validator.as_deref())
             .and_then(|v| v.strip_prefix(VALIDATOR_PREFIX))
@@ -175,9 +201,17 @@ impl GitLabForge {
             .remove(&Self::cache_key(repo));
     }
 
-    async fn probe_branch(&self, repo: &RepoLocator, id: u64, branch: &str, usage: &mut Usage) -> Result<Reply, ForgeError> {
+    async fn probe_branch(
+        &self,
+        repo: &RepoLocator,
+        id: u64,
+        branch: &str,
+        usage: &mut Usage,
+    ) -> Result<Reply, ForgeError> {
         let url = Self::project_url(repo, &id.to_string(), &["repository", "branches", branch]);
-        self.transport.send(self.request(repo, url, ACCEPT_JSON, "head"), usage).await
+        self.transport
+            .send(self.request(repo, url, ACCEPT_JSON, "head"), usage)
+            .await
     }
 
     async fn files(
@@ -206,16 +240,25 @@ impl GitLabForge {
         let mut pages = 0u32;
         loop {
             if pages >= self.max_tree_requests {
-                return Err(ForgeError::TreeTooLarge { repository: repo.full_name(), limit: self.max_tree_requests });
+                return Err(ForgeError::TreeTooLarge {
+                    repository: repo.full_name(),
+                    limit: self.max_tree_requests,
+                });
             }
             pages += 1;
-            let reply = self.transport.send(self.request(repo, url, ACCEPT_JSON, "tree"), usage).await?;
+            let reply = self
+                .transport
+                .send(self.request(repo, url, ACCEPT_JSON, "tree"), usage)
+                .await?;
             match reply.status {
                 StatusCode::OK => {}
                 // Since GitLab 17.7 a missing directory is a 404: none of the paths exist.
                 StatusCode::NOT_FOUND if !dir.is_empty() && pages == 1 => {
                     if missing_from(&reply.body, Missing::File) == Missing::Repository {
-                        return Err(ForgeError::NotFound { what: Missing::Repository, subject: repo.full_name() });
+                        return Err(ForgeError::NotFound {
+                            what: Missing::Repository,
+                            subject: repo.full_name(),
+                        });
                     }
                     return Ok(Vec::new());
                 }
@@ -227,18 +270,24 @@ impl GitLabForge {
                 }
                 other => return Err(unexpected_status(repo, "tree", other)),
             }
-            let entries: Vec<TreeEntryJson> = serde_json::from_slice(&reply.body).map_err(|e| malformed(repo, "tree", e))?;
+            let entries: Vec<TreeEntryJson> =
+                serde_json::from_slice(&reply.body).map_err(|e| malformed(repo, "tree", e))?;
             for entry in entries {
                 if entry.kind == "blob" && scope.keeps(&entry.path) {
-                    let blob_sha = BlobSha::parse(&entry.id).map_err(|e| malformed(repo, "tree", e))?;
-                    files.push(TreeFile { path: entry.path, blob_sha, size: None });
+                    let blob_sha =
+                        BlobSha::parse(&entry.id).map_err(|e| malformed(repo, "tree", e))?;
+                    files.push(TreeFile {
+                        path: entry.path,
+                        blob_sha,
+                        size: None,
+                    });
                 }
             }
             // Follow the server's Link header; never build page URLs ourselves.
-            match next_link(&reply.headers) {
-                Some(next) => url = Url::parse(&next).map_err(|e| malformed(repo, "tree Link header", e))?,
-                None => break,
-            }
+            let Some(next) = next_link(&reply.headers) else {
+                break;
+            };
+            url = Url::parse(&next).map_err(|e| malformed(repo, "tree Link header", e))?;
         }
         files.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(files)
@@ -247,11 +296,18 @@ impl GitLabForge {
 
 #[async_trait]
 impl Forge for GitLabForge {
-    async fn default_branch(&self, repo: &RepoLocator, usage: &mut Usage) -> Result<String, ForgeError> {
+    async fn default_branch(
+        &self,
+        repo: &RepoLocator,
+        usage: &mut Usage,
+    ) -> Result<String, ForgeError> {
         self.lookup_project(repo, usage)
             .await?
             .default_branch
-            .ok_or_else(|| ForgeError::NotFound { what: Missing::Branch, subject: format!("{} (empty repository)", repo.full_name()) })
+            .ok_or_else(|| ForgeError::NotFound {
+                what: Missing::Branch,
+                subject: format!("{} (empty repository)", repo.full_name()),
+            })
     }
 
     async fn head(
@@ -263,7 +319,9 @@ impl Forge for GitLabForge {
     ) -> Result<HeadProbe, ForgeError> {
         let mut id = self.project_id(repo, known, usage).await?;
         let mut reply = self.probe_branch(repo, id, branch, usage).await?;
-        if reply.status == StatusCode::NOT_FOUND && missing_from(&reply.body, Missing::Branch) == Missing::Repository {
+        if reply.status == StatusCode::NOT_FOUND
+            && missing_from(&reply.body, Missing::Branch) == Missing::Repository
+        {
             // A stale id (project recreated): resolve the path once more.
             self.forget_project(repo);
             id = self.lookup_project(repo, usage).await?.id;
@@ -271,12 +329,17 @@ impl Forge for GitLabForge {
         }
         match reply.status {
             StatusCode::OK => {
-                let parsed: BranchJson = serde_json::from_slice(&reply.body).map_err(|e| malformed(repo, "head", e))?;
-                let sha = CommitSha::parse(&parsed.commit.id).map_err(|e| malformed(repo, "head", e))?;
+                let parsed: BranchJson =
+                    serde_json::from_slice(&reply.body).map_err(|e| malformed(repo, "head", e))?;
+                let sha =
+                    CommitSha::parse(&parsed.commit.id).map_err(|e| malformed(repo, "head", e))?;
                 if known.is_some_and(|k| k.sha == sha) {
                     Ok(HeadProbe::NotModified { sha })
                 } else {
-                    Ok(HeadProbe::Moved { sha, validator: Some(format!("{VALIDATOR_PREFIX}{id}")) })
+                    Ok(HeadProbe::Moved {
+                        sha,
+                        validator: Some(format!("{VALIDATOR_PREFIX}{id}")),
+                    })
                 }
             }
             StatusCode::NOT_FOUND => Err(ForgeError::NotFound {
@@ -287,8 +350,14 @@ impl Forge for GitLabForge {
         }
     }
 
-    async fn publishable_files(&self, repo: &RepoLocator, commit: &CommitSha, usage: &mut Usage) -> Result<Vec<TreeFile>, ForgeError> {
-        self.files(repo, commit, &TreeScope::Publishable, usage).await
+    async fn publishable_files(
+        &self,
+        repo: &RepoLocator,
+        commit: &CommitSha,
+        usage: &mut Usage,
+    ) -> Result<Vec<TreeFile>, ForgeError> {
+        self.files(repo, commit, &TreeScope::Publishable, usage)
+            .await
     }
 
     async fn blob_shas(
@@ -302,7 +371,9 @@ impl Forge for GitLabForge {
         if wanted.is_empty() {
             return Ok(BTreeMap::new());
         }
-        let files = self.files(repo, commit, &TreeScope::Paths(&wanted), usage).await?;
+        let files = self
+            .files(repo, commit, &TreeScope::Paths(&wanted), usage)
+            .await?;
         Ok(files.into_iter().map(|f| (f.path.clone(), f)).collect())
     }
 
@@ -321,9 +392,15 @@ impl Forge for GitLabForge {
         url.query_pairs_mut().append_pair("ref", commit.as_str());
         let mut req = self.request(repo, url, "*/*", "file content");
         req.max_bytes = self.max_file_bytes;
-        let reply = self.transport.send(req, usage).await.map_err(|e| name_too_large(e, path))?;
+        let reply = self
+            .transport
+            .send(req, usage)
+            .await
+            .map_err(|e| name_too_large(e, path))?;
         match reply.status {
-            StatusCode::OK => verified_content(path, commit, &expected, reply.body, self.max_file_bytes),
+            StatusCode::OK => {
+                verified_content(path, commit, &expected, reply.body, self.max_file_bytes)
+            }
             StatusCode::NOT_FOUND => Err(ForgeError::NotFound {
                 what: missing_from(&reply.body, Missing::File),
                 subject: format!("{path} at {}", commit.short()),

@@ -25,13 +25,16 @@ pub mod testkit;
 mod transport;
 pub mod webhook;
 
-pub use config::{ConfigError, ForgeConfig, ForgeConfigBuilder, ForgeInstance, RetryPolicy, Token, user_agent};
+pub use config::{
+    ConfigError, ForgeConfig, ForgeConfigBuilder, ForgeInstance, RetryPolicy, Token, user_agent,
+};
 pub use error::{ForgeError, LimitKind, Missing};
 pub use forge::Forge;
 pub use github::GitHubForge;
 pub use gitlab::GitLabForge;
 pub use locator::{ForgeKind, LocatorError, RepoLocator};
 pub use model::{
-    BlobSha, CommitSha, FileContent, HeadProbe, InvalidSha, KnownHead, RateLimitSnapshot, TreeFile, Usage, is_publishable,
+    BlobSha, CommitSha, FileContent, HeadProbe, InvalidSha, KnownHead, RateLimitSnapshot, TreeFile,
+    Usage, is_publishable,
 };
 pub use router::Forges;

@@ -109,16 +109,22 @@ pub enum LocatorError {
         host: String,
     },
     /// User name or password inside the URL.
-    #[error("the URL contains a user name or password: remove it (tokens are configured separately, never in URLs)")]
+    #[error(
+        "the URL contains a user name or password: remove it (tokens are configured separately, never in URLs)"
+    )]
     Userinfo,
     /// An IP address instead of a host name.
-    #[error("{host} is an IP address: use the forge's host name (only configured instances are accepted)")]
+    #[error(
+        "{host} is an IP address: use the forge's host name (only configured instances are accepted)"
+    )]
     IpLiteral {
         /// The address.
         host: String,
     },
     /// A host that is not a configured forge.
-    #[error("{host} is not a supported forge: use one of {known} (operators can add GitLab instances with WIKISCRIPTSYNC_GITLAB_INSTANCES)")]
+    #[error(
+        "{host} is not a supported forge: use one of {known} (operators can add GitLab instances with WIKISCRIPTSYNC_GITLAB_INSTANCES)"
+    )]
     UnknownHost {
         /// The host given.
         host: String,
@@ -134,7 +140,9 @@ pub enum LocatorError {
         port: u16,
     },
     /// `.` or `..` segments, encoded slashes or backslashes in the path.
-    #[error("the URL path contains '.', '..', an encoded slash or a backslash: use the repository's plain address")]
+    #[error(
+        "the URL path contains '.', '..', an encoded slash or a backslash: use the repository's plain address"
+    )]
     PathTraversal,
     /// The owner or namespace is missing.
     #[error("the URL has no owner or group: use https://host/owner/name")]
@@ -153,7 +161,9 @@ pub enum LocatorError {
         value: String,
     },
     /// A page of the forge that is not a repository (issues, settings, a user profile…).
-    #[error("this is not a repository's address ({reason}): use https://host/owner/name, optionally with /tree/<branch> or /blob/<branch>/<path>")]
+    #[error(
+        "this is not a repository's address ({reason}): use https://host/owner/name, optionally with /tree/<branch> or /blob/<branch>/<path>"
+    )]
     NotARepository {
         /// What was found instead.
         reason: String,
@@ -207,7 +217,9 @@ pub fn parse(config: &ForgeConfig, input: &str) -> Result<RepoLocator, LocatorEr
     // The url crate resolves `..`; look at the raw path first so traversal is refused, not hidden.
     let raw_path = raw_path(input);
     check_segments(raw_path)?;
-    let url = Url::parse(input).map_err(|e| LocatorError::Malformed { reason: e.to_string() })?;
+    let url = Url::parse(input).map_err(|e| LocatorError::Malformed {
+        reason: e.to_string(),
+    })?;
     if !url.username().is_empty() && url.scheme() != "ssh" || url.password().is_some() {
         return Err(LocatorError::Userinfo);
     }
@@ -215,7 +227,11 @@ pub fn parse(config: &ForgeConfig, input: &str) -> Result<RepoLocator, LocatorEr
         Some(url::Host::Domain(d)) => d.to_ascii_lowercase(),
         Some(url::Host::Ipv4(ip)) => ip.to_string(),
         Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
-        None => return Err(LocatorError::Malformed { reason: "no host".into() }),
+        None => {
+            return Err(LocatorError::Malformed {
+                reason: "no host".into(),
+            });
+        }
     };
     let is_ip = !matches!(url.host(), Some(url::Host::Domain(_)));
     match url.scheme() {
@@ -224,9 +240,17 @@ pub fn parse(config: &ForgeConfig, input: &str) -> Result<RepoLocator, LocatorEr
             if url.username() != "git" {
                 return Err(LocatorError::Userinfo);
             }
-            return parse_ssh(config, &format!("git@{host}"), url.path().trim_start_matches('/'));
+            return parse_ssh(
+                config,
+                &format!("git@{host}"),
+                url.path().trim_start_matches('/'),
+            );
         }
-        other => return Err(LocatorError::UnsupportedScheme { scheme: other.to_owned() }),
+        other => {
+            return Err(LocatorError::UnsupportedScheme {
+                scheme: other.to_owned(),
+            });
+        }
     }
     let candidates = instances(config);
     let by_host: Vec<&Candidate<'_>> = candidates
@@ -237,11 +261,18 @@ pub fn parse(config: &ForgeConfig, input: &str) -> Result<RepoLocator, LocatorEr
         return Err(if is_ip {
             LocatorError::IpLiteral { host }
         } else {
-            LocatorError::UnknownHost { host, known: known_hosts(config) }
+            LocatorError::UnknownHost {
+                host,
+                known: known_hosts(config),
+            }
         });
     };
-    let port_matches = |c: &&&Candidate<'_>| c.web_base.port_or_known_default() == url.port_or_known_default();
-    let Some(candidate) = by_host.iter().find(|c| port_matches(c) && c.web_base.scheme() == url.scheme()) else {
+    let port_matches =
+        |c: &&&Candidate<'_>| c.web_base.port_or_known_default() == url.port_or_known_default();
+    let Some(candidate) = by_host
+        .iter()
+        .find(|c| port_matches(c) && c.web_base.scheme() == url.scheme())
+    else {
         if url.scheme() != first.web_base.scheme() {
             return Err(LocatorError::NotHttps { host });
         }
@@ -254,7 +285,9 @@ pub fn parse(config: &ForgeConfig, input: &str) -> Result<RepoLocator, LocatorEr
     let base_path = candidate.web_base.path().trim_end_matches('/');
     let path = url.path();
     let Some(rest) = path.strip_prefix(base_path) else {
-        return Err(LocatorError::NotARepository { reason: format!("the path is outside {}", candidate.web_base) });
+        return Err(LocatorError::NotARepository {
+            reason: format!("the path is outside {}", candidate.web_base),
+        });
     };
     let segments = decoded_segments(rest)?;
     build(candidate, &segments)
@@ -269,7 +302,11 @@ fn scp_like(input: &str) -> Option<(&str, &str)> {
     user_host.contains('@').then_some((user_host, path))
 }
 
-fn parse_ssh(config: &ForgeConfig, user_host: &str, path: &str) -> Result<RepoLocator, LocatorError> {
+fn parse_ssh(
+    config: &ForgeConfig,
+    user_host: &str,
+    path: &str,
+) -> Result<RepoLocator, LocatorError> {
     let (user, host) = user_host.split_once('@').ok_or(LocatorError::Userinfo)?;
     if user != "git" {
         return Err(LocatorError::Userinfo);
@@ -283,11 +320,16 @@ fn parse_ssh(config: &ForgeConfig, user_host: &str, path: &str) -> Result<RepoLo
     let candidate = candidates
         .iter()
         .find(|c| same_host(&host, c.web_base))
-        .ok_or_else(|| LocatorError::UnknownHost { host: host.clone(), known: known_hosts(config) })?;
+        .ok_or_else(|| LocatorError::UnknownHost {
+            host: host.clone(),
+            known: known_hosts(config),
+        })?;
     let segments = decoded_segments(path)?;
     let mut locator = build(candidate, &segments)?;
     if locator.branch.is_some() {
-        return Err(LocatorError::NotARepository { reason: "an ssh address names no branch".into() });
+        return Err(LocatorError::NotARepository {
+            reason: "an ssh address names no branch".into(),
+        });
     }
     locator.path = None;
     Ok(locator)
@@ -319,11 +361,16 @@ fn check_segments(raw_path: &str) -> Result<(), LocatorError> {
 fn decoded_segments(path: &str) -> Result<Vec<String>, LocatorError> {
     let mut segments: Vec<String> = Vec::new();
     for raw in path.strip_prefix('/').unwrap_or(path).split('/') {
-        let decoded = percent_decode_str(raw)
-            .decode_utf8()
-            .map_err(|_| LocatorError::Malformed { reason: "the path is not valid UTF-8".into() })?;
+        let decoded =
+            percent_decode_str(raw)
+                .decode_utf8()
+                .map_err(|_| LocatorError::Malformed {
+                    reason: "the path is not valid UTF-8".into(),
+                })?;
         if decoded.chars().any(char::is_control) {
-            return Err(LocatorError::Malformed { reason: "the path contains control characters".into() });
+            return Err(LocatorError::Malformed {
+                reason: "the path contains control characters".into(),
+            });
         }
         segments.push(decoded.into_owned());
     }
@@ -349,7 +396,10 @@ fn build(candidate: &Candidate<'_>, segments: &[String]) -> Result<RepoLocator, 
             (vec![owner.as_str()], strip_git(name), &segments[2..])
         }
         ForgeKind::GitLab => {
-            let dash = segments.iter().position(|s| s == "-").unwrap_or(segments.len());
+            let dash = segments
+                .iter()
+                .position(|s| s == "-")
+                .unwrap_or(segments.len());
             let project = &segments[..dash];
             if project.first().is_none_or(String::is_empty) {
                 return Err(LocatorError::EmptyOwner);
@@ -358,11 +408,21 @@ fn build(candidate: &Candidate<'_>, segments: &[String]) -> Result<RepoLocator, 
                 return Err(LocatorError::EmptyName);
             }
             let (name, namespace) = project.split_last().ok_or(LocatorError::EmptyName)?;
-            let rest = if dash < segments.len() { &segments[dash + 1..] } else { &[][..] };
+            let rest = if dash < segments.len() {
+                &segments[dash + 1..]
+            } else {
+                &[][..]
+            };
             if dash < segments.len() && rest.is_empty() {
-                return Err(LocatorError::NotARepository { reason: "nothing follows /-/".into() });
+                return Err(LocatorError::NotARepository {
+                    reason: "nothing follows /-/".into(),
+                });
             }
-            (namespace.iter().map(String::as_str).collect(), strip_git(name), rest)
+            (
+                namespace.iter().map(String::as_str).collect(),
+                strip_git(name),
+                rest,
+            )
         }
     };
     if name.is_empty() {
@@ -372,26 +432,49 @@ fn build(candidate: &Candidate<'_>, segments: &[String]) -> Result<RepoLocator, 
         if part.is_empty() {
             return Err(LocatorError::EmptyOwner);
         }
-        validate_name(kind, if kind == ForgeKind::GitHub { "owner" } else { "group" }, part)?;
+        validate_name(
+            kind,
+            if kind == ForgeKind::GitHub {
+                "owner"
+            } else {
+                "group"
+            },
+            part,
+        )?;
     }
     validate_name(kind, "repository name", name)?;
-    if kind == ForgeKind::GitHub && RESERVED_GITHUB_OWNERS.contains(&namespace_parts[0].to_ascii_lowercase().as_str()) {
-        return Err(LocatorError::NotARepository { reason: format!("/{} is a GitHub page", namespace_parts[0]) });
+    if kind == ForgeKind::GitHub
+        && RESERVED_GITHUB_OWNERS.contains(&namespace_parts[0].to_ascii_lowercase().as_str())
+    {
+        return Err(LocatorError::NotARepository {
+            reason: format!("/{} is a GitHub page", namespace_parts[0]),
+        });
     }
     let (branch, path) = match rest {
         [] => (None, None),
         [kind_seg, branch, path @ ..] if kind_seg == "tree" || kind_seg == "blob" => {
             validate_ref(kind, branch)?;
             if kind_seg == "blob" && path.is_empty() {
-                return Err(LocatorError::NotARepository { reason: "a /blob/ URL without a file path".into() });
+                return Err(LocatorError::NotARepository {
+                    reason: "a /blob/ URL without a file path".into(),
+                });
             }
             if path.iter().any(String::is_empty) {
-                return Err(LocatorError::InvalidCharacters { forge: kind, part: "path", value: path.join("/") });
+                return Err(LocatorError::InvalidCharacters {
+                    forge: kind,
+                    part: "path",
+                    value: path.join("/"),
+                });
             }
-            (Some(branch.clone()), (!path.is_empty()).then(|| path.join("/")))
+            (
+                Some(branch.clone()),
+                (!path.is_empty()).then(|| path.join("/")),
+            )
         }
         [other, ..] => {
-            return Err(LocatorError::NotARepository { reason: format!("/{other} is not a repository file view") });
+            return Err(LocatorError::NotARepository {
+                reason: format!("/{other} is not a repository file view"),
+            });
         }
     };
     Ok(RepoLocator {
@@ -407,8 +490,18 @@ fn build(candidate: &Candidate<'_>, segments: &[String]) -> Result<RepoLocator, 
 
 /// First path segments of github.com that are site pages, not users.
 const RESERVED_GITHUB_OWNERS: [&str; 12] = [
-    "settings", "orgs", "marketplace", "features", "topics", "collections", "explore",
-    "notifications", "login", "sponsors", "apps", "about",
+    "settings",
+    "orgs",
+    "marketplace",
+    "features",
+    "topics",
+    "collections",
+    "explore",
+    "notifications",
+    "login",
+    "sponsors",
+    "apps",
+    "about",
 ];
 
 fn validate_name(forge: ForgeKind, part: &'static str, value: &str) -> Result<(), LocatorError> {
@@ -416,9 +509,17 @@ fn validate_name(forge: ForgeKind, part: &'static str, value: &str) -> Result<()
         (ForgeKind::GitHub, "owner") => c.is_ascii_alphanumeric() || c == '-',
         _ => c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'),
     };
-    let max_len = if forge == ForgeKind::GitHub && part == "owner" { 39 } else { 255 };
+    let max_len = if forge == ForgeKind::GitHub && part == "owner" {
+        39
+    } else {
+        255
+    };
     if value.len() > max_len || !value.chars().all(allowed) || value.starts_with('.') {
-        return Err(LocatorError::InvalidCharacters { forge, part, value: value.to_owned() });
+        return Err(LocatorError::InvalidCharacters {
+            forge,
+            part,
+            value: value.to_owned(),
+        });
     }
     Ok(())
 }
@@ -429,9 +530,15 @@ fn validate_ref(forge: ForgeKind, branch: &str) -> Result<(), LocatorError> {
         || branch.contains("@{")
         || branch.ends_with(".lock")
         || branch.starts_with('-')
-        || branch.chars().any(|c| c.is_whitespace() || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\'));
+        || branch
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\'));
     if bad {
-        return Err(LocatorError::InvalidCharacters { forge, part: "branch", value: branch.to_owned() });
+        return Err(LocatorError::InvalidCharacters {
+            forge,
+            part: "branch",
+            value: branch.to_owned(),
+        });
     }
     Ok(())
 }

@@ -109,7 +109,7 @@ pub fn is_publishable(path: &str) -> bool {
 pub struct KnownHead {
     /// The head commit seen last time.
     pub sha: CommitSha,
-    /// The opaque validator returned with that head ([`HeadProbe::validator`]); store it verbatim.
+    /// The opaque validator returned with that head (the `validator` of [`HeadProbe::Moved`]); store it verbatim.
     pub validator: Option<String>,
 }
 
@@ -276,7 +276,15 @@ mod tests {
         for path in ["a.js", "src/Gadget.CSS", "conf/x.json", "a.b.js"] {
             assert!(is_publishable(path), "{path}");
         }
-        for path in ["README.md", "js", ".js", "dir/.css", "a.jsx", "a.js.map", "Makefile"] {
+        for path in [
+            "README.md",
+            "js",
+            ".js",
+            "dir/.css",
+            "a.jsx",
+            "a.js.map",
+            "Makefile",
+        ] {
             assert!(!is_publishable(path), "{path}");
         }
     }

@@ -13,7 +13,9 @@ use crate::forge::Forge;
 use crate::github::GitHubForge;
 use crate::gitlab::GitLabForge;
 use crate::locator::{ForgeKind, LocatorError, RepoLocator};
-use crate::model::{BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage};
+use crate::model::{
+    BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
+};
 use crate::transport::Transport;
 
 /// Every configured forge behind one [`Forge`] implementation.
@@ -25,14 +27,17 @@ pub struct Forges {
 
 impl std::fmt::Debug for Forges {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Forges").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Forges")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
 impl Forges {
     /// Builds the clients for a configuration.
     pub fn new(config: ForgeConfig) -> Result<Self, ConfigError> {
-        let transport = Arc::new(Transport::new(&config).map_err(|e| ConfigError::HttpClient(e.to_string()))?);
+        let transport =
+            Arc::new(Transport::new(&config).map_err(|e| ConfigError::HttpClient(e.to_string()))?);
         Ok(Self {
             github: Arc::new(GitHubForge::with_transport(Arc::clone(&transport), &config)),
             gitlab: Arc::new(GitLabForge::with_transport(transport, &config)),
@@ -88,7 +93,11 @@ impl Forges {
 
 #[async_trait]
 impl Forge for Forges {
-    async fn default_branch(&self, repo: &RepoLocator, usage: &mut Usage) -> Result<String, ForgeError> {
+    async fn default_branch(
+        &self,
+        repo: &RepoLocator,
+        usage: &mut Usage,
+    ) -> Result<String, ForgeError> {
         self.client(repo).default_branch(repo, usage).await
     }
 
@@ -102,8 +111,15 @@ impl Forge for Forges {
         self.client(repo).head(repo, branch, known, usage).await
     }
 
-    async fn publishable_files(&self, repo: &RepoLocator, commit: &CommitSha, usage: &mut Usage) -> Result<Vec<TreeFile>, ForgeError> {
-        self.client(repo).publishable_files(repo, commit, usage).await
+    async fn publishable_files(
+        &self,
+        repo: &RepoLocator,
+        commit: &CommitSha,
+        usage: &mut Usage,
+    ) -> Result<Vec<TreeFile>, ForgeError> {
+        self.client(repo)
+            .publishable_files(repo, commit, usage)
+            .await
     }
 
     async fn blob_shas(
@@ -113,7 +129,9 @@ impl Forge for Forges {
         paths: &[String],
         usage: &mut Usage,
     ) -> Result<BTreeMap<String, TreeFile>, ForgeError> {
-        self.client(repo).blob_shas(repo, commit, paths, usage).await
+        self.client(repo)
+            .blob_shas(repo, commit, paths, usage)
+            .await
     }
 
     async fn file_content(
@@ -124,7 +142,9 @@ impl Forge for Forges {
         expected: Option<&BlobSha>,
         usage: &mut Usage,
     ) -> Result<FileContent, ForgeError> {
-        self.client(repo).file_content(repo, commit, path, expected, usage).await
+        self.client(repo)
+            .file_content(repo, commit, path, expected, usage)
+            .await
     }
 
     fn rate_limit(&self, repo: &RepoLocator) -> Option<RateLimitSnapshot> {

@@ -106,7 +106,8 @@ impl Transport {
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() < 5 && origin_allowed(&redirect_allowed, attempt.url()) {
+                if attempt.previous().len() < 5 && origin_allowed(&redirect_allowed, attempt.url())
+                {
                     attempt.follow()
                 } else {
                     attempt.stop()
@@ -139,7 +140,11 @@ impl Transport {
     }
 
     /// Sends one logical request, retrying within the policy; records every attempt in `usage`.
-    pub(crate) async fn send(&self, req: ApiRequest<'_>, usage: &mut Usage) -> Result<Reply, ForgeError> {
+    pub(crate) async fn send(
+        &self,
+        req: ApiRequest<'_>,
+        usage: &mut Usage,
+    ) -> Result<Reply, ForgeError> {
         let host = host_key(&req.url);
         if !origin_allowed(&self.allowed, &req.url) {
             return Err(ForgeError::HostNotAllowed { host });
@@ -152,7 +157,9 @@ impl Transport {
             .acquire()
             .await
             .map_err(|_| ForgeError::NoClient(host.clone()))?;
-        let credential = req.token.map_or_else(|| "anonymous".to_owned(), |t| t.fingerprint().to_owned());
+        let credential = req
+            .token
+            .map_or_else(|| "anonymous".to_owned(), |t| t.fingerprint().to_owned());
         let cache_key = EtagKey {
             url: req.url.to_string(),
             accept: req.accept,
@@ -170,7 +177,11 @@ impl Transport {
             if let Some((until, kind)) = lock(&gate.state).blocked
                 && until > SystemTime::now()
             {
-                return Err(ForgeError::RateLimited { host, kind, retry_at: until });
+                return Err(ForgeError::RateLimited {
+                    host,
+                    kind,
+                    retry_at: until,
+                });
             }
             let mut builder = self
                 .client
@@ -188,12 +199,17 @@ impl Transport {
             {
                 builder = builder.header(header::IF_NONE_MATCH, value);
             }
-            let response = builder.send().await.map_err(|e| transport_error(&host, e))?;
+            let response = builder
+                .send()
+                .await
+                .map_err(|e| transport_error(&host, e))?;
             usage.requests += 1;
             let status = response.status();
             let headers = response.headers().clone();
             let snapshot = parse_snapshot(req.forge, &host, status.as_u16(), &headers);
-            let free = status == StatusCode::NOT_MODIFIED && req.forge == ForgeKind::GitHub && req.token.is_some();
+            let free = status == StatusCode::NOT_MODIFIED
+                && req.forge == ForgeKind::GitHub
+                && req.token.is_some();
             if status == StatusCode::NOT_MODIFIED {
                 usage.not_modified += 1;
             }
@@ -214,13 +230,27 @@ impl Transport {
             let body = read_limited(response, req.max_bytes, &host, req.what).await?;
 
             if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
-                let Some(wait) = self.limit_wait(req.forge, status, &headers, snapshot.as_ref(), &body, attempt) else {
-                    return Err(ForgeError::Unauthorized { host, status: status.as_u16() });
+                let Some(wait) = self.limit_wait(
+                    req.forge,
+                    status,
+                    &headers,
+                    snapshot.as_ref(),
+                    &body,
+                    attempt,
+                ) else {
+                    return Err(ForgeError::Unauthorized {
+                        host,
+                        status: status.as_u16(),
+                    });
                 };
                 match wait {
                     Wait::UntilReset(reset) => {
                         lock(&gate.state).blocked = Some((reset, LimitKind::Primary));
-                        return Err(ForgeError::RateLimited { host, kind: LimitKind::Primary, retry_at: reset });
+                        return Err(ForgeError::RateLimited {
+                            host,
+                            kind: LimitKind::Primary,
+                            retry_at: reset,
+                        });
                     }
                     Wait::For(duration) => {
                         if attempt < self.retry.max_retries && duration <= self.retry.max_wait {
@@ -231,12 +261,19 @@ impl Transport {
                         }
                         let until = SystemTime::now() + duration;
                         lock(&gate.state).blocked = Some((until, LimitKind::Secondary));
-                        return Err(ForgeError::RateLimited { host, kind: LimitKind::Secondary, retry_at: until });
+                        return Err(ForgeError::RateLimited {
+                            host,
+                            kind: LimitKind::Secondary,
+                            retry_at: until,
+                        });
                     }
                 }
             }
             if status == StatusCode::UNAUTHORIZED {
-                return Err(ForgeError::Unauthorized { host, status: status.as_u16() });
+                return Err(ForgeError::Unauthorized {
+                    host,
+                    status: status.as_u16(),
+                });
             }
             if status.is_server_error() {
                 if attempt < self.retry.max_retries {
@@ -246,7 +283,11 @@ impl Transport {
                     attempt += 1;
                     continue;
                 }
-                return Err(ForgeError::Server { host, status: status.as_u16(), attempts: attempt + 1 });
+                return Err(ForgeError::Server {
+                    host,
+                    status: status.as_u16(),
+                    attempts: attempt + 1,
+                });
             }
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 let target = headers
@@ -273,11 +314,27 @@ impl Transport {
                 } else if status.is_success()
                     && let Some(e) = &etag
                 {
-                    etags.insert(cache_key, Cached { etag: e.clone(), body: body.clone() });
+                    etags.insert(
+                        cache_key,
+                        Cached {
+                            etag: e.clone(),
+                            body: body.clone(),
+                        },
+                    );
                 }
             }
-            let etag = if status == StatusCode::NOT_MODIFIED { etag.or(validator) } else { etag };
-            return Ok(Reply { status, headers, body, cached_body, etag });
+            let etag = if status == StatusCode::NOT_MODIFIED {
+                etag.or(validator)
+            } else {
+                etag
+            };
+            return Ok(Reply {
+                status,
+                headers,
+                body,
+                cached_body,
+                etag,
+            });
         }
     }
 
@@ -301,7 +358,9 @@ impl Transport {
             return Some(Wait::For(after));
         }
         if exhausted {
-            return Some(Wait::UntilReset(reset.unwrap_or(now + Duration::from_secs(60))));
+            return Some(Wait::UntilReset(
+                reset.unwrap_or(now + Duration::from_secs(60)),
+            ));
         }
         let text = String::from_utf8_lossy(body).to_ascii_lowercase();
         let secondary = status == StatusCode::TOO_MANY_REQUESTS
@@ -331,9 +390,14 @@ fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
 
 fn transport_error(host: &str, error: reqwest::Error) -> ForgeError {
     if error.is_timeout() {
-        ForgeError::Timeout { host: host.to_owned() }
+        ForgeError::Timeout {
+            host: host.to_owned(),
+        }
     } else {
-        ForgeError::Network { host: host.to_owned(), source: error.without_url() }
+        ForgeError::Network {
+            host: host.to_owned(),
+            source: error.without_url(),
+        }
     }
 }
 
@@ -343,14 +407,22 @@ async fn read_limited(
     host: &str,
     what: &'static str,
 ) -> Result<Vec<u8>, ForgeError> {
-    let too_large = |size: u64| ForgeError::TooLarge { path: what.to_owned(), size, limit: max_bytes };
+    let too_large = |size: u64| ForgeError::TooLarge {
+        path: what.to_owned(),
+        size,
+        limit: max_bytes,
+    };
     if let Some(len) = response.content_length()
         && len > max_bytes
     {
         return Err(too_large(len));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(host, e))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(host, e))?
+    {
         body.extend_from_slice(&chunk);
         if body.len() as u64 > max_bytes {
             return Err(too_large(body.len() as u64));
@@ -368,7 +440,12 @@ fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Reads GitHub's `x-ratelimit-*` or GitLab's `RateLimit-*` headers; `None` if there are none.
-pub(crate) fn parse_snapshot(forge: ForgeKind, host: &str, status: u16, headers: &HeaderMap) -> Option<RateLimitSnapshot> {
+pub(crate) fn parse_snapshot(
+    forge: ForgeKind,
+    host: &str,
+    status: u16,
+    headers: &HeaderMap,
+) -> Option<RateLimitSnapshot> {
     let (limit, remaining, used, reset, resource) = match forge {
         ForgeKind::GitHub => (
             header_u64(headers, "x-ratelimit-limit"),
@@ -410,9 +487,12 @@ pub(crate) fn next_link(headers: &HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(','))
         .find_map(|part| {
             let (target, params) = part.split_once(';')?;
-            let is_next = params
-                .split(';')
-                .any(|p| matches!(p.trim().replace(' ', "").as_str(), "rel=\"next\"" | "rel=next"));
+            let is_next = params.split(';').any(|p| {
+                matches!(
+                    p.trim().replace(' ', "").as_str(),
+                    "rel=\"next\"" | "rel=next"
+                )
+            });
             let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
             is_next.then(|| target.to_owned())
         })
@@ -433,9 +513,14 @@ mod tests {
         );
         assert_eq!(
             next_link(&headers).as_deref(),
-            Some("https://gitlab.example.org/api/v4/projects/1/repository/tree?page_token=abc&pagination=keyset")
+            Some(
+                "https://gitlab.example.org/api/v4/projects/1/repository/tree?page_token=abc&pagination=keyset"
+            )
         );
-        headers.insert(header::LINK, HeaderValue::from_static("<https://x/first>; rel=\"first\""));
+        headers.insert(
+            header::LINK,
+            HeaderValue::from_static("<https://x/first>; rel=\"first\""),
+        );
         assert_eq!(next_link(&headers), None);
     }
 
@@ -448,7 +533,10 @@ mod tests {
         let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
         headers.insert(header::RETRY_AFTER, HeaderValue::from_str(&later).unwrap());
         let wait = retry_after(&headers, now).unwrap();
-        assert!(wait > Duration::from_secs(85) && wait <= Duration::from_secs(90), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(85) && wait <= Duration::from_secs(90),
+            "{wait:?}"
+        );
     }
 
     #[test]
@@ -460,17 +548,29 @@ mod tests {
         headers.insert("x-ratelimit-reset", HeaderValue::from_static("1700000000"));
         headers.insert("x-ratelimit-resource", HeaderValue::from_static("core"));
         let s = parse_snapshot(ForgeKind::GitHub, "api.github.com", 200, &headers).unwrap();
-        assert_eq!((s.limit, s.remaining, s.used), (Some(5000), Some(4999), Some(1)));
-        assert_eq!(s.reset_at, Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000)));
+        assert_eq!(
+            (s.limit, s.remaining, s.used),
+            (Some(5000), Some(4999), Some(1))
+        );
+        assert_eq!(
+            s.reset_at,
+            Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+        );
         assert_eq!(s.resource.as_deref(), Some("core"));
         assert!(parse_snapshot(ForgeKind::GitLab, "gitlab.com", 200, &headers).is_none());
         let mut headers = HeaderMap::new();
         headers.insert("RateLimit-Limit", HeaderValue::from_static("2000"));
         headers.insert("RateLimit-Remaining", HeaderValue::from_static("1990"));
         headers.insert("RateLimit-Observed", HeaderValue::from_static("10"));
-        headers.insert("RateLimit-Name", HeaderValue::from_static("throttle_authenticated_api"));
+        headers.insert(
+            "RateLimit-Name",
+            HeaderValue::from_static("throttle_authenticated_api"),
+        );
         let s = parse_snapshot(ForgeKind::GitLab, "gitlab.com", 200, &headers).unwrap();
-        assert_eq!((s.limit, s.remaining, s.used), (Some(2000), Some(1990), Some(10)));
+        assert_eq!(
+            (s.limit, s.remaining, s.used),
+            (Some(2000), Some(1990), Some(10))
+        );
         assert_eq!(s.resource.as_deref(), Some("throttle_authenticated_api"));
     }
 }

@@ -53,22 +53,34 @@ pub enum WebhookError {
 
 /// `sha256=<hex HMAC-SHA256 of body keyed by secret>`, as GitHub computes it.
 pub fn github_signature(secret: &SecretString, body: &[u8]) -> String {
-    format!("sha256={}", hex::encode(github_mac(secret, body).finalize().into_bytes()))
+    format!(
+        "sha256={}",
+        hex::encode(github_mac(secret, body).finalize().into_bytes())
+    )
 }
 
 fn github_mac(secret: &SecretString, body: &[u8]) -> Hmac<Sha256> {
     // HMAC accepts keys of any length, so this cannot fail; fall back to an empty key regardless.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose_secret().as_bytes())
-        .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new_from_slice(&[]).unwrap_or_else(|_| unreachable!()));
+        .unwrap_or_else(|_| {
+            <Hmac<Sha256> as Mac>::new_from_slice(&[]).unwrap_or_else(|_| unreachable!())
+        });
     mac.update(body);
     mac
 }
 
 /// Verifies GitHub's `X-Hub-Signature-256` over the **raw** body, in constant time. Call before
 /// parsing the JSON.
-pub fn verify_github_signature(secret: &SecretString, body: &[u8], header: Option<&str>) -> Result<(), WebhookError> {
+pub fn verify_github_signature(
+    secret: &SecretString,
+    body: &[u8],
+    header: Option<&str>,
+) -> Result<(), WebhookError> {
     let header = header.ok_or(WebhookError::MissingHeader(headers::GITHUB_SIGNATURE))?;
-    let hex_sig = header.trim().strip_prefix("sha256=").ok_or(WebhookError::MalformedSignature)?;
+    let hex_sig = header
+        .trim()
+        .strip_prefix("sha256=")
+        .ok_or(WebhookError::MalformedSignature)?;
     let signature = hex::decode(hex_sig).map_err(|_| WebhookError::MalformedSignature)?;
     if signature.len() != 32 {
         return Err(WebhookError::MalformedSignature);
@@ -79,7 +91,10 @@ pub fn verify_github_signature(secret: &SecretString, body: &[u8], header: Optio
 }
 
 /// Verifies GitLab's `X-Gitlab-Token` against the configured secret in constant time.
-pub fn verify_gitlab_token(secret: &SecretString, header: Option<&str>) -> Result<(), WebhookError> {
+pub fn verify_gitlab_token(
+    secret: &SecretString,
+    header: Option<&str>,
+) -> Result<(), WebhookError> {
     let given = header.ok_or(WebhookError::MissingHeader(headers::GITLAB_TOKEN))?;
     let expected = secret.expose_secret().as_bytes();
     if bool::from(given.as_bytes().ct_eq(expected)) {
@@ -171,7 +186,9 @@ fn sha_or_none(value: &str) -> Result<Option<CommitSha>, WebhookError> {
     if value.bytes().all(|b| b == b'0') {
         return Ok(None);
     }
-    CommitSha::parse(value).map(Some).map_err(|e| WebhookError::BadPayload(e.to_string()))
+    CommitSha::parse(value)
+        .map(Some)
+        .map_err(|e| WebhookError::BadPayload(e.to_string()))
 }
 
 fn changes(commits: &[CommitJson]) -> (BTreeSet<String>, BTreeSet<String>) {
@@ -197,12 +214,12 @@ fn branch_of(git_ref: &str) -> Option<String> {
 
 /// Parses a GitHub `push` payload (verify the signature first).
 pub fn parse_github_push(body: &[u8]) -> Result<PushEvent, WebhookError> {
-    let push: GitHubPushJson = serde_json::from_slice(body).map_err(|e| WebhookError::BadPayload(e.to_string()))?;
+    let push: GitHubPushJson =
+        serde_json::from_slice(body).map_err(|e| WebhookError::BadPayload(e.to_string()))?;
     let truncated = push.commits.len() >= GITHUB_MAX_COMMITS
-        || push
-            .commits
-            .iter()
-            .any(|c| c.added.len() + c.modified.len() + c.removed.len() >= GITHUB_MAX_FILES_PER_COMMIT);
+        || push.commits.iter().any(|c| {
+            c.added.len() + c.modified.len() + c.removed.len() >= GITHUB_MAX_FILES_PER_COMMIT
+        });
     let (changed_paths, removed_paths) = changes(&push.commits);
     Ok(PushEvent {
         forge: ForgeKind::GitHub,
@@ -220,7 +237,8 @@ pub fn parse_github_push(body: &[u8]) -> Result<PushEvent, WebhookError> {
 
 /// Parses a GitLab `Push Hook` payload (verify the token first).
 pub fn parse_gitlab_push(body: &[u8]) -> Result<PushEvent, WebhookError> {
-    let push: GitLabPushJson = serde_json::from_slice(body).map_err(|e| WebhookError::BadPayload(e.to_string()))?;
+    let push: GitLabPushJson =
+        serde_json::from_slice(body).map_err(|e| WebhookError::BadPayload(e.to_string()))?;
     // GitLab lists only the newest 20 commits; total_commits_count is the real number.
     let truncated = push
         .total_commits_count

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use wikiscriptsync_forge::testkit::{Endpoint, FakeGitHub, Fault, TEST_USER_AGENT};
 use wikiscriptsync_forge::{
-    BlobSha, Forge, ForgeError, Forges, HeadProbe, KnownHead, LimitKind, Missing, RepoLocator, Usage,
+    BlobSha, Forge, ForgeError, Forges, HeadProbe, KnownHead, LimitKind, Missing, RepoLocator,
+    Usage,
 };
 
 const TOKEN: &str = "ghp_TestTokenThatMustNeverLeak";
@@ -21,22 +22,37 @@ async fn setup(token: bool) -> Setup {
         "octo/gadgets",
         [
             ("README.md", "# Gadgets\n"),
-            ("src/Gadget.js", "mw.hook('wikipage.content').add(() => {});\n"),
+            (
+                "src/Gadget.js",
+                "mw.hook('wikipage.content').add(() => {});\n",
+            ),
             ("src/Gadget.css", ".gadget { color: red; }\n"),
             ("conf/settings.json", "{\"a\": 1}\n"),
             ("lib/vendor/x.min.js", "var x=1;"),
         ],
     );
-    let builder = if token { fake.config_builder_with_token(TOKEN) } else { fake.config_builder() };
+    let builder = if token {
+        fake.config_builder_with_token(TOKEN)
+    } else {
+        fake.config_builder()
+    };
     let forges = Forges::new(builder.build().unwrap()).unwrap();
-    let repo = forges.parse_repo_url(&fake.repo_url("octo/gadgets")).unwrap();
+    let repo = forges
+        .parse_repo_url(&fake.repo_url("octo/gadgets"))
+        .unwrap();
     Setup { fake, forges, repo }
 }
 
 fn known(probe: &HeadProbe) -> KnownHead {
     match probe {
-        HeadProbe::Moved { sha, validator } => KnownHead { sha: sha.clone(), validator: validator.clone() },
-        HeadProbe::NotModified { sha } => KnownHead { sha: sha.clone(), validator: None },
+        HeadProbe::Moved { sha, validator } => KnownHead {
+            sha: sha.clone(),
+            validator: validator.clone(),
+        },
+        HeadProbe::NotModified { sha } => KnownHead {
+            sha: sha.clone(),
+            validator: None,
+        },
     }
 }
 
@@ -44,15 +60,34 @@ fn known(probe: &HeadProbe) -> KnownHead {
 async fn head_probe_is_one_request_and_free_when_unchanged_with_a_token() {
     let s = setup(true).await;
     let mut first = Usage::default();
-    let probe = s.forges.head(&s.repo, "main", None, &mut first).await.unwrap();
-    assert_eq!(probe.sha(), &s.fake.head_of("octo/gadgets", "main").unwrap());
+    let probe = s
+        .forges
+        .head(&s.repo, "main", None, &mut first)
+        .await
+        .unwrap();
+    assert_eq!(
+        probe.sha(),
+        &s.fake.head_of("octo/gadgets", "main").unwrap()
+    );
     assert!(probe.moved());
     assert_eq!((first.requests, first.quota_spent), (1, 1));
 
     let mut second = Usage::default();
-    let again = s.forges.head(&s.repo, "main", Some(&known(&probe)), &mut second).await.unwrap();
-    assert_eq!(again, HeadProbe::NotModified { sha: probe.sha().clone() });
-    assert_eq!((second.requests, second.quota_spent, second.not_modified), (1, 0, 1));
+    let again = s
+        .forges
+        .head(&s.repo, "main", Some(&known(&probe)), &mut second)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        HeadProbe::NotModified {
+            sha: probe.sha().clone()
+        }
+    );
+    assert_eq!(
+        (second.requests, second.quota_spent, second.not_modified),
+        (1, 0, 1)
+    );
     assert_eq!(s.fake.stats().quota_spent, 1, "the fake charged the 304");
     let last = s.fake.requests().pop().unwrap();
     assert_eq!(last.endpoint, Endpoint::Commit);
@@ -68,7 +103,15 @@ async fn head_probe_uses_the_sha_as_etag_when_the_store_kept_no_validator() {
     let mut usage = Usage::default();
     let probe = s
         .forges
-        .head(&s.repo, "main", Some(&KnownHead { sha: sha.clone(), validator: None }), &mut usage)
+        .head(
+            &s.repo,
+            "main",
+            Some(&KnownHead {
+                sha: sha.clone(),
+                validator: None,
+            }),
+            &mut usage,
+        )
         .await
         .unwrap();
     assert_eq!(probe, HeadProbe::NotModified { sha });
@@ -79,9 +122,17 @@ async fn head_probe_uses_the_sha_as_etag_when_the_store_kept_no_validator() {
 async fn unauthenticated_304_still_costs_quota() {
     let s = setup(false).await;
     let mut usage = Usage::default();
-    let probe = s.forges.head(&s.repo, "main", None, &mut usage).await.unwrap();
+    let probe = s
+        .forges
+        .head(&s.repo, "main", None, &mut usage)
+        .await
+        .unwrap();
     let mut usage = Usage::default();
-    let again = s.forges.head(&s.repo, "main", Some(&known(&probe)), &mut usage).await.unwrap();
+    let again = s
+        .forges
+        .head(&s.repo, "main", Some(&known(&probe)), &mut usage)
+        .await
+        .unwrap();
     assert!(!again.moved());
     assert_eq!((usage.requests, usage.quota_spent), (1, 1));
     assert_eq!(s.fake.stats().quota_spent, 2);
@@ -92,9 +143,21 @@ async fn unauthenticated_304_still_costs_quota() {
 async fn head_probe_reports_moved_after_a_push() {
     let s = setup(true).await;
     let mut usage = Usage::default();
-    let probe = s.forges.head(&s.repo, "main", None, &mut usage).await.unwrap();
-    let new_head = s.fake.commit("octo/gadgets", "main", [("src/Gadget.js", Some("changed();"))]);
-    let moved = s.forges.head(&s.repo, "main", Some(&known(&probe)), &mut usage).await.unwrap();
+    let probe = s
+        .forges
+        .head(&s.repo, "main", None, &mut usage)
+        .await
+        .unwrap();
+    let new_head = s.fake.commit(
+        "octo/gadgets",
+        "main",
+        [("src/Gadget.js", Some("changed();"))],
+    );
+    let moved = s
+        .forges
+        .head(&s.repo, "main", Some(&known(&probe)), &mut usage)
+        .await
+        .unwrap();
     assert!(matches!(&moved, HeadProbe::Moved { sha, validator: Some(_) } if *sha == new_head));
 }
 
@@ -102,20 +165,63 @@ async fn head_probe_reports_moved_after_a_push() {
 async fn head_of_a_missing_repository_or_branch_is_not_found_with_what_is_missing() {
     let s = setup(true).await;
     let mut usage = Usage::default();
-    let missing_repo = s.forges.parse_repo_url("https://github.com/octo/nothing").unwrap();
-    let err = s.forges.head(&missing_repo, "main", None, &mut usage).await.unwrap_err();
-    assert!(matches!(err, ForgeError::NotFound { what: Missing::Repository, .. }), "{err:?}");
-    let err = s.forges.head(&s.repo, "no-such-branch", None, &mut usage).await.unwrap_err();
-    assert!(matches!(err, ForgeError::NotFound { what: Missing::Branch, .. }), "{err:?}");
+    let missing_repo = s
+        .forges
+        .parse_repo_url("https://github.com/octo/nothing")
+        .unwrap();
+    let err = s
+        .forges
+        .head(&missing_repo, "main", None, &mut usage)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ForgeError::NotFound {
+                what: Missing::Repository,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = s
+        .forges
+        .head(&s.repo, "no-such-branch", None, &mut usage)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ForgeError::NotFound {
+                what: Missing::Branch,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
 async fn private_repository_without_a_token_looks_missing() {
     let s = setup(false).await;
-    s.fake.add_repo_with("octo/private", "main", true, [("a.js", "1")]);
-    let repo = s.forges.parse_repo_url("https://github.com/octo/private").unwrap();
-    let err = s.forges.head(&repo, "main", None, &mut Usage::default()).await.unwrap_err();
-    assert!(matches!(err, ForgeError::NotFound { what: Missing::Repository, .. }));
+    s.fake
+        .add_repo_with("octo/private", "main", true, [("a.js", "1")]);
+    let repo = s
+        .forges
+        .parse_repo_url("https://github.com/octo/private")
+        .unwrap();
+    let err = s
+        .forges
+        .head(&repo, "main", None, &mut Usage::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        ForgeError::NotFound {
+            what: Missing::Repository,
+            ..
+        }
+    ));
     assert!(err.to_string().contains("token"), "{err}");
 }
 
@@ -124,23 +230,51 @@ async fn exhausted_primary_quota_stops_all_requests_to_the_host_until_reset() {
     let s = setup(true).await;
     s.fake.push_fault(Fault::PrimaryRateLimit);
     let mut usage = Usage::default();
-    let err = s.forges.head(&s.repo, "main", None, &mut usage).await.unwrap_err();
-    let ForgeError::RateLimited { kind: LimitKind::Primary, retry_at, .. } = err else { panic!("{err:?}") };
+    let err = s
+        .forges
+        .head(&s.repo, "main", None, &mut usage)
+        .await
+        .unwrap_err();
+    let ForgeError::RateLimited {
+        kind: LimitKind::Primary,
+        retry_at,
+        ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
     assert!(retry_at > std::time::SystemTime::now());
     assert_eq!(usage.requests, 1);
     assert_eq!(usage.latest_snapshot().unwrap().remaining, Some(0));
     // Every later call is refused without a request.
-    let err = s.forges.default_branch(&s.repo, &mut usage).await.unwrap_err();
-    assert!(matches!(err, ForgeError::RateLimited { kind: LimitKind::Primary, .. }));
+    let err = s
+        .forges
+        .default_branch(&s.repo, &mut usage)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        ForgeError::RateLimited {
+            kind: LimitKind::Primary,
+            ..
+        }
+    ));
     assert_eq!(s.fake.stats().requests, 1);
 }
 
 #[tokio::test]
 async fn secondary_limit_with_retry_after_is_waited_out_and_retried() {
     let s = setup(true).await;
-    s.fake.push_fault(Fault::SecondaryRateLimit { status: 403, retry_after: Some(0) });
+    s.fake.push_fault(Fault::SecondaryRateLimit {
+        status: 403,
+        retry_after: Some(0),
+    });
     let mut usage = Usage::default();
-    let probe = s.forges.head(&s.repo, "main", None, &mut usage).await.unwrap();
+    let probe = s
+        .forges
+        .head(&s.repo, "main", None, &mut usage)
+        .await
+        .unwrap();
     assert!(probe.moved());
     assert_eq!(usage.requests, 2);
     assert_eq!(s.fake.stats().requests, 2);
@@ -149,10 +283,21 @@ async fn secondary_limit_with_retry_after_is_waited_out_and_retried() {
 #[tokio::test]
 async fn secondary_429_without_retry_after_backs_off_from_the_floor() {
     let s = setup(true).await;
-    s.fake.push_fault_on(Endpoint::Tree, Fault::SecondaryRateLimit { status: 429, retry_after: None }, 2);
+    s.fake.push_fault_on(
+        Endpoint::Tree,
+        Fault::SecondaryRateLimit {
+            status: 429,
+            retry_after: None,
+        },
+        2,
+    );
     let commit = s.fake.head_of("octo/gadgets", "main").unwrap();
     let mut usage = Usage::default();
-    let files = s.forges.publishable_files(&s.repo, &commit, &mut usage).await.unwrap();
+    let files = s
+        .forges
+        .publishable_files(&s.repo, &commit, &mut usage)
+        .await
+        .unwrap();
     assert_eq!(files.len(), 4);
     assert_eq!(usage.requests, 3);
 }
@@ -160,15 +305,35 @@ async fn secondary_429_without_retry_after_backs_off_from_the_floor() {
 #[tokio::test]
 async fn secondary_limit_longer_than_the_maximum_wait_is_returned_not_slept() {
     let s = setup(true).await;
-    s.fake.push_fault(Fault::SecondaryRateLimit { status: 403, retry_after: Some(3600) });
+    s.fake.push_fault(Fault::SecondaryRateLimit {
+        status: 403,
+        retry_after: Some(3600),
+    });
     let mut usage = Usage::default();
     let started = std::time::Instant::now();
-    let err = s.forges.head(&s.repo, "main", None, &mut usage).await.unwrap_err();
-    assert!(matches!(err, ForgeError::RateLimited { kind: LimitKind::Secondary, .. }), "{err:?}");
+    let err = s
+        .forges
+        .head(&s.repo, "main", None, &mut usage)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ForgeError::RateLimited {
+                kind: LimitKind::Secondary,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(1));
     assert_eq!(usage.requests, 1);
     // The host stays blocked for the asked time.
-    let err = s.forges.head(&s.repo, "main", None, &mut usage).await.unwrap_err();
+    let err = s
+        .forges
+        .head(&s.repo, "main", None, &mut usage)
+        .await
+        .unwrap_err();
     assert!(matches!(err, ForgeError::RateLimited { .. }));
     assert_eq!(s.fake.stats().requests, 1);
 }
@@ -178,17 +343,35 @@ async fn server_error_then_success_is_retried() {
     let s = setup(true).await;
     s.fake.push_fault(Fault::ServerError(502));
     let mut usage = Usage::default();
-    assert_eq!(s.forges.default_branch(&s.repo, &mut usage).await.unwrap(), "main");
+    assert_eq!(
+        s.forges.default_branch(&s.repo, &mut usage).await.unwrap(),
+        "main"
+    );
     assert_eq!(usage.requests, 2);
 }
 
 #[tokio::test]
 async fn persistent_server_errors_give_up_after_the_retry_budget() {
     let s = setup(true).await;
-    s.fake.push_fault_on(Endpoint::Commit, Fault::ServerError(503), 10);
+    s.fake
+        .push_fault_on(Endpoint::Commit, Fault::ServerError(503), 10);
     let mut usage = Usage::default();
-    let err = s.forges.head(&s.repo, "main", None, &mut usage).await.unwrap_err();
-    assert!(matches!(err, ForgeError::Server { status: 503, attempts: 3, .. }), "{err:?}");
+    let err = s
+        .forges
+        .head(&s.repo, "main", None, &mut usage)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ForgeError::Server {
+                status: 503,
+                attempts: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert_eq!(usage.requests, 3);
     assert!(err.is_transient());
 }
@@ -197,22 +380,46 @@ async fn persistent_server_errors_give_up_after_the_retry_budget() {
 async fn slow_server_times_out_with_a_typed_error() {
     let fake = FakeGitHub::start().await;
     fake.add_repo("octo/gadgets", [("a.js", "1")]);
-    let forges = Forges::new(fake.config_builder().request_timeout(Duration::from_millis(150)).build().unwrap()).unwrap();
-    let repo = forges.parse_repo_url(&fake.repo_url("octo/gadgets")).unwrap();
+    let forges = Forges::new(
+        fake.config_builder()
+            .request_timeout(Duration::from_millis(150))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let repo = forges
+        .parse_repo_url(&fake.repo_url("octo/gadgets"))
+        .unwrap();
     fake.push_fault(Fault::Delay(Duration::from_millis(800)));
-    let err = forges.head(&repo, "main", None, &mut Usage::default()).await.unwrap_err();
+    let err = forges
+        .head(&repo, "main", None, &mut Usage::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, ForgeError::Timeout { .. }), "{err:?}");
 }
 
 #[tokio::test]
 async fn malformed_json_is_a_typed_error() {
     let s = setup(true).await;
-    s.fake.push_fault_on(Endpoint::Tree, Fault::MalformedJson, 1);
+    s.fake
+        .push_fault_on(Endpoint::Tree, Fault::MalformedJson, 1);
     let commit = s.fake.head_of("octo/gadgets", "main").unwrap();
-    let err = s.forges.publishable_files(&s.repo, &commit, &mut Usage::default()).await.unwrap_err();
-    assert!(matches!(err, ForgeError::Malformed { what: "tree", .. }), "{err:?}");
-    s.fake.push_fault_on(Endpoint::Repository, Fault::MalformedJson, 1);
-    let err = s.forges.default_branch(&s.repo, &mut Usage::default()).await.unwrap_err();
+    let err = s
+        .forges
+        .publishable_files(&s.repo, &commit, &mut Usage::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ForgeError::Malformed { what: "tree", .. }),
+        "{err:?}"
+    );
+    s.fake
+        .push_fault_on(Endpoint::Repository, Fault::MalformedJson, 1);
+    let err = s
+        .forges
+        .default_branch(&s.repo, &mut Usage::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, ForgeError::Malformed { .. }), "{err:?}");
 }
 
@@ -221,14 +428,37 @@ async fn publishable_files_are_the_js_css_and_json_files_with_blob_shas_in_one_r
     let s = setup(true).await;
     let commit = s.fake.head_of("octo/gadgets", "main").unwrap();
     let mut usage = Usage::default();
-    let files = s.forges.publishable_files(&s.repo, &commit, &mut usage).await.unwrap();
+    let files = s
+        .forges
+        .publishable_files(&s.repo, &commit, &mut usage)
+        .await
+        .unwrap();
     let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
-    assert_eq!(paths, ["conf/settings.json", "lib/vendor/x.min.js", "src/Gadget.css", "src/Gadget.js"]);
-    assert_eq!(files[3].blob_sha, s.fake.blob_sha_of("octo/gadgets", "main", "src/Gadget.js").unwrap());
-    assert_eq!(files[3].size, Some("mw.hook('wikipage.content').add(() => {});\n".len() as u64));
+    assert_eq!(
+        paths,
+        [
+            "conf/settings.json",
+            "lib/vendor/x.min.js",
+            "src/Gadget.css",
+            "src/Gadget.js"
+        ]
+    );
+    assert_eq!(
+        files[3].blob_sha,
+        s.fake
+            .blob_sha_of("octo/gadgets", "main", "src/Gadget.js")
+            .unwrap()
+    );
+    assert_eq!(
+        files[3].size,
+        Some("mw.hook('wikipage.content').add(() => {});\n".len() as u64)
+    );
     assert_eq!(usage.requests, 1);
     let request = s.fake.requests().pop().unwrap();
-    assert_eq!(request.path_and_query, format!("/repos/octo/gadgets/git/trees/{commit}?recursive=1"));
+    assert_eq!(
+        request.path_and_query,
+        format!("/repos/octo/gadgets/git/trees/{commit}?recursive=1")
+    );
 }
 
 #[tokio::test]
@@ -236,12 +466,23 @@ async fn blob_shas_of_watched_paths_take_one_tree_request_and_omit_missing_paths
     let s = setup(true).await;
     let commit = s.fake.head_of("octo/gadgets", "main").unwrap();
     let mut usage = Usage::default();
-    let watched = vec!["src/Gadget.js".to_owned(), "src/Gadget.css".to_owned(), "gone.js".to_owned()];
-    let found = s.forges.blob_shas(&s.repo, &commit, &watched, &mut usage).await.unwrap();
+    let watched = vec![
+        "src/Gadget.js".to_owned(),
+        "src/Gadget.css".to_owned(),
+        "gone.js".to_owned(),
+    ];
+    let found = s
+        .forges
+        .blob_shas(&s.repo, &commit, &watched, &mut usage)
+        .await
+        .unwrap();
     assert_eq!(usage.requests, 1);
     assert_eq!(found.len(), 2);
     assert!(!found.contains_key("gone.js"));
-    assert_eq!(found["src/Gadget.css"].blob_sha, BlobSha::of_bytes(b".gadget { color: red; }\n"));
+    assert_eq!(
+        found["src/Gadget.css"].blob_sha,
+        BlobSha::of_bytes(b".gadget { color: red; }\n")
+    );
 }
 
 #[tokio::test]
@@ -250,12 +491,25 @@ async fn truncated_tree_is_completed_by_walking_only_the_needed_subtrees() {
     s.fake.truncate_recursive_trees(true);
     let commit = s.fake.head_of("octo/gadgets", "main").unwrap();
     let mut usage = Usage::default();
-    let found = s.forges.blob_shas(&s.repo, &commit, &["src/Gadget.js".to_owned()], &mut usage).await.unwrap();
-    assert_eq!(found["src/Gadget.js"].blob_sha, s.fake.blob_sha_of("octo/gadgets", "main", "src/Gadget.js").unwrap());
+    let found = s
+        .forges
+        .blob_shas(&s.repo, &commit, &["src/Gadget.js".to_owned()], &mut usage)
+        .await
+        .unwrap();
+    assert_eq!(
+        found["src/Gadget.js"].blob_sha,
+        s.fake
+            .blob_sha_of("octo/gadgets", "main", "src/Gadget.js")
+            .unwrap()
+    );
     // truncated recursive answer, root, src/ — not conf/ or lib/.
     assert_eq!(usage.requests, 3);
     let mut usage = Usage::default();
-    let all = s.forges.publishable_files(&s.repo, &commit, &mut usage).await.unwrap();
+    let all = s
+        .forges
+        .publishable_files(&s.repo, &commit, &mut usage)
+        .await
+        .unwrap();
     assert_eq!(all.len(), 4);
     // truncated answer, root, conf, lib, lib/vendor, src.
     assert_eq!(usage.requests, 6);
@@ -269,23 +523,48 @@ async fn truncated_tree_beyond_the_request_budget_is_refused() {
     let forges = Forges::new(fake.config_builder().max_tree_requests(2).build().unwrap()).unwrap();
     let repo = forges.parse_repo_url(&fake.repo_url("octo/deep")).unwrap();
     let commit = fake.head_of("octo/deep", "main").unwrap();
-    let err = forges.publishable_files(&repo, &commit, &mut Usage::default()).await.unwrap_err();
-    assert!(matches!(err, ForgeError::TreeTooLarge { limit: 2, .. }), "{err:?}");
+    let err = forges
+        .publishable_files(&repo, &commit, &mut Usage::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ForgeError::TreeTooLarge { limit: 2, .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
 async fn file_content_is_read_at_the_commit_and_verified() {
     let s = setup(true).await;
     let commit = s.fake.head_of("octo/gadgets", "main").unwrap();
-    let expected = s.fake.blob_sha_of("octo/gadgets", "main", "src/Gadget.css").unwrap();
+    let expected = s
+        .fake
+        .blob_sha_of("octo/gadgets", "main", "src/Gadget.css")
+        .unwrap();
     let mut usage = Usage::default();
-    let content = s.forges.file_content(&s.repo, &commit, "src/Gadget.css", Some(&expected), &mut usage).await.unwrap();
+    let content = s
+        .forges
+        .file_content(
+            &s.repo,
+            &commit,
+            "src/Gadget.css",
+            Some(&expected),
+            &mut usage,
+        )
+        .await
+        .unwrap();
     assert_eq!(content.text().unwrap(), ".gadget { color: red; }\n");
     assert_eq!(content.blob_sha, expected);
     assert_eq!(usage.requests, 1);
     let request = s.fake.requests().pop().unwrap();
-    assert_eq!(request.path_and_query, format!("/repos/octo/gadgets/contents/src/Gadget.css?ref={commit}"));
-    assert_eq!(request.accept.as_deref(), Some("application/vnd.github.raw+json"));
+    assert_eq!(
+        request.path_and_query,
+        format!("/repos/octo/gadgets/contents/src/Gadget.css?ref={commit}")
+    );
+    assert_eq!(
+        request.accept.as_deref(),
+        Some("application/vnd.github.raw+json")
+    );
 }
 
 #[tokio::test]
@@ -293,7 +572,11 @@ async fn file_content_without_an_expected_sha_looks_it_up_in_the_tree_first() {
     let s = setup(true).await;
     let commit = s.fake.head_of("octo/gadgets", "main").unwrap();
     let mut usage = Usage::default();
-    let content = s.forges.file_content(&s.repo, &commit, "conf/settings.json", None, &mut usage).await.unwrap();
+    let content = s
+        .forges
+        .file_content(&s.repo, &commit, "conf/settings.json", None, &mut usage)
+        .await
+        .unwrap();
     assert_eq!(content.bytes, b"{\"a\": 1}\n");
     assert_eq!(usage.requests, 2);
 }
@@ -302,10 +585,31 @@ async fn file_content_without_an_expected_sha_looks_it_up_in_the_tree_first() {
 async fn tampered_file_content_is_caught_by_blob_verification() {
     let s = setup(true).await;
     let commit = s.fake.head_of("octo/gadgets", "main").unwrap();
-    let expected = s.fake.blob_sha_of("octo/gadgets", "main", "src/Gadget.js").unwrap();
-    s.fake.push_fault_on(Endpoint::Contents, Fault::TamperedContent, 1);
-    let err = s.forges.file_content(&s.repo, &commit, "src/Gadget.js", Some(&expected), &mut Usage::default()).await.unwrap_err();
-    let ForgeError::BlobMismatch { expected: e, actual, .. } = &err else { panic!("{err:?}") };
+    let expected = s
+        .fake
+        .blob_sha_of("octo/gadgets", "main", "src/Gadget.js")
+        .unwrap();
+    s.fake
+        .push_fault_on(Endpoint::Contents, Fault::TamperedContent, 1);
+    let err = s
+        .forges
+        .file_content(
+            &s.repo,
+            &commit,
+            "src/Gadget.js",
+            Some(&expected),
+            &mut Usage::default(),
+        )
+        .await
+        .unwrap_err();
+    let ForgeError::BlobMismatch {
+        expected: e,
+        actual,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
     assert_eq!(e, &expected);
     assert_ne!(actual, &expected);
 }
@@ -319,13 +623,31 @@ async fn files_over_the_size_limit_are_refused_with_a_clear_error() {
     let commit = fake.head_of("octo/big", "main").unwrap();
     // Known size from the tree: refused before downloading.
     let mut usage = Usage::default();
-    let err = forges.file_content(&repo, &commit, "big.js", None, &mut usage).await.unwrap_err();
-    assert!(matches!(&err, ForgeError::TooLarge { path, size: 5000, limit: 1000 } if path == "big.js"), "{err:?}");
+    let err = forges
+        .file_content(&repo, &commit, "big.js", None, &mut usage)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ForgeError::TooLarge { path, size: 5000, limit: 1000 } if path == "big.js"),
+        "{err:?}"
+    );
     assert_eq!(usage.requests, 1);
     // Unknown size: the download stops at the limit.
     let expected = fake.blob_sha_of("octo/big", "main", "big.js").unwrap();
-    let err = forges.file_content(&repo, &commit, "big.js", Some(&expected), &mut Usage::default()).await.unwrap_err();
-    assert!(matches!(&err, ForgeError::TooLarge { path, limit: 1000, .. } if path == "big.js"), "{err:?}");
+    let err = forges
+        .file_content(
+            &repo,
+            &commit,
+            "big.js",
+            Some(&expected),
+            &mut Usage::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ForgeError::TooLarge { path, limit: 1000, .. } if path == "big.js"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -333,26 +655,92 @@ async fn missing_file_or_commit_is_not_found() {
     let s = setup(true).await;
     let commit = s.fake.head_of("octo/gadgets", "main").unwrap();
     let some_blob = BlobSha::of_bytes(b"x");
-    let err = s.forges.file_content(&s.repo, &commit, "nope.js", Some(&some_blob), &mut Usage::default()).await.unwrap_err();
-    assert!(matches!(err, ForgeError::NotFound { what: Missing::File, .. }), "{err:?}");
+    let err = s
+        .forges
+        .file_content(
+            &s.repo,
+            &commit,
+            "nope.js",
+            Some(&some_blob),
+            &mut Usage::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ForgeError::NotFound {
+                what: Missing::File,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let unknown = "1111111111111111111111111111111111111111".parse().unwrap();
-    let err = s.forges.publishable_files(&s.repo, &unknown, &mut Usage::default()).await.unwrap_err();
-    assert!(matches!(err, ForgeError::NotFound { what: Missing::Commit, .. }), "{err:?}");
+    let err = s
+        .forges
+        .publishable_files(&s.repo, &unknown, &mut Usage::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ForgeError::NotFound {
+                what: Missing::Commit,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
 async fn default_branch_is_read_once_then_revalidated_for_free() {
     let s = setup(true).await;
-    s.fake.add_repo_with("octo/trunk", "trunk", false, [("a.js", "1")]);
-    let repo = s.forges.parse_repo_url("https://github.com/octo/trunk").unwrap();
+    s.fake
+        .add_repo_with("octo/trunk", "trunk", false, [("a.js", "1")]);
+    let repo = s
+        .forges
+        .parse_repo_url("https://github.com/octo/trunk")
+        .unwrap();
     let mut usage = Usage::default();
-    assert_eq!(s.forges.default_branch(&repo, &mut usage).await.unwrap(), "trunk");
-    assert_eq!(s.forges.default_branch(&repo, &mut usage).await.unwrap(), "trunk");
-    assert_eq!((usage.requests, usage.quota_spent, usage.not_modified), (2, 1, 1));
+    assert_eq!(
+        s.forges.default_branch(&repo, &mut usage).await.unwrap(),
+        "trunk"
+    );
+    assert_eq!(
+        s.forges.default_branch(&repo, &mut usage).await.unwrap(),
+        "trunk"
+    );
+    assert_eq!(
+        (usage.requests, usage.quota_spent, usage.not_modified),
+        (2, 1, 1)
+    );
     let second = s.fake.requests().pop().unwrap();
-    assert!(second.if_none_match.as_deref().is_some_and(|e| e.starts_with("W/\"")), "{second:?}");
-    let err = s.forges.default_branch(&s.forges.parse_repo_url("https://github.com/octo/none").unwrap(), &mut usage).await.unwrap_err();
-    assert!(matches!(err, ForgeError::NotFound { what: Missing::Repository, .. }));
+    assert!(
+        second
+            .if_none_match
+            .as_deref()
+            .is_some_and(|e| e.starts_with("W/\"")),
+        "{second:?}"
+    );
+    let err = s
+        .forges
+        .default_branch(
+            &s.forges
+                .parse_repo_url("https://github.com/octo/none")
+                .unwrap(),
+            &mut usage,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        ForgeError::NotFound {
+            what: Missing::Repository,
+            ..
+        }
+    ));
 }
 
 #[tokio::test]
@@ -360,9 +748,18 @@ async fn every_request_carries_the_user_agent_and_the_token_only_in_the_authoriz
     let s = setup(true).await;
     let commit = s.fake.head_of("octo/gadgets", "main").unwrap();
     let mut usage = Usage::default();
-    s.forges.head(&s.repo, "main", None, &mut usage).await.unwrap();
-    s.forges.publishable_files(&s.repo, &commit, &mut usage).await.unwrap();
-    s.forges.file_content(&s.repo, &commit, "src/Gadget.js", None, &mut usage).await.unwrap();
+    s.forges
+        .head(&s.repo, "main", None, &mut usage)
+        .await
+        .unwrap();
+    s.forges
+        .publishable_files(&s.repo, &commit, &mut usage)
+        .await
+        .unwrap();
+    s.forges
+        .file_content(&s.repo, &commit, "src/Gadget.js", None, &mut usage)
+        .await
+        .unwrap();
     let requests = s.fake.requests();
     assert_eq!(requests.len(), 4);
     for r in &requests {
@@ -376,8 +773,15 @@ async fn every_request_carries_the_user_agent_and_the_token_only_in_the_authoriz
 async fn a_bad_token_is_unauthorized_and_never_shown() {
     let s = setup(true).await;
     s.fake.accept_only_token("ghp_the_right_one");
-    let err = s.forges.head(&s.repo, "main", None, &mut Usage::default()).await.unwrap_err();
-    assert!(matches!(err, ForgeError::Unauthorized { status: 401, .. }), "{err:?}");
+    let err = s
+        .forges
+        .head(&s.repo, "main", None, &mut Usage::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ForgeError::Unauthorized { status: 401, .. }),
+        "{err:?}"
+    );
     let shown = format!("{err} {err:?} {:?} {:?}", s.forges, s.forges.config());
     assert!(!shown.contains(TOKEN), "{shown}");
 }
@@ -388,9 +792,19 @@ async fn requests_go_only_to_allow_listed_hosts() {
     let elsewhere = wiremock::MockServer::start().await;
     let mut repo = s.repo.clone();
     repo.api_base = format!("{}/", elsewhere.uri()).parse().unwrap();
-    let err = s.forges.head(&repo, "main", None, &mut Usage::default()).await.unwrap_err();
+    let err = s
+        .forges
+        .head(&repo, "main", None, &mut Usage::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, ForgeError::HostNotAllowed { .. }), "{err:?}");
-    assert!(elsewhere.received_requests().await.unwrap_or_default().is_empty());
+    assert!(
+        elsewhere
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
     assert_eq!(s.fake.stats().requests, 0);
 }
 
@@ -398,10 +812,19 @@ async fn requests_go_only_to_allow_listed_hosts() {
 async fn rate_limit_snapshots_are_handed_to_the_caller_and_kept_per_host() {
     let s = setup(true).await;
     let mut usage = Usage::default();
-    s.forges.head(&s.repo, "main", None, &mut usage).await.unwrap();
+    s.forges
+        .head(&s.repo, "main", None, &mut usage)
+        .await
+        .unwrap();
     let snapshot = usage.latest_snapshot().unwrap().clone();
-    assert_eq!((snapshot.limit, snapshot.remaining, snapshot.used), (Some(5000), Some(4999), Some(1)));
+    assert_eq!(
+        (snapshot.limit, snapshot.remaining, snapshot.used),
+        (Some(5000), Some(4999), Some(1))
+    );
     assert_eq!(snapshot.resource.as_deref(), Some("core"));
     assert_eq!(s.forges.rate_limit(&s.repo), Some(snapshot.clone()));
-    assert_eq!(s.forges.rate_limits().get(&s.repo.api_host()), Some(&snapshot));
+    assert_eq!(
+        s.forges.rate_limits().get(&s.repo.api_host()),
+        Some(&snapshot)
+    );
 }

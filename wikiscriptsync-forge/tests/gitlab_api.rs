@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use wikiscriptsync_forge::testkit::{Endpoint, FakeGitLab, Fault, TEST_USER_AGENT};
 use wikiscriptsync_forge::{
-    BlobSha, Forge, ForgeError, ForgeKind, Forges, HeadProbe, KnownHead, LimitKind, Missing, RepoLocator, Usage,
+    BlobSha, Forge, ForgeError, ForgeKind, Forges, HeadProbe, KnownHead, LimitKind, Missing,
+    RepoLocator, Usage,
 };
 
 const TOKEN: &str = "glpat-TestTokenThatMustNeverLeak";
@@ -28,15 +29,23 @@ async fn setup() -> Setup {
         ],
     );
     let forges = Forges::new(fake.config_builder_with_token(TOKEN).build().unwrap()).unwrap();
-    let repo = forges.parse_repo_url(&fake.repo_url("wiki/tools/gadgets")).unwrap();
+    let repo = forges
+        .parse_repo_url(&fake.repo_url("wiki/tools/gadgets"))
+        .unwrap();
     assert_eq!(repo.kind, ForgeKind::GitLab);
     Setup { fake, forges, repo }
 }
 
 fn known(probe: &HeadProbe) -> KnownHead {
     match probe {
-        HeadProbe::Moved { sha, validator } => KnownHead { sha: sha.clone(), validator: validator.clone() },
-        HeadProbe::NotModified { sha } => KnownHead { sha: sha.clone(), validator: None },
+        HeadProbe::Moved { sha, validator } => KnownHead {
+            sha: sha.clone(),
+            validator: validator.clone(),
+        },
+        HeadProbe::NotModified { sha } => KnownHead {
+            sha: sha.clone(),
+            validator: None,
+        },
     }
 }
 
@@ -44,28 +53,60 @@ fn known(probe: &HeadProbe) -> KnownHead {
 async fn first_probe_resolves_the_project_id_once_then_each_probe_is_one_request() {
     let s = setup().await;
     let mut usage = Usage::default();
-    let probe = s.forges.head(&s.repo, "main", None, &mut usage).await.unwrap();
+    let probe = s
+        .forges
+        .head(&s.repo, "main", None, &mut usage)
+        .await
+        .unwrap();
     assert_eq!(usage.requests, 2, "project lookup + branch");
     let id = s.fake.project_id("wiki/tools/gadgets").unwrap();
-    assert!(matches!(&probe, HeadProbe::Moved { validator: Some(v), .. } if *v == format!("gitlab-project:{id}")));
+    assert!(
+        matches!(&probe, HeadProbe::Moved { validator: Some(v), .. } if *v == format!("gitlab-project:{id}"))
+    );
     let requests = s.fake.requests();
-    assert_eq!(requests[0].path_and_query, "/api/v4/projects/wiki%2Ftools%2Fgadgets");
-    assert_eq!(requests[1].path_and_query, format!("/api/v4/projects/{id}/repository/branches/main"));
+    assert_eq!(
+        requests[0].path_and_query,
+        "/api/v4/projects/wiki%2Ftools%2Fgadgets"
+    );
+    assert_eq!(
+        requests[1].path_and_query,
+        format!("/api/v4/projects/{id}/repository/branches/main")
+    );
 
     let mut usage = Usage::default();
-    let again = s.forges.head(&s.repo, "main", Some(&known(&probe)), &mut usage).await.unwrap();
-    assert_eq!(again, HeadProbe::NotModified { sha: probe.sha().clone() });
-    assert_eq!((usage.requests, usage.quota_spent), (1, 1), "GitLab charges every request");
+    let again = s
+        .forges
+        .head(&s.repo, "main", Some(&known(&probe)), &mut usage)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        HeadProbe::NotModified {
+            sha: probe.sha().clone()
+        }
+    );
+    assert_eq!(
+        (usage.requests, usage.quota_spent),
+        (1, 1),
+        "GitLab charges every request"
+    );
 }
 
 #[tokio::test]
 async fn a_fresh_process_with_the_stored_validator_needs_no_project_lookup() {
     let s = setup().await;
     let mut usage = Usage::default();
-    let probe = s.forges.head(&s.repo, "main", None, &mut usage).await.unwrap();
+    let probe = s
+        .forges
+        .head(&s.repo, "main", None, &mut usage)
+        .await
+        .unwrap();
     let fresh = Forges::new(s.fake.config_builder_with_token(TOKEN).build().unwrap()).unwrap();
     let mut usage = Usage::default();
-    let again = fresh.head(&s.repo, "main", Some(&known(&probe)), &mut usage).await.unwrap();
+    let again = fresh
+        .head(&s.repo, "main", Some(&known(&probe)), &mut usage)
+        .await
+        .unwrap();
     assert!(!again.moved());
     assert_eq!(usage.requests, 1);
 }
@@ -73,13 +114,36 @@ async fn a_fresh_process_with_the_stored_validator_needs_no_project_lookup() {
 #[tokio::test]
 async fn probe_reports_moved_after_a_push_to_a_branch_with_a_slash() {
     let s = setup().await;
-    let first = s.fake.commit("wiki/tools/gadgets", "feature/x", [("src/Gadget.js", Some("v2"))]);
+    let first = s.fake.commit(
+        "wiki/tools/gadgets",
+        "feature/x",
+        [("src/Gadget.js", Some("v2"))],
+    );
     let mut usage = Usage::default();
-    let probe = s.forges.head(&s.repo, "feature/x", None, &mut usage).await.unwrap();
+    let probe = s
+        .forges
+        .head(&s.repo, "feature/x", None, &mut usage)
+        .await
+        .unwrap();
     assert_eq!(probe.sha(), &first);
-    assert!(s.fake.requests().last().unwrap().path_and_query.ends_with("/repository/branches/feature%2Fx"));
-    let second = s.fake.commit("wiki/tools/gadgets", "feature/x", [("src/Gadget.js", Some("v3"))]);
-    let moved = s.forges.head(&s.repo, "feature/x", Some(&known(&probe)), &mut usage).await.unwrap();
+    assert!(
+        s.fake
+            .requests()
+            .last()
+            .unwrap()
+            .path_and_query
+            .ends_with("/repository/branches/feature%2Fx")
+    );
+    let second = s.fake.commit(
+        "wiki/tools/gadgets",
+        "feature/x",
+        [("src/Gadget.js", Some("v3"))],
+    );
+    let moved = s
+        .forges
+        .head(&s.repo, "feature/x", Some(&known(&probe)), &mut usage)
+        .await
+        .unwrap();
     assert_eq!(moved.sha(), &second);
     assert!(moved.moved());
 }
@@ -88,19 +152,59 @@ async fn probe_reports_moved_after_a_push_to_a_branch_with_a_slash() {
 async fn missing_project_or_branch_is_not_found_with_what_is_missing() {
     let s = setup().await;
     let mut usage = Usage::default();
-    let missing = s.forges.parse_repo_url(&s.fake.repo_url("wiki/none")).unwrap();
-    let err = s.forges.head(&missing, "main", None, &mut usage).await.unwrap_err();
-    assert!(matches!(err, ForgeError::NotFound { what: Missing::Repository, .. }), "{err:?}");
-    let err = s.forges.head(&s.repo, "nope", None, &mut usage).await.unwrap_err();
-    assert!(matches!(err, ForgeError::NotFound { what: Missing::Branch, .. }), "{err:?}");
+    let missing = s
+        .forges
+        .parse_repo_url(&s.fake.repo_url("wiki/none"))
+        .unwrap();
+    let err = s
+        .forges
+        .head(&missing, "main", None, &mut usage)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ForgeError::NotFound {
+                what: Missing::Repository,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = s
+        .forges
+        .head(&s.repo, "nope", None, &mut usage)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ForgeError::NotFound {
+                what: Missing::Branch,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
 async fn throttled_429_with_retry_after_is_waited_out() {
     let s = setup().await;
-    s.fake.push_fault_on(Endpoint::Branch, Fault::SecondaryRateLimit { status: 429, retry_after: Some(0) }, 1);
+    s.fake.push_fault_on(
+        Endpoint::Branch,
+        Fault::SecondaryRateLimit {
+            status: 429,
+            retry_after: Some(0),
+        },
+        1,
+    );
     let mut usage = Usage::default();
-    let probe = s.forges.head(&s.repo, "main", None, &mut usage).await.unwrap();
+    let probe = s
+        .forges
+        .head(&s.repo, "main", None, &mut usage)
+        .await
+        .unwrap();
     assert!(probe.moved());
     assert_eq!(usage.requests, 3);
 }
@@ -114,16 +218,37 @@ async fn exhausted_quota_blocks_the_host_until_reset() {
     s.forges.default_branch(&s.repo, &mut usage).await.unwrap();
     s.forges.default_branch(&s.repo, &mut usage).await.unwrap();
     assert_eq!(usage.latest_snapshot().unwrap().remaining, Some(0));
-    let err = s.forges.default_branch(&s.repo, &mut usage).await.unwrap_err();
-    assert!(matches!(err, ForgeError::RateLimited { kind: LimitKind::Primary, .. }), "{err:?}");
-    assert_eq!(s.fake.stats().requests, 3, "no request once remaining reached 0");
+    let err = s
+        .forges
+        .default_branch(&s.repo, &mut usage)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ForgeError::RateLimited {
+                kind: LimitKind::Primary,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        s.fake.stats().requests,
+        3,
+        "no request once remaining reached 0"
+    );
 }
 
 #[tokio::test]
 async fn scripted_primary_limit_429_is_a_typed_error_when_the_wait_is_too_long() {
     let s = setup().await;
     s.fake.push_fault(Fault::PrimaryRateLimit);
-    let err = s.forges.default_branch(&s.repo, &mut Usage::default()).await.unwrap_err();
+    let err = s
+        .forges
+        .default_branch(&s.repo, &mut Usage::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, ForgeError::RateLimited { .. }), "{err:?}");
 }
 
@@ -132,7 +257,10 @@ async fn server_error_then_success_is_retried() {
     let s = setup().await;
     s.fake.push_fault(Fault::ServerError(500));
     let mut usage = Usage::default();
-    assert_eq!(s.forges.default_branch(&s.repo, &mut usage).await.unwrap(), "main");
+    assert_eq!(
+        s.forges.default_branch(&s.repo, &mut usage).await.unwrap(),
+        "main"
+    );
     assert_eq!(usage.requests, 2);
 }
 
@@ -140,41 +268,79 @@ async fn server_error_then_success_is_retried() {
 async fn slow_server_times_out() {
     let fake = FakeGitLab::start().await;
     fake.add_repo("g/p", [("a.js", "1")]);
-    let forges = Forges::new(fake.config_builder().request_timeout(Duration::from_millis(150)).build().unwrap()).unwrap();
+    let forges = Forges::new(
+        fake.config_builder()
+            .request_timeout(Duration::from_millis(150))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     let repo = forges.parse_repo_url(&fake.repo_url("g/p")).unwrap();
     fake.push_fault(Fault::Delay(Duration::from_millis(800)));
-    let err = forges.default_branch(&repo, &mut Usage::default()).await.unwrap_err();
+    let err = forges
+        .default_branch(&repo, &mut Usage::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, ForgeError::Timeout { .. }), "{err:?}");
 }
 
 #[tokio::test]
 async fn malformed_json_is_a_typed_error() {
     let s = setup().await;
-    s.fake.push_fault_on(Endpoint::Branch, Fault::MalformedJson, 1);
-    let err = s.forges.head(&s.repo, "main", None, &mut Usage::default()).await.unwrap_err();
-    assert!(matches!(err, ForgeError::Malformed { what: "head", .. }), "{err:?}");
+    s.fake
+        .push_fault_on(Endpoint::Branch, Fault::MalformedJson, 1);
+    let err = s
+        .forges
+        .head(&s.repo, "main", None, &mut Usage::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ForgeError::Malformed { what: "head", .. }),
+        "{err:?}"
+    );
     let commit = s.fake.head_of("wiki/tools/gadgets", "main").unwrap();
-    s.fake.push_fault_on(Endpoint::Tree, Fault::MalformedJson, 1);
-    let err = s.forges.publishable_files(&s.repo, &commit, &mut Usage::default()).await.unwrap_err();
-    assert!(matches!(err, ForgeError::Malformed { what: "tree", .. }), "{err:?}");
+    s.fake
+        .push_fault_on(Endpoint::Tree, Fault::MalformedJson, 1);
+    let err = s
+        .forges
+        .publishable_files(&s.repo, &commit, &mut Usage::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ForgeError::Malformed { what: "tree", .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
 async fn publishable_files_follow_keyset_link_headers_across_pages() {
     let fake = FakeGitLab::start().await;
-    let files: Vec<(String, String)> = (0..230).map(|i| (format!("src/f{i:03}.js"), format!("// {i}\n"))).collect();
+    let files: Vec<(String, String)> = (0..230)
+        .map(|i| (format!("src/f{i:03}.js"), format!("// {i}\n")))
+        .collect();
     fake.add_repo("g/big", files);
     let forges = Forges::new(fake.config_builder().build().unwrap()).unwrap();
     let repo = forges.parse_repo_url(&fake.repo_url("g/big")).unwrap();
     let commit = fake.head_of("g/big", "main").unwrap();
     let mut usage = Usage::default();
-    let found = forges.publishable_files(&repo, &commit, &mut usage).await.unwrap();
+    let found = forges
+        .publishable_files(&repo, &commit, &mut usage)
+        .await
+        .unwrap();
     assert_eq!(found.len(), 230);
     assert_eq!(found[229].blob_sha, BlobSha::of_bytes(b"// 229\n"));
     // 231 entries (src/ + 230 files) at 100 per page: 3 pages, plus the project lookup.
     assert_eq!(usage.requests, 4);
-    let trees: Vec<_> = fake.requests().into_iter().filter(|r| r.endpoint == Endpoint::Tree).collect();
-    assert!(trees[0].path_and_query.contains("recursive=true&per_page=100&pagination=keyset"));
+    let trees: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.endpoint == Endpoint::Tree)
+        .collect();
+    assert!(
+        trees[0]
+            .path_and_query
+            .contains("recursive=true&per_page=100&pagination=keyset")
+    );
     assert!(trees[1].path_and_query.contains("page_token="));
 }
 
@@ -183,14 +349,38 @@ async fn blob_shas_ask_only_for_the_directory_holding_the_watched_paths() {
     let s = setup().await;
     let commit = s.fake.head_of("wiki/tools/gadgets", "main").unwrap();
     let mut usage = Usage::default();
-    let watched = vec!["src/Gadget.js".to_owned(), "src/deep/x.json".to_owned(), "src/gone.css".to_owned()];
-    let found = s.forges.blob_shas(&s.repo, &commit, &watched, &mut usage).await.unwrap();
+    let watched = vec![
+        "src/Gadget.js".to_owned(),
+        "src/deep/x.json".to_owned(),
+        "src/gone.css".to_owned(),
+    ];
+    let found = s
+        .forges
+        .blob_shas(&s.repo, &commit, &watched, &mut usage)
+        .await
+        .unwrap();
     assert_eq!(found.len(), 2);
-    assert_eq!(found["src/Gadget.js"].blob_sha, BlobSha::of_bytes(b"mw.log('hi');\n"));
-    let tree = s.fake.requests().into_iter().find(|r| r.endpoint == Endpoint::Tree).unwrap();
-    assert!(tree.path_and_query.contains("&path=src&"), "{}", tree.path_and_query);
+    assert_eq!(
+        found["src/Gadget.js"].blob_sha,
+        BlobSha::of_bytes(b"mw.log('hi');\n")
+    );
+    let tree = s
+        .fake
+        .requests()
+        .into_iter()
+        .find(|r| r.endpoint == Endpoint::Tree)
+        .unwrap();
+    assert!(
+        tree.path_and_query.contains("&path=src&"),
+        "{}",
+        tree.path_and_query
+    );
     // A watched directory that no longer exists (404 since GitLab 17.7) means the files are gone.
-    let found = s.forges.blob_shas(&s.repo, &commit, &["old/a.js".to_owned()], &mut usage).await.unwrap();
+    let found = s
+        .forges
+        .blob_shas(&s.repo, &commit, &["old/a.js".to_owned()], &mut usage)
+        .await
+        .unwrap();
     assert!(found.is_empty());
 }
 
@@ -198,21 +388,48 @@ async fn blob_shas_ask_only_for_the_directory_holding_the_watched_paths() {
 async fn file_content_is_read_raw_at_the_commit_with_the_path_encoded() {
     let s = setup().await;
     let commit = s.fake.head_of("wiki/tools/gadgets", "main").unwrap();
-    let expected = s.fake.blob_sha_of("wiki/tools/gadgets", "main", "src/Gadget.css").unwrap();
+    let expected = s
+        .fake
+        .blob_sha_of("wiki/tools/gadgets", "main", "src/Gadget.css")
+        .unwrap();
     let mut usage = Usage::default();
-    let content = s.forges.file_content(&s.repo, &commit, "src/Gadget.css", Some(&expected), &mut usage).await.unwrap();
+    let content = s
+        .forges
+        .file_content(
+            &s.repo,
+            &commit,
+            "src/Gadget.css",
+            Some(&expected),
+            &mut usage,
+        )
+        .await
+        .unwrap();
     assert_eq!(content.bytes, b"a { b: c }\n");
     let id = s.fake.project_id("wiki/tools/gadgets").unwrap();
     let last = s.fake.requests().pop().unwrap();
-    assert_eq!(last.path_and_query, format!("/api/v4/projects/{id}/repository/files/src%2FGadget.css/raw?ref={commit}"));
+    assert_eq!(
+        last.path_and_query,
+        format!("/api/v4/projects/{id}/repository/files/src%2FGadget.css/raw?ref={commit}")
+    );
 }
 
 #[tokio::test]
 async fn tampered_file_content_is_caught_by_blob_verification() {
     let s = setup().await;
     let commit = s.fake.head_of("wiki/tools/gadgets", "main").unwrap();
-    s.fake.push_fault_on(Endpoint::Files, Fault::TamperedContent, 1);
-    let err = s.forges.file_content(&s.repo, &commit, "src/Gadget.js", None, &mut Usage::default()).await.unwrap_err();
+    s.fake
+        .push_fault_on(Endpoint::Files, Fault::TamperedContent, 1);
+    let err = s
+        .forges
+        .file_content(
+            &s.repo,
+            &commit,
+            "src/Gadget.js",
+            None,
+            &mut Usage::default(),
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(err, ForgeError::BlobMismatch { .. }), "{err:?}");
 }
 
@@ -220,38 +437,92 @@ async fn tampered_file_content_is_caught_by_blob_verification() {
 async fn missing_file_is_not_found() {
     let s = setup().await;
     let commit = s.fake.head_of("wiki/tools/gadgets", "main").unwrap();
-    let err = s.forges.file_content(&s.repo, &commit, "nope.js", None, &mut Usage::default()).await.unwrap_err();
-    assert!(matches!(err, ForgeError::NotFound { what: Missing::File, .. }), "{err:?}");
     let err = s
         .forges
-        .file_content(&s.repo, &commit, "nope.js", Some(&BlobSha::of_bytes(b"")), &mut Usage::default())
+        .file_content(&s.repo, &commit, "nope.js", None, &mut Usage::default())
         .await
         .unwrap_err();
-    assert!(matches!(err, ForgeError::NotFound { what: Missing::File, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            ForgeError::NotFound {
+                what: Missing::File,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = s
+        .forges
+        .file_content(
+            &s.repo,
+            &commit,
+            "nope.js",
+            Some(&BlobSha::of_bytes(b"")),
+            &mut Usage::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ForgeError::NotFound {
+                what: Missing::File,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
 async fn requests_carry_the_user_agent_and_the_token_header_and_snapshots_come_back() {
     let s = setup().await;
     let mut usage = Usage::default();
-    s.forges.head(&s.repo, "main", None, &mut usage).await.unwrap();
+    s.forges
+        .head(&s.repo, "main", None, &mut usage)
+        .await
+        .unwrap();
     for r in s.fake.requests() {
         assert_eq!(r.user_agent.as_deref(), Some(TEST_USER_AGENT));
         assert!(r.authorized);
         assert!(!r.path_and_query.contains(TOKEN));
     }
     let snapshot = usage.latest_snapshot().unwrap();
-    assert_eq!((snapshot.limit, snapshot.remaining, snapshot.used), (Some(2000), Some(1998), Some(2)));
-    assert_eq!(snapshot.resource.as_deref(), Some("throttle_authenticated_api"));
+    assert_eq!(
+        (snapshot.limit, snapshot.remaining, snapshot.used),
+        (Some(2000), Some(1998), Some(2))
+    );
+    assert_eq!(
+        snapshot.resource.as_deref(),
+        Some("throttle_authenticated_api")
+    );
 }
 
 #[tokio::test]
 async fn private_project_needs_the_token() {
     let s = setup().await;
-    s.fake.add_repo_with("team/secret", "main", true, [("a.js", "1")]);
+    s.fake
+        .add_repo_with("team/secret", "main", true, [("a.js", "1")]);
     let anonymous = Forges::new(s.fake.config_builder().build().unwrap()).unwrap();
-    let repo = anonymous.parse_repo_url(&s.fake.repo_url("team/secret")).unwrap();
-    let err = anonymous.head(&repo, "main", None, &mut Usage::default()).await.unwrap_err();
-    assert!(matches!(err, ForgeError::NotFound { what: Missing::Repository, .. }));
-    assert!(s.forges.head(&repo, "main", None, &mut Usage::default()).await.is_ok());
+    let repo = anonymous
+        .parse_repo_url(&s.fake.repo_url("team/secret"))
+        .unwrap();
+    let err = anonymous
+        .head(&repo, "main", None, &mut Usage::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        ForgeError::NotFound {
+            what: Missing::Repository,
+            ..
+        }
+    ));
+    assert!(
+        s.forges
+            .head(&repo, "main", None, &mut Usage::default())
+            .await
+            .is_ok()
+    );
 }

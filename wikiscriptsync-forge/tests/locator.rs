@@ -16,7 +16,15 @@ fn parse(input: &str) -> Result<RepoLocator, LocatorError> {
 }
 
 /// (input, kind, api base, namespace, name, branch, path)
-type Good = (&'static str, ForgeKind, &'static str, &'static str, &'static str, Option<&'static str>, Option<&'static str>);
+type Good = (
+    &'static str,
+    ForgeKind,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+);
 
 const GH: ForgeKind = ForgeKind::GitHub;
 const GL: ForgeKind = ForgeKind::GitLab;
@@ -24,30 +32,222 @@ const GH_API: &str = "https://api.github.com/";
 const WM_API: &str = "https://gitlab.wikimedia.org/api/v4/";
 
 const GOOD: &[Good] = &[
-    ("https://github.com/octo/gadgets", GH, GH_API, "octo", "gadgets", None, None),
-    ("https://github.com/octo/gadgets.git", GH, GH_API, "octo", "gadgets", None, None),
-    ("https://github.com/octo/gadgets/", GH, GH_API, "octo", "gadgets", None, None),
-    ("  https://github.com/octo/gadgets  ", GH, GH_API, "octo", "gadgets", None, None),
-    ("https://GitHub.com/Octo/Gadgets", GH, GH_API, "Octo", "Gadgets", None, None),
-    ("https://www.github.com/octo/gadgets", GH, GH_API, "octo", "gadgets", None, None),
-    ("https://github.com/octo/gadgets?tab=readme-ov-file#usage", GH, GH_API, "octo", "gadgets", None, None),
-    ("https://github.com/octo/my.repo_name-2", GH, GH_API, "octo", "my.repo_name-2", None, None),
-    ("https://github.com/octo/gadgets/tree/main", GH, GH_API, "octo", "gadgets", Some("main"), None),
-    ("https://github.com/octo/gadgets/tree/dev/src", GH, GH_API, "octo", "gadgets", Some("dev"), Some("src")),
-    ("https://github.com/octo/gadgets/blob/main/src/Gadget.js", GH, GH_API, "octo", "gadgets", Some("main"), Some("src/Gadget.js")),
-    ("https://github.com/octo/gadgets/blob/v1.2/a%20b.css", GH, GH_API, "octo", "gadgets", Some("v1.2"), Some("a b.css")),
-    ("git@github.com:octo/gadgets.git", GH, GH_API, "octo", "gadgets", None, None),
-    ("ssh://git@github.com/octo/gadgets.git", GH, GH_API, "octo", "gadgets", None, None),
-    ("https://gitlab.wikimedia.org/repos/mediawiki/gadgets", GL, WM_API, "repos/mediawiki", "gadgets", None, None),
-    ("https://gitlab.wikimedia.org/group/project", GL, WM_API, "group", "project", None, None),
-    ("https://gitlab.wikimedia.org/group/project.git", GL, WM_API, "group", "project", None, None),
-    ("https://gitlab.wikimedia.org/a/b/c/d/project/", GL, WM_API, "a/b/c/d", "project", None, None),
-    ("https://gitlab.wikimedia.org/group/project/-/tree/main", GL, WM_API, "group", "project", Some("main"), None),
-    ("https://gitlab.wikimedia.org/group/sub/project/-/blob/main/src/x.js", GL, WM_API, "group/sub", "project", Some("main"), Some("src/x.js")),
-    ("git@gitlab.wikimedia.org:group/sub/project.git", GL, WM_API, "group/sub", "project", None, None),
-    ("https://gitlab.com/group/sub/project", GL, "https://gitlab.com/api/v4/", "group/sub", "project", None, None),
-    ("https://git.example.org/gitlab/team/tool", GL, "https://git.example.org/gitlab/api/v4/", "team", "tool", None, None),
-    ("http://127.0.0.1:8929/team/tool", GL, "http://127.0.0.1:8929/api/v4/", "team", "tool", None, None),
+    (
+        "https://github.com/octo/gadgets",
+        GH,
+        GH_API,
+        "octo",
+        "gadgets",
+        None,
+        None,
+    ),
+    (
+        "https://github.com/octo/gadgets.git",
+        GH,
+        GH_API,
+        "octo",
+        "gadgets",
+        None,
+        None,
+    ),
+    (
+        "https://github.com/octo/gadgets/",
+        GH,
+        GH_API,
+        "octo",
+        "gadgets",
+        None,
+        None,
+    ),
+    (
+        "  https://github.com/octo/gadgets  ",
+        GH,
+        GH_API,
+        "octo",
+        "gadgets",
+        None,
+        None,
+    ),
+    (
+        "https://GitHub.com/Octo/Gadgets",
+        GH,
+        GH_API,
+        "Octo",
+        "Gadgets",
+        None,
+        None,
+    ),
+    (
+        "https://www.github.com/octo/gadgets",
+        GH,
+        GH_API,
+        "octo",
+        "gadgets",
+        None,
+        None,
+    ),
+    (
+        "https://github.com/octo/gadgets?tab=readme-ov-file#usage",
+        GH,
+        GH_API,
+        "octo",
+        "gadgets",
+        None,
+        None,
+    ),
+    (
+        "https://github.com/octo/my.repo_name-2",
+        GH,
+        GH_API,
+        "octo",
+        "my.repo_name-2",
+        None,
+        None,
+    ),
+    (
+        "https://github.com/octo/gadgets/tree/main",
+        GH,
+        GH_API,
+        "octo",
+        "gadgets",
+        Some("main"),
+        None,
+    ),
+    (
+        "https://github.com/octo/gadgets/tree/dev/src",
+        GH,
+        GH_API,
+        "octo",
+        "gadgets",
+        Some("dev"),
+        Some("src"),
+    ),
+    (
+        "https://github.com/octo/gadgets/blob/main/src/Gadget.js",
+        GH,
+        GH_API,
+        "octo",
+        "gadgets",
+        Some("main"),
+        Some("src/Gadget.js"),
+    ),
+    (
+        "https://github.com/octo/gadgets/blob/v1.2/a%20b.css",
+        GH,
+        GH_API,
+        "octo",
+        "gadgets",
+        Some("v1.2"),
+        Some("a b.css"),
+    ),
+    (
+        "git@github.com:octo/gadgets.git",
+        GH,
+        GH_API,
+        "octo",
+        "gadgets",
+        None,
+        None,
+    ),
+    (
+        "ssh://git@github.com/octo/gadgets.git",
+        GH,
+        GH_API,
+        "octo",
+        "gadgets",
+        None,
+        None,
+    ),
+    (
+        "https://gitlab.wikimedia.org/repos/mediawiki/gadgets",
+        GL,
+        WM_API,
+        "repos/mediawiki",
+        "gadgets",
+        None,
+        None,
+    ),
+    (
+        "https://gitlab.wikimedia.org/group/project",
+        GL,
+        WM_API,
+        "group",
+        "project",
+        None,
+        None,
+    ),
+    (
+        "https://gitlab.wikimedia.org/group/project.git",
+        GL,
+        WM_API,
+        "group",
+        "project",
+        None,
+        None,
+    ),
+    (
+        "https://gitlab.wikimedia.org/a/b/c/d/project/",
+        GL,
+        WM_API,
+        "a/b/c/d",
+        "project",
+        None,
+        None,
+    ),
+    (
+        "https://gitlab.wikimedia.org/group/project/-/tree/main",
+        GL,
+        WM_API,
+        "group",
+        "project",
+        Some("main"),
+        None,
+    ),
+    (
+        "https://gitlab.wikimedia.org/group/sub/project/-/blob/main/src/x.js",
+        GL,
+        WM_API,
+        "group/sub",
+        "project",
+        Some("main"),
+        Some("src/x.js"),
+    ),
+    (
+        "git@gitlab.wikimedia.org:group/sub/project.git",
+        GL,
+        WM_API,
+        "group/sub",
+        "project",
+        None,
+        None,
+    ),
+    (
+        "https://gitlab.com/group/sub/project",
+        GL,
+        "https://gitlab.com/api/v4/",
+        "group/sub",
+        "project",
+        None,
+        None,
+    ),
+    (
+        "https://git.example.org/gitlab/team/tool",
+        GL,
+        "https://git.example.org/gitlab/api/v4/",
+        "team",
+        "tool",
+        None,
+        None,
+    ),
+    (
+        "http://127.0.0.1:8929/team/tool",
+        GL,
+        "http://127.0.0.1:8929/api/v4/",
+        "team",
+        "tool",
+        None,
+        None,
+    ),
 ];
 
 #[test]
@@ -63,49 +263,144 @@ fn accepted_repository_urls_become_typed_locators() {
     }
 }
 
-const BAD: &[(&str, fn(&LocatorError) -> bool)] = &[
+/// (input, what the refusal must be)
+type Bad = (&'static str, fn(&LocatorError) -> bool);
+
+const BAD: &[Bad] = &[
     ("", |e| matches!(e, LocatorError::Empty)),
     ("   ", |e| matches!(e, LocatorError::Empty)),
     ("not a url", |e| matches!(e, LocatorError::Malformed { .. })),
-    ("https://bitbucket.org/octo/gadgets", |e| matches!(e, LocatorError::UnknownHost { .. })),
-    ("https://github.com.evil.example/octo/gadgets", |e| matches!(e, LocatorError::UnknownHost { .. })),
-    ("https://evilgithub.com/octo/gadgets", |e| matches!(e, LocatorError::UnknownHost { .. })),
-    ("https://github.com./octo/gadgets", |e| matches!(e, LocatorError::UnknownHost { .. })),
-    ("https://140.82.112.3/octo/gadgets", |e| matches!(e, LocatorError::IpLiteral { .. })),
-    ("https://[::1]/octo/gadgets", |e| matches!(e, LocatorError::IpLiteral { .. })),
-    ("git@140.82.112.3:octo/gadgets.git", |e| matches!(e, LocatorError::IpLiteral { .. })),
-    ("https://user:pass@github.com/octo/gadgets", |e| matches!(e, LocatorError::Userinfo)),
-    ("https://ghp_token@github.com/octo/gadgets", |e| matches!(e, LocatorError::Userinfo)),
-    ("bob@github.com:octo/gadgets.git", |e| matches!(e, LocatorError::Userinfo)),
-    ("http://github.com/octo/gadgets", |e| matches!(e, LocatorError::NotHttps { .. })),
-    ("ftp://github.com/octo/gadgets", |e| matches!(e, LocatorError::UnsupportedScheme { .. })),
-    ("file:///etc/passwd", |e| matches!(e, LocatorError::UnsupportedScheme { .. } | LocatorError::Malformed { .. })),
-    ("javascript:alert(1)", |e| matches!(e, LocatorError::UnsupportedScheme { .. } | LocatorError::Malformed { .. })),
-    ("https://github.com:8443/octo/gadgets", |e| matches!(e, LocatorError::OddPort { port: 8443, .. })),
-    ("http://127.0.0.1:9999/team/tool", |e| matches!(e, LocatorError::OddPort { .. })),
-    ("https://github.com/octo/../admin/gadgets", |e| matches!(e, LocatorError::PathTraversal)),
-    ("https://github.com/octo/%2e%2e/gadgets", |e| matches!(e, LocatorError::PathTraversal)),
-    ("https://github.com/octo/gadgets/blob/main/../../etc/passwd", |e| matches!(e, LocatorError::PathTraversal)),
-    ("https://github.com/octo/gadgets/blob/main/a%2Fb.js", |e| matches!(e, LocatorError::PathTraversal)),
-    ("https://github.com/octo\\gadgets", |e| matches!(e, LocatorError::PathTraversal)),
-    ("https://github.com/./gadgets", |e| matches!(e, LocatorError::PathTraversal)),
-    ("https://github.com/", |e| matches!(e, LocatorError::EmptyOwner)),
-    ("https://github.com//gadgets", |e| matches!(e, LocatorError::EmptyOwner)),
-    ("https://github.com/octo", |e| matches!(e, LocatorError::EmptyName)),
-    ("https://github.com/octo/", |e| matches!(e, LocatorError::EmptyName)),
-    ("https://github.com/octo/.git", |e| matches!(e, LocatorError::EmptyName)),
-    ("https://gitlab.wikimedia.org/project", |e| matches!(e, LocatorError::EmptyName)),
-    ("https://gitlab.wikimedia.org/", |e| matches!(e, LocatorError::EmptyOwner)),
-    ("https://github.com/oc_to/gadgets", |e| matches!(e, LocatorError::InvalidCharacters { part: "owner", .. })),
-    ("https://github.com/octo/gad%20gets", |e| matches!(e, LocatorError::InvalidCharacters { part: "repository name", .. })),
-    ("https://github.com/octo/gadgets/tree/ma..in", |e| matches!(e, LocatorError::InvalidCharacters { part: "branch", .. })),
-    ("https://github.com/octo/gadgets/issues/3", |e| matches!(e, LocatorError::NotARepository { .. })),
-    ("https://github.com/octo/gadgets/blob/main", |e| matches!(e, LocatorError::NotARepository { .. })),
-    ("https://github.com/settings/profile", |e| matches!(e, LocatorError::NotARepository { .. })),
-    ("https://gitlab.wikimedia.org/group/project/-/", |e| matches!(e, LocatorError::NotARepository { .. })),
-    ("https://gitlab.wikimedia.org/group/project/-/merge_requests/4", |e| matches!(e, LocatorError::NotARepository { .. })),
-    ("https://git.example.org/other/team/tool", |e| matches!(e, LocatorError::NotARepository { .. })),
-    ("git@github.com:octo/gadgets/tree/main", |e| matches!(e, LocatorError::NotARepository { .. })),
+    ("https://bitbucket.org/octo/gadgets", |e| {
+        matches!(e, LocatorError::UnknownHost { .. })
+    }),
+    ("https://github.com.evil.example/octo/gadgets", |e| {
+        matches!(e, LocatorError::UnknownHost { .. })
+    }),
+    ("https://evilgithub.com/octo/gadgets", |e| {
+        matches!(e, LocatorError::UnknownHost { .. })
+    }),
+    ("https://github.com./octo/gadgets", |e| {
+        matches!(e, LocatorError::UnknownHost { .. })
+    }),
+    ("https://140.82.112.3/octo/gadgets", |e| {
+        matches!(e, LocatorError::IpLiteral { .. })
+    }),
+    ("https://[::1]/octo/gadgets", |e| {
+        matches!(e, LocatorError::IpLiteral { .. })
+    }),
+    ("git@140.82.112.3:octo/gadgets.git", |e| {
+        matches!(e, LocatorError::IpLiteral { .. })
+    }),
+    ("https://user:pass@github.com/octo/gadgets", |e| {
+        matches!(e, LocatorError::Userinfo)
+    }),
+    ("https://ghp_token@github.com/octo/gadgets", |e| {
+        matches!(e, LocatorError::Userinfo)
+    }),
+    ("bob@github.com:octo/gadgets.git", |e| {
+        matches!(e, LocatorError::Userinfo)
+    }),
+    ("http://github.com/octo/gadgets", |e| {
+        matches!(e, LocatorError::NotHttps { .. })
+    }),
+    ("ftp://github.com/octo/gadgets", |e| {
+        matches!(e, LocatorError::UnsupportedScheme { .. })
+    }),
+    ("file:///etc/passwd", |e| {
+        matches!(
+            e,
+            LocatorError::UnsupportedScheme { .. } | LocatorError::Malformed { .. }
+        )
+    }),
+    ("javascript:alert(1)", |e| {
+        matches!(
+            e,
+            LocatorError::UnsupportedScheme { .. } | LocatorError::Malformed { .. }
+        )
+    }),
+    ("https://github.com:8443/octo/gadgets", |e| {
+        matches!(e, LocatorError::OddPort { port: 8443, .. })
+    }),
+    ("http://127.0.0.1:9999/team/tool", |e| {
+        matches!(e, LocatorError::OddPort { .. })
+    }),
+    ("https://github.com/octo/../admin/gadgets", |e| {
+        matches!(e, LocatorError::PathTraversal)
+    }),
+    ("https://github.com/octo/%2e%2e/gadgets", |e| {
+        matches!(e, LocatorError::PathTraversal)
+    }),
+    (
+        "https://github.com/octo/gadgets/blob/main/../../etc/passwd",
+        |e| matches!(e, LocatorError::PathTraversal),
+    ),
+    ("https://github.com/octo/gadgets/blob/main/a%2Fb.js", |e| {
+        matches!(e, LocatorError::PathTraversal)
+    }),
+    ("https://github.com/octo\\gadgets", |e| {
+        matches!(e, LocatorError::PathTraversal)
+    }),
+    ("https://github.com/./gadgets", |e| {
+        matches!(e, LocatorError::PathTraversal)
+    }),
+    ("https://github.com/", |e| {
+        matches!(e, LocatorError::EmptyOwner)
+    }),
+    ("https://github.com//gadgets", |e| {
+        matches!(e, LocatorError::EmptyOwner)
+    }),
+    ("https://github.com/octo", |e| {
+        matches!(e, LocatorError::EmptyName)
+    }),
+    ("https://github.com/octo/", |e| {
+        matches!(e, LocatorError::EmptyName)
+    }),
+    ("https://github.com/octo/.git", |e| {
+        matches!(e, LocatorError::EmptyName)
+    }),
+    ("https://gitlab.wikimedia.org/project", |e| {
+        matches!(e, LocatorError::EmptyName)
+    }),
+    ("https://gitlab.wikimedia.org/", |e| {
+        matches!(e, LocatorError::EmptyOwner)
+    }),
+    ("https://github.com/oc_to/gadgets", |e| {
+        matches!(e, LocatorError::InvalidCharacters { part: "owner", .. })
+    }),
+    ("https://github.com/octo/gad%20gets", |e| {
+        matches!(
+            e,
+            LocatorError::InvalidCharacters {
+                part: "repository name",
+                ..
+            }
+        )
+    }),
+    ("https://github.com/octo/gadgets/tree/ma..in", |e| {
+        matches!(e, LocatorError::InvalidCharacters { part: "branch", .. })
+    }),
+    ("https://github.com/octo/gadgets/issues/3", |e| {
+        matches!(e, LocatorError::NotARepository { .. })
+    }),
+    ("https://github.com/octo/gadgets/blob/main", |e| {
+        matches!(e, LocatorError::NotARepository { .. })
+    }),
+    ("https://github.com/settings/profile", |e| {
+        matches!(e, LocatorError::NotARepository { .. })
+    }),
+    ("https://gitlab.wikimedia.org/group/project/-/", |e| {
+        matches!(e, LocatorError::NotARepository { .. })
+    }),
+    (
+        "https://gitlab.wikimedia.org/group/project/-/merge_requests/4",
+        |e| matches!(e, LocatorError::NotARepository { .. }),
+    ),
+    ("https://git.example.org/other/team/tool", |e| {
+        matches!(e, LocatorError::NotARepository { .. })
+    }),
+    ("git@github.com:octo/gadgets/tree/main", |e| {
+        matches!(e, LocatorError::NotARepository { .. })
+    }),
 ];
 
 #[test]
@@ -123,7 +418,11 @@ fn refused_urls_say_why() {
 
 #[test]
 fn there_are_at_least_forty_url_cases() {
-    assert!(GOOD.len() + BAD.len() >= 40, "{} cases", GOOD.len() + BAD.len());
+    assert!(
+        GOOD.len() + BAD.len() >= 40,
+        "{} cases",
+        GOOD.len() + BAD.len()
+    );
 }
 
 #[test]
@@ -136,7 +435,10 @@ fn refusals_never_echo_credentials_from_the_url() {
 fn unknown_host_errors_list_the_accepted_hosts() {
     let error = parse("https://bitbucket.org/octo/gadgets").unwrap_err();
     let message = error.to_string();
-    assert!(message.contains("github.com") && message.contains("gitlab.wikimedia.org"), "{message}");
+    assert!(
+        message.contains("github.com") && message.contains("gitlab.wikimedia.org"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -144,21 +446,42 @@ fn locators_render_canonical_web_and_commit_urls() {
     let gh = parse("git@github.com:octo/gadgets.git").unwrap();
     assert_eq!(gh.web_url(), "https://github.com/octo/gadgets");
     let sha = "3b18e512dba79e4c8300dd08aeb37f8e728b8dad".parse().unwrap();
-    assert_eq!(gh.commit_url(&sha), "https://github.com/octo/gadgets/commit/3b18e512dba79e4c8300dd08aeb37f8e728b8dad");
+    assert_eq!(
+        gh.commit_url(&sha),
+        "https://github.com/octo/gadgets/commit/3b18e512dba79e4c8300dd08aeb37f8e728b8dad"
+    );
     let gl = parse("https://gitlab.wikimedia.org/group/sub/project/-/tree/main").unwrap();
-    assert_eq!(gl.web_url(), "https://gitlab.wikimedia.org/group/sub/project");
-    assert!(gl.commit_url(&sha).ends_with("/group/sub/project/-/commit/3b18e512dba79e4c8300dd08aeb37f8e728b8dad"));
+    assert_eq!(
+        gl.web_url(),
+        "https://gitlab.wikimedia.org/group/sub/project"
+    );
+    assert!(
+        gl.commit_url(&sha)
+            .ends_with("/group/sub/project/-/commit/3b18e512dba79e4c8300dd08aeb37f8e728b8dad")
+    );
     assert_eq!(gl.api_host(), "gitlab.wikimedia.org");
 }
 
 #[test]
 fn an_overridden_github_api_serves_github_com_urls_and_its_own_origin() {
-    let config = ForgeConfig::builder("ua").github_api_url("http://127.0.0.1:4010").build().unwrap();
-    let from_github = config.parse_repo_url("https://github.com/octo/gadgets").unwrap();
+    let config = ForgeConfig::builder("ua")
+        .github_api_url("http://127.0.0.1:4010")
+        .build()
+        .unwrap();
+    let from_github = config
+        .parse_repo_url("https://github.com/octo/gadgets")
+        .unwrap();
     assert_eq!(from_github.api_base.as_str(), "http://127.0.0.1:4010/");
-    let from_fake = config.parse_repo_url("http://127.0.0.1:4010/octo/gadgets").unwrap();
+    let from_fake = config
+        .parse_repo_url("http://127.0.0.1:4010/octo/gadgets")
+        .unwrap();
     assert_eq!(from_fake.kind, ForgeKind::GitHub);
-    let enterprise = ForgeConfig::builder("ua").github_api_url("https://ghe.example.org/api/v3").build().unwrap();
-    let locator = enterprise.parse_repo_url("https://ghe.example.org/team/tool").unwrap();
+    let enterprise = ForgeConfig::builder("ua")
+        .github_api_url("https://ghe.example.org/api/v3")
+        .build()
+        .unwrap();
+    let locator = enterprise
+        .parse_repo_url("https://ghe.example.org/team/tool")
+        .unwrap();
     assert_eq!(locator.api_base.as_str(), "https://ghe.example.org/api/v3/");
 }

@@ -3,7 +3,8 @@
 use secrecy::SecretString;
 use wikiscriptsync_forge::ForgeKind;
 use wikiscriptsync_forge::webhook::{
-    WebhookError, github_signature, parse_github_push, parse_gitlab_push, verify_github_signature, verify_gitlab_token,
+    WebhookError, github_signature, parse_github_push, parse_gitlab_push, verify_github_signature,
+    verify_gitlab_token,
 };
 
 const DOCS_SECRET: &str = "It's a Secret to Everybody";
@@ -16,14 +17,24 @@ fn secret(s: &str) -> SecretString {
 
 #[test]
 fn github_signature_matches_the_documented_test_vector() {
-    assert_eq!(github_signature(&secret(DOCS_SECRET), DOCS_BODY), DOCS_HEADER);
-    assert_eq!(verify_github_signature(&secret(DOCS_SECRET), DOCS_BODY, Some(DOCS_HEADER)), Ok(()));
+    assert_eq!(
+        github_signature(&secret(DOCS_SECRET), DOCS_BODY),
+        DOCS_HEADER
+    );
+    assert_eq!(
+        verify_github_signature(&secret(DOCS_SECRET), DOCS_BODY, Some(DOCS_HEADER)),
+        Ok(())
+    );
 }
 
 #[test]
 fn github_signature_with_a_wrong_secret_is_refused() {
     assert_eq!(
-        verify_github_signature(&secret("It's a Secret to Nobody"), DOCS_BODY, Some(DOCS_HEADER)),
+        verify_github_signature(
+            &secret("It's a Secret to Nobody"),
+            DOCS_BODY,
+            Some(DOCS_HEADER)
+        ),
         Err(WebhookError::SignatureMismatch)
     );
 }
@@ -46,7 +57,12 @@ fn github_delivery_without_a_signature_header_is_refused() {
 
 #[test]
 fn github_signature_in_the_wrong_format_is_refused() {
-    for header in ["sha1=757107ea", "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", "sha256=zz", "sha256=7571"] {
+    for header in [
+        "sha1=757107ea",
+        "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+        "sha256=zz",
+        "sha256=7571",
+    ] {
         assert_eq!(
             verify_github_signature(&secret(DOCS_SECRET), DOCS_BODY, Some(header)),
             Err(WebhookError::MalformedSignature),
@@ -58,10 +74,22 @@ fn github_signature_in_the_wrong_format_is_refused() {
 #[test]
 fn gitlab_token_must_match_exactly() {
     let configured = secret("s3cret-token");
-    assert_eq!(verify_gitlab_token(&configured, Some("s3cret-token")), Ok(()));
-    assert_eq!(verify_gitlab_token(&configured, Some("s3cret-tokeN")), Err(WebhookError::SignatureMismatch));
-    assert_eq!(verify_gitlab_token(&configured, Some("s3cret")), Err(WebhookError::SignatureMismatch));
-    assert!(matches!(verify_gitlab_token(&configured, None), Err(WebhookError::MissingHeader(_))));
+    assert_eq!(
+        verify_gitlab_token(&configured, Some("s3cret-token")),
+        Ok(())
+    );
+    assert_eq!(
+        verify_gitlab_token(&configured, Some("s3cret-tokeN")),
+        Err(WebhookError::SignatureMismatch)
+    );
+    assert_eq!(
+        verify_gitlab_token(&configured, Some("s3cret")),
+        Err(WebhookError::SignatureMismatch)
+    );
+    assert!(matches!(
+        verify_gitlab_token(&configured, None),
+        Err(WebhookError::MissingHeader(_))
+    ));
 }
 
 #[test]
@@ -73,7 +101,7 @@ fn webhook_errors_never_contain_the_secret() {
 const SHA_A: &str = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";
 const SHA_B: &str = "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c";
 
-fn github_push(commits: serde_json::Value) -> Vec<u8> {
+fn github_push(commits: &serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "ref": "refs/heads/main", "before": SHA_A, "after": SHA_B, "created": false, "deleted": false,
         "forced": false, "compare": "https://github.com/octo/gadgets/compare/6113728f27ae...0d1a26e67d8f",
@@ -86,7 +114,7 @@ fn github_push(commits: serde_json::Value) -> Vec<u8> {
 
 #[test]
 fn github_push_payload_yields_branch_shas_and_changed_paths() {
-    let body = github_push(serde_json::json!([
+    let body = github_push(&serde_json::json!([
         {"id": SHA_A, "added": ["src/New.js"], "modified": ["src/Gadget.css"], "removed": []},
         {"id": SHA_B, "added": [], "modified": [], "removed": ["old.js", "src/New.js"]},
     ]));
@@ -108,8 +136,10 @@ fn github_push_payload_yields_branch_shas_and_changed_paths() {
 
 #[test]
 fn github_push_with_2048_commits_is_flagged_truncated() {
-    let commits: Vec<_> = (0..2048).map(|_| serde_json::json!({"added": [], "modified": ["a.js"], "removed": []})).collect();
-    let push = parse_github_push(&github_push(serde_json::Value::Array(commits))).unwrap();
+    let commits: Vec<_> = (0..2048)
+        .map(|_| serde_json::json!({"added": [], "modified": ["a.js"], "removed": []}))
+        .collect();
+    let push = parse_github_push(&github_push(&serde_json::Value::Array(commits))).unwrap();
     assert!(push.truncated);
     assert!(push.may_touch(["anything.js"].into_iter()));
 }
@@ -117,7 +147,10 @@ fn github_push_with_2048_commits_is_flagged_truncated() {
 #[test]
 fn github_push_with_3000_files_in_a_commit_is_flagged_truncated() {
     let files: Vec<String> = (0..3000).map(|i| format!("f{i}.js")).collect();
-    let push = parse_github_push(&github_push(serde_json::json!([{"added": files, "modified": [], "removed": []}]))).unwrap();
+    let push = parse_github_push(&github_push(
+        &serde_json::json!([{"added": files, "modified": [], "removed": []}]),
+    ))
+    .unwrap();
     assert!(push.truncated);
 }
 
@@ -136,7 +169,9 @@ fn branch_creation_and_tag_pushes_are_told_apart() {
 
 #[test]
 fn gitlab_push_with_more_commits_than_listed_is_flagged_truncated() {
-    let commits: Vec<_> = (0..20).map(|_| serde_json::json!({"id": SHA_A, "added": ["x.js"], "modified": [], "removed": []})).collect();
+    let commits: Vec<_> = (0..20)
+        .map(|_| serde_json::json!({"id": SHA_A, "added": ["x.js"], "modified": [], "removed": []}))
+        .collect();
     let body = serde_json::to_vec(&serde_json::json!({
         "object_kind": "push", "event_name": "push", "before": SHA_A, "after": SHA_B, "ref": "refs/heads/feature/x",
         "checkout_sha": SHA_B, "project": {"id": 15, "path_with_namespace": "group/sub/project", "web_url": "https://gitlab.wikimedia.org/group/sub/project"},
@@ -166,6 +201,12 @@ fn gitlab_push_listing_every_commit_is_not_truncated() {
 
 #[test]
 fn payloads_that_are_not_pushes_are_refused() {
-    assert!(matches!(parse_github_push(b"{\"zen\": \"Keep it logically awesome.\"}"), Err(WebhookError::BadPayload(_))));
-    assert!(matches!(parse_gitlab_push(b"not json"), Err(WebhookError::BadPayload(_))));
+    assert!(matches!(
+        parse_github_push(b"{\"zen\": \"Keep it logically awesome.\"}"),
+        Err(WebhookError::BadPayload(_))
+    ));
+    assert!(matches!(
+        parse_gitlab_push(b"not json"),
+        Err(WebhookError::BadPayload(_))
+    ));
 }

@@ -75,7 +75,9 @@ struct Dir {
 impl GitStore {
     pub fn add_blob(&mut self, bytes: &[u8]) -> String {
         let (sha, _) = hash_object("blob", bytes);
-        self.blobs.entry(sha.clone()).or_insert_with(|| Arc::new(bytes.to_vec()));
+        self.blobs
+            .entry(sha.clone())
+            .or_insert_with(|| Arc::new(bytes.to_vec()));
         sha
     }
 
@@ -83,10 +85,18 @@ impl GitStore {
         let mut entries: Vec<TreeEntry> = Vec::new();
         for (name, sub) in &dir.dirs {
             let sha = self.write_tree(sub);
-            entries.push(TreeEntry { name: name.clone(), kind: EntryKind::Tree, sha });
+            entries.push(TreeEntry {
+                name: name.clone(),
+                kind: EntryKind::Tree,
+                sha,
+            });
         }
         for (name, sha) in &dir.files {
-            entries.push(TreeEntry { name: name.clone(), kind: EntryKind::Blob, sha: sha.clone() });
+            entries.push(TreeEntry {
+                name: name.clone(),
+                kind: EntryKind::Blob,
+                sha: sha.clone(),
+            });
         }
         // Git orders entries by name, directories compared as if they ended in '/'.
         let key = |e: &TreeEntry| match e.kind {
@@ -96,7 +106,11 @@ impl GitStore {
         entries.sort_by_key(key);
         let mut body = Vec::new();
         for e in &entries {
-            let mode = if e.kind == EntryKind::Tree { "40000" } else { "100644" };
+            let mode = if e.kind == EntryKind::Tree {
+                "40000"
+            } else {
+                "100644"
+            };
             body.extend_from_slice(format!("{mode} {}\0", e.name).as_bytes());
             body.extend_from_slice(&hex::decode(&e.sha).unwrap_or_default());
         }
@@ -106,7 +120,12 @@ impl GitStore {
     }
 
     /// Writes a commit holding exactly `files` (path → blob SHA).
-    pub fn write_commit(&mut self, files: BTreeMap<String, String>, parent: Option<String>, message: &str) -> String {
+    pub fn write_commit(
+        &mut self,
+        files: BTreeMap<String, String>,
+        parent: Option<String>,
+        message: &str,
+    ) -> String {
         let mut root = Dir::default();
         for (path, sha) in &files {
             let mut dir = &mut root;
@@ -130,7 +149,12 @@ impl GitStore {
         let (sha, _) = hash_object("commit", body.as_bytes());
         self.commits.insert(
             sha.clone(),
-            Commit { tree, parents: parent.into_iter().collect(), message: message.to_owned(), files: Arc::new(files) },
+            Commit {
+                tree,
+                parents: parent.into_iter().collect(),
+                message: message.to_owned(),
+                files: Arc::new(files),
+            },
         );
         sha
     }
@@ -146,9 +170,15 @@ impl GitStore {
 
     /// Every entry under a tree, recursively, as (path, entry), in Git's order (pre-order).
     pub fn walk(&self, tree: &str, prefix: &str, out: &mut Vec<(String, TreeEntry)>) {
-        let Some(entries) = self.trees.get(tree) else { return };
+        let Some(entries) = self.trees.get(tree) else {
+            return;
+        };
         for e in entries {
-            let path = if prefix.is_empty() { e.name.clone() } else { format!("{prefix}/{}", e.name) };
+            let path = if prefix.is_empty() {
+                e.name.clone()
+            } else {
+                format!("{prefix}/{}", e.name)
+            };
             out.push((path.clone(), e.clone()));
             if e.kind == EntryKind::Tree {
                 self.walk(&e.sha, &path, out);
@@ -161,7 +191,11 @@ impl GitStore {
         let mut current = root.to_owned();
         for part in dir.split('/').filter(|p| !p.is_empty()) {
             let entries = self.trees.get(&current)?;
-            current = entries.iter().find(|e| e.name == part && e.kind == EntryKind::Tree)?.sha.clone();
+            current = entries
+                .iter()
+                .find(|e| e.name == part && e.kind == EntryKind::Tree)?
+                .sha
+                .clone();
         }
         Some(current)
     }

@@ -10,7 +10,10 @@ use sha2::{Digest, Sha256};
 use wiremock::Request;
 
 use super::git::{EntryKind, GitStore, Repo};
-use super::{Bucket, Ctx, Dialect, Endpoint, FakeServer, Reply, base64_lines, header, query, segments, test_builder};
+use super::{
+    Bucket, Ctx, Dialect, Endpoint, FakeServer, Reply, base64_lines, header, query, segments,
+    test_builder,
+};
 use crate::config::{ForgeConfigBuilder, Token};
 
 const DOCS: &str = "https://docs.github.com/rest";
@@ -30,7 +33,9 @@ impl Deref for FakeGitHub {
 impl FakeGitHub {
     /// Starts the fake (quota: 5,000/h with a token, 60/h without, as github.com).
     pub async fn start() -> Self {
-        Self { inner: FakeServer::start(GitHubDialect).await }
+        Self {
+            inner: FakeServer::start(GitHubDialect).await,
+        }
     }
 
     /// The repository URL users would paste (`https://github.com/<full_name>`): github.com is
@@ -53,7 +58,10 @@ impl FakeGitHub {
 struct GitHubDialect;
 
 fn not_found(doc: &str) -> Reply {
-    Reply::json(404, &json!({"message": "Not Found", "documentation_url": format!("{DOCS}/{doc}"), "status": "404"}))
+    Reply::json(
+        404,
+        &json!({"message": "Not Found", "documentation_url": format!("{DOCS}/{doc}"), "status": "404"}),
+    )
 }
 
 fn etag_of(body: &[u8], accept: &str, authorized: bool) -> String {
@@ -72,7 +80,11 @@ fn conditional(req: &Request, etag: &str, reply: Reply) -> Reply {
             c == etag || c.trim_start_matches("W/") == etag.trim_start_matches("W/")
         })
     });
-    let reply = if matches { Reply::raw(304, "", Vec::new()) } else { reply };
+    let reply = if matches {
+        Reply::raw(304, "", Vec::new())
+    } else {
+        reply
+    };
     reply
         .header("ETag", etag)
         .header("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
@@ -81,7 +93,10 @@ fn conditional(req: &Request, etag: &str, reply: Reply) -> Reply {
 
 impl GitHubDialect {
     fn repo_json(base: &str, repo: &Repo) -> Value {
-        let (owner, name) = repo.full_name.split_once('/').unwrap_or(("", &repo.full_name));
+        let (owner, name) = repo
+            .full_name
+            .split_once('/')
+            .unwrap_or(("", &repo.full_name));
         json!({
             "id": repo.id,
             "node_id": format!("R_kgDO{}", repo.id),
@@ -127,14 +142,25 @@ impl GitHubDialect {
         })
     }
 
-    fn tree_reply(base: &str, repo: &Repo, git: &GitStore, tree_ish: &str, recursive: bool, truncate: bool) -> Reply {
+    fn tree_reply(
+        base: &str,
+        repo: &Repo,
+        git: &GitStore,
+        tree_ish: &str,
+        recursive: bool,
+        truncate: bool,
+    ) -> Reply {
         let tree_sha = match git.resolve(repo, tree_ish) {
             Some(commit) => git.commits[&commit].tree.clone(),
             None if git.trees.contains_key(tree_ish) => tree_ish.to_owned(),
             None => return not_found("git/trees#get-a-tree"),
         };
         let entry_json = |path: &str, e: &super::git::TreeEntry| {
-            let kind = if e.kind == EntryKind::Tree { "tree" } else { "blob" };
+            let kind = if e.kind == EntryKind::Tree {
+                "tree"
+            } else {
+                "blob"
+            };
             let segment = if kind == "tree" { "trees" } else { "blobs" };
             let mut v = json!({"path": path, "mode": e.mode(), "type": kind, "sha": e.sha, "url": format!("{base}/repos/{}/git/{segment}/{}", repo.full_name, e.sha)});
             if e.kind == EntryKind::Blob {
@@ -165,13 +191,20 @@ impl GitHubDialect {
     fn contents_reply(base: &str, req: &Request, repo: &Repo, git: &GitStore, path: &str) -> Reply {
         let reference = query(req, "ref").unwrap_or_else(|| repo.default_branch.clone());
         let Some(commit) = git.resolve(repo, &reference) else {
-            return Reply::json(404, &json!({"message": format!("No commit found for the ref {reference}"), "documentation_url": format!("{DOCS}/repos/contents#get-repository-content"), "status": "404"}));
+            return Reply::json(
+                404,
+                &json!({"message": format!("No commit found for the ref {reference}"), "documentation_url": format!("{DOCS}/repos/contents#get-repository-content"), "status": "404"}),
+            );
         };
         let files = &git.commits[&commit].files;
         let Some(blob_sha) = files.get(path) else {
             return not_found("repos/contents#get-repository-content");
         };
-        let bytes = git.blobs.get(blob_sha).map(|b| b.as_ref().clone()).unwrap_or_default();
+        let bytes = git
+            .blobs
+            .get(blob_sha)
+            .map(|b| b.as_ref().clone())
+            .unwrap_or_default();
         let accept = header(req, "accept").unwrap_or_default();
         if accept.contains("vnd.github.raw") {
             let mut reply = Reply::raw(200, "application/vnd.github.raw; charset=utf-8", bytes);
@@ -179,9 +212,15 @@ impl GitHubDialect {
             return reply.header("ETag", format!("\"{blob_sha}\""));
         }
         let name = path.rsplit('/').next().unwrap_or(path);
-        let self_url = format!("{base}/repos/{}/contents/{path}?ref={reference}", repo.full_name);
+        let self_url = format!(
+            "{base}/repos/{}/contents/{path}?ref={reference}",
+            repo.full_name
+        );
         let git_url = format!("{base}/repos/{}/git/blobs/{blob_sha}", repo.full_name);
-        let html_url = format!("https://github.com/{}/blob/{reference}/{path}", repo.full_name);
+        let html_url = format!(
+            "https://github.com/{}/blob/{reference}/{path}",
+            repo.full_name
+        );
         let mut reply = Reply::json(
             200,
             &json!({
@@ -212,7 +251,9 @@ impl Dialect for GitHubDialect {
 
     fn credential(&self, req: &Request) -> Option<String> {
         let auth = header(req, "authorization")?;
-        let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("token "))?;
+        let token = auth
+            .strip_prefix("Bearer ")
+            .or_else(|| auth.strip_prefix("token "))?;
         Some(token.trim().to_owned())
     }
 
@@ -223,7 +264,11 @@ impl Dialect for GitHubDialect {
             return not_found("");
         }
         let full_name = format!("{}/{}", s[1], s[2]);
-        let Some(repo) = git.repos.get(&full_name).filter(|r| !r.private || ctx.authorized) else {
+        let Some(repo) = git
+            .repos
+            .get(&full_name)
+            .filter(|r| !r.private || ctx.authorized)
+        else {
             return not_found("repos/repos#get-a-repository");
         };
         let accept = header(req, "accept").unwrap_or_default();
@@ -232,7 +277,11 @@ impl Dialect for GitHubDialect {
             [] => {
                 let body = serde_json::to_vec(&Self::repo_json(base, repo)).unwrap_or_default();
                 let etag = etag_of(&body, &accept, ctx.authorized);
-                conditional(req, &etag, Reply::raw(200, "application/json; charset=utf-8", body))
+                conditional(
+                    req,
+                    &etag,
+                    Reply::raw(200, "application/json; charset=utf-8", body),
+                )
             }
             ["commits", reference @ ..] => {
                 let reference = reference.join("/");
@@ -245,15 +294,29 @@ impl Dialect for GitHubDialect {
                 if accept.contains("application/vnd.github.sha") {
                     // Documented: the SHA is the body and its quoted form the ETag.
                     let etag = format!("\"{sha}\"");
-                    conditional(req, &etag, Reply::raw(200, "application/vnd.github.sha; charset=utf-8", sha.into_bytes()))
+                    conditional(
+                        req,
+                        &etag,
+                        Reply::raw(
+                            200,
+                            "application/vnd.github.sha; charset=utf-8",
+                            sha.into_bytes(),
+                        ),
+                    )
                 } else {
-                    let body = serde_json::to_vec(&Self::commit_json(base, repo, git, &sha)).unwrap_or_default();
+                    let body = serde_json::to_vec(&Self::commit_json(base, repo, git, &sha))
+                        .unwrap_or_default();
                     let etag = etag_of(&body, &accept, ctx.authorized);
-                    conditional(req, &etag, Reply::raw(200, "application/json; charset=utf-8", body))
+                    conditional(
+                        req,
+                        &etag,
+                        Reply::raw(200, "application/json; charset=utf-8", body),
+                    )
                 }
             }
             ["git", "trees", tree_ish] => {
-                let recursive = query(req, "recursive").is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
+                let recursive = query(req, "recursive")
+                    .is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
                 Self::tree_reply(base, repo, git, tree_ish, recursive, ctx.truncate_tree)
             }
             ["git", "blobs", sha] => match git.blobs.get(*sha) {
@@ -263,7 +326,9 @@ impl Dialect for GitHubDialect {
                 ),
                 None => not_found("git/blobs#get-a-blob"),
             },
-            ["contents", path @ ..] if !path.is_empty() => Self::contents_reply(base, req, repo, git, &path.join("/")),
+            ["contents", path @ ..] if !path.is_empty() => {
+                Self::contents_reply(base, req, repo, git, &path.join("/"))
+            }
             _ => not_found(""),
         }
     }
@@ -280,11 +345,22 @@ impl Dialect for GitHubDialect {
         true
     }
 
-    fn rate_headers(&self, limit: u64, bucket: &Bucket, _authorized: bool) -> Vec<(String, String)> {
+    fn rate_headers(
+        &self,
+        limit: u64,
+        bucket: &Bucket,
+        _authorized: bool,
+    ) -> Vec<(String, String)> {
         vec![
             ("x-ratelimit-limit".into(), limit.to_string()),
-            ("x-ratelimit-remaining".into(), limit.saturating_sub(bucket.used).to_string()),
-            ("x-ratelimit-used".into(), bucket.used.min(limit).to_string()),
+            (
+                "x-ratelimit-remaining".into(),
+                limit.saturating_sub(bucket.used).to_string(),
+            ),
+            (
+                "x-ratelimit-used".into(),
+                bucket.used.min(limit).to_string(),
+            ),
             ("x-ratelimit-reset".into(), bucket.reset.to_string()),
             ("x-ratelimit-resource".into(), "core".into()),
             ("x-github-api-version-selected".into(), "2022-11-28".into()),
@@ -310,6 +386,9 @@ impl Dialect for GitHubDialect {
     }
 
     fn bad_credentials(&self) -> Reply {
-        Reply::json(401, &json!({"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}))
+        Reply::json(
+            401,
+            &json!({"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}),
+        )
     }
 }

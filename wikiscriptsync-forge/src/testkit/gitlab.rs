@@ -11,7 +11,10 @@ use sha2::{Digest, Sha256};
 use wiremock::Request;
 
 use super::git::{EntryKind, GitStore, Repo};
-use super::{Bucket, Ctx, Dialect, Endpoint, FakeServer, Reply, base64_plain, header, query, segments, test_builder};
+use super::{
+    Bucket, Ctx, Dialect, Endpoint, FakeServer, Reply, base64_plain, header, query, segments,
+    test_builder,
+};
 use crate::config::{ForgeConfigBuilder, Token};
 
 /// A fake GitLab instance on loopback. Dereferences to [`FakeServer`].
@@ -29,7 +32,9 @@ impl Deref for FakeGitLab {
 impl FakeGitLab {
     /// Starts the fake (quota: 2,000/min with a token, 500/min without, as gitlab.com).
     pub async fn start() -> Self {
-        Self { inner: FakeServer::start(GitLabDialect).await }
+        Self {
+            inner: FakeServer::start(GitLabDialect).await,
+        }
     }
 
     /// The repository URL users would paste (`http://127.0.0.1:<port>/<full_name>`).
@@ -45,7 +50,8 @@ impl FakeGitLab {
     /// Same, with a token for the fake's host.
     pub fn config_builder_with_token(&self, token: &str) -> ForgeConfigBuilder {
         let host = self.uri().trim_start_matches("http://").to_owned();
-        self.config_builder().gitlab_token(&host, Token::from(token))
+        self.config_builder()
+            .gitlab_token(&host, Token::from(token))
     }
 
     /// The numeric project id of a repository.
@@ -64,7 +70,10 @@ const TIME: &str = "2023-11-14T22:13:20.000+00:00";
 
 impl GitLabDialect {
     fn project_json(base: &str, repo: &Repo) -> Value {
-        let (namespace, path) = repo.full_name.rsplit_once('/').unwrap_or(("", &repo.full_name));
+        let (namespace, path) = repo
+            .full_name
+            .rsplit_once('/')
+            .unwrap_or(("", &repo.full_name));
         json!({
             "id": repo.id,
             "description": null,
@@ -125,14 +134,24 @@ impl GitLabDialect {
             git.walk(&tree, dir, &mut entries);
         } else {
             for e in git.trees.get(&tree).into_iter().flatten() {
-                let path = if dir.is_empty() { e.name.clone() } else { format!("{dir}/{}", e.name) };
+                let path = if dir.is_empty() {
+                    e.name.clone()
+                } else {
+                    format!("{dir}/{}", e.name)
+                };
                 entries.push((path, e.clone()));
             }
         }
-        let per_page = query(req, "per_page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(20).clamp(1, 100);
+        let per_page = query(req, "per_page")
+            .and_then(|p| p.parse::<usize>().ok())
+            .unwrap_or(20)
+            .clamp(1, 100);
         // The keyset cursor is opaque to clients; this fake uses the last path of the page.
         let start = match query(req, "page_token") {
-            Some(token) => entries.iter().position(|(p, _)| *p == token).map_or(entries.len(), |i| i + 1),
+            Some(token) => entries
+                .iter()
+                .position(|(p, _)| *p == token)
+                .map_or(entries.len(), |i| i + 1),
             None => 0,
         };
         let page: Vec<Value> = entries
@@ -141,7 +160,11 @@ impl GitLabDialect {
             .take(per_page)
             .map(|(path, e)| {
                 let name = path.rsplit('/').next().unwrap_or(path);
-                let kind = if e.kind == EntryKind::Tree { "tree" } else { "blob" };
+                let kind = if e.kind == EntryKind::Tree {
+                    "tree"
+                } else {
+                    "blob"
+                };
                 json!({"id": e.sha, "name": name, "type": kind, "path": path, "mode": e.mode()})
             })
             .collect();
@@ -151,7 +174,8 @@ impl GitLabDialect {
             && let Some((last, _)) = entries.get(start + per_page - 1)
         {
             // wiremock reports the request URL without our port; link from the server's own base.
-            let mut next = url::Url::parse(&format!("{base}{}", req.url.path())).unwrap_or_else(|_| req.url.clone());
+            let mut next = url::Url::parse(&format!("{base}{}", req.url.path()))
+                .unwrap_or_else(|_| req.url.clone());
             let pairs: Vec<(String, String)> = req
                 .url
                 .query_pairs()
@@ -181,7 +205,11 @@ impl GitLabDialect {
         let Some(blob_sha) = git.commits[&commit].files.get(path) else {
             return message(404, "404 File Not Found");
         };
-        let bytes = git.blobs.get(blob_sha).map(|b| b.as_ref().clone()).unwrap_or_default();
+        let bytes = git
+            .blobs
+            .get(blob_sha)
+            .map(|b| b.as_ref().clone())
+            .unwrap_or_default();
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let name = path.rsplit('/').next().unwrap_or(path).to_owned();
         let size = bytes.len();
@@ -231,8 +259,9 @@ impl Dialect for GitLabDialect {
     }
 
     fn credential(&self, req: &Request) -> Option<String> {
-        header(req, "private-token")
-            .or_else(|| header(req, "authorization").and_then(|a| a.strip_prefix("Bearer ").map(str::to_owned)))
+        header(req, "private-token").or_else(|| {
+            header(req, "authorization").and_then(|a| a.strip_prefix("Bearer ").map(str::to_owned))
+        })
     }
 
     fn route(&self, git: &GitStore, req: &Request, ctx: &Ctx) -> Reply {
@@ -264,7 +293,8 @@ impl Dialect for GitLabDialect {
             ["repository", "files", path] => Self::file_reply(req, repo, git, path, false),
             ["repository", "blobs", sha, "raw"] => match git.blobs.get(*sha) {
                 Some(bytes) => {
-                    let mut r = Reply::raw(200, "text/plain; charset=utf-8", bytes.as_ref().clone());
+                    let mut r =
+                        Reply::raw(200, "text/plain; charset=utf-8", bytes.as_ref().clone());
                     r.is_content = true;
                     r
                 }
@@ -287,12 +317,22 @@ impl Dialect for GitLabDialect {
     }
 
     fn rate_headers(&self, limit: u64, bucket: &Bucket, authorized: bool) -> Vec<(String, String)> {
-        let name = if authorized { "throttle_authenticated_api" } else { "throttle_unauthenticated_api" };
+        let name = if authorized {
+            "throttle_authenticated_api"
+        } else {
+            "throttle_unauthenticated_api"
+        };
         vec![
             ("RateLimit-Name".into(), name.into()),
             ("RateLimit-Limit".into(), limit.to_string()),
-            ("RateLimit-Observed".into(), bucket.used.min(limit).to_string()),
-            ("RateLimit-Remaining".into(), limit.saturating_sub(bucket.used).to_string()),
+            (
+                "RateLimit-Observed".into(),
+                bucket.used.min(limit).to_string(),
+            ),
+            (
+                "RateLimit-Remaining".into(),
+                limit.saturating_sub(bucket.used).to_string(),
+            ),
             ("RateLimit-Reset".into(), bucket.reset.to_string()),
         ]
     }
@@ -301,7 +341,10 @@ impl Dialect for GitLabDialect {
         let now = super::now_epoch();
         Reply::raw(429, "text/plain", b"Retry later\n".to_vec())
             .header("Retry-After", reset.saturating_sub(now).max(1).to_string())
-            .header("RateLimit-ResetTime", httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(reset)))
+            .header(
+                "RateLimit-ResetTime",
+                httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(reset)),
+            )
     }
 
     fn secondary_limited(&self, status: u16, retry_after: Option<u64>) -> Reply {

@@ -152,7 +152,13 @@ impl Reply {
     }
 
     fn raw(status: u16, content_type: &'static str, body: Vec<u8>) -> Self {
-        Self { status, content_type, headers: Vec::new(), body, is_content: false }
+        Self {
+            status,
+            content_type,
+            headers: Vec::new(),
+            body,
+            is_content: false,
+        }
     }
 
     fn header(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -197,7 +203,9 @@ pub(crate) struct State {
 }
 
 fn now_epoch() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -210,7 +218,10 @@ struct Responder<D: Dialect> {
 }
 
 fn header(req: &Request, name: &str) -> Option<String> {
-    req.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    req.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 impl<D: Dialect> Respond for Responder<D> {
@@ -227,7 +238,10 @@ impl<D: Dialect> Respond for Responder<D> {
         let now = now_epoch();
         let bucket = state.buckets.entry(bucket_key).or_default();
         if bucket.reset <= now {
-            *bucket = Bucket { used: 0, reset: now + window };
+            *bucket = Bucket {
+                used: 0,
+                reset: now + window,
+            };
         }
         let fault_index = state
             .faults
@@ -242,8 +256,12 @@ impl<D: Dialect> Respond for Responder<D> {
             }
             Some(fault)
         });
-        let bucket = state.buckets.entry(credential.clone().unwrap_or_else(|| "anonymous".into())).or_default();
-        let wrong_token = matches!((&state.accepted_token, &credential), (Some(ok), Some(given)) if ok != given);
+        let bucket = state
+            .buckets
+            .entry(credential.clone().unwrap_or_else(|| "anonymous".into()))
+            .or_default();
+        let wrong_token =
+            matches!((&state.accepted_token, &credential), (Some(ok), Some(given)) if ok != given);
         let mut charged = true;
         let mut reply = if wrong_token {
             charged = false;
@@ -252,10 +270,18 @@ impl<D: Dialect> Respond for Responder<D> {
             charged = false;
             bucket.used = bucket.used.max(limit);
             self.dialect.primary_limited(bucket.reset)
-        } else if let Some(Fault::SecondaryRateLimit { status, retry_after }) = fault {
+        } else if let Some(Fault::SecondaryRateLimit {
+            status,
+            retry_after,
+        }) = fault
+        {
             self.dialect.secondary_limited(status, retry_after)
         } else if let Some(Fault::ServerError(status)) = fault {
-            Reply::raw(status, "text/html", b"<html><body><h1>Server Error</h1></body></html>".to_vec())
+            Reply::raw(
+                status,
+                "text/html",
+                b"<html><body><h1>Server Error</h1></body></html>".to_vec(),
+            )
         } else {
             let ctx = Ctx {
                 authorized,
@@ -267,7 +293,10 @@ impl<D: Dialect> Respond for Responder<D> {
         if reply.status == 304 && authorized && self.dialect.free_authorized_304() {
             charged = false;
         }
-        let bucket = state.buckets.entry(credential.unwrap_or_else(|| "anonymous".into())).or_default();
+        let bucket = state
+            .buckets
+            .entry(credential.unwrap_or_else(|| "anonymous".into()))
+            .or_default();
         if charged {
             bucket.used += 1;
         }
@@ -350,7 +379,10 @@ impl FakeServer {
             base_url: server.uri(),
         }));
         Mock::given(wiremock::matchers::any())
-            .respond_with(Responder { dialect, state: Arc::clone(&state) })
+            .respond_with(Responder {
+                dialect,
+                state: Arc::clone(&state),
+            })
             .mount(&server)
             .await;
         Self { server, state }
@@ -366,7 +398,11 @@ impl FakeServer {
     }
 
     /// Creates a public repository with branch `main` holding `files`; returns the first commit.
-    pub fn add_repo<P: Into<String>, C: AsRef<[u8]>>(&self, full_name: &str, files: impl IntoIterator<Item = (P, C)>) -> CommitSha {
+    pub fn add_repo<P: Into<String>, C: AsRef<[u8]>>(
+        &self,
+        full_name: &str,
+        files: impl IntoIterator<Item = (P, C)>,
+    ) -> CommitSha {
         self.add_repo_with(full_name, "main", false, files)
     }
 
@@ -414,7 +450,11 @@ impl FakeServer {
     ) -> CommitSha {
         let mut state = self.state();
         let git = &mut state.git;
-        let repo = git.repos.get(full_name).unwrap_or_else(|| panic!("no fake repository {full_name}")).clone();
+        let repo = git
+            .repos
+            .get(full_name)
+            .unwrap_or_else(|| panic!("no fake repository {full_name}"))
+            .clone();
         let parent = repo
             .branches
             .get(branch)
@@ -443,7 +483,13 @@ impl FakeServer {
     /// The head of a branch, if both exist.
     pub fn head_of(&self, full_name: &str, branch: &str) -> Option<CommitSha> {
         let state = self.state();
-        state.git.repos.get(full_name)?.branches.get(branch).map(|s| to_commit_sha(s))
+        state
+            .git
+            .repos
+            .get(full_name)?
+            .branches
+            .get(branch)
+            .map(|s| to_commit_sha(s))
     }
 
     /// The blob SHA of `path` on `branch`.
@@ -461,12 +507,20 @@ impl FakeServer {
 
     /// Plays `fault` on the next request, whatever its endpoint.
     pub fn push_fault(&self, fault: Fault) {
-        self.state().faults.push_back(ScriptedFault { fault, endpoint: None, times: 1 });
+        self.state().faults.push_back(ScriptedFault {
+            fault,
+            endpoint: None,
+            times: 1,
+        });
     }
 
     /// Plays `fault` on the next `times` requests to `endpoint`.
     pub fn push_fault_on(&self, endpoint: Endpoint, fault: Fault, times: u32) {
-        self.state().faults.push_back(ScriptedFault { fault, endpoint: Some(endpoint), times: times.max(1) });
+        self.state().faults.push_back(ScriptedFault {
+            fault,
+            endpoint: Some(endpoint),
+            times: times.max(1),
+        });
     }
 
     /// Answers every recursive tree as truncated (GitHub) until turned off.
@@ -553,10 +607,17 @@ fn segments(req: &Request) -> Vec<String> {
         .path()
         .trim_start_matches('/')
         .split('/')
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .collect()
 }
 
 fn query(req: &Request, name: &str) -> Option<String> {
-    req.url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    req.url
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
