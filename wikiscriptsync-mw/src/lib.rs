@@ -14,6 +14,30 @@
 //! - [`oauth`] is the OAuth 2.0 identity flow for the web app.
 //! - With the `testkit` feature, [`testkit::FakeWiki`] is an in-memory wiki on wiremock.
 //!
+//! A cold publish is four requests (login token, login, probe, edit):
+//!
+//! ```no_run
+//! # async fn publish() -> Result<(), wikiscriptsync_mw::Error> {
+//! use wikiscriptsync_mw::*;
+//! let mut config = ClientConfig::new(UserAgent::from_contact("https://example.org/me")?);
+//! config.allow_list = AllowList::from_env()?; // adds WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS
+//! let client = ActionApiClient::new(config)?;
+//! let wiki = client.parse_wiki("en.wikipedia.org")?;
+//! let password = SecretString::from(std::env::var("BOT_PASSWORD").unwrap_or_default());
+//! let session = client.login_session(&wiki, BotPassword::new("Me@publisher", password)).await?;
+//! let title = Title::parse("User:Me/tool.js")?;
+//! let probe = session.probe(&title).await?;
+//! probe.check_rights(&title)?; // a missing right names the BotPassword grant to add
+//! let mut edit = EditRequest::new(title, "mw.log('hi');", "Update from git");
+//! edit.base_revision = probe.page.revision_id; // edit conflicts are detected
+//! edit.start_timestamp = Some(probe.server_time);
+//! match session.edit(&edit).await? {
+//!     EditOutcome::NoChange => println!("already up to date"),
+//!     outcome => println!("{outcome:?} in {} requests", session.request_count()),
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! Secrets (BotPasswords, CSRF and OAuth tokens, client secrets) are [`secrecy::SecretString`]s:
 //! they appear in no log line, error message or `Debug` output.
 #![warn(missing_docs)]

@@ -102,7 +102,11 @@ async fn a_cold_publish_costs_four_requests_with_the_required_parameters() {
             ua.starts_with("wikiscriptsync/") && ua.contains("(tests@example.org)"),
             "{ua}"
         );
-        assert!(request.header("accept-encoding").is_some_and(|v| v.contains("gzip")));
+        assert!(
+            request
+                .header("accept-encoding")
+                .is_some_and(|v| v.contains("gzip"))
+        );
     }
     // The login: password and token in the POST body, never in the URL; no assert before login.
     let login = &requests[1];
@@ -842,4 +846,17 @@ async fn one_request_in_flight_per_wiki_by_default() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn interactive_clients_send_no_maxlag() {
+    let fake = fake_with_accounts().await;
+    let client = ActionApiClient::new(config_for(&fake).interactive()).unwrap();
+    let session = client.anonymous_session(&fake.wiki_url()).unwrap();
+    session.lookup_revisions(&["Foo".to_owned()]).await.unwrap();
+    let sent = fake.requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].param("maxlag"), None);
+    // Anonymous sessions never assert a login.
+    assert_eq!(sent[0].param("assert"), None);
 }
