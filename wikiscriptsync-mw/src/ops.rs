@@ -234,8 +234,8 @@ impl Session {
         let mut continuation: Vec<(String, String)> = Vec::new();
         loop {
             let mut params = base.clone();
-            // Continuation keys are whatever the wiki sent; leak-free &'static keys are not
-            // possible for them, so they are matched against the known set.
+            // Parameter names are `&'static str`; the wiki's continuation keys are mapped onto
+            // the known set (unknown ones were dropped when the answer was read).
             for (key, value) in &continuation {
                 if let Some(key) = CONTINUE_KEYS.iter().find(|k| **k == key.as_str()) {
                     params.push((key, value.clone()));

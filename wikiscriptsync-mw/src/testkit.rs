@@ -103,7 +103,8 @@ pub struct FakeAccount {
 }
 
 impl FakeAccount {
-    /// `login_name` is `User@BotName`; the rights default to `read` and `edit`.
+    /// `login_name` is `User@BotName`; the rights default to `read`, `edit` and `writeapi`
+    /// (no `createpage`: add rights with [`FakeAccount::with_rights`]).
     pub fn new(login_name: impl Into<String>, password: impl Into<String>) -> Self {
         Self {
             login_name: login_name.into(),
