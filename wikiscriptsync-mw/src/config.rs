@@ -98,16 +98,22 @@ impl RetryPolicy {
         }
     }
 
-    /// The wait before retry number `retry` (1-based): the server's Retry-After if given, else
-    /// exponential backoff from the floor, never below the floor nor above the cap, plus jitter.
+    /// The wait before retry number `retry` (1-based): exponential backoff from the floor, or
+    /// the server's Retry-After when that is longer; never above the cap; plus jitter.
     pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
         let exponent = retry.saturating_sub(1).min(16);
         let backoff = self.floor.saturating_mul(1u32 << exponent);
-        let base = retry_after.unwrap_or(backoff).max(self.floor).min(self.cap);
+        // The server's Retry-After is a minimum: repeated "retry after 0" still backs off.
+        let base = retry_after
+            .map_or(backoff, |asked| asked.max(backoff))
+            .max(self.floor)
+            .min(self.cap);
         let jitter = self.jitter.clamp(0.0, 1.0);
         if jitter > 0.0 {
-            let extra = base.mul_f64(jitter * fastrand::f64());
-            (base + extra).min(self.cap.max(self.floor))
+            // try_from avoids the panic `mul_f64` has on overflow for absurd caps.
+            let extra = Duration::try_from_secs_f64(base.as_secs_f64() * jitter * fastrand::f64())
+                .unwrap_or(Duration::ZERO);
+            base.saturating_add(extra).min(self.cap.max(self.floor))
         } else {
             base
         }
@@ -213,6 +219,11 @@ mod tests {
             policy.delay(1, Some(Duration::from_secs(900))),
             Duration::from_secs(60)
         );
+        // A short Retry-After does not undercut the backoff of later retries.
+        assert_eq!(
+            policy.delay(3, Some(Duration::from_secs(5))),
+            Duration::from_secs(20)
+        );
     }
 
     #[test]
@@ -225,6 +236,17 @@ mod tests {
             let delay = policy.delay(1, None);
             assert!(delay >= Duration::from_secs(5) && delay <= Duration::from_millis(7500));
         }
+    }
+
+    #[test]
+    fn huge_caps_do_not_overflow() {
+        let policy = RetryPolicy {
+            max_attempts: 100,
+            floor: Duration::MAX,
+            cap: Duration::MAX,
+            jitter: 1.0,
+        };
+        assert_eq!(policy.delay(99, Some(Duration::MAX)), Duration::MAX);
     }
 
     #[test]
