@@ -345,6 +345,36 @@ async fn publishable_files_follow_keyset_link_headers_across_pages() {
 }
 
 #[tokio::test]
+async fn instances_without_keyset_trees_are_paged_by_their_offset_link_headers() {
+    let fake = FakeGitLab::start().await;
+    fake.offset_pagination(true);
+    let files: Vec<(String, String)> = (0..150)
+        .map(|i| (format!("f{i:03}.css"), format!("/* {i} */")))
+        .collect();
+    fake.add_repo("g/old", files);
+    let forges = Forges::new(fake.config_builder().build().unwrap()).unwrap();
+    let repo = forges.parse_repo_url(&fake.repo_url("g/old")).unwrap();
+    let commit = fake.head_of("g/old", "main").unwrap();
+    let mut usage = Usage::default();
+    let found = forges
+        .publishable_files(&repo, &commit, &mut usage)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 150);
+    assert_eq!(usage.requests, 3, "project lookup + 2 pages");
+    let trees: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.endpoint == Endpoint::Tree)
+        .collect();
+    assert!(
+        trees[1].path_and_query.contains("page=2"),
+        "{}",
+        trees[1].path_and_query
+    );
+}
+
+#[tokio::test]
 async fn blob_shas_ask_only_for_the_directory_holding_the_watched_paths() {
     let s = setup().await;
     let commit = s.fake.head_of("wiki/tools/gadgets", "main").unwrap();

@@ -62,6 +62,10 @@ impl FakeGitLab {
 
 struct GitLabDialect;
 
+fn keyset_token(path: &str) -> String {
+    super::base64_plain(json!({ "file_name": path }).to_string().as_bytes())
+}
+
 fn message(status: u16, text: &str) -> Reply {
     Reply::json(status, &json!({ "message": text }))
 }
@@ -117,7 +121,7 @@ impl GitLabDialect {
         })
     }
 
-    fn tree_reply(base: &str, req: &Request, repo: &Repo, git: &GitStore) -> Reply {
+    fn tree_reply(base: &str, req: &Request, repo: &Repo, git: &GitStore, ctx: &Ctx) -> Reply {
         let reference = query(req, "ref").unwrap_or_else(|| repo.default_branch.clone());
         let Some(commit) = git.resolve(repo, &reference) else {
             return message(404, "404 Tree Not Found");
@@ -146,13 +150,23 @@ impl GitLabDialect {
             .and_then(|p| p.parse::<usize>().ok())
             .unwrap_or(20)
             .clamp(1, 100);
-        // The keyset cursor is opaque to clients; this fake uses the last path of the page.
-        let start = match query(req, "page_token") {
-            Some(token) => entries
-                .iter()
-                .position(|(p, _)| *p == token)
-                .map_or(entries.len(), |i| i + 1),
-            None => 0,
+        let keyset =
+            !ctx.offset_pagination && query(req, "pagination").as_deref() == Some("keyset");
+        let start = if keyset {
+            // An opaque cursor, as GitLab's: base64 of {"file_name": <last path of the page>}.
+            match query(req, "page_token") {
+                Some(token) => entries
+                    .iter()
+                    .position(|(p, _)| keyset_token(p) == token)
+                    .map_or(entries.len(), |i| i + 1),
+                None => 0,
+            }
+        } else {
+            let page = query(req, "page")
+                .and_then(|p| p.parse::<usize>().ok())
+                .unwrap_or(1)
+                .max(1);
+            (page - 1) * per_page
         };
         let page: Vec<Value> = entries
             .iter()
@@ -168,31 +182,71 @@ impl GitLabDialect {
                 json!({"id": e.sha, "name": name, "type": kind, "path": path, "mode": e.mode()})
             })
             .collect();
-        let mut reply = Reply::json(200, &Value::Array(page));
-        reply = reply.header("x-per-page", per_page.to_string());
-        if start + per_page < entries.len()
-            && let Some((last, _)) = entries.get(start + per_page - 1)
-        {
-            // wiremock reports the request URL without our port; link from the server's own base.
+        let mut reply =
+            Reply::json(200, &Value::Array(page)).header("x-per-page", per_page.to_string());
+        let has_next = start + per_page < entries.len();
+        // wiremock reports the request URL without our port; link from the server's own base.
+        let link_to = |replace: &[(&str, String)]| {
             let mut next = url::Url::parse(&format!("{base}{}", req.url.path()))
                 .unwrap_or_else(|_| req.url.clone());
-            let pairs: Vec<(String, String)> = req
-                .url
-                .query_pairs()
-                .filter(|(k, _)| k != "page_token")
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-            {
-                let mut q = next.query_pairs_mut();
-                q.clear();
-                for (k, v) in &pairs {
-                    q.append_pair(k, v);
-                }
-                q.append_pair("page_token", last);
+            let mut pairs: Vec<(String, String)> = vec![("id".into(), repo.id.to_string())];
+            pairs.extend(
+                req.url
+                    .query_pairs()
+                    .filter(|(k, _)| k != "id" && !replace.iter().any(|(r, _)| r == k))
+                    .map(|(k, v)| (k.into_owned(), v.into_owned())),
+            );
+            pairs.extend(replace.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+            pairs.sort();
+            next.query_pairs_mut().clear().extend_pairs(pairs);
+            next
+        };
+        if keyset {
+            if has_next && let Some((last, _)) = entries.get(start + per_page - 1) {
+                let next = link_to(&[("page", "1".into()), ("page_token", keyset_token(last))]);
+                reply = reply.header("Link", format!("<{next}>; rel=\"next\""));
             }
-            reply = reply.header("Link", format!("<{next}>; rel=\"next\""));
+            return reply;
         }
+        // Offset pagination (instances before keyset support for trees).
+        let page = start / per_page + 1;
+        let total_pages = entries.len().div_ceil(per_page).max(1);
+        let mut links = Vec::new();
+        if has_next {
+            links.push(format!(
+                "<{}>; rel=\"next\"",
+                link_to(&[("page", (page + 1).to_string())])
+            ));
+        }
+        links.push(format!(
+            "<{}>; rel=\"first\"",
+            link_to(&[("page", "1".into())])
+        ));
+        links.push(format!(
+            "<{}>; rel=\"last\"",
+            link_to(&[("page", total_pages.to_string())])
+        ));
         reply
+            .header("Link", links.join(", "))
+            .header("x-page", page.to_string())
+            .header(
+                "x-next-page",
+                if has_next {
+                    (page + 1).to_string()
+                } else {
+                    String::new()
+                },
+            )
+            .header(
+                "x-prev-page",
+                if page > 1 {
+                    (page - 1).to_string()
+                } else {
+                    String::new()
+                },
+            )
+            .header("x-total", entries.len().to_string())
+            .header("x-total-pages", total_pages.to_string())
     }
 
     fn file_reply(req: &Request, repo: &Repo, git: &GitStore, path: &str, raw: bool) -> Reply {
@@ -288,7 +342,7 @@ impl Dialect for GitLabDialect {
                 Some(sha) => Reply::json(200, &Self::branch_json(base, repo, git, branch, sha)),
                 None => message(404, "404 Branch Not Found"),
             },
-            ["repository", "tree"] => Self::tree_reply(base, req, repo, git),
+            ["repository", "tree"] => Self::tree_reply(base, req, repo, git, ctx),
             ["repository", "files", path, "raw"] => Self::file_reply(req, repo, git, path, true),
             ["repository", "files", path] => Self::file_reply(req, repo, git, path, false),
             ["repository", "blobs", sha, "raw"] => match git.blobs.get(*sha) {

@@ -171,6 +171,7 @@ impl Reply {
 pub(crate) struct Ctx {
     authorized: bool,
     truncate_tree: bool,
+    offset_pagination: bool,
     base_url: String,
 }
 
@@ -197,6 +198,7 @@ pub(crate) struct State {
     limits: Option<(u64, u64)>,
     buckets: HashMap<String, Bucket>,
     truncate_trees: bool,
+    offset_pagination: bool,
     accepted_token: Option<String>,
     record: bool,
     base_url: String,
@@ -286,6 +288,7 @@ impl<D: Dialect> Respond for Responder<D> {
             let ctx = Ctx {
                 authorized,
                 truncate_tree: state.truncate_trees || fault == Some(Fault::TruncatedTree),
+                offset_pagination: state.offset_pagination,
                 base_url: state.base_url.clone(),
             };
             self.dialect.route(&state.git, req, &ctx)
@@ -374,6 +377,7 @@ impl FakeServer {
             limits: None,
             buckets: HashMap::new(),
             truncate_trees: false,
+            offset_pagination: false,
             accepted_token: None,
             record: true,
             base_url: server.uri(),
@@ -526,6 +530,12 @@ impl FakeServer {
     /// Answers every recursive tree as truncated (GitHub) until turned off.
     pub fn truncate_recursive_trees(&self, on: bool) {
         self.state().truncate_trees = on;
+    }
+
+    /// GitLab: answer trees with offset pagination (`page=`, `x-next-page`, `Link` with
+    /// next/first/last), as instances without keyset support for trees do.
+    pub fn offset_pagination(&self, on: bool) {
+        self.state().offset_pagination = on;
     }
 
     /// Sets the quota per window for authenticated and anonymous callers.
