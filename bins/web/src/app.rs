@@ -12,6 +12,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 
+use wikiscriptsync_core::store::Store;
+
 use crate::config::Mode;
 use crate::keys::Keys;
 
@@ -31,6 +33,8 @@ pub struct AppState {
     pub mode: Mode,
     /// The server's secrets.
     pub keys: Arc<Keys>,
+    /// Everything the tool knows.
+    pub store: Arc<dyn Store>,
 }
 
 /// The application's routes with the security headers applied.
@@ -73,8 +77,15 @@ async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
-async fn healthz() -> &'static str {
-    "ok"
+/// Toolforge's health check: 200 while the database answers, 503 otherwise.
+async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.store.health().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(err) => {
+            tracing::warn!(error = %err, "health check: the database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
 }
 
 async fn codex_css() -> impl IntoResponse {
@@ -120,9 +131,14 @@ mod tests {
     async fn spawn() -> (String, tokio::sync::oneshot::Sender<()>) {
         let dir = tempfile::tempdir().unwrap();
         let keys = Keys::load_or_generate(dir.path()).unwrap();
+        let config = crate::WebConfig::development(0, dir.path().to_owned());
+        let store = crate::config::open_store(&config).await.unwrap();
+        // The data directory must outlive the server, which runs until the test process ends.
+        std::mem::forget(dir);
         let app = router(AppState {
             mode: Mode::Development,
             keys: Arc::new(keys),
+            store,
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -169,6 +185,14 @@ mod tests {
         assert!(response.starts_with("HTTP/1.1 200"));
         assert!(response.contains("immutable"));
         assert!(response.contains(".cdx-button"));
+    }
+
+    #[tokio::test]
+    async fn the_health_check_answers_when_the_database_does() {
+        let (base, _stop) = spawn().await;
+        let response = get_raw(&base, "/healthz").await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert!(response.ends_with("ok"), "{response}");
     }
 
     #[tokio::test]

@@ -6,6 +6,14 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use wikiscriptsync_core::store::{
+    DatabaseUrl, Store, StoreError, StoreSettings, open, toolsdb_url_from_env,
+};
+
+/// The variable naming the database in production (otherwise ToolsDB from `TOOL_TOOLSDB_*`).
+pub const DATABASE_URL_ENV_VAR: &str = "WIKISCRIPTSYNC_DATABASE_URL";
 
 /// The port Toolforge's proxy and the development server use unless told otherwise.
 pub const DEFAULT_PORT: u16 = 8000;
@@ -56,5 +64,30 @@ impl WebConfig {
             "sqlite://{}",
             self.data_dir.join("wikiscriptsync.sqlite3").display()
         )
+    }
+}
+
+/// Opens the store: in development the SQLite file in the data directory, created and migrated
+/// on first start; in production `WIKISCRIPTSYNC_DATABASE_URL` or ToolsDB, whose schema must be
+/// current (migrations run once, as their own job).
+pub async fn open_store(config: &WebConfig) -> Result<Arc<dyn Store>, StoreError> {
+    match config.mode {
+        Mode::Development => {
+            std::fs::create_dir_all(&config.data_dir).map_err(|err| {
+                StoreError::Config(format!(
+                    "cannot create the data directory {}: {err}",
+                    config.data_dir.display()
+                ))
+            })?;
+            let url = DatabaseUrl::new(config.development_database_url());
+            open(&url, &StoreSettings::migrating()).await
+        }
+        Mode::Production => {
+            let url = match std::env::var(DATABASE_URL_ENV_VAR) {
+                Ok(url) => DatabaseUrl::new(url),
+                Err(_) => toolsdb_url_from_env()?,
+            };
+            open(&url, &StoreSettings::default()).await
+        }
     }
 }

@@ -47,6 +47,9 @@ async fn main() -> anyhow::Result<()> {
         Mode::Production => Keys::from_env(),
     }
     .context("cannot load the server's keys")?;
+    let store = wikiscriptsync_web::config::open_store(&config)
+        .await
+        .context("cannot open the database")?;
 
     let listener = TcpListener::bind(config.bind)
         .await
@@ -55,6 +58,7 @@ async fn main() -> anyhow::Result<()> {
     let app = router(AppState {
         mode: config.mode,
         keys: Arc::new(keys),
+        store,
     });
     serve(listener, app, shutdown_signal())
         .await
