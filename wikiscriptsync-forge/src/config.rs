@@ -48,6 +48,11 @@ pub enum ConfigError {
          set WIKISCRIPTSYNC_CONTACT to a URL or e-mail address"
     )]
     EmptyContact,
+    /// The contact cannot go into an HTTP header as one comment.
+    #[error(
+        "the User-Agent contact contains control characters or parentheses: give a plain URL or e-mail address"
+    )]
+    BadContact,
     /// A base URL is unusable.
     #[error("{setting}: {value:?} is not usable as a base URL: {reason}")]
     BadBaseUrl {
@@ -93,6 +98,12 @@ pub fn user_agent(contact: &str) -> Result<String, ConfigError> {
     let contact = contact.trim();
     if contact.is_empty() {
         return Err(ConfigError::EmptyContact);
+    }
+    if contact
+        .chars()
+        .any(|c| c.is_control() || c == '(' || c == ')')
+    {
+        return Err(ConfigError::BadContact);
     }
     Ok(format!(
         "wikiscriptsync/{} ({contact}) reqwest/0.13",
@@ -538,6 +549,11 @@ mod tests {
             )
         );
         assert_eq!(user_agent("  "), Err(ConfigError::EmptyContact));
+        assert_eq!(user_agent("me (evil)"), Err(ConfigError::BadContact));
+        assert_eq!(
+            user_agent("a\r\nX-Injected: 1"),
+            Err(ConfigError::BadContact)
+        );
     }
 
     #[test]
