@@ -1,0 +1,327 @@
+//! The publisher over fakes: a fake wiki, a fake GitHub and a SQLite temp store, with one user
+//! who has a stored BotPassword and a checked mapping.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use secrecy::SecretString;
+use wikiscriptsync_core::forge::testkit::FakeGitHub;
+use wikiscriptsync_core::forge::{BlobSha, CommitSha, Forges, RepoLocator};
+use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki};
+use wikiscriptsync_core::mw::{ActionApiClient, BotPassword, ClientConfig, RetryPolicy, UserAgent};
+use wikiscriptsync_core::publish::{
+    AdHocPublish, Credentials, MappingPublish, PublishOptions, PublishSource, Publisher,
+    SourceRevision,
+};
+use wikiscriptsync_core::store::{
+    ClaimRequest, DatabaseUrl, FileCheckResult, FileCheckStatus, Forge, MappingId, MappingOptions,
+    NewMapping, NewRepository, PageRequest, PublishLogEntry, PublishLogFilter, PublishTaskStatus,
+    RepositoryCheck, RepositoryCheckStatus, Store, StoreSettings, UserId, WatchedFileId,
+};
+use wikiscriptsync_core::vault::Vault;
+
+/// The BotPassword of the fake accounts: distinctive, so a leak is easy to find.
+pub const PASSWORD: &str = "s3cr3tBotPassw0rdXYZZYqq7kk2mm9aa";
+/// The admin account (interface-admin rights).
+pub const ADMIN: &str = "Admin@publisher";
+/// An account with only `read`/`edit`.
+pub const LIMITED: &str = "Limited@publisher";
+/// The repository on the fake GitHub.
+pub const REPO: &str = "octo/gadgets";
+/// The file in it.
+pub const PATH: &str = "src/Gadget-hello.js";
+/// The target page.
+pub const PAGE: &str = "MediaWiki:Gadget-hello.js";
+/// The file's first version.
+pub const V1: &str = "// hello v1\nmw.log('hello');\n";
+
+pub struct Env {
+    pub wiki: FakeWiki,
+    pub github: FakeGitHub,
+    pub store: Arc<dyn Store>,
+    pub vault: Arc<Vault>,
+    pub key: SecretString,
+    pub publisher: Publisher,
+    pub forges: Arc<Forges>,
+    pub client: Arc<ActionApiClient>,
+    pub user: UserId,
+    pub db_path: std::path::PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn admin_account(login: &str) -> FakeAccount {
+    FakeAccount::new(login, PASSWORD).with_rights(&[
+        "read",
+        "edit",
+        "writeapi",
+        "createpage",
+        "editsitejs",
+        "editsitecss",
+        "editsitejson",
+        "editinterface",
+    ])
+}
+
+pub fn mw_client(wiki: &FakeWiki) -> ActionApiClient {
+    let mut config =
+        ClientConfig::new(UserAgent::from_contact("https://example.org/tests").unwrap())
+            .interactive();
+    config.allow_list = wiki.allow_list();
+    config.retry = RetryPolicy::fast_for_tests();
+    config.request_timeout = Duration::from_secs(5);
+    ActionApiClient::new(config).unwrap()
+}
+
+impl Env {
+    pub async fn start() -> Self {
+        let wiki = FakeWiki::start().await;
+        wiki.add_account(admin_account(ADMIN));
+        wiki.add_account(FakeAccount::new(LIMITED, PASSWORD));
+        let github = FakeGitHub::start().await;
+        github.add_repo(REPO, [(PATH, V1)]);
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("store.sqlite3");
+        let url = DatabaseUrl::new(format!("sqlite:{}", db_path.display()));
+        let store = wikiscriptsync_core::store::open(&url, &StoreSettings::migrating())
+            .await
+            .unwrap();
+        let key = Vault::generate_key();
+        let vault = Arc::new(Vault::from_key_list(&key).unwrap());
+        let client = Arc::new(mw_client(&wiki));
+        let forges = Arc::new(Forges::new(github.config_builder().build().unwrap()).unwrap());
+        let publisher = Publisher::new(
+            client.clone(),
+            Arc::clone(&forges),
+            Arc::clone(&store),
+            Arc::clone(&vault),
+        );
+        let user = store
+            .upsert_user("central-1", "Admin", Utc::now())
+            .await
+            .unwrap()
+            .id;
+        Self {
+            wiki,
+            github,
+            store,
+            vault,
+            key,
+            publisher,
+            forges,
+            client,
+            user,
+            db_path,
+            dir,
+        }
+    }
+
+    pub fn wiki_key(&self) -> String {
+        self.wiki.api_url()
+    }
+
+    /// Saves the user's BotPassword for the fake wiki, encrypted.
+    pub async fn store_credential(&self, login: &str) {
+        let ciphertext = self.vault.encrypt(&SecretString::from(PASSWORD));
+        self.store
+            .set_credential(self.user, &self.wiki_key(), login, &ciphertext, Utc::now())
+            .await
+            .unwrap();
+    }
+
+    /// Tracks the repository, watches the file, records a check at the branch head and maps
+    /// the file to `page`.
+    pub async fn checked_mapping(&self, page: &str, options: MappingOptions) -> MappingId {
+        let (file, _) = self.checked_file().await;
+        self.store
+            .add_mapping(
+                self.user,
+                &NewMapping {
+                    watched_file_id: file,
+                    wiki: self.wiki_key(),
+                    page_title: page.to_owned(),
+                    options,
+                },
+                Utc::now(),
+            )
+            .await
+            .unwrap()
+            .id
+    }
+
+    /// The watched file, checked at the current head (re-used if it already exists).
+    pub async fn checked_file(&self) -> (WatchedFileId, CommitSha) {
+        let now = Utc::now();
+        let repos = self.store.list_repositories(self.user).await.unwrap();
+        let repository = match repos.into_iter().next() {
+            Some(r) => r,
+            None => self
+                .store
+                .add_repository(
+                    self.user,
+                    &NewRepository {
+                        forge: Forge::GitHub,
+                        host: "github.com".to_owned(),
+                        url: self.github.repo_url(REPO),
+                        branch: "main".to_owned(),
+                    },
+                    now,
+                )
+                .await
+                .unwrap(),
+        };
+        let files = self
+            .store
+            .list_watched_files(self.user, repository.id)
+            .await
+            .unwrap();
+        let file = match files.into_iter().next() {
+            Some(f) => f,
+            None => self
+                .store
+                .watch_file(self.user, repository.id, PATH, now)
+                .await
+                .unwrap(),
+        };
+        self.record_check(repository.id, file.id).await
+    }
+
+    /// Records a repository check at the current head of `main`.
+    pub async fn record_check(
+        &self,
+        repository: wikiscriptsync_core::store::RepositoryId,
+        file: WatchedFileId,
+    ) -> (WatchedFileId, CommitSha) {
+        let head = self.github.head_of(REPO, "main").unwrap();
+        let blob = self.github.blob_sha_of(REPO, "main", PATH).unwrap();
+        // Make the repository due, claim it, complete the check.
+        let now = Utc::now() + chrono::Duration::days(3650);
+        let claimed = self
+            .store
+            .claim_due_repositories(&ClaimRequest {
+                owner: "test".to_owned(),
+                now,
+                lease: chrono::Duration::minutes(5),
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        assert!(claimed.iter().any(|c| c.repository.id == repository));
+        self.store
+            .complete_repository_check(&RepositoryCheck {
+                repository_id: repository,
+                owner: "test".to_owned(),
+                checked_at: Utc::now(),
+                status: RepositoryCheckStatus::Moved,
+                head_sha: Some(head.to_string()),
+                etag: None,
+                next_check_at: Utc::now(),
+                files: vec![FileCheckResult {
+                    watched_file_id: file,
+                    status: FileCheckStatus::Changed,
+                    new_blob_sha: Some(blob.to_string()),
+                    commit_sha: Some(head.to_string()),
+                    detail: None,
+                }],
+            })
+            .await
+            .unwrap();
+        (file, head)
+    }
+
+    pub fn mapping_request(&self, mapping: MappingId) -> MappingPublish {
+        MappingPublish {
+            user: self.user,
+            mapping,
+        }
+    }
+
+    pub fn repo(&self) -> RepoLocator {
+        self.forges
+            .parse_repo_url(&self.github.repo_url(REPO))
+            .unwrap()
+    }
+
+    /// An ad-hoc publish of the file at the head of `main` with a given BotPassword.
+    pub fn ad_hoc(&self, login: &str, password: &str, page: &str) -> AdHocPublish {
+        AdHocPublish {
+            user: self.user,
+            source: PublishSource::Repository {
+                repo: Box::new(self.repo()),
+                revision: SourceRevision::Branch("main".to_owned()),
+                path: PATH.to_owned(),
+                expected_blob: None,
+            },
+            wiki: self.wiki_key(),
+            page: page.to_owned(),
+            credentials: Credentials::Given(BotPassword::new(
+                login,
+                SecretString::from(password.to_owned()),
+            )),
+            allow_create: false,
+            banner: false,
+        }
+    }
+
+    pub fn ad_hoc_at(&self, commit: CommitSha, blob: Option<BlobSha>, page: &str) -> AdHocPublish {
+        let mut request = self.ad_hoc(ADMIN, PASSWORD, page);
+        request.source = PublishSource::Repository {
+            repo: Box::new(self.repo()),
+            revision: SourceRevision::Commit(commit),
+            path: PATH.to_owned(),
+            expected_blob: blob,
+        };
+        request
+    }
+
+    /// The user's publish log, newest first.
+    pub async fn log(&self) -> Vec<PublishLogEntry> {
+        self.store
+            .publish_log(self.user, PublishLogFilter::All, PageRequest::first(100))
+            .await
+            .unwrap()
+            .items
+    }
+
+    /// Asserts the newest log row's task (if any) is no longer RUNNING, and that a new
+    /// publish could take the mutex right away.
+    pub async fn assert_mutex_released(&self) {
+        if let Some(task) = self.log().await.first().and_then(|r| r.entry.task_id) {
+            let task = self.store.publish_task(task).await.unwrap().unwrap();
+            assert_ne!(task.status, PublishTaskStatus::Running, "{task:?}");
+        }
+        match self
+            .store
+            .acquire_publish_task(self.user, Utc::now())
+            .await
+            .unwrap()
+        {
+            wikiscriptsync_core::store::PublishLock::Acquired { task, .. } => {
+                self.store
+                    .release_publish_task(
+                        task,
+                        &wikiscriptsync_core::store::TaskOutcome::Done,
+                        Utc::now(),
+                    )
+                    .await
+                    .unwrap();
+            }
+            busy => panic!("the mutex is still held: {busy:?}"),
+        }
+    }
+}
+
+pub fn opts(dry_run: bool, overwrite_drift: bool) -> PublishOptions {
+    PublishOptions {
+        dry_run,
+        overwrite_drift,
+    }
+}
+
+pub fn create_allowed() -> MappingOptions {
+    MappingOptions {
+        allow_create: true,
+        ..MappingOptions::default()
+    }
+}
