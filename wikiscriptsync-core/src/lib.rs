@@ -5,6 +5,7 @@
 //! - [`credentials`]: re-encrypting stored BotPasswords with the newest key (rotation).
 //! - [`publish`]: publishing a file to a wiki page ([`publish::Publisher`]: mutex → decrypt →
 //!   fetch and verify → login and probe → drift guard → no change → edit → publish log).
+//! - [`setup`]: the store, clients and CLI user built from the environment.
 //!
 //! Still to come (see docs/ARCHITECTURE.md): the repository and wiki-page monitors, the
 //! talk-page notifier and the maintenance tasks (log retention, orphans).
@@ -12,6 +13,7 @@
 
 pub mod credentials;
 pub mod publish;
+pub mod setup;
 pub mod vault;
 
 pub use wikiscriptsync_forge as forge;

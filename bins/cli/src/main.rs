@@ -1,11 +1,61 @@
 //! `wikiscriptsync`: the command-line face of WikiScriptSync.
 //!
 //! Thin by design: it parses arguments, reads configuration and calls into
-//! `wikiscriptsync-core`; the exit code says what happened.
+//! `wikiscriptsync-core`; the exit code says what happened (0 published or no change,
+//! 1 other error, 2 usage, 3 refused).
 
-use clap::{Parser, Subcommand};
-use secrecy::ExposeSecret as _;
-use wikiscriptsync_core::vault::Vault;
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{ArgGroup, Args, Parser, Subcommand};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::{Value, json};
+use wikiscriptsync_core::credentials::rotate_credentials;
+use wikiscriptsync_core::forge::{CommitSha, Forges};
+use wikiscriptsync_core::mw::BotPassword;
+use wikiscriptsync_core::publish::{
+    AdHocPublish, Credentials, FailureClass, PublishError, PublishFailure, PublishOptions,
+    PublishReport, PublishSource, Publisher, RequestCounts, SourceRevision,
+};
+use wikiscriptsync_core::setup::{self, DATABASE_URL_ENV};
+use wikiscriptsync_core::store::{MigrationPolicy, StoreError};
+use wikiscriptsync_core::vault::{KEY_ENV_VAR, Vault};
+
+const PUBLISH_HELP: &str = "\
+Exit codes:
+  0  published, or the page already had the file's text (no change); a dry run that ran
+  1  any other error (network, login, forge, database, configuration)
+  2  usage error (bad or missing arguments, no password available)
+  3  refused: the page changed on-wiki since your last publish (drift), an edit conflict,
+     a missing right, a missing page without --create, a protected page or a block
+
+Password: from the variable named by --password-env, or typed at a prompt (no echo). It is
+never accepted as a flag value. Without a terminal and without --password-env the command
+stops with exit code 2.
+
+Environment:
+  WIKISCRIPTSYNC_CONTACT          your URL or e-mail for the User-Agent (required)
+  WIKISCRIPTSYNC_DATABASE_URL     where the publish log and mutex live
+                                  (default: sqlite:data/wikiscriptsync.sqlite3, created and
+                                  migrated on first use)
+  WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS extra wiki hosts besides Wikimedia's (e.g. a test wiki)
+  WIKISCRIPTSYNC_GITHUB_TOKEN     optional GitHub token (higher rate limit)
+The CLI records its attempts as the local user `cli:<User>` (the part of --bot-user before @).
+
+Examples:
+  # Preview what would change, then publish
+  wikiscriptsync publish --repo https://github.com/octo/gadgets --branch main \\
+      --file src/Gadget-hello.js --wiki en.wikipedia.org --page MediaWiki:Gadget-hello.js \\
+      --bot-user Octo@publisher --dry-run
+  BOT_PASSWORD=... wikiscriptsync publish --repo https://github.com/octo/gadgets \\
+      --branch main --file src/Gadget-hello.js --wiki en.wikipedia.org \\
+      --page MediaWiki:Gadget-hello.js --bot-user Octo@publisher --password-env BOT_PASSWORD
+
+  # From CI, a file the job built, with machine-readable output and request counts
+  wikiscriptsync publish --from-file dist/gadget.js --wiki test.wikipedia.org \\
+      --page User:Octo/gadget.js --bot-user Octo@ci --password-env BOT_PASSWORD --json --stats";
 
 /// Keep gadget and user-script pages in step with the Git repositories they are developed in.
 #[derive(Debug, Parser)]
@@ -17,6 +67,23 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Publish one file to one wiki page (or preview it with --dry-run).
+    ///
+    /// In order: take your publish lock, fetch the file at the commit and verify its blob SHA,
+    /// log in with your BotPassword, check rights and the page's current revision, refuse if
+    /// the page changed on-wiki since your last publish (unless --overwrite-drift), skip if
+    /// nothing changes, edit, and record the attempt in the publish log.
+    #[command(after_help = PUBLISH_HELP)]
+    Publish(Box<PublishArgs>),
+    /// Create or update the database schema and say what was done.
+    Migrate,
+    /// Re-encrypt every stored BotPassword with the newest key in CREDENTIAL_ENCRYPTION_KEY,
+    /// so older keys (listed after it) can be removed.
+    RotateCredentials {
+        /// Only count what would be re-encrypted.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print a new key for CREDENTIAL_ENCRYPTION_KEY.
     ///
     /// Stored BotPasswords are encrypted with it (Fernet). To rotate, put the new key first and
@@ -24,12 +91,412 @@ enum Command {
     GenerateKey,
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::GenerateKey => println!("{}", Vault::generate_key().expose_secret()),
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["repo", "from_file"])))]
+struct PublishArgs {
+    /// The repository's URL (GitHub or GitLab).
+    #[arg(long, value_name = "URL", requires = "file")]
+    repo: Option<String>,
+    /// The branch to publish from (its current head is resolved to a commit).
+    #[arg(long, value_name = "B", requires = "repo", conflicts_with = "commit")]
+    branch: Option<String>,
+    /// The exact commit to publish from, instead of a branch.
+    #[arg(long, value_name = "SHA", requires = "repo")]
+    commit: Option<String>,
+    /// The file's path in the repository.
+    #[arg(long, value_name = "PATH", requires = "repo")]
+    file: Option<String>,
+    /// Publish a local file instead (e.g. one a CI job built).
+    #[arg(long, value_name = "LOCAL", conflicts_with_all = ["repo", "branch", "commit", "file"])]
+    from_file: Option<PathBuf>,
+    /// The wiki: a host such as en.wikipedia.org, or an api.php URL.
+    #[arg(long, value_name = "HOST")]
+    wiki: String,
+    /// The page title, e.g. MediaWiki:Gadget-foo.js or User:You/common.js.
+    #[arg(long, value_name = "TITLE")]
+    page: String,
+    /// The BotPassword login name, as shown on Special:BotPasswords.
+    #[arg(long, value_name = "User@BotName")]
+    bot_user: String,
+    /// Read the BotPassword from this environment variable (otherwise: a prompt).
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<String>,
+    /// Refused on purpose: a password on the command line leaks into shell history and the
+    /// process list.
+    #[arg(long, hide = true, value_name = "PASSWORD")]
+    password: Option<String>,
+    /// Show the diff and what would happen; edit nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Allow creating the page if it does not exist.
+    #[arg(long)]
+    create: bool,
+    /// Publish even though the page changed on-wiki since your last publish.
+    #[arg(long)]
+    overwrite_drift: bool,
+    /// Put a "published from" comment at the top of the page (not for JSON pages).
+    #[arg(long)]
+    banner: bool,
+    /// Print the result as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Print how many requests went to the forge and to the wiki.
+    #[arg(long)]
+    stats: bool,
+}
+
+/// How the command ended; the discriminant is the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exit {
+    Ok = 0,
+    Other = 1,
+    Usage = 2,
+    Refused = 3,
+}
+
+/// A failure before or around the publish itself.
+#[derive(Debug)]
+enum Failure {
+    Usage(String),
+    Other(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Self::Other(error.into())
     }
-    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(Exit::Other as u8);
+        }
+    };
+    let exit = match runtime.block_on(run(cli)) {
+        Ok(exit) => exit,
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}\n\nRun `wikiscriptsync publish --help` for usage.");
+            Exit::Usage
+        }
+        Err(Failure::Other(error)) => {
+            eprintln!("error: {error:#}");
+            Exit::Other
+        }
+    };
+    ExitCode::from(exit as u8)
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn run(cli: Cli) -> Result<Exit, Failure> {
+    match cli.command {
+        Command::Publish(args) => publish(*args).await,
+        Command::Migrate => migrate().await,
+        Command::RotateCredentials { dry_run } => rotate(dry_run).await,
+        Command::GenerateKey => {
+            println!("{}", Vault::generate_key().expose_secret());
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+async fn publish(args: PublishArgs) -> Result<Exit, Failure> {
+    if args.password.is_some() {
+        return Err(Failure::Usage(
+            "a password is never accepted on the command line (it would leak into shell history \
+             and the process list); put it in an environment variable and pass its name with \
+             --password-env VAR, or leave both out to be prompted"
+                .to_owned(),
+        ));
+    }
+    if !args.bot_user.contains('@') {
+        return Err(Failure::Usage(format!(
+            "--bot-user `{}` is not a BotPassword login name: use `User@BotName` as shown on \
+             Special:BotPasswords",
+            args.bot_user
+        )));
+    }
+    let password = read_password(&args)?;
+    let wiki = Arc::new(setup::wiki_client_from_env(true).map_err(config_failure)?);
+    let forges = Arc::new(setup::forges_from_env().map_err(config_failure)?);
+    let source = publish_source(&args, &forges)?;
+    let store = setup::open_store(&setup::database_url_from_env(), MigrationPolicy::Apply)
+        .await
+        .map_err(|err| Failure::Other(anyhow::Error::new(err).context(database_context())))?;
+    // The CLI logs in with the password it was given; the vault only matters if a key is
+    // configured (then it must be valid), as nothing is decrypted on this path.
+    let vault = match std::env::var(KEY_ENV_VAR) {
+        Ok(_) => Vault::from_env()?,
+        Err(_) => Vault::from_key_list(&Vault::generate_key())?,
+    };
+    let user = setup::cli_user(store.as_ref(), &args.bot_user).await?;
+    let publisher = Publisher::new(wiki, forges, Arc::clone(&store), Arc::new(vault));
+    let request = AdHocPublish {
+        user: user.id,
+        source,
+        wiki: args.wiki.clone(),
+        page: args.page.clone(),
+        credentials: Credentials::Given(BotPassword::new(args.bot_user.clone(), password)),
+        allow_create: args.create,
+        banner: args.banner,
+    };
+    let options = PublishOptions {
+        dry_run: args.dry_run,
+        overwrite_drift: args.overwrite_drift,
+    };
+    let result = publisher.publish(request, options).await;
+    store.close().await;
+    Ok(print_result(&args, &result))
+}
+
+fn publish_source(args: &PublishArgs, forges: &Forges) -> Result<PublishSource, Failure> {
+    if let Some(path) = &args.from_file {
+        return Ok(PublishSource::LocalFile { path: path.clone() });
+    }
+    let (Some(url), Some(file)) = (&args.repo, &args.file) else {
+        return Err(Failure::Usage(
+            "give --repo URL with --file PATH, or --from-file LOCAL".to_owned(),
+        ));
+    };
+    let repo = forges
+        .parse_repo_url(url)
+        .map_err(|err| Failure::Usage(format!("--repo: {err}")))?;
+    let revision = match (&args.commit, &args.branch, &repo.branch) {
+        (Some(sha), _, _) => SourceRevision::Commit(
+            CommitSha::parse(sha).map_err(|err| Failure::Usage(format!("--commit: {err}")))?,
+        ),
+        (None, Some(branch), _) | (None, None, Some(branch)) => {
+            SourceRevision::Branch(branch.clone())
+        }
+        (None, None, None) => {
+            return Err(Failure::Usage(
+                "say which revision to publish: --branch B or --commit SHA".to_owned(),
+            ));
+        }
+    };
+    Ok(PublishSource::Repository {
+        repo: Box::new(repo),
+        revision,
+        path: file.trim_start_matches('/').to_owned(),
+        expected_blob: None,
+    })
+}
+
+/// The BotPassword from `--password-env`, or a prompt without echo on a terminal.
+fn read_password(args: &PublishArgs) -> Result<SecretString, Failure> {
+    if let Some(var) = &args.password_env {
+        return match std::env::var(var) {
+            Ok(value) if !value.is_empty() => Ok(SecretString::from(value)),
+            _ => Err(Failure::Usage(format!(
+                "--password-env {var}: the variable {var} is not set or empty; export it with \
+                 the generated password from Special:BotPasswords"
+            ))),
+        };
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::Usage(
+            "no password: standard input is not a terminal, so there is nobody to prompt; pass \
+             --password-env VAR naming a variable that holds the BotPassword"
+                .to_owned(),
+        ));
+    }
+    let typed = rpassword::prompt_password(format!("BotPassword for {}: ", args.bot_user))
+        .map_err(|err| Failure::Other(anyhow::anyhow!("cannot read the password: {err}")))?;
+    let typed = SecretString::from(typed);
+    if typed.expose_secret().is_empty() {
+        return Err(Failure::Usage("the password is empty".to_owned()));
+    }
+    Ok(typed)
+}
+
+fn config_failure(error: setup::SetupError) -> Failure {
+    match error {
+        setup::SetupError::MissingContact
+        | setup::SetupError::WikiHosts(_)
+        | setup::SetupError::Wiki(_)
+        | setup::SetupError::Forge(_) => Failure::Usage(error.to_string()),
+        other => Failure::Other(other.into()),
+    }
+}
+
+fn database_context() -> String {
+    format!(
+        "opening the database ({DATABASE_URL_ENV}, default {})",
+        setup::DEFAULT_DATABASE_URL
+    )
+}
+
+/// Prints the result (text or JSON) and chooses the exit code.
+fn print_result(args: &PublishArgs, result: &Result<PublishReport, PublishFailure>) -> Exit {
+    let exit = match result {
+        Ok(_) => Exit::Ok,
+        Err(failure) if failure.class() == FailureClass::Refused => Exit::Refused,
+        Err(_) => Exit::Other,
+    };
+    if args.json {
+        println!("{}", result_json(result));
+        return exit;
+    }
+    match result {
+        Ok(report) => {
+            println!("{}", report.message);
+            if let Some(link) = &report.diff_url {
+                println!("diff: {link}");
+            }
+            if report.dry_run && !report.diff.is_empty() {
+                print!("{}", report.diff);
+            }
+            if args.stats {
+                print_stats(report.requests);
+            }
+        }
+        Err(failure) => {
+            eprintln!("error: {}", failure.user_message());
+            if let PublishError::Drift { diff, .. } = &failure.error {
+                eprintln!("on-wiki change since your last publish:\n{diff}");
+            }
+            if args.stats {
+                print_stats(failure.requests);
+            }
+        }
+    }
+    exit
+}
+
+fn print_stats(requests: RequestCounts) {
+    println!(
+        "requests: forge {}, wiki {} (total {})",
+        requests.forge,
+        requests.wiki,
+        requests.forge + requests.wiki
+    );
+}
+
+fn result_json(result: &Result<PublishReport, PublishFailure>) -> Value {
+    match result {
+        Ok(report) => json!({
+            "ok": true,
+            "outcome": report.outcome.as_str(),
+            "dry_run": report.dry_run,
+            "message": report.message,
+            "wiki": report.target.wiki,
+            "page": report.target.page,
+            "repo_url": report.target.repo_url,
+            "path": report.target.path,
+            "commit": report.target.commit,
+            "blob_sha": report.target.blob_sha,
+            "base_revision": report.target.base_revision,
+            "new_revision": report.new_revision(),
+            "diff_url": report.diff_url,
+            "diff": report.diff,
+            "overwrote_drift": report.overwrote_drift,
+            "requests": { "forge": report.requests.forge, "wiki": report.requests.wiki },
+        }),
+        Err(failure) => json!({
+            "ok": false,
+            "outcome": match failure.class() {
+                FailureClass::Refused => "refused",
+                FailureClass::Busy => "busy",
+                FailureClass::Other => "failed",
+            },
+            "dry_run": failure.dry_run,
+            "message": failure.user_message(),
+            "error": {
+                "code": failure.error.code(),
+                "step": failure.step.as_str(),
+                "step_number": failure.step.number(),
+            },
+            "diff": match &failure.error {
+                PublishError::Drift { diff, .. } => Some(diff.as_str()),
+                _ => None,
+            },
+            "wiki": failure.target.wiki,
+            "page": failure.target.page,
+            "commit": failure.target.commit,
+            "blob_sha": failure.target.blob_sha,
+            "base_revision": failure.target.base_revision,
+            "requests": { "forge": failure.requests.forge, "wiki": failure.requests.wiki },
+        }),
+    }
+}
+
+async fn migrate() -> Result<Exit, Failure> {
+    let url = setup::database_url_from_env();
+    println!("database: {}", url.redacted());
+    // Open without touching the schema first, to say how many migrations were pending.
+    let pending = match setup::open_store(&url, MigrationPolicy::RequireCurrent).await {
+        Ok(store) => {
+            store.close().await;
+            0
+        }
+        Err(setup::SetupError::Store(StoreError::SchemaNotMigrated { pending })) => pending,
+        Err(err) => return Err(Failure::Other(err.into())),
+    };
+    let store = setup::open_store(&url, MigrationPolicy::Apply)
+        .await
+        .map_err(|err| Failure::Other(err.into()))?;
+    let report = store.migrate().await?;
+    store.close().await;
+    let version = report
+        .current
+        .map_or_else(|| "none".to_owned(), |v| v.to_string());
+    if pending == 0 {
+        println!("schema already current (version {version}); nothing to do");
+    } else {
+        println!("applied {pending} migration(s); schema now at version {version}");
+    }
+    Ok(Exit::Ok)
+}
+
+async fn rotate(dry_run: bool) -> Result<Exit, Failure> {
+    let vault = Vault::from_env()?;
+    let store = setup::open_store(&setup::database_url_from_env(), MigrationPolicy::Apply)
+        .await
+        .map_err(|err| Failure::Other(err.into()))?;
+    let report = rotate_credentials(store.as_ref(), &vault, dry_run).await?;
+    store.close().await;
+    let verb = if dry_run {
+        "would re-encrypt"
+    } else {
+        "re-encrypted"
+    };
+    println!(
+        "{} stored BotPassword(s): {verb} {}, already on the newest key {}, undecryptable {}, \
+         changed meanwhile {}",
+        report.total,
+        report.reencrypted,
+        report.current,
+        report.undecryptable,
+        report.changed_meanwhile
+    );
+    if report.undecryptable > 0 {
+        eprintln!(
+            "warning: {} BotPassword(s) cannot be decrypted with any configured key; keep the \
+             old key until their owners save them again",
+            report.undecryptable
+        );
+        return Ok(Exit::Other);
+    }
+    if !dry_run && vault.key_count() > 1 {
+        println!("every stored BotPassword is on the newest key: the older keys can be removed");
+    }
+    Ok(Exit::Ok)
 }
 
 #[cfg(test)]
@@ -38,7 +505,23 @@ mod tests {
     use clap::CommandFactory as _;
 
     #[test]
-    fn the_command_line_definition_is_consistent() {
+    fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_publish_without_a_source_is_a_usage_error() {
+        let err = Cli::try_parse_from([
+            "wikiscriptsync",
+            "publish",
+            "--wiki",
+            "en.wikipedia.org",
+            "--page",
+            "User:X/a.js",
+            "--bot-user",
+            "X@y",
+        ])
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
     }
 }

@@ -809,10 +809,10 @@ impl Publisher {
             {
                 Ok(true) => {}
                 Ok(false) => {
-                    warn!(%task, "the publish task had already been expired and taken over")
+                    warn!(%task, "the publish task had already been expired and taken over");
                 }
                 Err(err) => {
-                    error!(%err, %task, "could not release the publish mutex; it expires after five minutes")
+                    error!(%err, %task, "could not release the publish mutex; it expires after five minutes");
                 }
             }
         }
