@@ -1,0 +1,331 @@
+//! The `wikiscriptsync` binary run as a user would, against a fake wiki and a fake GitHub:
+//! exit codes 0/1/2/3, `--json`, `--stats`, `migrate`, `rotate-credentials`, and no secret in
+//! anything it prints (stdout, stderr at TRACE level) or in its database file.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use wikiscriptsync_forge::testkit::FakeGitHub;
+use wikiscriptsync_mw::testkit::{FakeAccount, FakeWiki};
+
+const PASSWORD: &str = "cliBotPassw0rdQQ77zz31secretvalue";
+const ADMIN: &str = "Admin@publisher";
+const LIMITED: &str = "Limited@publisher";
+const REPO: &str = "octo/gadgets";
+const PATH: &str = "src/Gadget-hello.js";
+const PAGE: &str = "MediaWiki:Gadget-hello.js";
+
+struct Fakes {
+    wiki: FakeWiki,
+    github: FakeGitHub,
+    dir: tempfile::TempDir,
+}
+
+impl Fakes {
+    async fn start() -> Self {
+        let wiki = FakeWiki::start().await;
+        wiki.add_account(FakeAccount::new(ADMIN, PASSWORD).with_rights(&[
+            "read",
+            "edit",
+            "writeapi",
+            "createpage",
+            "editsitejs",
+            "editinterface",
+        ]));
+        wiki.add_account(FakeAccount::new(LIMITED, PASSWORD));
+        wiki.add_page(PAGE, "// old\n");
+        let github = FakeGitHub::start().await;
+        github.add_repo(REPO, [(PATH, "// v1\nmw.log('hi');\n")]);
+        Self {
+            wiki,
+            github,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn db_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("cli.sqlite3")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wikiscriptsync"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("WIKISCRIPTSYNC_CONTACT", "https://example.org/cli-tests")
+            .env("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS", self.wiki.host())
+            .env("WIKISCRIPTSYNC_GITHUB_API_URL", self.github.uri())
+            .env(
+                "WIKISCRIPTSYNC_DATABASE_URL",
+                format!("sqlite:{}", self.db_path().display()),
+            )
+            .env("BOT_PASSWORD", PASSWORD)
+            .env("RUST_LOG", "trace")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// `publish` from the fake repository to the fake wiki, plus `extra` flags.
+    fn publish_args(&self, bot: &str, extra: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = [
+            "publish",
+            "--repo",
+            &self.github.repo_url(REPO),
+            "--branch",
+            "main",
+            "--file",
+            PATH,
+            "--wiki",
+            &self.wiki.api_url(),
+            "--page",
+            PAGE,
+            "--bot-user",
+            bot,
+            "--password-env",
+            "BOT_PASSWORD",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args
+    }
+
+    async fn run(&self, args: Vec<String>) -> Output {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut command = self.command(&refs);
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap()
+    }
+
+    async fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = self.command(args);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap()
+    }
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().unwrap_or(-1)
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+        panic!(
+            "stdout is not JSON ({err}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// Nothing the binary printed, nor its database, contains the password.
+fn assert_no_password(output: &Output, db: &Path) {
+    let printed = [output.stdout.as_slice(), output.stderr.as_slice()].concat();
+    assert!(
+        !contains(&printed, PASSWORD.as_bytes()),
+        "the password was printed"
+    );
+    for suffix in ["", "-wal"] {
+        let file = format!("{}{suffix}", db.display());
+        if let Ok(bytes) = std::fs::read(&file) {
+            assert!(
+                !contains(&bytes, PASSWORD.as_bytes()),
+                "the password is in {file}"
+            );
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_exits_0_and_reports_json_with_request_counts() {
+    let fakes = Fakes::start().await;
+    let output = fakes
+        .run(fakes.publish_args(ADMIN, &["--json", "--stats"]))
+        .await;
+    assert_eq!(code(&output), 0, "{output:?}");
+    let value = json(&output);
+    assert_eq!(value["ok"], true);
+    assert_eq!(value["outcome"], "published");
+    // Branch → head, tree, blob; then login token, login, probe, edit.
+    assert_eq!(value["requests"]["forge"], 3, "{value}");
+    assert_eq!(value["requests"]["wiki"], 4, "{value}");
+    assert!(value["diff_url"].as_str().unwrap().contains("diff="));
+    assert_eq!(fakes.wiki.page_text(PAGE).unwrap(), "// v1\nmw.log('hi');");
+    // The trace log was really on (so the secret check below means something).
+    assert!(String::from_utf8_lossy(&output.stderr).contains("publish"));
+    assert_no_password(&output, &fakes.db_path());
+
+    // Again: no change, still exit 0, plain text with --stats.
+    let output = fakes.run(fakes.publish_args(ADMIN, &["--stats"])).await;
+    assert_eq!(code(&output), 0, "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("no change"), "{stdout}");
+    assert!(stdout.contains("requests: forge 3, wiki 3"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_and_missing_rights_exit_3_and_overwrite_drift_exits_0() {
+    let fakes = Fakes::start().await;
+    assert_eq!(code(&fakes.run(fakes.publish_args(ADMIN, &[])).await), 0);
+    fakes
+        .wiki
+        .edit_as(PAGE, "// hotfix on-wiki\n", "Someone", "hotfix");
+    fakes.github.commit(REPO, "main", [(PATH, Some("// v2\n"))]);
+
+    let output = fakes.run(fakes.publish_args(ADMIN, &["--json"])).await;
+    assert_eq!(code(&output), 3, "{output:?}");
+    let value = json(&output);
+    assert_eq!(value["error"]["code"], "drift");
+    assert_eq!(value["error"]["step"], "drift_guard");
+    assert!(
+        value["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+// hotfix on-wiki")
+    );
+    assert_no_password(&output, &fakes.db_path());
+
+    let output = fakes
+        .run(fakes.publish_args(ADMIN, &["--overwrite-drift"]))
+        .await;
+    assert_eq!(code(&output), 0, "{output:?}");
+    assert_eq!(fakes.wiki.page_text(PAGE).unwrap(), "// v2");
+
+    let output = fakes.run(fakes.publish_args(LIMITED, &["--json"])).await;
+    assert_eq!(code(&output), 3, "{output:?}");
+    assert_eq!(json(&output)["error"]["code"], "missing_right");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_and_a_missing_file_exit_1() {
+    let fakes = Fakes::start().await;
+    let mut args = fakes.publish_args(ADMIN, &["--json"]);
+    let pos = args.iter().position(|a| a == "BOT_PASSWORD").unwrap();
+    args[pos] = "WRONG_PASSWORD".to_owned();
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = fakes
+        .run_with(&refs, &[("WRONG_PASSWORD", "not-the-right-one")])
+        .await;
+    assert_eq!(code(&output), 1, "{output:?}");
+    assert_eq!(json(&output)["error"]["code"], "login_failed");
+    assert!(!contains(&output.stdout, b"not-the-right-one"));
+    assert!(!contains(&output.stderr, b"not-the-right-one"));
+
+    let output = fakes
+        .run_with(
+            &[
+                "publish",
+                "--from-file",
+                "does-not-exist.js",
+                "--wiki",
+                &fakes.wiki.api_url(),
+                "--page",
+                PAGE,
+                "--bot-user",
+                ADMIN,
+                "--password-env",
+                "BOT_PASSWORD",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(code(&output), 1, "{output:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_errors_exit_2_and_a_password_is_never_taken_from_a_flag() {
+    let fakes = Fakes::start().await;
+    let base = [
+        "publish",
+        "--from-file",
+        "a.js",
+        "--wiki",
+        "en.wikipedia.org",
+        "--page",
+        PAGE,
+        "--bot-user",
+        ADMIN,
+    ];
+    // No terminal and no --password-env.
+    let output = fakes.run_with(&base, &[]).await;
+    assert_eq!(code(&output), 2, "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--password-env"));
+    // A password given as a flag value is refused.
+    let output = fakes
+        .run_with(
+            &[&base[..], &["--password", "hunter2hunter2"]].concat(),
+            &[],
+        )
+        .await;
+    assert_eq!(code(&output), 2, "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("never accepted on the command line"));
+    // A variable that is not set.
+    let output = fakes
+        .run_with(
+            &[&base[..], &["--password-env", "NOT_SET_ANYWHERE"]].concat(),
+            &[],
+        )
+        .await;
+    assert_eq!(code(&output), 2, "{output:?}");
+    // Missing arguments (clap).
+    let output = fakes.run_with(&["publish", "--wiki", "x"], &[]).await;
+    assert_eq!(code(&output), 2, "{output:?}");
+    // The help documents the exit codes.
+    let output = fakes.run_with(&["publish", "--help"], &[]).await;
+    assert_eq!(code(&output), 0);
+    let help = String::from_utf8_lossy(&output.stdout);
+    for line in [
+        "0  published",
+        "1  any other error",
+        "2  usage error",
+        "3  refused",
+    ] {
+        assert!(help.contains(line), "{help}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_says_what_it_did_and_rotation_counts_credentials() {
+    let fakes = Fakes::start().await;
+    let output = fakes.run_with(&["migrate"], &[]).await;
+    assert_eq!(code(&output), 0, "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("applied ") && stdout.contains("migration(s)"),
+        "{stdout}"
+    );
+    let output = fakes.run_with(&["migrate"], &[]).await;
+    assert!(String::from_utf8_lossy(&output.stdout).contains("nothing to do"));
+
+    let key = String::from_utf8(fakes.run_with(&["generate-key"], &[]).await.stdout).unwrap();
+    let key = key.trim();
+    let output = fakes
+        .run_with(
+            &["rotate-credentials", "--dry-run"],
+            &[("CREDENTIAL_ENCRYPTION_KEY", key)],
+        )
+        .await;
+    assert_eq!(code(&output), 0, "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .starts_with("0 stored BotPassword(s): would re-encrypt 0"),
+        "{output:?}"
+    );
+    // Without a key, rotation explains how to make one.
+    let output = fakes.run_with(&["rotate-credentials"], &[]).await;
+    assert_eq!(code(&output), 1);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("generate-key"));
+}
