@@ -1,0 +1,622 @@
+//! The repository checker (`check-updates`): for every due repository, one conditional head
+//! probe; only if the branch moved (or a file is watched for the first time), one tree request
+//! for the watched paths' blob SHAs. Each repository's result is written in one transaction
+//! (file check log rows included) and its rate-limit snapshots go to the quota log.
+//!
+//! Work is claimed in the database with a lease, so runners that overlap never check the same
+//! repository in a run. A per-host quota reserve stops checking a host for the rest of the run
+//! when its remaining quota falls below it; those repositories stay due for the next run.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use tokio::task::JoinSet;
+
+use super::events::{ChangeEvent, FileChange};
+use super::{Progress, ProgressSink, RunError, report_progress};
+use crate::forge::{
+    CommitSha, Forge as _, ForgeError, Forges, HeadProbe, KnownHead, LimitKind, RateLimitSnapshot,
+    RepoLocator, Usage,
+};
+use crate::store::{
+    ApiQuotaSnapshot, ClaimRequest, ClaimedRepository, FileCheckResult, FileCheckStatus,
+    RepositoryCheck, RepositoryCheckStatus, RepositoryId, Store, StoreError,
+};
+
+/// How the repository checker runs.
+#[derive(Debug, Clone)]
+pub struct RepositoryCheckSettings {
+    /// This runner's id in claims (see [`super::runner_id`]).
+    pub owner: String,
+    /// How long a claim holds before another runner may take the repository over.
+    pub lease: chrono::Duration,
+    /// Repositories claimed per database round trip.
+    pub batch_size: u32,
+    /// Repositories checked at the same time (the forge client still serialises per host as
+    /// configured by `per_host_concurrency`).
+    pub concurrency: usize,
+    /// When a checked repository is due again.
+    pub interval: chrono::Duration,
+    /// Stop checking a host for the rest of the run when its remaining quota is below this.
+    pub quota_reserve: u64,
+}
+
+impl RepositoryCheckSettings {
+    /// Hourly checks, a 15-minute lease, 8 at a time, a reserve of 100 requests per host.
+    pub fn new(owner: impl Into<String>) -> Self {
+        Self {
+            owner: owner.into(),
+            lease: chrono::Duration::minutes(15),
+            batch_size: 100,
+            concurrency: 8,
+            // A little under an hour, so an hourly job finds last hour's repositories due.
+            interval: chrono::Duration::minutes(55),
+            quota_reserve: 100,
+        }
+    }
+}
+
+/// A repository whose check failed (the rest of the run went on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryFailure {
+    /// The repository.
+    pub repository_id: RepositoryId,
+    /// Its URL.
+    pub url: String,
+    /// The branch.
+    pub branch: String,
+    /// What went wrong (also in the file check log).
+    pub detail: String,
+}
+
+/// A host whose quota reserve was reached during the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReserveReached {
+    /// The API host.
+    pub host: String,
+    /// Remaining quota when the reserve was reached (None: a rate-limit error stopped it).
+    pub remaining: Option<u64>,
+    /// When the quota resets, if known.
+    pub reset_at: Option<DateTime<Utc>>,
+    /// Repositories left unchecked (still due).
+    pub skipped: u64,
+}
+
+/// What one `check-updates` run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepositoryRunReport {
+    /// Repositories checked (results written).
+    pub checked: u64,
+    /// ... of which the branch had not moved.
+    pub unchanged: u64,
+    /// ... of which the branch had moved.
+    pub moved: u64,
+    /// ... of which failed (see `failures`).
+    pub failed: u64,
+    /// Watched files looked at.
+    pub files_checked: u64,
+    /// Changed and removed files, one event each.
+    pub changes: Vec<ChangeEvent>,
+    /// Repositories whose check failed.
+    pub failures: Vec<RepositoryFailure>,
+    /// Hosts that reached the quota reserve.
+    pub reserve_reached: Vec<ReserveReached>,
+    /// Checks dropped because another runner took the claim over (lease expired).
+    pub lease_lost: u64,
+    /// Forge requests sent.
+    pub requests: u64,
+    /// Forge quota spent.
+    pub quota_spent: u64,
+    /// Requests answered 304 Not Modified.
+    pub not_modified: u64,
+}
+
+impl RepositoryRunReport {
+    /// The one-line summary the commands print.
+    pub fn summary(&self) -> String {
+        let mut line = format!(
+            "check-updates: {} repositories checked ({} unchanged, {} moved, {} failed), {} files, \
+             {} changed; {} requests, {} quota",
+            self.checked,
+            self.unchanged,
+            self.moved,
+            self.failed,
+            self.files_checked,
+            self.changes.len(),
+            self.requests,
+            self.quota_spent,
+        );
+        for reserve in &self.reserve_reached {
+            line.push_str(&format!(
+                "; quota reserve reached on {} ({} repositories left for the next run)",
+                reserve.host, reserve.skipped
+            ));
+        }
+        if self.lease_lost > 0 {
+            line.push_str(&format!("; {} taken over by another runner", self.lease_lost));
+        }
+        line
+    }
+}
+
+/// Checks due repositories against the forges. Cheap to clone.
+#[derive(Clone)]
+pub struct RepositoryChecker {
+    store: Arc<dyn Store>,
+    forges: Arc<Forges>,
+    settings: Arc<RepositoryCheckSettings>,
+    progress: Option<ProgressSink>,
+}
+
+impl std::fmt::Debug for RepositoryChecker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RepositoryChecker")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Per-run state shared by the tasks: which hosts are out of quota.
+#[derive(Default)]
+struct Quota {
+    /// Hosts whose stored snapshot has been consulted this run.
+    consulted: BTreeSet<String>,
+    /// Hosts that reached the reserve, with what was known then.
+    exhausted: BTreeMap<String, ReserveReached>,
+}
+
+/// What checking one repository produced, before it is written.
+struct Checked {
+    check: RepositoryCheck,
+    events: Vec<ChangeEvent>,
+    usage: Usage,
+    failure: Option<RepositoryFailure>,
+    host: Option<String>,
+}
+
+enum TaskResult {
+    Written(Box<Checked>),
+    LeaseLost(Usage),
+    /// Left unchecked because its host is out of quota.
+    Skipped(RepositoryId, String),
+}
+
+impl RepositoryChecker {
+    /// A checker over these clients.
+    pub fn new(
+        store: Arc<dyn Store>,
+        forges: Arc<Forges>,
+        settings: RepositoryCheckSettings,
+    ) -> Self {
+        Self {
+            store,
+            forges,
+            settings: Arc::new(settings),
+            progress: None,
+        }
+    }
+
+    /// Reports progress after each repository (for a progress line, or tests).
+    #[must_use]
+    pub fn with_progress(mut self, sink: ProgressSink) -> Self {
+        self.progress = Some(sink);
+        self
+    }
+
+    /// Checks every due repository once. Per-repository failures are logged and reported;
+    /// only the database failing ends the run early ([`RunError`]).
+    pub async fn run(&self) -> Result<RepositoryRunReport, RunError> {
+        let now = Utc::now();
+        let quota = Arc::new(Mutex::new(Quota::default()));
+        let mut report = RepositoryRunReport::default();
+        let mut queue: VecDeque<ClaimedRepository> = VecDeque::new();
+        let mut skipped: Vec<RepositoryId> = Vec::new();
+        let mut tasks: JoinSet<Result<TaskResult, StoreError>> = JoinSet::new();
+        let mut drained = false;
+        let concurrency = self.settings.concurrency.max(1);
+        loop {
+            if queue.is_empty() && !drained && tasks.len() < concurrency {
+                let claimed = self
+                    .store
+                    .claim_due_repositories(&ClaimRequest {
+                        owner: self.settings.owner.clone(),
+                        now,
+                        lease: self.settings.lease,
+                        limit: self.settings.batch_size.max(1),
+                    })
+                    .await
+                    .map_err(RunError::Store)?;
+                drained = claimed.is_empty();
+                queue.extend(claimed);
+            }
+            while tasks.len() < concurrency
+                && let Some(claimed) = queue.pop_front()
+            {
+                let this = self.clone();
+                let quota = Arc::clone(&quota);
+                tasks.spawn(async move { this.check_and_write(claimed, quota).await });
+            }
+            let Some(joined) = tasks.join_next().await else {
+                if queue.is_empty() && drained {
+                    break;
+                }
+                continue;
+            };
+            let result = joined.map_err(|err| RunError::Task(err.to_string()))?;
+            match result {
+                Ok(TaskResult::Written(checked)) => {
+                    let checked = *checked;
+                    report.checked += 1;
+                    report.files_checked += checked.check.files.len() as u64;
+                    match checked.check.status {
+                        RepositoryCheckStatus::Unchanged => report.unchanged += 1,
+                        RepositoryCheckStatus::Moved => report.moved += 1,
+                        RepositoryCheckStatus::Missing | RepositoryCheckStatus::Error => {
+                            report.failed += 1;
+                        }
+                    }
+                    add_usage(&mut report, &checked.usage);
+                    report.changes.extend(checked.events);
+                    report.failures.extend(checked.failure);
+                }
+                Ok(TaskResult::LeaseLost(usage)) => {
+                    report.lease_lost += 1;
+                    add_usage(&mut report, &usage);
+                }
+                Ok(TaskResult::Skipped(id, host)) => {
+                    skipped.push(id);
+                    let mut quota = quota.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(reserve) = quota.exhausted.get_mut(&host) {
+                        reserve.skipped += 1;
+                    }
+                }
+                Err(err) => {
+                    // The database is gone or refuses writes: stop at once. Each check is
+                    // one transaction, so nothing is half-written; claims expire by lease.
+                    tasks.abort_all();
+                    return Err(RunError::Store(err));
+                }
+            }
+            report_progress(
+                self.progress.as_ref(),
+                Progress {
+                    done: report.checked + report.lease_lost + skipped.len() as u64,
+                    pending: (queue.len() + tasks.len()) as u64,
+                },
+            );
+        }
+        if !skipped.is_empty() {
+            self.store
+                .release_repository_claims(&self.settings.owner, &skipped)
+                .await
+                .map_err(RunError::Store)?;
+        }
+        let quota = quota.lock().unwrap_or_else(PoisonError::into_inner);
+        report.reserve_reached = quota.exhausted.values().cloned().collect();
+        for reserve in &report.reserve_reached {
+            tracing::warn!(
+                host = %reserve.host,
+                remaining = ?reserve.remaining,
+                skipped = reserve.skipped,
+                "quota reserve reached: stopped checking this host for this run"
+            );
+        }
+        Ok(report)
+    }
+
+    /// Checks one repository (unless its host is out of quota) and writes the result.
+    async fn check_and_write(
+        self,
+        claimed: ClaimedRepository,
+        quota: Arc<Mutex<Quota>>,
+    ) -> Result<TaskResult, StoreError> {
+        let locator = self.forges.parse_repo_url(&claimed.repository.url);
+        if let Ok(locator) = &locator {
+            let host = locator.api_host();
+            if !self.host_has_quota(&host, locator, &quota).await? {
+                return Ok(TaskResult::Skipped(claimed.repository.id, host));
+            }
+        }
+        let checked = self.check(&claimed, locator).await;
+        if let Some(host) = &checked.host {
+            self.note_quota(host, &checked, &quota);
+        }
+        match self.store.complete_repository_check(&checked.check).await {
+            Ok(()) => {}
+            Err(StoreError::LeaseLost { .. }) => return Ok(TaskResult::LeaseLost(checked.usage)),
+            Err(err) => return Err(err),
+        }
+        for snapshot in &checked.usage.snapshots {
+            if let Some(row) = quota_row(snapshot) {
+                self.store.record_api_quota(&row).await?;
+            }
+        }
+        if let Some(failure) = &checked.failure {
+            tracing::warn!(repository = %failure.url, branch = %failure.branch, error = %failure.detail, "repository check failed");
+        }
+        Ok(TaskResult::Written(Box::new(checked)))
+    }
+
+    /// Whether the host may be asked: not exhausted this run, and neither the client's latest
+    /// snapshot nor (on first contact in this run) the stored one is below the reserve.
+    async fn host_has_quota(
+        &self,
+        host: &str,
+        locator: &RepoLocator,
+        quota: &Mutex<Quota>,
+    ) -> Result<bool, StoreError> {
+        let first_contact = {
+            let mut quota = quota.lock().unwrap_or_else(PoisonError::into_inner);
+            if quota.exhausted.contains_key(host) {
+                return Ok(false);
+            }
+            quota.consulted.insert(host.to_owned())
+        };
+        let reserve = self.settings.quota_reserve;
+        let live = self.forges.rate_limit(locator);
+        let low = match &live {
+            Some(snapshot) => snapshot
+                .remaining
+                .filter(|&r| r < reserve && !reset_passed(snapshot.reset_at))
+                .map(|r| (r, snapshot.reset_at.map(DateTime::<Utc>::from))),
+            None if first_contact => self
+                .store
+                .latest_api_quota(host)
+                .await?
+                .filter(|s| {
+                    (s.remaining.max(0) as u64) < reserve && s.reset_at.is_some_and(|r| r > Utc::now())
+                })
+                .map(|s| (s.remaining.max(0) as u64, s.reset_at)),
+            None => None,
+        };
+        let Some((remaining, reset_at)) = low else {
+            return Ok(true);
+        };
+        let mut quota = quota.lock().unwrap_or_else(PoisonError::into_inner);
+        quota
+            .exhausted
+            .entry(host.to_owned())
+            .or_insert(ReserveReached {
+                host: host.to_owned(),
+                remaining: Some(remaining),
+                reset_at,
+                skipped: 0,
+            });
+        Ok(false)
+    }
+
+    /// After a check: a primary rate-limit error, or a snapshot below the reserve, stops the
+    /// host for the rest of the run.
+    fn note_quota(&self, host: &str, checked: &Checked, quota: &Mutex<Quota>) {
+        let reserve = self.settings.quota_reserve;
+        let latest = checked.usage.latest_snapshot();
+        let below = latest
+            .and_then(|s| s.remaining)
+            .filter(|&r| r < reserve);
+        let rate_limited = checked
+            .failure
+            .as_ref()
+            .is_some_and(|f| f.detail.starts_with(PRIMARY_LIMIT_MARK));
+        if below.is_none() && !rate_limited {
+            return;
+        }
+        let mut quota = quota.lock().unwrap_or_else(PoisonError::into_inner);
+        quota
+            .exhausted
+            .entry(host.to_owned())
+            .or_insert(ReserveReached {
+                host: host.to_owned(),
+                remaining: below.or(Some(0).filter(|_| rate_limited)),
+                reset_at: latest.and_then(|s| s.reset_at).map(DateTime::<Utc>::from),
+                skipped: 0,
+            });
+    }
+
+    /// Probes and compares one repository; never fails (failures become the result).
+    async fn check(
+        &self,
+        claimed: &ClaimedRepository,
+        locator: Result<RepoLocator, crate::forge::LocatorError>,
+    ) -> Checked {
+        let repo = &claimed.repository;
+        let checked_at = Utc::now();
+        let next_check_at = checked_at + self.settings.interval;
+        let mut usage = Usage::default();
+        let mut check = RepositoryCheck {
+            repository_id: repo.id,
+            owner: self.settings.owner.clone(),
+            checked_at,
+            status: RepositoryCheckStatus::Error,
+            head_sha: None,
+            etag: None,
+            next_check_at,
+            files: Vec::new(),
+        };
+        let failed = |check: RepositoryCheck, usage: Usage, detail: String, host| {
+            let files = claimed
+                .files
+                .iter()
+                .map(|f| FileCheckResult {
+                    watched_file_id: f.id,
+                    status: FileCheckStatus::Error,
+                    new_blob_sha: None,
+                    commit_sha: None,
+                    detail: Some(detail.clone()),
+                })
+                .collect();
+            Checked {
+                check: RepositoryCheck { files, ..check },
+                events: Vec::new(),
+                usage,
+                failure: Some(RepositoryFailure {
+                    repository_id: repo.id,
+                    url: repo.url.clone(),
+                    branch: repo.branch.clone(),
+                    detail,
+                }),
+                host,
+            }
+        };
+        let locator = match locator {
+            Ok(locator) => locator,
+            Err(err) => return failed(check, usage, format!("unusable repository URL: {err}"), None),
+        };
+        let host = Some(locator.api_host());
+        let forge = self.forges.for_repo(&locator);
+        let known = repo
+            .head_sha
+            .as_deref()
+            .and_then(|sha| CommitSha::parse(sha).ok())
+            .map(|sha| KnownHead {
+                sha,
+                validator: repo.etag.clone(),
+            });
+        let probe = match forge
+            .head(&locator, &repo.branch, known.as_ref(), &mut usage)
+            .await
+        {
+            Ok(probe) => probe,
+            Err(err) => {
+                if let ForgeError::NotFound { .. } = err {
+                    check.status = RepositoryCheckStatus::Missing;
+                }
+                return failed(check, usage, describe(&err), host);
+            }
+        };
+        let head = probe.sha().clone();
+        let first_sighting = claimed.files.iter().any(|f| f.last_blob_sha.is_none());
+        if !probe.moved() && !first_sighting {
+            check.status = RepositoryCheckStatus::Unchanged;
+            check.head_sha = Some(head.to_string());
+            check.files = claimed
+                .files
+                .iter()
+                .map(|f| FileCheckResult {
+                    watched_file_id: f.id,
+                    status: FileCheckStatus::Unchanged,
+                    new_blob_sha: f.last_blob_sha.clone(),
+                    commit_sha: Some(head.to_string()),
+                    detail: None,
+                })
+                .collect();
+            return Checked {
+                check,
+                events: Vec::new(),
+                usage,
+                failure: None,
+                host,
+            };
+        }
+        let paths: Vec<String> = claimed.files.iter().map(|f| f.path.clone()).collect();
+        let found = match forge.blob_shas(&locator, &head, &paths, &mut usage).await {
+            Ok(found) => found,
+            // The head is not recorded, so the next run probes "moved" again and retries.
+            Err(err) => return failed(check, usage, describe(&err), host),
+        };
+        check.status = if probe.moved() {
+            RepositoryCheckStatus::Moved
+        } else {
+            RepositoryCheckStatus::Unchanged
+        };
+        check.head_sha = Some(head.to_string());
+        if let HeadProbe::Moved { validator, .. } = &probe {
+            check.etag.clone_from(validator);
+        }
+        let mut events = Vec::new();
+        for file in &claimed.files {
+            let change = |new: Option<String>| FileChange {
+                user: repo.user_id,
+                watched_file_id: file.id,
+                repository_url: repo.url.clone(),
+                branch: repo.branch.clone(),
+                path: file.path.clone(),
+                old_blob_sha: file.last_blob_sha.clone(),
+                new_blob_sha: new,
+                commit_sha: head.to_string(),
+                commit_url: locator.commit_url(&head),
+            };
+            let result = match found.get(&file.path) {
+                Some(tree_file) => {
+                    let new = tree_file.blob_sha.to_string();
+                    let status = match &file.last_blob_sha {
+                        Some(old) if *old != new => {
+                            events.push(ChangeEvent::FileChanged(change(Some(new.clone()))));
+                            FileCheckStatus::Changed
+                        }
+                        _ => FileCheckStatus::Unchanged,
+                    };
+                    FileCheckResult {
+                        watched_file_id: file.id,
+                        status,
+                        new_blob_sha: Some(new),
+                        commit_sha: Some(head.to_string()),
+                        detail: file.last_blob_sha.is_none().then(|| "first check".to_owned()),
+                    }
+                }
+                None => {
+                    if file.last_status != Some(FileCheckStatus::Missing) {
+                        events.push(ChangeEvent::FileMissing(change(None)));
+                    }
+                    FileCheckResult {
+                        watched_file_id: file.id,
+                        status: FileCheckStatus::Missing,
+                        new_blob_sha: None,
+                        commit_sha: Some(head.to_string()),
+                        detail: Some(format!("not in {} at {}", repo.branch, head.short())),
+                    }
+                }
+            };
+            check.files.push(result);
+        }
+        Checked {
+            check,
+            events,
+            usage,
+            failure: None,
+            host,
+        }
+    }
+}
+
+/// Failure details start with this when the primary quota is used up.
+const PRIMARY_LIMIT_MARK: &str = "primary rate limit:";
+
+/// The failure text for the log: the error's message, marked when it is a primary limit.
+fn describe(error: &ForgeError) -> String {
+    match error {
+        ForgeError::RateLimited {
+            kind: LimitKind::Primary,
+            ..
+        } => format!("{PRIMARY_LIMIT_MARK} {error}"),
+        _ => error.to_string(),
+    }
+}
+
+fn reset_passed(reset_at: Option<SystemTime>) -> bool {
+    reset_at.is_some_and(|r| r <= SystemTime::now())
+}
+
+fn add_usage(report: &mut RepositoryRunReport, usage: &Usage) {
+    report.requests += u64::from(usage.requests);
+    report.quota_spent += u64::from(usage.quota_spent);
+    report.not_modified += u64::from(usage.not_modified);
+}
+
+/// A forge snapshot as a quota log row (snapshots without numbers are not worth a row).
+pub(crate) fn quota_row(snapshot: &RateLimitSnapshot) -> Option<ApiQuotaSnapshot> {
+    let (limit, remaining) = (snapshot.limit?, snapshot.remaining?);
+    Some(ApiQuotaSnapshot {
+        host: snapshot.host.clone(),
+        resource: snapshot
+            .resource
+            .clone()
+            .unwrap_or_else(|| "core".to_owned()),
+        limit: i64::try_from(limit).unwrap_or(i64::MAX),
+        remaining: i64::try_from(remaining).unwrap_or(i64::MAX),
+        reset_at: snapshot.reset_at.map(DateTime::<Utc>::from),
+        recorded_at: DateTime::<Utc>::from(snapshot.observed_at),
+    })
+}
+
