@@ -101,10 +101,18 @@ const ORPHAN_RELATIONS: [(&str, &str, &str); 10] = [
     ("publish_task", "user_id", "users"),
     ("notifications_notificationlog", "user_id", "users"),
     ("notifications_userpreference", "user_id", "users"),
-    ("sync_watchedfile", "repository_id", "sync_trackedrepository"),
+    (
+        "sync_watchedfile",
+        "repository_id",
+        "sync_trackedrepository",
+    ),
     ("sync_filemapping", "watched_file_id", "sync_watchedfile"),
     ("sync_filechecklog", "watched_file_id", "sync_watchedfile"),
-    ("wiki_monitor_wikipage_checklog", "page_monitor_id", "wiki_monitor_pagemonitor"),
+    (
+        "wiki_monitor_wikipage_checklog",
+        "page_monitor_id",
+        "wiki_monitor_pagemonitor",
+    ),
 ];
 
 /// Log tables retention applies to, with their time column.
@@ -152,10 +160,14 @@ fn check_claim(claim: &ClaimRequest) -> StoreResult<()> {
         ));
     }
     if claim.limit == 0 {
-        return Err(StoreError::InvalidInput("the claim limit must be at least 1".to_owned()));
+        return Err(StoreError::InvalidInput(
+            "the claim limit must be at least 1".to_owned(),
+        ));
     }
     if claim.lease <= chrono::Duration::zero() {
-        return Err(StoreError::InvalidInput("the lease must be positive".to_owned()));
+        return Err(StoreError::InvalidInput(
+            "the lease must be positive".to_owned(),
+        ));
     }
     Ok(())
 }
@@ -217,7 +229,14 @@ fn schema_status(migrator: &Migrator, applied: &[i64]) -> StoreResult<usize> {
 }
 
 fn migration_error(error: sqlx::migrate::MigrateError) -> StoreError {
-    StoreError::Migration(error.to_string())
+    match error {
+        // Not a migration problem but a database one (server gone, pool exhausted, ...).
+        sqlx::migrate::MigrateError::Execute(inner) => match from_query(inner) {
+            StoreError::Database(detail) => StoreError::Migration(detail),
+            other => other,
+        },
+        other => StoreError::Migration(other.to_string()),
+    }
 }
 
 macro_rules! impl_store {
@@ -1718,8 +1737,22 @@ pub struct MySqlStore {
     pool: MySqlPool,
 }
 
-impl_store!(SqliteStore, Sqlite, SqliteConnection, SQLITE, SQLITE_MIGRATOR, "sqlite");
-impl_store!(MySqlStore, MySql, MySqlConnection, MYSQL, MYSQL_MIGRATOR, "mariadb");
+impl_store!(
+    SqliteStore,
+    Sqlite,
+    SqliteConnection,
+    SQLITE,
+    SQLITE_MIGRATOR,
+    "sqlite"
+);
+impl_store!(
+    MySqlStore,
+    MySql,
+    MySqlConnection,
+    MYSQL,
+    MYSQL_MIGRATOR,
+    "mariadb"
+);
 
 impl SqliteStore {
     /// Open (creating the file if needed) with foreign keys on, WAL and a busy timeout.
@@ -1737,21 +1770,39 @@ impl SqliteStore {
             .busy_timeout(settings.sqlite_busy_timeout);
         // Each connection to `sqlite::memory:` is a separate database: keep exactly one.
         let in_memory = url.expose().contains(":memory:") || url.expose().contains("mode=memory");
-        let max = if in_memory { 1 } else { settings.max_connections };
+        let max = if in_memory {
+            1
+        } else {
+            settings.max_connections
+        };
         // Connect once directly so a bad path fails now, with the driver's reason.
-        let first = tokio::time::timeout(settings.acquire_timeout, SqliteConnection::connect_with(&options))
+        let first = tokio::time::timeout(
+            settings.acquire_timeout,
+            SqliteConnection::connect_with(&options),
+        )
+        .await
+        .map_err(|_| StoreError::Unreachable {
+            target: target.clone(),
+            detail: "timed out opening the database file".to_owned(),
+        })?
+        .map_err(|error| from_connect(error, &target))?;
+        first
+            .close()
             .await
-            .map_err(|_| StoreError::Unreachable {
-                target: target.clone(),
-                detail: "timed out opening the database file".to_owned(),
-            })?
             .map_err(|error| from_connect(error, &target))?;
-        first.close().await.map_err(|error| from_connect(error, &target))?;
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
             .min_connections(settings.min_connections.min(max))
-            .idle_timeout(if in_memory { None } else { Some(settings.idle_timeout) })
-            .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(30 * 60)) })
+            .idle_timeout(if in_memory {
+                None
+            } else {
+                Some(settings.idle_timeout)
+            })
+            .max_lifetime(if in_memory {
+                None
+            } else {
+                Some(Duration::from_secs(30 * 60))
+            })
             .acquire_timeout(settings.acquire_timeout)
             .connect_lazy_with(options);
         let store = Self { pool };
@@ -1768,7 +1819,9 @@ impl MySqlStore {
         // sqlx only knows the `mysql:` scheme.
         let raw = url.expose();
         let normalized = match raw.get(..8) {
-            Some(prefix) if prefix.eq_ignore_ascii_case("mariadb:") => format!("mysql:{}", &raw[8..]),
+            Some(prefix) if prefix.eq_ignore_ascii_case("mariadb:") => {
+                format!("mysql:{}", &raw[8..])
+            }
             _ => raw.to_owned(),
         };
         let options = MySqlConnectOptions::from_str(&normalized)
@@ -1777,14 +1830,20 @@ impl MySqlStore {
             })?
             .charset("utf8mb4")
             .timezone(Some("+00:00".to_owned()));
-        let first = tokio::time::timeout(settings.acquire_timeout, MySqlConnection::connect_with(&options))
+        let first = tokio::time::timeout(
+            settings.acquire_timeout,
+            MySqlConnection::connect_with(&options),
+        )
+        .await
+        .map_err(|_| StoreError::Unreachable {
+            target: target.clone(),
+            detail: format!("no answer within {:?}", settings.acquire_timeout),
+        })?
+        .map_err(|error| from_connect(error, &target))?;
+        first
+            .close()
             .await
-            .map_err(|_| StoreError::Unreachable {
-                target: target.clone(),
-                detail: format!("no answer within {:?}", settings.acquire_timeout),
-            })?
             .map_err(|error| from_connect(error, &target))?;
-        first.close().await.map_err(|error| from_connect(error, &target))?;
         let pool = MySqlPoolOptions::new()
             .max_connections(settings.max_connections)
             .min_connections(settings.min_connections)

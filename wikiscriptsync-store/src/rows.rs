@@ -7,8 +7,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::FromRow;
 
 use crate::error::{StoreError, StoreResult};
-use crate::text::{Plain, Text};
 use crate::model::*;
+use crate::text::{Plain, Text};
 
 /// Milliseconds since the epoch, the stored form of every timestamp.
 pub(crate) fn ms(at: DateTime<Utc>) -> i64 {
@@ -25,8 +25,8 @@ fn opt_time(ms: Option<i64>) -> StoreResult<Option<DateTime<Utc>>> {
     ms.map(time).transpose()
 }
 
-fn opt_parse<T>(text: Option<Text>, parse: fn(&str) -> StoreResult<T>) -> StoreResult<Option<T>> {
-    text.as_deref().map(parse).transpose()
+fn opt_parse<T>(text: Option<&str>, parse: fn(&str) -> StoreResult<T>) -> StoreResult<Option<T>> {
+    text.map(parse).transpose()
 }
 
 /// Days are stored as `YYYY-MM-DD`.
@@ -89,7 +89,7 @@ impl RepositoryRow {
             head_sha: self.head_sha.plain(),
             etag: self.etag.plain(),
             last_checked_at: opt_time(self.last_checked_at)?,
-            last_status: opt_parse(self.last_status, RepositoryCheckStatus::parse)?,
+            last_status: opt_parse(self.last_status.as_deref(), RepositoryCheckStatus::parse)?,
             next_check_at: time(self.next_check_at)?,
             created_at: time(self.created_at)?,
         })
@@ -118,7 +118,7 @@ impl WatchedFileRow {
             path: self.path.plain(),
             last_blob_sha: self.last_blob_sha.plain(),
             last_checked_at: opt_time(self.last_checked_at)?,
-            last_status: opt_parse(self.last_status, FileCheckStatus::parse)?,
+            last_status: opt_parse(self.last_status.as_deref(), FileCheckStatus::parse)?,
             created_at: time(self.created_at)?,
         })
     }
@@ -201,7 +201,7 @@ impl PageMonitorRow {
             page_title: self.page_title.plain(),
             last_revid: self.last_revid,
             last_checked_at: opt_time(self.last_checked_at)?,
-            last_status: opt_parse(self.last_status, PageCheckStatus::parse)?,
+            last_status: opt_parse(self.last_status.as_deref(), PageCheckStatus::parse)?,
             next_check_at: time(self.next_check_at)?,
             created_at: time(self.created_at)?,
         })
@@ -303,8 +303,7 @@ pub(crate) struct PublishTaskRow {
 }
 
 impl PublishTaskRow {
-    pub(crate) const COLUMNS: &'static str =
-        "id, user_id, status, reason, started_at, finished_at";
+    pub(crate) const COLUMNS: &'static str = "id, user_id, status, reason, started_at, finished_at";
 
     pub(crate) fn into_domain(self) -> StoreResult<PublishTask> {
         Ok(PublishTask {

@@ -237,9 +237,8 @@ impl ToolsDbCredentials {
             .collect();
         for path in &candidates {
             if let Ok(text) = std::fs::read_to_string(path) {
-                return Self::from_my_cnf(&text).map_err(|error| {
-                    StoreError::Config(format!("{}: {error}", path.display()))
-                });
+                return Self::from_my_cnf(&text)
+                    .map_err(|error| StoreError::Config(format!("{}: {error}", path.display())));
             }
         }
         Err(StoreError::Config(format!(
@@ -292,7 +291,9 @@ impl ToolsDbCredentials {
     /// tests). Refuses a `_p` suffix: such databases are readable by every Toolforge user.
     pub fn database_url(&self, host: &str, database_suffix: &str) -> StoreResult<DatabaseUrl> {
         if database_suffix.is_empty() {
-            return Err(StoreError::Config("the database name suffix is empty".to_owned()));
+            return Err(StoreError::Config(
+                "the database name suffix is empty".to_owned(),
+            ));
         }
         if database_suffix.ends_with("_p") {
             return Err(StoreError::Config(format!(
@@ -334,13 +335,25 @@ mod tests {
 
     #[test]
     fn the_backend_is_chosen_from_the_scheme_and_unknown_schemes_are_refused() {
-        assert_eq!(Backend::from_url("sqlite:data.db").ok(), Some(Backend::Sqlite));
-        assert_eq!(Backend::from_url("mysql://h/d").ok(), Some(Backend::MariaDb));
-        assert_eq!(Backend::from_url("MariaDB://h/d").ok(), Some(Backend::MariaDb));
+        assert_eq!(
+            Backend::from_url("sqlite:data.db").ok(),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::from_url("mysql://h/d").ok(),
+            Some(Backend::MariaDb)
+        );
+        assert_eq!(
+            Backend::from_url("MariaDB://h/d").ok(),
+            Some(Backend::MariaDb)
+        );
         let error = Backend::from_url("postgres://h/d").unwrap_err();
         assert!(matches!(error, StoreError::UnknownScheme { ref scheme } if scheme == "postgres"));
         assert!(error.to_string().contains("sqlite:"));
-        assert!(matches!(Backend::from_url("nocolon"), Err(StoreError::InvalidUrl { .. })));
+        assert!(matches!(
+            Backend::from_url("nocolon"),
+            Err(StoreError::InvalidUrl { .. })
+        ));
     }
 
     #[test]
@@ -351,13 +364,18 @@ mod tests {
             _ => None,
         })
         .unwrap();
-        let url = creds.database_url(TOOLSDB_HOST, TOOLSDB_DATABASE_SUFFIX).unwrap();
+        let url = creds
+            .database_url(TOOLSDB_HOST, TOOLSDB_DATABASE_SUFFIX)
+            .unwrap();
         let parsed = Url::parse(url.expose()).unwrap();
         assert_eq!(parsed.host_str(), Some("tools.db.svc.wikimedia.cloud"));
         assert_eq!(parsed.path(), "/s12345__wikiscriptsync");
         assert_eq!(parsed.username(), "s12345");
         assert_eq!(parsed.password(), Some("p%40ss%2Fword"));
-        assert!(!format!("{url:?} {url}").contains("p%40ss"), "password leaked");
+        assert!(
+            !format!("{url:?} {url}").contains("p%40ss"),
+            "password leaked"
+        );
         assert!(!format!("{creds:?}").contains("p@ss"), "password leaked");
     }
 
@@ -379,7 +397,10 @@ mod tests {
                 _ => None,
             }
         };
-        assert_eq!(ToolsDbCredentials::from_lookup(lookup(false)).unwrap().user, "home_user");
+        assert_eq!(
+            ToolsDbCredentials::from_lookup(lookup(false)).unwrap().user,
+            "home_user"
+        );
         std::fs::write(
             data.path().join("replica.my.cnf"),
             "[mysql]\nuser=wrong\n[client]\nuser=s999\npassword=\"data_pw\"\n",
@@ -404,8 +425,13 @@ mod tests {
     #[test]
     fn a_public_underscore_p_database_is_refused() {
         let creds = ToolsDbCredentials::from_my_cnf("[client]\nuser=s1\npassword=x\n").unwrap();
-        let error = creds.database_url(TOOLSDB_HOST, "wikiscriptsync_p").unwrap_err();
-        assert!(error.to_string().contains("readable by everyone"), "{error}");
+        let error = creds
+            .database_url(TOOLSDB_HOST, "wikiscriptsync_p")
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("readable by everyone"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -9,9 +9,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::error::StoreResult;
 #[cfg(doc)]
 use crate::error::StoreError;
+use crate::error::StoreResult;
 use crate::model::*;
 
 /// How long a RUNNING publish task holds the mutex before the next attempt may expire it.
@@ -86,8 +86,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<WatchedFile>;
 
     /// One of the user's watched files.
-    async fn watched_file(&self, user: UserId, id: WatchedFileId)
-    -> StoreResult<Option<WatchedFile>>;
+    async fn watched_file(
+        &self,
+        user: UserId,
+        id: WatchedFileId,
+    ) -> StoreResult<Option<WatchedFile>>;
 
     /// The watched files of one of the user's repositories, by path.
     async fn list_watched_files(
@@ -138,8 +141,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Take the user's publish mutex in one atomic database step: succeeds only if the user
     /// has no RUNNING task, or expires a RUNNING task started before
     /// `now - PUBLISH_TASK_EXPIRY` (FAILED, reason "expired") and takes over.
-    async fn acquire_publish_task(&self, user: UserId, now: DateTime<Utc>)
-    -> StoreResult<PublishLock>;
+    async fn acquire_publish_task(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<PublishLock>;
 
     /// Release the mutex with DONE or FAILED. Returns false when the task was no longer
     /// RUNNING (it had been expired and taken over); its row is then left as it is.
@@ -248,8 +254,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<PageMonitor>;
 
     /// One of the user's page monitors.
-    async fn page_monitor(&self, user: UserId, id: PageMonitorId)
-    -> StoreResult<Option<PageMonitor>>;
+    async fn page_monitor(
+        &self,
+        user: UserId,
+        id: PageMonitorId,
+    ) -> StoreResult<Option<PageMonitor>>;
 
     /// The user's page monitors, by wiki and title.
     async fn list_page_monitors(&self, user: UserId) -> StoreResult<Vec<PageMonitor>>;
@@ -284,8 +293,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     // ----- notifications -------------------------------------------------------------------
 
     /// The user's preferences (defaults when never saved).
-    async fn notification_preferences(&self, user: UserId)
-    -> StoreResult<NotificationPreferences>;
+    async fn notification_preferences(&self, user: UserId) -> StoreResult<NotificationPreferences>;
 
     /// Save the user's preferences.
     async fn set_notification_preferences(
@@ -339,8 +347,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Delete check, quota and notification log rows older than `cutoff` (publish_log is
     /// never deleted); with `dry_run`, only count them.
-    async fn purge_logs(&self, cutoff: DateTime<Utc>, dry_run: bool)
-    -> StoreResult<RetentionReport>;
+    async fn purge_logs(
+        &self,
+        cutoff: DateTime<Utc>,
+        dry_run: bool,
+    ) -> StoreResult<RetentionReport>;
 
     /// Find rows whose parent row is gone and delete them (or, with `dry_run`, count them).
     async fn clean_orphans(&self, dry_run: bool) -> StoreResult<OrphanReport>;

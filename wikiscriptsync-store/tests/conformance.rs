@@ -16,7 +16,11 @@ fn t0() -> DateTime<Utc> {
 }
 
 async fn user(store: &Arc<dyn Store>, name: &str) -> UserId {
-    store.upsert_user(&format!("sub-{name}"), name, t0()).await.unwrap().id
+    store
+        .upsert_user(&format!("sub-{name}"), name, t0())
+        .await
+        .unwrap()
+        .id
 }
 
 fn new_repo(url: &str) -> NewRepository {
@@ -32,10 +36,17 @@ fn new_repo(url: &str) -> NewRepository {
 async fn fixture(store: &Arc<dyn Store>, name: &str) -> (UserId, Repository, WatchedFile, Mapping) {
     let user = user(store, name).await;
     let repo = store
-        .add_repository(user, &new_repo(&format!("https://github.com/{name}/gadget")), t0())
+        .add_repository(
+            user,
+            &new_repo(&format!("https://github.com/{name}/gadget")),
+            t0(),
+        )
         .await
         .unwrap();
-    let file = store.watch_file(user, repo.id, "src/gadget.js", t0()).await.unwrap();
+    let file = store
+        .watch_file(user, repo.id, "src/gadget.js", t0())
+        .await
+        .unwrap();
     let mapping = store
         .add_mapping(
             user,
@@ -61,7 +72,11 @@ fn claim(owner: &str, now: DateTime<Utc>, limit: u32) -> ClaimRequest {
     }
 }
 
-fn log_entry(user: UserId, mapping: Option<MappingId>, outcome: PublishOutcome) -> NewPublishLogEntry {
+fn log_entry(
+    user: UserId,
+    mapping: Option<MappingId>,
+    outcome: PublishOutcome,
+) -> NewPublishLogEntry {
     NewPublishLogEntry {
         user_id: user,
         mapping_id: mapping,
@@ -87,7 +102,11 @@ fn log_entry(user: UserId, mapping: Option<MappingId>, outcome: PublishOutcome) 
 async fn migrations_apply_from_empty_and_running_them_again_is_a_no_op(db: &TestDb) {
     let store = db.open().await;
     let again = store.migrate().await.unwrap();
-    assert!(again.applied.is_empty(), "second run applied {:?}", again.applied);
+    assert!(
+        again.applied.is_empty(),
+        "second run applied {:?}",
+        again.applied
+    );
     assert!(again.current.is_some());
     store.health().await.unwrap();
     // A third process opening with "require current" accepts the schema as is.
@@ -95,11 +114,15 @@ async fn migrations_apply_from_empty_and_running_them_again_is_a_no_op(db: &Test
     assert!(reopened.migrate().await.unwrap().applied.is_empty());
     let tables = db
         .raw_i64(match db.engine {
-            Engine::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND \
+            Engine::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND \
                 (name LIKE 'sync_%' OR name LIKE 'publish_%' OR name LIKE 'wiki_monitor_%' OR \
-                name LIKE 'notifications_%' OR name IN ('users', 'accounts_toolvisit'))",
-            Engine::MariaDb => "SELECT COUNT(*) FROM information_schema.tables WHERE \
-                table_schema = DATABASE() AND table_name <> '_sqlx_migrations'",
+                name LIKE 'notifications_%' OR name IN ('users', 'accounts_toolvisit'))"
+            }
+            Engine::MariaDb => {
+                "SELECT COUNT(*) FROM information_schema.tables WHERE \
+                table_schema = DATABASE() AND table_name <> '_sqlx_migrations'"
+            }
         })
         .await;
     assert_eq!(tables, 14, "13 seed tables plus users");
@@ -115,22 +138,44 @@ async fn an_empty_database_is_refused_until_it_is_migrated(db: &TestDb) {
     )
     .await
     .unwrap_err();
-    assert!(matches!(error, StoreError::SchemaNotMigrated { pending: 1 }), "{error:?}");
-    assert!(error.to_string().contains("wikiscriptsync migrate"), "{error}");
+    assert!(
+        matches!(error, StoreError::SchemaNotMigrated { pending: 1 }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("wikiscriptsync migrate"),
+        "{error}"
+    );
     let store = db.open().await;
     store.health().await.unwrap();
 }
 
 async fn a_schema_migrated_by_a_newer_binary_is_refused_with_a_clear_error(db: &TestDb) {
     let store = db.open().await;
-    db.raw(&["INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-              VALUES (99991231000000, 'from the future', 1, X'00', 1)"])
-        .await;
+    db.raw(&[
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+              VALUES (99991231000000, 'from the future', 1, X'00', 1)",
+    ])
+    .await;
     let error = store.health().await.unwrap_err();
-    assert!(matches!(error, StoreError::SchemaNewer { applied: 99991231000000, .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            StoreError::SchemaNewer {
+                applied: 99991231000000,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     assert!(store.migrate().await.is_err());
-    let error = open(&db.database_url(), &StoreSettings::migrating()).await.unwrap_err();
-    assert!(error.to_string().contains("newer than this binary"), "{error}");
+    let error = open(&db.database_url(), &StoreSettings::migrating())
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("newer than this binary"),
+        "{error}"
+    );
 }
 
 // ----- users, repositories, files, mappings ------------------------------------------------------
@@ -144,9 +189,15 @@ async fn users_are_keyed_by_central_id_and_a_rename_updates_the_name(db: &TestDb
     assert_eq!(renamed.username, "NewName");
     assert_eq!(renamed.created_at, t0());
     assert_eq!(renamed.last_login_at, later);
-    assert_eq!(store.user_by_name("NewName").await.unwrap().map(|u| u.id), Some(first.id));
+    assert_eq!(
+        store.user_by_name("NewName").await.unwrap().map(|u| u.id),
+        Some(first.id)
+    );
     assert_eq!(store.user_by_name("OldName").await.unwrap(), None);
-    assert_eq!(store.user(first.id).await.unwrap().unwrap().central_id, "4242");
+    assert_eq!(
+        store.user(first.id).await.unwrap().unwrap().central_id,
+        "4242"
+    );
     assert!(store.upsert_user("", "x", t0()).await.is_err());
 }
 
@@ -155,7 +206,10 @@ async fn repositories_files_and_mappings_are_visible_to_their_owner_only(db: &Te
     let (alice, repo, file, mapping) = fixture(&store, "Alice").await;
     let mallory = user(&store, "Mallory").await;
 
-    assert_eq!(store.repository(alice, repo.id).await.unwrap().as_ref(), Some(&repo));
+    assert_eq!(
+        store.repository(alice, repo.id).await.unwrap().as_ref(),
+        Some(&repo)
+    );
     assert_eq!(repo.next_check_at, t0(), "a new repository is due at once");
     assert_eq!(store.repository(mallory, repo.id).await.unwrap(), None);
     assert_eq!(store.watched_file(mallory, file.id).await.unwrap(), None);
@@ -170,19 +224,40 @@ async fn repositories_files_and_mappings_are_visible_to_their_owner_only(db: &Te
             .await
             .unwrap()
     );
-    let stolen = store.watch_file(mallory, repo.id, "other.js", t0()).await.unwrap_err();
+    let stolen = store
+        .watch_file(mallory, repo.id, "other.js", t0())
+        .await
+        .unwrap_err();
     assert!(matches!(stolen, StoreError::NotFound { .. }), "{stolen:?}");
 
-    assert_eq!(store.list_watched_files(alice, repo.id).await.unwrap(), vec![file.clone()]);
+    assert_eq!(
+        store.list_watched_files(alice, repo.id).await.unwrap(),
+        vec![file.clone()]
+    );
     // Case matters in paths and titles: these are different files and pages.
-    store.watch_file(alice, repo.id, "src/Gadget.js", t0()).await.unwrap();
-    assert_eq!(store.list_watched_files(alice, repo.id).await.unwrap().len(), 2);
+    store
+        .watch_file(alice, repo.id, "src/Gadget.js", t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .list_watched_files(alice, repo.id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     let options = MappingOptions {
         publish_enabled: false,
         allow_create: true,
         add_banner: true,
     };
-    assert!(store.set_mapping_options(alice, mapping.id, options).await.unwrap());
+    assert!(
+        store
+            .set_mapping_options(alice, mapping.id, options)
+            .await
+            .unwrap()
+    );
     let second = store
         .add_mapping(
             alice,
@@ -197,7 +272,10 @@ async fn repositories_files_and_mappings_are_visible_to_their_owner_only(db: &Te
         .await
         .unwrap();
     let mappings = store.list_mappings(alice, file.id).await.unwrap();
-    assert_eq!(mappings.iter().map(|m| m.id).collect::<Vec<_>>(), vec![mapping.id, second.id]);
+    assert_eq!(
+        mappings.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![mapping.id, second.id]
+    );
     assert_eq!(mappings[0].options, options);
     assert_eq!(mappings[0].last_published, None);
 }
@@ -205,10 +283,22 @@ async fn repositories_files_and_mappings_are_visible_to_their_owner_only(db: &Te
 async fn duplicates_are_reported_as_already_existing(db: &TestDb) {
     let store = db.open().await;
     let (alice, repo, file, mapping) = fixture(&store, "Alice").await;
-    let again = store.add_repository(alice, &new_repo(&repo.url), t0()).await.unwrap_err();
-    assert!(matches!(again, StoreError::AlreadyExists { .. }), "{again:?}");
-    let again = store.watch_file(alice, repo.id, &file.path, t0()).await.unwrap_err();
-    assert!(matches!(again, StoreError::AlreadyExists { .. }), "{again:?}");
+    let again = store
+        .add_repository(alice, &new_repo(&repo.url), t0())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, StoreError::AlreadyExists { .. }),
+        "{again:?}"
+    );
+    let again = store
+        .watch_file(alice, repo.id, &file.path, t0())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, StoreError::AlreadyExists { .. }),
+        "{again:?}"
+    );
     let again = store
         .add_mapping(
             alice,
@@ -222,20 +312,41 @@ async fn duplicates_are_reported_as_already_existing(db: &TestDb) {
         )
         .await
         .unwrap_err();
-    assert!(matches!(again, StoreError::AlreadyExists { .. }), "{again:?}");
-    let page = store.add_page_monitor(alice, "en.wikipedia.org", "Main Page", t0()).await.unwrap();
-    let again = store.add_page_monitor(alice, &page.wiki, &page.page_title, t0()).await.unwrap_err();
-    assert!(matches!(again, StoreError::AlreadyExists { .. }), "{again:?}");
+    assert!(
+        matches!(again, StoreError::AlreadyExists { .. }),
+        "{again:?}"
+    );
+    let page = store
+        .add_page_monitor(alice, "en.wikipedia.org", "Main Page", t0())
+        .await
+        .unwrap();
+    let again = store
+        .add_page_monitor(alice, &page.wiki, &page.page_title, t0())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, StoreError::AlreadyExists { .. }),
+        "{again:?}"
+    );
     // Another user may track the same repository.
     let bob = user(&store, "Bob").await;
-    store.add_repository(bob, &new_repo(&repo.url), t0()).await.unwrap();
+    store
+        .add_repository(bob, &new_repo(&repo.url), t0())
+        .await
+        .unwrap();
 }
 
-async fn removing_a_repository_removes_its_files_and_mappings_but_keeps_the_publish_log(db: &TestDb) {
+async fn removing_a_repository_removes_its_files_and_mappings_but_keeps_the_publish_log(
+    db: &TestDb,
+) {
     let store = db.open().await;
     let (alice, repo, file, mapping) = fixture(&store, "Alice").await;
     let logged = store
-        .append_publish_log(&log_entry(alice, Some(mapping.id), PublishOutcome::Published))
+        .append_publish_log(&log_entry(
+            alice,
+            Some(mapping.id),
+            PublishOutcome::Published,
+        ))
         .await
         .unwrap();
     assert!(store.remove_repository(alice, repo.id).await.unwrap());
@@ -247,7 +358,10 @@ async fn removing_a_repository_removes_its_files_and_mappings_but_keeps_the_publ
         .unwrap();
     assert_eq!(log.items.len(), 1);
     assert_eq!(log.items[0].id, logged);
-    assert_eq!(log.items[0].entry.mapping_id, None, "the audit row outlives the mapping");
+    assert_eq!(
+        log.items[0].entry.mapping_id, None,
+        "the audit row outlives the mapping"
+    );
     assert!(!store.remove_repository(alice, repo.id).await.unwrap());
 }
 
@@ -260,11 +374,17 @@ async fn the_last_published_blob_commit_and_revision_are_kept_per_mapping(db: &T
         revid: 123_456_789,
         at: t0() + Duration::minutes(1),
     };
-    store.record_published(alice, mapping.id, &state).await.unwrap();
+    store
+        .record_published(alice, mapping.id, &state)
+        .await
+        .unwrap();
     let read = store.mapping(alice, mapping.id).await.unwrap().unwrap();
     assert_eq!(read.last_published, Some(state.clone()));
     let bob = user(&store, "Bob").await;
-    let error = store.record_published(bob, mapping.id, &state).await.unwrap_err();
+    let error = store
+        .record_published(bob, mapping.id, &state)
+        .await
+        .unwrap_err();
     assert!(matches!(error, StoreError::NotFound { .. }));
 }
 
@@ -274,24 +394,42 @@ async fn the_publish_mutex_admits_one_holder_per_user_until_it_is_released(db: &
     let store = db.open().await;
     let alice = user(&store, "Alice").await;
     let bob = user(&store, "Bob").await;
-    let PublishLock::Acquired { task, expired: None } =
-        store.acquire_publish_task(alice, t0()).await.unwrap()
+    let PublishLock::Acquired {
+        task,
+        expired: None,
+    } = store.acquire_publish_task(alice, t0()).await.unwrap()
     else {
         panic!("the first acquire must succeed");
     };
-    let busy = store.acquire_publish_task(alice, t0() + Duration::minutes(4)).await.unwrap();
-    assert_eq!(busy, PublishLock::Busy { task, running_since: t0() });
+    let busy = store
+        .acquire_publish_task(alice, t0() + Duration::minutes(4))
+        .await
+        .unwrap();
+    assert_eq!(
+        busy,
+        PublishLock::Busy {
+            task,
+            running_since: t0()
+        }
+    );
     // Other users are not affected.
     assert!(matches!(
         store.acquire_publish_task(bob, t0()).await.unwrap(),
         PublishLock::Acquired { .. }
     ));
-    assert!(store.release_publish_task(task, &TaskOutcome::Done, t0() + Duration::seconds(5)).await.unwrap());
+    assert!(
+        store
+            .release_publish_task(task, &TaskOutcome::Done, t0() + Duration::seconds(5))
+            .await
+            .unwrap()
+    );
     let done = store.publish_task(task).await.unwrap().unwrap();
     assert_eq!(done.status, PublishTaskStatus::Done);
     assert_eq!(done.finished_at, Some(t0() + Duration::seconds(5)));
-    let PublishLock::Acquired { task: next, .. } =
-        store.acquire_publish_task(alice, t0() + Duration::seconds(6)).await.unwrap()
+    let PublishLock::Acquired { task: next, .. } = store
+        .acquire_publish_task(alice, t0() + Duration::seconds(6))
+        .await
+        .unwrap()
     else {
         panic!("released mutex must be free");
     };
@@ -305,7 +443,12 @@ async fn the_publish_mutex_admits_one_holder_per_user_until_it_is_released(db: &
     assert_eq!(failed.status, PublishTaskStatus::Failed);
     assert_eq!(failed.reason.as_deref(), Some("login failed"));
     // Releasing twice changes nothing.
-    assert!(!store.release_publish_task(next, &TaskOutcome::Done, t0()).await.unwrap());
+    assert!(
+        !store
+            .release_publish_task(next, &TaskOutcome::Done, t0())
+            .await
+            .unwrap()
+    );
 }
 
 async fn a_running_task_older_than_five_minutes_is_expired_and_taken_over(db: &TestDb) {
@@ -318,11 +461,15 @@ async fn a_running_task_older_than_five_minutes_is_expired_and_taken_over(db: &T
     };
     // Exactly five minutes is not yet stale.
     assert!(matches!(
-        store.acquire_publish_task(alice, t0() + PUBLISH_TASK_EXPIRY).await.unwrap(),
+        store
+            .acquire_publish_task(alice, t0() + PUBLISH_TASK_EXPIRY)
+            .await
+            .unwrap(),
         PublishLock::Busy { .. }
     ));
     let later = t0() + PUBLISH_TASK_EXPIRY + Duration::seconds(1);
-    let PublishLock::Acquired { task, expired } = store.acquire_publish_task(alice, later).await.unwrap()
+    let PublishLock::Acquired { task, expired } =
+        store.acquire_publish_task(alice, later).await.unwrap()
     else {
         panic!("a stale task must be taken over");
     };
@@ -331,8 +478,16 @@ async fn a_running_task_older_than_five_minutes_is_expired_and_taken_over(db: &T
     assert_eq!(old.status, PublishTaskStatus::Failed);
     assert_eq!(old.reason.as_deref(), Some("expired"));
     // The expired holder finishing late must not release the new holder's mutex.
-    assert!(!store.release_publish_task(stale, &TaskOutcome::Done, later).await.unwrap());
-    assert_eq!(store.publish_task(task).await.unwrap().unwrap().status, PublishTaskStatus::Running);
+    assert!(
+        !store
+            .release_publish_task(stale, &TaskOutcome::Done, later)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.publish_task(task).await.unwrap().unwrap().status,
+        PublishTaskStatus::Running
+    );
     assert!(matches!(
         store.acquire_publish_task(alice, later).await.unwrap(),
         PublishLock::Busy { task: t, .. } if t == task
@@ -369,25 +524,58 @@ async fn the_publish_log_is_append_only_and_paginates_newest_first(db: &TestDb) 
     ];
     let mut ids = Vec::new();
     for outcome in outcomes {
-        ids.push(store.append_publish_log(&log_entry(alice, Some(mapping.id), outcome)).await.unwrap());
+        ids.push(
+            store
+                .append_publish_log(&log_entry(alice, Some(mapping.id), outcome))
+                .await
+                .unwrap(),
+        );
     }
-    let adhoc = store.append_publish_log(&log_entry(alice, None, PublishOutcome::Busy)).await.unwrap();
-    store.append_publish_log(&log_entry(bob, None, PublishOutcome::Published)).await.unwrap();
+    let adhoc = store
+        .append_publish_log(&log_entry(alice, None, PublishOutcome::Busy))
+        .await
+        .unwrap();
+    store
+        .append_publish_log(&log_entry(bob, None, PublishOutcome::Published))
+        .await
+        .unwrap();
 
-    let first = store.publish_log(alice, PublishLogFilter::All, PageRequest::first(4)).await.unwrap();
-    assert_eq!(first.items.iter().map(|e| e.id).collect::<Vec<_>>(), vec![adhoc, ids[4], ids[3], ids[2]]);
-    let second = store.publish_log(alice, PublishLogFilter::All, first.next.unwrap()).await.unwrap();
-    assert_eq!(second.items.iter().map(|e| e.id).collect::<Vec<_>>(), vec![ids[1], ids[0]]);
+    let first = store
+        .publish_log(alice, PublishLogFilter::All, PageRequest::first(4))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.items.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![adhoc, ids[4], ids[3], ids[2]]
+    );
+    let second = store
+        .publish_log(alice, PublishLogFilter::All, first.next.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        second.items.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![ids[1], ids[0]]
+    );
     assert_eq!(second.next, None);
     assert!(second.items[0].entry.dry_run);
-    assert_eq!(second.items[1].entry, log_entry(alice, Some(mapping.id), PublishOutcome::Published));
+    assert_eq!(
+        second.items[1].entry,
+        log_entry(alice, Some(mapping.id), PublishOutcome::Published)
+    );
 
     let only = store
-        .publish_log(alice, PublishLogFilter::Mapping(mapping.id), PageRequest::first(50))
+        .publish_log(
+            alice,
+            PublishLogFilter::Mapping(mapping.id),
+            PageRequest::first(50),
+        )
         .await
         .unwrap();
     assert_eq!(only.items.len(), 5);
-    let error = store.publish_log(alice, PublishLogFilter::All, PageRequest::first(0)).await.unwrap_err();
+    let error = store
+        .publish_log(alice, PublishLogFilter::All, PageRequest::first(0))
+        .await
+        .unwrap_err();
     assert!(matches!(error, StoreError::InvalidInput(_)));
 }
 
@@ -398,31 +586,87 @@ async fn one_botpassword_ciphertext_per_user_and_wiki_with_compare_and_swap_rota
     let alice = user(&store, "Alice").await;
     let bob = user(&store, "Bob").await;
     let first = store
-        .set_credential(alice, "en.wikipedia.org", "Alice@Publisher", "gAAAA-old", t0())
+        .set_credential(
+            alice,
+            "en.wikipedia.org",
+            "Alice@Publisher",
+            "gAAAA-old",
+            t0(),
+        )
         .await
         .unwrap();
     let later = t0() + Duration::hours(1);
     let replaced = store
-        .set_credential(alice, "en.wikipedia.org", "Alice@Publisher2", "gAAAA-new", later)
+        .set_credential(
+            alice,
+            "en.wikipedia.org",
+            "Alice@Publisher2",
+            "gAAAA-new",
+            later,
+        )
         .await
         .unwrap();
     assert_eq!(first.id, replaced.id);
     assert_eq!(replaced.saved_at, later);
-    store.set_credential(alice, "de.wikipedia.org", "Alice@De", "gAAAA-de", t0()).await.unwrap();
+    store
+        .set_credential(alice, "de.wikipedia.org", "Alice@De", "gAAAA-de", t0())
+        .await
+        .unwrap();
     let listed = store.list_credentials(alice).await.unwrap();
-    assert_eq!(listed.iter().map(|c| c.wiki.as_str()).collect::<Vec<_>>(), ["de.wikipedia.org", "en.wikipedia.org"]);
-    assert_eq!(store.credential(bob, "en.wikipedia.org").await.unwrap(), None);
-    let stored = store.credential(alice, "en.wikipedia.org").await.unwrap().unwrap();
+    assert_eq!(
+        listed.iter().map(|c| c.wiki.as_str()).collect::<Vec<_>>(),
+        ["de.wikipedia.org", "en.wikipedia.org"]
+    );
+    assert_eq!(
+        store.credential(bob, "en.wikipedia.org").await.unwrap(),
+        None
+    );
+    let stored = store
+        .credential(alice, "en.wikipedia.org")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.ciphertext, "gAAAA-new");
     assert_eq!(stored.bot_username, "Alice@Publisher2");
-    assert!(!format!("{stored:?}").contains("gAAAA"), "Debug must not print the ciphertext");
+    assert!(
+        !format!("{stored:?}").contains("gAAAA"),
+        "Debug must not print the ciphertext"
+    );
 
     assert_eq!(store.all_credentials().await.unwrap().len(), 2);
-    assert!(!store.replace_credential_ciphertext(stored.id, "gAAAA-old", "rotated").await.unwrap());
-    assert!(store.replace_credential_ciphertext(stored.id, "gAAAA-new", "rotated").await.unwrap());
-    assert_eq!(store.credential(alice, "en.wikipedia.org").await.unwrap().unwrap().ciphertext, "rotated");
-    assert!(store.delete_credential(alice, "de.wikipedia.org").await.unwrap());
-    assert!(!store.delete_credential(bob, "en.wikipedia.org").await.unwrap());
+    assert!(
+        !store
+            .replace_credential_ciphertext(stored.id, "gAAAA-old", "rotated")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .replace_credential_ciphertext(stored.id, "gAAAA-new", "rotated")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .credential(alice, "en.wikipedia.org")
+            .await
+            .unwrap()
+            .unwrap()
+            .ciphertext,
+        "rotated"
+    );
+    assert!(
+        store
+            .delete_credential(alice, "de.wikipedia.org")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_credential(bob, "en.wikipedia.org")
+            .await
+            .unwrap()
+    );
     assert_eq!(store.list_credentials(alice).await.unwrap().len(), 1);
 }
 
@@ -431,36 +675,97 @@ async fn one_botpassword_ciphertext_per_user_and_wiki_with_compare_and_swap_rota
 async fn due_repositories_are_claimed_once_until_the_lease_expires(db: &TestDb) {
     let store = db.open().await;
     let (alice, repo, file, _) = fixture(&store, "Alice").await;
-    let second = store.add_repository(alice, &new_repo("https://github.com/a/two"), t0() + Duration::seconds(1)).await.unwrap();
+    let second = store
+        .add_repository(
+            alice,
+            &new_repo("https://github.com/a/two"),
+            t0() + Duration::seconds(1),
+        )
+        .await
+        .unwrap();
     let now = t0() + Duration::seconds(2);
-    assert_eq!(store.due_counts(now).await.unwrap(), DueCounts { repositories: 2, pages: 0 });
-    let claimed = store.claim_due_repositories(&claim("runner-a", now, 1)).await.unwrap();
+    assert_eq!(
+        store.due_counts(now).await.unwrap(),
+        DueCounts {
+            repositories: 2,
+            pages: 0
+        }
+    );
+    let claimed = store
+        .claim_due_repositories(&claim("runner-a", now, 1))
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].repository.id, repo.id, "oldest due first");
-    assert_eq!(claimed[0].files.iter().map(|f| f.id).collect::<Vec<_>>(), vec![file.id]);
-    let other = store.claim_due_repositories(&claim("runner-b", now, 10)).await.unwrap();
-    assert_eq!(other.iter().map(|c| c.repository.id).collect::<Vec<_>>(), vec![second.id]);
-    assert!(store.claim_due_repositories(&claim("runner-c", now, 10)).await.unwrap().is_empty());
+    assert_eq!(
+        claimed[0].files.iter().map(|f| f.id).collect::<Vec<_>>(),
+        vec![file.id]
+    );
+    let other = store
+        .claim_due_repositories(&claim("runner-b", now, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        other.iter().map(|c| c.repository.id).collect::<Vec<_>>(),
+        vec![second.id]
+    );
+    assert!(
+        store
+            .claim_due_repositories(&claim("runner-c", now, 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.due_counts(now).await.unwrap().repositories, 0);
     // Runner b gives its repository back (quota reserve reached): due again at once.
-    assert_eq!(store.release_repository_claims("runner-a", &[second.id]).await.unwrap(), 0);
-    assert_eq!(store.release_repository_claims("runner-b", &[second.id]).await.unwrap(), 1);
-    let again = store.claim_due_repositories(&claim("runner-c", now, 10)).await.unwrap();
-    assert_eq!(again.iter().map(|c| c.repository.id).collect::<Vec<_>>(), vec![second.id]);
+    assert_eq!(
+        store
+            .release_repository_claims("runner-a", &[second.id])
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .release_repository_claims("runner-b", &[second.id])
+            .await
+            .unwrap(),
+        1
+    );
+    let again = store
+        .claim_due_repositories(&claim("runner-c", now, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|c| c.repository.id).collect::<Vec<_>>(),
+        vec![second.id]
+    );
     // Runner a crashed: after its lease expires the repository is claimable again.
     let after_lease = now + Duration::minutes(11);
-    let taken = store.claim_due_repositories(&claim("runner-d", after_lease, 10)).await.unwrap();
+    let taken = store
+        .claim_due_repositories(&claim("runner-d", after_lease, 10))
+        .await
+        .unwrap();
     assert_eq!(taken.len(), 2);
-    let invalid = store.claim_due_repositories(&claim("", now, 10)).await.unwrap_err();
+    let invalid = store
+        .claim_due_repositories(&claim("", now, 10))
+        .await
+        .unwrap_err();
     assert!(matches!(invalid, StoreError::InvalidInput(_)));
 }
 
 async fn a_repository_check_records_shas_etag_and_one_log_row_per_file_atomically(db: &TestDb) {
     let store = db.open().await;
     let (alice, repo, file, _) = fixture(&store, "Alice").await;
-    let gone = store.watch_file(alice, repo.id, "src/gone.css", t0()).await.unwrap();
+    let gone = store
+        .watch_file(alice, repo.id, "src/gone.css", t0())
+        .await
+        .unwrap();
     let now = t0() + Duration::seconds(1);
-    store.claim_due_repositories(&claim("runner-a", now, 10)).await.unwrap();
+    store
+        .claim_due_repositories(&claim("runner-a", now, 10))
+        .await
+        .unwrap();
     let check = |owner: &str, sha: &str, at: DateTime<Utc>| RepositoryCheck {
         repository_id: repo.id,
         owner: owner.to_owned(),
@@ -487,11 +792,24 @@ async fn a_repository_check_records_shas_etag_and_one_log_row_per_file_atomicall
         ],
     };
     // Someone else's lease: nothing is written.
-    let lost = store.complete_repository_check(&check("runner-b", "1", now)).await.unwrap_err();
+    let lost = store
+        .complete_repository_check(&check("runner-b", "1", now))
+        .await
+        .unwrap_err();
     assert!(matches!(lost, StoreError::LeaseLost { .. }), "{lost:?}");
-    assert!(store.file_check_log(alice, file.id, PageRequest::first(10)).await.unwrap().items.is_empty());
+    assert!(
+        store
+            .file_check_log(alice, file.id, PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 
-    store.complete_repository_check(&check("runner-a", "1", now)).await.unwrap();
+    store
+        .complete_repository_check(&check("runner-a", "1", now))
+        .await
+        .unwrap();
     let read = store.repository(alice, repo.id).await.unwrap().unwrap();
     assert_eq!(read.head_sha.as_deref(), Some("head-1"));
     assert_eq!(read.etag.as_deref(), Some("W/\"1\""));
@@ -501,25 +819,48 @@ async fn a_repository_check_records_shas_etag_and_one_log_row_per_file_atomicall
     assert_eq!(read_file.last_blob_sha.as_deref(), Some("blob-1"));
     assert_eq!(read_file.last_status, Some(FileCheckStatus::Changed));
     // Not due any more, and the claim is released.
-    assert!(store.claim_due_repositories(&claim("runner-c", now, 10)).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_due_repositories(&claim("runner-c", now, 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let next = now + Duration::hours(1);
-    store.claim_due_repositories(&claim("runner-c", next, 10)).await.unwrap();
-    store.complete_repository_check(&check("runner-c", "2", next)).await.unwrap();
-    let log = store.file_check_log(alice, file.id, PageRequest::first(1)).await.unwrap();
+    store
+        .claim_due_repositories(&claim("runner-c", next, 10))
+        .await
+        .unwrap();
+    store
+        .complete_repository_check(&check("runner-c", "2", next))
+        .await
+        .unwrap();
+    let log = store
+        .file_check_log(alice, file.id, PageRequest::first(1))
+        .await
+        .unwrap();
     assert_eq!(log.items.len(), 1);
     assert_eq!(log.items[0].old_blob_sha.as_deref(), Some("blob-1"));
     assert_eq!(log.items[0].new_blob_sha.as_deref(), Some("blob-2"));
-    let older = store.file_check_log(alice, file.id, log.next.unwrap()).await.unwrap();
+    let older = store
+        .file_check_log(alice, file.id, log.next.unwrap())
+        .await
+        .unwrap();
     assert_eq!(older.items.len(), 1);
     assert_eq!(older.items[0].old_blob_sha, None);
     assert_eq!(older.next, None);
-    let missing = store.file_check_log(alice, gone.id, PageRequest::first(10)).await.unwrap();
+    let missing = store
+        .file_check_log(alice, gone.id, PageRequest::first(10))
+        .await
+        .unwrap();
     assert_eq!(missing.items[0].status, FileCheckStatus::Missing);
     assert_eq!(missing.items[0].detail.as_deref(), Some("not in tree"));
     let bob = user(&store, "Bob").await;
     assert!(matches!(
-        store.file_check_log(bob, file.id, PageRequest::first(10)).await,
+        store
+            .file_check_log(bob, file.id, PageRequest::first(10))
+            .await,
         Err(StoreError::NotFound { .. })
     ));
 }
@@ -528,8 +869,18 @@ async fn concurrent_runners_claim_disjoint_sets_of_due_work(db: &TestDb) {
     let store = db.open().await;
     let alice = user(&store, "Alice").await;
     for i in 0..60 {
-        store.add_repository(alice, &new_repo(&format!("https://github.com/a/r{i}")), t0()).await.unwrap();
-        store.add_page_monitor(alice, "en.wikipedia.org", &format!("Page {i}"), t0()).await.unwrap();
+        store
+            .add_repository(
+                alice,
+                &new_repo(&format!("https://github.com/a/r{i}")),
+                t0(),
+            )
+            .await
+            .unwrap();
+        store
+            .add_page_monitor(alice, "en.wikipedia.org", &format!("Page {i}"), t0())
+            .await
+            .unwrap();
     }
     let now = t0() + Duration::seconds(1);
     let runners = (0..6).map(|r| {
@@ -539,7 +890,10 @@ async fn concurrent_runners_claim_disjoint_sets_of_due_work(db: &TestDb) {
             let mut repos = Vec::new();
             let mut pages = Vec::new();
             loop {
-                let batch = store.claim_due_repositories(&claim(&owner, now, 7)).await.unwrap();
+                let batch = store
+                    .claim_due_repositories(&claim(&owner, now, 7))
+                    .await
+                    .unwrap();
                 let page_batch = store.claim_due_pages(&claim(&owner, now, 7)).await.unwrap();
                 if batch.is_empty() && page_batch.is_empty() {
                     break;
@@ -558,9 +912,17 @@ async fn concurrent_runners_claim_disjoint_sets_of_due_work(db: &TestDb) {
         all_pages.extend(pages);
     }
     let unique: BTreeSet<_> = all_repos.iter().collect();
-    assert_eq!((all_repos.len(), unique.len()), (60, 60), "every repository claimed exactly once");
+    assert_eq!(
+        (all_repos.len(), unique.len()),
+        (60, 60),
+        "every repository claimed exactly once"
+    );
     let unique: BTreeSet<_> = all_pages.iter().collect();
-    assert_eq!((all_pages.len(), unique.len()), (60, 60), "every page claimed exactly once");
+    assert_eq!(
+        (all_pages.len(), unique.len()),
+        (60, 60),
+        "every page claimed exactly once"
+    );
 }
 
 async fn api_quota_snapshots_are_recorded_per_host(db: &TestDb) {
@@ -575,7 +937,10 @@ async fn api_quota_snapshots_are_recorded_per_host(db: &TestDb) {
     };
     store.record_api_quota(&snapshot(4999, 0)).await.unwrap();
     store.record_api_quota(&snapshot(4000, 1)).await.unwrap();
-    assert_eq!(store.latest_api_quota("api.github.com").await.unwrap(), Some(snapshot(4000, 1)));
+    assert_eq!(
+        store.latest_api_quota("api.github.com").await.unwrap(),
+        Some(snapshot(4000, 1))
+    );
     assert_eq!(store.latest_api_quota("gitlab.com").await.unwrap(), None);
 }
 
@@ -585,12 +950,24 @@ async fn page_monitors_are_claimed_checked_and_logged(db: &TestDb) {
     let store = db.open().await;
     let alice = user(&store, "Alice").await;
     let bob = user(&store, "Bob").await;
-    let en = store.add_page_monitor(alice, "en.wikipedia.org", "MediaWiki:Common.js", t0()).await.unwrap();
-    let de = store.add_page_monitor(alice, "de.wikipedia.org", "MediaWiki:Common.js", t0()).await.unwrap();
-    let moved = store.add_page_monitor(alice, "en.wikipedia.org", "User:Alice/old.js", t0()).await.unwrap();
+    let en = store
+        .add_page_monitor(alice, "en.wikipedia.org", "MediaWiki:Common.js", t0())
+        .await
+        .unwrap();
+    let de = store
+        .add_page_monitor(alice, "de.wikipedia.org", "MediaWiki:Common.js", t0())
+        .await
+        .unwrap();
+    let moved = store
+        .add_page_monitor(alice, "en.wikipedia.org", "User:Alice/old.js", t0())
+        .await
+        .unwrap();
     assert_eq!(store.page_monitor(bob, en.id).await.unwrap(), None);
     let now = t0() + Duration::seconds(1);
-    let claimed = store.claim_due_pages(&claim("runner-a", now, 10)).await.unwrap();
+    let claimed = store
+        .claim_due_pages(&claim("runner-a", now, 10))
+        .await
+        .unwrap();
     assert_eq!(
         claimed.iter().map(|p| p.wiki.as_str()).collect::<Vec<_>>(),
         ["de.wikipedia.org", "en.wikipedia.org", "en.wikipedia.org"],
@@ -605,8 +982,17 @@ async fn page_monitors_are_claimed_checked_and_logged(db: &TestDb) {
     };
     // The claim on `moved` is stolen after expiry by runner b before runner a finishes.
     let late = now + Duration::minutes(11);
-    assert_eq!(store.release_page_claims("runner-a", &[moved.id]).await.unwrap(), 1);
-    store.claim_due_pages(&claim("runner-b", late, 10)).await.unwrap();
+    assert_eq!(
+        store
+            .release_page_claims("runner-a", &[moved.id])
+            .await
+            .unwrap(),
+        1
+    );
+    store
+        .claim_due_pages(&claim("runner-b", late, 10))
+        .await
+        .unwrap();
     let skipped = store
         .complete_page_checks(
             "runner-a",
@@ -638,21 +1024,36 @@ async fn page_monitors_are_claimed_checked_and_logged(db: &TestDb) {
     assert_eq!(read.last_revid, Some(1001));
     assert_eq!(read.last_status, Some(PageCheckStatus::Changed));
     assert_eq!(read.next_check_at, now + Duration::minutes(30));
-    store.claim_due_pages(&claim("runner-b", now + Duration::hours(1), 10)).await.unwrap();
     store
-        .complete_page_checks("runner-b", now + Duration::hours(1), &[check(en.id, PageCheckStatus::Changed, Some(1002))])
+        .claim_due_pages(&claim("runner-b", now + Duration::hours(1), 10))
         .await
         .unwrap();
-    let log = store.page_check_log(alice, en.id, PageRequest::first(10)).await.unwrap();
+    store
+        .complete_page_checks(
+            "runner-b",
+            now + Duration::hours(1),
+            &[check(en.id, PageCheckStatus::Changed, Some(1002))],
+        )
+        .await
+        .unwrap();
+    let log = store
+        .page_check_log(alice, en.id, PageRequest::first(10))
+        .await
+        .unwrap();
     assert_eq!(
-        log.items.iter().map(|l| (l.old_revid, l.new_revid)).collect::<Vec<_>>(),
+        log.items
+            .iter()
+            .map(|l| (l.old_revid, l.new_revid))
+            .collect::<Vec<_>>(),
         vec![(Some(1001), Some(1002)), (None, Some(1001))]
     );
     assert_eq!(store.list_page_monitors(alice).await.unwrap().len(), 3);
     assert!(!store.remove_page_monitor(bob, en.id).await.unwrap());
     assert!(store.remove_page_monitor(alice, en.id).await.unwrap());
     assert!(matches!(
-        store.page_check_log(alice, en.id, PageRequest::first(10)).await,
+        store
+            .page_check_log(alice, en.id, PageRequest::first(10))
+            .await,
         Err(StoreError::NotFound { .. })
     ));
 }
@@ -670,22 +1071,48 @@ async fn a_notification_is_sent_at_most_once_and_failures_are_retried(db: &TestD
         body: "blob-1 → blob-2".to_owned(),
     };
     let lease = Duration::minutes(5);
-    let NotificationClaim::Claimed(id) = store.claim_notification(&note, "runner-a", t0(), lease).await.unwrap() else {
+    let NotificationClaim::Claimed(id) = store
+        .claim_notification(&note, "runner-a", t0(), lease)
+        .await
+        .unwrap()
+    else {
         panic!("new notification must be claimed");
     };
-    assert_eq!(store.claim_notification(&note, "runner-b", t0(), lease).await.unwrap(), NotificationClaim::InProgress);
+    assert_eq!(
+        store
+            .claim_notification(&note, "runner-b", t0(), lease)
+            .await
+            .unwrap(),
+        NotificationClaim::InProgress
+    );
     store
-        .finish_notification(id, "runner-a", &NotificationResult::Failed("talk page protected".into()), t0())
+        .finish_notification(
+            id,
+            "runner-a",
+            &NotificationResult::Failed("talk page protected".into()),
+            t0(),
+        )
         .await
         .unwrap();
     let failed = store.failed_notifications(10).await.unwrap();
     assert_eq!(failed.iter().map(|n| n.id).collect::<Vec<_>>(), vec![id]);
     assert_eq!(failed[0].error.as_deref(), Some("talk page protected"));
     // Next run: retried under the same row.
-    let retry = store.claim_notification(&note, "runner-b", t0() + Duration::hours(1), lease).await.unwrap();
+    let retry = store
+        .claim_notification(&note, "runner-b", t0() + Duration::hours(1), lease)
+        .await
+        .unwrap();
     assert_eq!(retry, NotificationClaim::Claimed(id));
     let wrong = store
-        .finish_notification(id, "runner-a", &NotificationResult::Sent { wiki: "x".into(), revid: None }, t0())
+        .finish_notification(
+            id,
+            "runner-a",
+            &NotificationResult::Sent {
+                wiki: "x".into(),
+                revid: None,
+            },
+            t0(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(wrong, StoreError::LeaseLost { .. }));
@@ -693,32 +1120,59 @@ async fn a_notification_is_sent_at_most_once_and_failures_are_retried(db: &TestD
         .finish_notification(
             id,
             "runner-b",
-            &NotificationResult::Sent { wiki: "meta.wikimedia.org".into(), revid: Some(77) },
+            &NotificationResult::Sent {
+                wiki: "meta.wikimedia.org".into(),
+                revid: Some(77),
+            },
             t0() + Duration::hours(1),
         )
         .await
         .unwrap();
     for owner in ["runner-a", "runner-c"] {
         assert_eq!(
-            store.claim_notification(&note, owner, t0() + Duration::days(1), lease).await.unwrap(),
+            store
+                .claim_notification(&note, owner, t0() + Duration::days(1), lease)
+                .await
+                .unwrap(),
             NotificationClaim::AlreadySent
         );
     }
-    let log = store.notification_log(alice, PageRequest::first(10)).await.unwrap();
+    let log = store
+        .notification_log(alice, PageRequest::first(10))
+        .await
+        .unwrap();
     assert_eq!(log.items.len(), 1);
     assert_eq!(log.items[0].status, NotificationStatus::Sent);
     assert_eq!(log.items[0].attempts, 2);
     assert_eq!(log.items[0].posted_revid, Some(77));
     assert!(store.failed_notifications(10).await.unwrap().is_empty());
     // A claim whose runner died is taken over after the lease.
-    let other = NewNotification { dedup_key: "page:9:100".to_owned(), ..note.clone() };
-    assert!(matches!(store.claim_notification(&other, "runner-a", t0(), lease).await.unwrap(), NotificationClaim::Claimed(_)));
+    let other = NewNotification {
+        dedup_key: "page:9:100".to_owned(),
+        ..note.clone()
+    };
     assert!(matches!(
-        store.claim_notification(&other, "runner-b", t0() + Duration::minutes(6), lease).await.unwrap(),
+        store
+            .claim_notification(&other, "runner-a", t0(), lease)
+            .await
+            .unwrap(),
         NotificationClaim::Claimed(_)
     ));
-    let bad = NewNotification { event_kind: "File Changed".to_owned(), ..note };
-    assert!(matches!(store.claim_notification(&bad, "r", t0(), lease).await, Err(StoreError::InvalidInput(_))));
+    assert!(matches!(
+        store
+            .claim_notification(&other, "runner-b", t0() + Duration::minutes(6), lease)
+            .await
+            .unwrap(),
+        NotificationClaim::Claimed(_)
+    ));
+    let bad = NewNotification {
+        event_kind: "File Changed".to_owned(),
+        ..note
+    };
+    assert!(matches!(
+        store.claim_notification(&bad, "r", t0(), lease).await,
+        Err(StoreError::InvalidInput(_))
+    ));
 }
 
 async fn notification_preferences_default_to_everything_on_and_round_trip(db: &TestDb) {
@@ -732,16 +1186,35 @@ async fn notification_preferences_default_to_everything_on_and_round_trip(db: &T
         digest: true,
         disabled_event_kinds: ["page_changed".to_owned(), "publish_failed".to_owned()].into(),
     };
-    store.set_notification_preferences(alice, &prefs, t0()).await.unwrap();
+    store
+        .set_notification_preferences(alice, &prefs, t0())
+        .await
+        .unwrap();
     let read = store.notification_preferences(alice).await.unwrap();
     assert_eq!(read, prefs);
     assert!(!read.is_enabled("page_changed"));
     assert!(read.is_enabled("file_changed"));
-    let changed = NotificationPreferences { digest: false, disabled_event_kinds: BTreeSet::new(), ..prefs };
-    store.set_notification_preferences(alice, &changed, t0()).await.unwrap();
-    assert_eq!(store.notification_preferences(alice).await.unwrap(), changed);
-    let bad = NotificationPreferences { disabled_event_kinds: ["a,b".to_owned()].into(), ..changed };
-    assert!(matches!(store.set_notification_preferences(alice, &bad, t0()).await, Err(StoreError::InvalidInput(_))));
+    let changed = NotificationPreferences {
+        digest: false,
+        disabled_event_kinds: BTreeSet::new(),
+        ..prefs
+    };
+    store
+        .set_notification_preferences(alice, &changed, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.notification_preferences(alice).await.unwrap(),
+        changed
+    );
+    let bad = NotificationPreferences {
+        disabled_event_kinds: ["a,b".to_owned()].into(),
+        ..changed
+    };
+    assert!(matches!(
+        store.set_notification_preferences(alice, &bad, t0()).await,
+        Err(StoreError::InvalidInput(_))
+    ));
 }
 
 // ----- dashboard, metrics, maintenance -----------------------------------------------------------
@@ -750,13 +1223,32 @@ async fn the_dashboard_shows_everything_of_one_user_and_nothing_of_others(db: &T
     let store = db.open().await;
     let (alice, repo, file, mapping) = fixture(&store, "Alice").await;
     let (bob, ..) = fixture(&store, "Bob").await;
-    let empty_repo = store.add_repository(alice, &new_repo("https://github.com/a/empty"), t0()).await.unwrap();
-    store.add_page_monitor(alice, "en.wikipedia.org", "Main Page", t0()).await.unwrap();
-    store.set_credential(alice, "en.wikipedia.org", "Alice@P", "cipher", t0()).await.unwrap();
+    let empty_repo = store
+        .add_repository(alice, &new_repo("https://github.com/a/empty"), t0())
+        .await
+        .unwrap();
+    store
+        .add_page_monitor(alice, "en.wikipedia.org", "Main Page", t0())
+        .await
+        .unwrap();
+    store
+        .set_credential(alice, "en.wikipedia.org", "Alice@P", "cipher", t0())
+        .await
+        .unwrap();
     for _ in 0..3 {
-        store.append_publish_log(&log_entry(alice, Some(mapping.id), PublishOutcome::Published)).await.unwrap();
+        store
+            .append_publish_log(&log_entry(
+                alice,
+                Some(mapping.id),
+                PublishOutcome::Published,
+            ))
+            .await
+            .unwrap();
     }
-    store.append_publish_log(&log_entry(bob, None, PublishOutcome::Published)).await.unwrap();
+    store
+        .append_publish_log(&log_entry(bob, None, PublishOutcome::Published))
+        .await
+        .unwrap();
     let dashboard = store.dashboard(alice, 2).await.unwrap();
     assert_eq!(dashboard.repositories.len(), 2);
     assert_eq!(dashboard.repositories[0].repository.id, repo.id);
@@ -768,7 +1260,12 @@ async fn the_dashboard_shows_everything_of_one_user_and_nothing_of_others(db: &T
     assert_eq!(dashboard.pages.len(), 1);
     assert_eq!(dashboard.credentials.len(), 1);
     assert_eq!(dashboard.recent_publishes.len(), 2);
-    assert!(dashboard.recent_publishes.iter().all(|p| p.entry.user_id == alice));
+    assert!(
+        dashboard
+            .recent_publishes
+            .iter()
+            .all(|p| p.entry.user_id == alice)
+    );
     assert!(dashboard.recent_notifications.is_empty());
 }
 
@@ -782,18 +1279,39 @@ async fn usage_metrics_are_counted_per_day_and_feature(db: &TestDb) {
     store.record_usage(day(23), "dashboard").await.unwrap();
     store.record_usage(day(25), "dashboard").await.unwrap();
     let counts = store.usage_metrics(day(22), day(23)).await.unwrap();
-    let flat: Vec<_> = counts.iter().map(|c| (c.day, c.feature.as_str(), c.count)).collect();
-    assert_eq!(flat, vec![(day(22), "dashboard", 3), (day(22), "publish", 1), (day(23), "dashboard", 1)]);
-    assert!(matches!(store.record_usage(day(1), "").await, Err(StoreError::InvalidInput(_))));
+    let flat: Vec<_> = counts
+        .iter()
+        .map(|c| (c.day, c.feature.as_str(), c.count))
+        .collect();
+    assert_eq!(
+        flat,
+        vec![
+            (day(22), "dashboard", 3),
+            (day(22), "publish", 1),
+            (day(23), "dashboard", 1)
+        ]
+    );
+    assert!(matches!(
+        store.record_usage(day(1), "").await,
+        Err(StoreError::InvalidInput(_))
+    ));
 }
 
-async fn retention_counts_in_a_dry_run_then_deletes_old_logs_but_never_the_publish_log(db: &TestDb) {
+async fn retention_counts_in_a_dry_run_then_deletes_old_logs_but_never_the_publish_log(
+    db: &TestDb,
+) {
     let store = db.open().await;
     let (alice, repo, file, _) = fixture(&store, "Alice").await;
-    let page = store.add_page_monitor(alice, "en.wikipedia.org", "P", t0()).await.unwrap();
+    let page = store
+        .add_page_monitor(alice, "en.wikipedia.org", "P", t0())
+        .await
+        .unwrap();
     let old = t0() - Duration::days(100);
     for (at, owner) in [(old, "r1"), (t0(), "r2")] {
-        store.claim_due_repositories(&claim(owner, at.max(t0()), 10)).await.unwrap();
+        store
+            .claim_due_repositories(&claim(owner, at.max(t0()), 10))
+            .await
+            .unwrap();
         store
             .complete_repository_check(&RepositoryCheck {
                 repository_id: repo.id,
@@ -813,15 +1331,22 @@ async fn retention_counts_in_a_dry_run_then_deletes_old_logs_but_never_the_publi
             })
             .await
             .unwrap();
-        store.claim_due_pages(&claim(owner, t0(), 10)).await.unwrap();
         store
-            .complete_page_checks(owner, at, &[PageCheck {
-                page_monitor_id: page.id,
-                status: PageCheckStatus::Unchanged,
-                new_revid: Some(1),
-                detail: None,
-                next_check_at: t0(),
-            }])
+            .claim_due_pages(&claim(owner, t0(), 10))
+            .await
+            .unwrap();
+        store
+            .complete_page_checks(
+                owner,
+                at,
+                &[PageCheck {
+                    page_monitor_id: page.id,
+                    status: PageCheckStatus::Unchanged,
+                    new_revid: Some(1),
+                    detail: None,
+                    next_check_at: t0(),
+                }],
+            )
             .await
             .unwrap();
         store
@@ -841,14 +1366,47 @@ async fn retention_counts_in_a_dry_run_then_deletes_old_logs_but_never_the_publi
     }
     let cutoff = t0() - Duration::days(90);
     let dry = store.purge_logs(cutoff, true).await.unwrap();
-    let expected = RetentionReport { file_checks: 1, page_checks: 1, api_quota: 1, notifications: 0, dry_run: true };
+    let expected = RetentionReport {
+        file_checks: 1,
+        page_checks: 1,
+        api_quota: 1,
+        notifications: 0,
+        dry_run: true,
+    };
     assert_eq!(dry, expected);
-    assert_eq!(store.purge_logs(cutoff, true).await.unwrap(), expected, "a dry run deletes nothing");
+    assert_eq!(
+        store.purge_logs(cutoff, true).await.unwrap(),
+        expected,
+        "a dry run deletes nothing"
+    );
     let real = store.purge_logs(cutoff, false).await.unwrap();
-    assert_eq!(real, RetentionReport { dry_run: false, ..expected });
-    assert_eq!(store.purge_logs(cutoff, true).await.unwrap(), RetentionReport { dry_run: true, ..Default::default() });
-    assert_eq!(store.file_check_log(alice, file.id, PageRequest::first(10)).await.unwrap().items.len(), 1);
-    let log = store.publish_log(alice, PublishLogFilter::All, PageRequest::first(10)).await.unwrap();
+    assert_eq!(
+        real,
+        RetentionReport {
+            dry_run: false,
+            ..expected
+        }
+    );
+    assert_eq!(
+        store.purge_logs(cutoff, true).await.unwrap(),
+        RetentionReport {
+            dry_run: true,
+            ..Default::default()
+        }
+    );
+    assert_eq!(
+        store
+            .file_check_log(alice, file.id, PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    let log = store
+        .publish_log(alice, PublishLogFilter::All, PageRequest::first(10))
+        .await
+        .unwrap();
     assert_eq!(log.items.len(), 2, "publish_log is never purged");
 }
 
@@ -867,11 +1425,19 @@ async fn orphaned_rows_are_found_in_a_dry_run_and_then_removed(db: &TestDb) {
     assert!(dry.dry_run);
     assert_eq!(dry.total(), 4, "{dry:?}");
     let count = |report: &OrphanReport, table: &str| {
-        report.tables.iter().find(|(t, _)| *t == table).map(|(_, n)| *n)
+        report
+            .tables
+            .iter()
+            .find(|(t, _)| *t == table)
+            .map(|(_, n)| *n)
     };
     assert_eq!(count(&dry, "sync_watchedfile"), Some(1));
     assert_eq!(count(&dry, "publish_botcredential"), Some(1));
-    assert_eq!(store.clean_orphans(true).await.unwrap().total(), 4, "a dry run deletes nothing");
+    assert_eq!(
+        store.clean_orphans(true).await.unwrap().total(),
+        4,
+        "a dry run deletes nothing"
+    );
     let real = store.clean_orphans(false).await.unwrap();
     assert_eq!(real.total(), 4);
     assert_eq!(store.clean_orphans(true).await.unwrap().total(), 0);

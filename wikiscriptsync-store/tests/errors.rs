@@ -18,17 +18,25 @@ fn quick() -> StoreSettings {
 
 #[tokio::test]
 async fn an_unknown_scheme_is_refused_and_names_the_supported_ones() {
-    let error = open(&"postgres://u:secret@localhost/db".into(), &quick()).await.unwrap_err();
+    let error = open(&"postgres://u:secret@localhost/db".into(), &quick())
+        .await
+        .unwrap_err();
     assert!(matches!(error, StoreError::UnknownScheme { ref scheme } if scheme == "postgres"));
     let message = error.to_string();
-    assert!(message.contains("sqlite:") && message.contains("mysql:"), "{message}");
+    assert!(
+        message.contains("sqlite:") && message.contains("mysql:"),
+        "{message}"
+    );
     assert!(!message.contains("secret"));
 }
 
 #[tokio::test]
 async fn a_sqlite_file_in_a_missing_directory_is_reported_unreachable() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("no/such/dir/store.db").display());
+    let url = format!(
+        "sqlite:{}",
+        dir.path().join("no/such/dir/store.db").display()
+    );
     let error = open(&url.into(), &quick()).await.unwrap_err();
     assert!(matches!(error, StoreError::Unreachable { .. }), "{error:?}");
 }
@@ -51,7 +59,11 @@ async fn a_silent_host_times_out_as_unreachable_within_the_acquire_timeout() {
     let started = std::time::Instant::now();
     let error = open(&url, &quick()).await.unwrap_err();
     assert!(matches!(error, StoreError::Unreachable { .. }), "{error:?}");
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -60,13 +72,17 @@ async fn invalid_pool_settings_are_refused_before_connecting() {
         max_connections: 0,
         ..quick()
     };
-    let error = open(&"sqlite::memory:".into(), &settings).await.unwrap_err();
+    let error = open(&"sqlite::memory:".into(), &settings)
+        .await
+        .unwrap_err();
     assert!(matches!(error, StoreError::Config(_)), "{error:?}");
 }
 
 #[tokio::test]
 async fn a_wrong_password_is_reported_as_access_denied_without_the_password() {
-    let Some(server) = common::mariadb_server() else { return };
+    let Some(server) = common::mariadb_server() else {
+        return;
+    };
     let user = format!("wss_pw_{}", std::process::id());
     let mut admin = sqlx::MySqlConnection::connect(&server).await.unwrap();
     for statement in [
@@ -84,18 +100,29 @@ async fn a_wrong_password_is_reported_as_access_denied_without_the_password() {
         .execute(&mut admin)
         .await
         .unwrap();
-    assert!(matches!(error, StoreError::AccessDenied { .. }), "{error:?}");
+    assert!(
+        matches!(error, StoreError::AccessDenied { .. }),
+        "{error:?}"
+    );
     let shown = format!("{error} {error:?}");
-    assert!(shown.contains("TOOL_TOOLSDB_USER"), "says what to check: {shown}");
+    assert!(
+        shown.contains("TOOL_TOOLSDB_USER"),
+        "says what to check: {shown}"
+    );
     assert!(!shown.contains("battery-staple"), "{shown}");
 }
 
 #[tokio::test]
 async fn a_missing_database_is_reported_with_how_to_create_it() {
-    let Some(server) = common::mariadb_server() else { return };
+    let Some(server) = common::mariadb_server() else {
+        return;
+    };
     let mut url = Url::parse(&server).unwrap();
     url.set_path("wss_no_such_database");
     let error = open(&url.to_string().into(), &quick()).await.unwrap_err();
-    assert!(matches!(error, StoreError::DatabaseMissing { .. }), "{error:?}");
+    assert!(
+        matches!(error, StoreError::DatabaseMissing { .. }),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("CREATE DATABASE"), "{error}");
 }

@@ -21,13 +21,20 @@ const CHILD_DIR: &str = "WSS_MUTEX_CHILD_DIR";
 const CHILD_NAME: &str = "WSS_MUTEX_CHILD_NAME";
 
 fn epoch_nanos() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
 }
 
 fn wait_for(path: &Path) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !path.exists() {
-        assert!(Instant::now() < deadline, "timed out waiting for {}", path.display());
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {}",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -40,7 +47,9 @@ async fn mutex_child_role() {
     let user = UserId(std::env::var(CHILD_USER).unwrap().parse().unwrap());
     let dir = PathBuf::from(std::env::var(CHILD_DIR).unwrap());
     let name = std::env::var(CHILD_NAME).unwrap();
-    let store = open(&DatabaseUrl::new(url), &StoreSettings::default()).await.unwrap();
+    let store = open(&DatabaseUrl::new(url), &StoreSettings::default())
+        .await
+        .unwrap();
     std::fs::write(dir.join(format!("{name}.ready")), "").unwrap();
     wait_for(&dir.join("go"));
     let mut lines = Vec::new();
@@ -50,7 +59,12 @@ async fn mutex_child_role() {
                 let start = epoch_nanos();
                 tokio::time::sleep(Duration::from_millis(3)).await;
                 let end = epoch_nanos();
-                assert!(store.release_publish_task(task, &TaskOutcome::Done, Utc::now()).await.unwrap());
+                assert!(
+                    store
+                        .release_publish_task(task, &TaskOutcome::Done, Utc::now())
+                        .await
+                        .unwrap()
+                );
                 let expired = expired.map_or(-1, |t| t.0);
                 lines.push(format!("acquired {} {start} {end} {expired}", task.0));
             }
@@ -73,7 +87,13 @@ struct Holding {
 
 fn spawn_child(db: &TestDb, user: UserId, dir: &Path, name: &str) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["mutex_child_role", "--exact", "--include-ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "mutex_child_role",
+            "--exact",
+            "--include-ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_URL, &db.url)
         .env(CHILD_USER, user.0.to_string())
         .env(CHILD_DIR, dir)
@@ -83,9 +103,15 @@ fn spawn_child(db: &TestDb, user: UserId, dir: &Path, name: &str) -> Child {
 }
 
 async fn two_processes_never_hold_the_mutex_at_once(engine: Engine) {
-    let Some(db) = TestDb::new(engine).await else { return };
+    let Some(db) = TestDb::new(engine).await else {
+        return;
+    };
     let store = db.open().await;
-    let user = store.upsert_user("sub-1", "Contended", Utc::now()).await.unwrap().id;
+    let user = store
+        .upsert_user("sub-1", "Contended", Utc::now())
+        .await
+        .unwrap()
+        .id;
     // A publish that died six minutes ago and left its task RUNNING.
     let PublishLock::Acquired { task: stale, .. } = store
         .acquire_publish_task(user, Utc::now() - chrono::Duration::minutes(6))
@@ -95,8 +121,10 @@ async fn two_processes_never_hold_the_mutex_at_once(engine: Engine) {
         panic!("planting the stale task");
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut children: Vec<Child> =
-        ["a", "b"].iter().map(|name| spawn_child(&db, user, dir.path(), name)).collect();
+    let mut children: Vec<Child> = ["a", "b"]
+        .iter()
+        .map(|name| spawn_child(&db, user, dir.path(), name))
+        .collect();
     for name in ["a", "b"] {
         wait_for(&dir.path().join(format!("{name}.ready")));
     }
@@ -127,9 +155,15 @@ async fn two_processes_never_hold_the_mutex_at_once(engine: Engine) {
         }
     }
     for process in 0..2 {
-        assert!(holdings.iter().any(|h| h.process == process), "process {process} never got the mutex");
+        assert!(
+            holdings.iter().any(|h| h.process == process),
+            "process {process} never got the mutex"
+        );
     }
-    assert!(busy.iter().sum::<usize>() > 0, "the processes never contended: {busy:?}");
+    assert!(
+        busy.iter().sum::<usize>() > 0,
+        "the processes never contended: {busy:?}"
+    );
 
     // The invariant: sorted by start, every holding begins after all earlier ones ended.
     holdings.sort_by_key(|h| h.start);
@@ -147,12 +181,23 @@ async fn two_processes_never_hold_the_mutex_at_once(engine: Engine) {
     }
 
     let takeovers: Vec<_> = holdings.iter().filter(|h| h.expired != -1).collect();
-    assert_eq!(takeovers.len(), 1, "the stale task is taken over exactly once");
+    assert_eq!(
+        takeovers.len(),
+        1,
+        "the stale task is taken over exactly once"
+    );
     assert_eq!(takeovers[0].expired, stale.0);
     let old = store.publish_task(stale).await.unwrap().unwrap();
-    assert_eq!((old.status, old.reason.as_deref()), (PublishTaskStatus::Failed, Some("expired")));
+    assert_eq!(
+        (old.status, old.reason.as_deref()),
+        (PublishTaskStatus::Failed, Some("expired"))
+    );
     for h in &holdings {
-        let task = store.publish_task(PublishTaskId(h.task)).await.unwrap().unwrap();
+        let task = store
+            .publish_task(PublishTaskId(h.task))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(task.status, PublishTaskStatus::Done);
     }
     assert!(matches!(

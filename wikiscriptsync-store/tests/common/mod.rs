@@ -106,7 +106,9 @@ impl TestDb {
     }
 
     pub async fn open_with(&self, settings: StoreSettings) -> Arc<dyn Store> {
-        open(&self.database_url(), &settings).await.expect("open the store")
+        open(&self.database_url(), &settings)
+            .await
+            .expect("open the store")
     }
 
     /// Open without migrating (the schema must be current).
@@ -123,18 +125,34 @@ impl TestDb {
     pub async fn raw(&self, statements: &[&str]) {
         match self.engine {
             Engine::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.expect("sqlite");
-                sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut conn).await.expect("pragma");
+                let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("sqlite");
+                sqlx::query("PRAGMA foreign_keys = OFF")
+                    .execute(&mut conn)
+                    .await
+                    .expect("pragma");
                 for statement in statements {
-                    sqlx::query(statement).execute(&mut conn).await.expect(statement);
+                    sqlx::query(statement)
+                        .execute(&mut conn)
+                        .await
+                        .expect(statement);
                 }
                 conn.close().await.ok();
             }
             Engine::MariaDb => {
-                let mut conn = sqlx::MySqlConnection::connect(&self.url).await.expect("mariadb");
-                sqlx::query("SET foreign_key_checks = 0").execute(&mut conn).await.expect("fk");
+                let mut conn = sqlx::MySqlConnection::connect(&self.url)
+                    .await
+                    .expect("mariadb");
+                sqlx::query("SET foreign_key_checks = 0")
+                    .execute(&mut conn)
+                    .await
+                    .expect("fk");
                 for statement in statements {
-                    sqlx::query(statement).execute(&mut conn).await.expect(statement);
+                    sqlx::query(statement)
+                        .execute(&mut conn)
+                        .await
+                        .expect(statement);
                 }
                 conn.close().await.ok();
             }
@@ -145,12 +163,16 @@ impl TestDb {
     pub async fn raw_i64(&self, sql: &str) -> i64 {
         match self.engine {
             Engine::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.expect("sqlite");
+                let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("sqlite");
                 let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&mut conn).await.expect(sql);
                 n
             }
             Engine::MariaDb => {
-                let mut conn = sqlx::MySqlConnection::connect(&self.url).await.expect("mariadb");
+                let mut conn = sqlx::MySqlConnection::connect(&self.url)
+                    .await
+                    .expect("mariadb");
                 let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&mut conn).await.expect(sql);
                 n
             }
