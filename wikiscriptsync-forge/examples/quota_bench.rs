@@ -36,6 +36,8 @@ struct Row {
     quota: u64,
     max_per_repo: u32,
     changed_files_found: usize,
+    client_requests: u32,
+    client_quota: u32,
     wall: Duration,
     target: String,
 }
@@ -56,10 +58,19 @@ fn files_of(i: usize, f: usize) -> Vec<(String, String)> {
     files
 }
 
+/// What one pass measured on the client side.
+struct Pass {
+    max_per_repo: u32,
+    changed_files_found: usize,
+    /// As reported by the client's [`Usage`] (the fake counts independently).
+    client: Usage,
+}
+
 /// One check pass: probe, and a tree request only for moved repositories.
-async fn check_pass(forges: &Forges, tracked: &mut [Tracked]) -> (u32, usize) {
+async fn check_pass(forges: &Forges, tracked: &mut [Tracked]) -> Pass {
     let mut max_per_repo = 0;
     let mut changed = 0;
+    let mut client = Usage::default();
     for repo in tracked.iter_mut() {
         let mut usage = Usage::default();
         let probe = forges
@@ -88,8 +99,14 @@ async fn check_pass(forges: &Forges, tracked: &mut [Tracked]) -> (u32, usize) {
             Err(e) => eprintln!("{}: {e}", repo.full_name),
         }
         max_per_repo = max_per_repo.max(usage.requests);
+        usage.snapshots.clear();
+        client.absorb(usage);
     }
-    (max_per_repo, changed)
+    Pass {
+        max_per_repo,
+        changed_files_found: changed,
+        client,
+    }
 }
 
 /// The baseline: one request per watched file, every time (what a naive poller does).
@@ -98,7 +115,7 @@ async fn naive_pass(
     api: &str,
     tracked: &[Tracked],
     client: &reqwest::Client,
-) -> u32 {
+) -> Pass {
     let mut max_per_repo = 0;
     for repo in tracked {
         let mut n = 0;
@@ -128,7 +145,11 @@ async fn naive_pass(
         }
         max_per_repo = max_per_repo.max(n);
     }
-    max_per_repo
+    Pass {
+        max_per_repo,
+        changed_files_found: 0,
+        client: Usage::default(),
+    }
 }
 
 async fn scenario(
@@ -137,11 +158,11 @@ async fn scenario(
     fake: &FakeServer,
     repos: usize,
     target: String,
-    run: impl AsyncFnOnce() -> (u32, usize),
+    run: impl AsyncFnOnce() -> Pass,
 ) {
     fake.reset_stats();
     let started = Instant::now();
-    let (max_per_repo, changed_files_found) = run().await;
+    let pass = run().await;
     let wall = started.elapsed();
     let stats = fake.stats();
     rows.push(Row {
@@ -151,8 +172,10 @@ async fn scenario(
         repos,
         requests: stats.requests,
         quota: stats.quota_spent,
-        max_per_repo,
-        changed_files_found,
+        max_per_repo: pass.max_per_repo,
+        changed_files_found: pass.changed_files_found,
+        client_requests: pass.client.requests,
+        client_quota: pass.client.quota_spent,
         wall,
         target,
     });
@@ -282,7 +305,7 @@ async fn main() {
                     fake,
                     r,
                     "baseline".into(),
-                    async || (naive_pass(kind, &api, &tracked, &client).await, 0),
+                    async || naive_pass(kind, &api, &tracked, &client).await,
                 )
                 .await;
             }
@@ -327,7 +350,7 @@ async fn main() {
         latency.as_millis()
     );
     println!(
-        "| {:<6} | {:<5} | {:<30} | {:>5} | {:>8} | {:>6} | {:>9} | {:>12} | {:>11} | {:>9} | {:<44} |",
+        "| {:<6} | {:<5} | {:<32} | {:>5} | {:>8} | {:>6} | {:>8} | {:>8} | {:>14} | {:>11} | {:>7} | {:<44} |",
         "forge",
         "token",
         "scenario",
@@ -335,18 +358,24 @@ async fn main() {
         "requests",
         "quota",
         "req/repo",
-        "max req/repo",
+        "max/repo",
+        "client req/quo",
         "files found",
         "wall ms",
         "target"
     );
     println!(
-        "|{:-<8}|{:-<7}|{:-<32}|{:->7}|{:->10}|{:->8}|{:->11}|{:->14}|{:->13}|{:->11}|{:-<46}|",
-        "", "", "", "", "", "", "", "", "", "", ""
+        "|{:-<8}|{:-<7}|{:-<34}|{:->7}|{:->10}|{:->8}|{:->10}|{:->10}|{:->16}|{:->13}|{:->9}|{:-<46}|",
+        "", "", "", "", "", "", "", "", "", "", "", ""
     );
     for row in &rows {
+        let client = if row.client_requests == 0 {
+            "n/a".to_owned()
+        } else {
+            format!("{}/{}", row.client_requests, row.client_quota)
+        };
         println!(
-            "| {:<6} | {:<5} | {:<30} | {:>5} | {:>8} | {:>6} | {:>9.2} | {:>12} | {:>11} | {:>9} | {:<44} |",
+            "| {:<6} | {:<5} | {:<32} | {:>5} | {:>8} | {:>6} | {:>8.2} | {:>8} | {:>14} | {:>11} | {:>7} | {:<44} |",
             row.forge,
             row.auth,
             row.scenario,
@@ -355,6 +384,7 @@ async fn main() {
             row.quota,
             row.requests as f64 / row.repos as f64,
             row.max_per_repo,
+            client,
             row.changed_files_found,
             row.wall.as_millis(),
             row.target
