@@ -903,18 +903,20 @@ macro_rules! impl_store {
                 page: PageRequest,
             ) -> StoreResult<Paged<PublishLogEntry>> {
                 let (before, limit) = check_page(page)?;
-                let (condition, filter_id) = match filter {
-                    PublishLogFilter::All => ("? = 0", 0),
-                    PublishLogFilter::Mapping(id) => ("mapping_id = ?", id.0),
+                let mapping_condition = match filter {
+                    PublishLogFilter::All => "",
+                    PublishLogFilter::Mapping(_) => "AND mapping_id = ?",
                 };
                 let sql = format!(
-                    "SELECT {} FROM publish_log WHERE user_id = ? AND {condition} AND id < ? \
+                    "SELECT {} FROM publish_log WHERE user_id = ? {mapping_condition} AND id < ? \
                      ORDER BY id DESC LIMIT ?",
                     PublishLogRow::COLUMNS
                 );
-                let rows: Vec<PublishLogRow> = sqlx::query_as(&sql)
-                    .bind(user.0)
-                    .bind(filter_id)
+                let mut query = sqlx::query_as::<_, PublishLogRow>(&sql).bind(user.0);
+                if let PublishLogFilter::Mapping(id) = filter {
+                    query = query.bind(id.0);
+                }
+                let rows = query
                     .bind(before)
                     .bind(limit + 1)
                     .fetch_all(&self.pool)

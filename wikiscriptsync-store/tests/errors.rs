@@ -126,3 +126,23 @@ async fn a_missing_database_is_reported_with_how_to_create_it() {
     );
     assert!(error.to_string().contains("CREATE DATABASE"), "{error}");
 }
+
+#[tokio::test]
+async fn error_messages_read_well() {
+    let refused = open(&"mysql://u:pw@127.0.0.1:1/wss".into(), &quick())
+        .await
+        .unwrap_err();
+    let scheme = open(&"postgres://h/d".into(), &quick()).await.unwrap_err();
+    println!(
+        "{refused}\n{scheme}\n{}",
+        StoreError::SchemaNewer {
+            applied: 2,
+            known: 1
+        }
+    );
+    assert!(
+        refused
+            .to_string()
+            .starts_with("cannot reach the database at mysql://u:REDACTED@127.0.0.1:1/wss")
+    );
+}
