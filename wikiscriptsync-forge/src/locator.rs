@@ -432,15 +432,13 @@ fn build(candidate: &Candidate<'_>, segments: &[String]) -> Result<RepoLocator, 
         if part.is_empty() {
             return Err(LocatorError::EmptyOwner);
         }
-        validate_name(
-            kind,
-            if kind == ForgeKind::GitHub {
-                "owner"
-            } else {
-                "group"
-            },
-            part,
-        )?;
+        // github.com logins are letters, digits and hyphens; Enterprise (managed users) adds `_`.
+        let part_name = match kind {
+            ForgeKind::GitHub if candidate.web_base.host_str() == Some("github.com") => "owner",
+            ForgeKind::GitHub => "enterprise owner",
+            ForgeKind::GitLab => "group",
+        };
+        validate_name(kind, part_name, part)?;
     }
     validate_name(kind, "repository name", name)?;
     if kind == ForgeKind::GitHub
@@ -507,6 +505,9 @@ const RESERVED_GITHUB_OWNERS: [&str; 12] = [
 fn validate_name(forge: ForgeKind, part: &'static str, value: &str) -> Result<(), LocatorError> {
     let allowed = |c: char| match (forge, part) {
         (ForgeKind::GitHub, "owner") => c.is_ascii_alphanumeric() || c == '-',
+        (ForgeKind::GitHub, "enterprise owner") => {
+            c.is_ascii_alphanumeric() || c == '-' || c == '_'
+        }
         _ => c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'),
     };
     let max_len = if forge == ForgeKind::GitHub && part == "owner" {

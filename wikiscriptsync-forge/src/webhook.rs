@@ -51,22 +51,20 @@ pub enum WebhookError {
     BadPayload(String),
 }
 
-/// `sha256=<hex HMAC-SHA256 of body keyed by secret>`, as GitHub computes it.
+/// `sha256=<hex HMAC-SHA256 of body keyed by secret>`, as GitHub computes it (for tests and for
+/// sending signed deliveries).
 pub fn github_signature(secret: &SecretString, body: &[u8]) -> String {
-    format!(
-        "sha256={}",
-        hex::encode(github_mac(secret, body).finalize().into_bytes())
-    )
+    github_mac(secret, body).map_or_else(String::new, |mac| {
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    })
 }
 
-fn github_mac(secret: &SecretString, body: &[u8]) -> Hmac<Sha256> {
-    // HMAC accepts keys of any length, so this cannot fail; fall back to an empty key regardless.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose_secret().as_bytes())
-        .unwrap_or_else(|_| {
-            <Hmac<Sha256> as Mac>::new_from_slice(&[]).unwrap_or_else(|_| unreachable!())
-        });
+/// HMAC-SHA256 keyed by the secret over the body. HMAC takes keys of any length, so this is
+/// `None` only if the hmac crate ever changes that; callers then refuse the delivery.
+fn github_mac(secret: &SecretString, body: &[u8]) -> Option<Hmac<Sha256>> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose_secret().as_bytes()).ok()?;
     mac.update(body);
-    mac
+    Some(mac)
 }
 
 /// Verifies GitHub's `X-Hub-Signature-256` over the **raw** body, in constant time. Call before
@@ -85,7 +83,9 @@ pub fn verify_github_signature(
     if signature.len() != 32 {
         return Err(WebhookError::MalformedSignature);
     }
+    // `verify_slice` compares in constant time.
     github_mac(secret, body)
+        .ok_or(WebhookError::SignatureMismatch)?
         .verify_slice(&signature)
         .map_err(|_| WebhookError::SignatureMismatch)
 }
