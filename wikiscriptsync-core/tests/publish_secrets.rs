@@ -136,7 +136,10 @@ async fn no_secret_reaches_a_log_an_error_message_or_the_database() {
     ];
     for secret in secrets {
         assert!(!contains(&logs, secret), "a secret is in the logs");
-        assert!(!printed.contains(secret), "a secret is in a message: {printed}");
+        assert!(
+            !printed.contains(secret),
+            "a secret is in a message: {printed}"
+        );
     }
 
     // The database holds ciphertexts only.
@@ -146,7 +149,10 @@ async fn no_secret_reaches_a_log_an_error_message_or_the_database() {
             db.extend(bytes);
         }
     }
-    assert!(contains(&db, &foreign), "the stored ciphertext was not found: wrong file?");
+    assert!(
+        contains(&db, &foreign),
+        "the stored ciphertext was not found: wrong file?"
+    );
     for secret in secrets {
         assert!(!contains(&db, secret), "a secret is in the database");
     }

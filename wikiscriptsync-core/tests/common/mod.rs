@@ -82,11 +82,7 @@ impl Env {
         let github = FakeGitHub::start().await;
         github.add_repo(REPO, [(PATH, V1)]);
         let dir = tempfile::tempdir().unwrap();
-        let db_path = dir.path().join("store.sqlite3");
-        let url = DatabaseUrl::new(format!("sqlite:{}", db_path.display()));
-        let store = wikiscriptsync_core::store::open(&url, &StoreSettings::migrating())
-            .await
-            .unwrap();
+        let (store, db_path) = temp_store(dir.path()).await;
         let key = Vault::generate_key();
         let vault = Arc::new(Vault::from_key_list(&key).unwrap());
         let client = Arc::new(mw_client(&wiki));
@@ -133,101 +129,20 @@ impl Env {
     /// Tracks the repository, watches the file, records a check at the branch head and maps
     /// the file to `page`.
     pub async fn checked_mapping(&self, page: &str, options: MappingOptions) -> MappingId {
-        let (file, _) = self.checked_file().await;
-        self.store
-            .add_mapping(
-                self.user,
-                &NewMapping {
-                    watched_file_id: file,
-                    wiki: self.wiki_key(),
-                    page_title: page.to_owned(),
-                    options,
-                },
-                Utc::now(),
-            )
-            .await
-            .unwrap()
-            .id
+        seed_mapping(
+            self.store.as_ref(),
+            self.user,
+            &self.github,
+            &self.wiki_key(),
+            page,
+            options,
+        )
+        .await
     }
 
     /// The watched file, checked at the current head (re-used if it already exists).
     pub async fn checked_file(&self) -> (WatchedFileId, CommitSha) {
-        let now = Utc::now();
-        let repos = self.store.list_repositories(self.user).await.unwrap();
-        let repository = match repos.into_iter().next() {
-            Some(r) => r,
-            None => self
-                .store
-                .add_repository(
-                    self.user,
-                    &NewRepository {
-                        forge: Forge::GitHub,
-                        host: "github.com".to_owned(),
-                        url: self.github.repo_url(REPO),
-                        branch: "main".to_owned(),
-                    },
-                    now,
-                )
-                .await
-                .unwrap(),
-        };
-        let files = self
-            .store
-            .list_watched_files(self.user, repository.id)
-            .await
-            .unwrap();
-        let file = match files.into_iter().next() {
-            Some(f) => f,
-            None => self
-                .store
-                .watch_file(self.user, repository.id, PATH, now)
-                .await
-                .unwrap(),
-        };
-        self.record_check(repository.id, file.id).await
-    }
-
-    /// Records a repository check at the current head of `main`.
-    pub async fn record_check(
-        &self,
-        repository: wikiscriptsync_core::store::RepositoryId,
-        file: WatchedFileId,
-    ) -> (WatchedFileId, CommitSha) {
-        let head = self.github.head_of(REPO, "main").unwrap();
-        let blob = self.github.blob_sha_of(REPO, "main", PATH).unwrap();
-        // Make the repository due, claim it, complete the check.
-        let now = Utc::now() + chrono::Duration::days(3650);
-        let claimed = self
-            .store
-            .claim_due_repositories(&ClaimRequest {
-                owner: "test".to_owned(),
-                now,
-                lease: chrono::Duration::minutes(5),
-                limit: 10,
-            })
-            .await
-            .unwrap();
-        assert!(claimed.iter().any(|c| c.repository.id == repository));
-        self.store
-            .complete_repository_check(&RepositoryCheck {
-                repository_id: repository,
-                owner: "test".to_owned(),
-                checked_at: Utc::now(),
-                status: RepositoryCheckStatus::Moved,
-                head_sha: Some(head.to_string()),
-                etag: None,
-                next_check_at: Utc::now(),
-                files: vec![FileCheckResult {
-                    watched_file_id: file,
-                    status: FileCheckStatus::Changed,
-                    new_blob_sha: Some(blob.to_string()),
-                    commit_sha: Some(head.to_string()),
-                    detail: None,
-                }],
-            })
-            .await
-            .unwrap();
-        (file, head)
+        seed_checked_file(self.store.as_ref(), self.user, &self.github).await
     }
 
     pub fn mapping_request(&self, mapping: MappingId) -> MappingPublish {
@@ -324,4 +239,119 @@ pub fn create_allowed() -> MappingOptions {
         allow_create: true,
         ..MappingOptions::default()
     }
+}
+
+/// Tracks [`REPO`], watches [`PATH`], records a check at the head of `main` and maps the file
+/// to `page` on `wiki`.
+pub async fn seed_mapping(
+    store: &dyn Store,
+    user: UserId,
+    github: &FakeGitHub,
+    wiki: &str,
+    page: &str,
+    options: MappingOptions,
+) -> MappingId {
+    let (file, _) = seed_checked_file(store, user, github).await;
+    store
+        .add_mapping(
+            user,
+            &NewMapping {
+                watched_file_id: file,
+                wiki: wiki.to_owned(),
+                page_title: page.to_owned(),
+                options,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+/// The watched file (created on first use), with a check recorded at the head of `main`.
+pub async fn seed_checked_file(
+    store: &dyn Store,
+    user: UserId,
+    github: &FakeGitHub,
+) -> (WatchedFileId, CommitSha) {
+    let now = Utc::now();
+    let repository = match store
+        .list_repositories(user)
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+    {
+        Some(r) => r,
+        None => store
+            .add_repository(
+                user,
+                &NewRepository {
+                    forge: Forge::GitHub,
+                    host: "github.com".to_owned(),
+                    url: github.repo_url(REPO),
+                    branch: "main".to_owned(),
+                },
+                now,
+            )
+            .await
+            .unwrap(),
+    };
+    let file = match store
+        .list_watched_files(user, repository.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+    {
+        Some(f) => f,
+        None => store
+            .watch_file(user, repository.id, PATH, now)
+            .await
+            .unwrap(),
+    };
+    let head = github.head_of(REPO, "main").unwrap();
+    let blob = github.blob_sha_of(REPO, "main", PATH).unwrap();
+    // Claim the repository (due: its next check is never later than now), complete the check.
+    let claim_at = Utc::now() + chrono::Duration::days(3650);
+    let claimed = store
+        .claim_due_repositories(&ClaimRequest {
+            owner: "test".to_owned(),
+            now: claim_at,
+            lease: chrono::Duration::minutes(5),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert!(claimed.iter().any(|c| c.repository.id == repository.id));
+    store
+        .complete_repository_check(&RepositoryCheck {
+            repository_id: repository.id,
+            owner: "test".to_owned(),
+            checked_at: Utc::now(),
+            status: RepositoryCheckStatus::Moved,
+            head_sha: Some(head.to_string()),
+            etag: None,
+            next_check_at: Utc::now(),
+            files: vec![FileCheckResult {
+                watched_file_id: file.id,
+                status: FileCheckStatus::Changed,
+                new_blob_sha: Some(blob.to_string()),
+                commit_sha: Some(head.to_string()),
+                detail: None,
+            }],
+        })
+        .await
+        .unwrap();
+    (file.id, head)
+}
+
+/// A fresh SQLite store in `dir`, migrated.
+pub async fn temp_store(dir: &std::path::Path) -> (Arc<dyn Store>, std::path::PathBuf) {
+    let db_path = dir.join("store.sqlite3");
+    let url = DatabaseUrl::new(format!("sqlite:{}", db_path.display()));
+    let store = wikiscriptsync_core::store::open(&url, &StoreSettings::migrating())
+        .await
+        .unwrap();
+    (store, db_path)
 }

@@ -1,0 +1,578 @@
+//! The publisher against a real MediaWiki (`scripts/mediawiki-test-server`), with a fake GitHub
+//! as the file source and a SQLite temp store. Runs when `WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL` is
+//! set; otherwise prints "skipped: ..." — except in CI (`CI` set), where a missing wiki fails.
+//!
+//! Every test uses its own page (`MediaWiki:Gadget-wss-<unique>.js`), so tests can run in
+//! parallel and repeatedly against the same wiki.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use common::{PATH, REPO, V1, opts, seed_checked_file, seed_mapping, temp_store};
+use secrecy::SecretString;
+use wikiscriptsync_core::forge::Forges;
+use wikiscriptsync_core::forge::testkit::FakeGitHub;
+use wikiscriptsync_core::mw::{
+    self, ActionApiClient, AllowList, BotPassword, ClientConfig, EditOutcome, EditRequest,
+    PageLookup, PageText, Probe, TalkNotice, TalkNoticeOutcome, Title, UserAgent, UserInfo,
+    WikiApi, WikiSession, WikiUrl,
+};
+use wikiscriptsync_core::publish::{
+    FailureClass, MappingPublish, PublishError, PublishOutcome, PublishStep, Publisher, text,
+};
+use wikiscriptsync_core::store::{MappingId, MappingOptions, Store, UserId};
+use wikiscriptsync_core::vault::Vault;
+
+struct Accounts {
+    api_url: String,
+    admin: BotPassword,
+    limited: BotPassword,
+}
+
+/// The wiki's coordinates, or `None` after printing "skipped" (panics in CI).
+fn accounts() -> Option<Accounts> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let Some(api_url) = var("WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL is not set in CI: start scripts/mediawiki-test-server"
+        );
+        println!("skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set (no real MediaWiki)");
+        return None;
+    };
+    let account = |user: &str, password: &str| {
+        BotPassword::new(
+            var(user).unwrap_or_else(|| panic!("{user} must be set with the wiki")),
+            SecretString::from(var(password).unwrap_or_else(|| panic!("{password} must be set"))),
+        )
+    };
+    Some(Accounts {
+        api_url,
+        admin: account(
+            "WIKISCRIPTSYNC_TEST_MW_ADMIN_USER",
+            "WIKISCRIPTSYNC_TEST_MW_ADMIN_PASSWORD",
+        ),
+        limited: account(
+            "WIKISCRIPTSYNC_TEST_MW_LIMITED_USER",
+            "WIKISCRIPTSYNC_TEST_MW_LIMITED_PASSWORD",
+        ),
+    })
+}
+
+fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}-{}-{}-{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn gadget_title() -> String {
+    format!("MediaWiki:Gadget-{}.js", unique("wss"))
+}
+
+struct Real {
+    accounts: Accounts,
+    client: Arc<ActionApiClient>,
+    wiki: WikiUrl,
+    github: FakeGitHub,
+    store: Arc<dyn Store>,
+    vault: Arc<Vault>,
+    publisher: Publisher,
+    forges: Arc<Forges>,
+    user: UserId,
+    _dir: tempfile::TempDir,
+}
+
+impl Real {
+    async fn start() -> Option<Self> {
+        let accounts = accounts()?;
+        let mut config = ClientConfig::new(
+            UserAgent::from_contact("https://example.org/wikiscriptsync-tests").unwrap(),
+        )
+        .interactive();
+        config.allow_list = AllowList::from_env().unwrap();
+        config.retry = mw::RetryPolicy::fast_for_tests();
+        config.request_timeout = Duration::from_secs(20);
+        let client = Arc::new(ActionApiClient::new(config).unwrap());
+        let wiki = client.parse_wiki(&accounts.api_url).unwrap();
+        let github = FakeGitHub::start().await;
+        github.add_repo(REPO, [(PATH, V1)]);
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = temp_store(dir.path()).await;
+        let vault = Arc::new(Vault::from_key_list(&Vault::generate_key()).unwrap());
+        let forges = Arc::new(Forges::new(github.config_builder().build().unwrap()).unwrap());
+        let publisher =
+            Publisher::new(client.clone(), forges.clone(), store.clone(), vault.clone());
+        let user = store
+            .upsert_user(&unique("central"), "Admin", Utc::now())
+            .await
+            .unwrap()
+            .id;
+        Some(Self {
+            accounts,
+            client,
+            wiki,
+            github,
+            store,
+            vault,
+            publisher,
+            forges,
+            user,
+            _dir: dir,
+        })
+    }
+
+    fn wiki_key(&self) -> String {
+        wikiscriptsync_core::publish::wiki_key(&self.wiki)
+    }
+
+    async fn save_credential(&self, account: &BotPassword, password: &SecretString) {
+        self.store
+            .set_credential(
+                self.user,
+                &self.wiki_key(),
+                account.login_name(),
+                &self.vault.encrypt(password),
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+    }
+
+    fn admin_password() -> SecretString {
+        SecretString::from(std::env::var("WIKISCRIPTSYNC_TEST_MW_ADMIN_PASSWORD").unwrap())
+    }
+
+    async fn mapping(&self, page: &str, options: MappingOptions) -> MappingId {
+        seed_mapping(
+            self.store.as_ref(),
+            self.user,
+            &self.github,
+            &self.wiki_key(),
+            page,
+            options,
+        )
+        .await
+    }
+
+    fn request(&self, mapping: MappingId) -> MappingPublish {
+        MappingPublish {
+            user: self.user,
+            mapping,
+        }
+    }
+
+    /// Commits a new version of the file and records a check of it.
+    async fn commit(&self, text: &str) {
+        self.github.commit(REPO, "main", [(PATH, Some(text))]);
+        seed_checked_file(self.store.as_ref(), self.user, &self.github).await;
+    }
+
+    async fn admin_session(&self) -> Arc<dyn WikiSession> {
+        self.client
+            .login(&self.wiki, self.accounts.admin.clone())
+            .await
+            .unwrap()
+    }
+
+    /// The page's live text, read back through the API.
+    async fn live_text(&self, page: &str) -> String {
+        let title = Title::parse(page).unwrap();
+        self.admin_session()
+            .await
+            .page_text(&title, None)
+            .await
+            .unwrap()
+            .unwrap()
+            .text
+    }
+}
+
+fn create_allowed() -> MappingOptions {
+    MappingOptions {
+        allow_create: true,
+        ..MappingOptions::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_then_update_then_no_change_and_the_page_equals_the_file() {
+    let Some(real) = Real::start().await else {
+        return;
+    };
+    real.save_credential(&real.accounts.admin, &Real::admin_password())
+        .await;
+    let page = gadget_title();
+    let mapping = real.mapping(&page, create_allowed()).await;
+
+    let created = real
+        .publisher
+        .publish_mapping(real.request(mapping), opts(false, false))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            created.outcome,
+            PublishOutcome::Published { created: true, .. }
+        ),
+        "{created:?}"
+    );
+    // Cold publish from a checked mapping: 1 forge request + 4 wiki requests.
+    assert_eq!(created.requests.forge, 1, "{created:?}");
+    assert_eq!(created.requests.wiki, 4, "{created:?}");
+    assert_eq!(real.live_text(&page).await, text::normalize(V1));
+
+    let v2 = "// hello v2\r\nmw.log('hello again');   \r\n\r\n";
+    real.commit(v2).await;
+    let updated = real
+        .publisher
+        .publish_mapping(real.request(mapping), opts(false, false))
+        .await
+        .unwrap();
+    let PublishOutcome::Published {
+        old_revision: Some(old),
+        new_revision,
+        created: false,
+    } = updated.outcome
+    else {
+        panic!("{updated:?}");
+    };
+    assert_eq!(Some(old), created.new_revision());
+    assert_eq!(
+        updated.diff_url.as_deref(),
+        Some(
+            format!(
+                "{}index.php?diff={new_revision}&oldid={old}",
+                real.wiki.script_base()
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(real.live_text(&page).await, text::normalize(v2));
+
+    let again = real
+        .publisher
+        .publish_mapping(real.request(mapping), opts(false, false))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.outcome,
+        PublishOutcome::NoChange {
+            revision: new_revision
+        }
+    );
+    assert_eq!(again.requests.wiki, 3, "no edit request");
+    let stored = real
+        .store
+        .mapping(real.user, mapping)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.last_published.unwrap().revid,
+        i64::try_from(new_revision).unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_on_wiki_edit_is_refused_as_drift_then_overwritten_with_the_flag() {
+    let Some(real) = Real::start().await else {
+        return;
+    };
+    real.save_credential(&real.accounts.admin, &Real::admin_password())
+        .await;
+    let page = gadget_title();
+    let mapping = real.mapping(&page, create_allowed()).await;
+    real.publisher
+        .publish_mapping(real.request(mapping), opts(false, false))
+        .await
+        .unwrap();
+    // Someone edits on-wiki (here: the admin by hand, outside WikiScriptSync).
+    let title = Title::parse(&page).unwrap();
+    let session = real.admin_session().await;
+    let probe = session.probe(&title).await.unwrap();
+    let mut edit = EditRequest::new(title.clone(), format!("{V1}hotfix();\n"), "hotfix on-wiki");
+    edit.base_revision = probe.page.revision_id;
+    session.edit(&edit).await.unwrap();
+    real.commit("// hello v2\n").await;
+
+    let failure = real
+        .publisher
+        .publish_mapping(real.request(mapping), opts(false, false))
+        .await
+        .unwrap_err();
+    assert_eq!(failure.step, PublishStep::DriftGuard);
+    assert_eq!(failure.class(), FailureClass::Refused);
+    let PublishError::Drift { diff, .. } = &failure.error else {
+        panic!("{failure:?}");
+    };
+    assert!(diff.contains("+hotfix();"), "{diff}");
+    assert!(real.live_text(&page).await.contains("hotfix();"));
+
+    let report = real
+        .publisher
+        .publish_mapping(real.request(mapping), opts(false, true))
+        .await
+        .unwrap();
+    assert!(report.overwrote_drift);
+    assert_eq!(real.live_text(&page).await, "// hello v2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_shows_the_diff_and_leaves_the_page_alone() {
+    let Some(real) = Real::start().await else {
+        return;
+    };
+    real.save_credential(&real.accounts.admin, &Real::admin_password())
+        .await;
+    let page = gadget_title();
+    let mapping = real.mapping(&page, create_allowed()).await;
+    let report = real
+        .publisher
+        .publish_mapping(real.request(mapping), opts(true, false))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.outcome,
+        PublishOutcome::WouldPublish { would_create: true }
+    );
+    assert!(report.diff.contains("+mw.log('hello');"), "{}", report.diff);
+    let title = Title::parse(&page).unwrap();
+    let missing = real
+        .admin_session()
+        .await
+        .page_text(&title, None)
+        .await
+        .unwrap();
+    assert!(missing.is_none(), "a dry run created the page");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_limited_bot_password_is_stopped_at_the_probe_naming_the_grant() {
+    let Some(real) = Real::start().await else {
+        return;
+    };
+    let page = gadget_title();
+    let mut request = common_ad_hoc(&real, &page);
+    request.credentials =
+        wikiscriptsync_core::publish::Credentials::Given(real.accounts.limited.clone());
+    let failure = real
+        .publisher
+        .publish(request, opts(false, false))
+        .await
+        .unwrap_err();
+    assert_eq!(failure.step, PublishStep::Probe);
+    assert_eq!(failure.error.code(), "missing_right");
+    assert_eq!(failure.class(), FailureClass::Refused);
+    assert!(failure.to_string().contains("editsiteconfig"), "{failure}");
+    assert_eq!(
+        failure.requests.wiki, 3,
+        "login token, login, probe; no edit"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_fails_at_login() {
+    let Some(real) = Real::start().await else {
+        return;
+    };
+    let page = gadget_title();
+    let mut request = common_ad_hoc(&real, &page);
+    request.credentials = wikiscriptsync_core::publish::Credentials::Given(BotPassword::new(
+        real.accounts.admin.login_name(),
+        SecretString::from("definitely-not-the-password"),
+    ));
+    let failure = real
+        .publisher
+        .publish(request, opts(false, false))
+        .await
+        .unwrap_err();
+    assert_eq!(failure.step, PublishStep::Login);
+    assert_eq!(failure.error.code(), "login_failed");
+    assert_eq!(failure.class(), FailureClass::Other);
+    assert!(!failure.to_string().contains("definitely-not-the-password"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_key_fails_at_decrypt_before_contacting_the_wiki() {
+    let Some(real) = Real::start().await else {
+        return;
+    };
+    let other = Vault::from_key_list(&Vault::generate_key()).unwrap();
+    real.store
+        .set_credential(
+            real.user,
+            &real.wiki_key(),
+            real.accounts.admin.login_name(),
+            &other.encrypt(&Real::admin_password()),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let page = gadget_title();
+    let mapping = real.mapping(&page, create_allowed()).await;
+    let before = real.client.request_count();
+    let failure = real
+        .publisher
+        .publish_mapping(real.request(mapping), opts(false, false))
+        .await
+        .unwrap_err();
+    assert_eq!(failure.step, PublishStep::Decrypt);
+    assert_eq!(failure.error.code(), "vault");
+    assert_eq!(
+        real.client.request_count(),
+        before,
+        "nothing was sent to the wiki"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_racing_the_publish_is_an_edit_conflict() {
+    let Some(real) = Real::start().await else {
+        return;
+    };
+    // MediaWiki ignores conflicts with your own edits, so the racer is another account: the
+    // page is Limited's own user script, which Limited may edit (editmycssjs) and the admin
+    // may edit as an interface administrator (edituserjs).
+    let limited_user = real.accounts.limited.user_name().to_owned();
+    let page = format!("User:{limited_user}/{}.js", unique("wss-race"));
+    let title = Title::parse(&page).unwrap();
+    let limited = real
+        .client
+        .login(&real.wiki, real.accounts.limited.clone())
+        .await
+        .unwrap();
+    let mut create = EditRequest::new(title.clone(), "// line one\n", "setup");
+    create.create = mw::CreatePolicy::MayCreate;
+    limited.edit(&create).await.unwrap();
+
+    let racing = Publisher::new(
+        Arc::new(RacingWiki {
+            inner: real.client.clone(),
+            racer: limited,
+            title: title.clone(),
+        }),
+        real.forges.clone(),
+        real.store.clone(),
+        real.vault.clone(),
+    );
+    let failure = racing
+        .publish(common_ad_hoc(&real, &page), opts(false, false))
+        .await
+        .unwrap_err();
+    assert_eq!(failure.step, PublishStep::Edit, "{failure:?}");
+    assert_eq!(failure.error.code(), "edit_conflict", "{failure}");
+    assert_eq!(failure.class(), FailureClass::Refused);
+    assert_eq!(real.live_text(&page).await, "// the racer's line one");
+}
+
+fn common_ad_hoc(real: &Real, page: &str) -> wikiscriptsync_core::publish::AdHocPublish {
+    wikiscriptsync_core::publish::AdHocPublish {
+        user: real.user,
+        source: wikiscriptsync_core::publish::PublishSource::Repository {
+            repo: Box::new(
+                real.forges
+                    .parse_repo_url(&real.github.repo_url(REPO))
+                    .unwrap(),
+            ),
+            revision: wikiscriptsync_core::publish::SourceRevision::Branch("main".to_owned()),
+            path: PATH.to_owned(),
+            expected_blob: None,
+        },
+        wiki: real.accounts.api_url.clone(),
+        page: page.to_owned(),
+        credentials: wikiscriptsync_core::publish::Credentials::Given(real.accounts.admin.clone()),
+        allow_create: false,
+        banner: false,
+    }
+}
+
+/// A client whose sessions let another account edit the page just before our edit is sent,
+/// i.e. after the probe: the race the drift guard cannot see and `baserevid` must catch.
+struct RacingWiki {
+    inner: Arc<ActionApiClient>,
+    racer: Arc<dyn WikiSession>,
+    title: Title,
+}
+
+#[async_trait]
+impl WikiApi for RacingWiki {
+    fn parse_wiki(&self, input: &str) -> Result<WikiUrl, mw::Error> {
+        self.inner.parse_wiki(input)
+    }
+    async fn login(
+        &self,
+        wiki: &WikiUrl,
+        credentials: BotPassword,
+    ) -> Result<Arc<dyn WikiSession>, mw::Error> {
+        let session = WikiApi::login(self.inner.as_ref(), wiki, credentials).await?;
+        Ok(Arc::new(RacingSession {
+            inner: session,
+            racer: self.racer.clone(),
+            title: self.title.clone(),
+        }))
+    }
+    fn anonymous(&self, wiki: &WikiUrl) -> Result<Arc<dyn WikiSession>, mw::Error> {
+        WikiApi::anonymous(self.inner.as_ref(), wiki)
+    }
+    fn request_count(&self) -> u64 {
+        WikiApi::request_count(self.inner.as_ref())
+    }
+}
+
+struct RacingSession {
+    inner: Arc<dyn WikiSession>,
+    racer: Arc<dyn WikiSession>,
+    title: Title,
+}
+
+#[async_trait]
+impl WikiSession for RacingSession {
+    fn wiki(&self) -> &WikiUrl {
+        self.inner.wiki()
+    }
+    fn user_name(&self) -> Option<String> {
+        self.inner.user_name()
+    }
+    fn request_count(&self) -> u64 {
+        self.inner.request_count()
+    }
+    async fn user_info(&self) -> Result<UserInfo, mw::Error> {
+        self.inner.user_info().await
+    }
+    async fn lookup_revisions(&self, titles: &[String]) -> Result<Vec<PageLookup>, mw::Error> {
+        self.inner.lookup_revisions(titles).await
+    }
+    async fn page_text(
+        &self,
+        title: &Title,
+        revision: Option<u64>,
+    ) -> Result<Option<PageText>, mw::Error> {
+        self.inner.page_text(title, revision).await
+    }
+    async fn probe(&self, title: &Title) -> Result<Probe, mw::Error> {
+        self.inner.probe(title).await
+    }
+    async fn edit(&self, request: &EditRequest) -> Result<EditOutcome, mw::Error> {
+        // The racer changes the same line, so MediaWiki cannot merge the two edits.
+        let probe = self.racer.probe(&self.title).await?;
+        let mut race = EditRequest::new(self.title.clone(), "// the racer's line one\n", "race");
+        race.base_revision = probe.page.revision_id;
+        self.racer.edit(&race).await?;
+        self.inner.edit(request).await
+    }
+    async fn post_talk_notice(&self, notice: &TalkNotice) -> Result<TalkNoticeOutcome, mw::Error> {
+        self.inner.post_talk_notice(notice).await
+    }
+}
