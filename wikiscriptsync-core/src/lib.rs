@@ -7,11 +7,18 @@
 //!   fetch and verify → login and probe → drift guard → no change → edit → publish log).
 //! - [`setup`]: the store, clients and CLI user built from the environment.
 //!
-//! Still to come (see docs/ARCHITECTURE.md): the repository and wiki-page monitors, the
-//! talk-page notifier and the maintenance tasks (log retention, orphans).
+//! - [`monitor`]: the repository checker (`check-updates`) and the page watcher
+//!   (`check-wiki-updates`), claiming work with leases and emitting change events.
+//! - [`notify`]: talk-page notifications of those changes (preferences, digest, dedup, retry).
+//! - [`maintenance`]: log retention, orphaned rows and the health check.
+//! - [`jobs`]: the scheduled jobs and the local scheduler, shared by the CLI and the jobs binary.
 #![warn(missing_docs)]
 
 pub mod credentials;
+pub mod jobs;
+pub mod maintenance;
+pub mod monitor;
+pub mod notify;
 pub mod publish;
 pub mod setup;
 pub mod vault;

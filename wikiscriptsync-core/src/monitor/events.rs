@@ -111,12 +111,14 @@ impl ChangeEvent {
             Self::PageChanged(p) => format!(
                 "page:{}:{}",
                 p.page_monitor_id,
-                p.new_revid.map_or_else(|| "-".to_owned(), |r| r.to_string())
+                p.new_revid
+                    .map_or_else(|| "-".to_owned(), |r| r.to_string())
             ),
             Self::PageDeleted(p) => format!(
                 "page-deleted:{}:{}",
                 p.page_monitor_id,
-                p.old_revid.map_or_else(|| "-".to_owned(), |r| r.to_string())
+                p.old_revid
+                    .map_or_else(|| "-".to_owned(), |r| r.to_string())
             ),
             Self::PageMoved(p) => format!(
                 "page-moved:{}:{}",
@@ -167,7 +169,10 @@ impl ChangeEvent {
                     line.push_str(&format!(" at {at}"));
                 }
                 if let Some(summary) = p.summary.as_deref().filter(|s| !s.is_empty()) {
-                    line.push_str(&format!(" (<nowiki>{}</nowiki>)", summary.replace('<', "&lt;")));
+                    line.push_str(&format!(
+                        " (<nowiki>{}</nowiki>)",
+                        summary.replace('<', "&lt;")
+                    ));
                 }
                 if let Some(diff) = &p.diff_url {
                     line.push_str(&format!(" — [{diff} diff]"));

@@ -101,7 +101,10 @@ impl PageRunReport {
             self.requests
         );
         if self.lease_lost > 0 {
-            line.push_str(&format!("; {} taken over by another runner", self.lease_lost));
+            line.push_str(&format!(
+                "; {} taken over by another runner",
+                self.lease_lost
+            ));
         }
         line
     }
@@ -182,7 +185,10 @@ impl PageWatcher {
     ) -> Result<(), RunError> {
         let mut by_wiki: BTreeMap<String, Vec<PageMonitor>> = BTreeMap::new();
         for monitor in claimed {
-            by_wiki.entry(monitor.wiki.clone()).or_default().push(monitor);
+            by_wiki
+                .entry(monitor.wiki.clone())
+                .or_default()
+                .push(monitor);
         }
         let total = by_wiki.len() as u64;
         let mut pending = by_wiki.into_iter();
@@ -303,7 +309,9 @@ impl PageWatcher {
         let mut checks = Vec::with_capacity(monitors.len());
         let mut events = Vec::new();
         for monitor in &monitors {
-            let lookup = index.get(monitor.page_title.as_str()).and_then(|&i| lookups.get(i));
+            let lookup = index
+                .get(monitor.page_title.as_str())
+                .and_then(|&i| lookups.get(i));
             let (check, event) = compare(monitor, lookup, &url, next_check_at);
             checks.push(check);
             if let Some(event) = event {
@@ -376,14 +384,18 @@ fn compare(
     };
     match &lookup.state {
         PageState::Invalid { reason } => (
-            check(PageCheckStatus::Error, None, Some(format!("invalid title: {reason}"))),
+            check(
+                PageCheckStatus::Error,
+                None,
+                Some(format!("invalid title: {reason}")),
+            ),
             None,
         ),
         PageState::Missing { .. } => {
             // Only a page we saw before can have been deleted; report it once.
             let event = (monitor.last_revid.is_some()
                 && monitor.last_status != Some(PageCheckStatus::Deleted))
-            .then(|| ChangeEvent::PageDeleted(change));
+            .then_some(ChangeEvent::PageDeleted(change));
             (
                 check(
                     PageCheckStatus::Deleted,
@@ -407,7 +419,10 @@ fn compare(
                     check(
                         PageCheckStatus::Moved,
                         Some(revid),
-                        Some(format!("moved to {} (the old title redirects)", revision.title)),
+                        Some(format!(
+                            "moved to {} (the old title redirects)",
+                            revision.title
+                        )),
                     ),
                     event,
                 );
@@ -435,9 +450,15 @@ fn compare(
                         diff_url: Some(diff_link(wiki, revision.revision_id, old_rev)),
                         ..change
                     });
-                    (check(PageCheckStatus::Changed, Some(revid), Some(detail)), Some(event))
+                    (
+                        check(PageCheckStatus::Changed, Some(revid), Some(detail)),
+                        Some(event),
+                    )
                 }
-                _ => (check(PageCheckStatus::Unchanged, Some(revid), Some(detail)), None),
+                _ => (
+                    check(PageCheckStatus::Unchanged, Some(revid), Some(detail)),
+                    None,
+                ),
             }
         }
     }

@@ -135,7 +135,10 @@ impl RepositoryRunReport {
             ));
         }
         if self.lease_lost > 0 {
-            line.push_str(&format!("; {} taken over by another runner", self.lease_lost));
+            line.push_str(&format!(
+                "; {} taken over by another runner",
+                self.lease_lost
+            ));
         }
         line
     }
@@ -366,7 +369,8 @@ impl RepositoryChecker {
                 .latest_api_quota(host)
                 .await?
                 .filter(|s| {
-                    (s.remaining.max(0) as u64) < reserve && s.reset_at.is_some_and(|r| r > Utc::now())
+                    (s.remaining.max(0) as u64) < reserve
+                        && s.reset_at.is_some_and(|r| r > Utc::now())
                 })
                 .map(|s| (s.remaining.max(0) as u64, s.reset_at)),
             None => None,
@@ -392,9 +396,7 @@ impl RepositoryChecker {
     fn note_quota(&self, host: &str, checked: &Checked, quota: &Mutex<Quota>) {
         let reserve = self.settings.quota_reserve;
         let latest = checked.usage.latest_snapshot();
-        let below = latest
-            .and_then(|s| s.remaining)
-            .filter(|&r| r < reserve);
+        let below = latest.and_then(|s| s.remaining).filter(|&r| r < reserve);
         let rate_limited = checked
             .failure
             .as_ref()
@@ -461,7 +463,14 @@ impl RepositoryChecker {
         };
         let locator = match locator {
             Ok(locator) => locator,
-            Err(err) => return failed(check, usage, format!("unusable repository URL: {err}"), None),
+            Err(err) => {
+                return failed(
+                    check,
+                    usage,
+                    format!("unusable repository URL: {err}"),
+                    None,
+                );
+            }
         };
         let host = Some(locator.api_host());
         let forge = self.forges.for_repo(&locator);
@@ -552,7 +561,10 @@ impl RepositoryChecker {
                         status,
                         new_blob_sha: Some(new),
                         commit_sha: Some(head.to_string()),
-                        detail: file.last_blob_sha.is_none().then(|| "first check".to_owned()),
+                        detail: file
+                            .last_blob_sha
+                            .is_none()
+                            .then(|| "first check".to_owned()),
                     }
                 }
                 None => {
@@ -619,4 +631,3 @@ pub(crate) fn quota_row(snapshot: &RateLimitSnapshot) -> Option<ApiQuotaSnapshot
         recorded_at: DateTime::<Utc>::from(snapshot.observed_at),
     })
 }
-

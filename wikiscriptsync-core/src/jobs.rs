@@ -1,0 +1,254 @@
+//! The scheduled jobs, shared by the `wikiscriptsync-jobs` binary and the CLI: the services
+//! built from the environment, one function per job (check, then notify), and a local
+//! scheduler that runs all three on their intervals until told to stop.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::forge::Forges;
+use crate::maintenance::{self, CleanupReport};
+use crate::monitor::{
+    PageCheckSettings, PageRunReport, PageWatcher, ProgressSink, RepositoryCheckSettings,
+    RepositoryChecker, RepositoryRunReport, RunError, runner_id,
+};
+use crate::mw::{BotPassword, WikiApi};
+use crate::notify::{self, Notifier, NotifierSettings, NotifyConfigError, NotifyReport};
+use crate::setup::{self, SetupError};
+use crate::store::{MigrationPolicy, Store, StoreError};
+
+/// A job could not run, or stopped early.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JobError {
+    /// The environment is incomplete or wrong.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// The notification bot variables are wrong.
+    #[error(transparent)]
+    Notify(#[from] NotifyConfigError),
+    /// The run stopped (the database failed mid-run).
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The database failed outside a run (e.g. while notifying).
+    #[error("the database failed: {0}")]
+    Store(#[from] StoreError),
+    /// Another setting is wrong.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Everything the jobs use.
+#[derive(Clone)]
+pub struct Services {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// The forge clients.
+    pub forges: Arc<Forges>,
+    /// The MediaWiki client.
+    pub wiki: Arc<dyn WikiApi>,
+    /// The notification bot (None: notifications off).
+    pub bot: Option<BotPassword>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("store", &self.store.backend())
+            .field("bot", &self.bot.as_ref().map(BotPassword::login_name))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Services {
+    /// Builds everything from the environment (see [`crate::setup`] and [`crate::notify`]).
+    /// The schema must be current: run `migrate` first.
+    pub async fn from_env() -> Result<Self, JobError> {
+        let forges = Arc::new(setup::forges_from_env()?);
+        let wiki: Arc<dyn WikiApi> = Arc::new(setup::wiki_client_from_env(false)?);
+        let bot = notify::bot_from_env()?;
+        let store = setup::open_store(
+            &setup::database_url_from_env(),
+            MigrationPolicy::RequireCurrent,
+        )
+        .await?;
+        Ok(Self {
+            store,
+            forges,
+            wiki,
+            bot,
+        })
+    }
+
+    fn notifier(&self, job: &str) -> Notifier {
+        Notifier::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.wiki),
+            self.bot.clone(),
+            NotifierSettings::new(runner_id(job)),
+        )
+    }
+}
+
+/// What `check-updates` did: the checks, then the notifications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryJobReport {
+    /// The checks.
+    pub checks: RepositoryRunReport,
+    /// The notifications.
+    pub notifications: NotifyReport,
+}
+
+/// What `check-wiki-updates` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageJobReport {
+    /// The checks.
+    pub checks: PageRunReport,
+    /// The notifications.
+    pub notifications: NotifyReport,
+}
+
+/// `check-updates`: checks every due repository, then notifies.
+pub async fn check_updates(
+    services: &Services,
+    progress: Option<ProgressSink>,
+) -> Result<RepositoryJobReport, JobError> {
+    let mut checker = RepositoryChecker::new(
+        Arc::clone(&services.store),
+        Arc::clone(&services.forges),
+        RepositoryCheckSettings::new(runner_id("check-updates")),
+    );
+    if let Some(sink) = progress {
+        checker = checker.with_progress(sink);
+    }
+    let checks = checker.run().await?;
+    let notifications = services
+        .notifier("check-updates")
+        .notify(&checks.changes)
+        .await?;
+    Ok(RepositoryJobReport {
+        checks,
+        notifications,
+    })
+}
+
+/// `check-wiki-updates`: checks every due monitored page, then notifies.
+pub async fn check_wiki_updates(
+    services: &Services,
+    progress: Option<ProgressSink>,
+) -> Result<PageJobReport, JobError> {
+    let mut watcher = PageWatcher::new(
+        Arc::clone(&services.store),
+        Arc::clone(&services.wiki),
+        PageCheckSettings::new(runner_id("check-wiki-updates")),
+    );
+    if let Some(sink) = progress {
+        watcher = watcher.with_progress(sink);
+    }
+    let checks = watcher.run().await?;
+    let notifications = services
+        .notifier("check-wiki-updates")
+        .notify(&checks.changes)
+        .await?;
+    Ok(PageJobReport {
+        checks,
+        notifications,
+    })
+}
+
+/// `cleanup-logs` with the retention from the environment.
+pub async fn cleanup_logs(services: &Services, dry_run: bool) -> Result<CleanupReport, JobError> {
+    let days = maintenance::retention_days_from_env().map_err(JobError::Config)?;
+    Ok(maintenance::cleanup_logs(services.store.as_ref(), days, dry_run).await?)
+}
+
+/// How often the local scheduler runs each job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// `check-updates` (hourly).
+    pub repositories: Duration,
+    /// `check-wiki-updates` (every 30 minutes).
+    pub pages: Duration,
+    /// `cleanup-logs` (nightly).
+    pub cleanup: Duration,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self {
+            repositories: Duration::from_secs(3600),
+            pages: Duration::from_secs(1800),
+            cleanup: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// Runs the three jobs on their intervals (each once at start) until `shutdown` completes.
+/// A job that fails is reported and tried again at its next tick; a job still running at
+/// shutdown is cancelled, which is safe: every check is one transaction and claims expire.
+/// `report` receives one line per job run.
+pub async fn run_scheduler(
+    services: &Services,
+    schedule: Schedule,
+    shutdown: impl Future<Output = ()>,
+    report: impl Fn(&str),
+) {
+    let mut repositories = tokio::time::interval(schedule.repositories);
+    let mut pages = tokio::time::interval(schedule.pages);
+    let mut cleanup = tokio::time::interval(schedule.cleanup);
+    for timer in [&mut repositories, &mut pages, &mut cleanup] {
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
+    tokio::pin!(shutdown);
+    loop {
+        let line = tokio::select! {
+            () = &mut shutdown => break,
+            _ = repositories.tick() => tokio::select! {
+                () = &mut shutdown => break,
+                result = check_updates(services, None) => match result {
+                    Ok(r) => format!("{}; {}", r.checks.summary(), r.notifications.summary()),
+                    Err(err) => format!("check-updates failed: {err}"),
+                },
+            },
+            _ = pages.tick() => tokio::select! {
+                () = &mut shutdown => break,
+                result = check_wiki_updates(services, None) => match result {
+                    Ok(r) => format!("{}; {}", r.checks.summary(), r.notifications.summary()),
+                    Err(err) => format!("check-wiki-updates failed: {err}"),
+                },
+            },
+            _ = cleanup.tick() => tokio::select! {
+                () = &mut shutdown => break,
+                result = cleanup_logs(services, false) => match result {
+                    Ok(r) => r.summary(),
+                    Err(err) => format!("cleanup-logs failed: {err}"),
+                },
+            },
+        };
+        report(&line);
+    }
+    report("scheduler: stopping (shutdown requested)");
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM (what Kubernetes sends before stopping a pod).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
