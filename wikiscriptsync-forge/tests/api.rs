@@ -1,1 +1,0 @@
-//! Placeholder so the workspace manifest parses; the forge helper replaces it.
