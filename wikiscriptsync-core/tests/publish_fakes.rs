@@ -746,3 +746,37 @@ async fn rotation_reencrypts_old_ciphertexts_and_counts_them() {
         "now readable with the newest key alone"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_switched_off_or_unknown_mapping_is_not_published_and_the_switched_off_one_is_logged() {
+    let env = Env::start().await;
+    env.wiki.add_page(PAGE, "// old\n");
+    env.store_credential(ADMIN).await;
+    let off = MappingOptions {
+        publish_enabled: false,
+        ..MappingOptions::default()
+    };
+    let mapping = env.checked_mapping(PAGE, off).await;
+    let failure = env
+        .publisher
+        .publish_mapping(env.mapping_request(mapping), opts(false, false))
+        .await
+        .unwrap_err();
+    assert_eq!(failure.error.code(), "publishing_disabled");
+    assert_eq!(env.wiki.request_count(), 0);
+    let log = env.log().await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].entry.outcome, Logged::Failed);
+    assert_eq!(log[0].entry.mapping_id, Some(mapping));
+    assert!(failure.log_id.is_some());
+
+    let unknown = wikiscriptsync_core::store::MappingId(mapping.0 + 1000);
+    let failure = env
+        .publisher
+        .publish_mapping(env.mapping_request(unknown), opts(false, false))
+        .await
+        .unwrap_err();
+    assert_eq!(failure.error.code(), "mapping_not_found");
+    assert_eq!(env.log().await.len(), 1, "nothing to log against");
+    env.assert_mutex_released().await;
+}

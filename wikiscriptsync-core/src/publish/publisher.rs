@@ -74,6 +74,8 @@ struct Job {
     source: PublishSource,
     wiki: String,
     page: String,
+    /// Moved into the pipeline before it starts, so that only the pipeline (and then the wiki
+    /// session) holds the password; left as `Stored` in the job's other copies.
     credentials: Credentials,
     allow_create: bool,
     banner: bool,
@@ -138,8 +140,10 @@ impl Publisher {
         request: MappingPublish,
         options: PublishOptions,
     ) -> Result<PublishReport, PublishFailure> {
-        let job = self.mapping_job(request, options).await?;
-        self.attempt(job).await
+        match self.mapping_job(request, options).await {
+            Ok(job) => self.attempt(job).await,
+            Err(failure) => Err(self.log_unstarted(request, failure).await),
+        }
     }
 
     /// Publishes to an ad-hoc target (the CLI, CI jobs). The drift guard compares with the
@@ -307,7 +311,8 @@ impl Publisher {
     }
 
     /// Step 1, the pipeline (steps 2–7) in a nested task, then step 8.
-    async fn locked_attempt(self, job: Job) -> Result<PublishReport, PublishFailure> {
+    async fn locked_attempt(self, mut job: Job) -> Result<PublishReport, PublishFailure> {
+        let credentials = std::mem::replace(&mut job.credentials, Credentials::Stored);
         let progress: SharedProgress = Arc::new(Mutex::new(Progress {
             step: Some(PublishStep::Mutex),
             target: initial_target(&job),
@@ -342,7 +347,9 @@ impl Publisher {
             let this = self.clone();
             let job = job.clone();
             let progress = Arc::clone(&progress);
-            tokio::spawn(async move { this.pipeline(&job, &progress).await }.in_current_span())
+            tokio::spawn(
+                async move { this.pipeline(&job, credentials, &progress).await }.in_current_span(),
+            )
         };
         let result = match pipeline.await {
             Ok(result) => result,
@@ -363,7 +370,12 @@ impl Publisher {
     }
 
     /// Steps 2–7.
-    async fn pipeline(&self, job: &Job, progress: &SharedProgress) -> Result<Done, PublishError> {
+    async fn pipeline(
+        &self,
+        job: &Job,
+        credentials: Credentials,
+        progress: &SharedProgress,
+    ) -> Result<Done, PublishError> {
         let set_step = |step: PublishStep| {
             debug!(%step, "publish step");
             update(progress, |p| p.step = Some(step));
@@ -381,7 +393,7 @@ impl Publisher {
 
         // Step 2: the BotPassword. The plaintext lives in a SecretString (zeroized on drop)
         // and moves into the session, which is dropped when this function returns.
-        let credentials = self.credentials(job, &wiki_key).await?;
+        let credentials = self.credentials(job, credentials, &wiki_key).await?;
 
         // Step 3: the file, verified.
         set_step(PublishStep::Fetch);
@@ -558,9 +570,14 @@ impl Publisher {
     }
 
     /// Step 2.
-    async fn credentials(&self, job: &Job, wiki_key: &str) -> Result<BotPassword, PublishError> {
-        match &job.credentials {
-            Credentials::Given(password) => Ok(password.clone()),
+    async fn credentials(
+        &self,
+        job: &Job,
+        credentials: Credentials,
+        wiki_key: &str,
+    ) -> Result<BotPassword, PublishError> {
+        match credentials {
+            Credentials::Given(password) => Ok(password),
             Credentials::Stored => {
                 let mut stored = self.store.credential(job.user, wiki_key).await?;
                 if stored.is_none() && job.wiki != wiki_key {
@@ -763,12 +780,7 @@ impl Publisher {
         error: PublishError,
     ) -> PublishFailure {
         let (target, requests) = snapshot(progress);
-        let outcome = match (&error, error.class()) {
-            (PublishError::Drift { .. }, _) => LogOutcome::DriftRefused,
-            (_, FailureClass::Busy) => LogOutcome::Busy,
-            (_, FailureClass::Refused) => LogOutcome::Refused,
-            (_, FailureClass::Other) => LogOutcome::Failed,
-        };
+        let outcome = log_outcome(&error);
         let failure = PublishFailure {
             step,
             error,
@@ -783,6 +795,39 @@ impl Publisher {
         let log_id = self
             .record(&entry, task, &TaskOutcome::Failed(truncate(&message, 500)))
             .await;
+        PublishFailure { log_id, ..failure }
+    }
+
+    /// Logs a mapping publish that stopped before the mutex (publishing switched off, the
+    /// repository gone or unreadable). A mapping that does not exist has no row to log against.
+    async fn log_unstarted(
+        &self,
+        request: MappingPublish,
+        failure: PublishFailure,
+    ) -> PublishFailure {
+        if matches!(failure.error, PublishError::MappingNotFound(_)) {
+            return failure;
+        }
+        let target = &failure.target;
+        let entry = NewPublishLogEntry {
+            user_id: request.user,
+            mapping_id: Some(request.mapping),
+            task_id: None,
+            at: Utc::now(),
+            outcome: log_outcome(&failure.error),
+            dry_run: failure.dry_run,
+            wiki: truncate(&target.wiki, 100),
+            page_title: truncate(&target.page, 255),
+            repo_url: target.repo_url.clone(),
+            branch: target.branch.clone(),
+            file_path: target.path.clone(),
+            commit_sha: None,
+            blob_sha: None,
+            base_revid: None,
+            new_revid: None,
+            message: Some(truncate(&failure.user_message(), LOG_MESSAGE_CHARS)),
+        };
+        let log_id = self.record(&entry, None, &TaskOutcome::Done).await;
         PublishFailure { log_id, ..failure }
     }
 
@@ -895,6 +940,16 @@ fn initial_target(job: &Job) -> PublishTargetSummary {
         commit,
         blob_sha: None,
         base_revision: None,
+    }
+}
+
+/// How a failure is recorded in the publish log.
+fn log_outcome(error: &PublishError) -> LogOutcome {
+    match (error, error.class()) {
+        (PublishError::Drift { .. }, _) => LogOutcome::DriftRefused,
+        (_, FailureClass::Busy) => LogOutcome::Busy,
+        (_, FailureClass::Refused) => LogOutcome::Refused,
+        (_, FailureClass::Other) => LogOutcome::Failed,
     }
 }
 
