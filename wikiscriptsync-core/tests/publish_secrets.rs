@@ -102,6 +102,15 @@ async fn no_secret_reaches_a_log_an_error_message_or_the_database() {
         .await
         .unwrap();
     record(format!("{report:?}"));
+    // A password pasted into the wiki address (refused, and never echoed).
+    let mut pasted = env.ad_hoc(ADMIN, PASSWORD, PAGE);
+    pasted.wiki = format!("http://admin:{PASSWORD}@{}/w/api.php", env.wiki.host());
+    let failure = env
+        .publisher
+        .publish(pasted, opts(false, false))
+        .await
+        .unwrap_err();
+    record(format!("{failure:?} {failure} {}", failure.user_message()));
     // A key that cannot decrypt the stored password.
     let other_key = Vault::generate_key();
     let other = Vault::from_key_list(&other_key).unwrap();

@@ -289,8 +289,7 @@ impl Publisher {
     /// One attempt in its own task: the caller going away does not leave the mutex held.
     async fn attempt(&self, job: Job) -> Result<PublishReport, PublishFailure> {
         let dry_run = job.options.dry_run;
-        let span =
-            info_span!("publish", user = %job.user, wiki = %job.wiki, page = %job.page, dry_run);
+        let span = info_span!("publish", user = %job.user, wiki = %without_userinfo(&job.wiki), page = %job.page, dry_run);
         let this = self.clone();
         match tokio::spawn(async move { this.locked_attempt(job).await }.instrument(span)).await {
             Ok(result) => result,
@@ -383,7 +382,14 @@ impl Publisher {
 
         // The wiki and title are checked before anything is decrypted or fetched.
         set_step(PublishStep::Decrypt);
-        let wiki = self.wiki.parse_wiki(&job.wiki)?;
+        let wiki = self.wiki.parse_wiki(&job.wiki).map_err(|err| {
+            // A parse error may quote the input; never when it carries credentials.
+            if without_userinfo(&job.wiki) == job.wiki {
+                err
+            } else {
+                mw::Error::WikiUrl(mw::WikiUrlError::CredentialsInUrl)
+            }
+        })?;
         let wiki_key = wiki_key(&wiki);
         let title = Title::parse(&job.page)?;
         update(progress, |p| {
@@ -932,7 +938,9 @@ fn initial_target(job: &Job) -> PublishTargetSummary {
         PublishSource::LocalFile { path } => (None, None, Some(path.display().to_string()), None),
     };
     PublishTargetSummary {
-        wiki: job.wiki.clone(),
+        // Until the wiki is parsed (which refuses credentials in URLs), a user name and
+        // password someone pasted into the address must not reach a log.
+        wiki: without_userinfo(&job.wiki),
         page: job.page.clone(),
         repo_url,
         branch,
@@ -940,6 +948,23 @@ fn initial_target(job: &Job) -> PublishTargetSummary {
         commit,
         blob_sha: None,
         base_revision: None,
+    }
+}
+
+/// `scheme://user:password@host/...` → `scheme://[redacted]@host/...`; anything else as is.
+fn without_userinfo(input: &str) -> String {
+    let (scheme, rest) = input.split_once("://").unwrap_or(("", input));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let prefix = if scheme.is_empty() {
+                String::new()
+            } else {
+                format!("{scheme}://")
+            };
+            format!("{prefix}[redacted]{}", &rest[at..])
+        }
+        None => input.to_owned(),
     }
 }
 
@@ -1061,6 +1086,23 @@ mod tests {
         assert_eq!(
             diff_link(&en, 12, None),
             "https://en.wikipedia.org/w/index.php?diff=12"
+        );
+    }
+
+    #[test]
+    fn credentials_pasted_into_a_wiki_address_are_never_echoed() {
+        assert_eq!(
+            without_userinfo("https://me:hunter2@en.wikipedia.org/w/api.php"),
+            "https://[redacted]@en.wikipedia.org/w/api.php"
+        );
+        assert_eq!(
+            without_userinfo("me:hunter2@en.wikipedia.org"),
+            "[redacted]@en.wikipedia.org"
+        );
+        assert_eq!(without_userinfo("en.wikipedia.org"), "en.wikipedia.org");
+        assert_eq!(
+            without_userinfo("https://host/w/api.php?x=a@b"),
+            "https://host/w/api.php?x=a@b"
         );
     }
 
