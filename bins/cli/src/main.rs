@@ -21,13 +21,14 @@ use wikiscriptsync_core::publish::{
 };
 use wikiscriptsync_core::setup::{self, DATABASE_URL_ENV};
 use wikiscriptsync_core::store::{MigrationPolicy, StoreError};
-use wikiscriptsync_core::vault::{KEY_ENV_VAR, Vault};
+use wikiscriptsync_core::vault::{KEY_ENV_VAR, Vault, VaultError};
 
 const PUBLISH_HELP: &str = "\
 Exit codes:
   0  published, or the page already had the file's text (no change); a dry run that ran
   1  any other error (network, login, forge, database, configuration)
-  2  usage error (bad or missing arguments, no password available)
+  2  usage or configuration error (bad or missing arguments, no password available,
+     WIKISCRIPTSYNC_CONTACT missing, a malformed CREDENTIAL_ENCRYPTION_KEY)
   3  refused: the page changed on-wiki since your last publish (drift), an edit conflict,
      a missing right, a missing page without --create, a protected page or a block
 
@@ -242,7 +243,7 @@ async fn publish(args: PublishArgs) -> Result<Exit, Failure> {
     // The CLI logs in with the password it was given; the vault only matters if a key is
     // configured (then it must be valid), as nothing is decrypted on this path.
     let vault = match std::env::var(KEY_ENV_VAR) {
-        Ok(_) => Vault::from_env()?,
+        Ok(_) => Vault::from_env().map_err(key_failure)?,
         Err(_) => Vault::from_key_list(&Vault::generate_key())?,
     };
     let user = setup::cli_user(store.as_ref(), &args.bot_user).await?;
@@ -333,6 +334,12 @@ fn config_failure(error: setup::SetupError) -> Failure {
         | setup::SetupError::Forge(_) => Failure::Usage(error.to_string()),
         other => Failure::Other(other.into()),
     }
+}
+
+/// A missing or malformed CREDENTIAL_ENCRYPTION_KEY is a configuration mistake (exit 2); the
+/// message says how to make a key.
+fn key_failure(error: VaultError) -> Failure {
+    Failure::Usage(error.to_string())
 }
 
 fn database_context() -> String {
@@ -465,7 +472,7 @@ async fn migrate() -> Result<Exit, Failure> {
 }
 
 async fn rotate(dry_run: bool) -> Result<Exit, Failure> {
-    let vault = Vault::from_env()?;
+    let vault = Vault::from_env().map_err(key_failure)?;
     let store = setup::open_store(&setup::database_url_from_env(), MigrationPolicy::Apply)
         .await
         .map_err(|err| Failure::Other(err.into()))?;

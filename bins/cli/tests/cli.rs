@@ -290,7 +290,7 @@ async fn usage_errors_exit_2_and_a_password_is_never_taken_from_a_flag() {
     for line in [
         "0  published",
         "1  any other error",
-        "2  usage error",
+        "2  usage or configuration error",
         "3  refused",
     ] {
         assert!(help.contains(line), "{help}");
@@ -324,8 +324,31 @@ async fn migrate_says_what_it_did_and_rotation_counts_credentials() {
             .starts_with("0 stored BotPassword(s): would re-encrypt 0"),
         "{output:?}"
     );
-    // Without a key, rotation explains how to make one.
+    // Without a key, or with a malformed one, rotation explains how to make one (exit 2).
     let output = fakes.run_with(&["rotate-credentials"], &[]).await;
-    assert_eq!(code(&output), 1);
+    assert_eq!(code(&output), 2, "{output:?}");
     assert!(String::from_utf8_lossy(&output.stderr).contains("generate-key"));
+    let output = fakes
+        .run_with(
+            &["rotate-credentials"],
+            &[("CREDENTIAL_ENCRYPTION_KEY", "not a key!")],
+        )
+        .await;
+    assert_eq!(code(&output), 2, "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not URL-safe base64"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_prints_the_diff_exits_0_and_edits_nothing() {
+    let fakes = Fakes::start().await;
+    let output = fakes
+        .run(fakes.publish_args(ADMIN, &["--dry-run", "--stats"]))
+        .await;
+    assert_eq!(code(&output), 0, "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("dry run: would update"), "{stdout}");
+    assert!(stdout.contains("-// old\n+// v1\n"), "{stdout}");
+    assert!(stdout.contains("requests: forge 3, wiki 3"), "{stdout}");
+    assert_eq!(fakes.wiki.requests_for("edit"), 0);
+    assert_eq!(fakes.wiki.page_text(PAGE).unwrap(), "// old");
 }
