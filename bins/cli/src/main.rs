@@ -243,7 +243,7 @@ async fn publish(args: PublishArgs) -> Result<Exit, Failure> {
     // The CLI logs in with the password it was given; the vault only matters if a key is
     // configured (then it must be valid), as nothing is decrypted on this path.
     let vault = match std::env::var(KEY_ENV_VAR) {
-        Ok(_) => Vault::from_env().map_err(key_failure)?,
+        Ok(_) => Vault::from_env().map_err(|e| key_failure(&e))?,
         Err(_) => Vault::from_key_list(&Vault::generate_key())?,
     };
     let user = setup::cli_user(store.as_ref(), &args.bot_user).await?;
@@ -338,7 +338,7 @@ fn config_failure(error: setup::SetupError) -> Failure {
 
 /// A missing or malformed CREDENTIAL_ENCRYPTION_KEY is a configuration mistake (exit 2); the
 /// message says how to make a key.
-fn key_failure(error: VaultError) -> Failure {
+fn key_failure(error: &VaultError) -> Failure {
     Failure::Usage(error.to_string())
 }
 
@@ -472,7 +472,7 @@ async fn migrate() -> Result<Exit, Failure> {
 }
 
 async fn rotate(dry_run: bool) -> Result<Exit, Failure> {
-    let vault = Vault::from_env().map_err(key_failure)?;
+    let vault = Vault::from_env().map_err(|e| key_failure(&e))?;
     let store = setup::open_store(&setup::database_url_from_env(), MigrationPolicy::Apply)
         .await
         .map_err(|err| Failure::Other(err.into()))?;
