@@ -780,3 +780,34 @@ async fn a_switched_off_or_unknown_mapping_is_not_published_and_the_switched_off
     assert_eq!(env.log().await.len(), 1, "nothing to log against");
     env.assert_mutex_released().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_title_or_a_wiki_outside_the_allow_list_stops_before_any_request() {
+    let env = Env::start().await;
+    let bad_title = env.ad_hoc(ADMIN, PASSWORD, "MediaWiki:Gadget-[x].js");
+    let failure = env
+        .publisher
+        .publish(bad_title, opts(false, false))
+        .await
+        .unwrap_err();
+    assert_eq!(failure.step, PublishStep::Validate);
+    assert_eq!(failure.error.code(), "invalid_title");
+    let mut elsewhere = env.ad_hoc(ADMIN, PASSWORD, PAGE);
+    elsewhere.wiki = "wiki.evil.example.org".to_owned();
+    let failure = env
+        .publisher
+        .publish(elsewhere, opts(false, false))
+        .await
+        .unwrap_err();
+    assert_eq!(failure.step, PublishStep::Validate);
+    assert!(
+        failure.to_string().contains("not an allowed wiki"),
+        "{failure}"
+    );
+    assert_eq!(env.wiki.request_count(), 0);
+    assert_eq!(env.github.stats().requests, 0);
+    let log = env.log().await;
+    assert_eq!(log.len(), 2);
+    assert!(log.iter().all(|r| r.entry.outcome == Logged::Failed));
+    env.assert_mutex_released().await;
+}

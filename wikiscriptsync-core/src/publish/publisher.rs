@@ -381,7 +381,7 @@ impl Publisher {
         };
 
         // The wiki and title are checked before anything is decrypted or fetched.
-        set_step(PublishStep::Decrypt);
+        set_step(PublishStep::Validate);
         let wiki = self.wiki.parse_wiki(&job.wiki).map_err(|err| {
             // A parse error may quote the input; never when it carries credentials.
             if without_userinfo(&job.wiki) == job.wiki {
@@ -399,6 +399,7 @@ impl Publisher {
 
         // Step 2: the BotPassword. The plaintext lives in a SecretString (zeroized on drop)
         // and moves into the session, which is dropped when this function returns.
+        set_step(PublishStep::Decrypt);
         let credentials = self.credentials(job, credentials, &wiki_key).await?;
 
         // Step 3: the file, verified.

@@ -8,6 +8,9 @@ use std::fmt;
 pub enum PublishStep {
     /// 1. Take the user's publish mutex.
     Mutex,
+    /// Still step 1: check the wiki address (allow-list) and the page title, before any
+    /// secret is touched or any request is sent.
+    Validate,
     /// 2. Decrypt the user's BotPassword for the wiki (or take the one given).
     Decrypt,
     /// 3. Fetch the file at the commit (or read the local file) and verify its blob SHA.
@@ -28,8 +31,9 @@ pub enum PublishStep {
 
 impl PublishStep {
     /// Every step, in order.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Mutex,
+        Self::Validate,
         Self::Decrypt,
         Self::Fetch,
         Self::Login,
@@ -44,6 +48,7 @@ impl PublishStep {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Mutex => "mutex",
+            Self::Validate => "validate",
             Self::Decrypt => "decrypt",
             Self::Fetch => "fetch",
             Self::Login => "login",
@@ -55,10 +60,11 @@ impl PublishStep {
         }
     }
 
-    /// The step's number in issue 5's list (login and probe are both step 4).
+    /// The step's number in issue 5's list (login and probe are both step 4; validation
+    /// belongs to step 1).
     pub fn number(self) -> u8 {
         match self {
-            Self::Mutex => 1,
+            Self::Mutex | Self::Validate => 1,
             Self::Decrypt => 2,
             Self::Fetch => 3,
             Self::Login | Self::Probe => 4,
@@ -73,6 +79,7 @@ impl PublishStep {
     pub fn description(self) -> &'static str {
         match self {
             Self::Mutex => "take the publish lock",
+            Self::Validate => "check the wiki address and page title",
             Self::Decrypt => "decrypt the BotPassword",
             Self::Fetch => "fetch and verify the file",
             Self::Login => "log in",
