@@ -478,25 +478,13 @@ impl Publisher {
                 } else {
                     let old = session.page_text(&title, Some(last)).await;
                     count_wiki();
-                    let drift_diff = match old {
-                        Ok(Some(old)) => text::unified_diff(
-                            &old.text,
-                            &live_text,
-                            &format!("{} (revision {last}, your last publish)", title.as_str()),
-                            &live_label,
-                        ),
-                        // The old revision may be deleted or hidden: say so instead of failing.
-                        Ok(None) | Err(_) => format!(
-                            "(the text of revision {last} cannot be read; compare on the wiki: {})\n",
-                            diff_link(&wiki, live, Some(last))
-                        ),
-                    };
-                    return Err(PublishError::Drift {
-                        title: title.as_str().to_owned(),
-                        last_published: last,
-                        live_revision: live,
-                        diff: drift_diff,
-                    });
+                    let old = old.ok().flatten().map(|old| old.text);
+                    return Err(drift_refusal(
+                        &wiki,
+                        &title,
+                        (last, old.as_deref()),
+                        (live, &live_text),
+                    ));
                 }
             }
         }
@@ -538,35 +526,7 @@ impl Publisher {
         };
         let outcome = session.edit(&edit).await;
         count_wiki();
-        let (outcome, new_revision, diff_url) = match outcome? {
-            EditOutcome::Created { revision, .. } => (
-                PublishOutcome::Published {
-                    old_revision: None,
-                    new_revision: revision,
-                    created: true,
-                },
-                revision,
-                Some(diff_link(&wiki, revision, None)),
-            ),
-            EditOutcome::Updated {
-                old_revision,
-                new_revision,
-                ..
-            } => (
-                PublishOutcome::Published {
-                    old_revision: Some(old_revision),
-                    new_revision,
-                    created: false,
-                },
-                new_revision,
-                Some(diff_link(&wiki, new_revision, Some(old_revision))),
-            ),
-            // The wiki's own pre-save transform made the texts equal.
-            EditOutcome::NoChange => {
-                let revision = live_revision.unwrap_or_default();
-                (PublishOutcome::NoChange { revision }, revision, None)
-            }
-        };
+        let (outcome, new_revision, diff_url) = edit_result(outcome?, &wiki, live_revision);
         Ok(Done {
             outcome,
             diff,
@@ -966,6 +926,72 @@ fn without_userinfo(input: &str) -> String {
             format!("{prefix}[redacted]{}", &rest[at..])
         }
         None => input.to_owned(),
+    }
+}
+
+/// The drift refusal, with the on-wiki change as a diff from the text we last published to the
+/// live text (or, when that revision cannot be read, a link to compare on the wiki).
+fn drift_refusal(
+    wiki: &WikiUrl,
+    title: &Title,
+    (last, last_text): (u64, Option<&str>),
+    (live, live_text): (u64, &str),
+) -> PublishError {
+    let diff = match last_text {
+        Some(old) => text::unified_diff(
+            old,
+            live_text,
+            &format!("{} (revision {last}, your last publish)", title.as_str()),
+            &format!("{} (revision {live}, live)", title.as_str()),
+        ),
+        // The old revision may be deleted or hidden: say so instead of failing.
+        None => format!(
+            "(the text of revision {last} cannot be read; compare on the wiki: {})\n",
+            diff_link(wiki, live, Some(last))
+        ),
+    };
+    PublishError::Drift {
+        title: title.as_str().to_owned(),
+        last_published: last,
+        live_revision: live,
+        diff,
+    }
+}
+
+/// What an edit did, as an outcome, the revision to remember and the diff link.
+fn edit_result(
+    outcome: EditOutcome,
+    wiki: &WikiUrl,
+    live_revision: Option<u64>,
+) -> (PublishOutcome, u64, Option<String>) {
+    match outcome {
+        EditOutcome::Created { revision, .. } => (
+            PublishOutcome::Published {
+                old_revision: None,
+                new_revision: revision,
+                created: true,
+            },
+            revision,
+            Some(diff_link(wiki, revision, None)),
+        ),
+        EditOutcome::Updated {
+            old_revision,
+            new_revision,
+            ..
+        } => (
+            PublishOutcome::Published {
+                old_revision: Some(old_revision),
+                new_revision,
+                created: false,
+            },
+            new_revision,
+            Some(diff_link(wiki, new_revision, Some(old_revision))),
+        ),
+        // The wiki's own pre-save transform made the texts equal: nothing new was saved.
+        EditOutcome::NoChange => {
+            let revision = live_revision.unwrap_or_default();
+            (PublishOutcome::NoChange { revision }, revision, None)
+        }
     }
 }
 
