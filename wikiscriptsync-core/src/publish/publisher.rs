@@ -526,7 +526,7 @@ impl Publisher {
         };
         let outcome = session.edit(&edit).await;
         count_wiki();
-        let (outcome, new_revision, diff_url) = edit_result(outcome?, &wiki, live_revision);
+        let (outcome, new_revision, diff_url) = edit_result(&outcome?, &wiki, live_revision);
         Ok(Done {
             outcome,
             diff,
@@ -960,11 +960,11 @@ fn drift_refusal(
 
 /// What an edit did, as an outcome, the revision to remember and the diff link.
 fn edit_result(
-    outcome: EditOutcome,
+    outcome: &EditOutcome,
     wiki: &WikiUrl,
     live_revision: Option<u64>,
 ) -> (PublishOutcome, u64, Option<String>) {
-    match outcome {
+    match *outcome {
         EditOutcome::Created { revision, .. } => (
             PublishOutcome::Published {
                 old_revision: None,
