@@ -89,6 +89,7 @@ impl GitHubForge {
             validator: None,
             max_bytes: MAX_JSON_BYTES,
             what,
+            free: false,
         }
     }
 

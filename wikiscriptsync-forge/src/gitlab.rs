@@ -125,6 +125,7 @@ impl GitLabForge {
             validator: None,
             max_bytes: MAX_JSON_BYTES,
             what,
+            free: false,
         }
     }
 

@@ -37,4 +37,4 @@ pub use model::{
     BlobSha, CommitSha, FileContent, HeadProbe, InvalidSha, KnownHead, RateLimitSnapshot, TreeFile,
     Usage, is_publishable,
 };
-pub use router::Forges;
+pub use router::{Forges, HostHealth};

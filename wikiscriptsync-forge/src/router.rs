@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::config::{ConfigError, ForgeConfig};
+use crate::config::{ConfigError, ForgeConfig, ForgeInstance};
 use crate::error::ForgeError;
 use crate::forge::Forge;
 use crate::github::GitHubForge;
@@ -16,11 +16,25 @@ use crate::locator::{ForgeKind, LocatorError, RepoLocator};
 use crate::model::{
     BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
 };
-use crate::transport::Transport;
+use crate::transport::{ApiRequest, Transport};
+
+/// Whether one forge API host answers us, for `check-health`.
+#[derive(Debug)]
+pub struct HostHealth {
+    /// GitHub or GitLab.
+    pub kind: ForgeKind,
+    /// The API base that was asked.
+    pub api_base: url::Url,
+    /// Whether a token is configured (and was accepted, when `result` is `Ok`).
+    pub authenticated: bool,
+    /// The host's rate-limit snapshot, or why it could not be reached or refused the token.
+    pub result: Result<Option<RateLimitSnapshot>, ForgeError>,
+}
 
 /// Every configured forge behind one [`Forge`] implementation.
 pub struct Forges {
     config: ForgeConfig,
+    transport: Arc<Transport>,
     github: Arc<GitHubForge>,
     gitlab: Arc<GitLabForge>,
 }
@@ -40,7 +54,8 @@ impl Forges {
             Arc::new(Transport::new(&config).map_err(|e| ConfigError::HttpClient(e.to_string()))?);
         Ok(Self {
             github: Arc::new(GitHubForge::with_transport(Arc::clone(&transport), &config)),
-            gitlab: Arc::new(GitLabForge::with_transport(transport, &config)),
+            gitlab: Arc::new(GitLabForge::with_transport(Arc::clone(&transport), &config)),
+            transport,
             config,
         })
     }
@@ -67,6 +82,56 @@ impl Forges {
         match repo.kind {
             ForgeKind::GitHub => self.github.as_ref(),
             ForgeKind::GitLab => self.gitlab.as_ref(),
+        }
+    }
+
+    /// Asks every configured API host whether it answers our User-Agent and accepts our token:
+    /// GitHub `GET /rate_limit` (free of quota), GitLab `GET /version` (a 401 without a token
+    /// still proves the host is reachable). One request per host.
+    pub async fn check_health(&self) -> Vec<HostHealth> {
+        let mut report = Vec::new();
+        for instance in std::iter::once(&self.config.github).chain(&self.config.gitlab) {
+            report.push(self.check_instance(instance).await);
+        }
+        report
+    }
+
+    /// [`Self::check_health`] for one instance.
+    pub async fn check_instance(&self, instance: &ForgeInstance) -> HostHealth {
+        let (path, free) = match instance.kind {
+            ForgeKind::GitHub => ("rate_limit", true),
+            ForgeKind::GitLab => ("version", false),
+        };
+        let request = ApiRequest {
+            forge: instance.kind,
+            url: crate::forge::api_url(&instance.api_base, &[path]),
+            accept: "application/json",
+            token: instance.token.as_ref(),
+            conditional: false,
+            validator: None,
+            max_bytes: 1024 * 1024,
+            what: "health check",
+            free,
+        };
+        let mut usage = Usage::default();
+        let result = match self.transport.send(request, &mut usage).await {
+            Ok(reply) if reply.status.is_success() => Ok(usage.snapshots.pop()),
+            Ok(reply) => Err(ForgeError::Malformed {
+                host: crate::config::host_key(&instance.api_base),
+                what: "health check",
+                detail: format!("unexpected HTTP status {}", reply.status),
+            }),
+            // Anonymous callers get 401 from GitLab's /version: the host is up.
+            Err(ForgeError::Unauthorized { status: 401, .. }) if instance.token.is_none() => {
+                Ok(usage.snapshots.pop())
+            }
+            Err(error) => Err(error),
+        };
+        HostHealth {
+            kind: instance.kind,
+            api_base: instance.api_base.clone(),
+            authenticated: instance.token.is_some(),
+            result,
         }
     }
 

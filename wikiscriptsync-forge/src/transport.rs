@@ -38,6 +38,8 @@ pub(crate) struct ApiRequest<'a> {
     pub max_bytes: u64,
     /// What the call is, for error messages.
     pub what: &'static str,
+    /// The endpoint is documented as not counting against the quota (GitHub `/rate_limit`).
+    pub free: bool,
 }
 
 /// A response that is neither a rate limit, an auth refusal nor a server error.
@@ -207,9 +209,10 @@ impl Transport {
             let status = response.status();
             let headers = response.headers().clone();
             let snapshot = parse_snapshot(req.forge, &host, status.as_u16(), &headers);
-            let free = status == StatusCode::NOT_MODIFIED
-                && req.forge == ForgeKind::GitHub
-                && req.token.is_some();
+            let free = req.free
+                || (status == StatusCode::NOT_MODIFIED
+                    && req.forge == ForgeKind::GitHub
+                    && req.token.is_some());
             if status == StatusCode::NOT_MODIFIED {
                 usage.not_modified += 1;
             }

@@ -118,3 +118,58 @@ async fn a_redirect_within_the_api_host_is_followed() {
         .unwrap();
     assert_eq!(probe.sha().as_str(), SHA);
 }
+
+#[tokio::test]
+async fn health_check_asks_each_fake_host_once_without_spending_github_quota() {
+    use wikiscriptsync_forge::testkit::{Endpoint, FakeGitHub, FakeGitLab};
+    let github = FakeGitHub::start().await;
+    let gitlab = FakeGitLab::start().await;
+    let config = github
+        .config_builder_with_token("ghp_x")
+        .gitlab_instance(&gitlab.uri())
+        .build()
+        .unwrap();
+    let forges = Forges::new(config).unwrap();
+    let github_health = forges.check_instance(forges.config().github()).await;
+    let snapshot = github_health.result.unwrap().unwrap();
+    assert_eq!(snapshot.limit, Some(5000));
+    assert_eq!(github.stats().quota_spent, 0);
+    assert_eq!(github.requests()[0].endpoint, Endpoint::RateLimit);
+    assert_eq!(
+        github.requests()[0].user_agent.as_deref(),
+        Some(TEST_USER_AGENT)
+    );
+
+    let instance = forges
+        .config()
+        .gitlab_instances()
+        .iter()
+        .find(|i| i.api_base.as_str().starts_with(&gitlab.uri()))
+        .unwrap();
+    // Anonymous: GitLab answers 401, which still proves the host is up.
+    let anonymous = forges.check_instance(instance).await;
+    assert!(anonymous.result.is_ok(), "{anonymous:?}");
+    assert!(!anonymous.authenticated);
+
+    // A token GitLab refuses is reported.
+    gitlab.accept_only_token("glpat-right");
+    let config = gitlab
+        .config_builder_with_token("glpat-wrong")
+        .build()
+        .unwrap();
+    let forges = Forges::new(config).unwrap();
+    let instance = forges
+        .config()
+        .gitlab_instances()
+        .iter()
+        .find(|i| i.api_base.as_str().starts_with(&gitlab.uri()))
+        .unwrap();
+    let refused = forges.check_instance(instance).await;
+    assert!(
+        matches!(
+            refused.result,
+            Err(ForgeError::Unauthorized { status: 401, .. })
+        ),
+        "{refused:?}"
+    );
+}

@@ -828,3 +828,33 @@ async fn rate_limit_snapshots_are_handed_to_the_caller_and_kept_per_host() {
         Some(&snapshot)
     );
 }
+
+#[tokio::test]
+async fn the_fake_lists_a_directory_through_the_contents_api_like_github() {
+    let s = setup(true).await;
+    let url = format!("{}/repos/octo/gadgets/contents/src?ref=main", s.fake.uri());
+    let listing: serde_json::Value = reqwest::Client::new()
+        .get(url)
+        .header("User-Agent", TEST_USER_AGENT)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Gadget.css", "Gadget.js"]);
+    assert_eq!(listing[0]["type"], "file");
+    assert_eq!(
+        listing[0]["sha"],
+        s.fake
+            .blob_sha_of("octo/gadgets", "main", "src/Gadget.css")
+            .unwrap()
+            .as_str()
+    );
+}

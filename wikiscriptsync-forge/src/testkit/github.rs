@@ -198,7 +198,30 @@ impl GitHubDialect {
         };
         let files = &git.commits[&commit].files;
         let Some(blob_sha) = files.get(path) else {
-            return not_found("repos/contents#get-repository-content");
+            // A directory: an array of its entries, each with its blob or tree SHA.
+            let root = &git.commits[&commit].tree;
+            let Some(dir) = git.subtree(root, path) else {
+                return not_found("repos/contents#get-repository-content");
+            };
+            let listing: Vec<Value> = git
+                .trees
+                .get(&dir)
+                .into_iter()
+                .flatten()
+                .map(|e| {
+                    let entry_path = format!("{path}/{}", e.name);
+                    let (kind, segment) = if e.kind == EntryKind::Tree { ("dir", "trees") } else { ("file", "blobs") };
+                    let size = if e.kind == EntryKind::Tree { 0 } else { git.blobs.get(&e.sha).map_or(0, |b| b.len()) };
+                    let self_url = format!("{base}/repos/{}/contents/{entry_path}?ref={reference}", repo.full_name);
+                    let git_url = format!("{base}/repos/{}/git/{segment}/{}", repo.full_name, e.sha);
+                    let html_url = format!("https://github.com/{}/{}/{reference}/{entry_path}", repo.full_name, if kind == "dir" { "tree" } else { "blob" });
+                    let download = (kind == "file").then(|| format!("https://raw.githubusercontent.com/{}/{reference}/{entry_path}", repo.full_name));
+                    json!({"type": kind, "size": size, "name": e.name, "path": entry_path, "sha": e.sha, "url": self_url,
+                           "git_url": git_url, "html_url": html_url, "download_url": download,
+                           "_links": {"self": self_url, "git": git_url, "html": html_url}})
+                })
+                .collect();
+            return Reply::json(200, &Value::Array(listing));
         };
         let bytes = git
             .blobs
@@ -245,6 +268,7 @@ impl Dialect for GitHubDialect {
             ["repos", _, _, "git", "trees", _] => Endpoint::Tree,
             ["repos", _, _, "git", "blobs", _] => Endpoint::Blob,
             ["repos", _, _, "contents", ..] => Endpoint::Contents,
+            ["rate_limit"] => Endpoint::RateLimit,
             _ => Endpoint::Other,
         }
     }
@@ -260,6 +284,12 @@ impl Dialect for GitHubDialect {
     fn route(&self, git: &GitStore, req: &Request, ctx: &Ctx) -> Reply {
         let base = ctx.base_url.as_str();
         let s = segments(req);
+        if s == ["rate_limit"] {
+            return Reply::json(
+                200,
+                &json!({"resources": {}, "rate": {"note": "see the x-ratelimit-* headers"}}),
+            );
+        }
         if s.len() < 3 || s[0] != "repos" {
             return not_found("");
         }

@@ -303,6 +303,7 @@ impl Dialect for GitLabDialect {
     fn endpoint(&self, req: &Request) -> Endpoint {
         let s = segments(req);
         match s.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            ["api", "v4", "version"] => Endpoint::Version,
             ["api", "v4", "projects", _] => Endpoint::Project,
             ["api", "v4", "projects", _, "repository", "branches", ..] => Endpoint::Branch,
             ["api", "v4", "projects", _, "repository", "tree"] => Endpoint::Tree,
@@ -321,6 +322,15 @@ impl Dialect for GitLabDialect {
     fn route(&self, git: &GitStore, req: &Request, ctx: &Ctx) -> Reply {
         let base = ctx.base_url.as_str();
         let s = segments(req);
+        if s == ["api", "v4", "version"] {
+            if !ctx.authorized {
+                return message(401, "401 Unauthorized");
+            }
+            return Reply::json(
+                200,
+                &json!({"version": "17.7.0", "revision": "fake", "kas": {"enabled": false}, "enterprise": false}),
+            );
+        }
         if s.len() < 4 || s[0] != "api" || s[1] != "v4" || s[2] != "projects" {
             return message(404, "404 Not Found");
         }

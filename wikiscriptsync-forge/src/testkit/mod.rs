@@ -56,6 +56,10 @@ pub enum Endpoint {
     Branch,
     /// GitLab `repository/files/:path` (JSON or `/raw`).
     Files,
+    /// GitHub `GET /rate_limit` (costs no quota).
+    RateLimit,
+    /// GitLab `GET /version`.
+    Version,
     /// Anything else (answered 404).
     Other,
 }
@@ -293,7 +297,9 @@ impl<D: Dialect> Respond for Responder<D> {
             };
             self.dialect.route(&state.git, req, &ctx)
         };
-        if reply.status == 304 && authorized && self.dialect.free_authorized_304() {
+        if (reply.status == 304 && authorized && self.dialect.free_authorized_304())
+            || endpoint == Endpoint::RateLimit
+        {
             charged = false;
         }
         let bucket = state
