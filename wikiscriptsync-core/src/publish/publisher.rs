@@ -40,6 +40,10 @@ const LOG_MESSAGE_CHARS: usize = 1000;
 const LAST_PUBLISH_LOOKBACK: u32 = 200;
 
 /// Publishes files to wiki pages. Cheap to clone (it holds `Arc`s).
+///
+/// Call it inside a tokio runtime: each attempt runs in a spawned task. Stored BotPasswords
+/// are looked up under the wiki's [`wiki_key`] (falling back to the mapping's wiki string), so
+/// save them under the same key.
 #[derive(Clone)]
 pub struct Publisher {
     wiki: Arc<dyn WikiApi>,
