@@ -200,20 +200,31 @@ pub async fn run_scheduler(
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
     tokio::pin!(shutdown);
+    if services.bot.is_none() {
+        // Said once, not after every run.
+        report(&NotifyReport::default().summary());
+    }
+    let with_notifications = |checks: String, notifications: &NotifyReport| {
+        if notifications.enabled {
+            format!("{checks}; {}", notifications.summary())
+        } else {
+            checks
+        }
+    };
     loop {
         let line = tokio::select! {
             () = &mut shutdown => break,
             _ = repositories.tick() => tokio::select! {
                 () = &mut shutdown => break,
                 result = check_updates(services, None) => match result {
-                    Ok(r) => format!("{}; {}", r.checks.summary(), r.notifications.summary()),
+                    Ok(r) => with_notifications(r.checks.summary(), &r.notifications),
                     Err(err) => format!("check-updates failed: {err}"),
                 },
             },
             _ = pages.tick() => tokio::select! {
                 () = &mut shutdown => break,
                 result = check_wiki_updates(services, None) => match result {
-                    Ok(r) => format!("{}; {}", r.checks.summary(), r.notifications.summary()),
+                    Ok(r) => with_notifications(r.checks.summary(), &r.notifications),
                     Err(err) => format!("check-wiki-updates failed: {err}"),
                 },
             },

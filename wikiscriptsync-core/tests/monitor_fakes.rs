@@ -43,7 +43,7 @@ async fn unchanged_repositories_cost_one_request_each_and_no_quota() {
     let store = db.open().await;
     let alice = user(store.as_ref(), "Alice").await;
     let at = times(5);
-    for i in 0..5 {
+    for (i, added) in at.iter().enumerate() {
         let name = format!("octo/repo{i}");
         github.add_repo(
             &name,
@@ -55,7 +55,7 @@ async fn unchanged_repositories_cost_one_request_each_and_no_quota() {
             &github,
             &name,
             &["a.js", "b.css"],
-            at[i],
+            *added,
         )
         .await;
     }
@@ -275,10 +275,10 @@ async fn the_quota_reserve_stops_a_host_for_the_run_and_leaves_the_rest_due() {
     let store = db.open().await;
     let alice = user(store.as_ref(), "Alice").await;
     let at = times(8);
-    for i in 0..8 {
+    for (i, added) in at.iter().enumerate() {
         let name = format!("octo/r{i}");
         github.add_repo(&name, [("x.js", "1")]);
-        track(store.as_ref(), alice, &github, &name, &["x.js"], at[i]).await;
+        track(store.as_ref(), alice, &github, &name, &["x.js"], *added).await;
     }
     let mut settings = repo_settings("runner", 1);
     settings.quota_reserve = 5;
@@ -338,11 +338,11 @@ async fn rate_limits_server_errors_and_timeouts_are_logged_per_repository_while_
     let alice = user(store.as_ref(), "Alice").await;
     let at = times(6);
     let mut files = Vec::new();
-    for i in 0..6 {
+    for (i, added) in at.iter().enumerate() {
         let name = format!("octo/r{i}");
         github.add_repo(&name, [("x.js", format!("{i}"))]);
         files.push(
-            track(store.as_ref(), alice, &github, &name, &["x.js"], at[i])
+            track(store.as_ref(), alice, &github, &name, &["x.js"], *added)
                 .await
                 .1,
         );
@@ -397,7 +397,7 @@ async fn the_database_going_away_mid_run_ends_the_run_with_a_clear_error_and_not
     let alice = user(store.as_ref(), "Alice").await;
     let at = times(6);
     let mut tracked = Vec::new();
-    for i in 0..6 {
+    for (i, added) in at.iter().enumerate() {
         let name = format!("octo/r{i}");
         github.add_repo(&name, [("x.js", "1"), ("y.js", "2")]);
         tracked.push(
@@ -407,7 +407,7 @@ async fn the_database_going_away_mid_run_ends_the_run_with_a_clear_error_and_not
                 &github,
                 &name,
                 &["x.js", "y.js"],
-                at[i],
+                *added,
             )
             .await,
         );

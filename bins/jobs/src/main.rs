@@ -1,11 +1,158 @@
 //! `wikiscriptsync-jobs`: what Toolforge's scheduler runs.
 //!
-//! It will offer one command per scheduled job — `check-updates` (hourly: repository files),
+//! One command per scheduled job — `check-updates` (hourly: repository files),
 //! `check-wiki-updates` (every 30 minutes: wiki pages) and `cleanup-logs` (nightly) — plus
-//! `run-scheduler`, which runs all three locally on their intervals. The work itself lives in
-//! `wikiscriptsync-core`; this binary only parses arguments and reports.
+//! `run-scheduler`, which runs all three locally on their intervals until SIGTERM or Ctrl-C.
+//! The work lives in `wikiscriptsync-core` (`jobs`); this binary parses arguments, sets up
+//! logging and prints one summary line per run. Exit codes: 0 the job ran (failures of single
+//! repositories or pages are logged, not fatal), 1 the job could not run or stopped early,
+//! 2 configuration error.
 
-fn main() {
-    eprintln!("wikiscriptsync-jobs: no jobs are available in this version yet");
-    std::process::exit(2);
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use wikiscriptsync_core::jobs::{self, JobError, Schedule, Services};
+
+const ENV_HELP: &str = "\
+Environment:
+  WIKISCRIPTSYNC_CONTACT              your URL or e-mail for the User-Agent (required)
+  WIKISCRIPTSYNC_DATABASE_URL         the database (default sqlite:data/wikiscriptsync.sqlite3;
+                                      on Toolforge: mysql://…/<user>__wikiscriptsync)
+  WIKISCRIPTSYNC_GITHUB_TOKEN         GitHub token (unchanged repositories then cost no quota)
+  WIKISCRIPTSYNC_NOTIFY_BOT_USER      notification bot, User@BotName (talk-page rights only)
+  WIKISCRIPTSYNC_NOTIFY_BOT_PASSWORD  its BotPassword; without both, checks run and
+                                      notifications are off
+  WIKISCRIPTSYNC_LOG_RETENTION_DAYS   cleanup-logs keeps this many days (default 90)
+  WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS     extra wiki hosts besides Wikimedia's
+  RUST_LOG                            log filter (default info); logs are JSON lines when
+                                      standard error is not a terminal";
+
+/// The scheduled jobs of WikiScriptSync.
+#[derive(Debug, Parser)]
+#[command(name = "wikiscriptsync-jobs", version, about, after_help = ENV_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    job: Job,
+}
+
+#[derive(Debug, Subcommand)]
+enum Job {
+    /// Check every due repository for changed files, then notify (hourly).
+    CheckUpdates,
+    /// Check every due monitored wiki page for new revisions, then notify (every 30 minutes).
+    CheckWikiUpdates,
+    /// Remove check, quota and notification log rows past the retention period (nightly).
+    CleanupLogs {
+        /// Only count what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Run all three jobs on their intervals until SIGTERM or Ctrl-C (local use).
+    RunScheduler {
+        /// Minutes between check-updates runs.
+        #[arg(long, value_name = "MIN", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        repositories_every: u64,
+        /// Minutes between check-wiki-updates runs.
+        #[arg(long, value_name = "MIN", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+        pages_every: u64,
+        /// Hours between cleanup-logs runs.
+        #[arg(long, value_name = "H", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..))]
+        cleanup_every: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli.job)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "job failed");
+            eprintln!("error: {err}");
+            ExitCode::from(match err {
+                JobError::Setup(_) | JobError::Notify(_) | JobError::Config(_) => 2,
+                _ => 1,
+            })
+        }
+    }
+}
+
+/// Plain logs on a terminal, JSON lines otherwise (Toolforge keeps them with the job).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::io::stderr().is_terminal() {
+        builder.init();
+    } else {
+        builder.json().init();
+    }
+}
+
+async fn run(job: Job) -> Result<(), JobError> {
+    let services = Services::from_env().await?;
+    let result = match job {
+        Job::CheckUpdates => jobs::check_updates(&services, None).await.map(|r| {
+            println!("{}", r.checks.summary());
+            println!("{}", r.notifications.summary());
+        }),
+        Job::CheckWikiUpdates => jobs::check_wiki_updates(&services, None).await.map(|r| {
+            println!("{}", r.checks.summary());
+            println!("{}", r.notifications.summary());
+        }),
+        Job::CleanupLogs { dry_run } => jobs::cleanup_logs(&services, dry_run)
+            .await
+            .map(|r| println!("{}", r.summary())),
+        Job::RunScheduler {
+            repositories_every,
+            pages_every,
+            cleanup_every,
+        } => {
+            let schedule = Schedule {
+                repositories: Duration::from_secs(repositories_every * 60),
+                pages: Duration::from_secs(pages_every * 60),
+                cleanup: Duration::from_secs(cleanup_every * 3600),
+            };
+            jobs::run_scheduler(&services, schedule, jobs::shutdown_signal(), |line| {
+                println!("{line}");
+            })
+            .await;
+            Ok(())
+        }
+    };
+    services.store.close().await;
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_zero_interval_is_refused() {
+        let err =
+            Cli::try_parse_from(["wikiscriptsync-jobs", "run-scheduler", "--pages-every", "0"])
+                .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
 }
