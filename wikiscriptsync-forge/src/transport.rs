@@ -201,12 +201,22 @@ impl Transport {
             {
                 builder = builder.header(header::IF_NONE_MATCH, value);
             }
-            let response = builder
-                .send()
-                .await
-                .map_err(|e| transport_error(&host, e))?;
+            let response = match builder.send().await {
+                Ok(response) => response,
+                // A reset or refused connection is often a blip: retry it like a 5xx. Timeouts
+                // are not retried: a slow host should not hold the per-host queue for longer.
+                Err(e) if !e.is_timeout() && attempt < self.retry.max_retries => {
+                    let duration = backoff(self.retry.server_error_floor, attempt);
+                    tracing::warn!(%host, error = %e.without_url(), ?duration, "network error; retrying");
+                    tokio::time::sleep(duration).await;
+                    attempt += 1;
+                    continue;
+                }
+                Err(e) => return Err(transport_error(&host, e)),
+            };
             usage.requests += 1;
             let status = response.status();
+            tracing::debug!(%host, path = req.url.path(), status = status.as_u16(), "forge answered");
             let headers = response.headers().clone();
             let snapshot = parse_snapshot(req.forge, &host, status.as_u16(), &headers);
             let free = req.free

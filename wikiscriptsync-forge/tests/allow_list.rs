@@ -173,3 +173,28 @@ async fn health_check_asks_each_fake_host_once_without_spending_github_quota() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn an_unreachable_host_is_a_network_error_after_the_retries() {
+    // Bind and drop a listener so the port is (very likely) closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = ForgeConfig::builder(TEST_USER_AGENT)
+        .github_api_url(&format!("http://127.0.0.1:{port}"))
+        .retry(wikiscriptsync_forge::testkit::fast_retry())
+        .build()
+        .unwrap();
+    let forges = Forges::new(config).unwrap();
+    let repo = forges.parse_repo_url("https://github.com/o/r").unwrap();
+    let mut usage = Usage::default();
+    let err = forges
+        .head(&repo, "main", None, &mut usage)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ForgeError::Network { .. }), "{err:?}");
+    assert!(err.is_transient());
+    assert_eq!(usage.requests, 0, "no request reached a server");
+}

@@ -248,12 +248,12 @@ async fn matrix(kind: ForgeKind) {
 }
 
 #[tokio::test]
-async fn everygithub_call_handles_every_fault_with_a_typed_outcome() {
+async fn every_github_call_handles_every_fault_with_a_typed_outcome() {
     matrix(ForgeKind::GitHub).await;
 }
 
 #[tokio::test]
-async fn everygitlab_call_handles_every_fault_with_a_typed_outcome() {
+async fn every_gitlab_call_handles_every_fault_with_a_typed_outcome() {
     matrix(ForgeKind::GitLab).await;
 }
 
