@@ -4,6 +4,9 @@
 //! `wikiscriptsync-core`; the exit code says what happened (0 published or no change,
 //! 1 other error, 2 usage, 3 refused).
 
+mod checks;
+mod manage;
+
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -90,6 +93,10 @@ enum Command {
     /// Stored BotPasswords are encrypted with it (Fernet). To rotate, put the new key first and
     /// keep the old one after a comma until `rotate-credentials` has re-encrypted everything.
     GenerateKey,
+    #[command(flatten)]
+    Checks(checks::CheckCommand),
+    #[command(flatten)]
+    Manage(manage::ManageCommand),
 }
 
 #[derive(Debug, Args)]
@@ -215,6 +222,8 @@ async fn run(cli: Cli) -> Result<Exit, Failure> {
             println!("{}", Vault::generate_key().expose_secret());
             Ok(Exit::Ok)
         }
+        Command::Checks(command) => checks::run(command).await,
+        Command::Manage(command) => manage::run(command).await,
     }
 }
 

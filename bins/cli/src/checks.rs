@@ -1,0 +1,433 @@
+//! The operator commands around monitoring: `check-updates`, `check-wiki-updates`,
+//! `check-health`, `cleanup-logs` and `clean-orphan-data`. Each prints a progress line on a
+//! terminal, a one-line summary at the end, and one JSON object with `--json`.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::sync::Arc;
+
+use clap::Subcommand;
+use serde_json::{Value, json};
+use wikiscriptsync_core::jobs::{self, PageJobReport, RepositoryJobReport, Services};
+use wikiscriptsync_core::maintenance::{
+    self, DEFAULT_HEALTH_PROBE_REPOS, DEFAULT_HEALTH_PROBE_WIKIS, HEALTH_PROBE_REPOS_ENV,
+    HEALTH_PROBE_WIKIS_ENV, HealthReport,
+};
+use wikiscriptsync_core::monitor::{ChangeEvent, Progress, ProgressSink};
+use wikiscriptsync_core::notify::{self, NotifyReport};
+use wikiscriptsync_core::setup;
+use wikiscriptsync_core::store::MigrationPolicy;
+use wikiscriptsync_core::vault::{KEY_ENV_VAR, Vault};
+
+use crate::{Exit, Failure};
+
+/// Monitoring and maintenance commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CheckCommand {
+    /// Check every due repository for changed watched files, then notify (what the hourly job
+    /// runs). Repositories are claimed, so this is safe while the job runs too.
+    CheckUpdates {
+        /// Print one JSON object: counts, every changed file with old and new blob SHA,
+        /// failures and notifications.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check every due monitored wiki page for new revisions, then notify (what the 30-minute
+    /// job runs).
+    CheckWikiUpdates {
+        /// Print one JSON object: counts and every changed page with old and new revision.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the database (reachable, migrated), the encryption key, and that the forges
+    /// and wikis answer our User-Agent. Exit code 1 when anything is wrong.
+    ///
+    /// Probed: the repositories in WIKISCRIPTSYNC_HEALTH_PROBE_REPOS (default
+    /// https://github.com/wikimedia/mediawiki) and the wikis in
+    /// WIKISCRIPTSYNC_HEALTH_PROBE_WIKIS (default meta.wikimedia.org), comma-separated.
+    CheckHealth {
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove check, quota and notification log rows older than the retention period (the
+    /// publish log is permanent).
+    CleanupLogs {
+        /// Only count what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        /// Remove rows older than this many days (default: WIKISCRIPTSYNC_LOG_RETENTION_DAYS,
+        /// else 90).
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+        older_than: Option<u32>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Find rows whose parent row is gone (possible after manual imports) and remove them.
+    CleanOrphanData {
+        /// Only count them.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub(crate) async fn run(command: CheckCommand) -> Result<Exit, Failure> {
+    match command {
+        CheckCommand::CheckUpdates { json } => {
+            let services = services().await?;
+            let result = jobs::check_updates(&services, progress_line(json)).await;
+            services.store.close().await;
+            finish_progress(json);
+            let report = result?;
+            print_repositories(&report, json);
+            Ok(Exit::Ok)
+        }
+        CheckCommand::CheckWikiUpdates { json } => {
+            let services = services().await?;
+            let result = jobs::check_wiki_updates(&services, progress_line(json)).await;
+            services.store.close().await;
+            finish_progress(json);
+            let report = result?;
+            print_pages(&report, json);
+            Ok(Exit::Ok)
+        }
+        CheckCommand::CheckHealth { json } => Ok(health(json).await),
+        CheckCommand::CleanupLogs {
+            dry_run,
+            older_than,
+            json,
+        } => {
+            let days = match older_than {
+                Some(days) => days,
+                None => maintenance::retention_days_from_env().map_err(Failure::Usage)?,
+            };
+            let store = crate::manage::open_store().await?;
+            let result = maintenance::cleanup_logs(store.as_ref(), days, dry_run).await;
+            store.close().await;
+            let report = result?;
+            if json {
+                let r = report.removed;
+                println!(
+                    "{}",
+                    json!({
+                        "ok": true,
+                        "dry_run": r.dry_run,
+                        "cutoff": report.cutoff.to_rfc3339(),
+                        "file_checks": r.file_checks,
+                        "page_checks": r.page_checks,
+                        "api_quota": r.api_quota,
+                        "notifications": r.notifications,
+                    })
+                );
+            } else {
+                println!("{}", report.summary());
+            }
+            Ok(Exit::Ok)
+        }
+        CheckCommand::CleanOrphanData { dry_run, json } => {
+            let store = crate::manage::open_store().await?;
+            let result = store.clean_orphans(dry_run).await;
+            store.close().await;
+            let report = result?;
+            if json {
+                let tables: serde_json::Map<String, Value> = report
+                    .tables
+                    .iter()
+                    .map(|(t, n)| ((*t).to_owned(), json!(n)))
+                    .collect();
+                println!(
+                    "{}",
+                    json!({"ok": true, "dry_run": report.dry_run, "total": report.total(), "tables": tables})
+                );
+            } else {
+                println!("{}", maintenance::orphan_summary(&report));
+            }
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+async fn services() -> Result<Services, Failure> {
+    Services::from_env().await.map_err(|err| match err {
+        jobs::JobError::Setup(
+            setup::SetupError::MissingContact
+            | setup::SetupError::Wiki(_)
+            | setup::SetupError::WikiHosts(_)
+            | setup::SetupError::Forge(_),
+        )
+        | jobs::JobError::Notify(_) => Failure::Usage(err.to_string()),
+        other => Failure::Other(other.into()),
+    })
+}
+
+/// A progress line on standard error when it is a terminal (and not in JSON mode).
+fn progress_line(json: bool) -> Option<ProgressSink> {
+    if json || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    Some(Arc::new(|p: Progress| {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r{} done, {} in progress   ", p.done, p.pending);
+        let _ = err.flush();
+    }))
+}
+
+fn finish_progress(json: bool) {
+    if !json && std::io::stderr().is_terminal() {
+        eprintln!();
+    }
+}
+
+fn print_repositories(report: &RepositoryJobReport, json: bool) {
+    let r = &report.checks;
+    if !json {
+        for event in &r.changes {
+            println!("  {}", change_line(event));
+        }
+        for failure in &r.failures {
+            println!(
+                "  failed: {} ({}): {}",
+                failure.url, failure.branch, failure.detail
+            );
+        }
+        println!("{}", r.summary());
+        println!("{}", report.notifications.summary());
+        return;
+    }
+    let changes: Vec<Value> = r.changes.iter().map(change_json).collect();
+    let failures: Vec<Value> = r
+        .failures
+        .iter()
+        .map(|f| json!({"repository": f.url, "branch": f.branch, "error": f.detail}))
+        .collect();
+    let reserve: Vec<Value> = r
+        .reserve_reached
+        .iter()
+        .map(|q| {
+            json!({
+                "host": q.host,
+                "remaining": q.remaining,
+                "reset_at": q.reset_at.map(|t| t.to_rfc3339()),
+                "repositories_left": q.skipped,
+            })
+        })
+        .collect();
+    println!(
+        "{}",
+        json!({
+            "ok": true,
+            "checked": r.checked,
+            "unchanged": r.unchanged,
+            "moved": r.moved,
+            "failed": r.failed,
+            "files_checked": r.files_checked,
+            "requests": r.requests,
+            "quota_spent": r.quota_spent,
+            "not_modified": r.not_modified,
+            "lease_lost": r.lease_lost,
+            "changes": changes,
+            "failures": failures,
+            "quota_reserve_reached": reserve,
+            "notifications": notifications_json(&report.notifications),
+            "summary": r.summary(),
+        })
+    );
+}
+
+fn print_pages(report: &PageJobReport, json: bool) {
+    let r = &report.checks;
+    if !json {
+        for event in &r.changes {
+            println!("  {}", change_line(event));
+        }
+        for failure in &r.failures {
+            println!(
+                "  failed: {} ({} pages): {}",
+                failure.wiki, failure.pages, failure.detail
+            );
+        }
+        println!("{}", r.summary());
+        println!("{}", report.notifications.summary());
+        return;
+    }
+    let changes: Vec<Value> = r.changes.iter().map(change_json).collect();
+    let failures: Vec<Value> = r
+        .failures
+        .iter()
+        .map(|f| json!({"wiki": f.wiki, "pages": f.pages, "error": f.detail}))
+        .collect();
+    println!(
+        "{}",
+        json!({
+            "ok": true,
+            "checked": r.checked,
+            "wikis": r.wikis,
+            "unchanged": r.unchanged,
+            "changed": r.changed,
+            "deleted": r.deleted,
+            "moved": r.moved,
+            "errors": r.errors,
+            "requests": r.requests,
+            "lease_lost": r.lease_lost,
+            "changes": changes,
+            "failures": failures,
+            "notifications": notifications_json(&report.notifications),
+            "summary": r.summary(),
+        })
+    );
+}
+
+/// A change as one line of text.
+fn change_line(event: &ChangeEvent) -> String {
+    match event {
+        ChangeEvent::FileChanged(f) | ChangeEvent::FileMissing(f) => format!(
+            "{}: {} {} ({}) {} → {} at {}",
+            event.kind(),
+            f.repository_url,
+            f.path,
+            f.branch,
+            f.old_blob_sha.as_deref().unwrap_or("none"),
+            f.new_blob_sha.as_deref().unwrap_or("none"),
+            f.commit_sha
+        ),
+        ChangeEvent::PageChanged(p) | ChangeEvent::PageDeleted(p) | ChangeEvent::PageMoved(p) => {
+            format!(
+                "{}: {} {} r{} → r{}{}{}",
+                event.kind(),
+                p.wiki,
+                p.title,
+                p.old_revid
+                    .map_or_else(|| "?".to_owned(), |r| r.to_string()),
+                p.new_revid
+                    .map_or_else(|| "-".to_owned(), |r| r.to_string()),
+                p.editor
+                    .as_deref()
+                    .map(|e| format!(" by {e}"))
+                    .unwrap_or_default(),
+                p.new_title
+                    .as_deref()
+                    .map(|t| format!(" (now {t})"))
+                    .unwrap_or_default(),
+            )
+        }
+    }
+}
+
+fn change_json(event: &ChangeEvent) -> Value {
+    match event {
+        ChangeEvent::FileChanged(f) | ChangeEvent::FileMissing(f) => json!({
+            "kind": event.kind(),
+            "repository": f.repository_url,
+            "branch": f.branch,
+            "path": f.path,
+            "old_sha": f.old_blob_sha,
+            "new_sha": f.new_blob_sha,
+            "commit": f.commit_sha,
+            "commit_url": f.commit_url,
+        }),
+        ChangeEvent::PageChanged(p) | ChangeEvent::PageDeleted(p) | ChangeEvent::PageMoved(p) => {
+            json!({
+                "kind": event.kind(),
+                "wiki": p.wiki,
+                "title": p.title,
+                "old_revision": p.old_revid,
+                "new_revision": p.new_revid,
+                "editor": p.editor,
+                "timestamp": p.timestamp,
+                "summary": p.summary,
+                "diff_url": p.diff_url,
+                "new_title": p.new_title,
+            })
+        }
+    }
+}
+
+fn notifications_json(report: &NotifyReport) -> Value {
+    json!({
+        "enabled": report.enabled,
+        "sent": report.sent,
+        "retried": report.retried,
+        "failed": report.failures.len(),
+        "already_sent": report.already_sent,
+        "switched_off": report.disabled_kind,
+        "no_home_wiki": report.no_home_wiki,
+        "summary": report.summary(),
+    })
+}
+
+/// Runs every health check; exit code 1 when any failed.
+async fn health(json: bool) -> Exit {
+    let mut report = HealthReport::default();
+    let url = setup::database_url_from_env();
+    match setup::open_store(&url, MigrationPolicy::RequireCurrent).await {
+        Ok(store) => {
+            report.push(
+                format!("database {}", url.redacted()),
+                maintenance::check_database(store.as_ref()).await,
+            );
+            store.close().await;
+        }
+        Err(err) => report.push(format!("database {}", url.redacted()), Err(err.to_string())),
+    }
+    report.push(
+        "encryption key",
+        match std::env::var(KEY_ENV_VAR) {
+            Err(_) => Err(format!(
+                "{KEY_ENV_VAR} is not set: stored BotPasswords cannot be decrypted; create one \
+                 with `wikiscriptsync generate-key`"
+            )),
+            Ok(_) => Vault::from_env()
+                .map(|v| format!("{} key(s), valid", v.key_count()))
+                .map_err(|e| e.to_string()),
+        },
+    );
+    match setup::forges_from_env() {
+        Ok(forges) => {
+            let repos =
+                maintenance::list_from_env(HEALTH_PROBE_REPOS_ENV, DEFAULT_HEALTH_PROBE_REPOS);
+            maintenance::check_forges(&forges, &repos, &mut report).await;
+        }
+        Err(err) => report.push("forge configuration", Err(err.to_string())),
+    }
+    match setup::wiki_client_from_env(true) {
+        Ok(client) => {
+            let wikis =
+                maintenance::list_from_env(HEALTH_PROBE_WIKIS_ENV, DEFAULT_HEALTH_PROBE_WIKIS);
+            maintenance::check_wikis(&client, &wikis, &mut report).await;
+        }
+        Err(err) => report.push("wiki configuration", Err(err.to_string())),
+    }
+    report.push(
+        "notification bot",
+        match notify::bot_from_env() {
+            Ok(Some(bot)) => Ok(format!("configured as {}", bot.login_name())),
+            Ok(None) => Ok("not configured: checks run, notifications are off".to_owned()),
+            Err(err) => Err(err.to_string()),
+        },
+    );
+    if json {
+        let checks: Vec<Value> = report
+            .checks
+            .iter()
+            .map(|c| json!({"name": c.name, "ok": c.ok, "detail": c.detail}))
+            .collect();
+        println!(
+            "{}",
+            json!({"ok": report.ok(), "checks": checks, "summary": report.summary()})
+        );
+    } else {
+        for check in &report.checks {
+            println!(
+                "  [{}] {}: {}",
+                if check.ok { " ok " } else { "FAIL" },
+                check.name,
+                check.detail
+            );
+        }
+        println!("{}", report.summary());
+    }
+    if report.ok() { Exit::Ok } else { Exit::Other }
+}
