@@ -85,7 +85,9 @@ async fn seed(wiki: &Wiki) -> Arc<dyn WikiSession> {
         .login(&wiki.url, wiki.admin.clone())
         .await
         .expect("admin login");
-    let mut titles: Vec<String> = (0..PAGES).map(page_title).collect();
+    // The first PAGES for the lookup test, three more for the notification test (apart, so
+    // the tests can run in parallel).
+    let mut titles: Vec<String> = (0..PAGES + 3).map(page_title).collect();
     let talk = format!("User talk:{}", wiki.recipient);
     titles.push(talk.clone());
     let found = admin.lookup_revisions(&titles).await.expect("lookup");
@@ -179,7 +181,7 @@ async fn a_hundred_and_twenty_pages_cost_exactly_three_requests_and_an_edit_betw
 async fn the_notification_appears_on_the_users_talk_page_and_digest_mode_posts_one_section() {
     let Some(wiki) = wiki() else { return };
     let admin = seed(&wiki).await;
-    let titles: Vec<String> = (0..3).map(|i| page_title(100 + i)).collect();
+    let titles: Vec<String> = (PAGES..PAGES + 3).map(page_title).collect();
     let (_db, store, alice) = monitored_store(&wiki, &titles).await;
     let key = wiki_key(&wiki.url);
     let watcher = PageWatcher::new(Arc::clone(&store), client(), page_settings("real-notify"));
