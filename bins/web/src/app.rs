@@ -1,48 +1,210 @@
-//! The router: pages, the health check, the vendored stylesheet and the security headers every
-//! response carries.
+//! The router: every page and form, the layers that make them safe by default (CSRF, form
+//! nonce, body and time limits, security headers), the health check and the vendored
+//! stylesheet.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::Key;
 use tokio::net::TcpListener;
+use tower_http::csrf::CsrfLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
+use wikiscriptsync_core::forge::Forges;
+use wikiscriptsync_core::mw::WikiApi;
+use wikiscriptsync_core::mw::oauth::OAuthClient;
+use wikiscriptsync_core::publish::Publisher;
 use wikiscriptsync_core::store::Store;
+use wikiscriptsync_core::vault::Vault;
 
 use crate::config::Mode;
-use crate::keys::Keys;
+use crate::handlers;
+use crate::session;
 
 /// The Codex stylesheet, compiled into the binary (no third-party hosts: Toolforge policy).
 const CODEX_CSS: &str = include_str!("../static/codex-2.7.0.style.css");
 /// Versioned path: a new Codex version gets a new URL, so the old one can be cached forever.
 pub const CODEX_CSS_PATH: &str = "/static/codex-2.7.0.css";
+/// Our few layout rules on top of Codex.
+const APP_CSS: &str = include_str!("../static/app-1.css");
+/// Versioned path of [`APP_CSS`].
+pub const APP_CSS_PATH: &str = "/static/app-1.css";
 
 /// Content-Security-Policy: our own stylesheet and images, no script at all, no framing.
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// What every handler can reach.
-#[derive(Debug, Clone)]
+/// The largest request body accepted (forms are a few KiB).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The longest a request may take (a publish is a handful of requests to a forge and a wiki).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
 pub struct AppState {
     /// Development or production.
     pub mode: Mode,
-    /// The server's secrets.
-    pub keys: Arc<Keys>,
     /// Everything the tool knows.
     pub store: Arc<dyn Store>,
+    /// Encrypts BotPasswords.
+    pub vault: Arc<Vault>,
+    /// Encrypts the session cookie.
+    pub cookie_key: Key,
+    /// MediaWiki (allow-listed wikis only).
+    pub wiki: Arc<dyn WikiApi>,
+    /// GitHub and GitLab.
+    pub forges: Arc<Forges>,
+    /// Publishes mappings.
+    pub publisher: Publisher,
+    /// Wikimedia OAuth 2.0 (production); `None` in development, which has a login form.
+    pub oauth: Option<Arc<OAuthClient>>,
+    /// User names that may see usage metrics.
+    pub admins: Arc<BTreeSet<String>>,
+    /// Wikis offered in the mapping and BotPassword forms (any allow-listed wiki is accepted).
+    pub suggested_wikis: Arc<Vec<String>>,
 }
 
-/// The application's routes with the security headers applied.
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("mode", &self.mode)
+            .field("store", &self.store.backend())
+            .field("oauth", &self.oauth.is_some())
+            .field("admins", &self.admins)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Wikis offered in forms by default.
+pub const DEFAULT_SUGGESTED_WIKIS: &[&str] = &[
+    "meta.wikimedia.org",
+    "www.mediawiki.org",
+    "en.wikipedia.org",
+    "de.wikipedia.org",
+    "fr.wikipedia.org",
+    "commons.wikimedia.org",
+    "www.wikidata.org",
+];
+
+impl AppState {
+    /// The state over these parts; the publisher is built from them.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        mode: Mode,
+        store: Arc<dyn Store>,
+        vault: Arc<Vault>,
+        cookie_key: Key,
+        wiki: Arc<dyn WikiApi>,
+        forges: Arc<Forges>,
+        oauth: Option<OAuthClient>,
+        admins: BTreeSet<String>,
+    ) -> Self {
+        let publisher = Publisher::new(
+            Arc::clone(&wiki),
+            Arc::clone(&forges),
+            Arc::clone(&store),
+            Arc::clone(&vault),
+        );
+        Self {
+            mode,
+            store,
+            vault,
+            cookie_key,
+            wiki,
+            forges,
+            publisher,
+            oauth: oauth.map(Arc::new),
+            admins: Arc::new(admins),
+            suggested_wikis: Arc::new(
+                DEFAULT_SUGGESTED_WIKIS
+                    .iter()
+                    .map(|w| (*w).to_owned())
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Whether `username` may see usage metrics.
+    pub fn is_admin(&self, username: &str) -> bool {
+        self.admins.contains(username)
+    }
+}
+
+/// The application's routes with every protective layer applied.
 pub fn router(state: AppState) -> Router {
+    use handlers::*;
+    let pages = Router::new()
+        .route("/", get(dashboard::show))
+        .route("/login", get(auth::login_page))
+        .route("/login/oauth", get(auth::oauth_start))
+        .route("/oauth/callback", get(auth::oauth_callback))
+        .route("/login/dev", post(auth::dev_login))
+        .route("/logout", post(auth::logout))
+        .route(
+            "/repositories/new",
+            get(repositories::new_form).post(repositories::add),
+        )
+        .route("/repositories/{id}", get(repositories::show))
+        .route("/repositories/{id}/watch", post(repositories::watch))
+        .route("/repositories/{id}/check", post(repositories::check_now))
+        .route("/repositories/{id}/delete", post(repositories::remove))
+        .route("/files/{id}", get(files::show))
+        .route("/files/{id}/unwatch", post(files::unwatch))
+        .route("/files/{id}/mappings", post(files::add_mapping))
+        .route("/mappings/{id}/options", post(files::set_options))
+        .route("/mappings/{id}/delete", post(files::remove_mapping))
+        .route(
+            "/mappings/{id}/publish",
+            get(publish::preview).post(publish::publish),
+        )
+        .route("/publishes", get(logs::publishes))
+        .route("/pages", get(monitors::list).post(monitors::add))
+        .route("/pages/{id}", get(monitors::show))
+        .route("/pages/{id}/delete", post(monitors::remove))
+        .route(
+            "/credentials",
+            get(credentials::list).post(credentials::save),
+        )
+        .route("/credentials/delete", post(credentials::delete))
+        .route(
+            "/notifications",
+            get(notifications::show).post(notifications::save),
+        )
+        .route("/admin/metrics", get(admin::metrics))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::require_form_nonce,
+        ));
+    let csrf = CsrfLayer::new().with_rejection_response(|_| {
+        let mut response = Response::new(Body::from(
+            "Refused: this request came from another site. Use the forms on this site.",
+        ));
+        *response.status_mut() = StatusCode::FORBIDDEN;
+        response
+    });
     Router::new()
-        .route("/", get(home))
+        .merge(pages)
         .route("/healthz", get(healthz))
+        .route("/robots.txt", get(robots))
         .route(CODEX_CSS_PATH, get(codex_css))
+        .route(APP_CSS_PATH, get(app_css))
+        .layer(csrf)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -74,6 +236,10 @@ async fn security_headers(request: Request, next: Next) -> Response {
     for (name, value) in set {
         headers.insert(name, HeaderValue::from_static(value));
     }
+    // Pages are per user: no shared cache may keep them.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     response
 }
 
@@ -88,119 +254,25 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     }
 }
 
-async fn codex_css() -> impl IntoResponse {
+/// A constant plain-text page (also the benchmark's ceiling: no database, no template).
+async fn robots() -> &'static str {
+    "User-agent: *\nDisallow: /\n"
+}
+
+fn immutable_css(css: &'static str) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
         ],
-        CODEX_CSS,
+        css,
     )
 }
 
-async fn home(State(state): State<AppState>) -> (StatusCode, Html<String>) {
-    let banner = match state.mode {
-        Mode::Development => {
-            r#"<div class="cdx-message cdx-message--block cdx-message--warning" role="status"><span class="cdx-message__icon"></span><div class="cdx-message__content">Development mode: loopback only, local SQLite database, keys in the data directory.</div></div>"#
-        }
-        Mode::Production => "",
-    };
-    let body = format!(
-        r#"<!DOCTYPE html>
-<html lang="en" dir="ltr">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>WikiScriptSync</title><link rel="stylesheet" href="{CODEX_CSS_PATH}"></head>
-<body>
-{banner}
-<main>
-<h1>WikiScriptSync</h1>
-<p>Keep gadget and user-script pages in step with the Git repositories they are developed in.</p>
-<p>Credential keys loaded: {keys}.</p>
-</main>
-</body>
-</html>"#,
-        keys = state.keys.vault.key_count(),
-    );
-    (StatusCode::OK, Html(body))
+async fn codex_css() -> impl IntoResponse {
+    immutable_css(CODEX_CSS)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn spawn() -> (String, tokio::sync::oneshot::Sender<()>) {
-        let dir = tempfile::tempdir().unwrap();
-        let keys = Keys::load_or_generate(dir.path()).unwrap();
-        let config = crate::WebConfig::development(0, dir.path().to_owned());
-        let store = crate::config::open_store(&config).await.unwrap();
-        // The data directory must outlive the server, which runs until the test process ends.
-        std::mem::forget(dir);
-        let app = router(AppState {
-            mode: Mode::Development,
-            keys: Arc::new(keys),
-            store,
-        });
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(serve(listener, app, async {
-            rx.await.ok();
-        }));
-        (format!("http://{addr}"), tx)
-    }
-
-    async fn get_raw(base: &str, path: &str) -> String {
-        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let addr = base.trim_start_matches("http://");
-        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await.unwrap();
-        response
-    }
-
-    #[tokio::test]
-    async fn every_response_carries_the_security_headers() {
-        let (base, _stop) = spawn().await;
-        for path in ["/", "/healthz", CODEX_CSS_PATH, "/no-such-page"] {
-            let response = get_raw(&base, path).await.to_ascii_lowercase();
-            assert!(
-                response.contains("content-security-policy: default-src 'none'"),
-                "{path}"
-            );
-            assert!(response.contains("frame-ancestors 'none'"), "{path}");
-            assert!(
-                response.contains("x-content-type-options: nosniff"),
-                "{path}"
-            );
-            assert!(response.contains("referrer-policy: same-origin"), "{path}");
-        }
-    }
-
-    #[tokio::test]
-    async fn the_stylesheet_is_served_locally_and_cached_for_good() {
-        let (base, _stop) = spawn().await;
-        let response = get_raw(&base, CODEX_CSS_PATH).await;
-        assert!(response.starts_with("HTTP/1.1 200"));
-        assert!(response.contains("immutable"));
-        assert!(response.contains(".cdx-button"));
-    }
-
-    #[tokio::test]
-    async fn the_health_check_answers_when_the_database_does() {
-        let (base, _stop) = spawn().await;
-        let response = get_raw(&base, "/healthz").await;
-        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-        assert!(response.ends_with("ok"), "{response}");
-    }
-
-    #[tokio::test]
-    async fn development_mode_says_so_on_the_page() {
-        let (base, _stop) = spawn().await;
-        let response = get_raw(&base, "/").await;
-        assert!(response.contains("Development mode"));
-        assert!(response.contains(CODEX_CSS_PATH));
-        assert!(!response.contains("<script"));
-    }
+async fn app_css() -> impl IntoResponse {
+    immutable_css(APP_CSS)
 }

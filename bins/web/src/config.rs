@@ -91,3 +91,85 @@ pub async fn open_store(config: &WebConfig) -> Result<Arc<dyn Store>, StoreError
         }
     }
 }
+
+/// The OAuth consumer's client id.
+pub const OAUTH_CLIENT_ID_ENV_VAR: &str = "WIKISCRIPTSYNC_OAUTH_CLIENT_ID";
+/// The OAuth consumer's secret (confidential consumers).
+pub const OAUTH_CLIENT_SECRET_ENV_VAR: &str = "WIKISCRIPTSYNC_OAUTH_CLIENT_SECRET";
+/// The central wiki (default `https://meta.wikimedia.org`).
+pub const OAUTH_BASE_URL_ENV_VAR: &str = "WIKISCRIPTSYNC_OAUTH_BASE_URL";
+/// The registered callback, `https://<tool>.toolforge.org/oauth/callback`.
+pub const OAUTH_REDIRECT_URL_ENV_VAR: &str = "WIKISCRIPTSYNC_OAUTH_REDIRECT_URL";
+/// Comma-separated user names that may see usage metrics.
+pub const ADMIN_USERS_ENV_VAR: &str = "WIKISCRIPTSYNC_ADMIN_USERS";
+
+/// How long an OAuth request may take.
+const OAUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Why the web configuration from the environment is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum WebConfigError {
+    /// A required variable is missing.
+    #[error("{0} is not set; see .env.example")]
+    Missing(&'static str),
+    /// A variable is malformed.
+    #[error("{name} is not usable: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The OAuth client from the environment; `None` when no client id is set.
+pub fn oauth_from_env(
+    user_agent: &wikiscriptsync_core::mw::UserAgent,
+    allow: &wikiscriptsync_core::mw::AllowList,
+) -> Result<Option<wikiscriptsync_core::mw::oauth::OAuthClient>, WebConfigError> {
+    use wikiscriptsync_core::mw::oauth::{DEFAULT_OAUTH_BASE, OAuthClient, OAuthConfig};
+    let Some(client_id) = std::env::var(OAUTH_CLIENT_ID_ENV_VAR)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let redirect_uri = std::env::var(OAUTH_REDIRECT_URL_ENV_VAR)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(WebConfigError::Missing(OAUTH_REDIRECT_URL_ENV_VAR))?;
+    let base = std::env::var(OAUTH_BASE_URL_ENV_VAR).unwrap_or_else(|_| DEFAULT_OAUTH_BASE.into());
+    let base_url = url::Url::parse(&base).map_err(|e| WebConfigError::Invalid {
+        name: OAUTH_BASE_URL_ENV_VAR,
+        reason: e.to_string(),
+    })?;
+    let config = OAuthConfig {
+        base_url,
+        client_id: client_id.trim().to_owned(),
+        client_secret: std::env::var(OAUTH_CLIENT_SECRET_ENV_VAR)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(secrecy::SecretString::from),
+        redirect_uri,
+    };
+    OAuthClient::new(config, user_agent, allow, OAUTH_TIMEOUT)
+        .map(Some)
+        .map_err(|e| WebConfigError::Invalid {
+            name: OAUTH_BASE_URL_ENV_VAR,
+            reason: e.to_string(),
+        })
+}
+
+/// The admin user names from `WIKISCRIPTSYNC_ADMIN_USERS` (comma-separated).
+pub fn admins_from_env() -> std::collections::BTreeSet<String> {
+    parse_admins(&std::env::var(ADMIN_USERS_ENV_VAR).unwrap_or_default())
+}
+
+/// Splits a comma-separated list of user names.
+pub fn parse_admins(list: &str) -> std::collections::BTreeSet<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
+}

@@ -10,6 +10,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Write as _};
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -59,7 +60,7 @@ pub struct Keys {
     /// The cookie key bytes.
     pub cookie: secrecy::SecretSlice<u8>,
     /// The credential vault.
-    pub vault: Vault,
+    pub vault: Arc<Vault>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -71,12 +72,18 @@ impl std::fmt::Debug for Keys {
 }
 
 impl Keys {
+    /// The cookie key as the cookie crate wants it (64 bytes: signing plus encryption).
+    pub fn cookie_key(&self) -> Result<axum_extra::extract::cookie::Key, KeyError> {
+        axum_extra::extract::cookie::Key::try_from(self.cookie.expose_secret())
+            .map_err(|_| KeyError::BadCookieKey)
+    }
+
     /// Production: both keys from the environment.
     pub fn from_env() -> Result<Self, KeyError> {
         let cookie = std::env::var(COOKIE_KEY_ENV_VAR).map_err(|_| KeyError::BadCookieKey)?;
         Ok(Self {
             cookie: decode_cookie_key(&SecretString::from(cookie))?,
-            vault: Vault::from_env()?,
+            vault: Arc::new(Vault::from_env()?),
         })
     }
 
@@ -115,7 +122,7 @@ impl Keys {
         };
         Ok(Self {
             cookie: decode_cookie_key(&cookie)?,
-            vault,
+            vault: Arc::new(vault),
         })
     }
 }

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Parser;
 use tokio::net::TcpListener;
-use wikiscriptsync_web::config::DEFAULT_PORT;
+use wikiscriptsync_core::mw::{AllowList, UserAgent};
+use wikiscriptsync_core::setup;
+use wikiscriptsync_web::config::{self, DEFAULT_PORT};
 use wikiscriptsync_web::keys::Keys;
 use wikiscriptsync_web::{AppState, Mode, WebConfig, router, serve};
 
@@ -47,20 +49,43 @@ async fn main() -> anyhow::Result<()> {
         Mode::Production => Keys::from_env(),
     }
     .context("cannot load the server's keys")?;
-    let store = wikiscriptsync_web::config::open_store(&config)
+    let store = config::open_store(&config)
         .await
         .context("cannot open the database")?;
+
+    let wiki = setup::wiki_client_from_env(true).context("cannot set up the MediaWiki client")?;
+    let forges = setup::forges_from_env().context("cannot set up the GitHub/GitLab clients")?;
+    let oauth = match config.mode {
+        Mode::Development => None,
+        Mode::Production => {
+            let user_agent = UserAgent::from_contact(&setup::contact_from_env()?)?;
+            let oauth = config::oauth_from_env(&user_agent, &AllowList::from_env()?)?;
+            if oauth.is_none() {
+                anyhow::bail!(
+                    "{} is not set: production needs a Wikimedia OAuth 2.0 consumer (see \
+                     .env.example), or run with --dev",
+                    config::OAUTH_CLIENT_ID_ENV_VAR
+                );
+            }
+            oauth
+        }
+    };
+    let state = AppState::new(
+        config.mode,
+        store,
+        Arc::clone(&keys.vault),
+        keys.cookie_key()?,
+        Arc::new(wiki),
+        Arc::new(forges),
+        oauth,
+        config::admins_from_env(),
+    );
 
     let listener = TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     tracing::info!(address = %config.bind, mode = ?config.mode, "listening; open http://{}/", config.bind);
-    let app = router(AppState {
-        mode: config.mode,
-        keys: Arc::new(keys),
-        store,
-    });
-    serve(listener, app, shutdown_signal())
+    serve(listener, router(state), shutdown_signal())
         .await
         .context("the server stopped with an error")?;
     tracing::info!("stopped");

@@ -1,0 +1,65 @@
+//! What a handler can fail with, and the page each failure shows. Internal details are logged,
+//! never shown: the user sees what went wrong in words and what to do.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use wikiscriptsync_core::store::StoreError;
+
+use crate::views::ErrorPage;
+
+/// A failed request.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The object does not exist or belongs to someone else (the same answer for both, so ids
+    /// reveal nothing).
+    #[error("not found")]
+    NotFound,
+    /// Refused: a missing or stale form nonce, or a page for admins only.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The input was wrong; the message says how to fix it.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The database failed.
+    #[error("the database failed: {0}")]
+    Store(#[from] StoreError),
+    /// A page could not be rendered.
+    #[error("a page could not be rendered: {0}")]
+    Template(#[from] askama::Error),
+    /// Anything else that is our fault.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, message) = match &self {
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                "There is nothing here, or it is not yours.".to_owned(),
+            ),
+            Self::Forbidden(message) => (StatusCode::FORBIDDEN, message.clone()),
+            Self::BadRequest(message) => (StatusCode::BAD_REQUEST, message.clone()),
+            Self::Store(_) | Self::Template(_) | Self::Internal(_) => {
+                tracing::error!(error = %self, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong on our side; it has been logged. Please try again later."
+                        .to_owned(),
+                )
+            }
+        };
+        let page = ErrorPage {
+            status: status.as_u16(),
+            message: &message,
+        };
+        match askama::Template::render(&page) {
+            Ok(body) => (status, Html(body)).into_response(),
+            Err(_) => (status, message).into_response(),
+        }
+    }
+}
+
+/// Handler results.
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,44 @@
+//! Usage metrics for the tool's maintainers: uses per day and feature, no personal data,
+//! visible only to the user names in `WIKISCRIPTSYNC_ADMIN_USERS` (others get a 404).
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Html;
+use chrono::{Duration, Utc};
+
+use wikiscriptsync_core::store::UsageCount;
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::session::CurrentUser;
+use crate::views::Layout;
+
+use super::render;
+
+/// Days shown.
+const DAYS: i64 = 30;
+
+#[derive(Template)]
+#[template(path = "metrics.html")]
+struct MetricsPage {
+    layout: Layout,
+    counts: Vec<UsageCount>,
+    days: i64,
+}
+
+/// `GET /admin/metrics`.
+pub async fn metrics(State(state): State<AppState>, user: CurrentUser) -> AppResult<Html<String>> {
+    if !state.is_admin(&user.username) {
+        return Err(AppError::NotFound);
+    }
+    let to = Utc::now().date_naive();
+    let counts = state
+        .store
+        .usage_metrics(to - Duration::days(DAYS), to)
+        .await?;
+    render(&MetricsPage {
+        layout: Layout::user(&state, &user, "Usage metrics"),
+        counts,
+        days: DAYS,
+    })
+}

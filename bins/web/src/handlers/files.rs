@@ -1,0 +1,229 @@
+//! A watched file: its mappings to wiki pages (several targets per file), adding, changing and
+//! removing them, its check history, and unwatching it.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::Utc;
+use serde::Deserialize;
+
+use wikiscriptsync_core::mw::Title;
+use wikiscriptsync_core::publish::wiki_key;
+use wikiscriptsync_core::store::{
+    MappingId, MappingOptions, NewMapping, StoreError, WatchedFile, WatchedFileId,
+};
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::session::CurrentUser;
+use crate::views::{Layout, short_sha, when};
+
+use super::dashboard::SyncState;
+use super::{Paging, record_usage, render, ticked};
+
+struct MappingRow {
+    id: i64,
+    wiki: String,
+    title: String,
+    options: MappingOptions,
+    last_published: String,
+    state: SyncState,
+}
+
+struct CheckRow {
+    at: String,
+    status: String,
+    blob: String,
+    commit: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "file.html")]
+struct FilePage {
+    layout: Layout,
+    file: WatchedFile,
+    repository_id: i64,
+    repository_url: String,
+    mappings: Vec<MappingRow>,
+    checks: Vec<CheckRow>,
+    older: Option<i64>,
+    wikis: Vec<String>,
+}
+
+/// The user's watched file, or 404.
+async fn owned_file(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<WatchedFile> {
+    state
+        .store
+        .watched_file(user.id, WatchedFileId(id))
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// `GET /files/{id}`.
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(paging): Query<Paging>,
+) -> AppResult<Html<String>> {
+    let file = owned_file(&state, &user, id).await?;
+    let repository = state
+        .store
+        .repository(user.id, file.repository_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mappings = state.store.list_mappings(user.id, file.id).await?;
+    let log = state
+        .store
+        .file_check_log(user.id, file.id, paging.request())
+        .await?;
+    let no_monitors = HashMap::new();
+    let page = FilePage {
+        layout: Layout::user(&state, &user, format!("File {}", file.path)),
+        repository_id: repository.id.0,
+        repository_url: repository.url,
+        mappings: mappings
+            .iter()
+            .map(|m| MappingRow {
+                id: m.id.0,
+                wiki: m.wiki.clone(),
+                title: m.page_title.clone(),
+                options: m.options,
+                last_published: m.last_published.as_ref().map_or_else(
+                    || "never".to_owned(),
+                    |p| format!("r{} on {}", p.revid, when(&p.at)),
+                ),
+                state: SyncState::of(&file, m, &no_monitors),
+            })
+            .collect(),
+        checks: log
+            .items
+            .iter()
+            .map(|c| CheckRow {
+                at: when(&c.checked_at),
+                status: c.status.to_string(),
+                blob: c.new_blob_sha.as_deref().map(short_sha).unwrap_or_default(),
+                commit: c.commit_sha.as_deref().map(short_sha).unwrap_or_default(),
+                detail: c.detail.clone().unwrap_or_default(),
+            })
+            .collect(),
+        older: log.next.and_then(|n| n.before_id),
+        wikis: state.suggested_wikis.to_vec(),
+        file,
+    };
+    render(&page)
+}
+
+/// `POST /files/{id}/unwatch`.
+pub async fn unwatch(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let file = owned_file(&state, &user, id).await?;
+    state.store.unwatch_file(user.id, file.id).await?;
+    record_usage(&state, "unwatch_file");
+    Ok(Redirect::to(&format!("/repositories/{}", file.repository_id)).into_response())
+}
+
+/// The mapping form.
+#[derive(Debug, Deserialize)]
+pub struct NewMappingForm {
+    wiki: String,
+    title: String,
+    publish_enabled: Option<String>,
+    allow_create: Option<String>,
+    add_banner: Option<String>,
+}
+
+/// `POST /files/{id}/mappings`: map the file to a page (wiki from the allow-list, title
+/// validated as typed).
+pub async fn add_mapping(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(form): Form<NewMappingForm>,
+) -> AppResult<Response> {
+    let file = owned_file(&state, &user, id).await?;
+    let wiki = state
+        .wiki
+        .parse_wiki(form.wiki.trim())
+        .map_err(|e| AppError::BadRequest(format!("The wiki `{}`: {e}", form.wiki.trim())))?;
+    let title = Title::parse(form.title.trim())
+        .map_err(|e| AppError::BadRequest(format!("The title `{}`: {e}", form.title.trim())))?;
+    let mapping = NewMapping {
+        watched_file_id: file.id,
+        wiki: wiki_key(&wiki),
+        page_title: title.as_str().to_owned(),
+        options: MappingOptions {
+            publish_enabled: ticked(form.publish_enabled.as_ref()),
+            allow_create: ticked(form.allow_create.as_ref()),
+            add_banner: ticked(form.add_banner.as_ref()),
+        },
+    };
+    match state.store.add_mapping(user.id, &mapping, Utc::now()).await {
+        Ok(_) => {}
+        Err(StoreError::AlreadyExists { .. }) => {
+            return Err(AppError::BadRequest(format!(
+                "This file is already mapped to {} on {}.",
+                mapping.page_title, mapping.wiki
+            )));
+        }
+        Err(err) => return Err(err.into()),
+    }
+    record_usage(&state, "add_mapping");
+    Ok(Redirect::to(&format!("/files/{id}")).into_response())
+}
+
+/// The options form.
+#[derive(Debug, Deserialize)]
+pub struct OptionsForm {
+    publish_enabled: Option<String>,
+    allow_create: Option<String>,
+    add_banner: Option<String>,
+}
+
+/// `POST /mappings/{id}/options`.
+pub async fn set_options(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(form): Form<OptionsForm>,
+) -> AppResult<Response> {
+    let mapping = state
+        .store
+        .mapping(user.id, MappingId(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let options = MappingOptions {
+        publish_enabled: ticked(form.publish_enabled.as_ref()),
+        allow_create: ticked(form.allow_create.as_ref()),
+        add_banner: ticked(form.add_banner.as_ref()),
+    };
+    state
+        .store
+        .set_mapping_options(user.id, mapping.id, options)
+        .await?;
+    record_usage(&state, "mapping_options");
+    Ok(Redirect::to(&format!("/files/{}", mapping.watched_file_id)).into_response())
+}
+
+/// `POST /mappings/{id}/delete`.
+pub async fn remove_mapping(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let mapping = state
+        .store
+        .mapping(user.id, MappingId(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    state.store.remove_mapping(user.id, mapping.id).await?;
+    record_usage(&state, "remove_mapping");
+    Ok(Redirect::to(&format!("/files/{}", mapping.watched_file_id)).into_response())
+}

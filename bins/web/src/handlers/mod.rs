@@ -1,0 +1,68 @@
+//! The request handlers, one module per area of the site. Every handler that touches a stored
+//! object asks the store with the logged-in user's id, so another user's id is a 404.
+
+pub mod admin;
+pub mod auth;
+pub mod credentials;
+pub mod dashboard;
+pub mod files;
+pub mod logs;
+pub mod monitors;
+pub mod notifications;
+pub mod publish;
+pub mod repositories;
+
+use askama::Template;
+use axum::response::Html;
+use chrono::Utc;
+use serde::Deserialize;
+
+use wikiscriptsync_core::store::PageRequest;
+
+use crate::app::AppState;
+use crate::error::AppResult;
+
+/// Rows per page of a log.
+pub const LOG_PAGE_SIZE: u32 = 25;
+
+/// Renders a page.
+pub fn render(page: &impl Template) -> AppResult<Html<String>> {
+    Ok(Html(page.render()?))
+}
+
+/// Counts one use of a feature today, without waiting for the database (no user is recorded).
+pub fn record_usage(state: &AppState, feature: &'static str) {
+    let store = std::sync::Arc::clone(&state.store);
+    tokio::spawn(async move {
+        if let Err(err) = store.record_usage(Utc::now().date_naive(), feature).await {
+            tracing::warn!(error = %err, feature, "cannot record usage");
+        }
+    });
+}
+
+/// `?before=<id>`: keyset pagination of logs.
+#[derive(Debug, Default, Deserialize)]
+pub struct Paging {
+    /// Show rows older than this id.
+    pub before: Option<i64>,
+}
+
+impl Paging {
+    /// The store's page request.
+    pub fn request(&self) -> PageRequest {
+        PageRequest {
+            before_id: self.before,
+            limit: LOG_PAGE_SIZE,
+        }
+    }
+}
+
+/// A checkbox: present in the form when ticked.
+pub fn ticked(value: Option<&String>) -> bool {
+    value.is_some()
+}
+
+/// The fields of a URL-encoded body, repeated names kept (for lists of checkboxes).
+pub fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}

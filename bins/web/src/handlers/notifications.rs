@@ -1,0 +1,108 @@
+//! Notification preferences (home wiki for talk-page notices, digest, which kinds of change)
+//! and the notifications sent so far.
+
+use std::collections::BTreeSet;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::Utc;
+
+use wikiscriptsync_core::monitor::ChangeEvent;
+use wikiscriptsync_core::publish::wiki_key;
+use wikiscriptsync_core::store::NotificationPreferences;
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::session::CurrentUser;
+use crate::views::{Layout, when};
+
+use super::{Paging, form_fields, record_usage, render};
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+struct NotificationsPage {
+    layout: Layout,
+    home_wiki: String,
+    digest: bool,
+    kinds: Vec<(&'static str, bool)>,
+    sent: Vec<(String, String, String, String)>,
+    older: Option<i64>,
+}
+
+/// `GET /notifications`.
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(paging): Query<Paging>,
+) -> AppResult<Html<String>> {
+    let preferences = state.store.notification_preferences(user.id).await?;
+    let log = state
+        .store
+        .notification_log(user.id, paging.request())
+        .await?;
+    render(&NotificationsPage {
+        layout: Layout::user(&state, &user, "Notifications"),
+        home_wiki: preferences.home_wiki.clone().unwrap_or_default(),
+        digest: preferences.digest,
+        kinds: ChangeEvent::KINDS
+            .iter()
+            .map(|kind| (*kind, preferences.is_enabled(kind)))
+            .collect(),
+        sent: log
+            .items
+            .iter()
+            .map(|n| {
+                (
+                    when(&n.created_at),
+                    n.subject.clone(),
+                    n.status.to_string(),
+                    n.error.clone().unwrap_or_default(),
+                )
+            })
+            .collect(),
+        older: log.next.and_then(|n| n.before_id),
+    })
+}
+
+/// `POST /notifications`: `home_wiki`, `digest`, and one `kind` field per wanted kind.
+pub async fn save(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    body: Bytes,
+) -> AppResult<Response> {
+    let fields = form_fields(&body);
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let home_wiki = match field("home_wiki").filter(|w| !w.is_empty()) {
+        Some(wiki) => Some(wiki_key(&state.wiki.parse_wiki(&wiki).map_err(|e| {
+            AppError::BadRequest(format!("The home wiki `{wiki}`: {e}"))
+        })?)),
+        None => None,
+    };
+    let wanted: BTreeSet<&str> = fields
+        .iter()
+        .filter(|(n, _)| n == "kind")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let preferences = NotificationPreferences {
+        home_wiki,
+        digest: field("digest").is_some(),
+        disabled_event_kinds: ChangeEvent::KINDS
+            .iter()
+            .filter(|kind| !wanted.contains(*kind))
+            .map(|kind| (*kind).to_owned())
+            .collect(),
+    };
+    state
+        .store
+        .set_notification_preferences(user.id, &preferences, Utc::now())
+        .await?;
+    record_usage(&state, "notification_preferences");
+    Ok(Redirect::to("/notifications").into_response())
+}

@@ -1,0 +1,328 @@
+//! Adding a repository (URL and branch, the default branch offered), choosing which of its
+//! publishable files to watch (one tree request), checking it now, and removing it.
+
+use std::collections::BTreeSet;
+
+use askama::Template;
+use axum::Form;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::Utc;
+use serde::Deserialize;
+
+use wikiscriptsync_core::forge::{ForgeKind, RepoLocator, Usage, is_publishable};
+use wikiscriptsync_core::monitor::{RepositoryCheckSettings, RepositoryChecker, runner_id};
+use wikiscriptsync_core::store::{Forge, NewRepository, Repository, RepositoryId, StoreError};
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::session::CurrentUser;
+use crate::views::{Layout, short_sha, when_or_never};
+
+use super::{form_fields, record_usage, render};
+
+#[derive(Template)]
+#[template(path = "repository_new.html")]
+struct NewRepositoryPage {
+    layout: Layout,
+    url: String,
+    branch: String,
+    default_branch: Option<String>,
+    error: Option<String>,
+}
+
+/// `?url=`: the first step's answer.
+#[derive(Debug, Default, Deserialize)]
+pub struct Lookup {
+    url: Option<String>,
+}
+
+/// `GET /repositories/new[?url=]`: the form; with a URL, the default branch is looked up and
+/// offered.
+pub async fn new_form(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(lookup): Query<Lookup>,
+) -> AppResult<Html<String>> {
+    let mut page = NewRepositoryPage {
+        layout: Layout::user(&state, &user, "Add a repository"),
+        url: String::new(),
+        branch: String::new(),
+        default_branch: None,
+        error: None,
+    };
+    if let Some(url) = lookup.url.filter(|u| !u.trim().is_empty()) {
+        page.url = url.trim().to_owned();
+        match default_branch(&state, &page.url).await {
+            Ok((locator, branch)) => {
+                page.branch = locator.branch.unwrap_or_else(|| branch.clone());
+                page.default_branch = Some(branch);
+            }
+            Err(message) => page.error = Some(message),
+        }
+    }
+    render(&page)
+}
+
+async fn default_branch(state: &AppState, url: &str) -> Result<(RepoLocator, String), String> {
+    let locator = state
+        .forges
+        .parse_repo_url(url)
+        .map_err(|e| e.to_string())?;
+    let mut usage = Usage::default();
+    let branch = state
+        .forges
+        .for_repo(&locator)
+        .default_branch(&locator, &mut usage)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((locator, branch))
+}
+
+/// The add form.
+#[derive(Debug, Deserialize)]
+pub struct AddRepository {
+    url: String,
+    #[serde(default)]
+    branch: String,
+}
+
+/// `POST /repositories/new`: track the repository, then choose files.
+pub async fn add(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<AddRepository>,
+) -> AppResult<Response> {
+    let locator = state
+        .forges
+        .parse_repo_url(form.url.trim())
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let branch = match form.branch.trim() {
+        "" => match &locator.branch {
+            Some(branch) => branch.clone(),
+            None => {
+                default_branch(&state, form.url.trim())
+                    .await
+                    .map_err(AppError::BadRequest)?
+                    .1
+            }
+        },
+        branch => branch.to_owned(),
+    };
+    let new = NewRepository {
+        forge: match locator.kind {
+            ForgeKind::GitHub => Forge::GitHub,
+            ForgeKind::GitLab => Forge::GitLab,
+        },
+        host: locator.web_base.host_str().unwrap_or_default().to_owned(),
+        url: locator.web_url(),
+        branch,
+    };
+    let repository = match state.store.add_repository(user.id, &new, Utc::now()).await {
+        Ok(repository) => repository,
+        Err(StoreError::AlreadyExists { .. }) => {
+            return Err(AppError::BadRequest(format!(
+                "You already track {} at branch {}.",
+                new.url, new.branch
+            )));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    record_usage(&state, "add_repository");
+    Ok(Redirect::to(&format!("/repositories/{}", repository.id)).into_response())
+}
+
+struct FileChoice {
+    path: String,
+    blob: String,
+    watched: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "repository.html")]
+struct RepositoryPage {
+    layout: Layout,
+    repository: Repository,
+    checked: String,
+    head: String,
+    files: Vec<FileChoice>,
+    error: Option<String>,
+}
+
+/// The user's repository, or 404.
+pub async fn owned_repository(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> AppResult<Repository> {
+    state
+        .store
+        .repository(user.id, RepositoryId(id))
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// `GET /repositories/{id}`: the branch's publishable files, to choose which to watch.
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Html<String>> {
+    let repository = owned_repository(&state, &user, id).await?;
+    let watched = state
+        .store
+        .list_watched_files(user.id, repository.id)
+        .await?;
+    let mut page = RepositoryPage {
+        layout: Layout::user(&state, &user, "Repository"),
+        checked: when_or_never(repository.last_checked_at.as_ref()),
+        head: String::new(),
+        files: Vec::new(),
+        error: None,
+        repository,
+    };
+    match publishable_files(&state, &page.repository).await {
+        Ok((head, files)) => {
+            page.head = head;
+            page.files = files
+                .into_iter()
+                .map(|(path, blob)| FileChoice {
+                    watched: watched.iter().find(|w| w.path == path).map(|w| w.id.0),
+                    path,
+                    blob,
+                })
+                .collect();
+        }
+        Err(message) => page.error = Some(message),
+    }
+    // Watched files no longer on the branch still show, so they can be removed.
+    for file in &watched {
+        if !page.files.iter().any(|f| f.path == file.path) {
+            page.files.push(FileChoice {
+                path: file.path.clone(),
+                blob: "not on the branch".into(),
+                watched: Some(file.id.0),
+            });
+        }
+    }
+    render(&page)
+}
+
+/// The head commit (short) and the publishable files with their blob SHAs: a head request
+/// and one tree request.
+async fn publishable_files(
+    state: &AppState,
+    repository: &Repository,
+) -> Result<(String, Vec<(String, String)>), String> {
+    let locator = state
+        .forges
+        .parse_repo_url(&repository.url)
+        .map_err(|e| e.to_string())?;
+    let forge = state.forges.for_repo(&locator);
+    let mut usage = Usage::default();
+    let head = forge
+        .head(&locator, &repository.branch, None, &mut usage)
+        .await
+        .map_err(|e| e.to_string())?;
+    let files = forge
+        .publishable_files(&locator, head.sha(), &mut usage)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((
+        short_sha(head.sha().as_str()),
+        files
+            .into_iter()
+            .map(|f| (f.path, short_sha(f.blob_sha.as_str())))
+            .collect(),
+    ))
+}
+
+/// `POST /repositories/{id}/watch`: watch the ticked files (`path` fields), then check the
+/// repository so that the new files can be published at once.
+pub async fn watch(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> AppResult<Response> {
+    let repository = owned_repository(&state, &user, id).await?;
+    let already: BTreeSet<String> = state
+        .store
+        .list_watched_files(user.id, repository.id)
+        .await?
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    let paths: BTreeSet<String> = form_fields(&body)
+        .into_iter()
+        .filter(|(name, _)| name == "path")
+        .map(|(_, path)| path)
+        .collect();
+    if paths.is_empty() {
+        return Err(AppError::BadRequest(
+            "Tick at least one file to watch.".into(),
+        ));
+    }
+    if let Some(bad) = paths.iter().find(|p| !is_publishable(p)) {
+        return Err(AppError::BadRequest(format!(
+            "{bad} is not a .js, .css or .json file, so it cannot be published."
+        )));
+    }
+    let now = Utc::now();
+    for path in paths.difference(&already) {
+        state
+            .store
+            .watch_file(user.id, repository.id, path, now)
+            .await?;
+    }
+    record_usage(&state, "watch_files");
+    check_due_repositories(&state).await;
+    Ok(Redirect::to("/").into_response())
+}
+
+/// `POST /repositories/{id}/check`: check now instead of waiting for the hourly job.
+pub async fn check_now(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    owned_repository(&state, &user, id).await?;
+    record_usage(&state, "check_now");
+    check_due_repositories(&state).await;
+    Ok(Redirect::to(&format!("/repositories/{id}")).into_response())
+}
+
+/// Requests per forge host left unspent by checks started from the web.
+const WEB_QUOTA_RESERVE: u64 = 5;
+
+/// Runs the repository checker once. A newly added repository is due at once, so this checks
+/// it (along with any other due repository: core has no single-repository check yet).
+async fn check_due_repositories(state: &AppState) {
+    let mut settings = RepositoryCheckSettings::new(runner_id("web"));
+    // A person is waiting, and without a token GitHub allows only 60 requests an hour: keep a
+    // small reserve instead of the hourly job's 100, which would skip every anonymous check.
+    settings.quota_reserve = WEB_QUOTA_RESERVE;
+    let checker = RepositoryChecker::new(state.store.clone(), state.forges.clone(), settings);
+    match checker.run().await {
+        Ok(report) => tracing::info!(summary = %report.summary(), "repository check from the web"),
+        Err(err) => tracing::warn!(error = %err, "repository check from the web failed"),
+    }
+}
+
+/// `POST /repositories/{id}/delete`: stop tracking it, with its files and mappings.
+pub async fn remove(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    if !state
+        .store
+        .remove_repository(user.id, RepositoryId(id))
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    record_usage(&state, "remove_repository");
+    Ok(Redirect::to("/").into_response())
+}

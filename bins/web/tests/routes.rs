@@ -1,0 +1,743 @@
+//! Handler tests for every route: logged out (sent to the login page), logged in as the owner,
+//! logged in as another user (404), and without the form nonce or from another site (403).
+//! Every response in this file is checked for the BotPassword by the harness.
+
+mod common;
+
+use axum::http::StatusCode;
+use chrono::Utc;
+
+use common::*;
+use wikiscriptsync_core::store::{Forge, MappingOptions, NewMapping, NewRepository, UserId};
+
+/// Objects owned by one user, made directly in the store.
+struct Owned {
+    repository: i64,
+    file: i64,
+    mapping: i64,
+    monitor: i64,
+    wiki: String,
+}
+
+async fn seed(app: &TestApp, username: &str) -> Owned {
+    let store = &app.state.store;
+    let now = Utc::now();
+    let user = store
+        .user_by_central_id(&format!("dev:{username}"))
+        .await
+        .unwrap()
+        .expect("log the user in first");
+    let repository = store
+        .add_repository(
+            user.id,
+            &NewRepository {
+                forge: Forge::GitHub,
+                host: "github.com".into(),
+                url: app.github.repo_url(REPO),
+                branch: "main".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let file = store
+        .watch_file(user.id, repository.id, SCRIPT_PATH, now)
+        .await
+        .unwrap();
+    let wiki = wikiscriptsync_core::publish::wiki_key(&app.wiki.wiki_url());
+    let mapping = store
+        .add_mapping(
+            user.id,
+            &NewMapping {
+                watched_file_id: file.id,
+                wiki: wiki.clone(),
+                page_title: PAGE.into(),
+                options: MappingOptions::default(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let monitor = store
+        .add_page_monitor(user.id, &wiki, "MediaWiki:Common.js", now)
+        .await
+        .unwrap();
+    store
+        .set_credential(user.id, &wiki, BOT_LOGIN, "not-a-real-ciphertext", now)
+        .await
+        .unwrap();
+    Owned {
+        repository: repository.id.0,
+        file: file.id.0,
+        mapping: mapping.id.0,
+        monitor: monitor.id.0,
+        wiki,
+    }
+}
+
+/// Every GET route that shows a user's data.
+fn get_routes(o: &Owned) -> Vec<String> {
+    vec![
+        "/".into(),
+        "/repositories/new".into(),
+        format!("/repositories/{}", o.repository),
+        format!("/files/{}", o.file),
+        format!("/mappings/{}/publish", o.mapping),
+        "/publishes".into(),
+        format!("/publishes?mapping={}", o.mapping),
+        "/pages".into(),
+        format!("/pages/{}", o.monitor),
+        "/credentials".into(),
+        "/notifications".into(),
+        "/admin/metrics".into(),
+    ]
+}
+
+/// Every POST route that acts on one of the user's objects, with a plausible form.
+fn object_posts(o: &Owned) -> Vec<(String, Vec<(&'static str, String)>)> {
+    vec![
+        (
+            format!("/repositories/{}/watch", o.repository),
+            vec![("path", "src/gadget.css".into())],
+        ),
+        (format!("/repositories/{}/check", o.repository), vec![]),
+        (
+            format!("/files/{}/mappings", o.file),
+            vec![
+                ("wiki", o.wiki.clone()),
+                ("title", "User:Alice/x.js".into()),
+            ],
+        ),
+        (
+            format!("/mappings/{}/options", o.mapping),
+            vec![("publish_enabled", "on".into())],
+        ),
+        (format!("/mappings/{}/publish", o.mapping), vec![]),
+        (format!("/mappings/{}/delete", o.mapping), vec![]),
+        (format!("/files/{}/unwatch", o.file), vec![]),
+        (format!("/pages/{}/delete", o.monitor), vec![]),
+        ("/credentials/delete".into(), vec![("wiki", o.wiki.clone())]),
+        (format!("/repositories/{}/delete", o.repository), vec![]),
+    ]
+}
+
+/// POST routes that create the user's own objects.
+fn create_posts(o: &Owned) -> Vec<(String, Vec<(&'static str, String)>)> {
+    vec![
+        (
+            "/repositories/new".into(),
+            vec![
+                ("url", "https://github.com/alice/gadgets".into()),
+                ("branch", "main".into()),
+            ],
+        ),
+        (
+            "/pages".into(),
+            vec![
+                ("wiki", o.wiki.clone()),
+                ("title", "User:Alice/other.js".into()),
+            ],
+        ),
+        (
+            "/credentials".into(),
+            vec![
+                ("wiki", o.wiki.clone()),
+                ("bot_username", BOT_LOGIN.into()),
+                ("password", BOT_PASSWORD.into()),
+            ],
+        ),
+        ("/notifications".into(), vec![("digest", "on".into())]),
+        ("/logout".into(), vec![]),
+    ]
+}
+
+fn pairs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+#[tokio::test]
+async fn logged_out_visitors_are_sent_to_the_login_page_on_every_route() {
+    let app = TestApp::start().await;
+    app.login("alice").await;
+    let owned = seed(&app, "alice").await;
+    let mut visitor = app.visitor().await;
+    for path in get_routes(&owned) {
+        let response = app.get(&mut Agent::default(), &path).await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "GET {path}");
+        assert_eq!(response.location(), Some("/login"), "GET {path}");
+    }
+    // With a valid anonymous session and nonce, so that only the login check can refuse.
+    for (path, fields) in object_posts(&owned)
+        .into_iter()
+        .chain(create_posts(&owned))
+        .filter(|(p, _)| p != "/logout")
+    {
+        let response = app.post(&mut visitor, &path, &pairs(&fields)).await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "POST {path}");
+        assert_eq!(response.location(), Some("/login"), "POST {path}");
+    }
+    // Nothing was changed for alice.
+    let user = app
+        .state
+        .store
+        .user_by_central_id("dev:alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        app.state
+            .store
+            .list_repositories(user.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn another_users_ids_get_404_on_every_route() {
+    let app = TestApp::start().await;
+    app.login("alice").await;
+    let owned = seed(&app, "alice").await;
+    let mut bob = app.login("bob").await;
+    for path in get_routes(&owned)
+        .into_iter()
+        .filter(|p| p.contains(|c: char| c.is_ascii_digit()))
+    {
+        let response = app.get(&mut bob, &path).await;
+        assert_eq!(
+            response.status,
+            StatusCode::NOT_FOUND,
+            "GET {path}: {}",
+            response.body
+        );
+    }
+    for (path, fields) in object_posts(&owned) {
+        let response = app.post(&mut bob, &path, &pairs(&fields)).await;
+        assert_eq!(
+            response.status,
+            StatusCode::NOT_FOUND,
+            "POST {path}: {}",
+            response.body
+        );
+    }
+    // Bob is not an admin: the metrics page does not exist for him.
+    app.get(&mut bob, "/admin/metrics")
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    // Alice's objects are all still there.
+    let store = &app.state.store;
+    let alice = store
+        .user_by_central_id("dev:alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.list_repositories(alice.id).await.unwrap().len(), 1);
+    assert_eq!(store.list_page_monitors(alice.id).await.unwrap().len(), 1);
+    assert_eq!(store.list_credentials(alice.id).await.unwrap().len(), 1);
+    assert!(
+        store
+            .mapping(
+                alice.id,
+                wikiscriptsync_core::store::MappingId(owned.mapping)
+            )
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let _ = UserId(0);
+}
+
+#[tokio::test]
+async fn every_post_without_the_form_nonce_or_from_another_site_is_refused() {
+    let app = TestApp::start().await;
+    let mut alice = app.login("alice").await;
+    let owned = seed(&app, "alice").await;
+    let nonce = alice.nonce.clone().unwrap();
+    let routes: Vec<_> = object_posts(&owned)
+        .into_iter()
+        .chain(create_posts(&owned))
+        .chain([(
+            "/login/dev".to_owned(),
+            vec![("username", "mallory".to_owned())],
+        )])
+        .collect();
+    for (path, fields) in &routes {
+        let fields = pairs(fields);
+        // No nonce at all.
+        let response = app.post_raw(&mut alice, path, &fields, &[]).await;
+        assert_eq!(
+            response.status,
+            StatusCode::FORBIDDEN,
+            "POST {path} without nonce"
+        );
+        // A wrong nonce.
+        let mut wrong = fields.clone();
+        wrong.push(("csrf", "not-the-nonce"));
+        let response = app.post_raw(&mut alice, path, &wrong, &[]).await;
+        assert_eq!(
+            response.status,
+            StatusCode::FORBIDDEN,
+            "POST {path} wrong nonce"
+        );
+        // The right nonce, but from another site (tower-http's CsrfLayer).
+        let mut right = fields.clone();
+        right.push(("csrf", nonce.as_str()));
+        let response = app
+            .post_raw(
+                &mut alice,
+                path,
+                &right,
+                &[
+                    ("sec-fetch-site", "cross-site"),
+                    ("origin", "https://evil.example"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::FORBIDDEN,
+            "POST {path} cross-site"
+        );
+    }
+    // Nothing changed: still one repository, one monitor, one credential, and still logged in.
+    let store = &app.state.store;
+    let user = store
+        .user_by_central_id("dev:alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.list_repositories(user.id).await.unwrap().len(), 1);
+    assert_eq!(store.list_page_monitors(user.id).await.unwrap().len(), 1);
+    assert!(
+        store
+            .user_by_central_id("dev:mallory")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    app.get(&mut alice, "/").await.expect(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_owner_adds_a_repository_watches_maps_saves_a_botpassword_previews_and_publishes() {
+    let app = TestApp::start().await;
+    let mut alice = app.login("alice").await;
+    let wiki = app.wiki_input();
+
+    // Add a repository: the default branch is offered.
+    let url = app.github.repo_url(REPO);
+    let form = app
+        .get(&mut alice, &format!("/repositories/new?url={url}"))
+        .await;
+    form.expect(StatusCode::OK);
+    assert!(
+        form.body.contains("default branch is <code>main</code>"),
+        "{}",
+        form.body
+    );
+    let added = app
+        .post(
+            &mut alice,
+            "/repositories/new",
+            &[("url", &url), ("branch", "")],
+        )
+        .await;
+    added.expect(StatusCode::SEE_OTHER);
+    let repo_page = added.location().unwrap().to_owned();
+    // The same repository twice is refused with a message.
+    app.post(
+        &mut alice,
+        "/repositories/new",
+        &[("url", &url), ("branch", "main")],
+    )
+    .await
+    .expect(StatusCode::BAD_REQUEST);
+
+    // The publishable files are listed (one head and one tree request), README.md is not.
+    app.github.reset_stats();
+    let files = app.get(&mut alice, &repo_page).await;
+    files.expect(StatusCode::OK);
+    assert!(files.body.contains(SCRIPT_PATH) && files.body.contains("src/gadget.css"));
+    assert!(!files.body.contains("README.md"));
+    assert_eq!(app.github.stats().requests, 2, "{:?}", app.github.stats());
+
+    // Watch the script: the repository is checked at once.
+    app.post(
+        &mut alice,
+        &format!("{repo_page}/watch"),
+        &[("path", SCRIPT_PATH)],
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    let store = &app.state.store;
+    let user = store
+        .user_by_central_id("dev:alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let repository = store.list_repositories(user.id).await.unwrap().remove(0);
+    assert!(repository.head_sha.is_some(), "checked after watching");
+    let file = store
+        .list_watched_files(user.id, repository.id)
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(file.last_blob_sha.is_some());
+
+    // Map it; a bad title is refused with the reason.
+    let bad = app
+        .post(
+            &mut alice,
+            &format!("/files/{}/mappings", file.id),
+            &[
+                ("wiki", &wiki),
+                ("title", "User:Alice/<bad>.js"),
+                ("publish_enabled", "on"),
+            ],
+        )
+        .await;
+    bad.expect(StatusCode::BAD_REQUEST);
+    let off_list = app
+        .post(
+            &mut alice,
+            &format!("/files/{}/mappings", file.id),
+            &[
+                ("wiki", "https://wiki.evil.example/w/api.php"),
+                ("title", PAGE),
+            ],
+        )
+        .await;
+    off_list.expect(StatusCode::BAD_REQUEST);
+    app.post(
+        &mut alice,
+        &format!("/files/{}/mappings", file.id),
+        &[
+            ("wiki", &wiki),
+            ("title", PAGE),
+            ("publish_enabled", "on"),
+            ("allow_create", "on"),
+        ],
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    let mapping = store
+        .list_mappings(user.id, file.id)
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(mapping.options.allow_create && mapping.options.publish_enabled);
+    assert!(!mapping.options.add_banner);
+
+    // Previewing without a BotPassword says what to do.
+    let preview = app
+        .get(&mut alice, &format!("/mappings/{}/publish", mapping.id))
+        .await;
+    preview.expect(StatusCode::OK);
+    assert!(
+        preview.body.contains("no BotPassword is stored"),
+        "{}",
+        preview.body
+    );
+
+    // A wrong BotPassword is refused and not saved.
+    let wrong = app
+        .post(
+            &mut alice,
+            "/credentials",
+            &[
+                ("wiki", &wiki),
+                ("bot_username", BOT_LOGIN),
+                ("password", "wrong-password"),
+            ],
+        )
+        .await;
+    wrong.expect(StatusCode::BAD_REQUEST);
+    assert!(store.list_credentials(user.id).await.unwrap().is_empty());
+
+    // The right one is checked, saved (encrypted) and its rights reported.
+    let saved = app
+        .post(
+            &mut alice,
+            "/credentials",
+            &[
+                ("wiki", &wiki),
+                ("bot_username", BOT_LOGIN),
+                ("password", BOT_PASSWORD),
+            ],
+        )
+        .await;
+    saved.expect(StatusCode::OK);
+    assert!(
+        saved.body.contains("logging in with it worked"),
+        "{}",
+        saved.body
+    );
+    assert!(
+        saved.body.contains("<span class=\"status-ok\">yes</span>"),
+        "{}",
+        saved.body
+    );
+    // editsitejs is more than a user script needs.
+    assert!(
+        saved.body.contains("grants your mapped pages do not need"),
+        "{}",
+        saved.body
+    );
+    assert!(saved.body.contains("editsiteconfig"), "{}", saved.body);
+    let stored = store
+        .credential(user.id, &mapping.wiki)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.ciphertext.contains(BOT_PASSWORD));
+    let list = app.get(&mut alice, "/credentials").await;
+    assert!(list.body.contains(BOT_LOGIN));
+
+    // Preview: the page will be created with the file's text; nothing is edited.
+    let edits_before = app.wiki.requests_for("edit");
+    let preview = app
+        .get(&mut alice, &format!("/mappings/{}/publish", mapping.id))
+        .await;
+    preview.expect(StatusCode::OK);
+    assert!(
+        preview.body.contains("The page will be created"),
+        "{}",
+        preview.body
+    );
+    assert!(
+        preview.body.contains("mw.hook(&#39;wikipage.content&#39;)")
+            || preview
+                .body
+                .contains("mw.hook(&#x27;wikipage.content&#x27;)"),
+        "{}",
+        preview.body
+    );
+    assert_eq!(app.wiki.requests_for("edit"), edits_before);
+    assert!(app.wiki.page_text(PAGE).is_none());
+
+    // Publish: the page has the file, and the result links to the diff.
+    let result = app
+        .post(
+            &mut alice,
+            &format!("/mappings/{}/publish", mapping.id),
+            &[],
+        )
+        .await;
+    result.expect(StatusCode::OK);
+    assert!(
+        result.body.contains("Created the page at revision"),
+        "{}",
+        result.body
+    );
+    assert!(result.body.contains("id=\"diff-link\""), "{}", result.body);
+    assert_eq!(
+        app.wiki.page_text(PAGE).as_deref().map(str::trim_end),
+        Some(SCRIPT.trim_end())
+    );
+
+    // Someone edits the page on-wiki: the preview shows that change and the publish without
+    // "overwrite" is refused.
+    app.wiki.edit_as(PAGE, "// hand edit\n", "Bob", "fix");
+    let preview = app
+        .get(&mut alice, &format!("/mappings/{}/publish", mapping.id))
+        .await;
+    assert!(
+        preview
+            .body
+            .contains("changed on-wiki since your last publish"),
+        "{}",
+        preview.body
+    );
+    assert!(preview.body.contains("hand edit"), "{}", preview.body);
+    assert!(preview.body.contains("name=\"overwrite\""));
+    let refused = app
+        .post(
+            &mut alice,
+            &format!("/mappings/{}/publish", mapping.id),
+            &[],
+        )
+        .await;
+    assert!(refused.body.contains("Refused"), "{}", refused.body);
+    assert_eq!(
+        app.wiki.page_text(PAGE).as_deref().map(str::trim_end),
+        Some("// hand edit")
+    );
+    let overwritten = app
+        .post(
+            &mut alice,
+            &format!("/mappings/{}/publish", mapping.id),
+            &[("overwrite", "on")],
+        )
+        .await;
+    assert!(
+        overwritten
+            .body
+            .contains("Published: the page is now at revision"),
+        "{}",
+        overwritten.body
+    );
+    assert_eq!(
+        app.wiki.page_text(PAGE).as_deref().map(str::trim_end),
+        Some(SCRIPT.trim_end())
+    );
+
+    // The publish log shows it all, per mapping too; the dashboard says in sync.
+    let log = app
+        .get(&mut alice, &format!("/publishes?mapping={}", mapping.id))
+        .await;
+    log.expect(StatusCode::OK);
+    assert!(
+        log.body.contains("published") && log.body.contains("drift_refused"),
+        "{}",
+        log.body
+    );
+    let dashboard = app.get(&mut alice, "/").await;
+    assert!(
+        dashboard.body.contains("1 of 1 pages in sync"),
+        "{}",
+        dashboard.body
+    );
+
+    // Options, monitors, notifications, metrics, then removal.
+    app.post(
+        &mut alice,
+        &format!("/mappings/{}/options", mapping.id),
+        &[("add_banner", "on")],
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    let mapping_now = store.mapping(user.id, mapping.id).await.unwrap().unwrap();
+    assert!(!mapping_now.options.publish_enabled && mapping_now.options.add_banner);
+    app.post(
+        &mut alice,
+        "/pages",
+        &[("wiki", &wiki), ("title", "MediaWiki:Common.js")],
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    let monitors = store.list_page_monitors(user.id).await.unwrap();
+    assert_eq!(monitors.len(), 1);
+    app.get(&mut alice, &format!("/pages/{}", monitors[0].id))
+        .await
+        .expect(StatusCode::OK);
+    app.post(
+        &mut alice,
+        "/notifications",
+        &[
+            ("home_wiki", &wiki),
+            ("digest", "on"),
+            ("kind", "file_changed"),
+        ],
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    let preferences = store.notification_preferences(user.id).await.unwrap();
+    assert!(preferences.digest);
+    assert!(preferences.is_enabled("file_changed") && !preferences.is_enabled("page_changed"));
+    let metrics = app.get(&mut alice, "/admin/metrics").await;
+    metrics.expect(StatusCode::OK);
+    assert!(metrics.body.contains("publish"), "{}", metrics.body);
+
+    app.post(
+        &mut alice,
+        "/credentials/delete",
+        &[("wiki", &mapping.wiki)],
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    assert!(store.list_credentials(user.id).await.unwrap().is_empty());
+    app.post(
+        &mut alice,
+        &format!("/pages/{}/delete", monitors[0].id),
+        &[],
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    app.post(&mut alice, &format!("/mappings/{}/delete", mapping.id), &[])
+        .await
+        .expect(StatusCode::SEE_OTHER);
+    app.post(&mut alice, &format!("/files/{}/unwatch", file.id), &[])
+        .await
+        .expect(StatusCode::SEE_OTHER);
+    app.post(&mut alice, &format!("{repo_page}/delete"), &[])
+        .await
+        .expect(StatusCode::SEE_OTHER);
+    assert!(store.list_repositories(user.id).await.unwrap().is_empty());
+
+    // Logout ends the session.
+    app.post(&mut alice, "/logout", &[])
+        .await
+        .expect(StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&mut alice, "/").await.location(), Some("/login"));
+    assert!(app.checked.load(std::sync::atomic::Ordering::Relaxed) > 25);
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_host_prefixed_secure_httponly_lax_and_expires() {
+    let app = TestApp::start().await;
+    let mut agent = Agent::default();
+    let response = app.get(&mut agent, "/login").await;
+    let cookie = response
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("__Host-session="), "{cookie}");
+    for attribute in [
+        "Secure",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/",
+        "Max-Age=43200",
+    ] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    // The value is encrypted: the nonce is not readable in it.
+    assert!(!cookie.contains(agent.nonce.as_deref().unwrap()));
+    // A tampered cookie is no session at all.
+    let mut tampered = agent.clone();
+    tampered.cookie = Some(format!("{}A", agent.cookie.unwrap()));
+    let response = app
+        .post(&mut tampered, "/login/dev", &[("username", "x")])
+        .await;
+    response.expect(StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_development_login_is_refused_in_production_mode() {
+    let mut app = TestApp::start().await;
+    let mut state = app.state.clone();
+    state.mode = wikiscriptsync_web::Mode::Production;
+    app.router = wikiscriptsync_web::router(state);
+    let mut visitor = Agent::default();
+    let page = app.get(&mut visitor, "/login").await;
+    page.expect(StatusCode::OK);
+    assert!(!page.body.contains("/login/dev"));
+    assert!(page.body.contains("Login is not configured"));
+    // Even with the session's nonce (taken from a development page), the form is gone.
+    let mut dev_state = app.state.clone();
+    dev_state.mode = wikiscriptsync_web::Mode::Development;
+    let dev = wikiscriptsync_web::router(dev_state);
+    let production = std::mem::replace(&mut app.router, dev);
+    let mut visitor = app.visitor().await;
+    app.router = production;
+    app.post(&mut visitor, "/login/dev", &[("username", "alice")])
+        .await
+        .expect(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let app = TestApp::start().await;
+    let mut alice = app.login("alice").await;
+    let big = "x".repeat(200 * 1024);
+    let response = app
+        .post(&mut alice, "/pages", &[("wiki", &big), ("title", "T")])
+        .await;
+    response.expect(StatusCode::PAYLOAD_TOO_LARGE);
+}
