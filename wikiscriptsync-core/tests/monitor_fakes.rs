@@ -564,3 +564,111 @@ async fn pages_are_looked_up_fifty_per_request_and_edits_deletions_and_moves_are
         ["deleted", "deleted", "unchanged"]
     );
 }
+
+#[tokio::test]
+async fn a_long_rate_limit_back_off_stops_the_host_for_the_run_instead_of_failing_every_repository()
+{
+    let github = FakeGitHub::start().await;
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    let alice = user(store.as_ref(), "Alice").await;
+    let at = times(4);
+    for (i, added) in at.iter().enumerate() {
+        let name = format!("octo/r{i}");
+        github.add_repo(&name, [("x.js", "1")]);
+        track(store.as_ref(), alice, &github, &name, &["x.js"], *added).await;
+    }
+    // GitHub asks for a minute of back-off: longer than the client will sleep.
+    github.push_fault_on(
+        Endpoint::Commit,
+        Fault::SecondaryRateLimit {
+            status: 429,
+            retry_after: Some(60),
+        },
+        1,
+    );
+    let checker = RepositoryChecker::new(
+        Arc::clone(&store),
+        forges(github_with_token(&github)),
+        repo_settings("runner", 1),
+    );
+    let report = checker.run().await.unwrap();
+    assert_eq!(
+        (report.checked, report.failed),
+        (1, 1),
+        "{}",
+        report.summary()
+    );
+    assert_eq!(report.reserve_reached.len(), 1);
+    assert_eq!(
+        report.reserve_reached[0].remaining, None,
+        "stopped by the error"
+    );
+    assert_eq!(report.reserve_reached[0].skipped, 3);
+    assert_eq!(
+        github.stats().requests,
+        1,
+        "nothing more was sent to the host"
+    );
+    let due = store.due_counts(chrono::Utc::now()).await.unwrap();
+    assert_eq!(
+        due.repositories, 4,
+        "all still due (the failed one at once in tests)"
+    );
+}
+
+#[tokio::test]
+async fn a_bot_that_cannot_log_in_is_tried_once_per_run_and_its_messages_are_retried_later() {
+    let wiki = notify_wiki().await;
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    let alice = user(store.as_ref(), "Alice").await;
+    let key = wiki_key(&wiki.wiki_url());
+    notify_on(store.as_ref(), alice, &key, false).await;
+    let now = chrono::Utc::now();
+    for i in 0..3 {
+        let title = format!("User:Alice/s{i}.js");
+        wiki.add_page(&title, "a();");
+        store
+            .add_page_monitor(alice, &key, &title, now)
+            .await
+            .unwrap();
+    }
+    let watcher = PageWatcher::new(
+        Arc::clone(&store),
+        wiki_client(&[wiki.host()]),
+        page_settings("w"),
+    );
+    watcher.run().await.unwrap();
+    for i in 0..3 {
+        wiki.edit_as(&format!("User:Alice/s{i}.js"), "b();", "Mallory", "x");
+    }
+    let report = watcher.run().await.unwrap();
+    assert_eq!(report.changes.len(), 3);
+    let wrong = Notifier::new(
+        Arc::clone(&store),
+        wiki_client(&[wiki.host()]),
+        Some(wikiscriptsync_core::mw::BotPassword::new(
+            NOTIFIER,
+            "wrong-password".to_owned().into(),
+        )),
+        NotifierSettings::new("n"),
+    );
+    let failed = wrong.notify(&report.changes).await.unwrap();
+    assert_eq!(failed.failures.len(), 3);
+    assert!(
+        failed.failures[0].detail.contains("could not log in"),
+        "{:?}",
+        failed.failures
+    );
+    assert_eq!(
+        wiki.requests_for("login"),
+        1,
+        "one login attempt for the whole run"
+    );
+    assert!(!format!("{failed:?}").contains("wrong-password"));
+
+    let fixed = notifier(&store, &wiki, true).notify(&[]).await.unwrap();
+    assert_eq!((fixed.sent, fixed.retried), (3, 3), "{}", fixed.summary());
+    assert_eq!(wiki.requests_for("edit"), 3);
+}

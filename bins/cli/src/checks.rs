@@ -42,7 +42,7 @@ pub(crate) enum CheckCommand {
     /// and wikis answer our User-Agent. Exit code 1 when anything is wrong.
     ///
     /// Probed: the repositories in WIKISCRIPTSYNC_HEALTH_PROBE_REPOS (default
-    /// https://github.com/wikimedia/mediawiki) and the wikis in
+    /// github.com/wikimedia/mediawiki) and the wikis in
     /// WIKISCRIPTSYNC_HEALTH_PROBE_WIKIS (default meta.wikimedia.org), comma-separated.
     CheckHealth {
         /// Print one JSON object.

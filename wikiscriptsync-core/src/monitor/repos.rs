@@ -129,9 +129,16 @@ impl RepositoryRunReport {
             self.quota_spent,
         );
         for reserve in &self.reserve_reached {
+            let why = match reserve.remaining {
+                Some(remaining) => format!(
+                    "quota reserve reached on {} ({remaining} left)",
+                    reserve.host
+                ),
+                None => format!("{} asked us to back off", reserve.host),
+            };
             line.push_str(&format!(
-                "; quota reserve reached on {} ({} repositories left for the next run)",
-                reserve.host, reserve.skipped
+                "; {why}: stopped checking it for this run ({} repositories left for the next run)",
+                reserve.skipped
             ));
         }
         if self.lease_lost > 0 {
@@ -177,6 +184,9 @@ struct Checked {
     usage: Usage,
     failure: Option<RepositoryFailure>,
     host: Option<String>,
+    /// The forge refused for a while (primary quota gone, or a long secondary back-off):
+    /// asking this host again in this run would only be refused too.
+    host_blocked: bool,
 }
 
 enum TaskResult {
@@ -397,10 +407,7 @@ impl RepositoryChecker {
         let reserve = self.settings.quota_reserve;
         let latest = checked.usage.latest_snapshot();
         let below = latest.and_then(|s| s.remaining).filter(|&r| r < reserve);
-        let rate_limited = checked
-            .failure
-            .as_ref()
-            .is_some_and(|f| f.detail.starts_with(PRIMARY_LIMIT_MARK));
+        let rate_limited = checked.host_blocked;
         if below.is_none() && !rate_limited {
             return;
         }
@@ -410,7 +417,7 @@ impl RepositoryChecker {
             .entry(host.to_owned())
             .or_insert(ReserveReached {
                 host: host.to_owned(),
-                remaining: below.or(Some(0).filter(|_| rate_limited)),
+                remaining: below,
                 reset_at: latest.and_then(|s| s.reset_at).map(DateTime::<Utc>::from),
                 skipped: 0,
             });
@@ -436,38 +443,42 @@ impl RepositoryChecker {
             next_check_at,
             files: Vec::new(),
         };
-        let failed = |check: RepositoryCheck, usage: Usage, detail: String, host| {
-            let files = claimed
-                .files
-                .iter()
-                .map(|f| FileCheckResult {
-                    watched_file_id: f.id,
-                    status: FileCheckStatus::Error,
-                    new_blob_sha: None,
-                    commit_sha: None,
-                    detail: Some(detail.clone()),
-                })
-                .collect();
-            Checked {
-                check: RepositoryCheck { files, ..check },
-                events: Vec::new(),
-                usage,
-                failure: Some(RepositoryFailure {
-                    repository_id: repo.id,
-                    url: repo.url.clone(),
-                    branch: repo.branch.clone(),
-                    detail,
-                }),
-                host,
-            }
-        };
+        let failed =
+            |check: RepositoryCheck, usage: Usage, error: Result<&ForgeError, String>, host| {
+                let host_blocked = error.as_ref().is_ok_and(|e| blocks_host(e));
+                let detail = error.map_or_else(|text| text, ToString::to_string);
+                let files = claimed
+                    .files
+                    .iter()
+                    .map(|f| FileCheckResult {
+                        watched_file_id: f.id,
+                        status: FileCheckStatus::Error,
+                        new_blob_sha: None,
+                        commit_sha: None,
+                        detail: Some(detail.clone()),
+                    })
+                    .collect();
+                Checked {
+                    check: RepositoryCheck { files, ..check },
+                    events: Vec::new(),
+                    usage,
+                    failure: Some(RepositoryFailure {
+                        repository_id: repo.id,
+                        url: repo.url.clone(),
+                        branch: repo.branch.clone(),
+                        detail,
+                    }),
+                    host,
+                    host_blocked,
+                }
+            };
         let locator = match locator {
             Ok(locator) => locator,
             Err(err) => {
                 return failed(
                     check,
                     usage,
-                    format!("unusable repository URL: {err}"),
+                    Err(format!("unusable repository URL: {err}")),
                     None,
                 );
             }
@@ -491,7 +502,7 @@ impl RepositoryChecker {
                 if let ForgeError::NotFound { .. } = err {
                     check.status = RepositoryCheckStatus::Missing;
                 }
-                return failed(check, usage, describe(&err), host);
+                return failed(check, usage, Ok(&err), host);
             }
         };
         let head = probe.sha().clone();
@@ -516,13 +527,14 @@ impl RepositoryChecker {
                 usage,
                 failure: None,
                 host,
+                host_blocked: false,
             };
         }
         let paths: Vec<String> = claimed.files.iter().map(|f| f.path.clone()).collect();
         let found = match forge.blob_shas(&locator, &head, &paths, &mut usage).await {
             Ok(found) => found,
             // The head is not recorded, so the next run probes "moved" again and retries.
-            Err(err) => return failed(check, usage, describe(&err), host),
+            Err(err) => return failed(check, usage, Ok(&err), host),
         };
         check.status = if probe.moved() {
             RepositoryCheckStatus::Moved
@@ -588,21 +600,24 @@ impl RepositoryChecker {
             usage,
             failure: None,
             host,
+            host_blocked: false,
         }
     }
 }
 
-/// Failure details start with this when the primary quota is used up.
-const PRIMARY_LIMIT_MARK: &str = "primary rate limit:";
-
-/// The failure text for the log: the error's message, marked when it is a primary limit.
-fn describe(error: &ForgeError) -> String {
+/// Whether an error means the host will refuse us for a while: the primary quota is gone, or
+/// it asked for a back-off longer than a few seconds (the forge client then refuses locally
+/// until it passes).
+fn blocks_host(error: &ForgeError) -> bool {
     match error {
         ForgeError::RateLimited {
             kind: LimitKind::Primary,
             ..
-        } => format!("{PRIMARY_LIMIT_MARK} {error}"),
-        _ => error.to_string(),
+        } => true,
+        ForgeError::RateLimited { retry_at, .. } => retry_at
+            .duration_since(SystemTime::now())
+            .is_ok_and(|wait| wait > std::time::Duration::from_secs(5)),
+        _ => false,
     }
 }
 

@@ -164,8 +164,10 @@ pub struct Notifier {
     wiki: Arc<dyn WikiApi>,
     bot: Option<BotPassword>,
     settings: NotifierSettings,
-    /// Logged-in sessions of the bot, per home wiki, for the life of the notifier.
-    sessions: tokio::sync::Mutex<HashMap<String, Arc<dyn WikiSession>>>,
+    /// The bot's session per home wiki for the life of the notifier (one run), or why it
+    /// could not log in there: a failed login is not retried for every message, which could
+    /// get the bot throttled.
+    sessions: tokio::sync::Mutex<HashMap<String, BotLogin>>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -176,6 +178,9 @@ impl std::fmt::Debug for Notifier {
             .finish_non_exhaustive()
     }
 }
+
+/// The bot's session on one wiki, or why it could not log in there.
+type BotLogin = Result<Arc<dyn WikiSession>, String>;
 
 /// A message ready to claim and post.
 struct Outgoing {
@@ -356,21 +361,21 @@ impl Notifier {
     /// The bot's session on a wiki, logging in on first use.
     async fn session(&self, wiki: &str) -> Result<Arc<dyn WikiSession>, String> {
         let mut sessions = self.sessions.lock().await;
-        if let Some(session) = sessions.get(wiki) {
-            return Ok(Arc::clone(session));
+        if let Some(known) = sessions.get(wiki) {
+            return known.clone();
         }
-        let bot = self
-            .bot
-            .clone()
-            .ok_or_else(|| "no notification bot configured".to_owned())?;
-        let url = self.wiki.parse_wiki(wiki).map_err(|e| e.to_string())?;
-        let session = self
-            .wiki
-            .login(&url, bot)
-            .await
-            .map_err(|e| format!("the notification bot could not log in to {wiki}: {e}"))?;
-        sessions.insert(wiki.to_owned(), Arc::clone(&session));
-        Ok(session)
+        let result =
+            match &self.bot {
+                None => Err("no notification bot configured".to_owned()),
+                Some(bot) => match self.wiki.parse_wiki(wiki) {
+                    Err(err) => Err(err.to_string()),
+                    Ok(url) => self.wiki.login(&url, bot.clone()).await.map_err(|e| {
+                        format!("the notification bot could not log in to {wiki}: {e}")
+                    }),
+                },
+            };
+        sessions.insert(wiki.to_owned(), result.clone());
+        result
     }
 }
 
