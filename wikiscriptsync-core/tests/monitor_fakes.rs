@@ -672,3 +672,48 @@ async fn a_bot_that_cannot_log_in_is_tried_once_per_run_and_its_messages_are_ret
     assert_eq!((fixed.sent, fixed.retried), (3, 3), "{}", fixed.summary());
     assert_eq!(wiki.requests_for("edit"), 3);
 }
+
+#[tokio::test]
+async fn a_flow_board_gets_a_new_topic_instead_of_an_edit() {
+    let wiki = FakeWiki::start().await;
+    wiki.add_account(FakeAccount::new(NOTIFIER, PASSWORD));
+    wiki.set_content_model(
+        "User talk:Alice",
+        wikiscriptsync_core::mw::ContentModel::FlowBoard,
+    );
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    let alice = user(store.as_ref(), "Alice").await;
+    let key = wiki_key(&wiki.wiki_url());
+    notify_on(store.as_ref(), alice, &key, false).await;
+    let monitor = store
+        .add_page_monitor(alice, &key, "MediaWiki:Common.js", chrono::Utc::now())
+        .await
+        .unwrap();
+    let event = ChangeEvent::PageDeleted(wikiscriptsync_core::monitor::PageChange {
+        user: alice,
+        page_monitor_id: monitor.id,
+        wiki: key,
+        title: "MediaWiki:Common.js".to_owned(),
+        old_revid: Some(7),
+        new_revid: None,
+        editor: None,
+        timestamp: None,
+        summary: None,
+        diff_url: None,
+        new_title: None,
+    });
+    let report = notifier(&store, &wiki, true)
+        .notify(&[event])
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 1, "{}", report.summary());
+    assert_eq!(wiki.requests_for("edit"), 0);
+    assert_eq!(wiki.requests_for("flow"), 1);
+    let topics = wiki.page("User talk:Alice").unwrap().flow_topics;
+    assert_eq!(topics.len(), 1);
+    assert_eq!(
+        topics[0].0,
+        "WikiScriptSync: [[MediaWiki:Common.js]] was deleted"
+    );
+}
