@@ -160,7 +160,7 @@ fn file_check(file: &WatchedFile) -> (String, &'static str) {
     }
 }
 
-fn build(user: &CurrentUser, state: &AppState, dashboard: Dashboard) -> DashboardPage {
+fn build(user: &CurrentUser, state: &AppState, dashboard: &Dashboard) -> DashboardPage {
     let monitored: HashMap<(&str, &str), i64> = dashboard
         .pages
         .iter()
@@ -270,5 +270,5 @@ fn build(user: &CurrentUser, state: &AppState, dashboard: Dashboard) -> Dashboar
 pub async fn show(State(state): State<AppState>, user: CurrentUser) -> AppResult<Html<String>> {
     let dashboard = state.store.dashboard(user.id, RECENT).await?;
     record_usage(&state, "dashboard");
-    render(&build(&user, &state, dashboard))
+    render(&build(&user, &state, &dashboard))
 }

@@ -1,0 +1,348 @@
+//! Dashboard benchmark: one user with 500 watched files and 500 mappings (plus monitors and a
+//! publish log), the real server binary in development mode on loopback, and
+//!
+//! 1. closed-loop throughput with `wrk` (if installed) on the dashboard and on a plain-text
+//!    route of the same server (`/robots.txt`, the ceiling),
+//! 2. an open-loop run at a fixed 200 requests/s (a small tokio client) for the p50/p99 the
+//!    issue's goal is stated in,
+//! 3. the server's idle RSS and its peak RSS after the load (from /proc).
+//!
+//! Run: `cargo build --release -p wikiscriptsync-web --bins --examples &&
+//! target/release/examples/dashboard_bench` (CARGO_TARGET_DIR applies).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use wikiscriptsync_core::store::{
+    Forge, MappingOptions, NewMapping, NewPublishLogEntry, NewRepository, PublishOutcome,
+    PublishedState,
+};
+use wikiscriptsync_web::WebConfig;
+use wikiscriptsync_web::keys::Keys;
+
+const REPOSITORIES: usize = 10;
+const FILES_PER_REPOSITORY: usize = 50;
+const MONITORS: usize = 50;
+const PUBLISHES: usize = 200;
+const FIXED_RATE: u32 = 200;
+const FIXED_SECONDS: u64 = 10;
+const WRK_SECONDS: &str = "10s";
+
+type BoxError = Box<dyn std::error::Error>;
+
+async fn seed(dir: &Path) -> Result<(), BoxError> {
+    Keys::load_or_generate(dir)?;
+    let config = WebConfig::development(0, dir.to_owned());
+    let store = wikiscriptsync_web::config::open_store(&config).await?;
+    let now = Utc::now();
+    let user = store.upsert_user("dev:bench", "bench", now).await?;
+    let mut mappings = 0;
+    for r in 0..REPOSITORIES {
+        let repository = store
+            .add_repository(
+                user.id,
+                &NewRepository {
+                    forge: Forge::GitHub,
+                    host: "github.com".into(),
+                    url: format!("https://github.com/bench/gadgets-{r}"),
+                    branch: "main".into(),
+                },
+                now,
+            )
+            .await?;
+        for f in 0..FILES_PER_REPOSITORY {
+            let file = store
+                .watch_file(user.id, repository.id, &format!("src/gadget-{f}.js"), now)
+                .await?;
+            let mapping = store
+                .add_mapping(
+                    user.id,
+                    &NewMapping {
+                        watched_file_id: file.id,
+                        wiki: "en.wikipedia.org".into(),
+                        page_title: format!("User:Bench/gadget-{r}-{f}.js"),
+                        options: MappingOptions::default(),
+                    },
+                    now,
+                )
+                .await?;
+            if f % 2 == 0 {
+                store
+                    .record_published(
+                        user.id,
+                        mapping.id,
+                        &PublishedState {
+                            blob_sha: format!("{f:040x}"),
+                            commit_sha: format!("{r:040x}"),
+                            revid: 1000 + f as i64,
+                            at: now,
+                        },
+                    )
+                    .await?;
+            }
+            mappings += 1;
+        }
+    }
+    for m in 0..MONITORS {
+        store
+            .add_page_monitor(
+                user.id,
+                "en.wikipedia.org",
+                &format!("MediaWiki:Gadget-{m}.js"),
+                now,
+            )
+            .await?;
+    }
+    for p in 0..PUBLISHES {
+        store
+            .append_publish_log(&NewPublishLogEntry {
+                user_id: user.id,
+                mapping_id: None,
+                task_id: None,
+                at: now,
+                outcome: PublishOutcome::Published,
+                dry_run: false,
+                wiki: "en.wikipedia.org".into(),
+                page_title: format!("User:Bench/gadget-{p}.js"),
+                repo_url: Some("https://github.com/bench/gadgets-0".into()),
+                branch: Some("main".into()),
+                file_path: Some("src/gadget-0.js".into()),
+                commit_sha: None,
+                blob_sha: None,
+                base_revid: None,
+                new_revid: Some(p as i64),
+                message: Some("published".into()),
+            })
+            .await?;
+    }
+    println!(
+        "seeded: {} repositories, {} watched files, {mappings} mappings, {MONITORS} monitors, {PUBLISHES} publish-log rows",
+        REPOSITORIES,
+        REPOSITORIES * FILES_PER_REPOSITORY
+    );
+    store.close().await;
+    Ok(())
+}
+
+fn server_binary() -> Result<PathBuf, BoxError> {
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("cannot find the target directory")?;
+    let binary = profile_dir.join("wikiscriptsync-web");
+    if !binary.is_file() {
+        return Err(format!(
+            "{} is missing: build it with `cargo build --release -p wikiscriptsync-web --bins`",
+            binary.display()
+        )
+        .into());
+    }
+    Ok(binary)
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Logs in through the development form and returns the session cookie.
+async fn login(base: &str) -> Result<String, BoxError> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let page = http.get(format!("{base}/login")).send().await?;
+    let cookie = session_cookie(&page).ok_or("no session cookie")?;
+    let html = page.text().await?;
+    let marker = r#"name="csrf" value=""#;
+    let start = html.find(marker).ok_or("no nonce")? + marker.len();
+    let nonce = &html[start..start + html[start..].find('"').ok_or("no nonce")?];
+    let response = http
+        .post(format!("{base}/login/dev"))
+        .header("cookie", &cookie)
+        .form(&[("username", "bench"), ("csrf", nonce)])
+        .send()
+        .await?;
+    Ok(session_cookie(&response).ok_or("login failed")?)
+}
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-session="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}
+
+struct WrkResult {
+    rps: f64,
+    p50: String,
+    p99: String,
+}
+
+fn wrk(url: &str, cookie: &str) -> Option<WrkResult> {
+    let output = Command::new("wrk")
+        .args(["-t2", "-c32", "-d", WRK_SECONDS, "--latency", "-H"])
+        .arg(format!("Cookie: {cookie}"))
+        .arg(url)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let find = |prefix: &str| {
+        text.lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .map(str::to_owned)
+    };
+    Some(WrkResult {
+        rps: find("Requests/sec:")?.parse().ok()?,
+        p50: find("50%")?,
+        p99: find("99%")?,
+    })
+}
+
+/// Open loop: one request every 1/rate seconds regardless of answers; latency per request.
+async fn fixed_rate(url: &str, cookie: &str) -> Result<(f64, Duration, Duration, usize), BoxError> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let total = FIXED_RATE as u64 * FIXED_SECONDS;
+    let interval = Duration::from_secs(1) / FIXED_RATE;
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        let due = started + interval * i as u32;
+        tokio::time::sleep_until(due.into()).await;
+        let http = http.clone();
+        let (url, cookie) = (url.to_owned(), cookie.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let ok = match http.get(&url).header("cookie", cookie).send().await {
+                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                Err(_) => false,
+            };
+            (sent.elapsed(), ok)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(tasks.len());
+    let mut failures = 0;
+    for task in tasks {
+        let (latency, ok) = task.await?;
+        if !ok {
+            failures += 1;
+        }
+        latencies.push(latency);
+    }
+    let achieved = total as f64 / started.elapsed().as_secs_f64();
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    Ok((achieved, pct(0.50), pct(0.99), failures))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let binary = server_binary()?;
+    let dir = tempfile::tempdir()?;
+    seed(dir.path()).await?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut server = Command::new(&binary)
+        .args(["--dev", "--port", &port.to_string(), "--data-dir"])
+        .arg(dir.path())
+        .env("WIKISCRIPTSYNC_CONTACT", "https://example.org/bench")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()?;
+    let pid = server.id();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if !up {
+        let _ = server.kill();
+        return Err("the server did not start".into());
+    }
+    let cookie = login(&base).await?;
+    let dashboard = http
+        .get(format!("{base}/"))
+        .header("cookie", &cookie)
+        .send()
+        .await?;
+    let size = dashboard.bytes().await?.len();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle = rss_kib(pid, "VmRSS:");
+    println!(
+        "dashboard page: {size} bytes; server idle RSS {:.1} MiB",
+        idle as f64 / 1024.0
+    );
+
+    let (rate, p50, p99, failures) = fixed_rate(&format!("{base}/"), &cookie).await?;
+    let (plain_rate, plain_p50, plain_p99, plain_failures) =
+        fixed_rate(&format!("{base}/robots.txt"), &cookie).await?;
+    let dash_wrk = wrk(&format!("{base}/"), &cookie);
+    let plain_wrk = wrk(&format!("{base}/robots.txt"), &cookie);
+    let peak = rss_kib(pid, "VmHWM:");
+    let after = rss_kib(pid, "VmRSS:");
+    let _ = server.kill();
+    let _ = server.wait();
+
+    println!();
+    println!("| measurement | dashboard (500 files, 500 mappings) | plain text /robots.txt |");
+    println!("|---|---|---|");
+    println!(
+        "| open loop {FIXED_RATE} req/s for {FIXED_SECONDS} s: achieved | {rate:.0} req/s ({failures} failed) | {plain_rate:.0} req/s ({plain_failures} failed) |"
+    );
+    println!(
+        "| open loop {FIXED_RATE} req/s: p50 / p99 | {:.2} ms / {:.2} ms | {:.2} ms / {:.2} ms |",
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3,
+        plain_p50.as_secs_f64() * 1e3,
+        plain_p99.as_secs_f64() * 1e3
+    );
+    match (&dash_wrk, &plain_wrk) {
+        (Some(d), Some(p)) => {
+            println!(
+                "| wrk -t2 -c32 {WRK_SECONDS}: throughput | {:.0} req/s | {:.0} req/s |",
+                d.rps, p.rps
+            );
+            println!(
+                "| wrk: p50 / p99 | {} / {} | {} / {} |",
+                d.p50, d.p99, p.p50, p.p99
+            );
+            println!(
+                "| dashboard share of the ceiling | {:.1} % | 100 % |",
+                100.0 * d.rps / p.rps
+            );
+        }
+        _ => println!("| wrk | not installed (apt-get install wrk) | |"),
+    }
+    println!(
+        "| server RSS: idle / after load / peak | {:.1} MiB / {:.1} MiB / {:.1} MiB | (same process) |",
+        idle as f64 / 1024.0,
+        after as f64 / 1024.0,
+        peak as f64 / 1024.0
+    );
+    Ok(())
+}
