@@ -741,3 +741,93 @@ async fn oversized_bodies_are_refused() {
         .await;
     response.expect(StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn a_publish_while_another_runs_says_busy_and_edits_nothing() {
+    let app = TestApp::start().await;
+    let mut alice = app.login("alice").await;
+    let owned = seed(&app, "alice").await;
+    let store = &app.state.store;
+    let user = store
+        .user_by_central_id("dev:alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let lock = store
+        .acquire_publish_task(user.id, Utc::now())
+        .await
+        .unwrap();
+    assert!(matches!(
+        lock,
+        wikiscriptsync_core::store::PublishLock::Acquired { .. }
+    ));
+    let edits = app.wiki.requests_for("edit");
+    let response = app
+        .post(
+            &mut alice,
+            &format!("/mappings/{}/publish", owned.mapping),
+            &[],
+        )
+        .await;
+    response.expect(StatusCode::OK);
+    assert!(response.body.contains("Busy: "), "{}", response.body);
+    assert!(
+        response
+            .body
+            .contains("another publish of yours is running"),
+        "{}",
+        response.body
+    );
+    assert_eq!(app.wiki.requests_for("edit"), edits);
+    let preview = app
+        .get(&mut alice, &format!("/mappings/{}/publish", owned.mapping))
+        .await;
+    assert!(preview.body.contains("Busy: "), "{}", preview.body);
+}
+
+#[tokio::test]
+async fn saving_a_botpassword_again_replaces_it_and_the_list_never_shows_it() {
+    let app = TestApp::start().await;
+    let mut alice = app.login("alice").await;
+    let wiki = app.wiki_input();
+    for _ in 0..2 {
+        app.post(
+            &mut alice,
+            "/credentials",
+            &[
+                ("wiki", &wiki),
+                ("bot_username", BOT_LOGIN),
+                ("password", BOT_PASSWORD),
+            ],
+        )
+        .await
+        .expect(StatusCode::OK);
+    }
+    let store = &app.state.store;
+    let user = store
+        .user_by_central_id("dev:alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let saved = store.list_credentials(user.id).await.unwrap();
+    assert_eq!(saved.len(), 1, "replaced, not added");
+    let stored = store
+        .credential(user.id, &saved[0].wiki)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        app.state
+            .vault
+            .decrypt(&stored.ciphertext)
+            .map(|s| secrecy::ExposeSecret::expose_secret(&s).to_owned())
+            .unwrap(),
+        BOT_PASSWORD
+    );
+    let list = app.get(&mut alice, "/credentials").await;
+    assert!(list.body.contains(BOT_LOGIN));
+    assert!(
+        !list.body.contains("value=\"Zq7"),
+        "the password field is never filled"
+    );
+}
