@@ -36,9 +36,9 @@ const CODEX_CSS: &str = include_str!("../static/codex-2.7.0.style.css");
 /// Versioned path: a new Codex version gets a new URL, so the old one can be cached forever.
 pub const CODEX_CSS_PATH: &str = "/static/codex-2.7.0.css";
 /// Our few layout rules on top of Codex.
-const APP_CSS: &str = include_str!("../static/app-1.css");
+const APP_CSS: &str = include_str!("../static/app-2.css");
 /// Versioned path of [`APP_CSS`].
-pub const APP_CSS_PATH: &str = "/static/app-1.css";
+pub const APP_CSS_PATH: &str = "/static/app-2.css";
 
 /// Content-Security-Policy: our own stylesheet and images, no script at all, no framing.
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
@@ -73,6 +73,9 @@ pub struct AppState {
     pub admins: Arc<BTreeSet<String>>,
     /// Wikis offered in the mapping and BotPassword forms (any allow-listed wiki is accepted).
     pub suggested_wikis: Arc<Vec<String>>,
+    /// The site's public origin (`https://wikiscriptsync.toolforge.org`), trusted by the CSRF
+    /// layer in case the front proxy rewrites `Host`.
+    pub public_origin: Option<String>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -132,6 +135,7 @@ impl AppState {
                     .map(|w| (*w).to_owned())
                     .collect(),
             ),
+            public_origin: None,
         }
     }
 
@@ -186,7 +190,17 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             session::require_form_nonce,
         ));
-    let csrf = CsrfLayer::new().with_rejection_response(|_| {
+    let mut csrf = CsrfLayer::new();
+    if let Some(origin) = &state.public_origin {
+        csrf = match csrf.clone().add_trusted_origin(origin) {
+            Ok(layer) => layer,
+            Err(err) => {
+                tracing::warn!(origin, error = %err, "the public origin is not a valid origin; not trusted");
+                csrf
+            }
+        };
+    }
+    let csrf = csrf.with_rejection_response(|_| {
         let mut response = Response::new(Body::from(
             "Refused: this request came from another site. Use the forms on this site.",
         ));

@@ -173,3 +173,10 @@ pub fn parse_admins(list: &str) -> std::collections::BTreeSet<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// The site's public origin (scheme, host and port) from the OAuth redirect URL, if set.
+pub fn public_origin_from_env() -> Option<String> {
+    let redirect = std::env::var(OAUTH_REDIRECT_URL_ENV_VAR).ok()?;
+    let url = url::Url::parse(redirect.trim()).ok()?;
+    Some(url.origin().ascii_serialization()).filter(|o| o != "null")
+}

@@ -70,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
             oauth
         }
     };
-    let state = AppState::new(
+    let mut state = AppState::new(
         config.mode,
         store,
         Arc::clone(&keys.vault),
@@ -80,6 +80,7 @@ async fn main() -> anyhow::Result<()> {
         oauth,
         config::admins_from_env(),
     );
+    state.public_origin = config::public_origin_from_env();
 
     let listener = TcpListener::bind(config.bind)
         .await

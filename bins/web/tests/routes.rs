@@ -831,3 +831,44 @@ async fn saving_a_botpassword_again_replaces_it_and_the_list_never_shows_it() {
         "the password field is never filled"
     );
 }
+
+#[tokio::test]
+async fn the_public_origin_is_trusted_when_the_proxy_rewrites_host() {
+    let mut app = TestApp::start().await;
+    let mut state = app.state.clone();
+    state.public_origin = Some("https://wikiscriptsync.toolforge.org".into());
+    app.router = wikiscriptsync_web::router(state);
+    let mut alice = app.login("alice").await;
+    let nonce = alice.nonce.clone().unwrap();
+    let wiki = app.wiki_input();
+    let fields = [
+        ("wiki", wiki.as_str()),
+        ("title", "MediaWiki:Common.js"),
+        ("csrf", nonce.as_str()),
+    ];
+    // Host is the internal name (localhost), the browser's Origin is the public one.
+    let trusted = app
+        .post_raw(
+            &mut alice,
+            "/pages",
+            &fields,
+            &[
+                ("origin", "https://wikiscriptsync.toolforge.org"),
+                ("sec-fetch-site", "same-site"),
+            ],
+        )
+        .await;
+    trusted.expect(StatusCode::SEE_OTHER);
+    let foreign = app
+        .post_raw(
+            &mut alice,
+            "/pages",
+            &fields,
+            &[
+                ("origin", "https://other-tool.toolforge.org"),
+                ("sec-fetch-site", "same-site"),
+            ],
+        )
+        .await;
+    foreign.expect(StatusCode::FORBIDDEN);
+}

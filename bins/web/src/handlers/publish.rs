@@ -28,9 +28,9 @@ struct PreviewPage {
     layout: Layout,
     mapping: Mapping,
     /// Live page → file; empty when identical.
-    diff: String,
+    diff: Vec<DiffLine>,
     /// What changed on-wiki since our last publish, when anything did.
-    drift: Option<String>,
+    drift: Option<Vec<DiffLine>>,
     /// The page would be created.
     creates: bool,
     /// Nothing to publish.
@@ -39,6 +39,34 @@ struct PreviewPage {
     error: Option<Failure>,
     commit: String,
     path: String,
+}
+
+/// One line of a unified diff with its CSS class (added, removed, hunk header or context).
+pub struct DiffLine {
+    /// `diff-add`, `diff-del`, `diff-hunk` or `diff-context`.
+    pub class: &'static str,
+    /// The line as it is (escaped by the template).
+    pub text: String,
+}
+
+/// Splits a unified diff into classed lines, so additions and removals can be coloured by CSS.
+pub fn diff_lines(diff: &str) -> Vec<DiffLine> {
+    diff.lines()
+        .map(|line| DiffLine {
+            class: if line.starts_with("+++") || line.starts_with("---") {
+                "diff-file"
+            } else if line.starts_with('+') {
+                "diff-add"
+            } else if line.starts_with('-') {
+                "diff-del"
+            } else if line.starts_with("@@") {
+                "diff-hunk"
+            } else {
+                "diff-context"
+            },
+            text: line.to_owned(),
+        })
+        .collect()
 }
 
 /// A failure in words.
@@ -110,7 +138,7 @@ pub async fn preview(
     record_usage(&state, "preview");
     let mut page = PreviewPage {
         layout: Layout::user(&state, &user, "Preview the publish"),
-        diff: String::new(),
+        diff: Vec::new(),
         drift: None,
         creates: false,
         identical: false,
@@ -126,12 +154,12 @@ pub async fn preview(
     }) = &result
     {
         // Show the on-wiki change, and what publishing over it would do.
-        page.drift = Some(diff.clone());
+        page.drift = Some(diff_lines(diff));
         result = dry_run(&state, &user, &page.mapping, true).await;
     }
     match result {
         Ok(report) => {
-            page.diff = report.diff;
+            page.diff = diff_lines(&report.diff);
             page.commit = report.target.commit.unwrap_or_default();
             page.path = report.target.path.unwrap_or_default();
             match report.outcome {
