@@ -37,7 +37,7 @@ const CODEX_CSS: &str = include_str!("../static/codex-2.7.0.style.css");
 pub const CODEX_CSS_PATH: &str = "/static/codex-2.7.0.css";
 /// Our few layout rules on top of Codex.
 const APP_CSS: &str = include_str!("../static/app-2.css");
-/// Versioned path of [`APP_CSS`].
+/// Versioned path of our layout stylesheet (a new version gets a new URL).
 pub const APP_CSS_PATH: &str = "/static/app-2.css";
 
 /// Content-Security-Policy: our own stylesheet and images, no script at all, no framing.
