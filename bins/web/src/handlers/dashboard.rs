@@ -272,3 +272,77 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> AppResult
     record_usage(&state, "dashboard");
     render(&build(&user, &state, &dashboard))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use wikiscriptsync_core::store::{
+        MappingId, MappingOptions, PublishedState, RepositoryId, WatchedFileId,
+    };
+
+    use super::*;
+
+    fn file(blob: Option<&str>) -> WatchedFile {
+        WatchedFile {
+            id: WatchedFileId(1),
+            repository_id: RepositoryId(1),
+            path: "a.js".into(),
+            last_blob_sha: blob.map(str::to_owned),
+            last_checked_at: None,
+            last_status: None,
+            created_at: Utc::now(),
+        }
+    }
+
+    fn mapping(published: Option<(&str, i64)>, enabled: bool) -> Mapping {
+        Mapping {
+            id: MappingId(1),
+            watched_file_id: WatchedFileId(1),
+            wiki: "en.wikipedia.org".into(),
+            page_title: "User:A/a.js".into(),
+            options: MappingOptions {
+                publish_enabled: enabled,
+                ..MappingOptions::default()
+            },
+            last_published: published.map(|(blob, revid)| PublishedState {
+                blob_sha: blob.into(),
+                commit_sha: "c".into(),
+                revid,
+                at: Utc::now(),
+            }),
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_mapping_is_in_sync_only_when_the_page_has_the_checked_file_and_no_later_edit() {
+        let none = HashMap::new();
+        let seen_later = HashMap::from([(("en.wikipedia.org", "User:A/a.js"), 11)]);
+        let seen_same = HashMap::from([(("en.wikipedia.org", "User:A/a.js"), 10)]);
+        let f = file(Some("b1"));
+        assert_eq!(
+            SyncState::of(&f, &mapping(None, true), &none),
+            SyncState::NeverPublished
+        );
+        assert_eq!(
+            SyncState::of(&f, &mapping(Some(("b1", 10)), false), &none),
+            SyncState::Off
+        );
+        assert_eq!(
+            SyncState::of(&f, &mapping(Some(("b1", 10)), true), &none),
+            SyncState::InSync
+        );
+        assert_eq!(
+            SyncState::of(&f, &mapping(Some(("b1", 10)), true), &seen_same),
+            SyncState::InSync
+        );
+        assert_eq!(
+            SyncState::of(&f, &mapping(Some(("b0", 10)), true), &none),
+            SyncState::FileChanged
+        );
+        assert_eq!(
+            SyncState::of(&f, &mapping(Some(("b1", 10)), true), &seen_later),
+            SyncState::ChangedOnWiki
+        );
+    }
+}
