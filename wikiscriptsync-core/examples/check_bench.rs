@@ -44,15 +44,26 @@ struct Row {
     limit: Duration,
     naive_requests: u64,
     naive_limit: Duration,
+    rss_before_mib: f64,
     peak_mib: f64,
 }
 
+/// Peak resident memory of the process so far (VmHWM).
 fn peak_mib() -> f64 {
+    status_mib("VmHWM:")
+}
+
+/// Resident memory now (VmRSS).
+fn rss_mib() -> f64 {
+    status_mib("VmRSS:")
+}
+
+fn status_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<f64>().ok())
         })
@@ -140,6 +151,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         github.reset_stats();
+        let rss_before_mib = rss_mib();
         let began = Instant::now();
         let report = checker.run().await?;
         let wall = began.elapsed();
@@ -153,6 +165,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             limit: limit(stats.requests, FORGE_CONCURRENCY),
             naive_requests: naive_files,
             naive_limit: limit(naive_files, FORGE_CONCURRENCY),
+            rss_before_mib,
             peak_mib: peak_mib(),
         });
         eprintln!("{}", report.summary());
@@ -200,6 +213,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         let before = client.request_count();
+        let rss_before_mib = rss_mib();
         let began = Instant::now();
         let report = watcher.run().await?;
         let wall = began.elapsed();
@@ -214,6 +228,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             limit: limit(requests, WIKI_CONCURRENCY.min(wikis)),
             naive_requests: naive_pages,
             naive_limit: limit(naive_pages, WIKI_CONCURRENCY.min(wikis)),
+            rss_before_mib,
             peak_mib: peak_mib(),
         });
         eprintln!("{}", report.summary());
@@ -224,12 +239,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         LATENCY.as_millis()
     );
     println!(
-        "| pass | requests | quota spent | wall time | physical limit | wall ÷ limit | naive requests | naive limit | peak RSS (process, incl. fakes) |"
+        "| pass | requests | quota spent | wall time | physical limit | wall ÷ limit | naive requests | naive limit | RSS before pass | peak RSS (process, incl. fakes) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in rows {
         println!(
-            "| {} | {} | {} | {:.2} s | {:.2} s | {:.2}× | {} | {:.2} s | {:.1} MiB |",
+            "| {} | {} | {} | {:.2} s | {:.2} s | {:.2}× | {} | {:.2} s | {:.1} MiB | {:.1} MiB |",
             row.pass,
             row.requests,
             row.quota,
@@ -238,6 +253,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             row.wall.as_secs_f64() / row.limit.as_secs_f64().max(f64::EPSILON),
             row.naive_requests,
             row.naive_limit.as_secs_f64(),
+            row.rss_before_mib,
             row.peak_mib
         );
     }

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::Utc;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::events::{ChangeEvent, PageChange};
@@ -191,16 +192,17 @@ impl PageWatcher {
                 .push(monitor);
         }
         let total = by_wiki.len() as u64;
-        let mut pending = by_wiki.into_iter();
+        // The permits bound the wikis being asked at once; a wiki gives its permit back
+        // before writing its results, so the next wiki's lookups overlap with the write.
+        let lookups = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let mut tasks: JoinSet<Result<WikiResult, StoreError>> = JoinSet::new();
+        for (wiki, monitors) in by_wiki {
+            let this = self.clone();
+            let lookups = Arc::clone(&lookups);
+            tasks.spawn(async move { this.check_wiki(&wiki, monitors, &lookups).await });
+        }
         let mut done = 0;
         loop {
-            while tasks.len() < self.settings.concurrency.max(1)
-                && let Some((wiki, monitors)) = pending.next()
-            {
-                let this = self.clone();
-                tasks.spawn(async move { this.check_wiki(&wiki, monitors).await });
-            }
             let Some(joined) = tasks.join_next().await else {
                 break;
             };
@@ -254,6 +256,7 @@ impl PageWatcher {
         self,
         wiki: &str,
         monitors: Vec<PageMonitor>,
+        lookups: &Semaphore,
     ) -> Result<WikiResult, StoreError> {
         let checked_at = Utc::now();
         let next_check_at = checked_at + self.settings.interval;
@@ -266,6 +269,7 @@ impl PageWatcher {
             });
         }
         let mut requests = 0;
+        let permit = lookups.acquire().await.ok();
         let looked_up = match self.wiki.parse_wiki(wiki) {
             Ok(url) => match self.wiki.anonymous(&url) {
                 Ok(session) => {
@@ -277,6 +281,7 @@ impl PageWatcher {
             },
             Err(err) => Err(err),
         };
+        drop(permit);
         let (url, lookups) = match looked_up {
             Ok(found) => found,
             Err(err) => {
