@@ -25,10 +25,43 @@ struct Env {
 }
 
 async fn env(repositories: usize) -> Env {
-    let github = FakeGitHub::start().await;
-    let wiki = FakeWiki::start().await;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("jobs.sqlite3").display());
+    env_on(repositories, url, dir).await
+}
+
+/// A fresh MariaDB database on the test server, or None (after "skipped") when there is none.
+async fn mariadb_url() -> Option<String> {
+    use sqlx::Connection as _;
+    let server = match std::env::var("WIKISCRIPTSYNC_TEST_MARIADB_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but WIKISCRIPTSYNC_TEST_MARIADB_URL is not"
+            );
+            println!("skipped: WIKISCRIPTSYNC_TEST_MARIADB_URL not set");
+            return None;
+        }
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let name = format!("wss_jobsbin_{}_{nanos}", std::process::id());
+    let mut admin = sqlx::MySqlConnection::connect(&server).await.unwrap();
+    sqlx::query(&format!(
+        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    Some(format!("{}/{name}", server.trim_end_matches('/')))
+}
+
+async fn env_on(repositories: usize, url: String, dir: tempfile::TempDir) -> Env {
+    let github = FakeGitHub::start().await;
+    let wiki = FakeWiki::start().await;
     let store = wikiscriptsync_core::store::open(
         &DatabaseUrl::new(url.clone()),
         &StoreSettings::migrating(),
@@ -149,8 +182,28 @@ async fn a_missing_contact_is_a_configuration_error_with_exit_code_2() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_processes_at_once_check_every_repository_exactly_once() {
-    let env = env(30).await;
+async fn two_processes_at_once_on_sqlite_check_every_repository_exactly_once() {
+    two_processes_check_every_repository_exactly_once(env(30).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_at_once_on_mariadb_check_every_repository_exactly_once() {
+    let Some(url) = mariadb_url().await else {
+        return;
+    };
+    let env = env_on(30, url.clone(), tempfile::tempdir().unwrap()).await;
+    two_processes_check_every_repository_exactly_once(env).await;
+    use sqlx::Connection as _;
+    if let Some((server, name)) = url.rsplit_once('/')
+        && let Ok(mut admin) = sqlx::MySqlConnection::connect(server).await
+    {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
+            .execute(&mut admin)
+            .await;
+    }
+}
+
+async fn two_processes_check_every_repository_exactly_once(env: Env) {
     env.github.set_latency(Duration::from_millis(20));
     let (a, b) = tokio::join!(
         output(env.command(&["check-updates"])),
