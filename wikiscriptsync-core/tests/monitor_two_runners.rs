@@ -101,9 +101,12 @@ async fn two_runners_never_check_the_same_item_twice(db: TestDb) {
     let ((store_a, repos_a, pages_a), (store_b, repos_b, pages_b)) =
         tokio::join!(runner("runner-a", pool_a), runner("runner-b", pool_b));
     assert_eq!(repos_a.checked + repos_b.checked, REPOSITORIES as u64);
-    assert!(
-        repos_a.checked > 0 && repos_b.checked > 0,
-        "both runners took work"
+    // How the work is split is up to timing (on MariaDB a runner whose claim meets the other's
+    // locked rows skips them, and may find nothing left); what matters is that nothing is
+    // checked twice and nothing is left out.
+    println!(
+        "runner a checked {}, runner b {}",
+        repos_a.checked, repos_b.checked
     );
     assert_eq!(
         github.stats().requests,
