@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::forge::{Forge as _, Forges, Usage};
+use crate::forge::Forges;
 use crate::mw::WikiApi;
 use crate::store::{OrphanReport, RetentionReport, Store, StoreError};
 
@@ -12,12 +12,11 @@ use crate::store::{OrphanReport, RetentionReport, Store, StoreError};
 pub const DEFAULT_RETENTION_DAYS: u32 = 90;
 /// The variable overriding [`DEFAULT_RETENTION_DAYS`] for the scheduled job.
 pub const RETENTION_DAYS_ENV: &str = "WIKISCRIPTSYNC_LOG_RETENTION_DAYS";
-/// Repository URLs `check-health` asks for their default branch (comma-separated).
-pub const HEALTH_PROBE_REPOS_ENV: &str = "WIKISCRIPTSYNC_HEALTH_PROBE_REPOS";
+/// API hosts (`host[:port]`, comma-separated) `check-health` limits the forge checks to;
+/// unset: every configured GitHub and GitLab instance.
+pub const HEALTH_FORGES_ENV: &str = "WIKISCRIPTSYNC_HEALTH_FORGES";
 /// Wikis `check-health` asks for `meta=userinfo` (comma-separated).
 pub const HEALTH_PROBE_WIKIS_ENV: &str = "WIKISCRIPTSYNC_HEALTH_PROBE_WIKIS";
-/// Probed when [`HEALTH_PROBE_REPOS_ENV`] is not set.
-pub const DEFAULT_HEALTH_PROBE_REPOS: &str = "https://github.com/wikimedia/mediawiki";
 /// Probed when [`HEALTH_PROBE_WIKIS_ENV`] is not set.
 pub const DEFAULT_HEALTH_PROBE_WIKIS: &str = "meta.wikimedia.org";
 
@@ -162,31 +161,38 @@ pub async fn check_database(store: &dyn Store) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Each repository answers its default branch (one request each, with our User-Agent).
-pub async fn check_forges(forges: &Forges, repos: &[String], report: &mut HealthReport) {
-    for url in repos {
-        let result = match forges.parse_repo_url(url) {
-            Ok(locator) => {
-                let mut usage = Usage::default();
-                forges
-                    .default_branch(&locator, &mut usage)
-                    .await
-                    .map(|branch| {
-                        let quota = usage
-                            .latest_snapshot()
-                            .and_then(|s| s.remaining.zip(s.limit))
-                            .map(|(r, l)| format!("; quota {r}/{l} left"))
-                            .unwrap_or_default();
-                        format!(
-                            "{} answers (default branch {branch}){quota}",
-                            locator.api_host()
-                        )
-                    })
-                    .map_err(|e| e.to_string())
-            }
-            Err(err) => Err(format!("{url}: {err}")),
+/// Each configured forge instance answers our User-Agent and accepts our token (GitHub
+/// `/rate_limit`, free of quota; GitLab `/version`): one request per instance. `only` limits
+/// the check to these API hosts (`host[:port]`); empty means every configured instance.
+pub async fn check_forges(forges: &Forges, only: &[String], report: &mut HealthReport) {
+    let config = forges.config();
+    let instances = std::iter::once(config.github()).chain(config.gitlab_instances());
+    for instance in instances {
+        let base = &instance.api_base;
+        let host = match base.port() {
+            Some(port) => format!("{}:{port}", base.host_str().unwrap_or_default()),
+            None => base.host_str().unwrap_or_default().to_owned(),
         };
-        report.push(format!("forge {url}"), result);
+        if !only.is_empty() && !only.contains(&host) {
+            continue;
+        }
+        let health = forges.check_instance(instance).await;
+        let result = health
+            .result
+            .map(|snapshot| {
+                let token = if health.authenticated {
+                    "token accepted"
+                } else {
+                    "no token"
+                };
+                let quota = snapshot
+                    .and_then(|s| s.remaining.zip(s.limit))
+                    .map(|(r, l)| format!("; quota {r}/{l} left"))
+                    .unwrap_or_default();
+                format!("answers ({token}){quota}")
+            })
+            .map_err(|e| e.to_string());
+        report.push(format!("{} {}", health.kind, health.api_base), result);
     }
 }
 

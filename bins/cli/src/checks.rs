@@ -9,8 +9,7 @@ use clap::Subcommand;
 use serde_json::{Value, json};
 use wikiscriptsync_core::jobs::{self, PageJobReport, RepositoryJobReport, Services};
 use wikiscriptsync_core::maintenance::{
-    self, DEFAULT_HEALTH_PROBE_REPOS, DEFAULT_HEALTH_PROBE_WIKIS, HEALTH_PROBE_REPOS_ENV,
-    HEALTH_PROBE_WIKIS_ENV, HealthReport,
+    self, DEFAULT_HEALTH_PROBE_WIKIS, HEALTH_FORGES_ENV, HEALTH_PROBE_WIKIS_ENV, HealthReport,
 };
 use wikiscriptsync_core::monitor::{ChangeEvent, Progress, ProgressSink};
 use wikiscriptsync_core::notify::{self, NotifyReport};
@@ -41,8 +40,8 @@ pub(crate) enum CheckCommand {
     /// Check the database (reachable, migrated), the encryption key, and that the forges
     /// and wikis answer our User-Agent. Exit code 1 when anything is wrong.
     ///
-    /// Probed: the repositories in WIKISCRIPTSYNC_HEALTH_PROBE_REPOS (default
-    /// github.com/wikimedia/mediawiki) and the wikis in
+    /// Probed: every configured GitHub and GitLab API (one request each; GitHub's costs no
+    /// quota), or only the hosts in WIKISCRIPTSYNC_HEALTH_FORGES, and the wikis in
     /// WIKISCRIPTSYNC_HEALTH_PROBE_WIKIS (default meta.wikimedia.org), comma-separated.
     CheckHealth {
         /// Print one JSON object.
@@ -386,9 +385,8 @@ async fn health(json: bool) -> Exit {
     );
     match setup::forges_from_env() {
         Ok(forges) => {
-            let repos =
-                maintenance::list_from_env(HEALTH_PROBE_REPOS_ENV, DEFAULT_HEALTH_PROBE_REPOS);
-            maintenance::check_forges(&forges, &repos, &mut report).await;
+            let only = maintenance::list_from_env(HEALTH_FORGES_ENV, "");
+            maintenance::check_forges(&forges, &only, &mut report).await;
         }
         Err(err) => report.push("forge configuration", Err(err.to_string())),
     }

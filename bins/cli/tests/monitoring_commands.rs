@@ -51,8 +51,8 @@ impl Fakes {
             .env("CREDENTIAL_ENCRYPTION_KEY", &self.key)
             .env("BOT_SECRET", SECRET)
             .env(
-                "WIKISCRIPTSYNC_HEALTH_PROBE_REPOS",
-                self.github.repo_url("octo/gadgets"),
+                "WIKISCRIPTSYNC_HEALTH_FORGES",
+                self.github.uri().trim_start_matches("http://"),
             )
             .env("WIKISCRIPTSYNC_HEALTH_PROBE_WIKIS", self.wiki.api_url());
         command
@@ -388,7 +388,7 @@ async fn check_health_passes_against_the_fakes_and_fails_with_exit_1_when_someth
         .collect();
     assert!(names.iter().any(|n| n.starts_with("database")));
     assert!(names.contains(&"encryption key"));
-    assert!(names.iter().any(|n| n.starts_with("forge ")));
+    assert!(names.iter().any(|n| n.starts_with("GitHub ")), "{names:?}");
     assert!(names.iter().any(|n| n.starts_with("wiki ")));
     assert!(fakes.github.requests().iter().all(|r| {
         r.user_agent
@@ -404,12 +404,12 @@ async fn check_health_passes_against_the_fakes_and_fails_with_exit_1_when_someth
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(stdout(&out).contains("[FAIL] encryption key"), "{out:?}");
 
-    let mut bad_repo = fakes.command(&["check-health", "--json"]);
-    bad_repo.env(
-        "WIKISCRIPTSYNC_HEALTH_PROBE_REPOS",
-        fakes.github.repo_url("octo/missing"),
-    );
-    let out = tokio::task::spawn_blocking(move || bad_repo.output().unwrap())
+    // A forge that does not answer (nothing listens on the discard port).
+    let mut bad_forge = fakes.command(&["check-health", "--json"]);
+    bad_forge
+        .env("WIKISCRIPTSYNC_GITHUB_API_URL", "http://127.0.0.1:9")
+        .env("WIKISCRIPTSYNC_HEALTH_FORGES", "127.0.0.1:9");
+    let out = tokio::task::spawn_blocking(move || bad_forge.output().unwrap())
         .await
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
