@@ -15,7 +15,7 @@ use crate::monitor::{
 use crate::mw::{BotPassword, WikiApi};
 use crate::notify::{self, Notifier, NotifierSettings, NotifyConfigError, NotifyReport};
 use crate::setup::{self, SetupError};
-use crate::store::{DatabaseUrl, MigrationPolicy, Store, StoreError, toolsdb_url_from_env};
+use crate::store::{DatabaseUrl, MigrationPolicy, Store, StoreError};
 
 /// A job could not run, or stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -90,11 +90,7 @@ impl Services {
 /// injected its credentials (`TOOL_TOOLSDB_USER`/`TOOL_TOOLSDB_PASSWORD`, database
 /// `<user>__wikiscriptsync`, as the web app does); else the local SQLite default.
 pub fn database_url() -> Result<DatabaseUrl, JobError> {
-    let explicit = std::env::var(setup::DATABASE_URL_ENV).is_ok_and(|v| !v.trim().is_empty());
-    if !explicit && std::env::var_os("TOOL_TOOLSDB_USER").is_some() {
-        return Ok(toolsdb_url_from_env()?);
-    }
-    Ok(setup::database_url_from_env())
+    Ok(setup::database_url_from_env()?)
 }
 
 /// What `check-updates` did: the checks, then the notifications.

@@ -10,7 +10,10 @@ use chrono::Utc;
 
 use crate::forge::{self, ForgeConfig, Forges};
 use crate::mw::{self, ActionApiClient, AllowList, ClientConfig, UserAgent};
-use crate::store::{self, DatabaseUrl, MigrationPolicy, Store, StoreError, StoreSettings, User};
+use crate::store::{
+    self, DatabaseUrl, MigrationPolicy, Store, StoreError, StoreSettings, TOOLSDB_DATABASE_SUFFIX,
+    TOOLSDB_HOST, ToolsDbCredentials, User,
+};
 
 /// The variable naming the database.
 pub const DATABASE_URL_ENV: &str = "WIKISCRIPTSYNC_DATABASE_URL";
@@ -54,11 +57,21 @@ pub enum SetupError {
     },
 }
 
-/// The database URL from [`DATABASE_URL_ENV`], or [`DEFAULT_DATABASE_URL`].
-pub fn database_url_from_env() -> DatabaseUrl {
-    match std::env::var(DATABASE_URL_ENV) {
-        Ok(url) if !url.trim().is_empty() => DatabaseUrl::new(url.trim().to_owned()),
-        _ => DatabaseUrl::new(DEFAULT_DATABASE_URL),
+/// The database every binary uses: [`DATABASE_URL_ENV`] when set; else ToolsDB when Toolforge
+/// injected its credentials (`TOOL_TOOLSDB_USER`/`TOOL_TOOLSDB_PASSWORD`, database
+/// `<user>__wikiscriptsync`); else the local SQLite default [`DEFAULT_DATABASE_URL`]. One rule
+/// for the web app, the jobs and the CLI, so that `migrate` on Toolforge migrates the database
+/// the services use.
+pub fn database_url_from_env() -> Result<DatabaseUrl, SetupError> {
+    database_url_from(|name| std::env::var(name).ok())
+}
+
+fn database_url_from(var: impl Fn(&str) -> Option<String>) -> Result<DatabaseUrl, SetupError> {
+    match var(DATABASE_URL_ENV) {
+        Some(url) if !url.trim().is_empty() => Ok(DatabaseUrl::new(url.trim().to_owned())),
+        _ if var("TOOL_TOOLSDB_USER").is_some() => Ok(ToolsDbCredentials::from_lookup(var)?
+            .database_url(TOOLSDB_HOST, TOOLSDB_DATABASE_SUFFIX)?),
+        _ => Ok(DatabaseUrl::new(DEFAULT_DATABASE_URL)),
     }
 }
 
@@ -136,6 +149,40 @@ pub async fn cli_user(store: &dyn Store, bot_login: &str) -> Result<User, StoreE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn url_with(vars: &[(&str, &str)]) -> Result<DatabaseUrl, SetupError> {
+        database_url_from(|name| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    #[test]
+    fn the_database_is_chosen_by_one_rule_for_every_binary() {
+        let url = |vars: &[(&str, &str)]| url_with(vars).unwrap().expose().to_owned();
+        assert_eq!(url(&[]), DEFAULT_DATABASE_URL);
+        assert_eq!(
+            url(&[(DATABASE_URL_ENV, " mysql://u@h/db ")]),
+            "mysql://u@h/db"
+        );
+        let chosen = url(&[
+            ("TOOL_TOOLSDB_USER", "s12345"),
+            ("TOOL_TOOLSDB_PASSWORD", "pw"),
+        ]);
+        assert!(chosen.contains("tools.db.svc.wikimedia.cloud"), "{chosen}");
+        assert!(chosen.ends_with("/s12345__wikiscriptsync"), "{chosen}");
+        // An explicit URL wins over Toolforge's credentials.
+        assert_eq!(
+            url(&[
+                ("TOOL_TOOLSDB_USER", "s12345"),
+                (DATABASE_URL_ENV, "sqlite:x.db")
+            ]),
+            "sqlite:x.db"
+        );
+        // On Toolforge without a password: an error, not a silent local SQLite file.
+        assert!(url_with(&[("TOOL_TOOLSDB_USER", "s12345")]).is_err());
+    }
 
     #[test]
     fn the_default_database_lives_in_a_data_directory() {

@@ -360,16 +360,18 @@ fn notifications_json(report: &NotifyReport) -> Value {
 /// Runs every health check; exit code 1 when any failed.
 async fn health(json: bool) -> Exit {
     let mut report = HealthReport::default();
-    let url = setup::database_url_from_env();
-    match setup::open_store(&url, MigrationPolicy::RequireCurrent).await {
-        Ok(store) => {
-            report.push(
-                format!("database {}", url.redacted()),
-                maintenance::check_database(store.as_ref()).await,
-            );
-            store.close().await;
-        }
-        Err(err) => report.push(format!("database {}", url.redacted()), Err(err.to_string())),
+    match setup::database_url_from_env() {
+        Ok(url) => match setup::open_store(&url, MigrationPolicy::RequireCurrent).await {
+            Ok(store) => {
+                report.push(
+                    format!("database {}", url.redacted()),
+                    maintenance::check_database(store.as_ref()).await,
+                );
+                store.close().await;
+            }
+            Err(err) => report.push(format!("database {}", url.redacted()), Err(err.to_string())),
+        },
+        Err(err) => report.push("database", Err(err.to_string())),
     }
     report.push(
         "encryption key",

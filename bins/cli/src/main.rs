@@ -247,7 +247,8 @@ async fn publish(args: PublishArgs) -> Result<Exit, Failure> {
     let wiki = Arc::new(setup::wiki_client_from_env(true).map_err(config_failure)?);
     let forges = Arc::new(setup::forges_from_env().map_err(config_failure)?);
     let source = publish_source(&args, &forges)?;
-    let store = setup::open_store(&setup::database_url_from_env(), MigrationPolicy::Apply)
+    let url = setup::database_url_from_env().map_err(config_failure)?;
+    let store = setup::open_store(&url, MigrationPolicy::Apply)
         .await
         .map_err(|err| Failure::Other(anyhow::Error::new(err).context(database_context())))?;
     // The CLI logs in with the password it was given; the vault only matters if a key is
@@ -454,7 +455,7 @@ fn result_json(result: &Result<PublishReport, PublishFailure>) -> Value {
 }
 
 async fn migrate() -> Result<Exit, Failure> {
-    let url = setup::database_url_from_env();
+    let url = setup::database_url_from_env().map_err(config_failure)?;
     println!("database: {}", url.redacted());
     // Open without touching the schema first, to say how many migrations were pending.
     let pending = match setup::open_store(&url, MigrationPolicy::RequireCurrent).await {
@@ -483,7 +484,8 @@ async fn migrate() -> Result<Exit, Failure> {
 
 async fn rotate(dry_run: bool) -> Result<Exit, Failure> {
     let vault = Vault::from_env().map_err(|e| key_failure(&e))?;
-    let store = setup::open_store(&setup::database_url_from_env(), MigrationPolicy::Apply)
+    let url = setup::database_url_from_env().map_err(config_failure)?;
+    let store = setup::open_store(&url, MigrationPolicy::Apply)
         .await
         .map_err(|err| Failure::Other(err.into()))?;
     let report = rotate_credentials(store.as_ref(), &vault, dry_run).await?;

@@ -249,7 +249,8 @@ pub(crate) enum PrefsCommand {
 
 /// Opens the store, applying migrations (as `publish` does, for local use).
 pub(crate) async fn open_store() -> Result<Arc<dyn Store>, Failure> {
-    setup::open_store(&setup::database_url_from_env(), MigrationPolicy::Apply)
+    let url = setup::database_url_from_env().map_err(|err| Failure::Other(err.into()))?;
+    setup::open_store(&url, MigrationPolicy::Apply)
         .await
         .map_err(|err| Failure::Other(err.into()))
 }
