@@ -177,6 +177,15 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Point a usage error at the help of the command that was run (the CLI has no global
+    // options, so the first plain argument is the subcommand).
+    let help = std::env::args()
+        .skip(1)
+        .find(|arg| !arg.starts_with('-'))
+        .map_or_else(
+            || "wikiscriptsync --help".to_owned(),
+            |c| format!("wikiscriptsync {c} --help"),
+        );
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -191,7 +200,7 @@ fn main() -> ExitCode {
     let exit = match runtime.block_on(run(cli)) {
         Ok(exit) => exit,
         Err(Failure::Usage(message)) => {
-            eprintln!("error: {message}\n\nRun `wikiscriptsync publish --help` for usage.");
+            eprintln!("error: {message}\n\nRun `{help}` for usage.");
             Exit::Usage
         }
         Err(Failure::Other(error)) => {
