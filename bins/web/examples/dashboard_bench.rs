@@ -26,8 +26,8 @@ const REPOSITORIES: usize = 10;
 const FILES_PER_REPOSITORY: usize = 50;
 const MONITORS: usize = 50;
 const PUBLISHES: usize = 200;
-const FIXED_RATE: u32 = 200;
-const FIXED_SECONDS: u64 = 10;
+const FIXED_RATES: [u32; 2] = [50, 200];
+const FIXED_SECONDS: u64 = 5;
 const WRK_SECONDS: &str = "10s";
 
 type BoxError = Box<dyn std::error::Error>;
@@ -121,6 +121,72 @@ async fn seed(dir: &Path) -> Result<(), BoxError> {
         "seeded: {} repositories, {} watched files, {mappings} mappings, {MONITORS} monitors, {PUBLISHES} publish-log rows",
         REPOSITORIES,
         REPOSITORIES * FILES_PER_REPOSITORY
+    );
+    // Where a dashboard request's time goes: the store's six queries, and a usage count.
+    let runs = 50;
+    let started = Instant::now();
+    for _ in 0..runs {
+        std::hint::black_box(store.dashboard(user.id, 10).await?);
+    }
+    let query = started.elapsed() / runs;
+    // The dashboard's parts that the Store trait exposes, to point at the slow one.
+    let repositories = store.list_repositories(user.id).await?;
+    let mut parts = Vec::new();
+    let started = Instant::now();
+    for _ in 0..runs {
+        std::hint::black_box(store.list_repositories(user.id).await?);
+    }
+    parts.push(("list_repositories", started.elapsed() / runs));
+    let started = Instant::now();
+    for _ in 0..runs {
+        for repository in &repositories {
+            std::hint::black_box(store.list_watched_files(user.id, repository.id).await?);
+        }
+    }
+    parts.push(("list_watched_files x10", started.elapsed() / runs));
+    let files = store
+        .list_watched_files(user.id, repositories[0].id)
+        .await?;
+    let started = Instant::now();
+    for _ in 0..runs {
+        for file in &files {
+            std::hint::black_box(store.list_mappings(user.id, file.id).await?);
+        }
+    }
+    parts.push(("list_mappings x50", started.elapsed() / runs));
+    let started = Instant::now();
+    for _ in 0..runs {
+        std::hint::black_box(store.list_page_monitors(user.id).await?);
+    }
+    parts.push(("list_page_monitors", started.elapsed() / runs));
+    let started = Instant::now();
+    for _ in 0..runs {
+        std::hint::black_box(
+            store
+                .publish_log(
+                    user.id,
+                    wikiscriptsync_core::store::PublishLogFilter::All,
+                    wikiscriptsync_core::store::PageRequest::first(10),
+                )
+                .await?,
+        );
+    }
+    parts.push(("publish_log(10)", started.elapsed() / runs));
+    for (name, took) in parts {
+        println!(
+            "in-process: store.{name} {:.2} ms",
+            took.as_secs_f64() * 1e3
+        );
+    }
+    let started = Instant::now();
+    for _ in 0..runs {
+        store.record_usage(now.date_naive(), "bench").await?;
+    }
+    let usage = started.elapsed() / runs;
+    println!(
+        "in-process: store.dashboard() {:.2} ms, store.record_usage() {:.2} ms (mean of {runs})",
+        query.as_secs_f64() * 1e3,
+        usage.as_secs_f64() * 1e3
     );
     store.close().await;
     Ok(())
@@ -216,13 +282,17 @@ fn wrk(url: &str, cookie: &str) -> Option<WrkResult> {
 }
 
 /// Open loop: one request every 1/rate seconds regardless of answers; latency per request.
-async fn fixed_rate(url: &str, cookie: &str) -> Result<(f64, Duration, Duration, usize), BoxError> {
+async fn fixed_rate(
+    url: &str,
+    cookie: &str,
+    rate: u32,
+) -> Result<(f64, Duration, Duration, usize), BoxError> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(64)
         .build()?;
-    let total = FIXED_RATE as u64 * FIXED_SECONDS;
-    let interval = Duration::from_secs(1) / FIXED_RATE;
+    let total = u64::from(rate) * FIXED_SECONDS;
+    let interval = Duration::from_secs(1) / rate;
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(total as usize);
     for i in 0..total {
@@ -298,9 +368,14 @@ async fn main() -> Result<(), BoxError> {
         idle as f64 / 1024.0
     );
 
-    let (rate, p50, p99, failures) = fixed_rate(&format!("{base}/"), &cookie).await?;
-    let (plain_rate, plain_p50, plain_p99, plain_failures) =
-        fixed_rate(&format!("{base}/robots.txt"), &cookie).await?;
+    let mut open_loop = Vec::new();
+    for rate in FIXED_RATES {
+        open_loop.push((
+            rate,
+            fixed_rate(&format!("{base}/"), &cookie, rate).await?,
+            fixed_rate(&format!("{base}/robots.txt"), &cookie, rate).await?,
+        ));
+    }
     let dash_wrk = wrk(&format!("{base}/"), &cookie);
     let plain_wrk = wrk(&format!("{base}/robots.txt"), &cookie);
     let peak = rss_kib(pid, "VmHWM:");
@@ -311,16 +386,24 @@ async fn main() -> Result<(), BoxError> {
     println!();
     println!("| measurement | dashboard (500 files, 500 mappings) | plain text /robots.txt |");
     println!("|---|---|---|");
-    println!(
-        "| open loop {FIXED_RATE} req/s for {FIXED_SECONDS} s: achieved | {rate:.0} req/s ({failures} failed) | {plain_rate:.0} req/s ({plain_failures} failed) |"
-    );
-    println!(
-        "| open loop {FIXED_RATE} req/s: p50 / p99 | {:.2} ms / {:.2} ms | {:.2} ms / {:.2} ms |",
-        p50.as_secs_f64() * 1e3,
-        p99.as_secs_f64() * 1e3,
-        plain_p50.as_secs_f64() * 1e3,
-        plain_p99.as_secs_f64() * 1e3
-    );
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    for (
+        rate,
+        (achieved, p50, p99, failed),
+        (plain_achieved, plain_p50, plain_p99, plain_failed),
+    ) in &open_loop
+    {
+        println!(
+            "| open loop {rate} req/s for {FIXED_SECONDS} s: achieved | {achieved:.0} req/s ({failed} failed) | {plain_achieved:.0} req/s ({plain_failed} failed) |"
+        );
+        println!(
+            "| open loop {rate} req/s: p50 / p99 | {:.2} ms / {:.2} ms | {:.2} ms / {:.2} ms |",
+            ms(*p50),
+            ms(*p99),
+            ms(*plain_p50),
+            ms(*plain_p99)
+        );
+    }
     match (&dash_wrk, &plain_wrk) {
         (Some(d), Some(p)) => {
             println!(

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::Key;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -49,6 +50,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The longest a request may take (a publish is a handful of requests to a forge and a wiki).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Pages built at the same time. More wait their turn holding only their request, so a burst
+/// cannot hold hundreds of dashboards (each hundreds of KiB) in memory at once.
+pub const MAX_CONCURRENT_PAGES: usize = 16;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -189,6 +194,10 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             session::require_form_nonce,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::new(Semaphore::new(MAX_CONCURRENT_PAGES)),
+            one_of_a_few,
         ));
     let mut csrf = CsrfLayer::new();
     if let Some(origin) = &state.public_origin {
@@ -232,6 +241,19 @@ pub async fn serve(
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Runs the page when one of [`MAX_CONCURRENT_PAGES`] permits is free.
+async fn one_of_a_few(
+    State(permits): State<Arc<Semaphore>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match permits.acquire().await {
+        Ok(_permit) => next.run(request).await,
+        // The semaphore is never closed; if it were, serving without a limit beats failing.
+        Err(_) => next.run(request).await,
+    }
 }
 
 async fn security_headers(request: Request, next: Next) -> Response {

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use chrono::Utc;
 
 use common::*;
-use wikiscriptsync_core::store::{Forge, MappingOptions, NewMapping, NewRepository, UserId};
+use wikiscriptsync_core::store::{Forge, MappingOptions, NewMapping, NewRepository};
 
 /// Objects owned by one user, made directly in the store.
 struct Owned {
@@ -246,7 +246,6 @@ async fn another_users_ids_get_404_on_every_route() {
             .unwrap()
             .is_some()
     );
-    let _ = UserId(0);
 }
 
 #[tokio::test]
