@@ -51,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
     //    that holds the publish lock and the publish log.
     let wiki = Arc::new(setup::wiki_client_from_env(true)?);
     let forges = Arc::new(setup::forges_from_env()?);
-    let store = setup::open_store(&setup::database_url_from_env(), MigrationPolicy::Apply).await?;
+    let store = setup::open_store(&setup::database_url_from_env()?, MigrationPolicy::Apply).await?;
 
     // 2. The BotPassword. It stays a SecretString (never printed, wiped when dropped). We pass
     //    it directly, so the vault is not used and a throwaway key will do.
