@@ -115,10 +115,23 @@ pub fn contact_from_env() -> Result<String, SetupError> {
         .ok_or(SetupError::MissingContact)
 }
 
+/// The contact development mode puts in the User-Agent when [`CONTACT_ENV`] is not set: the
+/// project's home, so that requests from a laptop still identify the tool. Anything deployed
+/// sets its own contact.
+pub const DEVELOPMENT_CONTACT: &str = "https://gitlab.wikimedia.org/toolforge-repos/wikiscriptsync";
+
 /// The MediaWiki client: User-Agent from [`CONTACT_ENV`], Wikimedia wikis plus
 /// `WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS`. `interactive` drops `maxlag` (a person is waiting).
 pub fn wiki_client_from_env(interactive: bool) -> Result<ActionApiClient, SetupError> {
-    let mut config = ClientConfig::new(UserAgent::from_contact(&contact_from_env()?)?);
+    wiki_client_with_contact(&contact_from_env()?, interactive)
+}
+
+/// [`wiki_client_from_env`] with the User-Agent contact given.
+pub fn wiki_client_with_contact(
+    contact: &str,
+    interactive: bool,
+) -> Result<ActionApiClient, SetupError> {
+    let mut config = ClientConfig::new(UserAgent::from_contact(contact)?);
     config.allow_list = AllowList::from_env()?;
     if interactive {
         config = config.interactive();
@@ -128,8 +141,16 @@ pub fn wiki_client_from_env(interactive: bool) -> Result<ActionApiClient, SetupE
 
 /// The forge router from the environment (see `wikiscriptsync_forge::config`).
 pub fn forges_from_env() -> Result<Forges, SetupError> {
-    contact_from_env()?;
-    Ok(Forges::new(ForgeConfig::from_env()?)?)
+    forges_with_contact(&contact_from_env()?)
+}
+
+/// [`forges_from_env`] with the User-Agent contact given.
+pub fn forges_with_contact(contact: &str) -> Result<Forges, SetupError> {
+    let config = ForgeConfig::from_vars(|name| match name {
+        CONTACT_ENV => Some(contact.to_owned()),
+        other => std::env::var(other).ok(),
+    })?;
+    Ok(Forges::new(config)?)
 }
 
 /// The local user the CLI publishes as: keyed by the bot account's user name (the part of

@@ -53,12 +53,26 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("cannot open the database")?;
 
-    let wiki = setup::wiki_client_from_env(true).context("cannot set up the MediaWiki client")?;
-    let forges = setup::forges_from_env().context("cannot set up the GitHub/GitLab clients")?;
+    let contact = match (config.mode, setup::contact_from_env()) {
+        (_, Ok(contact)) => contact,
+        (Mode::Development, Err(_)) => {
+            tracing::warn!(
+                "{} is not set: requests identify the tool by its project URL; set it to your \
+                 own URL or e-mail before publishing to a public wiki",
+                setup::CONTACT_ENV
+            );
+            setup::DEVELOPMENT_CONTACT.to_owned()
+        }
+        (Mode::Production, Err(err)) => return Err(err).context("cannot build the User-Agent"),
+    };
+    let wiki = setup::wiki_client_with_contact(&contact, true)
+        .context("cannot set up the MediaWiki client")?;
+    let forges =
+        setup::forges_with_contact(&contact).context("cannot set up the GitHub/GitLab clients")?;
     let oauth = match config.mode {
         Mode::Development => None,
         Mode::Production => {
-            let user_agent = UserAgent::from_contact(&setup::contact_from_env()?)?;
+            let user_agent = UserAgent::from_contact(&contact)?;
             let oauth = config::oauth_from_env(&user_agent, &AllowList::from_env()?)?;
             if oauth.is_none() {
                 anyhow::bail!(
