@@ -26,8 +26,9 @@ pub fn unified_diff(old: &str, new: &str, old_label: &str, new_label: &str) -> S
         return String::new();
     }
     // Diff line by line with a trailing newline on both sides, so the last line compares equal
-    // when only earlier lines changed.
-    let (old, new) = (format!("{old}\n"), format!("{new}\n"));
+    // when only earlier lines changed; an empty side stays empty (no lines, not one blank line).
+    let lines = |text: String| if text.is_empty() { text } else { text + "\n" };
+    let (old, new) = (lines(old), lines(new));
     TextDiff::from_lines(&old, &new)
         .unified_diff()
         .context_radius(3)
@@ -113,6 +114,23 @@ mod tests {
         let diff = unified_diff("a\nb\nc\n", "a\nB\nc\n", "live", "file");
         assert!(diff.starts_with("--- live\n+++ file\n"), "{diff}");
         assert!(diff.contains("-b\n+B\n"), "{diff}");
+    }
+
+    #[test]
+    fn a_new_page_diffs_from_nothing_not_from_a_blank_line() {
+        let changed = |diff: &str, sign: char| {
+            diff.lines()
+                .filter(|line| {
+                    line.starts_with(sign) && !line.starts_with(&sign.to_string().repeat(3))
+                })
+                .count()
+        };
+        let diff = unified_diff("", "a\nb", "live", "file");
+        assert!(diff.contains("@@ -0,0 +1,2 @@\n+a\n+b\n"), "{diff}");
+        assert_eq!(changed(&diff, '-'), 0, "{diff}");
+        let removed = unified_diff("a", "", "live", "file");
+        assert!(removed.contains("@@ -1 +0,0 @@\n-a\n"), "{removed}");
+        assert_eq!(changed(&removed, '+'), 0, "{removed}");
     }
 
     #[test]
