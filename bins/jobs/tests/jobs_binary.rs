@@ -2,10 +2,13 @@
 //! processes at once never check a repository twice, and `run-scheduler` stops cleanly on
 //! SIGTERM.
 
+mod support;
+
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
+use support::{TestDatabase, jobs_command, output, stdout, summary_numbers};
 use wikiscriptsync_core::forge::testkit::FakeGitHub;
 use wikiscriptsync_core::mw::testkit::FakeWiki;
 use wikiscriptsync_core::publish::wiki_key;
@@ -13,57 +16,23 @@ use wikiscriptsync_core::store::{
     DatabaseUrl, Forge, NewRepository, PageRequest, Store, StoreSettings, UserId,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_wikiscriptsync-jobs");
-
 struct Env {
     github: FakeGitHub,
     wiki: FakeWiki,
     store: std::sync::Arc<dyn Store>,
-    url: String,
     user: UserId,
-    _dir: tempfile::TempDir,
+    db: TestDatabase,
 }
 
 async fn env(repositories: usize) -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("jobs.sqlite3").display());
-    env_on(repositories, url, dir).await
+    env_on(repositories, TestDatabase::sqlite()).await
 }
 
-/// A fresh MariaDB database on the test server, or None (after "skipped") when there is none.
-async fn mariadb_url() -> Option<String> {
-    use sqlx::Connection as _;
-    let server = match std::env::var("WIKISCRIPTSYNC_TEST_MARIADB_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI is set but WIKISCRIPTSYNC_TEST_MARIADB_URL is not"
-            );
-            println!("skipped: WIKISCRIPTSYNC_TEST_MARIADB_URL not set");
-            return None;
-        }
-    };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let name = format!("wss_jobsbin_{}_{nanos}", std::process::id());
-    let mut admin = sqlx::MySqlConnection::connect(&server).await.unwrap();
-    sqlx::query(&format!(
-        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-    ))
-    .execute(&mut admin)
-    .await
-    .unwrap();
-    Some(format!("{}/{name}", server.trim_end_matches('/')))
-}
-
-async fn env_on(repositories: usize, url: String, dir: tempfile::TempDir) -> Env {
+async fn env_on(repositories: usize, db: TestDatabase) -> Env {
     let github = FakeGitHub::start().await;
     let wiki = FakeWiki::start().await;
     let store = wikiscriptsync_core::store::open(
-        &DatabaseUrl::new(url.clone()),
+        &DatabaseUrl::new(db.url.clone()),
         &StoreSettings::migrating(),
     )
     .await
@@ -108,40 +77,22 @@ async fn env_on(repositories: usize, url: String, dir: tempfile::TempDir) -> Env
         github,
         wiki,
         store,
-        url,
         user,
-        _dir: dir,
+        db,
     }
 }
 
 impl Env {
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(BIN);
+        let mut command = jobs_command(args, &self.db.url, &[self.wiki.host()]);
         command
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("WIKISCRIPTSYNC_CONTACT", "https://example.org/tests")
-            .env("WIKISCRIPTSYNC_DATABASE_URL", &self.url)
             .env("WIKISCRIPTSYNC_GITHUB_API_URL", self.github.uri())
             .env(
                 "WIKISCRIPTSYNC_GITHUB_TOKEN",
                 "ghp_test0000000000000000000000000000000",
-            )
-            .env("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS", self.wiki.host())
-            .env("RUST_LOG", "warn");
+            );
         command
     }
-}
-
-async fn output(mut command: Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().expect("run the binary"))
-        .await
-        .unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -188,19 +139,10 @@ async fn two_processes_at_once_on_sqlite_check_every_repository_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_at_once_on_mariadb_check_every_repository_exactly_once() {
-    let Some(url) = mariadb_url().await else {
+    let Some(db) = TestDatabase::mariadb().await else {
         return;
     };
-    let env = env_on(30, url.clone(), tempfile::tempdir().unwrap()).await;
-    two_processes_check_every_repository_exactly_once(env).await;
-    use sqlx::Connection as _;
-    if let Some((server, name)) = url.rsplit_once('/')
-        && let Ok(mut admin) = sqlx::MySqlConnection::connect(server).await
-    {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
-            .execute(&mut admin)
-            .await;
-    }
+    two_processes_check_every_repository_exactly_once(env_on(30, db).await).await;
 }
 
 async fn two_processes_check_every_repository_exactly_once(env: Env) {
@@ -210,14 +152,7 @@ async fn two_processes_check_every_repository_exactly_once(env: Env) {
         output(env.command(&["check-updates"]))
     );
     assert!(a.status.success() && b.status.success(), "{a:?} {b:?}");
-    let checked = |out: &Output| -> u64 {
-        let text = stdout(out);
-        text.split("check-updates: ")
-            .nth(1)
-            .and_then(|rest| rest.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no summary in {text}"))
-    };
+    let checked = |out: &Output| summary_numbers(out, "check-updates: ")[0];
     assert_eq!(
         checked(&a) + checked(&b),
         30,
