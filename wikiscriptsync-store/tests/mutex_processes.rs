@@ -67,6 +67,9 @@ async fn mutex_child_role() {
                 );
                 let expired = expired.map_or(-1, |t| t.0);
                 lines.push(format!("acquired {} {start} {end} {expired}", task.0));
+                // Step back after releasing, as a real publisher does between publishes, so
+                // that the other process gets its turn instead of this one winning every race.
+                tokio::time::sleep(Duration::from_millis(4)).await;
             }
             PublishLock::Busy { .. } => {
                 lines.push("busy".to_owned());
