@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 use wikiscriptsync_core::credentials::rotate_credentials;
 use wikiscriptsync_core::forge::{CommitSha, Forges};
@@ -252,7 +252,7 @@ async fn publish(args: PublishArgs) -> Result<Exit, Failure> {
             args.bot_user
         )));
     }
-    let password = read_password(&args)?;
+    let password = manage::read_password(args.password_env.as_deref(), &args.bot_user)?;
     let wiki = Arc::new(setup::wiki_client_from_env(true).map_err(config_failure)?);
     let forges = Arc::new(setup::forges_from_env().map_err(config_failure)?);
     let source = publish_source(&args, &forges)?;
@@ -317,33 +317,6 @@ fn publish_source(args: &PublishArgs, forges: &Forges) -> Result<PublishSource, 
         path: file.trim_start_matches('/').to_owned(),
         expected_blob: None,
     })
-}
-
-/// The BotPassword from `--password-env`, or a prompt without echo on a terminal.
-fn read_password(args: &PublishArgs) -> Result<SecretString, Failure> {
-    if let Some(var) = &args.password_env {
-        return match std::env::var(var) {
-            Ok(value) if !value.is_empty() => Ok(SecretString::from(value)),
-            _ => Err(Failure::Usage(format!(
-                "--password-env {var}: the variable {var} is not set or empty; export it with \
-                 the generated password from Special:BotPasswords"
-            ))),
-        };
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(Failure::Usage(
-            "no password: standard input is not a terminal, so there is nobody to prompt; pass \
-             --password-env VAR naming a variable that holds the BotPassword"
-                .to_owned(),
-        ));
-    }
-    let typed = rpassword::prompt_password(format!("BotPassword for {}: ", args.bot_user))
-        .map_err(|err| Failure::Other(anyhow::anyhow!("cannot read the password: {err}")))?;
-    let typed = SecretString::from(typed);
-    if typed.expose_secret().is_empty() {
-        return Err(Failure::Usage("the password is empty".to_owned()));
-    }
-    Ok(typed)
 }
 
 fn config_failure(error: setup::SetupError) -> Failure {

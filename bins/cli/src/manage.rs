@@ -753,8 +753,9 @@ fn prefs_printed(json: bool, p: &NotificationPreferences) -> Printed {
     (json, value, text)
 }
 
-/// The BotPassword from the variable `var`, or typed at a prompt without echo.
-fn read_password(var: Option<&str>, login: &str) -> Result<SecretString, Failure> {
+/// The BotPassword from the variable `var` (`--password-env`), or typed at a prompt without echo
+/// on a terminal; never from a flag value, which would end up in shell history and `ps`.
+pub(crate) fn read_password(var: Option<&str>, login: &str) -> Result<SecretString, Failure> {
     if let Some(var) = var {
         return match std::env::var(var) {
             Ok(value) if !value.is_empty() => Ok(SecretString::from(value)),
