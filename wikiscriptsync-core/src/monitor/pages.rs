@@ -5,11 +5,11 @@
 //! Pages are claimed in the database with a lease (ordered by wiki), so runners that overlap
 //! never check the same page in a run. Wikis are looked up concurrently, each one serially.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use chrono::Utc;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::events::{ChangeEvent, PageChange};
@@ -128,6 +128,28 @@ impl std::fmt::Debug for PageWatcher {
     }
 }
 
+/// What a run has taken in so far.
+#[derive(Default)]
+struct RunState {
+    report: PageRunReport,
+    /// Wikis claimed so far (a wiki split across two batches counts twice).
+    claimed: u64,
+    /// Wikis finished so far.
+    done: u64,
+}
+
+/// Claimed pages grouped by wiki, so each wiki is asked once per batch.
+fn group_by_wiki(claimed: Vec<PageMonitor>) -> BTreeMap<String, Vec<PageMonitor>> {
+    let mut by_wiki: BTreeMap<String, Vec<PageMonitor>> = BTreeMap::new();
+    for monitor in claimed {
+        by_wiki
+            .entry(monitor.wiki.clone())
+            .or_default()
+            .push(monitor);
+    }
+    by_wiki
+}
+
 /// The outcome of one wiki's pages.
 struct WikiResult {
     checks: Vec<PageCheck>,
@@ -157,96 +179,112 @@ impl PageWatcher {
     }
 
     /// Checks every due page once.
+    ///
+    /// One set of slots (the wiki concurrency) serves the whole run, and the next batch is
+    /// claimed while the current one is looked up (one batch ahead), so a wiki of the next
+    /// batch starts the moment a slot frees instead of after the slowest wiki of this one.
     pub async fn run(&self) -> Result<PageRunReport, RunError> {
         let now = Utc::now();
-        let mut report = PageRunReport::default();
+        let mut run = RunState::default();
+        let slots = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let mut tasks: JoinSet<Result<WikiResult, StoreError>> = JoinSet::new();
+        // At most one claim in flight; dropping the run aborts it (its pages' leases expire).
+        let mut claims: JoinSet<Result<Vec<PageMonitor>, StoreError>> = JoinSet::new();
+        let claim = || {
+            let store = Arc::clone(&self.store);
+            let request = ClaimRequest {
+                owner: self.settings.owner.clone(),
+                now,
+                lease: self.settings.lease,
+                limit: self.settings.batch_size.max(1),
+            };
+            async move { store.claim_due_pages(&request).await }
+        };
+        claims.spawn(claim());
+        let mut waiting: VecDeque<(String, Vec<PageMonitor>)> = VecDeque::new();
         loop {
-            let claimed = self
-                .store
-                .claim_due_pages(&ClaimRequest {
-                    owner: self.settings.owner.clone(),
-                    now,
-                    lease: self.settings.lease,
-                    limit: self.settings.batch_size.max(1),
-                })
-                .await
-                .map_err(RunError::Store)?;
-            if claimed.is_empty() {
-                break;
-            }
-            self.check_batch(claimed, &mut report).await?;
+            // Wikis that finish meanwhile are taken in first, so a database error stops the
+            // run as early as it can.
+            let Some((wiki, monitors)) = waiting.pop_front() else {
+                tokio::select! {
+                    biased;
+                    Some(joined) = tasks.join_next() => self.take_in(joined, &mut tasks, &mut run)?,
+                    Some(claimed) = claims.join_next() => {
+                        let claimed = claimed
+                            .map_err(|err| RunError::Task(err.to_string()))?
+                            .map_err(RunError::Store)?;
+                        if !claimed.is_empty() {
+                            let by_wiki = group_by_wiki(claimed);
+                            run.claimed += by_wiki.len() as u64;
+                            waiting.extend(by_wiki);
+                            claims.spawn(claim());
+                        }
+                    }
+                    else => break,
+                }
+                continue;
+            };
+            let slot = loop {
+                tokio::select! {
+                    biased;
+                    Some(joined) = tasks.join_next() => self.take_in(joined, &mut tasks, &mut run)?,
+                    slot = Arc::clone(&slots).acquire_owned() => break slot.ok(),
+                }
+            };
+            let this = self.clone();
+            tasks.spawn(async move { this.check_wiki(&wiki, monitors, slot).await });
         }
-        Ok(report)
+        Ok(run.report)
     }
 
-    async fn check_batch(
+    /// Adds one finished wiki to the report; a database error aborts the wikis still running.
+    fn take_in(
         &self,
-        claimed: Vec<PageMonitor>,
-        report: &mut PageRunReport,
+        joined: Result<Result<WikiResult, StoreError>, tokio::task::JoinError>,
+        tasks: &mut JoinSet<Result<WikiResult, StoreError>>,
+        run: &mut RunState,
     ) -> Result<(), RunError> {
-        let mut by_wiki: BTreeMap<String, Vec<PageMonitor>> = BTreeMap::new();
-        for monitor in claimed {
-            by_wiki
-                .entry(monitor.wiki.clone())
-                .or_default()
-                .push(monitor);
-        }
-        let total = by_wiki.len() as u64;
-        // The permits bound the wikis being asked at once; a wiki gives its permit back
-        // before writing its results, so the next wiki's lookups overlap with the write.
-        let lookups = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
-        let mut tasks: JoinSet<Result<WikiResult, StoreError>> = JoinSet::new();
-        for (wiki, monitors) in by_wiki {
-            let this = self.clone();
-            let lookups = Arc::clone(&lookups);
-            tasks.spawn(async move { this.check_wiki(&wiki, monitors, &lookups).await });
-        }
-        let mut done = 0;
-        loop {
-            let Some(joined) = tasks.join_next().await else {
-                break;
-            };
-            let result = match joined.map_err(|err| RunError::Task(err.to_string()))? {
-                Ok(result) => result,
-                Err(err) => {
-                    tasks.abort_all();
-                    return Err(RunError::Store(err));
-                }
-            };
-            done += 1;
-            report.wikis += 1;
-            report.requests += result.requests;
-            let lost: HashSet<PageMonitorId> = result.lost_ids.iter().copied().collect();
-            for check in &result.checks {
-                if lost.contains(&check.page_monitor_id) {
-                    report.lease_lost += 1;
-                    continue;
-                }
-                report.checked += 1;
-                match check.status {
-                    PageCheckStatus::Unchanged => report.unchanged += 1,
-                    PageCheckStatus::Changed => report.changed += 1,
-                    PageCheckStatus::Deleted => report.deleted += 1,
-                    PageCheckStatus::Moved => report.moved += 1,
-                    PageCheckStatus::Error => report.errors += 1,
-                }
+        let result = match joined.map_err(|err| RunError::Task(err.to_string()))? {
+            Ok(result) => result,
+            Err(err) => {
+                tasks.abort_all();
+                return Err(RunError::Store(err));
             }
-            report.changes.extend(
-                result
-                    .events
-                    .into_iter()
-                    .filter(|(id, _)| !lost.contains(id))
-                    .map(|(_, event)| event),
-            );
-            report.failures.extend(result.failure);
-            report_progress(
-                self.progress.as_ref(),
-                Progress {
-                    done,
-                    pending: total - done,
-                },
-            );
+        };
+        let report = &mut run.report;
+        run.done += 1;
+        report.wikis += 1;
+        report.requests += result.requests;
+        let lost: HashSet<PageMonitorId> = result.lost_ids.iter().copied().collect();
+        for check in &result.checks {
+            if lost.contains(&check.page_monitor_id) {
+                report.lease_lost += 1;
+                continue;
+            }
+            report.checked += 1;
+            match check.status {
+                PageCheckStatus::Unchanged => report.unchanged += 1,
+                PageCheckStatus::Changed => report.changed += 1,
+                PageCheckStatus::Deleted => report.deleted += 1,
+                PageCheckStatus::Moved => report.moved += 1,
+                PageCheckStatus::Error => report.errors += 1,
+            }
         }
+        report.changes.extend(
+            result
+                .events
+                .into_iter()
+                .filter(|(id, _)| !lost.contains(id))
+                .map(|(_, event)| event),
+        );
+        report.failures.extend(result.failure);
+        report_progress(
+            self.progress.as_ref(),
+            Progress {
+                done: run.done,
+                pending: run.claimed - run.done,
+            },
+        );
         Ok(())
     }
 
@@ -256,7 +294,7 @@ impl PageWatcher {
         self,
         wiki: &str,
         monitors: Vec<PageMonitor>,
-        lookups: &Semaphore,
+        slot: Option<OwnedSemaphorePermit>,
     ) -> Result<WikiResult, StoreError> {
         let checked_at = Utc::now();
         let next_check_at = checked_at + self.settings.interval;
@@ -269,7 +307,6 @@ impl PageWatcher {
             });
         }
         let mut requests = 0;
-        let permit = lookups.acquire().await.ok();
         let looked_up = match self.wiki.parse_wiki(wiki) {
             Ok(url) => match self.wiki.anonymous(&url) {
                 Ok(session) => {
@@ -281,7 +318,8 @@ impl PageWatcher {
             },
             Err(err) => Err(err),
         };
-        drop(permit);
+        // The slot goes back before the write, so the next wiki's lookups overlap with it.
+        drop(slot);
         let (url, lookups) = match looked_up {
             Ok(found) => found,
             Err(err) => {
