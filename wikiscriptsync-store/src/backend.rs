@@ -344,20 +344,29 @@ macro_rules! impl_store {
                 }
             }
 
-            /// Lock and lease due rows of `table` in one transaction; returns their ids.
-            async fn claim_ids(&self, table: &str, claim: &ClaimRequest) -> StoreResult<Vec<i64>> {
+            /// Lock and lease due rows of `table` (only row `only` when given) in one
+            /// transaction; returns their ids.
+            async fn claim_ids(
+                &self,
+                table: &str,
+                claim: &ClaimRequest,
+                only: Option<i64>,
+            ) -> StoreResult<Vec<i64>> {
                 check_claim(claim)?;
                 let now = ms(claim.now);
                 let select = format!(
                     "SELECT id FROM {table} WHERE next_check_at <= ? \
-                     AND (lease_expires_at IS NULL OR lease_expires_at <= ?) \
+                     AND (lease_expires_at IS NULL OR lease_expires_at <= ?){} \
                      ORDER BY next_check_at, id LIMIT ?{}",
+                    if only.is_some() { " AND id = ?" } else { "" },
                     Self::DIALECT.claim_lock_suffix
                 );
                 let mut tx = self.begin_write().await?;
-                let ids: Vec<(i64,)> = sqlx::query_as(&select)
-                    .bind(now)
-                    .bind(now)
+                let mut query = sqlx::query_as(&select).bind(now).bind(now);
+                if let Some(id) = only {
+                    query = query.bind(id);
+                }
+                let ids: Vec<(i64,)> = query
                     .bind(i64::from(claim.limit))
                     .fetch_all(&mut *tx)
                     .await
@@ -379,6 +388,58 @@ macro_rules! impl_store {
                 }
                 tx.commit().await.map_err(from_query)?;
                 Ok(ids)
+            }
+
+            /// Claims due repositories (only `only` when given) with their watched files.
+            async fn claim_repositories(
+                &self,
+                claim: &ClaimRequest,
+                only: Option<RepositoryId>,
+            ) -> StoreResult<Vec<ClaimedRepository>> {
+                let mut attempt = 0;
+                let ids = loop {
+                    match self
+                        .claim_ids("sync_trackedrepository", claim, only.map(|id| id.0))
+                        .await
+                    {
+                        Err(error) if is_transient(&error) && attempt + 1 < MAX_ATTEMPTS => {
+                            backoff(attempt).await;
+                            attempt += 1;
+                        }
+                        other => break other?,
+                    }
+                };
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let list = placeholders(ids.len());
+                let repo_sql = format!(
+                    "SELECT {} FROM sync_trackedrepository r WHERE r.id IN ({list}) \
+                     ORDER BY r.next_check_at, r.id",
+                    RepositoryRow::COLUMNS
+                );
+                let file_sql = format!(
+                    "SELECT {} FROM sync_watchedfile f WHERE f.repository_id IN ({list}) \
+                     ORDER BY f.repository_id, f.path",
+                    WatchedFileRow::COLUMNS
+                );
+                let mut repo_query = sqlx::query_as::<_, RepositoryRow>(&repo_sql);
+                let mut file_query = sqlx::query_as::<_, WatchedFileRow>(&file_sql);
+                for id in &ids {
+                    repo_query = repo_query.bind(*id);
+                    file_query = file_query.bind(*id);
+                }
+                let repos = repo_query.fetch_all(&self.pool).await.map_err(from_query)?;
+                let files = file_query.fetch_all(&self.pool).await.map_err(from_query)?;
+                let mut by_repo: HashMap<RepositoryId, Vec<WatchedFile>> = HashMap::new();
+                for file in map_rows(files, WatchedFileRow::into_domain)? {
+                    by_repo.entry(file.repository_id).or_default().push(file);
+                }
+                map_rows(repos, |row| {
+                    let repository = row.into_domain()?;
+                    let files = by_repo.remove(&repository.id).unwrap_or_default();
+                    Ok(ClaimedRepository { repository, files })
+                })
             }
 
             async fn release_claims(&self, table: &str, owner: &str, ids: &[i64]) -> StoreResult<u64> {
@@ -1037,47 +1098,33 @@ macro_rules! impl_store {
                 &self,
                 claim: &ClaimRequest,
             ) -> StoreResult<Vec<ClaimedRepository>> {
-                let mut attempt = 0;
-                let ids = loop {
-                    match self.claim_ids("sync_trackedrepository", claim).await {
-                        Err(error) if is_transient(&error) && attempt + 1 < MAX_ATTEMPTS => {
-                            backoff(attempt).await;
-                            attempt += 1;
-                        }
-                        other => break other?,
-                    }
-                };
-                if ids.is_empty() {
-                    return Ok(Vec::new());
+                self.claim_repositories(claim, None).await
+            }
+
+            async fn claim_due_repository(
+                &self,
+                id: RepositoryId,
+                claim: &ClaimRequest,
+            ) -> StoreResult<Option<ClaimedRepository>> {
+                Ok(self.claim_repositories(claim, Some(id)).await?.pop())
+            }
+
+            async fn mark_repository_due(
+                &self,
+                user: UserId,
+                id: RepositoryId,
+                now: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                if self.repository(user, id).await?.is_none() {
+                    return Ok(false);
                 }
-                let list = placeholders(ids.len());
-                let repo_sql = format!(
-                    "SELECT {} FROM sync_trackedrepository r WHERE r.id IN ({list}) \
-                     ORDER BY r.next_check_at, r.id",
-                    RepositoryRow::COLUMNS
-                );
-                let file_sql = format!(
-                    "SELECT {} FROM sync_watchedfile f WHERE f.repository_id IN ({list}) \
-                     ORDER BY f.repository_id, f.path",
-                    WatchedFileRow::COLUMNS
-                );
-                let mut repo_query = sqlx::query_as::<_, RepositoryRow>(&repo_sql);
-                let mut file_query = sqlx::query_as::<_, WatchedFileRow>(&file_sql);
-                for id in &ids {
-                    repo_query = repo_query.bind(*id);
-                    file_query = file_query.bind(*id);
-                }
-                let repos = repo_query.fetch_all(&self.pool).await.map_err(from_query)?;
-                let files = file_query.fetch_all(&self.pool).await.map_err(from_query)?;
-                let mut by_repo: HashMap<RepositoryId, Vec<WatchedFile>> = HashMap::new();
-                for file in map_rows(files, WatchedFileRow::into_domain)? {
-                    by_repo.entry(file.repository_id).or_default().push(file);
-                }
-                map_rows(repos, |row| {
-                    let repository = row.into_domain()?;
-                    let files = by_repo.remove(&repository.id).unwrap_or_default();
-                    Ok(ClaimedRepository { repository, files })
-                })
+                self.execute(
+                    "UPDATE sync_trackedrepository SET next_check_at = ? \
+                     WHERE id = ? AND user_id = ?",
+                    &[ms(now), id.0, user.0],
+                )
+                .await?;
+                Ok(true)
             }
 
             async fn complete_repository_check(&self, check: &RepositoryCheck) -> StoreResult<()> {
@@ -1303,7 +1350,7 @@ macro_rules! impl_store {
             async fn claim_due_pages(&self, claim: &ClaimRequest) -> StoreResult<Vec<PageMonitor>> {
                 let mut attempt = 0;
                 let ids = loop {
-                    match self.claim_ids("wiki_monitor_pagemonitor", claim).await {
+                    match self.claim_ids("wiki_monitor_pagemonitor", claim, None).await {
                         Err(error) if is_transient(&error) && attempt + 1 < MAX_ATTEMPTS => {
                             backoff(attempt).await;
                             attempt += 1;

@@ -213,6 +213,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         claim: &ClaimRequest,
     ) -> StoreResult<Vec<ClaimedRepository>>;
 
+    /// Claim one repository like [`Store::claim_due_repositories`] does (only if it is due
+    /// and not claimed by another runner); `None` otherwise.
+    async fn claim_due_repository(
+        &self,
+        id: RepositoryId,
+        claim: &ClaimRequest,
+    ) -> StoreResult<Option<ClaimedRepository>>;
+
+    /// Make one of the user's repositories due at `now` (for "Check now"). False, and nothing
+    /// changed, when it is not that user's repository.
+    async fn mark_repository_due(
+        &self,
+        user: UserId,
+        id: RepositoryId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
     /// Record a repository check in one transaction: head SHA, ETag, per-file blob SHAs and
     /// one sync_filechecklog row per file; releases the claim. [`StoreError::LeaseLost`] (and
     /// nothing written) when `owner` no longer holds the claim.

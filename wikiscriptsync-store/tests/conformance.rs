@@ -754,6 +754,76 @@ async fn due_repositories_are_claimed_once_until_the_lease_expires(db: &TestDb) 
     assert!(matches!(invalid, StoreError::InvalidInput(_)));
 }
 
+async fn check_now_makes_one_repository_of_its_owner_due_and_claims_only_that_one(db: &TestDb) {
+    let store = db.open().await;
+    let (alice, repo, _, _) = fixture(&store, "Alice").await;
+    let (bob, bobs, _, _) = fixture(&store, "Bob").await;
+    // Alice's repository was checked a moment ago: due again only in an hour.
+    let now = t0() + Duration::seconds(1);
+    store
+        .claim_due_repositories(&claim("runner-a", now, 10))
+        .await
+        .unwrap();
+    store
+        .complete_repository_check(&RepositoryCheck {
+            repository_id: repo.id,
+            owner: "runner-a".to_owned(),
+            checked_at: now,
+            status: RepositoryCheckStatus::Unchanged,
+            head_sha: Some("head-1".to_owned()),
+            etag: None,
+            next_check_at: now + Duration::hours(1),
+            files: Vec::new(),
+        })
+        .await
+        .unwrap();
+    store
+        .release_repository_claims("runner-a", &[bobs.id])
+        .await
+        .unwrap();
+    let later = now + Duration::seconds(1);
+    assert!(
+        store
+            .claim_due_repository(repo.id, &claim("runner-b", later, 10))
+            .await
+            .unwrap()
+            .is_none(),
+        "not due yet"
+    );
+    // Bob cannot make Alice's repository due.
+    assert!(
+        !store
+            .mark_repository_due(bob, repo.id, later)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.due_counts(later).await.unwrap().repositories, 1);
+    assert!(
+        store
+            .mark_repository_due(alice, repo.id, later)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.due_counts(later).await.unwrap().repositories, 2);
+    // Claiming one repository takes only that one, though Bob's is due too.
+    let claimed = store
+        .claim_due_repository(repo.id, &claim("runner-b", later, 10))
+        .await
+        .unwrap()
+        .expect("Alice's repository is due");
+    assert_eq!(claimed.repository.id, repo.id);
+    assert_eq!(claimed.files.len(), 1);
+    assert_eq!(store.due_counts(later).await.unwrap().repositories, 1);
+    assert!(
+        store
+            .claim_due_repository(repo.id, &claim("runner-c", later, 10))
+            .await
+            .unwrap()
+            .is_none(),
+        "claimed by runner-b"
+    );
+}
+
 async fn a_repository_check_records_shas_etag_and_one_log_row_per_file_atomically(db: &TestDb) {
     let store = db.open().await;
     let (alice, repo, file, _) = fixture(&store, "Alice").await;
@@ -1484,6 +1554,7 @@ conformance!(
     the_publish_log_is_append_only_and_paginates_newest_first,
     one_botpassword_ciphertext_per_user_and_wiki_with_compare_and_swap_rotation,
     due_repositories_are_claimed_once_until_the_lease_expires,
+    check_now_makes_one_repository_of_its_owner_due_and_claims_only_that_one,
     a_repository_check_records_shas_etag_and_one_log_row_per_file_atomically,
     concurrent_runners_claim_disjoint_sets_of_due_work,
     api_quota_snapshots_are_recorded_per_host,
