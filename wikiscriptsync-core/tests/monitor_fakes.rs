@@ -10,7 +10,7 @@ use std::time::Duration;
 use monitor_support::*;
 use wikiscriptsync_core::forge::testkit::{Endpoint, FakeGitHub, Fault};
 use wikiscriptsync_core::monitor::{
-    ChangeEvent, PageWatcher, Progress, RepositoryChecker, RunError,
+    ChangeEvent, PageWatcher, Progress, RepositoryCheckSettings, RepositoryChecker, RunError,
 };
 use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki};
 use wikiscriptsync_core::notify::{Notifier, NotifierSettings};
@@ -163,6 +163,80 @@ async fn a_change_is_detected_logged_and_notified_exactly_once() {
     assert_eq!(wiki.requests_for("edit"), 1, "exactly one post");
     let talk = wiki.page_text("User talk:Alice").unwrap();
     assert_eq!(talk.matches("src/a.js changed").count(), 1);
+}
+
+#[tokio::test]
+async fn check_now_checks_only_the_named_repository_of_its_owner_at_once() {
+    let github = FakeGitHub::start().await;
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    let alice = user(store.as_ref(), "Alice").await;
+    let bob = user(store.as_ref(), "Bob").await;
+    let at = times(2);
+    github.add_repo("alice/gadget", [("a.js", "one")]);
+    github.add_repo("bob/gadget", [("b.js", "two")]);
+    let (alices, _) = track(
+        store.as_ref(),
+        alice,
+        &github,
+        "alice/gadget",
+        &["a.js"],
+        at[0],
+    )
+    .await;
+    let (bobs, _) = track(store.as_ref(), bob, &github, "bob/gadget", &["b.js"], at[1]).await;
+    let checker = RepositoryChecker::new(
+        Arc::clone(&store),
+        forges(github_with_token(&github)),
+        RepositoryCheckSettings {
+            interval: chrono::Duration::hours(1),
+            ..repo_settings("runner-web", 2)
+        },
+    );
+    assert_eq!(checker.run().await.unwrap().checked, 2, "baselines");
+    // A new commit on Alice's repository, which is due only in an hour; Bob's is due now.
+    github.commit("alice/gadget", "main", [("a.js", Some("one, edited"))]);
+    assert!(
+        store
+            .mark_repository_due(bob, bobs.id, at[0])
+            .await
+            .unwrap()
+    );
+    github.reset_stats();
+
+    let report = checker
+        .check_one(alice, alices.id)
+        .await
+        .unwrap()
+        .expect("Alice's repository");
+    assert_eq!(
+        (report.checked, report.moved),
+        (1, 1),
+        "{}",
+        report.summary()
+    );
+    assert_eq!(report.changes.len(), 1, "the edited file");
+    let stats = github.stats();
+    assert_eq!(
+        stats.by_endpoint.get(&Endpoint::Commit),
+        Some(&1),
+        "one head probe"
+    );
+    assert_eq!(stats.requests, 2, "the head probe and one tree");
+    assert_eq!(
+        store
+            .due_counts(chrono::Utc::now())
+            .await
+            .unwrap()
+            .repositories,
+        1,
+        "Bob's repository is left for the job"
+    );
+
+    // Alice cannot check Bob's repository.
+    github.reset_stats();
+    assert!(checker.check_one(alice, bobs.id).await.unwrap().is_none());
+    assert_eq!(github.stats().requests, 0);
 }
 
 #[tokio::test]

@@ -8,7 +8,9 @@ use axum::http::StatusCode;
 use chrono::Utc;
 
 use common::*;
-use wikiscriptsync_core::store::{Forge, MappingOptions, NewMapping, NewRepository};
+use wikiscriptsync_core::store::{
+    FileCheckStatus, Forge, MappingOptions, NewMapping, NewRepository, PageRequest,
+};
 
 /// Objects owned by one user, made directly in the store.
 struct Owned {
@@ -639,6 +641,20 @@ async fn the_owner_adds_a_repository_watches_maps_saves_a_botpassword_previews_a
     metrics.expect(StatusCode::OK);
     assert!(metrics.body.contains("publish"), "{}", metrics.body);
 
+    // "Check now" after a new commit records the change at once (the repository is not due
+    // for another hour), with one head probe and one tree request.
+    let logged = || store.file_check_log(user.id, file.id, PageRequest::first(100));
+    let before = logged().await.unwrap().items.len();
+    app.github
+        .commit(REPO, "main", [(SCRIPT_PATH, Some("// gadget, edited\n"))]);
+    app.github.reset_stats();
+    app.post(&mut alice, &format!("{repo_page}/check"), &[])
+        .await
+        .expect(StatusCode::SEE_OTHER);
+    assert_eq!(app.github.stats().requests, 2, "{:?}", app.github.stats());
+    let log = logged().await.unwrap().items;
+    assert_eq!(log.len(), before + 1, "one new check log row");
+    assert_eq!(log[0].status, FileCheckStatus::Changed, "{:?}", log[0]);
     app.post(
         &mut alice,
         "/credentials/delete",

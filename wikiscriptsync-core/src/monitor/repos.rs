@@ -22,7 +22,7 @@ use crate::forge::{
 };
 use crate::store::{
     ApiQuotaSnapshot, ClaimRequest, ClaimedRepository, FileCheckResult, FileCheckStatus,
-    RepositoryCheck, RepositoryCheckStatus, RepositoryId, Store, StoreError,
+    RepositoryCheck, RepositoryCheckStatus, RepositoryId, Store, StoreError, UserId,
 };
 
 /// How the repository checker runs.
@@ -221,6 +221,33 @@ impl RepositoryChecker {
     /// Checks every due repository once. Per-repository failures are logged and reported;
     /// only the database failing ends the run early ([`RunError`]).
     pub async fn run(&self) -> Result<RepositoryRunReport, RunError> {
+        self.run_claims(None).await
+    }
+
+    /// "Check now": makes the user's repository due and checks it, and only it, the way
+    /// [`Self::run`] does (lease, check log, quota snapshots, change events). `None`, and
+    /// nothing checked, when it is not that user's repository.
+    pub async fn check_one(
+        &self,
+        user: UserId,
+        id: RepositoryId,
+    ) -> Result<Option<RepositoryRunReport>, RunError> {
+        if !self
+            .store
+            .mark_repository_due(user, id, Utc::now())
+            .await
+            .map_err(RunError::Store)?
+        {
+            return Ok(None);
+        }
+        self.run_claims(Some(id)).await.map(Some)
+    }
+
+    /// Claims and checks due repositories (only `only` when given) until none are left.
+    async fn run_claims(
+        &self,
+        only: Option<RepositoryId>,
+    ) -> Result<RepositoryRunReport, RunError> {
         let now = Utc::now();
         let quota = Arc::new(Mutex::new(Quota::default()));
         let mut report = RepositoryRunReport::default();
@@ -231,17 +258,23 @@ impl RepositoryChecker {
         let concurrency = self.settings.concurrency.max(1);
         loop {
             if queue.is_empty() && !drained && tasks.len() < concurrency {
-                let claimed = self
-                    .store
-                    .claim_due_repositories(&ClaimRequest {
-                        owner: self.settings.owner.clone(),
-                        now,
-                        lease: self.settings.lease,
-                        limit: self.settings.batch_size.max(1),
-                    })
-                    .await
-                    .map_err(RunError::Store)?;
-                drained = claimed.is_empty();
+                let request = ClaimRequest {
+                    owner: self.settings.owner.clone(),
+                    now,
+                    lease: self.settings.lease,
+                    limit: self.settings.batch_size.max(1),
+                };
+                let claimed = match only {
+                    None => self.store.claim_due_repositories(&request).await,
+                    Some(id) => self
+                        .store
+                        .claim_due_repository(id, &request)
+                        .await
+                        .map(Vec::from_iter),
+                }
+                .map_err(RunError::Store)?;
+                // One repository is claimed at most once.
+                drained = claimed.is_empty() || only.is_some();
                 queue.extend(claimed);
             }
             while tasks.len() < concurrency

@@ -277,7 +277,7 @@ pub async fn watch(
             .await?;
     }
     record_usage(&state, "watch_files");
-    check_due_repositories(&state).await;
+    check_repository(&state, &user, repository.id).await;
     Ok(Redirect::to("/").into_response())
 }
 
@@ -287,25 +287,29 @@ pub async fn check_now(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    owned_repository(&state, &user, id).await?;
+    let repository = owned_repository(&state, &user, id).await?;
     record_usage(&state, "check_now");
-    check_due_repositories(&state).await;
+    check_repository(&state, &user, repository.id).await;
     Ok(Redirect::to(&format!("/repositories/{id}")).into_response())
 }
 
 /// Requests per forge host left unspent by checks started from the web.
 const WEB_QUOTA_RESERVE: u64 = 5;
 
-/// Runs the repository checker once. A newly added repository is due at once, so this checks
-/// it (along with any other due repository: core has no single-repository check yet).
-async fn check_due_repositories(state: &AppState) {
+/// Checks the user's repository now, and only it: neither waiting for it to be due nor
+/// spending the forge quota on other repositories.
+async fn check_repository(state: &AppState, user: &CurrentUser, id: RepositoryId) {
     let mut settings = RepositoryCheckSettings::new(runner_id("web"));
     // A person is waiting, and without a token GitHub allows only 60 requests an hour: keep a
     // small reserve instead of the hourly job's 100, which would skip every anonymous check.
     settings.quota_reserve = WEB_QUOTA_RESERVE;
     let checker = RepositoryChecker::new(state.store.clone(), state.forges.clone(), settings);
-    match checker.run().await {
-        Ok(report) => tracing::info!(summary = %report.summary(), "repository check from the web"),
+    match checker.check_one(user.id, id).await {
+        Ok(Some(report)) => {
+            tracing::info!(summary = %report.summary(), "repository check from the web");
+        }
+        // Removed since the ownership check: nothing to check.
+        Ok(None) => {}
         Err(err) => tracing::warn!(error = %err, "repository check from the web failed"),
     }
 }
