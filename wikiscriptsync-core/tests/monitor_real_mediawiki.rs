@@ -78,16 +78,16 @@ fn page_title(i: usize) -> String {
     format!("WikiScriptSync monitor test {i}")
 }
 
-/// Creates the shared pages that do not exist yet, and the recipient's talk page (the
-/// notification bot's grants do not include creating pages).
-async fn seed(wiki: &Wiki) -> Arc<dyn WikiSession> {
+/// Creates `titles` where they do not exist yet, and the recipient's talk page (the
+/// notification bot's grants do not include creating pages). Each test seeds only its own
+/// pages: two tests creating the same page at once could leave an extra revision that the
+/// other test's watcher would then report as an edit.
+async fn seed(wiki: &Wiki, titles: &[String]) -> Arc<dyn WikiSession> {
     let admin = client()
         .login(&wiki.url, wiki.admin.clone())
         .await
         .expect("admin login");
-    // The first PAGES for the lookup test, three more for the notification test (apart, so
-    // the tests can run in parallel).
-    let mut titles: Vec<String> = (0..PAGES + 3).map(page_title).collect();
+    let mut titles = titles.to_vec();
     let talk = format!("User talk:{}", wiki.recipient);
     titles.push(talk.clone());
     let found = admin.lookup_revisions(&titles).await.expect("lookup");
@@ -147,8 +147,8 @@ fn marker() -> String {
 async fn a_hundred_and_twenty_pages_cost_exactly_three_requests_and_an_edit_between_runs_is_detected()
  {
     let Some(wiki) = wiki() else { return };
-    let admin = seed(&wiki).await;
     let titles: Vec<String> = (0..PAGES).map(page_title).collect();
+    let admin = seed(&wiki, &titles).await;
     let (_db, store, _) = monitored_store(&wiki, &titles).await;
     let reader = client();
     let watcher = PageWatcher::new(Arc::clone(&store), reader.clone(), page_settings("real"));
@@ -180,8 +180,9 @@ async fn a_hundred_and_twenty_pages_cost_exactly_three_requests_and_an_edit_betw
 #[tokio::test]
 async fn the_notification_appears_on_the_users_talk_page_and_digest_mode_posts_one_section() {
     let Some(wiki) = wiki() else { return };
-    let admin = seed(&wiki).await;
+    // Three pages apart from the lookup test's, so the tests can run in parallel.
     let titles: Vec<String> = (PAGES..PAGES + 3).map(page_title).collect();
+    let admin = seed(&wiki, &titles).await;
     let (_db, store, alice) = monitored_store(&wiki, &titles).await;
     let key = wiki_key(&wiki.url);
     let watcher = PageWatcher::new(Arc::clone(&store), client(), page_settings("real-notify"));
