@@ -78,19 +78,15 @@ fn page_title(i: usize) -> String {
     format!("WikiScriptSync monitor test {i}")
 }
 
-/// Creates `titles` where they do not exist yet, and the recipient's talk page (the
-/// notification bot's grants do not include creating pages). Each test seeds only its own
-/// pages: two tests creating the same page at once could leave an extra revision that the
-/// other test's watcher would then report as an edit.
+/// Creates `titles` where they do not exist yet. Each test seeds only its own pages: a page
+/// created (or, if it appeared meanwhile, overwritten) by one test while another edits it
+/// would show up as an extra edit, or wipe the other test's talk-page sections.
 async fn seed(wiki: &Wiki, titles: &[String]) -> Arc<dyn WikiSession> {
     let admin = client()
         .login(&wiki.url, wiki.admin.clone())
         .await
         .expect("admin login");
-    let mut titles = titles.to_vec();
-    let talk = format!("User talk:{}", wiki.recipient);
-    titles.push(talk.clone());
-    let found = admin.lookup_revisions(&titles).await.expect("lookup");
+    let found = admin.lookup_revisions(titles).await.expect("lookup");
     for lookup in found {
         if let PageState::Missing { .. } = lookup.state {
             let mut edit = EditRequest::new(
@@ -182,7 +178,10 @@ async fn the_notification_appears_on_the_users_talk_page_and_digest_mode_posts_o
     let Some(wiki) = wiki() else { return };
     // Three pages apart from the lookup test's, so the tests can run in parallel.
     let titles: Vec<String> = (PAGES..PAGES + 3).map(page_title).collect();
-    let admin = seed(&wiki, &titles).await;
+    // The recipient's talk page too: the notification bot's grants do not include creating it.
+    let mut seeded = titles.clone();
+    seeded.push(format!("User talk:{}", wiki.recipient));
+    let admin = seed(&wiki, &seeded).await;
     let (_db, store, alice) = monitored_store(&wiki, &titles).await;
     let key = wiki_key(&wiki.url);
     let watcher = PageWatcher::new(Arc::clone(&store), client(), page_settings("real-notify"));
