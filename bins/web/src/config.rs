@@ -8,12 +8,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use wikiscriptsync_core::store::{
-    DatabaseUrl, Store, StoreError, StoreSettings, open, toolsdb_url_from_env,
-};
-
-/// The variable naming the database in production (otherwise ToolsDB from `TOOL_TOOLSDB_*`).
-pub const DATABASE_URL_ENV_VAR: &str = "WIKISCRIPTSYNC_DATABASE_URL";
+use wikiscriptsync_core::setup::{self, SetupError};
+use wikiscriptsync_core::store::{DatabaseUrl, MigrationPolicy, Store};
 
 /// The port Toolforge's proxy and the development server use unless told otherwise.
 pub const DEFAULT_PORT: u16 = 8000;
@@ -68,26 +64,21 @@ impl WebConfig {
 }
 
 /// Opens the store: in development the SQLite file in the data directory, created and migrated
-/// on first start; in production `WIKISCRIPTSYNC_DATABASE_URL` or ToolsDB, whose schema must be
-/// current (migrations run once, as their own job).
-pub async fn open_store(config: &WebConfig) -> Result<Arc<dyn Store>, StoreError> {
+/// on first start; in production the database every binary uses
+/// ([`setup::database_url_from_env`]: `WIKISCRIPTSYNC_DATABASE_URL`, else ToolsDB on Toolforge),
+/// whose schema must be current (migrations run once, as their own job).
+pub async fn open_store(config: &WebConfig) -> Result<Arc<dyn Store>, SetupError> {
     match config.mode {
         Mode::Development => {
-            std::fs::create_dir_all(&config.data_dir).map_err(|err| {
-                StoreError::Config(format!(
-                    "cannot create the data directory {}: {err}",
-                    config.data_dir.display()
-                ))
-            })?;
             let url = DatabaseUrl::new(config.development_database_url());
-            open(&url, &StoreSettings::migrating()).await
+            setup::open_store(&url, MigrationPolicy::Apply).await
         }
         Mode::Production => {
-            let url = match std::env::var(DATABASE_URL_ENV_VAR) {
-                Ok(url) => DatabaseUrl::new(url),
-                Err(_) => toolsdb_url_from_env()?,
-            };
-            open(&url, &StoreSettings::default()).await
+            setup::open_store(
+                &setup::database_url_from_env()?,
+                MigrationPolicy::RequireCurrent,
+            )
+            .await
         }
     }
 }
