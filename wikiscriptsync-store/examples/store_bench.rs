@@ -203,9 +203,13 @@ async fn bench(backend: &'static str, url: &str, rows: &mut Vec<Row>) -> BenchRe
         let store = Arc::clone(&store);
         let user = users[(i * 7) % USERS];
         async move {
-            let dashboard = store.dashboard(user, 20).await?;
+            let limits = DashboardLimits {
+                recent: 20,
+                items: 50,
+            };
+            let dashboard = store.dashboard(user, limits).await?;
             assert_eq!(dashboard.repositories.len(), REPOSITORIES / USERS);
-            assert_eq!(dashboard.pages.len(), PAGES / USERS);
+            assert_eq!(dashboard.pages_total as usize, PAGES / USERS);
             Ok(())
         }
     })

@@ -93,6 +93,36 @@ const MYSQL: Dialect = Dialect {
 const OWNED_FILE_IDS: &str = "SELECT f.id FROM sync_watchedfile f \
     JOIN sync_trackedrepository r ON r.id = f.repository_id WHERE r.user_id = ?";
 
+/// Every mapping of a user with its file, repository and [`MappingSyncState`], as a derived
+/// table `s` both engines read. The state is decided here, once: publishing off; never
+/// published; a page monitor of the same user saw a newer revision than our last publish
+/// (someone edited the page); the file's last checked blob is not the published one; else in
+/// sync. The caller appends `WHERE`/`ORDER BY` on `s`'s columns.
+fn mapping_status_sql(columns: &str) -> String {
+    format!(
+        "SELECT {columns} FROM (SELECT {mapping}, f.path AS file_path, \
+         r.id AS repository_id, r.repo_url AS repository_url, \
+         CASE WHEN m.publish_enabled = 0 THEN 'off' \
+         WHEN m.last_published_revid IS NULL THEN 'never_published' \
+         WHEN EXISTS (SELECT 1 FROM wiki_monitor_pagemonitor pm WHERE pm.user_id = r.user_id \
+             AND pm.wiki = m.wiki AND pm.page_title = m.page_title \
+             AND pm.last_revid > m.last_published_revid) THEN 'changed_on_wiki' \
+         WHEN f.last_blob_sha IS NULL OR f.last_blob_sha <> m.last_published_blob_sha \
+             THEN 'file_changed' \
+         ELSE 'in_sync' END AS state \
+         FROM sync_filemapping m \
+         JOIN sync_watchedfile f ON f.id = m.watched_file_id \
+         JOIN sync_trackedrepository r ON r.id = f.repository_id \
+         WHERE r.user_id = ?) s",
+        mapping = MappingRow::COLUMNS
+    )
+}
+
+/// Page checks that saw something the user should look at.
+const NOTABLE_PAGE_STATUSES: &str = "('changed', 'deleted', 'moved', 'error')";
+/// File checks that failed.
+const FAILING_FILE_STATUSES: &str = "('missing', 'error')";
+
 /// Child tables and the parent each row needs, parents before children.
 const ORPHAN_RELATIONS: [(&str, &str, &str); 10] = [
     ("sync_trackedrepository", "user_id", "users"),
@@ -469,21 +499,6 @@ macro_rules! impl_store {
                     .await
                     .map_err(from_query)?;
                 map_rows(rows, RepositoryRow::into_domain)
-            }
-
-            async fn files_of_user(&self, user: UserId) -> StoreResult<Vec<WatchedFile>> {
-                let sql = format!(
-                    "SELECT {} FROM sync_watchedfile f \
-                     JOIN sync_trackedrepository r ON r.id = f.repository_id \
-                     WHERE r.user_id = ? ORDER BY f.repository_id, f.path",
-                    WatchedFileRow::COLUMNS
-                );
-                let rows: Vec<WatchedFileRow> = sqlx::query_as(&sql)
-                    .bind(user.0)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(from_query)?;
-                map_rows(rows, WatchedFileRow::into_domain)
             }
 
             async fn mappings_where(
@@ -1656,34 +1671,154 @@ macro_rules! impl_store {
 
             // ----- dashboard, metrics, maintenance --------------------------------------
 
-            async fn dashboard(&self, user: UserId, recent: u32) -> StoreResult<Dashboard> {
-                let recent_page = PageRequest::first(recent.clamp(1, MAX_PAGE));
-                let repositories = self.list_repositories(user).await?;
-                let files = self.files_of_user(user).await?;
-                let mappings = self.mappings_where("r.user_id = ?", &[user.0]).await?;
-                let mut mappings_by_file: HashMap<WatchedFileId, Vec<Mapping>> = HashMap::new();
-                for mapping in mappings {
-                    mappings_by_file.entry(mapping.watched_file_id).or_default().push(mapping);
-                }
-                let mut files_by_repo: HashMap<RepositoryId, Vec<WatchedFileOverview>> =
-                    HashMap::new();
-                for file in files {
-                    let mappings = mappings_by_file.remove(&file.id).unwrap_or_default();
-                    files_by_repo
-                        .entry(file.repository_id)
-                        .or_default()
-                        .push(WatchedFileOverview { file, mappings });
-                }
-                let repositories = repositories
+            async fn mapping_statuses(
+                &self,
+                user: UserId,
+                scope: &MappingScope,
+            ) -> StoreResult<Vec<MappingStatus>> {
+                let condition = match scope {
+                    MappingScope::All => "",
+                    MappingScope::Repository(_) => " WHERE s.repository_id = ?",
+                    MappingScope::File(_) => " WHERE s.watched_file_id = ?",
+                    MappingScope::Wiki(_) => " WHERE s.wiki = ?",
+                };
+                let sql = format!(
+                    "{}{condition} ORDER BY s.repository_id, s.file_path, s.id",
+                    mapping_status_sql("s.*")
+                );
+                let query = sqlx::query_as::<_, MappingStatusRow>(&sql).bind(user.0);
+                let query = match scope {
+                    MappingScope::All => query,
+                    MappingScope::Repository(id) => query.bind(id.0),
+                    MappingScope::File(id) => query.bind(id.0),
+                    MappingScope::Wiki(wiki) => query.bind(wiki.as_str()),
+                };
+                let rows = query.fetch_all(&self.pool).await.map_err(from_query)?;
+                map_rows(rows, MappingStatusRow::into_domain)
+            }
+
+            async fn dashboard(
+                &self,
+                user: UserId,
+                limits: DashboardLimits,
+            ) -> StoreResult<Dashboard> {
+                let recent_page = PageRequest::first(limits.recent.clamp(1, MAX_PAGE));
+                let items = i64::from(limits.items.min(MAX_PAGE));
+
+                // Counts per repository: files by check result, mappings by state.
+                let file_counts: Vec<(i64, i64, i64, i64)> = sqlx::query_as(&format!(
+                    "SELECT f.repository_id, COUNT(*), \
+                     COUNT(CASE WHEN f.last_status IS NULL THEN 1 END), \
+                     COUNT(CASE WHEN f.last_status IN {FAILING_FILE_STATUSES} THEN 1 END) \
+                     FROM sync_watchedfile f \
+                     JOIN sync_trackedrepository r ON r.id = f.repository_id \
+                     WHERE r.user_id = ? GROUP BY f.repository_id"
+                ))
+                .bind(user.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(from_query)?;
+                let state_counts: Vec<(i64, Text, i64)> = sqlx::query_as(&format!(
+                    "{} GROUP BY s.repository_id, s.state",
+                    mapping_status_sql("s.repository_id, s.state, COUNT(*)")
+                ))
+                .bind(user.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(from_query)?;
+                let mut repositories: Vec<RepositorySummary> = self
+                    .list_repositories(user)
+                    .await?
                     .into_iter()
-                    .map(|repository| RepositoryOverview {
-                        files: files_by_repo.remove(&repository.id).unwrap_or_default(),
+                    .map(|repository| RepositorySummary {
                         repository,
+                        files: 0,
+                        files_unchecked: 0,
+                        files_failing: 0,
+                        mappings: 0,
+                        in_sync: 0,
+                        off: 0,
                     })
                     .collect();
+                let index: HashMap<i64, usize> = repositories
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (r.repository.id.0, i))
+                    .collect();
+                let count = |n: i64| u64::try_from(n).unwrap_or(0);
+                for (repository, files, unchecked, failing) in file_counts {
+                    if let Some(summary) = index.get(&repository).map(|&i| &mut repositories[i]) {
+                        summary.files = count(files);
+                        summary.files_unchecked = count(unchecked);
+                        summary.files_failing = count(failing);
+                    }
+                }
+                let mut attention_total = 0;
+                for (repository, state, n) in state_counts {
+                    let Some(summary) = index.get(&repository).map(|&i| &mut repositories[i])
+                    else {
+                        continue;
+                    };
+                    let n = count(n);
+                    summary.mappings += n;
+                    match MappingSyncState::parse(&state)? {
+                        MappingSyncState::InSync => summary.in_sync += n,
+                        MappingSyncState::Off => summary.off += n,
+                        _ => attention_total += n,
+                    }
+                }
+
+                // Only the items that need attention, the most urgent first.
+                let attention_sql = format!(
+                    "{} WHERE s.state NOT IN ('in_sync', 'off') ORDER BY \
+                     CASE s.state WHEN 'changed_on_wiki' THEN 0 WHEN 'file_changed' THEN 1 \
+                     ELSE 2 END, s.repository_id, s.file_path, s.id LIMIT ?",
+                    mapping_status_sql("s.*")
+                );
+                let attention: Vec<MappingStatusRow> = sqlx::query_as(&attention_sql)
+                    .bind(user.0)
+                    .bind(items)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(from_query)?;
+                let failing_sql = format!(
+                    "SELECT {}, r.repo_url AS repository_url FROM sync_watchedfile f \
+                     JOIN sync_trackedrepository r ON r.id = f.repository_id \
+                     WHERE r.user_id = ? AND f.last_status IN {FAILING_FILE_STATUSES} \
+                     ORDER BY f.repository_id, f.path LIMIT ?",
+                    WatchedFileRow::COLUMNS
+                );
+                let failing: Vec<FailingFileRow> = sqlx::query_as(&failing_sql)
+                    .bind(user.0)
+                    .bind(items)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(from_query)?;
+                let pages_sql = format!(
+                    "SELECT {} FROM wiki_monitor_pagemonitor p WHERE p.user_id = ? ORDER BY \
+                     CASE WHEN p.last_status IN {NOTABLE_PAGE_STATUSES} THEN 0 ELSE 1 END, \
+                     p.wiki, p.page_title LIMIT ?",
+                    PageMonitorRow::COLUMNS
+                );
+                let pages: Vec<PageMonitorRow> = sqlx::query_as(&pages_sql)
+                    .bind(user.0)
+                    .bind(items)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(from_query)?;
+                let pages_total = self
+                    .count(
+                        "SELECT COUNT(*) FROM wiki_monitor_pagemonitor WHERE user_id = ?",
+                        &[user.0],
+                    )
+                    .await?;
                 Ok(Dashboard {
                     repositories,
-                    pages: self.list_page_monitors(user).await?,
+                    attention: map_rows(attention, MappingStatusRow::into_domain)?,
+                    attention_total,
+                    failing_files: map_rows(failing, FailingFileRow::into_domain)?,
+                    pages: map_rows(pages, PageMonitorRow::into_domain)?,
+                    pages_total,
                     credentials: self.list_credentials(user).await?,
                     recent_publishes: self
                         .publish_log(user, PublishLogFilter::All, recent_page)

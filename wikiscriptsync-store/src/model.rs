@@ -103,6 +103,22 @@ string_enum!(
 );
 
 string_enum!(
+    /// How a mapping's wiki page stands against its file.
+    MappingSyncState {
+        /// The page has the file as last checked, and no later edit was seen on-wiki.
+        InSync = "in_sync",
+        /// Never published.
+        NeverPublished = "never_published",
+        /// The file changed (or was not checked yet) since the last publish.
+        FileChanged = "file_changed",
+        /// A page monitor saw a revision newer than our last publish: someone edited the page.
+        ChangedOnWiki = "changed_on_wiki",
+        /// Publishing is switched off for this mapping.
+        Off = "off",
+    }
+);
+
+string_enum!(
     /// Result of checking a repository as a whole.
     RepositoryCheckStatus {
         /// The branch head did not move (conditional request answered 304 or same SHA).
@@ -747,37 +763,104 @@ pub struct UsageCount {
     pub count: i64,
 }
 
-/// A watched file with its mappings, for the dashboard.
+/// Which mappings [`crate::Store::mapping_statuses`] lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WatchedFileOverview {
-    /// The file.
-    pub file: WatchedFile,
-    /// Its mappings.
-    pub mappings: Vec<Mapping>,
+pub enum MappingScope {
+    /// Every mapping of the user.
+    All,
+    /// The mappings of one repository's watched files.
+    Repository(RepositoryId),
+    /// The mappings of one watched file.
+    File(WatchedFileId),
+    /// The mappings to pages on one wiki (as stored, e.g. `en.wikipedia.org`).
+    Wiki(String),
 }
 
-/// A repository with its files, for the dashboard.
+/// A mapping with the file and repository it publishes from and how it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepositoryOverview {
+pub struct MappingStatus {
+    /// The mapping.
+    pub mapping: Mapping,
+    /// The watched file's path.
+    pub file_path: String,
+    /// The repository the file is in.
+    pub repository_id: RepositoryId,
+    /// The repository's URL.
+    pub repository_url: String,
+    /// How the page stands against the file.
+    pub state: MappingSyncState,
+}
+
+/// One repository's line on the dashboard: counts, not lists, so the dashboard costs the same
+/// for 5 files as for 5,000.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositorySummary {
     /// The repository.
     pub repository: Repository,
-    /// Its files.
-    pub files: Vec<WatchedFileOverview>,
+    /// Watched files.
+    pub files: u64,
+    /// ... never checked yet.
+    pub files_unchecked: u64,
+    /// ... whose last check found them missing or failed.
+    pub files_failing: u64,
+    /// Mappings of its files.
+    pub mappings: u64,
+    /// ... that are [`MappingSyncState::InSync`].
+    pub in_sync: u64,
+    /// ... whose publishing is switched off.
+    pub off: u64,
 }
 
-/// Everything the dashboard shows, read in a fixed number of queries.
+impl RepositorySummary {
+    /// Mappings that are neither in sync nor switched off: they need the user.
+    pub fn attention(&self) -> u64 {
+        self.mappings.saturating_sub(self.in_sync + self.off)
+    }
+}
+
+/// Everything the dashboard shows, read in a fixed number of queries whose answers do not
+/// grow with the number of files, mappings or pages: counts per repository, and only the
+/// items that need attention (up to a limit, with the total).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dashboard {
-    /// Repositories → files → mappings.
-    pub repositories: Vec<RepositoryOverview>,
-    /// Monitored pages.
+    /// Repositories with their counts.
+    pub repositories: Vec<RepositorySummary>,
+    /// Mappings that are not in sync, the ones needing action first (at most the limit asked
+    /// for).
+    pub attention: Vec<MappingStatus>,
+    /// How many mappings are not in sync in all.
+    pub attention_total: u64,
+    /// Watched files whose last check found them missing or failed (at most the limit).
+    pub failing_files: Vec<FailingFile>,
+    /// Monitored pages, those whose last check saw an edit, deletion, move or error first (at
+    /// most the limit).
     pub pages: Vec<PageMonitor>,
+    /// How many pages the user monitors.
+    pub pages_total: u64,
     /// Stored BotPasswords (summaries).
     pub credentials: Vec<CredentialSummary>,
     /// The newest publish attempts.
     pub recent_publishes: Vec<PublishLogEntry>,
     /// The newest notifications.
     pub recent_notifications: Vec<NotificationLogEntry>,
+}
+
+/// A watched file whose last check found it missing or failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailingFile {
+    /// The file.
+    pub file: WatchedFile,
+    /// The repository's URL.
+    pub repository_url: String,
+}
+
+/// How many items of each list the dashboard asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DashboardLimits {
+    /// Publishes and notifications.
+    pub recent: u32,
+    /// Mappings needing attention, failing files, and monitored pages.
+    pub items: u32,
 }
 
 /// How many items are due for a check.

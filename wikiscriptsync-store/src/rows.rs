@@ -177,6 +177,44 @@ impl MappingRow {
 }
 
 #[derive(FromRow)]
+pub(crate) struct MappingStatusRow {
+    #[sqlx(flatten)]
+    mapping: MappingRow,
+    file_path: Text,
+    repository_id: i64,
+    repository_url: Text,
+    state: Text,
+}
+
+impl MappingStatusRow {
+    pub(crate) fn into_domain(self) -> StoreResult<MappingStatus> {
+        Ok(MappingStatus {
+            mapping: self.mapping.into_domain()?,
+            file_path: self.file_path.plain(),
+            repository_id: RepositoryId(self.repository_id),
+            repository_url: self.repository_url.plain(),
+            state: MappingSyncState::parse(&self.state)?,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct FailingFileRow {
+    #[sqlx(flatten)]
+    file: WatchedFileRow,
+    repository_url: Text,
+}
+
+impl FailingFileRow {
+    pub(crate) fn into_domain(self) -> StoreResult<FailingFile> {
+        Ok(FailingFile {
+            file: self.file.into_domain()?,
+            repository_url: self.repository_url.plain(),
+        })
+    }
+}
+
+#[derive(FromRow)]
 pub(crate) struct PageMonitorRow {
     id: i64,
     user_id: i64,

@@ -116,6 +116,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The mappings of one of the user's watched files (several targets per file).
     async fn list_mappings(&self, user: UserId, file: WatchedFileId) -> StoreResult<Vec<Mapping>>;
 
+    /// The user's mappings in `scope` with their file, repository and sync state (by
+    /// repository, file path, then mapping).
+    async fn mapping_statuses(
+        &self,
+        user: UserId,
+        scope: &MappingScope,
+    ) -> StoreResult<Vec<MappingStatus>>;
+
     /// Change a mapping's options.
     async fn set_mapping_options(
         &self,
@@ -352,9 +360,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // ----- dashboard, metrics, maintenance -------------------------------------------------
 
-    /// Everything the user's dashboard shows, with the `recent` newest publishes and
-    /// notifications.
-    async fn dashboard(&self, user: UserId, recent: u32) -> StoreResult<Dashboard>;
+    /// Everything the user's dashboard shows: counts per repository, the mappings needing
+    /// attention, failing files and monitored pages (each up to `limits.items`), and the
+    /// `limits.recent` newest publishes and notifications.
+    async fn dashboard(&self, user: UserId, limits: DashboardLimits) -> StoreResult<Dashboard>;
 
     /// Count one use of a feature on a day (aggregated; no user is recorded).
     async fn record_usage(&self, day: NaiveDate, feature: &str) -> StoreResult<()>;

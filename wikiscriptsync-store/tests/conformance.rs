@@ -1319,15 +1319,35 @@ async fn the_dashboard_shows_everything_of_one_user_and_nothing_of_others(db: &T
         .append_publish_log(&log_entry(bob, None, PublishOutcome::Published))
         .await
         .unwrap();
-    let dashboard = store.dashboard(alice, 2).await.unwrap();
+    let limits = DashboardLimits {
+        recent: 2,
+        items: 10,
+    };
+    let dashboard = store.dashboard(alice, limits).await.unwrap();
     assert_eq!(dashboard.repositories.len(), 2);
-    assert_eq!(dashboard.repositories[0].repository.id, repo.id);
-    assert_eq!(dashboard.repositories[0].files.len(), 1);
-    assert_eq!(dashboard.repositories[0].files[0].file, file);
-    assert_eq!(dashboard.repositories[0].files[0].mappings, vec![mapping]);
+    let first = &dashboard.repositories[0];
+    assert_eq!(first.repository.id, repo.id);
+    assert_eq!(
+        (first.files, first.files_unchecked, first.files_failing),
+        (1, 1, 0)
+    );
+    assert_eq!(
+        (first.mappings, first.in_sync, first.attention()),
+        (1, 0, 1)
+    );
     assert_eq!(dashboard.repositories[1].repository.id, empty_repo.id);
-    assert!(dashboard.repositories[1].files.is_empty());
-    assert_eq!(dashboard.pages.len(), 1);
+    assert_eq!(dashboard.repositories[1].files, 0);
+    assert_eq!(dashboard.attention_total, 1);
+    assert_eq!(dashboard.attention.len(), 1);
+    assert_eq!(dashboard.attention[0].mapping, mapping);
+    assert_eq!(dashboard.attention[0].file_path, file.path);
+    assert_eq!(dashboard.attention[0].repository_url, repo.url);
+    assert_eq!(
+        dashboard.attention[0].state,
+        MappingSyncState::NeverPublished
+    );
+    assert!(dashboard.failing_files.is_empty());
+    assert_eq!((dashboard.pages.len(), dashboard.pages_total), (1, 1));
     assert_eq!(dashboard.credentials.len(), 1);
     assert_eq!(dashboard.recent_publishes.len(), 2);
     assert!(
@@ -1337,6 +1357,214 @@ async fn the_dashboard_shows_everything_of_one_user_and_nothing_of_others(db: &T
             .all(|p| p.entry.user_id == alice)
     );
     assert!(dashboard.recent_notifications.is_empty());
+}
+
+/// Every sync state, decided by the store from the file's last check, the last publish and
+/// the user's (never another user's) page monitors; counts per repository; the attention
+/// list most urgent first and cut at the limit, with the true total.
+async fn mapping_states_come_from_checks_publishes_and_page_monitors(db: &TestDb) {
+    let store = db.open().await;
+    let (alice, repo, _, _) = fixture(&store, "Alice").await;
+    let bob = user(&store, "Bob").await;
+    let path = |n: usize| format!("src/state-{n}.js");
+    let title = |n: usize| format!("User:Alice/state-{n}.js");
+    let mut mappings = Vec::new();
+    let mut files = Vec::new();
+    for n in 0..6 {
+        let file = store
+            .watch_file(alice, repo.id, &path(n), t0())
+            .await
+            .unwrap();
+        let mapping = store
+            .add_mapping(
+                alice,
+                &NewMapping {
+                    watched_file_id: file.id,
+                    wiki: "en.wikipedia.org".to_owned(),
+                    page_title: title(n),
+                    options: MappingOptions {
+                        publish_enabled: n != 4,
+                        ..MappingOptions::default()
+                    },
+                },
+                t0(),
+            )
+            .await
+            .unwrap();
+        files.push(file);
+        mappings.push(mapping);
+    }
+    // The check: files 0..4 at "blob-n", file 5 missing from the branch.
+    let now = t0() + Duration::seconds(1);
+    store
+        .claim_due_repositories(&claim("runner", now, 10))
+        .await
+        .unwrap();
+    store
+        .complete_repository_check(&RepositoryCheck {
+            repository_id: repo.id,
+            owner: "runner".to_owned(),
+            checked_at: now,
+            status: RepositoryCheckStatus::Moved,
+            head_sha: Some("head".to_owned()),
+            etag: None,
+            next_check_at: now + Duration::hours(1),
+            files: files
+                .iter()
+                .enumerate()
+                .map(|(n, f)| FileCheckResult {
+                    watched_file_id: f.id,
+                    status: if n == 5 {
+                        FileCheckStatus::Missing
+                    } else {
+                        FileCheckStatus::Changed
+                    },
+                    new_blob_sha: (n != 5).then(|| format!("blob-{n}")),
+                    commit_sha: Some("head".to_owned()),
+                    detail: None,
+                })
+                .collect(),
+        })
+        .await
+        .unwrap();
+    // Published: 0 and 2 and 4 at the checked blob, 1 at an older blob, 3 never.
+    for (n, blob) in [(0, "blob-0"), (1, "blob-old"), (2, "blob-2"), (4, "blob-4")] {
+        store
+            .record_published(
+                alice,
+                mappings[n].id,
+                &PublishedState {
+                    blob_sha: blob.to_owned(),
+                    commit_sha: "head".to_owned(),
+                    revid: 100,
+                    at: now,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    // Page 2 was edited on-wiki after our publish (Alice's monitor saw r101); Bob monitors
+    // page 0 and saw r999, which must not count for Alice.
+    let edited = store
+        .add_page_monitor(alice, "en.wikipedia.org", &title(2), t0())
+        .await
+        .unwrap();
+    store
+        .add_page_monitor(bob, "en.wikipedia.org", &title(0), t0())
+        .await
+        .unwrap();
+    let pages = store
+        .claim_due_pages(&claim("runner", now, 10))
+        .await
+        .unwrap();
+    let checks: Vec<PageCheck> = pages
+        .iter()
+        .map(|p| PageCheck {
+            page_monitor_id: p.id,
+            status: PageCheckStatus::Changed,
+            new_revid: Some(if p.id == edited.id { 101 } else { 999 }),
+            detail: None,
+            next_check_at: now + Duration::minutes(30),
+        })
+        .collect();
+    store
+        .complete_page_checks("runner", now, &checks)
+        .await
+        .unwrap();
+
+    let statuses = store
+        .mapping_statuses(alice, &MappingScope::Repository(repo.id))
+        .await
+        .unwrap();
+    let states: Vec<(&str, MappingSyncState)> = statuses
+        .iter()
+        .map(|s| (s.file_path.as_str(), s.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("src/gadget.js", MappingSyncState::NeverPublished),
+            ("src/state-0.js", MappingSyncState::InSync),
+            ("src/state-1.js", MappingSyncState::FileChanged),
+            ("src/state-2.js", MappingSyncState::ChangedOnWiki),
+            ("src/state-3.js", MappingSyncState::NeverPublished),
+            ("src/state-4.js", MappingSyncState::Off),
+            ("src/state-5.js", MappingSyncState::NeverPublished),
+        ]
+    );
+    let one_file = store
+        .mapping_statuses(alice, &MappingScope::File(files[1].id))
+        .await
+        .unwrap();
+    assert_eq!(one_file.len(), 1);
+    assert_eq!(one_file[0].mapping.id, mappings[1].id);
+    assert_eq!(
+        store
+            .mapping_statuses(alice, &MappingScope::Wiki("de.wikipedia.org".to_owned()))
+            .await
+            .unwrap(),
+        []
+    );
+    assert_eq!(
+        store
+            .mapping_statuses(alice, &MappingScope::All)
+            .await
+            .unwrap()
+            .len(),
+        7
+    );
+    assert_eq!(
+        store
+            .mapping_statuses(bob, &MappingScope::Repository(repo.id))
+            .await
+            .unwrap(),
+        [],
+        "another user's repository lists nothing"
+    );
+
+    let dashboard = store
+        .dashboard(
+            alice,
+            DashboardLimits {
+                recent: 5,
+                items: 2,
+            },
+        )
+        .await
+        .unwrap();
+    let summary = &dashboard.repositories[0];
+    assert_eq!(
+        (
+            summary.files,
+            summary.files_unchecked,
+            summary.files_failing
+        ),
+        (7, 1, 1)
+    );
+    assert_eq!(
+        (
+            summary.mappings,
+            summary.in_sync,
+            summary.off,
+            summary.attention()
+        ),
+        (7, 1, 1, 5)
+    );
+    assert_eq!(dashboard.attention_total, 5);
+    let urgent: Vec<MappingSyncState> = dashboard.attention.iter().map(|s| s.state).collect();
+    assert_eq!(
+        urgent,
+        [
+            MappingSyncState::ChangedOnWiki,
+            MappingSyncState::FileChanged
+        ],
+        "the most urgent first, cut at the limit"
+    );
+    assert_eq!(dashboard.failing_files.len(), 1);
+    assert_eq!(dashboard.failing_files[0].file.path, path(5));
+    assert_eq!(dashboard.failing_files[0].repository_url, repo.url);
+    assert_eq!(dashboard.pages_total, 1);
+    assert_eq!(dashboard.pages[0].id, edited.id);
 }
 
 async fn usage_metrics_are_counted_per_day_and_feature(db: &TestDb) {
@@ -1562,6 +1790,7 @@ conformance!(
     a_notification_is_sent_at_most_once_and_failures_are_retried,
     notification_preferences_default_to_everything_on_and_round_trip,
     the_dashboard_shows_everything_of_one_user_and_nothing_of_others,
+    mapping_states_come_from_checks_publishes_and_page_monitors,
     usage_metrics_are_counted_per_day_and_feature,
     retention_counts_in_a_dry_run_then_deletes_old_logs_but_never_the_publish_log,
     orphaned_rows_are_found_in_a_dry_run_and_then_removed,
