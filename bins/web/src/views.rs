@@ -4,6 +4,9 @@
 
 use askama::Template;
 use chrono::{DateTime, Utc};
+use wikiscriptsync_core::store::{
+    FileCheckStatus, MappingOptions, MappingStatus, MappingSyncState, WatchedFile,
+};
 
 use crate::app::AppState;
 use crate::config::Mode;
@@ -71,4 +74,78 @@ pub fn when_or_never(at: Option<&DateTime<Utc>>) -> String {
 /// The first 8 characters of a SHA.
 pub fn short_sha(sha: &str) -> String {
     sha.chars().take(8).collect()
+}
+
+/// A mapping as every page shows it: where it publishes from, to which page, and how it
+/// stands (the state is decided by the store, [`MappingSyncState`]).
+#[derive(Debug, Clone)]
+pub struct MappingView {
+    /// The mapping's id.
+    pub id: i64,
+    /// The watched file's id.
+    pub file_id: i64,
+    /// The watched file's path.
+    pub file_path: String,
+    /// The repository's id.
+    pub repository_id: i64,
+    /// The repository's URL.
+    pub repository_url: String,
+    /// The wiki.
+    pub wiki: String,
+    /// The page title.
+    pub title: String,
+    /// Publish options.
+    pub options: MappingOptions,
+    /// `r123 on 2026-11-23 20:15 UTC`, or `never`.
+    pub last_published: String,
+    /// The state in words.
+    pub state: &'static str,
+    /// The state's CSS class.
+    pub state_class: &'static str,
+}
+
+impl From<&MappingStatus> for MappingView {
+    fn from(status: &MappingStatus) -> Self {
+        let mapping = &status.mapping;
+        let (state, state_class) = sync_state(status.state);
+        Self {
+            id: mapping.id.0,
+            file_id: mapping.watched_file_id.0,
+            file_path: status.file_path.clone(),
+            repository_id: status.repository_id.0,
+            repository_url: status.repository_url.clone(),
+            wiki: mapping.wiki.clone(),
+            title: mapping.page_title.clone(),
+            options: mapping.options,
+            last_published: mapping.last_published.as_ref().map_or_else(
+                || "never".to_owned(),
+                |p| format!("r{} on {}", p.revid, when(&p.at)),
+            ),
+            state,
+            state_class,
+        }
+    }
+}
+
+/// A sync state in words, and its CSS class.
+pub fn sync_state(state: MappingSyncState) -> (&'static str, &'static str) {
+    match state {
+        MappingSyncState::InSync => ("in sync", "status-ok"),
+        MappingSyncState::NeverPublished => ("never published", "status-warn"),
+        MappingSyncState::FileChanged => ("file changed since the last publish", "status-warn"),
+        MappingSyncState::ChangedOnWiki => ("changed on-wiki since the last publish", "status-bad"),
+        MappingSyncState::Off => ("publishing off", "muted"),
+    }
+}
+
+/// A watched file's last check in words, and its CSS class.
+pub fn file_check(file: &WatchedFile) -> (String, &'static str) {
+    let at = when_or_never(file.last_checked_at.as_ref());
+    match file.last_status {
+        None => ("not checked yet".into(), "status-warn"),
+        Some(FileCheckStatus::Unchanged) => (format!("unchanged, {at}"), "status-ok"),
+        Some(FileCheckStatus::Changed) => (format!("changed, {at}"), "status-warn"),
+        Some(FileCheckStatus::Missing) => (format!("missing from the branch, {at}"), "status-bad"),
+        Some(FileCheckStatus::Error) => (format!("check failed, {at}"), "status-bad"),
+    }
 }

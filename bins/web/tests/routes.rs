@@ -9,7 +9,8 @@ use chrono::Utc;
 
 use common::*;
 use wikiscriptsync_core::store::{
-    FileCheckStatus, Forge, MappingOptions, NewMapping, NewRepository, PageRequest,
+    ClaimRequest, FileCheckStatus, Forge, MappingId, MappingOptions, NewMapping, NewRepository,
+    PageCheck, PageCheckStatus, PageRequest, PublishedState, RepositoryId,
 };
 
 /// Objects owned by one user, made directly in the store.
@@ -687,6 +688,117 @@ async fn the_owner_adds_a_repository_watches_maps_saves_a_botpassword_previews_a
         .expect(StatusCode::SEE_OTHER);
     assert_eq!(app.get(&mut alice, "/").await.location(), Some("/login"));
     assert!(app.checked.load(std::sync::atomic::Ordering::Relaxed) > 25);
+}
+
+/// With more mappings than the dashboard lists, it shows the counts, the most urgent items
+/// first (a page edited on-wiki since our publish), says how many it left out, and the
+/// repository's page lists every file and page with its state.
+#[tokio::test]
+async fn the_dashboard_lists_what_needs_attention_and_the_repository_page_lists_everything() {
+    let app = TestApp::start().await;
+    let mut alice = app.login("alice").await;
+    let owned = seed(&app, "alice").await;
+    let store = &app.state.store;
+    let now = Utc::now();
+    let user = store
+        .user_by_central_id("dev:alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let repository = RepositoryId(owned.repository);
+    for n in 0..29 {
+        let file = store
+            .watch_file(user.id, repository, &format!("src/more-{n:02}.js"), now)
+            .await
+            .unwrap();
+        store
+            .add_mapping(
+                user.id,
+                &NewMapping {
+                    watched_file_id: file.id,
+                    wiki: owned.wiki.clone(),
+                    page_title: format!("User:Alice/more-{n:02}.js"),
+                    options: MappingOptions::default(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+    }
+    // The seeded mapping was published at r1, and then its page monitor saw r2.
+    store
+        .record_published(
+            user.id,
+            MappingId(owned.mapping),
+            &PublishedState {
+                blob_sha: "b".repeat(40),
+                commit_sha: "c".repeat(40),
+                revid: 1,
+                at: now,
+            },
+        )
+        .await
+        .unwrap();
+    let edited = store
+        .add_page_monitor(user.id, &owned.wiki, PAGE, now)
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_due_pages(&ClaimRequest {
+            owner: "test".into(),
+            now: now + chrono::Duration::seconds(1),
+            lease: chrono::Duration::minutes(1),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert!(claimed.iter().any(|p| p.id == edited.id));
+    let checks: Vec<PageCheck> = claimed
+        .iter()
+        .map(|p| PageCheck {
+            page_monitor_id: p.id,
+            status: PageCheckStatus::Changed,
+            new_revid: Some(2),
+            detail: None,
+            next_check_at: now + chrono::Duration::minutes(30),
+        })
+        .collect();
+    store
+        .complete_page_checks("test", now, &checks)
+        .await
+        .unwrap();
+
+    let dashboard = app.get(&mut alice, "/").await;
+    dashboard.expect(StatusCode::OK);
+    let body = &dashboard.body;
+    assert!(body.contains("0 of 30 pages in sync"), "{body}");
+    assert!(body.contains("30 need attention"), "{body}");
+    assert!(body.contains("Showing the 25 most urgent of 30"), "{body}");
+    assert_eq!(body.matches("Preview and publish").count(), 25, "{body}");
+    let urgent = body
+        .find("changed on-wiki since the last publish")
+        .expect("the edited page is listed");
+    let routine = body.find("never published").expect("the rest too");
+    assert!(urgent < routine, "the page edited on-wiki comes first");
+
+    let page = app
+        .get(&mut alice, &format!("/repositories/{}", owned.repository))
+        .await;
+    page.expect(StatusCode::OK);
+    for n in 0..29 {
+        assert!(
+            page.body.contains(&format!("User:Alice/more-{n:02}.js")),
+            "{}",
+            page.body
+        );
+    }
+    assert_eq!(page.body.matches("never published").count(), 29);
+    assert_eq!(
+        page.body
+            .matches("changed on-wiki since the last publish")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use wikiscriptsync_core::mw::{BotPassword, Title, check_rights, grant_for_right, required_rights};
 use wikiscriptsync_core::publish::wiki_key;
-use wikiscriptsync_core::store::CredentialSummary;
+use wikiscriptsync_core::store::{CredentialSummary, MappingScope};
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
@@ -147,16 +147,13 @@ pub async fn save(
     record_usage(&state, "save_botpassword");
 
     // What the mapped pages on this wiki need, against what the session carries.
-    let dashboard = state.store.dashboard(user.id, 0).await?;
+    let mapped = state
+        .store
+        .mapping_statuses(user.id, &MappingScope::Wiki(key.clone()))
+        .await?;
     let mut needed_grants: BTreeSet<&'static str> = ALWAYS_GRANTED.iter().copied().collect();
     let mut pages = Vec::new();
-    for mapping in dashboard
-        .repositories
-        .iter()
-        .flat_map(|r| &r.files)
-        .flat_map(|f| &f.mappings)
-        .filter(|m| m.wiki == key)
-    {
+    for mapping in mapped.iter().map(|status| &status.mapping) {
         let Ok(title) = Title::parse(&mapping.page_title) else {
             continue;
         };

@@ -1,97 +1,26 @@
-//! The dashboard: one screen that answers "is everything in sync?".
-
-use std::collections::HashMap;
+//! The dashboard: one screen that answers "is everything in sync?". It shows counts per
+//! repository and only what needs the user (mappings not in sync, failing files, edited
+//! pages), so it costs the same for 5 files as for 5,000; each repository's page lists
+//! everything.
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::Html;
 
-use wikiscriptsync_core::store::{Dashboard, FileCheckStatus, Mapping, WatchedFile};
+use wikiscriptsync_core::store::{Dashboard, DashboardLimits, PageCheckStatus};
 
 use crate::app::AppState;
 use crate::error::AppResult;
 use crate::session::CurrentUser;
-use crate::views::{Layout, short_sha, when, when_or_never};
+use crate::views::{Layout, MappingView, file_check, short_sha, when, when_or_never};
 
 use super::{record_usage, render};
 
-/// Publishes and notifications shown.
-const RECENT: u32 = 10;
-
-/// How a mapping stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyncState {
-    /// The page has the file as last checked, and nobody edited it on-wiki since.
-    InSync,
-    /// Never published.
-    NeverPublished,
-    /// The file changed since the last publish.
-    FileChanged,
-    /// The page was edited on-wiki since our last publish (seen by a page monitor).
-    ChangedOnWiki,
-    /// Publishing is switched off.
-    Off,
-}
-
-impl SyncState {
-    /// Words for the user.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::InSync => "in sync",
-            Self::NeverPublished => "never published",
-            Self::FileChanged => "file changed since the last publish",
-            Self::ChangedOnWiki => "changed on-wiki since the last publish",
-            Self::Off => "publishing off",
-        }
-    }
-
-    /// The CSS class.
-    pub fn class(self) -> &'static str {
-        match self {
-            Self::InSync => "status-ok",
-            Self::NeverPublished | Self::FileChanged | Self::Off => "status-warn",
-            Self::ChangedOnWiki => "status-bad",
-        }
-    }
-
-    /// How `mapping` of `file` stands, given the latest revisions page monitors saw.
-    pub fn of(
-        file: &WatchedFile,
-        mapping: &Mapping,
-        monitored: &HashMap<(&str, &str), i64>,
-    ) -> Self {
-        if !mapping.options.publish_enabled {
-            return Self::Off;
-        }
-        let Some(published) = &mapping.last_published else {
-            return Self::NeverPublished;
-        };
-        let seen = monitored.get(&(mapping.wiki.as_str(), mapping.page_title.as_str()));
-        if seen.is_some_and(|revid| *revid > published.revid) {
-            Self::ChangedOnWiki
-        } else if file.last_blob_sha.as_deref() != Some(published.blob_sha.as_str()) {
-            Self::FileChanged
-        } else {
-            Self::InSync
-        }
-    }
-}
-
-struct MappingRow {
-    id: i64,
-    wiki: String,
-    title: String,
-    last_published: String,
-    state: SyncState,
-}
-
-struct FileRow {
-    id: i64,
-    path: String,
-    check: String,
-    check_class: &'static str,
-    mappings: Vec<MappingRow>,
-}
+/// Publishes and notifications shown, and the most items of each attention list.
+const LIMITS: DashboardLimits = DashboardLimits {
+    recent: 10,
+    items: 25,
+};
 
 struct RepoRow {
     id: i64,
@@ -99,7 +28,21 @@ struct RepoRow {
     branch: String,
     head: String,
     checked: String,
-    files: Vec<FileRow>,
+    files: u64,
+    files_unchecked: u64,
+    files_failing: u64,
+    mappings: u64,
+    in_sync: u64,
+    off: u64,
+    attention: u64,
+}
+
+struct FailingFileRow {
+    id: i64,
+    repository_url: String,
+    path: String,
+    check: String,
+    check_class: &'static str,
 }
 
 struct PageRow {
@@ -109,6 +52,7 @@ struct PageRow {
     revid: String,
     checked: String,
     status: String,
+    notable: bool,
 }
 
 struct PublishRow {
@@ -131,94 +75,67 @@ struct NotificationRow {
 struct DashboardPage {
     layout: Layout,
     repositories: Vec<RepoRow>,
+    attention: Vec<MappingView>,
+    attention_total: u64,
+    failing_files: Vec<FailingFileRow>,
+    files_failing: u64,
     pages: Vec<PageRow>,
+    pages_total: u64,
     credentials: Vec<(String, String, String)>,
     publishes: Vec<PublishRow>,
     notifications: Vec<NotificationRow>,
-    mappings: usize,
-    in_sync: usize,
-    attention: usize,
-    files: usize,
-}
-
-fn file_check(file: &WatchedFile) -> (String, &'static str) {
-    match file.last_status {
-        None => ("not checked yet".into(), "status-warn"),
-        Some(FileCheckStatus::Unchanged) => (
-            format!(
-                "unchanged, {}",
-                when_or_never(file.last_checked_at.as_ref())
-            ),
-            "status-ok",
-        ),
-        Some(FileCheckStatus::Changed) => (
-            format!("changed, {}", when_or_never(file.last_checked_at.as_ref())),
-            "status-warn",
-        ),
-        Some(FileCheckStatus::Missing) => ("missing from the branch".into(), "status-bad"),
-        Some(FileCheckStatus::Error) => ("check failed".into(), "status-bad"),
-    }
+    files: u64,
+    mappings: u64,
+    in_sync: u64,
+    off: u64,
 }
 
 fn build(user: &CurrentUser, state: &AppState, dashboard: &Dashboard) -> DashboardPage {
-    let monitored: HashMap<(&str, &str), i64> = dashboard
-        .pages
-        .iter()
-        .filter_map(|p| Some(((p.wiki.as_str(), p.page_title.as_str()), p.last_revid?)))
-        .collect();
-    let (mut mappings, mut in_sync, mut files) = (0, 0, 0);
-    let repositories = dashboard
+    let repositories: Vec<RepoRow> = dashboard
         .repositories
         .iter()
-        .map(|overview| {
-            let repo = &overview.repository;
+        .map(|summary| {
+            let repo = &summary.repository;
             RepoRow {
                 id: repo.id.0,
                 url: repo.url.clone(),
                 branch: repo.branch.clone(),
                 head: repo.head_sha.as_deref().map(short_sha).unwrap_or_default(),
                 checked: when_or_never(repo.last_checked_at.as_ref()),
-                files: overview
-                    .files
-                    .iter()
-                    .map(|f| {
-                        files += 1;
-                        let (check, check_class) = file_check(&f.file);
-                        FileRow {
-                            id: f.file.id.0,
-                            path: f.file.path.clone(),
-                            check,
-                            check_class,
-                            mappings: f
-                                .mappings
-                                .iter()
-                                .map(|m| {
-                                    let state = SyncState::of(&f.file, m, &monitored);
-                                    mappings += 1;
-                                    if state == SyncState::InSync {
-                                        in_sync += 1;
-                                    }
-                                    MappingRow {
-                                        id: m.id.0,
-                                        wiki: m.wiki.clone(),
-                                        title: m.page_title.clone(),
-                                        last_published: m.last_published.as_ref().map_or_else(
-                                            || "never".to_owned(),
-                                            |p| format!("r{} on {}", p.revid, when(&p.at)),
-                                        ),
-                                        state,
-                                    }
-                                })
-                                .collect(),
-                        }
-                    })
-                    .collect(),
+                files: summary.files,
+                files_unchecked: summary.files_unchecked,
+                files_failing: summary.files_failing,
+                mappings: summary.mappings,
+                in_sync: summary.in_sync,
+                off: summary.off,
+                attention: summary.attention(),
             }
         })
         .collect();
+    let total = |count: fn(&RepoRow) -> u64| repositories.iter().map(count).sum::<u64>();
     DashboardPage {
         layout: Layout::user(state, user, "Dashboard"),
-        repositories,
+        files: total(|r| r.files),
+        files_failing: total(|r| r.files_failing),
+        mappings: total(|r| r.mappings),
+        in_sync: total(|r| r.in_sync),
+        off: total(|r| r.off),
+        attention: dashboard.attention.iter().map(MappingView::from).collect(),
+        attention_total: dashboard.attention_total,
+        failing_files: dashboard
+            .failing_files
+            .iter()
+            .map(|failing| {
+                let (check, check_class) = file_check(&failing.file);
+                FailingFileRow {
+                    id: failing.file.id.0,
+                    repository_url: failing.repository_url.clone(),
+                    path: failing.file.path.clone(),
+                    check,
+                    check_class,
+                }
+            })
+            .collect(),
         pages: dashboard
             .pages
             .iter()
@@ -231,8 +148,12 @@ fn build(user: &CurrentUser, state: &AppState, dashboard: &Dashboard) -> Dashboa
                 status: p
                     .last_status
                     .map_or_else(|| "not checked yet".to_owned(), |s| s.to_string()),
+                notable: p
+                    .last_status
+                    .is_some_and(|s| s != PageCheckStatus::Unchanged),
             })
             .collect(),
+        pages_total: dashboard.pages_total,
         credentials: dashboard
             .credentials
             .iter()
@@ -259,90 +180,13 @@ fn build(user: &CurrentUser, state: &AppState, dashboard: &Dashboard) -> Dashboa
                 status: n.status.to_string(),
             })
             .collect(),
-        attention: mappings - in_sync,
-        mappings,
-        in_sync,
-        files,
+        repositories,
     }
 }
 
 /// `GET /`: the dashboard.
 pub async fn show(State(state): State<AppState>, user: CurrentUser) -> AppResult<Html<String>> {
-    let dashboard = state.store.dashboard(user.id, RECENT).await?;
+    let dashboard = state.store.dashboard(user.id, LIMITS).await?;
     record_usage(&state, "dashboard");
     render(&build(&user, &state, &dashboard))
-}
-
-#[cfg(test)]
-mod tests {
-    use chrono::Utc;
-    use wikiscriptsync_core::store::{
-        MappingId, MappingOptions, PublishedState, RepositoryId, WatchedFileId,
-    };
-
-    use super::*;
-
-    fn file(blob: Option<&str>) -> WatchedFile {
-        WatchedFile {
-            id: WatchedFileId(1),
-            repository_id: RepositoryId(1),
-            path: "a.js".into(),
-            last_blob_sha: blob.map(str::to_owned),
-            last_checked_at: None,
-            last_status: None,
-            created_at: Utc::now(),
-        }
-    }
-
-    fn mapping(published: Option<(&str, i64)>, enabled: bool) -> Mapping {
-        Mapping {
-            id: MappingId(1),
-            watched_file_id: WatchedFileId(1),
-            wiki: "en.wikipedia.org".into(),
-            page_title: "User:A/a.js".into(),
-            options: MappingOptions {
-                publish_enabled: enabled,
-                ..MappingOptions::default()
-            },
-            last_published: published.map(|(blob, revid)| PublishedState {
-                blob_sha: blob.into(),
-                commit_sha: "c".into(),
-                revid,
-                at: Utc::now(),
-            }),
-            created_at: Utc::now(),
-        }
-    }
-
-    #[test]
-    fn a_mapping_is_in_sync_only_when_the_page_has_the_checked_file_and_no_later_edit() {
-        let none = HashMap::new();
-        let seen_later = HashMap::from([(("en.wikipedia.org", "User:A/a.js"), 11)]);
-        let seen_same = HashMap::from([(("en.wikipedia.org", "User:A/a.js"), 10)]);
-        let f = file(Some("b1"));
-        assert_eq!(
-            SyncState::of(&f, &mapping(None, true), &none),
-            SyncState::NeverPublished
-        );
-        assert_eq!(
-            SyncState::of(&f, &mapping(Some(("b1", 10)), false), &none),
-            SyncState::Off
-        );
-        assert_eq!(
-            SyncState::of(&f, &mapping(Some(("b1", 10)), true), &none),
-            SyncState::InSync
-        );
-        assert_eq!(
-            SyncState::of(&f, &mapping(Some(("b1", 10)), true), &seen_same),
-            SyncState::InSync
-        );
-        assert_eq!(
-            SyncState::of(&f, &mapping(Some(("b0", 10)), true), &none),
-            SyncState::FileChanged
-        );
-        assert_eq!(
-            SyncState::of(&f, &mapping(Some(("b1", 10)), true), &seen_later),
-            SyncState::ChangedOnWiki
-        );
-    }
 }

@@ -1,8 +1,6 @@
 //! A watched file: its mappings to wiki pages (several targets per file), adding, changing and
 //! removing them, its check history, and unwatching it.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -13,25 +11,15 @@ use serde::Deserialize;
 use wikiscriptsync_core::mw::Title;
 use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::{
-    MappingId, MappingOptions, NewMapping, StoreError, WatchedFile, WatchedFileId,
+    MappingId, MappingOptions, MappingScope, NewMapping, StoreError, WatchedFile, WatchedFileId,
 };
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
-use crate::views::{Layout, short_sha, when};
+use crate::views::{Layout, MappingView, short_sha, when};
 
-use super::dashboard::SyncState;
 use super::{Paging, record_usage, render, ticked};
-
-struct MappingRow {
-    id: i64,
-    wiki: String,
-    title: String,
-    options: MappingOptions,
-    last_published: String,
-    state: SyncState,
-}
 
 struct CheckRow {
     at: String,
@@ -48,7 +36,7 @@ struct FilePage {
     file: WatchedFile,
     repository_id: i64,
     repository_url: String,
-    mappings: Vec<MappingRow>,
+    mappings: Vec<MappingView>,
     checks: Vec<CheckRow>,
     older: Option<i64>,
     wikis: Vec<String>,
@@ -76,30 +64,19 @@ pub async fn show(
         .repository(user.id, file.repository_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let mappings = state.store.list_mappings(user.id, file.id).await?;
+    let mappings = state
+        .store
+        .mapping_statuses(user.id, &MappingScope::File(file.id))
+        .await?;
     let log = state
         .store
         .file_check_log(user.id, file.id, paging.request())
         .await?;
-    let no_monitors = HashMap::new();
     let page = FilePage {
         layout: Layout::user(&state, &user, format!("File {}", file.path)),
         repository_id: repository.id.0,
         repository_url: repository.url,
-        mappings: mappings
-            .iter()
-            .map(|m| MappingRow {
-                id: m.id.0,
-                wiki: m.wiki.clone(),
-                title: m.page_title.clone(),
-                options: m.options,
-                last_published: m.last_published.as_ref().map_or_else(
-                    || "never".to_owned(),
-                    |p| format!("r{} on {}", p.revid, when(&p.at)),
-                ),
-                state: SyncState::of(&file, m, &no_monitors),
-            })
-            .collect(),
+        mappings: mappings.iter().map(MappingView::from).collect(),
         checks: log
             .items
             .iter()

@@ -1,7 +1,7 @@
 //! Adding a repository (URL and branch, the default branch offered), choosing which of its
 //! publishable files to watch (one tree request), checking it now, and removing it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use askama::Template;
 use axum::Form;
@@ -13,12 +13,14 @@ use serde::Deserialize;
 
 use wikiscriptsync_core::forge::{ForgeKind, RepoLocator, Usage, is_publishable};
 use wikiscriptsync_core::monitor::{RepositoryCheckSettings, RepositoryChecker, runner_id};
-use wikiscriptsync_core::store::{Forge, NewRepository, Repository, RepositoryId, StoreError};
+use wikiscriptsync_core::store::{
+    Forge, MappingScope, NewRepository, Repository, RepositoryId, StoreError, WatchedFileId,
+};
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
-use crate::views::{Layout, short_sha, when_or_never};
+use crate::views::{Layout, MappingView, file_check, short_sha, when_or_never};
 
 use super::{form_fields, record_usage, render};
 
@@ -139,6 +141,15 @@ struct FileChoice {
     watched: Option<i64>,
 }
 
+/// A watched file with its last check and the pages it is published to.
+struct WatchedRow {
+    id: i64,
+    path: String,
+    check: String,
+    check_class: &'static str,
+    mappings: Vec<MappingView>,
+}
+
 #[derive(Template)]
 #[template(path = "repository.html")]
 struct RepositoryPage {
@@ -147,6 +158,7 @@ struct RepositoryPage {
     checked: String,
     head: String,
     files: Vec<FileChoice>,
+    watched: Vec<WatchedRow>,
     error: Option<String>,
 }
 
@@ -174,11 +186,36 @@ pub async fn show(
         .store
         .list_watched_files(user.id, repository.id)
         .await?;
+    let mut mappings: HashMap<WatchedFileId, Vec<MappingView>> = HashMap::new();
+    for status in state
+        .store
+        .mapping_statuses(user.id, &MappingScope::Repository(repository.id))
+        .await?
+    {
+        mappings
+            .entry(status.mapping.watched_file_id)
+            .or_default()
+            .push(MappingView::from(&status));
+    }
+    let watched_rows = watched
+        .iter()
+        .map(|file| {
+            let (check, check_class) = file_check(file);
+            WatchedRow {
+                id: file.id.0,
+                path: file.path.clone(),
+                check,
+                check_class,
+                mappings: mappings.remove(&file.id).unwrap_or_default(),
+            }
+        })
+        .collect();
     let mut page = RepositoryPage {
         layout: Layout::user(&state, &user, "Repository"),
         checked: when_or_never(repository.last_checked_at.as_ref()),
         head: String::new(),
         files: Vec::new(),
+        watched: watched_rows,
         error: None,
         repository,
     };
