@@ -10,7 +10,7 @@ use chrono::Utc;
 use common::*;
 use wikiscriptsync_core::store::{
     ClaimRequest, FileCheckStatus, Forge, MappingId, MappingOptions, NewMapping, NewRepository,
-    PageCheck, PageCheckStatus, PageRequest, PublishedState, RepositoryId,
+    PageCheck, PageCheckStatus, PageRequest, PublishedState, RepositoryId, WatchedFileId,
 };
 
 /// Objects owned by one user, made directly in the store.
@@ -799,6 +799,217 @@ async fn the_dashboard_lists_what_needs_attention_and_the_repository_page_lists_
             .count(),
         1
     );
+}
+
+/// Every form refused for its input comes back filled in as sent, saying what was wrong,
+/// with 400, and nothing is stored; the BotPassword is the one thing never sent back.
+#[tokio::test]
+async fn a_refused_form_comes_back_filled_in_as_sent_with_the_reason() {
+    let app = TestApp::start().await;
+    let mut alice = app.login("alice").await;
+    let owned = seed(&app, "alice").await;
+    let store = &app.state.store;
+    let user = store
+        .user_by_central_id("dev:alice")
+        .await
+        .unwrap()
+        .unwrap();
+
+    let mapping = app
+        .post(
+            &mut alice,
+            &format!("/files/{}/mappings", owned.file),
+            &[
+                ("wiki", &owned.wiki),
+                ("title", "User:Alice/bad|title.js"),
+                ("add_banner", "on"),
+            ],
+        )
+        .await;
+    mapping.expect(StatusCode::BAD_REQUEST);
+    let body = &mapping.body;
+    assert!(
+        body.contains("The title `User:Alice/bad|title.js`"),
+        "{body}"
+    );
+    assert!(body.contains("value=\"User:Alice/bad|title.js\""), "{body}");
+    assert!(
+        body.contains(&format!("value=\"{}\"", owned.wiki)),
+        "{body}"
+    );
+    assert!(
+        body.contains("name=\"add_banner\" value=\"on\" checked"),
+        "ticks are kept: {body}"
+    );
+    assert!(
+        body.contains("name=\"publish_enabled\" value=\"on\"> Publishing enabled"),
+        "an unticked box stays unticked: {body}"
+    );
+    assert_eq!(
+        store
+            .list_mappings(user.id, WatchedFileId(owned.file))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let monitor = app
+        .post(
+            &mut alice,
+            "/pages",
+            &[("wiki", "wiki.evil.example"), ("title", "Main Page")],
+        )
+        .await;
+    monitor.expect(StatusCode::BAD_REQUEST);
+    assert!(monitor.body.contains("The wiki `wiki.evil.example`"));
+    assert!(monitor.body.contains("value=\"wiki.evil.example\""));
+    assert!(monitor.body.contains("value=\"Main Page\""));
+    assert_eq!(store.list_page_monitors(user.id).await.unwrap().len(), 1);
+
+    let repository = app
+        .post(
+            &mut alice,
+            "/repositories/new",
+            &[("url", "https://example.org/owner/repo"), ("branch", "dev")],
+        )
+        .await;
+    repository.expect(StatusCode::BAD_REQUEST);
+    assert!(
+        repository
+            .body
+            .contains("value=\"https://example.org/owner/repo\""),
+        "{}",
+        repository.body
+    );
+    assert!(repository.body.contains("cdx-message--error"));
+    assert_eq!(store.list_repositories(user.id).await.unwrap().len(), 1);
+
+    let preferences = app
+        .post(
+            &mut alice,
+            "/notifications",
+            &[("home_wiki", "wiki.evil.example"), ("digest", "on")],
+        )
+        .await;
+    preferences.expect(StatusCode::BAD_REQUEST);
+    assert!(
+        preferences
+            .body
+            .contains("The home wiki `wiki.evil.example`")
+    );
+    assert!(preferences.body.contains("value=\"wiki.evil.example\""));
+    assert!(
+        preferences
+            .body
+            .contains("name=\"digest\" value=\"on\" checked")
+    );
+    assert!(
+        !store
+            .notification_preferences(user.id)
+            .await
+            .unwrap()
+            .digest
+    );
+
+    let credential = app
+        .post(
+            &mut alice,
+            "/credentials",
+            &[
+                ("wiki", &owned.wiki),
+                ("bot_username", "NoAtSign"),
+                ("password", "typed-secret-password"),
+            ],
+        )
+        .await;
+    credential.expect(StatusCode::BAD_REQUEST);
+    assert!(credential.body.contains("value=\"NoAtSign\""));
+    assert!(credential.body.contains("type it again"));
+    assert!(!credential.body.contains("typed-secret-password"));
+
+    let nothing_ticked = app
+        .post(
+            &mut alice,
+            &format!("/repositories/{}/watch", owned.repository),
+            &[],
+        )
+        .await;
+    nothing_ticked.expect(StatusCode::BAD_REQUEST);
+    assert!(
+        nothing_ticked
+            .body
+            .contains("Tick at least one file to watch.")
+    );
+    assert!(nothing_ticked.body.contains("Files to watch"));
+}
+
+/// "Check now" while the scheduled job holds the repository's lease checks nothing and says
+/// so; once the lease is gone, it checks and says what it found.
+#[tokio::test]
+async fn check_now_says_when_the_scheduled_check_is_busy_with_the_repository() {
+    let app = TestApp::start().await;
+    let mut alice = app.login("alice").await;
+    let owned = seed(&app, "alice").await;
+    let store = &app.state.store;
+    let claimed = store
+        .claim_due_repositories(&ClaimRequest {
+            owner: "scheduled-job".into(),
+            now: Utc::now(),
+            lease: chrono::Duration::minutes(10),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    app.github.reset_stats();
+    let busy = app
+        .post(
+            &mut alice,
+            &format!("/repositories/{}/check", owned.repository),
+            &[],
+        )
+        .await;
+    busy.expect(StatusCode::SEE_OTHER);
+    let location = busy.location().unwrap().to_owned();
+    assert!(location.ends_with("?check=busy"), "{location}");
+    assert_eq!(app.github.stats().requests, 0, "nothing was checked");
+    let page = app.get(&mut alice, &location).await;
+    assert!(
+        page.body
+            .contains("the scheduled check is checking this repository"),
+        "{}",
+        page.body
+    );
+
+    // The job finishes (gives the claim back): now the check runs.
+    let ids: Vec<_> = claimed.iter().map(|c| c.repository.id).collect();
+    store
+        .release_repository_claims("scheduled-job", &ids)
+        .await
+        .unwrap();
+    let done = app
+        .post(
+            &mut alice,
+            &format!("/repositories/{}/check", owned.repository),
+            &[],
+        )
+        .await;
+    let location = done.location().unwrap().to_owned();
+    assert!(
+        location.ends_with("?check=moved") || location.ends_with("?check=unchanged"),
+        "{location}"
+    );
+    let page = app.get(&mut alice, &location).await;
+    assert!(page.body.contains("Checked just now"), "{}", page.body);
+    // A made-up outcome in the URL shows nothing.
+    let page = app
+        .get(
+            &mut alice,
+            &format!("/repositories/{}?check=nonsense", owned.repository),
+        )
+        .await;
+    assert!(!page.body.contains("check-notice"));
 }
 
 #[tokio::test]

@@ -22,7 +22,7 @@ use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
 use crate::views::{Layout, when};
 
-use super::{record_usage, render};
+use super::{record_usage, refill, render};
 
 /// Grants every BotPassword has whatever is ticked.
 const ALWAYS_GRANTED: &[&str] = &["basic"];
@@ -33,6 +33,10 @@ struct CredentialsPage {
     layout: Layout,
     saved: Vec<(CredentialSummary, String)>,
     wikis: Vec<String>,
+    /// The form's wiki and bot user name: empty, or as sent when refused (the password is
+    /// never sent back).
+    wiki: String,
+    bot_username: String,
     error: Option<String>,
     report: Option<CheckReport>,
 }
@@ -63,6 +67,8 @@ async fn page(
             })
             .collect(),
         wikis: state.suggested_wikis.to_vec(),
+        wiki: String::new(),
+        bot_username: String::new(),
         error,
         report,
     })
@@ -96,7 +102,8 @@ pub async fn save(
     let wiki_url = match state.wiki.parse_wiki(wiki.trim()) {
         Ok(url) => url,
         Err(err) => {
-            return refuse(&state, &user, format!("The wiki `{}`: {err}", wiki.trim())).await;
+            let message = format!("The wiki `{}`: {err}", wiki.trim());
+            return refuse(&state, &user, (&wiki, &bot_username), message).await;
         }
     };
     let bot_username = bot_username.trim().to_owned();
@@ -104,6 +111,7 @@ pub async fn save(
         return refuse(
             &state,
             &user,
+            (&wiki, &bot_username),
             "The bot user name is `YourName@BotName`, as shown on the wiki's \
              Special:BotPasswords after creating the bot password."
                 .into(),
@@ -118,6 +126,7 @@ pub async fn save(
             return refuse(
                 &state,
                 &user,
+                (&wiki, &bot_username),
                 format!(
                     "Logging in to {} with this BotPassword failed, so it was not saved: {err}",
                     wiki_url.host()
@@ -130,7 +139,7 @@ pub async fn save(
         match session.user_info().await {
             Ok(info) => info,
             Err(err) => {
-                return refuse(&state, &user, format!(
+                return refuse(&state, &user, (&wiki, &bot_username), format!(
                 "Logged in, but the wiki did not say which rights the BotPassword carries, so \
                  it was not saved: {err}"
             ))
@@ -193,9 +202,16 @@ pub async fn save(
 }
 
 /// The form again with what was wrong (nothing saved).
-async fn refuse(state: &AppState, user: &CurrentUser, message: String) -> AppResult<Response> {
-    let page = page(state, user, Some(message), None).await?;
-    Ok((axum::http::StatusCode::BAD_REQUEST, render(&page)?).into_response())
+async fn refuse(
+    state: &AppState,
+    user: &CurrentUser,
+    (wiki, bot_username): (&str, &str),
+    message: String,
+) -> AppResult<Response> {
+    let mut page = page(state, user, Some(message), None).await?;
+    page.wiki = wiki.trim().to_owned();
+    page.bot_username = bot_username.trim().to_owned();
+    refill(&page)
 }
 
 /// The delete form.

@@ -19,7 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
 use crate::views::{Layout, MappingView, short_sha, when};
 
-use super::{Paging, record_usage, render, ticked};
+use super::{Paging, record_usage, refill, render, ticked};
 
 struct CheckRow {
     at: String,
@@ -40,6 +40,41 @@ struct FilePage {
     checks: Vec<CheckRow>,
     older: Option<i64>,
     wikis: Vec<String>,
+    form: MappingFormValues,
+    error: Option<String>,
+}
+
+/// What the "map to a wiki page" form shows: empty with publishing on, or as the user sent it.
+struct MappingFormValues {
+    wiki: String,
+    title: String,
+    publish_enabled: bool,
+    allow_create: bool,
+    add_banner: bool,
+}
+
+impl Default for MappingFormValues {
+    fn default() -> Self {
+        Self {
+            wiki: String::new(),
+            title: String::new(),
+            publish_enabled: true,
+            allow_create: false,
+            add_banner: false,
+        }
+    }
+}
+
+impl From<&NewMappingForm> for MappingFormValues {
+    fn from(form: &NewMappingForm) -> Self {
+        Self {
+            wiki: form.wiki.trim().to_owned(),
+            title: form.title.trim().to_owned(),
+            publish_enabled: ticked(form.publish_enabled.as_ref()),
+            allow_create: ticked(form.allow_create.as_ref()),
+            add_banner: ticked(form.add_banner.as_ref()),
+        }
+    }
 }
 
 /// The user's watched file, or 404.
@@ -59,6 +94,27 @@ pub async fn show(
     Query(paging): Query<Paging>,
 ) -> AppResult<Html<String>> {
     let file = owned_file(&state, &user, id).await?;
+    render(
+        &file_page(
+            &state,
+            &user,
+            file,
+            &paging,
+            MappingFormValues::default(),
+            None,
+        )
+        .await?,
+    )
+}
+
+async fn file_page(
+    state: &AppState,
+    user: &CurrentUser,
+    file: WatchedFile,
+    paging: &Paging,
+    form: MappingFormValues,
+    error: Option<String>,
+) -> AppResult<FilePage> {
     let repository = state
         .store
         .repository(user.id, file.repository_id)
@@ -72,8 +128,8 @@ pub async fn show(
         .store
         .file_check_log(user.id, file.id, paging.request())
         .await?;
-    let page = FilePage {
-        layout: Layout::user(&state, &user, format!("File {}", file.path)),
+    Ok(FilePage {
+        layout: Layout::user(state, user, format!("File {}", file.path)),
         repository_id: repository.id.0,
         repository_url: repository.url,
         mappings: mappings.iter().map(MappingView::from).collect(),
@@ -90,9 +146,10 @@ pub async fn show(
             .collect(),
         older: log.next.and_then(|n| n.before_id),
         wikis: state.suggested_wikis.to_vec(),
+        form,
+        error,
         file,
-    };
-    render(&page)
+    })
 }
 
 /// `POST /files/{id}/unwatch`.
@@ -126,13 +183,39 @@ pub async fn add_mapping(
     Form(form): Form<NewMappingForm>,
 ) -> AppResult<Response> {
     let file = owned_file(&state, &user, id).await?;
+    let mapping = match new_mapping(&state, &file, &form) {
+        Ok(mapping) => mapping,
+        Err(message) => return refill_file_page(&state, &user, file, &form, message).await,
+    };
+    match state.store.add_mapping(user.id, &mapping, Utc::now()).await {
+        Ok(_) => {}
+        Err(StoreError::AlreadyExists { .. }) => {
+            let message = format!(
+                "This file is already mapped to {} on {}.",
+                mapping.page_title, mapping.wiki
+            );
+            return refill_file_page(&state, &user, file, &form, message).await;
+        }
+        Err(err) => return Err(err.into()),
+    }
+    record_usage(&state, "add_mapping");
+    Ok(Redirect::to(&format!("/files/{id}")).into_response())
+}
+
+/// The mapping the form asks for, or what is wrong with it (wiki from the allow-list, title
+/// validated as typed).
+fn new_mapping(
+    state: &AppState,
+    file: &WatchedFile,
+    form: &NewMappingForm,
+) -> Result<NewMapping, String> {
     let wiki = state
         .wiki
         .parse_wiki(form.wiki.trim())
-        .map_err(|e| AppError::BadRequest(format!("The wiki `{}`: {e}", form.wiki.trim())))?;
+        .map_err(|e| format!("The wiki `{}`: {e}", form.wiki.trim()))?;
     let title = Title::parse(form.title.trim())
-        .map_err(|e| AppError::BadRequest(format!("The title `{}`: {e}", form.title.trim())))?;
-    let mapping = NewMapping {
+        .map_err(|e| format!("The title `{}`: {e}", form.title.trim()))?;
+    Ok(NewMapping {
         watched_file_id: file.id,
         wiki: wiki_key(&wiki),
         page_title: title.as_str().to_owned(),
@@ -141,19 +224,26 @@ pub async fn add_mapping(
             allow_create: ticked(form.allow_create.as_ref()),
             add_banner: ticked(form.add_banner.as_ref()),
         },
-    };
-    match state.store.add_mapping(user.id, &mapping, Utc::now()).await {
-        Ok(_) => {}
-        Err(StoreError::AlreadyExists { .. }) => {
-            return Err(AppError::BadRequest(format!(
-                "This file is already mapped to {} on {}.",
-                mapping.page_title, mapping.wiki
-            )));
-        }
-        Err(err) => return Err(err.into()),
-    }
-    record_usage(&state, "add_mapping");
-    Ok(Redirect::to(&format!("/files/{id}")).into_response())
+    })
+}
+
+async fn refill_file_page(
+    state: &AppState,
+    user: &CurrentUser,
+    file: WatchedFile,
+    form: &NewMappingForm,
+    message: String,
+) -> AppResult<Response> {
+    let page = file_page(
+        state,
+        user,
+        file,
+        &Paging::default(),
+        MappingFormValues::from(form),
+        Some(message),
+    )
+    .await?;
+    refill(&page)
 }
 
 /// The options form.

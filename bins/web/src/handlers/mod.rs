@@ -13,7 +13,8 @@ pub mod publish;
 pub mod repositories;
 
 use askama::Template;
-use axum::response::Html;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
 
@@ -28,6 +29,12 @@ pub const LOG_PAGE_SIZE: u32 = 25;
 /// Renders a page.
 pub fn render(page: &impl Template) -> AppResult<Html<String>> {
     Ok(Html(page.render()?))
+}
+
+/// A form sent with something wrong: its page again, filled in as the user sent it and saying
+/// what was wrong, with 400 (nothing typed is lost).
+pub fn refill(page: &impl Template) -> AppResult<Response> {
+    Ok((StatusCode::BAD_REQUEST, render(page)?).into_response())
 }
 
 /// Counts one use of a feature today, without waiting for the database (no user is recorded).

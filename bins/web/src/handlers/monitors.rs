@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
 use crate::views::{Layout, when, when_or_never};
 
-use super::{Paging, record_usage, render};
+use super::{Paging, record_usage, refill, render};
 
 #[derive(Template)]
 #[template(path = "monitors.html")]
@@ -24,13 +24,26 @@ struct MonitorsPage {
     layout: Layout,
     monitors: Vec<(PageMonitor, String)>,
     wikis: Vec<String>,
+    /// The add form's wiki and title: empty, or as the user sent them.
+    wiki: String,
+    title: String,
+    error: Option<String>,
 }
 
 /// `GET /pages`.
 pub async fn list(State(state): State<AppState>, user: CurrentUser) -> AppResult<Html<String>> {
+    render(&monitors_page(&state, &user, &AddMonitor::default(), None).await?)
+}
+
+async fn monitors_page(
+    state: &AppState,
+    user: &CurrentUser,
+    form: &AddMonitor,
+    error: Option<String>,
+) -> AppResult<MonitorsPage> {
     let monitors = state.store.list_page_monitors(user.id).await?;
-    render(&MonitorsPage {
-        layout: Layout::user(&state, &user, "Monitored pages"),
+    Ok(MonitorsPage {
+        layout: Layout::user(state, user, "Monitored pages"),
         monitors: monitors
             .into_iter()
             .map(|m| {
@@ -39,11 +52,14 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser) -> AppResult
             })
             .collect(),
         wikis: state.suggested_wikis.to_vec(),
+        wiki: form.wiki.trim().to_owned(),
+        title: form.title.trim().to_owned(),
+        error,
     })
 }
 
 /// The add form.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct AddMonitor {
     wiki: String,
     title: String,
@@ -55,12 +71,19 @@ pub async fn add(
     user: CurrentUser,
     Form(form): Form<AddMonitor>,
 ) -> AppResult<Response> {
-    let wiki = state
+    let parsed = state
         .wiki
         .parse_wiki(form.wiki.trim())
-        .map_err(|e| AppError::BadRequest(format!("The wiki `{}`: {e}", form.wiki.trim())))?;
-    let title = Title::parse(form.title.trim())
-        .map_err(|e| AppError::BadRequest(format!("The title `{}`: {e}", form.title.trim())))?;
+        .map_err(|e| format!("The wiki `{}`: {e}", form.wiki.trim()))
+        .and_then(|wiki| {
+            let title = Title::parse(form.title.trim())
+                .map_err(|e| format!("The title `{}`: {e}", form.title.trim()))?;
+            Ok((wiki, title))
+        });
+    let (wiki, title) = match parsed {
+        Ok(parsed) => parsed,
+        Err(message) => return refill(&monitors_page(&state, &user, &form, Some(message)).await?),
+    };
     match state
         .store
         .add_page_monitor(user.id, &wiki_key(&wiki), title.as_str(), Utc::now())
@@ -68,9 +91,8 @@ pub async fn add(
     {
         Ok(_) => {}
         Err(StoreError::AlreadyExists { .. }) => {
-            return Err(AppError::BadRequest(format!(
-                "You already monitor {title} on that wiki."
-            )));
+            let message = format!("You already monitor {title} on that wiki.");
+            return refill(&monitors_page(&state, &user, &form, Some(message)).await?);
         }
         Err(err) => return Err(err.into()),
     }

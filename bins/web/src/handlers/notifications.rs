@@ -14,11 +14,11 @@ use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::NotificationPreferences;
 
 use crate::app::AppState;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::session::CurrentUser;
 use crate::views::{Layout, when};
 
-use super::{Paging, form_fields, record_usage, render};
+use super::{Paging, form_fields, record_usage, refill, render};
 
 #[derive(Template)]
 #[template(path = "notifications.html")]
@@ -29,6 +29,7 @@ struct NotificationsPage {
     kinds: Vec<(&'static str, bool)>,
     sent: Vec<(String, String, String, String)>,
     older: Option<i64>,
+    error: Option<String>,
 }
 
 /// `GET /notifications`.
@@ -38,12 +39,22 @@ pub async fn show(
     Query(paging): Query<Paging>,
 ) -> AppResult<Html<String>> {
     let preferences = state.store.notification_preferences(user.id).await?;
+    render(&notifications_page(&state, &user, &paging, &preferences, None).await?)
+}
+
+async fn notifications_page(
+    state: &AppState,
+    user: &CurrentUser,
+    paging: &Paging,
+    preferences: &NotificationPreferences,
+    error: Option<String>,
+) -> AppResult<NotificationsPage> {
     let log = state
         .store
         .notification_log(user.id, paging.request())
         .await?;
-    render(&NotificationsPage {
-        layout: Layout::user(&state, &user, "Notifications"),
+    Ok(NotificationsPage {
+        layout: Layout::user(state, user, "Notifications"),
         home_wiki: preferences.home_wiki.clone().unwrap_or_default(),
         digest: preferences.digest,
         kinds: ChangeEvent::KINDS
@@ -63,6 +74,7 @@ pub async fn show(
             })
             .collect(),
         older: log.next.and_then(|n| n.before_id),
+        error,
     })
 }
 
@@ -79,19 +91,13 @@ pub async fn save(
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.trim().to_owned())
     };
-    let home_wiki = match field("home_wiki").filter(|w| !w.is_empty()) {
-        Some(wiki) => Some(wiki_key(&state.wiki.parse_wiki(&wiki).map_err(|e| {
-            AppError::BadRequest(format!("The home wiki `{wiki}`: {e}"))
-        })?)),
-        None => None,
-    };
     let wanted: BTreeSet<&str> = fields
         .iter()
         .filter(|(n, _)| n == "kind")
         .map(|(_, v)| v.as_str())
         .collect();
-    let preferences = NotificationPreferences {
-        home_wiki,
+    let mut preferences = NotificationPreferences {
+        home_wiki: field("home_wiki").filter(|w| !w.is_empty()),
         digest: field("digest").is_some(),
         disabled_event_kinds: ChangeEvent::KINDS
             .iter()
@@ -99,6 +105,25 @@ pub async fn save(
             .map(|kind| (*kind).to_owned())
             .collect(),
     };
+    if let Some(wiki) = preferences.home_wiki.take() {
+        match state.wiki.parse_wiki(&wiki) {
+            Ok(url) => preferences.home_wiki = Some(wiki_key(&url)),
+            Err(e) => {
+                // Shown again as sent, with what was wrong.
+                let message = format!("The home wiki `{wiki}`: {e}");
+                preferences.home_wiki = Some(wiki);
+                let page = notifications_page(
+                    &state,
+                    &user,
+                    &Paging::default(),
+                    &preferences,
+                    Some(message),
+                )
+                .await?;
+                return refill(&page);
+            }
+        }
+    }
     state
         .store
         .set_notification_preferences(user.id, &preferences, Utc::now())

@@ -12,7 +12,9 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use wikiscriptsync_core::forge::{ForgeKind, RepoLocator, Usage, is_publishable};
-use wikiscriptsync_core::monitor::{RepositoryCheckSettings, RepositoryChecker, runner_id};
+use wikiscriptsync_core::monitor::{
+    RepositoryCheckSettings, RepositoryChecker, RepositoryRunReport, runner_id,
+};
 use wikiscriptsync_core::store::{
     Forge, MappingScope, NewRepository, Repository, RepositoryId, StoreError, WatchedFileId,
 };
@@ -22,7 +24,7 @@ use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
 use crate::views::{Layout, MappingView, file_check, short_sha, when_or_never};
 
-use super::{form_fields, record_usage, render};
+use super::{form_fields, record_usage, refill, render};
 
 #[derive(Template)]
 #[template(path = "repository_new.html")]
@@ -90,29 +92,44 @@ pub struct AddRepository {
     branch: String,
 }
 
-/// `POST /repositories/new`: track the repository, then choose files.
+/// `POST /repositories/new`: track the repository, then choose files. A URL or branch that
+/// does not work shows the form again, filled in as sent.
 pub async fn add(
     State(state): State<AppState>,
     user: CurrentUser,
     Form(form): Form<AddRepository>,
 ) -> AppResult<Response> {
+    let new = match new_repository(&state, &form).await {
+        Ok(new) => new,
+        Err(message) => return refill_new_form(&state, &user, &form, message),
+    };
+    let repository = match state.store.add_repository(user.id, &new, Utc::now()).await {
+        Ok(repository) => repository,
+        Err(StoreError::AlreadyExists { .. }) => {
+            let message = format!("You already track {} at branch {}.", new.url, new.branch);
+            return refill_new_form(&state, &user, &form, message);
+        }
+        Err(err) => return Err(err.into()),
+    };
+    record_usage(&state, "add_repository");
+    Ok(Redirect::to(&format!("/repositories/{}", repository.id)).into_response())
+}
+
+/// The repository the form asks for, or what is wrong with it. Without a branch, the one in
+/// the URL or else the default branch (one request).
+async fn new_repository(state: &AppState, form: &AddRepository) -> Result<NewRepository, String> {
     let locator = state
         .forges
         .parse_repo_url(form.url.trim())
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        .map_err(|e| e.to_string())?;
     let branch = match form.branch.trim() {
         "" => match &locator.branch {
             Some(branch) => branch.clone(),
-            None => {
-                default_branch(&state, form.url.trim())
-                    .await
-                    .map_err(AppError::BadRequest)?
-                    .1
-            }
+            None => default_branch(state, form.url.trim()).await?.1,
         },
         branch => branch.to_owned(),
     };
-    let new = NewRepository {
+    Ok(NewRepository {
         forge: match locator.kind {
             ForgeKind::GitHub => Forge::GitHub,
             ForgeKind::GitLab => Forge::GitLab,
@@ -120,19 +137,22 @@ pub async fn add(
         host: locator.web_base.host_str().unwrap_or_default().to_owned(),
         url: locator.web_url(),
         branch,
-    };
-    let repository = match state.store.add_repository(user.id, &new, Utc::now()).await {
-        Ok(repository) => repository,
-        Err(StoreError::AlreadyExists { .. }) => {
-            return Err(AppError::BadRequest(format!(
-                "You already track {} at branch {}.",
-                new.url, new.branch
-            )));
-        }
-        Err(err) => return Err(err.into()),
-    };
-    record_usage(&state, "add_repository");
-    Ok(Redirect::to(&format!("/repositories/{}", repository.id)).into_response())
+    })
+}
+
+fn refill_new_form(
+    state: &AppState,
+    user: &CurrentUser,
+    form: &AddRepository,
+    message: String,
+) -> AppResult<Response> {
+    refill(&NewRepositoryPage {
+        layout: Layout::user(state, user, "Add a repository"),
+        url: form.url.trim().to_owned(),
+        branch: form.branch.trim().to_owned(),
+        default_branch: None,
+        error: Some(message),
+    })
 }
 
 struct FileChoice {
@@ -159,6 +179,8 @@ struct RepositoryPage {
     head: String,
     files: Vec<FileChoice>,
     watched: Vec<WatchedRow>,
+    /// What a check started from this page found: the Codex message type, and the words.
+    notice: Option<(&'static str, &'static str)>,
     error: Option<String>,
 }
 
@@ -175,13 +197,35 @@ pub async fn owned_repository(
         .ok_or(AppError::NotFound)
 }
 
-/// `GET /repositories/{id}`: the branch's publishable files, to choose which to watch.
+/// `?check=`: the outcome of a check started from this page (see [`CheckOutcome`]).
+#[derive(Debug, Default, Deserialize)]
+pub struct RepositoryQuery {
+    check: Option<String>,
+}
+
+/// `GET /repositories/{id}`: the watched files with their pages and states, and the branch's
+/// publishable files, to choose which to watch.
 pub async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
+    Query(query): Query<RepositoryQuery>,
 ) -> AppResult<Html<String>> {
     let repository = owned_repository(&state, &user, id).await?;
+    let mut page = repository_page(&state, &user, repository).await?;
+    page.notice = query
+        .check
+        .as_deref()
+        .and_then(CheckOutcome::parse)
+        .map(CheckOutcome::notice);
+    render(&page)
+}
+
+async fn repository_page(
+    state: &AppState,
+    user: &CurrentUser,
+    repository: Repository,
+) -> AppResult<RepositoryPage> {
     let watched = state
         .store
         .list_watched_files(user.id, repository.id)
@@ -211,21 +255,24 @@ pub async fn show(
         })
         .collect();
     let mut page = RepositoryPage {
-        layout: Layout::user(&state, &user, "Repository"),
+        layout: Layout::user(state, user, "Repository"),
         checked: when_or_never(repository.last_checked_at.as_ref()),
         head: String::new(),
         files: Vec::new(),
         watched: watched_rows,
+        notice: None,
         error: None,
         repository,
     };
-    match publishable_files(&state, &page.repository).await {
+    let mut unlisted: HashMap<&str, i64> =
+        watched.iter().map(|w| (w.path.as_str(), w.id.0)).collect();
+    match publishable_files(state, &page.repository).await {
         Ok((head, files)) => {
             page.head = head;
             page.files = files
                 .into_iter()
                 .map(|(path, blob)| FileChoice {
-                    watched: watched.iter().find(|w| w.path == path).map(|w| w.id.0),
+                    watched: unlisted.remove(path.as_str()),
                     path,
                     blob,
                 })
@@ -234,16 +281,15 @@ pub async fn show(
         Err(message) => page.error = Some(message),
     }
     // Watched files no longer on the branch still show, so they can be removed.
-    for file in &watched {
-        if !page.files.iter().any(|f| f.path == file.path) {
-            page.files.push(FileChoice {
-                path: file.path.clone(),
-                blob: "not on the branch".into(),
-                watched: Some(file.id.0),
-            });
-        }
-    }
-    render(&page)
+    let mut gone: Vec<(&str, i64)> = unlisted.into_iter().collect();
+    gone.sort_unstable();
+    page.files
+        .extend(gone.into_iter().map(|(path, id)| FileChoice {
+            path: path.to_owned(),
+            blob: "not on the branch".into(),
+            watched: Some(id),
+        }));
+    Ok(page)
 }
 
 /// The head commit (short) and the publishable files with their blob SHAs: a head request
@@ -297,9 +343,9 @@ pub async fn watch(
         .map(|(_, path)| path)
         .collect();
     if paths.is_empty() {
-        return Err(AppError::BadRequest(
-            "Tick at least one file to watch.".into(),
-        ));
+        let mut page = repository_page(&state, &user, repository).await?;
+        page.error = Some("Tick at least one file to watch.".into());
+        return refill(&page);
     }
     if let Some(bad) = paths.iter().find(|p| !is_publishable(p)) {
         return Err(AppError::BadRequest(format!(
@@ -314,8 +360,8 @@ pub async fn watch(
             .await?;
     }
     record_usage(&state, "watch_files");
-    check_repository(&state, &user, repository.id).await;
-    Ok(Redirect::to("/").into_response())
+    let outcome = check_repository(&state, &user, repository.id).await;
+    Ok(Redirect::to(&checked_page(repository.id, outcome)).into_response())
 }
 
 /// `POST /repositories/{id}/check`: check now instead of waiting for the hourly job.
@@ -326,8 +372,95 @@ pub async fn check_now(
 ) -> AppResult<Response> {
     let repository = owned_repository(&state, &user, id).await?;
     record_usage(&state, "check_now");
-    check_repository(&state, &user, repository.id).await;
-    Ok(Redirect::to(&format!("/repositories/{id}")).into_response())
+    let outcome = check_repository(&state, &user, repository.id).await;
+    Ok(Redirect::to(&checked_page(repository.id, outcome)).into_response())
+}
+
+/// The repository's page, saying what the check found.
+fn checked_page(id: RepositoryId, outcome: CheckOutcome) -> String {
+    format!("/repositories/{id}?check={}", outcome.as_str())
+}
+
+/// What a check started from the web found, carried in the redirect as a fixed word (never
+/// free text) so the repository's page can say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CheckOutcome {
+    Unchanged,
+    Moved,
+    Failed,
+    /// The forge quota is down to the reserve: not checked.
+    Reserve,
+    /// Another runner (the scheduled job) holds the repository's lease: not checked.
+    Busy,
+}
+
+impl CheckOutcome {
+    const ALL: [Self; 5] = [
+        Self::Unchanged,
+        Self::Moved,
+        Self::Failed,
+        Self::Reserve,
+        Self::Busy,
+    ];
+
+    fn of(report: &RepositoryRunReport) -> Self {
+        if report.checked == 0 {
+            if report.reserve_reached.is_empty() {
+                Self::Busy
+            } else {
+                Self::Reserve
+            }
+        } else if report.failed > 0 {
+            Self::Failed
+        } else if report.moved > 0 {
+            Self::Moved
+        } else {
+            Self::Unchanged
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Unchanged => "unchanged",
+            Self::Moved => "moved",
+            Self::Failed => "failed",
+            Self::Reserve => "reserve",
+            Self::Busy => "busy",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+
+    /// The Codex message type and the words.
+    fn notice(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Unchanged => (
+                "success",
+                "Checked just now: the branch has not moved since the last check.",
+            ),
+            Self::Moved => (
+                "success",
+                "Checked just now: the branch moved. Each watched file's state is below.",
+            ),
+            Self::Failed => (
+                "error",
+                "The check failed. Each file's check history says why; the hourly check will \
+                 try again.",
+            ),
+            Self::Reserve => (
+                "warning",
+                "Not checked: the forge's request quota for this hour is nearly spent. The \
+                 hourly check will check it once the quota is back.",
+            ),
+            Self::Busy => (
+                "warning",
+                "Not checked now: the scheduled check is checking this repository at this \
+                 moment. Its result shows here within a few minutes.",
+            ),
+        }
+    }
 }
 
 /// Requests per forge host left unspent by checks started from the web.
@@ -335,7 +468,7 @@ const WEB_QUOTA_RESERVE: u64 = 5;
 
 /// Checks the user's repository now, and only it: neither waiting for it to be due nor
 /// spending the forge quota on other repositories.
-async fn check_repository(state: &AppState, user: &CurrentUser, id: RepositoryId) {
+async fn check_repository(state: &AppState, user: &CurrentUser, id: RepositoryId) -> CheckOutcome {
     let mut settings = RepositoryCheckSettings::new(runner_id("web"));
     // A person is waiting, and without a token GitHub allows only 60 requests an hour: keep a
     // small reserve instead of the hourly job's 100, which would skip every anonymous check.
@@ -344,10 +477,14 @@ async fn check_repository(state: &AppState, user: &CurrentUser, id: RepositoryId
     match checker.check_one(user.id, id).await {
         Ok(Some(report)) => {
             tracing::info!(summary = %report.summary(), "repository check from the web");
+            CheckOutcome::of(&report)
         }
-        // Removed since the ownership check: nothing to check.
-        Ok(None) => {}
-        Err(err) => tracing::warn!(error = %err, "repository check from the web failed"),
+        // Removed since the ownership check: its page will say it is gone.
+        Ok(None) => CheckOutcome::Failed,
+        Err(err) => {
+            tracing::warn!(error = %err, "repository check from the web failed");
+            CheckOutcome::Failed
+        }
     }
 }
 
