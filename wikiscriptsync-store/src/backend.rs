@@ -863,6 +863,7 @@ macro_rules! impl_store {
                      last_published_at = ? WHERE id = ? AND watched_file_id IN \
                      ({OWNED_FILE_IDS})"
                 );
+                let mut tx = self.begin_write().await?;
                 let done = sqlx::query(&sql)
                     .bind(&state.blob_sha)
                     .bind(&state.commit_sha)
@@ -870,12 +871,29 @@ macro_rules! impl_store {
                     .bind(ms(state.at))
                     .bind(id.0)
                     .bind(user.0)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await
                     .map_err(from_query)?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound { what: "mapping" });
                 }
+                // Our own edit is not an on-wiki change: the user's monitor of the page moves
+                // up to it, so it neither reports the publish nor calls the page drifted.
+                sqlx::query(
+                    "UPDATE wiki_monitor_pagemonitor SET last_revid = ? \
+                     WHERE user_id = ? AND (last_revid IS NULL OR last_revid < ?) \
+                     AND EXISTS (SELECT 1 FROM sync_filemapping m WHERE m.id = ? \
+                     AND m.wiki = wiki_monitor_pagemonitor.wiki \
+                     AND m.page_title = wiki_monitor_pagemonitor.page_title)",
+                )
+                .bind(state.revid)
+                .bind(user.0)
+                .bind(state.revid)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(from_query)?;
+                tx.commit().await.map_err(from_query)?;
                 Ok(())
             }
 

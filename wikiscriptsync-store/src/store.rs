@@ -9,9 +9,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-#[cfg(doc)]
-use crate::error::StoreError;
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 use crate::model::*;
 
 /// How long a RUNNING publish task holds the mutex before the next attempt may expire it.
@@ -136,7 +134,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn remove_mapping(&self, user: UserId, id: MappingId) -> StoreResult<bool>;
 
     /// Remember what the last successful publish to this mapping's page was (blob SHA, commit,
-    /// revision id), for the drift guard.
+    /// revision id), for the drift guard. The user's monitor of the same page, if any, moves
+    /// up to that revision: our own edit is not an on-wiki change.
     async fn record_published(
         &self,
         user: UserId,
@@ -277,6 +276,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         page_title: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<PageMonitor>;
+
+    /// Monitor a wiki page unless the user already does (a mapped page's monitor is what
+    /// tells that someone edited it on-wiki since our last publish).
+    async fn ensure_page_monitor(
+        &self,
+        user: UserId,
+        wiki: &str,
+        page_title: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        match self.add_page_monitor(user, wiki, page_title, now).await {
+            Ok(_) | Err(StoreError::AlreadyExists { .. }) => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
 
     /// One of the user's page monitors.
     async fn page_monitor(

@@ -368,6 +368,20 @@ async fn removing_a_repository_removes_its_files_and_mappings_but_keeps_the_publ
 async fn the_last_published_blob_commit_and_revision_are_kept_per_mapping(db: &TestDb) {
     let store = db.open().await;
     let (alice, _, _, mapping) = fixture(&store, "Alice").await;
+    let bob = user(&store, "Bob").await;
+    // Monitors of the published page (Alice's, and Bob's of the same title) and of another.
+    let own = store
+        .add_page_monitor(alice, &mapping.wiki, &mapping.page_title, t0())
+        .await
+        .unwrap();
+    let other = store
+        .add_page_monitor(alice, &mapping.wiki, "User:Alice/other.js", t0())
+        .await
+        .unwrap();
+    let bobs = store
+        .add_page_monitor(bob, &mapping.wiki, &mapping.page_title, t0())
+        .await
+        .unwrap();
     let state = PublishedState {
         blob_sha: "a".repeat(40),
         commit_sha: "c".repeat(40),
@@ -380,7 +394,34 @@ async fn the_last_published_blob_commit_and_revision_are_kept_per_mapping(db: &T
         .unwrap();
     let read = store.mapping(alice, mapping.id).await.unwrap().unwrap();
     assert_eq!(read.last_published, Some(state.clone()));
-    let bob = user(&store, "Bob").await;
+    let revid = |user, id| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .page_monitor(user, id)
+                .await
+                .unwrap()
+                .unwrap()
+                .last_revid
+        }
+    };
+    assert_eq!(
+        revid(alice, own.id).await,
+        Some(123_456_789),
+        "our own edit is not an on-wiki change"
+    );
+    assert_eq!(revid(alice, other.id).await, None);
+    assert_eq!(revid(bob, bobs.id).await, None, "another user's monitor");
+    // A monitor that already saw a later revision is never moved back.
+    let older = PublishedState {
+        revid: 5,
+        ..state.clone()
+    };
+    store
+        .record_published(alice, mapping.id, &older)
+        .await
+        .unwrap();
+    assert_eq!(revid(alice, own.id).await, Some(123_456_789));
     let error = store
         .record_published(bob, mapping.id, &state)
         .await
