@@ -142,6 +142,10 @@ pub(crate) enum MapCommand {
         /// Add the mapping with publishing switched off.
         #[arg(long)]
         disabled: bool,
+        /// Also monitor the page for edits made on the wiki, so that they show as drift
+        /// (`check-wiki-updates` then checks it).
+        #[arg(long)]
+        monitor: bool,
     },
     /// List the mappings of a watched file.
     List {
@@ -496,6 +500,7 @@ async fn map(store: &dyn Store, command: MapCommand) -> Result<Printed, Failure>
             allow_create,
             banner,
             disabled,
+            monitor,
         } => {
             let user = user(store, &who, true).await?;
             let mapping = store
@@ -515,9 +520,15 @@ async fn map(store: &dyn Store, command: MapCommand) -> Result<Printed, Failure>
                 )
                 .await
                 .map_err(not_found)?;
+            if monitor {
+                store
+                    .ensure_page_monitor(user.id, &mapping.wiki, &mapping.page_title, Utc::now())
+                    .await
+                    .map_err(not_found)?;
+            }
             Ok((
                 who.json,
-                json!({"ok": true, "id": mapping.id.0, "wiki": mapping.wiki, "page": mapping.page_title}),
+                json!({"ok": true, "id": mapping.id.0, "wiki": mapping.wiki, "page": mapping.page_title, "monitored": monitor}),
                 format!(
                     "mapped file {file} to {} on {} (mapping {})",
                     mapping.page_title, mapping.wiki, mapping.id

@@ -123,10 +123,12 @@ async fn management_commands_add_list_and_remove_what_a_user_tracks() {
             "en.wikipedia.org",
             "--page",
             "MediaWiki:Gadget-a.js",
+            "--monitor",
             "--json",
         ])
         .await;
     assert_eq!(mapping["wiki"], "en.wikipedia.org");
+    assert_eq!(mapping["monitored"], true);
     let monitors = fakes
         .json(&[
             "monitor",
@@ -181,7 +183,19 @@ async fn management_commands_add_list_and_remove_what_a_user_tracks() {
     let pages = fakes
         .json(&["monitor", "list", "--user", "Alice", "--json"])
         .await;
-    assert_eq!(pages.as_array().unwrap().len(), 2);
+    assert_eq!(
+        pages.as_array().unwrap().len(),
+        3,
+        "the two added and the mapped page (--monitor): {pages}"
+    );
+    assert!(
+        pages
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["wiki"] == "en.wikipedia.org" && p["title"] == "MediaWiki:Gadget-a.js"),
+        "{pages}"
+    );
 
     // Another user sees none of it, and cannot remove it.
     let bob = fakes.run(&["repo", "list", "--user", "Bob"]).await;

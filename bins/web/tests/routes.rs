@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use chrono::Utc;
 
 use common::*;
+use wikiscriptsync_core::monitor::{PageCheckSettings, PageWatcher};
 use wikiscriptsync_core::store::{
     ClaimRequest, FileCheckStatus, Forge, MappingId, MappingOptions, NewMapping, NewRepository,
     PageCheck, PageCheckStatus, PageRequest, PublishedState, RepositoryId, WatchedFileId,
@@ -420,10 +421,20 @@ async fn the_owner_adds_a_repository_watches_maps_saves_a_botpassword_previews_a
             ("title", PAGE),
             ("publish_enabled", "on"),
             ("allow_create", "on"),
+            ("monitor", "on"),
         ],
     )
     .await
     .expect(StatusCode::SEE_OTHER);
+    let monitored = store.list_page_monitors(user.id).await.unwrap();
+    assert_eq!(
+        monitored
+            .iter()
+            .map(|m| m.page_title.as_str())
+            .collect::<Vec<_>>(),
+        [PAGE],
+        "the mapped page is monitored for on-wiki edits"
+    );
     let mapping = store
         .list_mappings(user.id, file.id)
         .await
@@ -542,6 +553,23 @@ async fn the_owner_adds_a_repository_watches_maps_saves_a_botpassword_previews_a
     // Someone edits the page on-wiki: the preview shows that change and the publish without
     // "overwrite" is refused.
     app.wiki.edit_as(PAGE, "// hand edit\n", "Bob", "fix");
+    // The page watcher sees that edit (our own publish was not reported as one), and the
+    // dashboard calls the page drifted.
+    let watcher = PageWatcher::new(
+        store.clone(),
+        app.state.wiki.clone(),
+        PageCheckSettings::new("test-runner"),
+    );
+    let report = watcher.run().await.unwrap();
+    assert_eq!((report.checked, report.changed), (1, 1), "{report:?}");
+    let dashboard = app.get(&mut alice, "/").await;
+    assert!(
+        dashboard
+            .body
+            .contains("changed on-wiki since the last publish"),
+        "{}",
+        dashboard.body
+    );
     let preview = app
         .get(&mut alice, &format!("/mappings/{}/publish", mapping.id))
         .await;
@@ -620,7 +648,7 @@ async fn the_owner_adds_a_repository_watches_maps_saves_a_botpassword_previews_a
     .await
     .expect(StatusCode::SEE_OTHER);
     let monitors = store.list_page_monitors(user.id).await.unwrap();
-    assert_eq!(monitors.len(), 1);
+    assert_eq!(monitors.len(), 2);
     app.get(&mut alice, &format!("/pages/{}", monitors[0].id))
         .await
         .expect(StatusCode::OK);

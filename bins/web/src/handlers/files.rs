@@ -51,6 +51,7 @@ struct MappingFormValues {
     publish_enabled: bool,
     allow_create: bool,
     add_banner: bool,
+    monitor: bool,
 }
 
 impl Default for MappingFormValues {
@@ -61,6 +62,7 @@ impl Default for MappingFormValues {
             publish_enabled: true,
             allow_create: false,
             add_banner: false,
+            monitor: true,
         }
     }
 }
@@ -73,6 +75,7 @@ impl From<&NewMappingForm> for MappingFormValues {
             publish_enabled: ticked(form.publish_enabled.as_ref()),
             allow_create: ticked(form.allow_create.as_ref()),
             add_banner: ticked(form.add_banner.as_ref()),
+            monitor: ticked(form.monitor.as_ref()),
         }
     }
 }
@@ -172,6 +175,8 @@ pub struct NewMappingForm {
     publish_enabled: Option<String>,
     allow_create: Option<String>,
     add_banner: Option<String>,
+    /// Also monitor the page, so that edits made on-wiki show as drift.
+    monitor: Option<String>,
 }
 
 /// `POST /files/{id}/mappings`: map the file to a page (wiki from the allow-list, title
@@ -197,6 +202,12 @@ pub async fn add_mapping(
             return refill_file_page(&state, &user, file, &form, message).await;
         }
         Err(err) => return Err(err.into()),
+    }
+    if ticked(form.monitor.as_ref()) {
+        state
+            .store
+            .ensure_page_monitor(user.id, &mapping.wiki, &mapping.page_title, Utc::now())
+            .await?;
     }
     record_usage(&state, "add_mapping");
     Ok(Redirect::to(&format!("/files/{id}")).into_response())
