@@ -24,9 +24,10 @@
 //! each pass through `/proc/self/clear_refs`) and the growth, next to the physical limit
 //! (requests × latency ÷ the concurrency the code allows) and a naive baseline of one request
 //! per file or page at the same concurrency. Page passes also get a timeline summary (database
-//! claim before the first lookup, lookup time per wiki against its requests × latency, write
-//! tail after the last lookup); `--profile` prints every wiki's timeline, and `RUST_LOG` (e.g.
-//! `sqlx=debug`) logs every statement with its time. At the end, one lookup request is timed
+//! claim before the first lookup, lookup time against requests × latency, lookups in flight on
+//! average, write tail after the last lookup); `--profile` prints every lookup call (the
+//! watcher sends one request per call) and when each wiki's writes were done, and `RUST_LOG`
+//! (e.g. `sqlx=debug`) logs every statement with its time. At the end, one lookup request is timed
 //! alone on an idle wiki: what the fakes and the client add to the latency on this machine.
 //!
 //! Run: `cargo run --release -p wikiscriptsync-core --example check_bench` (add
@@ -751,6 +752,12 @@ async fn bench(scale: Scale, profile: bool) -> Result<(), BoxError> {
             .written
             .push(at);
     });
+    let settings = |batch_size: u32| PageCheckSettings {
+        concurrency: WIKI_CONCURRENCY,
+        interval: chrono::Duration::zero(),
+        batch_size,
+        ..PageCheckSettings::new("bench")
+    };
     let watcher = |batch_size: u32| {
         PageWatcher::new(
             Arc::clone(&store),
@@ -758,18 +765,15 @@ async fn bench(scale: Scale, profile: bool) -> Result<(), BoxError> {
                 inner: Arc::clone(&client),
                 timeline: Arc::clone(&timeline),
             }),
-            PageCheckSettings {
-                concurrency: WIKI_CONCURRENCY,
-                interval: chrono::Duration::zero(),
-                batch_size,
-                ..PageCheckSettings::new("bench")
-            },
+            settings(batch_size),
         )
         .with_progress(Arc::clone(&progress))
     };
     let default_batch = PageCheckSettings::new("bench").batch_size;
-    // Wikis at once × requests in flight per wiki (a session's lookups are sequential anyway).
-    let page_concurrency = WIKI_CONCURRENCY.min(wikis) * per_wiki_in_flight;
+    // What the watcher is allowed: its wiki slots (no more than there are wikis) × requests in
+    // flight per wiki (a session's lookups are sequential anyway), read from the very settings
+    // it runs with.
+    let page_concurrency = settings(default_batch).concurrency.min(wikis) * per_wiki_in_flight;
     let requests_per_wiki = PAGES_PER_WIKI.div_ceil(TITLES_PER_LOOKUP) as u64;
     let naive_pages = (wikis * PAGES_PER_WIKI) as u64;
     // The two passes claim every page at once; a third, unchanged pass uses the

@@ -1,20 +1,22 @@
 //! The page watcher (`check-wiki-updates`): monitored pages grouped by wiki, one batched
-//! lookup per 50 titles (500 with `apihighlimits`), latest revision ids compared, one page
-//! check log row per page, and a change event for each edited, deleted or moved page.
+//! lookup per 50 titles, latest revision ids compared, one page check log row per page, and a
+//! change event for each edited, deleted or moved page.
 //!
-//! Pages are claimed in the database with a lease (ordered by wiki), so runners that overlap
-//! never check the same page in a run. Wikis are looked up concurrently, each one serially.
+//! Pages are claimed in the database with a lease, so runners that overlap never check the
+//! same page in a run. Wikis are looked up concurrently, each one serially;
+//! each request's results are written (one transaction) while the wiki's next request is out.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::future::Future;
+use std::sync::{Arc, PoisonError};
 
 use chrono::Utc;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use super::events::{ChangeEvent, PageChange};
 use super::{Progress, ProgressSink, RunError, report_progress};
-use crate::mw::{PageLookup, PageState, WikiApi};
+use crate::mw::{PageLookup, PageState, TITLES_PER_REQUEST, WikiApi, WikiSession};
 use crate::publish::diff_link;
 use crate::store::{
     ClaimRequest, PageCheck, PageCheckStatus, PageMonitor, PageMonitorId, Store, StoreError,
@@ -27,7 +29,9 @@ pub struct PageCheckSettings {
     pub owner: String,
     /// How long a claim holds before another runner may take the page over.
     pub lease: chrono::Duration,
-    /// Pages claimed per database round trip.
+    /// The most pages claimed per database round trip. A run's first claim is one lookup's
+    /// worth of titles per wiki slot, so lookups start at once; each next claim is twice the
+    /// previous one, up to this.
     pub batch_size: u32,
     /// Wikis looked up at the same time (each wiki is always asked serially).
     pub concurrency: usize,
@@ -128,36 +132,165 @@ impl std::fmt::Debug for PageWatcher {
     }
 }
 
+/// Each claim is this many times the previous one, from the first (one lookup's worth of
+/// titles per wiki slot) up to the settings' `batch_size`.
+const CLAIM_GROWTH: u32 = 2;
+
+/// Claimed pages not looked up yet, shared by the run and its wiki lanes.
+#[derive(Default)]
+struct Backlog {
+    /// The pages still to look up, per wiki. A wiki is here from its claim until its lane
+    /// finds its queue empty, so pages claimed while its lane runs join that lane.
+    queues: HashMap<String, VecDeque<PageMonitor>>,
+    /// Wikis with queued pages and no lane yet, first claimed first.
+    waiting: VecDeque<String>,
+    /// Pages in `queues`.
+    queued: usize,
+    /// The run claims again once fewer pages than this are queued (0: nothing left to claim).
+    claim_below: usize,
+    /// Lanes looking up or waiting for a slot (their session already open).
+    looking: usize,
+}
+
+impl Backlog {
+    /// Queues claimed pages; returns how many wikis got a new lane's worth of work.
+    fn add(&mut self, claimed: Vec<PageMonitor>) -> u64 {
+        let mut new = 0;
+        self.queued += claimed.len();
+        for monitor in claimed {
+            match self.queues.get_mut(&monitor.wiki) {
+                Some(queue) => queue.push_back(monitor),
+                None => {
+                    self.waiting.push_back(monitor.wiki.clone());
+                    self.queues
+                        .insert(monitor.wiki.clone(), VecDeque::from([monitor]));
+                    new += 1;
+                }
+            }
+        }
+        new
+    }
+
+    /// The next lookup's pages of `wiki`: up to `titles` distinct titles, with every queued
+    /// monitor of those titles (several users may watch one page). `None` when the queue is
+    /// empty, which ends the wiki's lane: pages claimed later start a new one.
+    fn take_chunk(&mut self, wiki: &str, titles: usize) -> Option<Vec<PageMonitor>> {
+        let queue = self.queues.get_mut(wiki)?;
+        if queue.is_empty() {
+            self.queues.remove(wiki);
+            return None;
+        }
+        let mut chosen: HashSet<String> = HashSet::new();
+        let mut chunk = Vec::new();
+        let mut rest = VecDeque::with_capacity(queue.len());
+        for monitor in queue.drain(..) {
+            if chosen.contains(&monitor.page_title) {
+                chunk.push(monitor);
+            } else if chosen.len() < titles {
+                chosen.insert(monitor.page_title.clone());
+                chunk.push(monitor);
+            } else {
+                rest.push_back(monitor);
+            }
+        }
+        *queue = rest;
+        self.queued -= chunk.len();
+        Some(chunk)
+    }
+
+    /// Every page still queued for `wiki` (its lookups failed); ends its lane.
+    fn drain(&mut self, wiki: &str) -> Vec<PageMonitor> {
+        let drained: Vec<PageMonitor> = self.queues.remove(wiki).unwrap_or_default().into();
+        self.queued -= drained.len();
+        drained
+    }
+}
+
+/// What a run and its lanes share.
+struct Shared {
+    backlog: std::sync::Mutex<Backlog>,
+    /// A lane took the backlog below `claim_below` (time for the next claim) or finished its
+    /// lookups (time to prepare the next lane).
+    wake: Notify,
+    /// The wikis looked up at once.
+    slots: Arc<Semaphore>,
+    /// One database write at a time per run (claims included). SQLite has one writer, and a
+    /// writer that finds it busy sleeps in growing steps (1, 2, 5, 10, … ms) instead of
+    /// queueing, which at the end of a run left the last wikis' writes waiting for each other.
+    writes: tokio::sync::Mutex<()>,
+}
+
+impl Shared {
+    fn backlog(&self) -> std::sync::MutexGuard<'_, Backlog> {
+        self.backlog.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A lane has finished its lookups (and given its slot back).
+    fn lane_looked_up(&self) {
+        self.backlog().looking -= 1;
+        self.wake.notify_one();
+    }
+}
+
 /// What a run has taken in so far.
 #[derive(Default)]
 struct RunState {
     report: PageRunReport,
-    /// Wikis claimed so far (a wiki split across two batches counts twice).
+    /// Lanes queued so far (a wiki whose lane ended before more of its pages were claimed
+    /// counts twice).
     claimed: u64,
-    /// Wikis finished so far.
+    /// Lanes finished so far.
     done: u64,
 }
 
-/// Claimed pages grouped by wiki, so each wiki is asked once per batch.
-fn group_by_wiki(claimed: Vec<PageMonitor>) -> BTreeMap<String, Vec<PageMonitor>> {
-    let mut by_wiki: BTreeMap<String, Vec<PageMonitor>> = BTreeMap::new();
-    for monitor in claimed {
-        by_wiki
-            .entry(monitor.wiki.clone())
-            .or_default()
-            .push(monitor);
-    }
-    by_wiki
-}
-
-/// The outcome of one wiki's pages.
-struct WikiResult {
+/// One lookup's results, not written yet.
+struct Looked {
+    checked_at: chrono::DateTime<Utc>,
     checks: Vec<PageCheck>,
     events: Vec<(PageMonitorId, ChangeEvent)>,
-    failure: Option<WikiFailure>,
-    requests: u64,
-    /// Pages whose claim another runner had taken over (their results were not written).
-    lost_ids: Vec<PageMonitorId>,
+}
+
+impl PageRunReport {
+    /// Counts written checks; those whose claim another runner had taken over were not written.
+    fn record(&mut self, looked: Looked, lost: &[PageMonitorId]) {
+        let lost: HashSet<PageMonitorId> = lost.iter().copied().collect();
+        for check in &looked.checks {
+            if lost.contains(&check.page_monitor_id) {
+                self.lease_lost += 1;
+                continue;
+            }
+            self.checked += 1;
+            match check.status {
+                PageCheckStatus::Unchanged => self.unchanged += 1,
+                PageCheckStatus::Changed => self.changed += 1,
+                PageCheckStatus::Deleted => self.deleted += 1,
+                PageCheckStatus::Moved => self.moved += 1,
+                PageCheckStatus::Error => self.errors += 1,
+            }
+        }
+        self.changes.extend(
+            looked
+                .events
+                .into_iter()
+                .filter(|(id, _)| !lost.contains(id))
+                .map(|(_, event)| event),
+        );
+    }
+
+    /// Adds one lane's report.
+    fn absorb(&mut self, lane: Self) {
+        self.checked += lane.checked;
+        self.unchanged += lane.unchanged;
+        self.changed += lane.changed;
+        self.deleted += lane.deleted;
+        self.moved += lane.moved;
+        self.errors += lane.errors;
+        self.wikis += lane.wikis;
+        self.changes.extend(lane.changes);
+        self.failures.extend(lane.failures);
+        self.lease_lost += lane.lease_lost;
+        self.requests += lane.requests;
+    }
 }
 
 impl PageWatcher {
@@ -180,104 +313,123 @@ impl PageWatcher {
 
     /// Checks every due page once.
     ///
-    /// One set of slots (the wiki concurrency) serves the whole run, and the next batch is
-    /// claimed while the current one is looked up (one batch ahead), so a wiki of the next
-    /// batch starts the moment a slot frees instead of after the slowest wiki of this one.
+    /// Claimed pages queue per wiki; a wiki's lane takes a slot (the wiki concurrency) and
+    /// looks its queue up one request at a time, writing each request's results while it sends
+    /// the next, until the queue is empty. Pages claimed while a wiki's lane runs join that
+    /// lane, so a wiki split across claims is still asked ⌈N/50⌉ times (once more if its lane
+    /// ran out of pages before the rest was claimed). The first claim is small, so lookups
+    /// start at once; each next one is bigger up to `batch_size`, and is made when fewer pages
+    /// than it are left to look up (so about two claims' pages are held at most).
     pub async fn run(&self) -> Result<PageRunReport, RunError> {
         let now = Utc::now();
+        let concurrency = self.settings.concurrency.max(1);
+        let batch_size = self.settings.batch_size.max(1);
+        let per_lookup = u32::try_from(TITLES_PER_REQUEST).unwrap_or(u32::MAX);
+        let mut limit = batch_size.min(
+            u32::try_from(concurrency)
+                .unwrap_or(u32::MAX)
+                .saturating_mul(per_lookup),
+        );
+        // Claims small next to a lookup still keep a full lookup queued for every lane.
+        let keep_queued = concurrency
+            .saturating_add(1)
+            .saturating_mul(TITLES_PER_REQUEST);
         let mut run = RunState::default();
-        let slots = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
-        let mut tasks: JoinSet<Result<WikiResult, StoreError>> = JoinSet::new();
+        let shared = Arc::new(Shared {
+            backlog: std::sync::Mutex::new(Backlog::default()),
+            wake: Notify::new(),
+            slots: Arc::new(Semaphore::new(concurrency)),
+            writes: tokio::sync::Mutex::new(()),
+        });
+        let mut lanes: JoinSet<Result<PageRunReport, StoreError>> = JoinSet::new();
         // At most one claim in flight; dropping the run aborts it (its pages' leases expire).
         let mut claims: JoinSet<Result<Vec<PageMonitor>, StoreError>> = JoinSet::new();
-        let claim = || {
-            let store = Arc::clone(&self.store);
-            let request = ClaimRequest {
-                owner: self.settings.owner.clone(),
-                now,
-                lease: self.settings.lease,
-                limit: self.settings.batch_size.max(1),
-            };
-            async move { store.claim_due_pages(&request).await }
-        };
-        claims.spawn(claim());
-        let mut waiting: VecDeque<(String, Vec<PageMonitor>)> = VecDeque::new();
+        let mut exhausted = false;
         loop {
-            // Wikis that finish meanwhile are taken in first, so a database error stops the
-            // run as early as it can.
-            let Some((wiki, monitors)) = waiting.pop_front() else {
-                tokio::select! {
-                    biased;
-                    Some(joined) = tasks.join_next() => self.take_in(joined, &mut tasks, &mut run)?,
-                    Some(claimed) = claims.join_next() => {
-                        let claimed = claimed
-                            .map_err(|err| RunError::Task(err.to_string()))?
-                            .map_err(RunError::Store)?;
-                        if !claimed.is_empty() {
-                            let by_wiki = group_by_wiki(claimed);
-                            run.claimed += by_wiki.len() as u64;
-                            waiting.extend(by_wiki);
-                            claims.spawn(claim());
-                        }
+            let has_waiting = {
+                let mut backlog = shared.backlog();
+                if exhausted {
+                    backlog.claim_below = 0;
+                } else {
+                    backlog.claim_below = (limit as usize).max(keep_queued);
+                    if claims.is_empty() && backlog.queued < backlog.claim_below {
+                        claims.spawn(self.claim(Arc::clone(&shared), now, limit));
+                        limit = limit.saturating_mul(CLAIM_GROWTH).min(batch_size);
                     }
-                    else => break,
                 }
-                continue;
-            };
-            let slot = loop {
-                tokio::select! {
-                    biased;
-                    Some(joined) = tasks.join_next() => self.take_in(joined, &mut tasks, &mut run)?,
-                    slot = Arc::clone(&slots).acquire_owned() => break slot.ok(),
+                // One lane more than the slots: the next wiki opens its session while the
+                // others look up, and starts the moment a slot is free.
+                while backlog.looking <= concurrency {
+                    let Some(wiki) = backlog.waiting.pop_front() else {
+                        break;
+                    };
+                    backlog.looking += 1;
+                    let (this, shared) = (self.clone(), Arc::clone(&shared));
+                    lanes.spawn(async move { this.check_wiki(wiki, shared).await });
                 }
+                !backlog.waiting.is_empty()
             };
-            let this = self.clone();
-            tasks.spawn(async move { this.check_wiki(&wiki, monitors, slot).await });
+            let claiming = !claims.is_empty();
+            // Finished lanes are taken in first, so a database error stops the run as early as
+            // it can; then claims, so their pages join running lanes before these run dry. A
+            // lane wakes the run when it finished its lookups (room for a waiting wiki) or took
+            // the backlog below `claim_below` (time to claim).
+            tokio::select! {
+                biased;
+                Some(joined) = lanes.join_next() => self.take_in(joined, &mut lanes, &mut run)?,
+                Some(claimed) = claims.join_next() => {
+                    let claimed = claimed
+                        .map_err(|err| RunError::Task(err.to_string()))?
+                        .map_err(RunError::Store)?;
+                    if claimed.is_empty() {
+                        exhausted = true;
+                    } else {
+                        run.claimed += shared.backlog().add(claimed);
+                    }
+                }
+                () = shared.wake.notified(), if has_waiting || !(exhausted || claiming) => {}
+                else => break,
+            }
         }
         Ok(run.report)
     }
 
-    /// Adds one finished wiki to the report; a database error aborts the wikis still running.
+    /// Claims up to `limit` due pages, in turn with the run's writes.
+    fn claim(
+        &self,
+        shared: Arc<Shared>,
+        now: chrono::DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<PageMonitor>, StoreError>> + Send + 'static {
+        let store = Arc::clone(&self.store);
+        let request = ClaimRequest {
+            owner: self.settings.owner.clone(),
+            now,
+            lease: self.settings.lease,
+            limit,
+        };
+        async move {
+            let _turn = shared.writes.lock().await;
+            store.claim_due_pages(&request).await
+        }
+    }
+
+    /// Adds one finished lane to the report; a database error aborts the lanes still running.
     fn take_in(
         &self,
-        joined: Result<Result<WikiResult, StoreError>, tokio::task::JoinError>,
-        tasks: &mut JoinSet<Result<WikiResult, StoreError>>,
+        joined: Result<Result<PageRunReport, StoreError>, tokio::task::JoinError>,
+        lanes: &mut JoinSet<Result<PageRunReport, StoreError>>,
         run: &mut RunState,
     ) -> Result<(), RunError> {
-        let result = match joined.map_err(|err| RunError::Task(err.to_string()))? {
-            Ok(result) => result,
+        let lane = match joined.map_err(|err| RunError::Task(err.to_string()))? {
+            Ok(lane) => lane,
             Err(err) => {
-                tasks.abort_all();
+                lanes.abort_all();
                 return Err(RunError::Store(err));
             }
         };
-        let report = &mut run.report;
         run.done += 1;
-        report.wikis += 1;
-        report.requests += result.requests;
-        let lost: HashSet<PageMonitorId> = result.lost_ids.iter().copied().collect();
-        for check in &result.checks {
-            if lost.contains(&check.page_monitor_id) {
-                report.lease_lost += 1;
-                continue;
-            }
-            report.checked += 1;
-            match check.status {
-                PageCheckStatus::Unchanged => report.unchanged += 1,
-                PageCheckStatus::Changed => report.changed += 1,
-                PageCheckStatus::Deleted => report.deleted += 1,
-                PageCheckStatus::Moved => report.moved += 1,
-                PageCheckStatus::Error => report.errors += 1,
-            }
-        }
-        report.changes.extend(
-            result
-                .events
-                .into_iter()
-                .filter(|(id, _)| !lost.contains(id))
-                .map(|(_, event)| event),
-        );
-        report.failures.extend(result.failure);
+        run.report.absorb(lane);
         report_progress(
             self.progress.as_ref(),
             Progress {
@@ -288,103 +440,175 @@ impl PageWatcher {
         Ok(())
     }
 
-    /// Looks up one wiki's pages (titles deduplicated across users) and writes the results in
-    /// one transaction. A wiki that fails gets an error row per page.
+    /// One wiki's lane: looks its queued pages up one request at a time (titles deduplicated
+    /// across users) while a writer beside it writes each request's results in their own
+    /// transaction, so a lookup never waits for a write. When a lookup fails, that request's
+    /// pages and every page still queued for the wiki get an error row; the pages looked up
+    /// before keep their results. The slot goes back after the last lookup, so the next
+    /// wiki's lookups overlap with the last writes.
     async fn check_wiki(
         self,
-        wiki: &str,
-        monitors: Vec<PageMonitor>,
-        slot: Option<OwnedSemaphorePermit>,
-    ) -> Result<WikiResult, StoreError> {
-        let checked_at = Utc::now();
-        let next_check_at = checked_at + self.settings.interval;
-        let mut titles: Vec<String> = Vec::new();
-        let mut index: HashMap<&str, usize> = HashMap::new();
-        for monitor in &monitors {
-            index.entry(monitor.page_title.as_str()).or_insert_with(|| {
-                titles.push(monitor.page_title.clone());
-                titles.len() - 1
-            });
-        }
-        let mut requests = 0;
-        let looked_up = match self.wiki.parse_wiki(wiki) {
-            Ok(url) => match self.wiki.anonymous(&url) {
-                Ok(session) => {
-                    let result = session.lookup_revisions(&titles).await;
-                    requests = session.request_count();
-                    result.map(|lookups| (url, lookups))
-                }
-                Err(err) => Err(err),
-            },
-            Err(err) => Err(err),
+        wiki: String,
+        shared: Arc<Shared>,
+    ) -> Result<PageRunReport, StoreError> {
+        let (results, mut to_write) = mpsc::unbounded_channel::<Looked>();
+        let look_up = async {
+            let outcome = self.look_up(&wiki, &shared, &results).await;
+            drop(results);
+            outcome
         };
-        // The slot goes back before the write, so the next wiki's lookups overlap with it.
-        drop(slot);
-        let (url, lookups) = match looked_up {
-            Ok(found) => found,
-            Err(err) => {
-                let detail = err.to_string();
-                tracing::warn!(wiki, error = %detail, "page lookup failed");
-                let checks = monitors
-                    .iter()
-                    .map(|m| PageCheck {
-                        page_monitor_id: m.id,
-                        status: PageCheckStatus::Error,
-                        new_revid: None,
-                        detail: Some(detail.clone()),
-                        next_check_at,
-                    })
-                    .collect();
-                let result = WikiResult {
-                    checks,
-                    events: Vec::new(),
-                    failure: Some(WikiFailure {
-                        wiki: wiki.to_owned(),
-                        pages: monitors.len() as u64,
-                        detail,
-                    }),
-                    requests,
-                    lost_ids: Vec::new(),
-                };
-                return self.write(checked_at, result).await;
+        let (this, writer_shared) = (&self, &shared);
+        // Ends (dropping `to_write`, which stops the lookups) at the first database error.
+        let write = async move {
+            let mut written = PageRunReport::default();
+            while let Some(looked) = to_write.recv().await {
+                let lost = this.write(writer_shared, &looked).await?;
+                written.record(looked, &lost);
             }
+            Ok::<_, StoreError>(written)
         };
-        let mut checks = Vec::with_capacity(monitors.len());
-        let mut events = Vec::new();
-        for monitor in &monitors {
-            let lookup = index
-                .get(monitor.page_title.as_str())
-                .and_then(|&i| lookups.get(i));
-            let (check, event) = compare(monitor, lookup, &url, next_check_at);
-            checks.push(check);
-            if let Some(event) = event {
-                events.push((monitor.id, event));
-            }
-        }
-        self.write(
-            checked_at,
-            WikiResult {
-                checks,
-                events,
-                failure: None,
-                requests,
-                lost_ids: Vec::new(),
-            },
-        )
-        .await
+        let ((requests, failure), written) = tokio::join!(look_up, write);
+        let mut report = written?;
+        report.wikis = 1;
+        report.requests = requests;
+        report.failures.extend(failure);
+        Ok(report)
     }
 
+    /// The lookups of one wiki's lane, each request's results sent to its writer; returns the
+    /// requests sent and the failure, if any. The session is opened before the lane waits for
+    /// a slot (building its HTTP client takes a few milliseconds of CPU).
+    async fn look_up(
+        &self,
+        wiki: &str,
+        shared: &Shared,
+        results: &mpsc::UnboundedSender<Looked>,
+    ) -> (u64, Option<WikiFailure>) {
+        let mut requests = 0;
+        let opened = self.open_session(wiki).await;
+        let slot = match &opened {
+            Ok(_) => Arc::clone(&shared.slots).acquire_owned().await.ok(),
+            Err(_) => None,
+        };
+        let failed = match opened {
+            Err(detail) => Some((detail, shared.backlog().drain(wiki))),
+            Ok((session, url)) => loop {
+                let Some(chunk) = self.take_chunk(shared, wiki) else {
+                    break None;
+                };
+                let checked_at = Utc::now();
+                let mut titles: Vec<String> = Vec::new();
+                let mut index: HashMap<&str, usize> = HashMap::new();
+                for monitor in &chunk {
+                    index.entry(monitor.page_title.as_str()).or_insert_with(|| {
+                        titles.push(monitor.page_title.clone());
+                        titles.len() - 1
+                    });
+                }
+                let looked_up = session.lookup_revisions(&titles).await;
+                requests = session.request_count();
+                let lookups = match looked_up {
+                    Ok(lookups) => lookups,
+                    Err(err) => {
+                        let mut affected = chunk;
+                        affected.extend(shared.backlog().drain(wiki));
+                        break Some((err.to_string(), affected));
+                    }
+                };
+                let next_check_at = checked_at + self.settings.interval;
+                let mut looked = Looked {
+                    checked_at,
+                    checks: Vec::with_capacity(chunk.len()),
+                    events: Vec::new(),
+                };
+                for monitor in &chunk {
+                    let lookup = index
+                        .get(monitor.page_title.as_str())
+                        .and_then(|&i| lookups.get(i));
+                    let (check, event) = compare(monitor, lookup, &url, next_check_at);
+                    looked.checks.push(check);
+                    if let Some(event) = event {
+                        looked.events.push((monitor.id, event));
+                    }
+                }
+                if results.send(looked).is_err() {
+                    // The writer stopped at a database error, which the lane reports.
+                    break None;
+                }
+            },
+        };
+        drop(slot);
+        shared.lane_looked_up();
+        let Some((detail, affected)) = failed else {
+            return (requests, None);
+        };
+        tracing::warn!(wiki, error = %detail, "page lookup failed");
+        let checked_at = Utc::now();
+        let next_check_at = checked_at + self.settings.interval;
+        let checks = affected
+            .iter()
+            .map(|m| PageCheck {
+                page_monitor_id: m.id,
+                status: PageCheckStatus::Error,
+                new_revid: None,
+                detail: Some(detail.clone()),
+                next_check_at,
+            })
+            .collect();
+        // If the writer has stopped, its database error is what the lane reports.
+        let _ = results.send(Looked {
+            checked_at,
+            checks,
+            events: Vec::new(),
+        });
+        let failure = WikiFailure {
+            wiki: wiki.to_owned(),
+            pages: affected.len() as u64,
+            detail,
+        };
+        (requests, Some(failure))
+    }
+
+    /// An anonymous session on `wiki`, built on a blocking thread (it builds an HTTP client).
+    async fn open_session(
+        &self,
+        wiki: &str,
+    ) -> Result<(Arc<dyn WikiSession>, crate::mw::WikiUrl), String> {
+        let (api, wiki) = (Arc::clone(&self.wiki), wiki.to_owned());
+        tokio::task::spawn_blocking(move || {
+            let url = api.parse_wiki(&wiki).map_err(|err| err.to_string())?;
+            let session = api.anonymous(&url).map_err(|err| err.to_string())?;
+            Ok((session, url))
+        })
+        .await
+        .unwrap_or_else(|err| match err.try_into_panic() {
+            // A panic is a bug: it ends the lane, and the run reports it as one.
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(err) => Err(format!("opening a session was cancelled: {err}")),
+        })
+    }
+
+    /// The next lookup's pages for `wiki`'s lane, waking the run when it should claim again.
+    fn take_chunk(&self, shared: &Shared, wiki: &str) -> Option<Vec<PageMonitor>> {
+        let mut backlog = shared.backlog();
+        let chunk = backlog.take_chunk(wiki, TITLES_PER_REQUEST);
+        if backlog.queued < backlog.claim_below {
+            shared.wake.notify_one();
+        }
+        chunk
+    }
+
+    /// Writes one lookup's results, in turn with the run's other writes; returns the ids whose
+    /// claim another runner had taken over (not written).
     async fn write(
         &self,
-        checked_at: chrono::DateTime<Utc>,
-        mut result: WikiResult,
-    ) -> Result<WikiResult, StoreError> {
-        let lost = self
-            .store
-            .complete_page_checks(&self.settings.owner, checked_at, &result.checks)
-            .await?;
-        result.lost_ids = lost;
-        Ok(result)
+        shared: &Shared,
+        looked: &Looked,
+    ) -> Result<Vec<PageMonitorId>, StoreError> {
+        let _turn = shared.writes.lock().await;
+        self.store
+            .complete_page_checks(&self.settings.owner, looked.checked_at, &looked.checks)
+            .await
     }
 }
 
@@ -504,5 +728,217 @@ fn compare(
                 ),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::mw::testkit::{FakeWiki, Fault};
+    use crate::mw::{ActionApiClient, AllowList, ClientConfig, RetryPolicy, UserAgent};
+    use crate::publish::wiki_key;
+    use crate::store::{DatabaseUrl, PageRequest, StoreSettings, UserId};
+
+    fn queued(id: i64, title: &str) -> PageMonitor {
+        PageMonitor {
+            id: PageMonitorId(id),
+            user_id: UserId(1),
+            wiki: "w".to_owned(),
+            page_title: title.to_owned(),
+            last_revid: None,
+            last_checked_at: None,
+            last_status: None,
+            next_check_at: Utc::now(),
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_chunk_has_at_most_the_titles_of_one_lookup_with_every_monitor_of_them() {
+        let mut backlog = Backlog::default();
+        let new = backlog.add(vec![
+            queued(1, "A"),
+            queued(2, "B"),
+            queued(3, "C"),
+            queued(4, "A"),
+        ]);
+        assert_eq!((new, backlog.queued), (1, 4));
+        let ids = |chunk: Vec<PageMonitor>| chunk.iter().map(|m| m.id.0).collect::<Vec<_>>();
+        // Two titles per lookup: A (both users) and B; C waits.
+        assert_eq!(backlog.take_chunk("w", 2).map(ids), Some(vec![1, 2, 4]));
+        assert_eq!(backlog.queued, 1);
+        // Pages claimed while the lane runs join it, no new lane.
+        assert_eq!(backlog.add(vec![queued(5, "D")]), 0);
+        assert_eq!(backlog.take_chunk("w", 2).map(ids), Some(vec![3, 5]));
+        assert_eq!(backlog.take_chunk("w", 2), None, "empty: the lane ends");
+        assert!(backlog.queues.is_empty());
+        assert_eq!(
+            backlog.add(vec![queued(6, "E")]),
+            1,
+            "a later claim: a new lane"
+        );
+        assert_eq!(backlog.queued, 1);
+    }
+
+    struct Fixture {
+        store: Arc<dyn Store>,
+        client: Arc<ActionApiClient>,
+        user: UserId,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn fixture(wikis: &[&FakeWiki]) -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite:{}", dir.path().join("store.sqlite3").display());
+        let store = crate::store::open(&DatabaseUrl::new(url), &StoreSettings::migrating())
+            .await
+            .expect("store");
+        let user = store
+            .upsert_user("central-1", "Alice", Utc::now())
+            .await
+            .expect("user")
+            .id;
+        let hosts: Vec<String> = wikis.iter().map(|w| w.host()).collect();
+        let mut config =
+            ClientConfig::new(UserAgent::from_contact("https://example.org/t").unwrap());
+        config.allow_list = AllowList::wikimedia()
+            .with_extra_hosts(&hosts.join(","))
+            .expect("loopback hosts");
+        config.retry = RetryPolicy::fast_for_tests();
+        config.request_timeout = Duration::from_secs(5);
+        let client = Arc::new(ActionApiClient::new(config).expect("client"));
+        Fixture {
+            store,
+            client,
+            user,
+            _dir: dir,
+        }
+    }
+
+    impl Fixture {
+        async fn monitor_pages(&self, wiki: &FakeWiki, pages: usize) {
+            let key = wiki_key(&wiki.wiki_url());
+            let now = Utc::now();
+            for i in 0..pages {
+                let title = format!("User:Alice/p{i}.js");
+                wiki.add_page(&title, "x();");
+                self.store
+                    .add_page_monitor(self.user, &key, &title, now)
+                    .await
+                    .expect("monitor");
+            }
+        }
+
+        fn watcher(&self, batch_size: u32) -> PageWatcher {
+            PageWatcher::new(
+                Arc::clone(&self.store),
+                Arc::clone(&self.client) as Arc<dyn WikiApi>,
+                PageCheckSettings {
+                    batch_size,
+                    interval: chrono::Duration::zero(),
+                    ..PageCheckSettings::new("runner")
+                },
+            )
+        }
+
+        /// Every monitor's check log statuses, newest first.
+        async fn logs(&self) -> Vec<Vec<PageCheckStatus>> {
+            let mut logs = Vec::new();
+            for monitor in self.store.list_page_monitors(self.user).await.unwrap() {
+                let log = self
+                    .store
+                    .page_check_log(self.user, monitor.id, PageRequest::first(10))
+                    .await
+                    .unwrap();
+                logs.push(log.items.iter().map(|e| e.status).collect());
+            }
+            logs
+        }
+    }
+
+    #[tokio::test]
+    async fn claims_smaller_than_a_lookup_still_give_one_lane_per_wiki_and_one_row_per_page() {
+        let wikis = [FakeWiki::start().await, FakeWiki::start().await];
+        let fx = fixture(&[&wikis[0], &wikis[1]]).await;
+        for wiki in &wikis {
+            fx.monitor_pages(wiki, 120).await;
+            // Lookups slower than claims, as on a real wiki.
+            wiki.inject(Fault::Delay(Duration::from_millis(100)), usize::MAX / 2);
+        }
+        let progress = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = Arc::clone(&progress);
+        let report = fx
+            .watcher(30)
+            .with_progress(Arc::new(move |p| seen.lock().unwrap().push(p)))
+            .run()
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.checked, report.unchanged),
+            (240, 240),
+            "{}",
+            report.summary()
+        );
+        assert_eq!(
+            report.wikis, 2,
+            "pages claimed later joined their wiki's lane"
+        );
+        for wiki in &wikis {
+            // ⌈120/50⌉ = 3, and one more if the lane's first lookup went out with the first
+            // claim's 30 titles only.
+            let asked = wiki.request_count();
+            assert!((3..=4).contains(&asked), "{asked} requests");
+        }
+        assert_eq!(
+            report.requests,
+            (wikis[0].request_count() + wikis[1].request_count()) as u64
+        );
+        assert!(
+            fx.logs()
+                .await
+                .iter()
+                .all(|log| log == &[PageCheckStatus::Unchanged])
+        );
+        let progress = progress.lock().unwrap();
+        assert_eq!(progress.len(), 2);
+        assert_eq!(
+            progress.last(),
+            Some(&Progress {
+                done: 2,
+                pending: 0
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lookup_failing_mid_wiki_keeps_the_results_before_and_logs_the_rest_as_errors() {
+        let (broken, fine) = (FakeWiki::start().await, FakeWiki::start().await);
+        let fx = fixture(&[&broken, &fine]).await;
+        fx.monitor_pages(&broken, 120).await;
+        fx.monitor_pages(&fine, 60).await;
+        // The first lookup is answered, every later one is broken.
+        broken.inject(Fault::Delay(Duration::from_millis(1)), 1);
+        broken.inject(Fault::MalformedJson, usize::MAX / 2);
+        let report = fx.watcher(1000).run().await.unwrap();
+        assert_eq!(
+            (report.checked, report.unchanged, report.errors),
+            (180, 50 + 60, 70),
+            "{}",
+            report.summary()
+        );
+        assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+        assert_eq!(report.failures[0].wiki, wiki_key(&broken.wiki_url()));
+        assert_eq!(report.failures[0].pages, 70);
+        assert_eq!(fine.request_count(), 2, "the other wiki went on");
+        let logs = fx.logs().await;
+        assert_eq!(logs.len(), 180);
+        assert!(logs.iter().all(|log| log.len() == 1), "one row per page");
+        let errors = logs
+            .iter()
+            .filter(|log| log[0] == PageCheckStatus::Error)
+            .count();
+        assert_eq!(errors, 70);
     }
 }
