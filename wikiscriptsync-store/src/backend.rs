@@ -58,8 +58,8 @@ const SQLITE: Dialect = Dialect {
         ON CONFLICT (user_id) DO UPDATE SET home_wiki = excluded.home_wiki, \
         digest = excluded.digest, disabled_event_kinds = excluded.disabled_event_kinds, \
         updated_at = excluded.updated_at",
-    upsert_usage: "INSERT INTO accounts_toolvisit (day, feature, visit_count) VALUES (?, ?, 1) \
-        ON CONFLICT (day, feature) DO UPDATE SET visit_count = visit_count + 1",
+    upsert_usage: "INSERT INTO accounts_toolvisit (day, feature, visit_count) VALUES (?, ?, ?) \
+        ON CONFLICT (day, feature) DO UPDATE SET visit_count = visit_count + excluded.visit_count",
     insert_notification_if_absent: "INSERT INTO notifications_notificationlog \
         (user_id, dedup_key, event_kind, subject, body, status, attempts, created_at, updated_at) \
         VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (user_id, dedup_key) DO NOTHING",
@@ -79,8 +79,8 @@ const MYSQL: Dialect = Dialect {
         (user_id, home_wiki, digest, disabled_event_kinds, updated_at) VALUES (?, ?, ?, ?, ?) \
         ON DUPLICATE KEY UPDATE home_wiki = VALUES(home_wiki), digest = VALUES(digest), \
         disabled_event_kinds = VALUES(disabled_event_kinds), updated_at = VALUES(updated_at)",
-    upsert_usage: "INSERT INTO accounts_toolvisit (day, feature, visit_count) VALUES (?, ?, 1) \
-        ON DUPLICATE KEY UPDATE visit_count = visit_count + 1",
+    upsert_usage: "INSERT INTO accounts_toolvisit (day, feature, visit_count) VALUES (?, ?, ?) \
+        ON DUPLICATE KEY UPDATE visit_count = visit_count + VALUES(visit_count)",
     insert_notification_if_absent: "INSERT INTO notifications_notificationlog \
         (user_id, dedup_key, event_kind, subject, body, status, attempts, created_at, updated_at) \
         VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON DUPLICATE KEY UPDATE id = id",
@@ -1846,15 +1846,27 @@ macro_rules! impl_store {
                 })
             }
 
-            async fn record_usage(&self, day: NaiveDate, feature: &str) -> StoreResult<()> {
+            async fn record_usage(
+                &self,
+                day: NaiveDate,
+                feature: &str,
+                count: u64,
+            ) -> StoreResult<()> {
                 if feature.is_empty() || feature.len() > 64 {
                     return Err(StoreError::InvalidInput(
                         "the feature name must be 1 to 64 bytes".to_owned(),
                     ));
                 }
+                let count = i64::try_from(count).map_err(|_| {
+                    StoreError::InvalidInput(format!("usage count {count} is too large"))
+                })?;
+                if count == 0 {
+                    return Ok(());
+                }
                 sqlx::query(Self::DIALECT.upsert_usage)
                     .bind(day_text(day))
                     .bind(feature)
+                    .bind(count)
                     .execute(&self.pool)
                     .await
                     .map_err(from_query)?;

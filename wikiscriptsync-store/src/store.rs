@@ -379,8 +379,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// `limits.recent` newest publishes and notifications.
     async fn dashboard(&self, user: UserId, limits: DashboardLimits) -> StoreResult<Dashboard>;
 
-    /// Count one use of a feature on a day (aggregated; no user is recorded).
-    async fn record_usage(&self, day: NaiveDate, feature: &str) -> StoreResult<()>;
+    /// Count `count` uses of a feature on a day (aggregated; no user is recorded).
+    async fn record_usage(&self, day: NaiveDate, feature: &str, count: u64) -> StoreResult<()>;
 
     /// Usage counts for days in `from..=to`, by day then feature.
     async fn usage_metrics(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<UsageCount>>;

@@ -1612,11 +1612,14 @@ async fn usage_metrics_are_counted_per_day_and_feature(db: &TestDb) {
     let store = db.open().await;
     let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
     for _ in 0..3 {
-        store.record_usage(day(22), "dashboard").await.unwrap();
+        store.record_usage(day(22), "dashboard", 1).await.unwrap();
     }
-    store.record_usage(day(22), "publish").await.unwrap();
-    store.record_usage(day(23), "dashboard").await.unwrap();
-    store.record_usage(day(25), "dashboard").await.unwrap();
+    // Counted in batches by the web app.
+    store.record_usage(day(22), "dashboard", 40).await.unwrap();
+    store.record_usage(day(22), "publish", 1).await.unwrap();
+    store.record_usage(day(22), "nothing", 0).await.unwrap();
+    store.record_usage(day(23), "dashboard", 1).await.unwrap();
+    store.record_usage(day(25), "dashboard", 1).await.unwrap();
     let counts = store.usage_metrics(day(22), day(23)).await.unwrap();
     let flat: Vec<_> = counts
         .iter()
@@ -1625,13 +1628,13 @@ async fn usage_metrics_are_counted_per_day_and_feature(db: &TestDb) {
     assert_eq!(
         flat,
         vec![
-            (day(22), "dashboard", 3),
+            (day(22), "dashboard", 43),
             (day(22), "publish", 1),
             (day(23), "dashboard", 1)
         ]
     );
     assert!(matches!(
-        store.record_usage(day(1), "").await,
+        store.record_usage(day(1), "", 1).await,
         Err(StoreError::InvalidInput(_))
     ));
 }
