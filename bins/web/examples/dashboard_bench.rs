@@ -7,6 +7,9 @@
 //!    issue's goal is stated in,
 //! 3. the server's idle RSS and its peak RSS after the load (from /proc).
 //!
+//! Both with the dashboard cache on (the default) and off, so the cost of a database read is
+//! in the table too.
+//!
 //! Run: `cargo build --release -p wikiscriptsync-web --bins --examples &&
 //! target/release/examples/dashboard_bench` (CARGO_TARGET_DIR applies).
 
@@ -149,7 +152,7 @@ async fn seed(dir: &Path) -> Result<(), BoxError> {
     );
     let started = Instant::now();
     for _ in 0..runs {
-        store.record_usage(now.date_naive(), "bench").await?;
+        store.record_usage(now.date_naive(), "bench", 1).await?;
     }
     let usage = started.elapsed() / runs;
     println!(
@@ -296,15 +299,45 @@ async fn fixed_rate(
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let binary = server_binary()?;
-    let dir = tempfile::tempdir()?;
-    seed(dir.path()).await?;
+    let mut guard = Some(tempfile::tempdir()?);
+    let data_dir = guard
+        .as_ref()
+        .map(|d| d.path().to_owned())
+        .unwrap_or_default();
+    seed(&data_dir).await?;
+    // DASHBOARD_BENCH_KEEP=1 keeps the seeded database to look at (e.g. sqlite3's `.timer on`).
+    if std::env::var_os("DASHBOARD_BENCH_KEEP").is_some() {
+        let kept = guard
+            .take()
+            .map(tempfile::TempDir::keep)
+            .unwrap_or_default();
+        println!("keeping the data directory {}", kept.display());
+    }
+    for (label, cache_seconds) in [
+        ("dashboard cache on (the default, 5 s)", "5"),
+        (
+            "dashboard cache off (every request reads the database)",
+            "0",
+        ),
+    ] {
+        println!();
+        println!("## {label}");
+        measure(&binary, &data_dir, cache_seconds).await?;
+    }
+    Ok(())
+}
+
+/// Starts the server over `data_dir` with the dashboard cache set to `cache_seconds`, loads
+/// it, and prints the table and the goals.
+async fn measure(binary: &Path, data_dir: &Path, cache_seconds: &str) -> Result<(), BoxError> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let mut server = Command::new(&binary)
+    let mut server = Command::new(binary)
         .args(["--dev", "--port", &port.to_string(), "--data-dir"])
-        .arg(dir.path())
+        .arg(data_dir)
         .env("WIKISCRIPTSYNC_CONTACT", "https://example.org/bench")
+        .env("WIKISCRIPTSYNC_DASHBOARD_CACHE_SECONDS", cache_seconds)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()?;
@@ -395,6 +428,26 @@ async fn main() -> Result<(), BoxError> {
         idle as f64 / 1024.0,
         after as f64 / 1024.0,
         peak as f64 / 1024.0
+    );
+    let verdict = |met: bool| if met { "met" } else { "NOT met" };
+    if let Some((_, (_, _, p99, _), _)) = open_loop.iter().find(|(rate, ..)| *rate == 200) {
+        println!(
+            "goal p99 < 20 ms at 200 req/s: {} ({:.2} ms)",
+            verdict(*p99 < Duration::from_millis(20)),
+            ms(*p99)
+        );
+    }
+    if let (Some(d), Some(p)) = (&dash_wrk, &plain_wrk) {
+        println!(
+            "goal throughput >= half the plain-text route: {} ({:.1} %)",
+            verdict(d.rps * 2.0 >= p.rps),
+            100.0 * d.rps / p.rps
+        );
+    }
+    println!(
+        "goal idle RSS < 30 MiB: {} ({:.1} MiB)",
+        verdict(idle < 30 * 1024),
+        idle as f64 / 1024.0
     );
     Ok(())
 }

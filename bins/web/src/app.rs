@@ -29,8 +29,10 @@ use wikiscriptsync_core::store::Store;
 use wikiscriptsync_core::vault::Vault;
 
 use crate::config::Mode;
+use crate::dashboard_cache::{DEFAULT_TTL, DashboardCache};
 use crate::handlers;
 use crate::session;
+use crate::usage::UsageCounter;
 
 /// The Codex stylesheet, compiled into the binary (no third-party hosts: Toolforge policy).
 const CODEX_CSS: &str = include_str!("../static/codex-2.7.0.style.css");
@@ -81,6 +83,10 @@ pub struct AppState {
     /// The site's public origin (`https://wikiscriptsync.toolforge.org`), trusted by the CSRF
     /// layer in case the front proxy rewrites `Host`.
     pub public_origin: Option<String>,
+    /// Recently read dashboards, per user.
+    pub dashboards: Arc<DashboardCache>,
+    /// Usage counts not yet written.
+    pub usage: Arc<UsageCounter>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -141,6 +147,8 @@ impl AppState {
                     .collect(),
             ),
             public_origin: None,
+            dashboards: Arc::new(DashboardCache::new(DEFAULT_TTL)),
+            usage: Arc::new(UsageCounter::default()),
         }
     }
 

@@ -93,6 +93,8 @@ pub const OAUTH_BASE_URL_ENV_VAR: &str = "WIKISCRIPTSYNC_OAUTH_BASE_URL";
 pub const OAUTH_REDIRECT_URL_ENV_VAR: &str = "WIKISCRIPTSYNC_OAUTH_REDIRECT_URL";
 /// Comma-separated user names that may see usage metrics.
 pub const ADMIN_USERS_ENV_VAR: &str = "WIKISCRIPTSYNC_ADMIN_USERS";
+/// Seconds a user's dashboard is served from memory (0: always read the database).
+pub const DASHBOARD_CACHE_ENV_VAR: &str = "WIKISCRIPTSYNC_DASHBOARD_CACHE_SECONDS";
 
 /// How long an OAuth request may take.
 const OAUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
@@ -156,6 +158,25 @@ pub fn admins_from_env() -> std::collections::BTreeSet<String> {
     parse_admins(&std::env::var(ADMIN_USERS_ENV_VAR).unwrap_or_default())
 }
 
+/// How long dashboards are cached, from `WIKISCRIPTSYNC_DASHBOARD_CACHE_SECONDS` (default
+/// [`crate::dashboard_cache::DEFAULT_TTL`]); an error says what is wrong with the value.
+pub fn dashboard_cache_ttl_from_env() -> Result<std::time::Duration, String> {
+    match std::env::var(DASHBOARD_CACHE_ENV_VAR) {
+        Err(_) => Ok(crate::dashboard_cache::DEFAULT_TTL),
+        Ok(value) => parse_cache_seconds(&value),
+    }
+}
+
+fn parse_cache_seconds(value: &str) -> Result<std::time::Duration, String> {
+    match value.trim().parse::<u64>() {
+        Ok(seconds) if seconds <= 3600 => Ok(std::time::Duration::from_secs(seconds)),
+        _ => Err(format!(
+            "{DASHBOARD_CACHE_ENV_VAR}=`{value}` is not a number of seconds from 0 to 3600 \
+             (0 turns the dashboard cache off)"
+        )),
+    }
+}
+
 /// Splits a comma-separated list of user names.
 pub fn parse_admins(list: &str) -> std::collections::BTreeSet<String> {
     list.split(',')
@@ -170,4 +191,22 @@ pub fn public_origin_from_env() -> Option<String> {
     let redirect = std::env::var(OAUTH_REDIRECT_URL_ENV_VAR).ok()?;
     let url = url::Url::parse(redirect.trim()).ok()?;
     Some(url.origin().ascii_serialization()).filter(|o| o != "null")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dashboard_cache_takes_whole_seconds_up_to_an_hour() {
+        assert_eq!(parse_cache_seconds(" 0 "), Ok(std::time::Duration::ZERO));
+        assert_eq!(
+            parse_cache_seconds("30"),
+            Ok(std::time::Duration::from_secs(30))
+        );
+        for bad in ["", "-1", "1.5", "5s", "3601"] {
+            let error = parse_cache_seconds(bad).unwrap_err();
+            assert!(error.contains(DASHBOARD_CACHE_ENV_VAR), "{error}");
+        }
+    }
 }

@@ -8,14 +8,18 @@
 //! - [`session`]: the encrypted session cookie, the logged-in-user extractor, the form nonce.
 //! - [`handlers`]: the pages and forms.
 //! - [`views`]: the layout every page shares; [`error`]: failures as pages.
+//! - [`dashboard_cache`]: recently read dashboards; [`usage`]: usage counts, written in
+//!   batches.
 #![warn(missing_docs)]
 
 pub mod app;
 pub mod config;
+pub mod dashboard_cache;
 pub mod error;
 pub mod handlers;
 pub mod keys;
 pub mod session;
+pub mod usage;
 pub mod views;
 
 pub use app::{AppState, router, serve};

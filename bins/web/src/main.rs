@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use wikiscriptsync_core::mw::{AllowList, UserAgent};
 use wikiscriptsync_core::setup;
 use wikiscriptsync_web::config::{self, DEFAULT_PORT};
+use wikiscriptsync_web::dashboard_cache::DashboardCache;
 use wikiscriptsync_web::keys::Keys;
 use wikiscriptsync_web::{AppState, Mode, WebConfig, router, serve};
 
@@ -95,14 +96,21 @@ async fn main() -> anyhow::Result<()> {
         config::admins_from_env(),
     );
     state.public_origin = config::public_origin_from_env();
+    state.dashboards = Arc::new(DashboardCache::new(
+        config::dashboard_cache_ttl_from_env().map_err(anyhow::Error::msg)?,
+    ));
+    let flusher = state.usage.spawn_flusher(Arc::clone(&state.store));
 
     let listener = TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     tracing::info!(address = %config.bind, mode = ?config.mode, "listening; open http://{}/", config.bind);
-    serve(listener, router(state), shutdown_signal())
-        .await
-        .context("the server stopped with an error")?;
+    let served = serve(listener, router(state.clone()), shutdown_signal()).await;
+    flusher.abort();
+    if let Err(err) = state.usage.flush(&*state.store).await {
+        tracing::warn!(error = %err, "cannot write the last usage counts");
+    }
+    served.context("the server stopped with an error")?;
     tracing::info!("stopped");
     Ok(())
 }

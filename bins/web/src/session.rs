@@ -210,7 +210,8 @@ pub async fn require_form_nonce(
     let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "the form is too large").into_response();
     };
-    let expected = Session::from_parts(&parts, &state.cookie_key).map(|s| s.nonce);
+    let session = Session::from_parts(&parts, &state.cookie_key);
+    let expected = session.as_ref().map(|s| s.nonce.clone());
     let given = url::form_urlencoded::parse(&bytes)
         .find(|(name, _)| name == NONCE_FIELD)
         .map(|(_, value)| value.into_owned());
@@ -226,6 +227,10 @@ pub async fn require_form_nonce(
         )
         .into_response();
     }
+    // Whatever this request changes, the user's dashboard must show it at once.
+    let _changing = session
+        .and_then(|s| s.user)
+        .map(|id| state.dashboards.changing(UserId(id)));
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
 }

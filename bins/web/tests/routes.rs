@@ -1040,6 +1040,55 @@ async fn check_now_says_when_the_scheduled_check_is_busy_with_the_repository() {
     assert!(!page.body.contains("check-notice"));
 }
 
+/// With the dashboard cache on, what another process writes (a scheduled check, here the
+/// store written directly) shows once the entry expires, but the user's own change shows at
+/// once.
+#[tokio::test]
+async fn the_cached_dashboard_shows_the_users_own_changes_at_once() {
+    let mut app = TestApp::start().await;
+    app.state.dashboards =
+        std::sync::Arc::new(wikiscriptsync_web::dashboard_cache::DashboardCache::new(
+            std::time::Duration::from_secs(600),
+        ));
+    app.router = wikiscriptsync_web::router(app.state.clone());
+    let mut alice = app.login("alice").await;
+    let first = app.get(&mut alice, "/").await;
+    assert!(first.body.contains("0 repositories"), "{}", first.body);
+    // Written behind the web app's back: the cached dashboard does not know yet.
+    seed(&app, "alice").await;
+    let cached = app.get(&mut alice, "/").await;
+    assert!(cached.body.contains("0 repositories"), "{}", cached.body);
+    // Any change by the user drops the cache: now everything shows.
+    app.post(
+        &mut alice,
+        "/pages",
+        &[
+            ("wiki", "meta.wikimedia.org"),
+            ("title", "MediaWiki:Common.js"),
+        ],
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    let fresh = app.get(&mut alice, "/").await;
+    assert!(fresh.body.contains("1 repositories"), "{}", fresh.body);
+    assert!(fresh.body.contains("2 monitored pages"), "{}", fresh.body);
+    // Another user's change does not drop Alice's entry (and Bob sees his own data).
+    let mut bob = app.login("bob").await;
+    seed(&app, "bob").await;
+    app.post(
+        &mut bob,
+        "/pages",
+        &[
+            ("wiki", "meta.wikimedia.org"),
+            ("title", "MediaWiki:Common.js"),
+        ],
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    let bobs = app.get(&mut bob, "/").await;
+    assert!(bobs.body.contains("1 repositories"), "{}", bobs.body);
+}
+
 #[tokio::test]
 async fn the_session_cookie_is_host_prefixed_secure_httponly_lax_and_expires() {
     let app = TestApp::start().await;

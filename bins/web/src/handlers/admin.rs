@@ -31,6 +31,8 @@ pub async fn metrics(State(state): State<AppState>, user: CurrentUser) -> AppRes
     if !state.is_admin(&user.username) {
         return Err(AppError::NotFound);
     }
+    // Counts still in memory first, so the page is up to date.
+    state.usage.flush(&*state.store).await?;
     let to = Utc::now().date_naive();
     let counts = state
         .store

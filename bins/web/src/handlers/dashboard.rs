@@ -3,6 +3,8 @@
 //! pages), so it costs the same for 5 files as for 5,000; each repository's page lists
 //! everything.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::State;
 use axum::response::Html;
@@ -70,10 +72,18 @@ struct NotificationRow {
     status: String,
 }
 
+/// The page: the layout (user name, form nonce) around the cached content.
 #[derive(Template)]
 #[template(path = "dashboard.html")]
-struct DashboardPage {
+struct DashboardPage<'a> {
     layout: Layout,
+    content: &'a str,
+}
+
+/// Everything below the title; the same for every session of the user.
+#[derive(Template)]
+#[template(path = "dashboard_content.html")]
+struct DashboardContent {
     repositories: Vec<RepoRow>,
     attention: Vec<MappingView>,
     attention_total: u64,
@@ -90,7 +100,7 @@ struct DashboardPage {
     off: u64,
 }
 
-fn build(user: &CurrentUser, state: &AppState, dashboard: &Dashboard) -> DashboardPage {
+fn build(dashboard: &Dashboard) -> DashboardContent {
     let repositories: Vec<RepoRow> = dashboard
         .repositories
         .iter()
@@ -113,8 +123,7 @@ fn build(user: &CurrentUser, state: &AppState, dashboard: &Dashboard) -> Dashboa
         })
         .collect();
     let total = |count: fn(&RepoRow) -> u64| repositories.iter().map(count).sum::<u64>();
-    DashboardPage {
-        layout: Layout::user(state, user, "Dashboard"),
+    DashboardContent {
         files: total(|r| r.files),
         files_failing: total(|r| r.files_failing),
         mappings: total(|r| r.mappings),
@@ -184,9 +193,21 @@ fn build(user: &CurrentUser, state: &AppState, dashboard: &Dashboard) -> Dashboa
     }
 }
 
-/// `GET /`: the dashboard.
+/// `GET /`: the dashboard, built from the store unless a fresh one is cached (see
+/// [`crate::dashboard_cache`]).
 pub async fn show(State(state): State<AppState>, user: CurrentUser) -> AppResult<Html<String>> {
-    let dashboard = state.store.dashboard(user.id, LIMITS).await?;
+    let content = match state.dashboards.get(user.id) {
+        Ok(cached) => cached,
+        Err(ticket) => {
+            let dashboard = state.store.dashboard(user.id, LIMITS).await?;
+            let content: Arc<str> = Arc::from(build(&dashboard).render()?);
+            state.dashboards.put(user.id, ticket, Arc::clone(&content));
+            content
+        }
+    };
     record_usage(&state, "dashboard");
-    render(&build(&user, &state, &dashboard))
+    render(&DashboardPage {
+        layout: Layout::user(&state, &user, "Dashboard"),
+        content: &content,
+    })
 }

@@ -15,7 +15,6 @@ pub mod repositories;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use chrono::Utc;
 use serde::Deserialize;
 
 use wikiscriptsync_core::store::PageRequest;
@@ -37,14 +36,9 @@ pub fn refill(page: &impl Template) -> AppResult<Response> {
     Ok((StatusCode::BAD_REQUEST, render(page)?).into_response())
 }
 
-/// Counts one use of a feature today, without waiting for the database (no user is recorded).
+/// Counts one use of a feature today (in memory; see [`crate::usage`]; no user is recorded).
 pub fn record_usage(state: &AppState, feature: &'static str) {
-    let store = std::sync::Arc::clone(&state.store);
-    tokio::spawn(async move {
-        if let Err(err) = store.record_usage(Utc::now().date_naive(), feature).await {
-            tracing::warn!(error = %err, feature, "cannot record usage");
-        }
-    });
+    state.usage.count(feature);
 }
 
 /// `?before=<id>`: keyset pagination of logs.

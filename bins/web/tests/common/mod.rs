@@ -16,6 +16,7 @@ use wikiscriptsync_core::forge::Forges;
 use wikiscriptsync_core::forge::testkit::FakeGitHub;
 use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki};
 use wikiscriptsync_core::mw::{ActionApiClient, ClientConfig, RetryPolicy, UserAgent};
+use wikiscriptsync_web::dashboard_cache::DashboardCache;
 use wikiscriptsync_web::keys::Keys;
 use wikiscriptsync_web::{AppState, Mode, WebConfig, router};
 
@@ -108,7 +109,7 @@ pub async fn state_for(
         .await
         .unwrap();
     let forges = Forges::new(github.config_builder().build().unwrap()).unwrap();
-    AppState::new(
+    let mut state = AppState::new(
         Mode::Development,
         store,
         Arc::clone(&keys.vault),
@@ -120,7 +121,11 @@ pub async fn state_for(
             .iter()
             .map(|a| (*a).to_owned())
             .collect::<BTreeSet<_>>(),
-    )
+    );
+    // Tests write to the store directly, the way the scheduled jobs do, and look at the result
+    // at once; the cache's own test turns it back on.
+    state.dashboards = Arc::new(DashboardCache::new(std::time::Duration::ZERO));
+    state
 }
 
 impl TestApp {

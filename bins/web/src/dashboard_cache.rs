@@ -1,0 +1,222 @@
+//! A short-lived per-user cache of the rendered dashboard (its content, without the layout
+//! that carries the session's form nonce), so that reloading the dashboard (or a burst of
+//! tabs) costs neither a dozen queries nor rebuilding the page.
+//!
+//! Freshness rules:
+//! - every state-changing request of a user (any POST with a valid session, see
+//!   [`crate::session::require_form_nonce`]) drops that user's entry when it starts *and* when
+//!   it ends, and a read that overlapped it is not stored, so a user always sees their own
+//!   changes at once;
+//! - what other processes write (the scheduled checks every 30 to 60 minutes, another web
+//!   replica) shows within the time to live ([`DEFAULT_TTL`], `WIKISCRIPTSYNC_DASHBOARD_CACHE_SECONDS`;
+//!   0 turns the cache off).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use wikiscriptsync_core::store::UserId;
+
+/// How long a dashboard is served from memory unless the user changes something.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(5);
+
+/// Users whose dashboards are held at once; beyond it, only fresh entries are kept.
+const MAX_ENTRIES: usize = 1024;
+
+/// Per-user dashboards, each valid for the time to live. Cheap to share (`Arc`).
+#[derive(Debug)]
+pub struct DashboardCache {
+    ttl: Duration,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Bumped by every invalidation and purge; tickets carry the value they were issued at.
+    seq: u64,
+    /// Tickets issued before the last purge are refused (the purge forgot invalidations).
+    watermark: u64,
+    slots: HashMap<UserId, Slot>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    /// `seq` at this user's last invalidation.
+    invalidated: u64,
+    cached: Option<(Instant, Arc<str>)>,
+}
+
+/// Permission to store what a read found, valid only if nothing was invalidated since.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket(u64);
+
+impl DashboardCache {
+    /// A cache whose entries live for `ttl` (zero: nothing is ever cached).
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // The data is rebuilt from the database on any doubt; a panic elsewhere cannot leave
+        // it inconsistent in a way that matters.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The user's rendered dashboard if a fresh one is held, else a ticket to store the one
+    /// about to be built.
+    pub fn get(&self, user: UserId) -> Result<Arc<str>, Ticket> {
+        let inner = self.lock();
+        match inner.slots.get(&user).and_then(|s| s.cached.as_ref()) {
+            Some((at, dashboard)) if at.elapsed() < self.ttl => Ok(Arc::clone(dashboard)),
+            _ => Err(Ticket(inner.seq)),
+        }
+    }
+
+    /// Keeps `dashboard`, read under `ticket`, unless the user changed something meanwhile.
+    pub fn put(&self, user: UserId, ticket: Ticket, dashboard: Arc<str>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut inner = self.lock();
+        if ticket.0 < inner.watermark {
+            return;
+        }
+        if !inner.slots.contains_key(&user) && inner.slots.len() >= MAX_ENTRIES {
+            let ttl = self.ttl;
+            inner
+                .slots
+                .retain(|_, s| s.cached.as_ref().is_some_and(|(at, _)| at.elapsed() < ttl));
+            inner.seq += 1;
+            inner.watermark = inner.seq;
+            if ticket.0 < inner.watermark || inner.slots.len() >= MAX_ENTRIES {
+                return;
+            }
+        }
+        let slot = inner.slots.entry(user).or_insert(Slot {
+            invalidated: 0,
+            cached: None,
+        });
+        if ticket.0 >= slot.invalidated {
+            slot.cached = Some((Instant::now(), dashboard));
+        }
+    }
+
+    /// Drops the user's dashboard, and refuses to store any read already under way.
+    pub fn invalidate(&self, user: UserId) {
+        let mut inner = self.lock();
+        inner.seq += 1;
+        let seq = inner.seq;
+        let slot = inner.slots.entry(user).or_insert(Slot {
+            invalidated: seq,
+            cached: None,
+        });
+        slot.invalidated = seq;
+        slot.cached = None;
+    }
+
+    /// Invalidates now and again when the returned guard is dropped: hold it while a request
+    /// that may change the user's data runs (the end matters too: a read that started during
+    /// the change must not be served afterwards).
+    pub fn changing(self: &Arc<Self>, user: UserId) -> ChangeGuard {
+        self.invalidate(user);
+        ChangeGuard {
+            cache: Arc::clone(self),
+            user,
+        }
+    }
+}
+
+/// See [`DashboardCache::changing`].
+#[derive(Debug)]
+pub struct ChangeGuard {
+    cache: Arc<DashboardCache>,
+    user: UserId,
+}
+
+impl Drop for ChangeGuard {
+    fn drop(&mut self) {
+        self.cache.invalidate(self.user);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dashboard() -> Arc<str> {
+        Arc::from("<p>rendered</p>")
+    }
+
+    const ALICE: UserId = UserId(1);
+    const BOB: UserId = UserId(2);
+
+    #[test]
+    fn a_stored_dashboard_is_served_until_the_user_changes_something() {
+        let cache = Arc::new(DashboardCache::new(Duration::from_secs(60)));
+        let ticket = cache.get(ALICE).unwrap_err();
+        cache.put(ALICE, ticket, dashboard());
+        assert!(cache.get(ALICE).is_ok());
+        assert!(cache.get(BOB).is_err(), "per user");
+        let guard = cache.changing(ALICE);
+        assert!(cache.get(ALICE).is_err());
+        drop(guard);
+        assert!(cache.get(ALICE).is_err());
+        assert!(cache.get(BOB).is_err());
+    }
+
+    #[test]
+    fn a_read_that_overlapped_a_change_is_not_stored() {
+        let cache = Arc::new(DashboardCache::new(Duration::from_secs(60)));
+        // Read starts, the change starts and ends, the read finishes: refused.
+        let ticket = cache.get(ALICE).unwrap_err();
+        drop(cache.changing(ALICE));
+        cache.put(ALICE, ticket, dashboard());
+        assert!(cache.get(ALICE).is_err());
+        // The change starts, a read runs during it, the change ends: refused too.
+        let guard = cache.changing(ALICE);
+        let ticket = cache.get(ALICE).unwrap_err();
+        let other = cache.get(BOB).unwrap_err();
+        drop(guard);
+        cache.put(ALICE, ticket, dashboard());
+        assert!(cache.get(ALICE).is_err());
+        // Another user's read is not affected by Alice's change.
+        cache.put(BOB, other, dashboard());
+        assert!(cache.get(BOB).is_ok());
+    }
+
+    #[test]
+    fn entries_expire_and_a_zero_ttl_caches_nothing() {
+        let cache = DashboardCache::new(Duration::from_millis(20));
+        let ticket = cache.get(ALICE).unwrap_err();
+        cache.put(ALICE, ticket, dashboard());
+        assert!(cache.get(ALICE).is_ok());
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(cache.get(ALICE).is_err());
+        let off = DashboardCache::new(Duration::ZERO);
+        let ticket = off.get(ALICE).unwrap_err();
+        off.put(ALICE, ticket, dashboard());
+        assert!(off.get(ALICE).is_err());
+    }
+
+    #[test]
+    fn the_number_of_users_held_is_bounded_and_a_purge_refuses_older_reads() {
+        let cache = DashboardCache::new(Duration::from_secs(60));
+        let early = cache.get(UserId(999_999)).unwrap_err();
+        for id in 0..MAX_ENTRIES as i64 {
+            let ticket = cache.get(UserId(id)).unwrap_err();
+            cache.put(UserId(id), ticket, dashboard());
+        }
+        // Full of fresh entries: a newcomer is not cached, and nothing is evicted.
+        let ticket = cache.get(UserId(-1)).unwrap_err();
+        cache.put(UserId(-1), ticket, dashboard());
+        assert!(cache.get(UserId(-1)).is_err());
+        assert!(cache.get(UserId(0)).is_ok());
+        assert!(cache.lock().slots.len() <= MAX_ENTRIES);
+        // A read issued before the purge may have missed a forgotten invalidation.
+        cache.put(UserId(999_999), early, dashboard());
+        assert!(cache.get(UserId(999_999)).is_err());
+    }
+}
