@@ -197,7 +197,7 @@ pub async fn owned_repository(
         .ok_or(AppError::NotFound)
 }
 
-/// `?check=`: the outcome of a check started from this page (see [`CheckOutcome`]).
+/// `?check=`: the outcome of a check started from this page (a fixed word, never free text).
 #[derive(Debug, Default, Deserialize)]
 pub struct RepositoryQuery {
     check: Option<String>,
