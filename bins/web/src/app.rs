@@ -57,7 +57,11 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// cannot hold hundreds of dashboards (each hundreds of KiB) in memory at once.
 pub const MAX_CONCURRENT_PAGES: usize = 16;
 
-/// What every handler can reach. Cheap to clone.
+/// What every handler can reach, as the router holds it: one allocation shared by every
+/// request (extractors and middleware clone the state for each request).
+pub type SharedState = Arc<AppState>;
+
+/// What every handler can reach. Set it up, then give it to [`router`].
 #[derive(Clone)]
 pub struct AppState {
     /// Development or production.
@@ -160,6 +164,7 @@ impl AppState {
 
 /// The application's routes with every protective layer applied.
 pub fn router(state: AppState) -> Router {
+    let state: SharedState = Arc::new(state);
     use handlers::*;
     let pages = Router::new()
         .route("/", get(dashboard::show))
@@ -288,7 +293,7 @@ async fn security_headers(request: Request, next: Next) -> Response {
 }
 
 /// Toolforge's health check: 200 while the database answers, 503 otherwise.
-async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+async fn healthz(State(state): State<SharedState>) -> (StatusCode, &'static str) {
     match state.store.health().await {
         Ok(()) => (StatusCode::OK, "ok"),
         Err(err) => {

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use wikiscriptsync_core::store::UserId;
 
-use crate::app::AppState;
+use crate::app::{AppState, SharedState};
 use crate::error::AppError;
 
 /// The cookie's name. `__Host-` makes browsers insist on Secure, Path=/ and no Domain.
@@ -167,10 +167,10 @@ pub struct CurrentUser {
     pub nonce: String,
 }
 
-impl FromRequestParts<AppState> for CurrentUser {
+impl FromRequestParts<SharedState> for CurrentUser {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Response> {
         Session::from_parts(parts, &state.cookie_key)
             .and_then(|s| s.user())
             .ok_or_else(|| Redirect::to("/login").into_response())
@@ -181,12 +181,12 @@ impl FromRequestParts<AppState> for CurrentUser {
 #[derive(Debug, Clone)]
 pub struct MaybeSession(pub Option<Session>);
 
-impl FromRequestParts<AppState> for MaybeSession {
+impl FromRequestParts<SharedState> for MaybeSession {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &SharedState,
     ) -> Result<Self, std::convert::Infallible> {
         Ok(Self(Session::from_parts(parts, &state.cookie_key)))
     }
@@ -194,7 +194,7 @@ impl FromRequestParts<AppState> for MaybeSession {
 
 /// Middleware: a POST must carry the session's nonce in its `csrf` form field, else 403.
 pub async fn require_form_nonce(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     request: Request,
     next: Next,
 ) -> Response {

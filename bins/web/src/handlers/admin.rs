@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 
 use wikiscriptsync_core::store::UsageCount;
 
-use crate::app::AppState;
+use crate::app::SharedState;
 use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
 use crate::views::Layout;
@@ -27,7 +27,10 @@ struct MetricsPage {
 }
 
 /// `GET /admin/metrics`.
-pub async fn metrics(State(state): State<AppState>, user: CurrentUser) -> AppResult<Html<String>> {
+pub async fn metrics(
+    State(state): State<SharedState>,
+    user: CurrentUser,
+) -> AppResult<Html<String>> {
     if !state.is_admin(&user.username) {
         return Err(AppError::NotFound);
     }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use wikiscriptsync_core::mw::oauth::verify_state;
 
-use crate::app::AppState;
+use crate::app::SharedState;
 use crate::config::Mode;
 use crate::error::{AppError, AppResult};
 use crate::session::{MaybeSession, OAUTH_LIFETIME, PendingOAuth, Session};
@@ -36,7 +36,7 @@ struct LoginPage {
 
 /// `GET /login`: the login page (a session with a form nonce is started for the login form).
 pub async fn login_page(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     MaybeSession(session): MaybeSession,
 ) -> AppResult<Response> {
     if session.as_ref().and_then(Session::user).is_some() {
@@ -56,7 +56,7 @@ pub async fn login_page(
 
 /// `GET /login/oauth`: to Wikimedia's authorize page, remembering state and verifier.
 pub async fn oauth_start(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     MaybeSession(session): MaybeSession,
 ) -> AppResult<Response> {
     let oauth = state.oauth.as_ref().ok_or(AppError::NotFound)?;
@@ -90,7 +90,7 @@ pub struct Callback {
 
 /// `GET /oauth/callback`: check the state, exchange the code, read the profile, log in.
 pub async fn oauth_callback(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     MaybeSession(session): MaybeSession,
     Query(callback): Query<Callback>,
 ) -> AppResult<Response> {
@@ -144,7 +144,7 @@ pub struct DevLogin {
 
 /// `POST /login/dev`: development mode only; logs in as the user name typed.
 pub async fn dev_login(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Form(form): Form<DevLogin>,
 ) -> AppResult<Response> {
     if state.mode != Mode::Development {
@@ -165,6 +165,6 @@ pub async fn dev_login(
 }
 
 /// `POST /logout`.
-pub async fn logout(State(state): State<AppState>) -> Response {
+pub async fn logout(State(state): State<SharedState>) -> Response {
     (Session::cleared(&state), Redirect::to("/login")).into_response()
 }

@@ -17,7 +17,7 @@ use wikiscriptsync_core::mw::{BotPassword, Title, check_rights, grant_for_right,
 use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::{CredentialSummary, MappingScope};
 
-use crate::app::AppState;
+use crate::app::{AppState, SharedState};
 use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
 use crate::views::{Layout, when};
@@ -75,7 +75,7 @@ async fn page(
 }
 
 /// `GET /credentials`.
-pub async fn list(State(state): State<AppState>, user: CurrentUser) -> AppResult<Html<String>> {
+pub async fn list(State(state): State<SharedState>, user: CurrentUser) -> AppResult<Html<String>> {
     render(&page(&state, &user, None, None).await?)
 }
 
@@ -89,7 +89,7 @@ pub struct SaveCredential {
 
 /// `POST /credentials`: log in once to check, then save (encrypted) and report the rights.
 pub async fn save(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Form(form): Form<SaveCredential>,
 ) -> AppResult<Response> {
@@ -222,7 +222,7 @@ pub struct DeleteCredential {
 
 /// `POST /credentials/delete`.
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Form(form): Form<DeleteCredential>,
 ) -> AppResult<Response> {

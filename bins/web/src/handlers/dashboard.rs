@@ -11,7 +11,7 @@ use axum::response::Html;
 
 use wikiscriptsync_core::store::{Dashboard, DashboardLimits, PageCheckStatus};
 
-use crate::app::AppState;
+use crate::app::SharedState;
 use crate::error::AppResult;
 use crate::session::CurrentUser;
 use crate::views::{Layout, MappingView, file_check, short_sha, when, when_or_never};
@@ -195,7 +195,7 @@ fn build(dashboard: &Dashboard) -> DashboardContent {
 
 /// `GET /`: the dashboard, built from the store unless a fresh one is cached (see
 /// [`crate::dashboard_cache`]).
-pub async fn show(State(state): State<AppState>, user: CurrentUser) -> AppResult<Html<String>> {
+pub async fn show(State(state): State<SharedState>, user: CurrentUser) -> AppResult<Html<String>> {
     let content = match state.dashboards.get(user.id) {
         Ok(cached) => cached,
         Err(ticket) => {

@@ -14,7 +14,7 @@ use wikiscriptsync_core::store::{
     MappingId, MappingOptions, MappingScope, NewMapping, StoreError, WatchedFile, WatchedFileId,
 };
 
-use crate::app::AppState;
+use crate::app::{AppState, SharedState};
 use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
 use crate::views::{Layout, MappingView, short_sha, when};
@@ -91,7 +91,7 @@ async fn owned_file(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<
 
 /// `GET /files/{id}`.
 pub async fn show(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Path(id): Path<i64>,
     Query(paging): Query<Paging>,
@@ -157,7 +157,7 @@ async fn file_page(
 
 /// `POST /files/{id}/unwatch`.
 pub async fn unwatch(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
@@ -182,7 +182,7 @@ pub struct NewMappingForm {
 /// `POST /files/{id}/mappings`: map the file to a page (wiki from the allow-list, title
 /// validated as typed).
 pub async fn add_mapping(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Path(id): Path<i64>,
     Form(form): Form<NewMappingForm>,
@@ -267,7 +267,7 @@ pub struct OptionsForm {
 
 /// `POST /mappings/{id}/options`.
 pub async fn set_options(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Path(id): Path<i64>,
     Form(form): Form<OptionsForm>,
@@ -292,7 +292,7 @@ pub async fn set_options(
 
 /// `POST /mappings/{id}/delete`.
 pub async fn remove_mapping(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {

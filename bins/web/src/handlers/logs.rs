@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use wikiscriptsync_core::store::{MappingId, PageRequest, PublishLogFilter};
 
-use crate::app::AppState;
+use crate::app::SharedState;
 use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
 use crate::views::{Layout, short_sha, when};
@@ -43,7 +43,7 @@ struct LogPage {
 
 /// `GET /publishes`.
 pub async fn publishes(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Query(query): Query<LogQuery>,
 ) -> AppResult<Html<String>> {

@@ -11,7 +11,7 @@ use wikiscriptsync_core::mw::Title;
 use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::{PageMonitor, PageMonitorId, StoreError};
 
-use crate::app::AppState;
+use crate::app::{AppState, SharedState};
 use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
 use crate::views::{Layout, when, when_or_never};
@@ -31,7 +31,7 @@ struct MonitorsPage {
 }
 
 /// `GET /pages`.
-pub async fn list(State(state): State<AppState>, user: CurrentUser) -> AppResult<Html<String>> {
+pub async fn list(State(state): State<SharedState>, user: CurrentUser) -> AppResult<Html<String>> {
     render(&monitors_page(&state, &user, &AddMonitor::default(), None).await?)
 }
 
@@ -67,7 +67,7 @@ pub struct AddMonitor {
 
 /// `POST /pages`.
 pub async fn add(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Form(form): Form<AddMonitor>,
 ) -> AppResult<Response> {
@@ -111,7 +111,7 @@ struct MonitorPage {
 
 /// `GET /pages/{id}`: the page's check history.
 pub async fn show(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Path(id): Path<i64>,
     Query(paging): Query<Paging>,
@@ -150,7 +150,7 @@ pub async fn show(
 
 /// `POST /pages/{id}/delete`.
 pub async fn remove(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {

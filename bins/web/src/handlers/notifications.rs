@@ -13,7 +13,7 @@ use wikiscriptsync_core::monitor::ChangeEvent;
 use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::NotificationPreferences;
 
-use crate::app::AppState;
+use crate::app::{AppState, SharedState};
 use crate::error::AppResult;
 use crate::session::CurrentUser;
 use crate::views::{Layout, when};
@@ -34,7 +34,7 @@ struct NotificationsPage {
 
 /// `GET /notifications`.
 pub async fn show(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Query(paging): Query<Paging>,
 ) -> AppResult<Html<String>> {
@@ -80,7 +80,7 @@ async fn notifications_page(
 
 /// `POST /notifications`: `home_wiki`, `digest`, and one `kind` field per wanted kind.
 pub async fn save(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     body: Bytes,
 ) -> AppResult<Response> {

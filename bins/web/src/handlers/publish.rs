@@ -15,7 +15,7 @@ use wikiscriptsync_core::publish::{
 };
 use wikiscriptsync_core::store::{Mapping, MappingId};
 
-use crate::app::AppState;
+use crate::app::{AppState, SharedState};
 use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
 use crate::views::Layout;
@@ -130,7 +130,7 @@ async fn dry_run(
 
 /// `GET /mappings/{id}/publish`: the preview.
 pub async fn preview(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Html<String>> {
@@ -194,7 +194,7 @@ struct ResultPage {
 
 /// `POST /mappings/{id}/publish`: publish, then say how it went.
 pub async fn publish(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Path(id): Path<i64>,
     Form(confirm): Form<Confirm>,

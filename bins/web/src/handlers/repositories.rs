@@ -19,7 +19,7 @@ use wikiscriptsync_core::store::{
     Forge, MappingScope, NewRepository, Repository, RepositoryId, StoreError, WatchedFileId,
 };
 
-use crate::app::AppState;
+use crate::app::{AppState, SharedState};
 use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
 use crate::views::{Layout, MappingView, file_check, short_sha, when_or_never};
@@ -45,7 +45,7 @@ pub struct Lookup {
 /// `GET /repositories/new[?url=]`: the form; with a URL, the default branch is looked up and
 /// offered.
 pub async fn new_form(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Query(lookup): Query<Lookup>,
 ) -> AppResult<Html<String>> {
@@ -95,7 +95,7 @@ pub struct AddRepository {
 /// `POST /repositories/new`: track the repository, then choose files. A URL or branch that
 /// does not work shows the form again, filled in as sent.
 pub async fn add(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Form(form): Form<AddRepository>,
 ) -> AppResult<Response> {
@@ -206,7 +206,7 @@ pub struct RepositoryQuery {
 /// `GET /repositories/{id}`: the watched files with their pages and states, and the branch's
 /// publishable files, to choose which to watch.
 pub async fn show(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Path(id): Path<i64>,
     Query(query): Query<RepositoryQuery>,
@@ -324,7 +324,7 @@ async fn publishable_files(
 /// `POST /repositories/{id}/watch`: watch the ticked files (`path` fields), then check the
 /// repository so that the new files can be published at once.
 pub async fn watch(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Path(id): Path<i64>,
     body: Bytes,
@@ -366,7 +366,7 @@ pub async fn watch(
 
 /// `POST /repositories/{id}/check`: check now instead of waiting for the hourly job.
 pub async fn check_now(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
@@ -490,7 +490,7 @@ async fn check_repository(state: &AppState, user: &CurrentUser, id: RepositoryId
 
 /// `POST /repositories/{id}/delete`: stop tracking it, with its files and mappings.
 pub async fn remove(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
