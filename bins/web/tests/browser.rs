@@ -216,6 +216,27 @@ impl Driver {
         .await;
     }
 
+    async fn clear(&self, css: &str) {
+        let element = self.find(css).await;
+        self.session_call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/clear"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    /// The value of a JavaScript expression in the page (WebDriver's execute; the page itself
+    /// runs no script).
+    async fn evaluate(&self, expression: &str) -> Value {
+        self.session_call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": format!("return {expression};"), "args": []})),
+        )
+        .await
+    }
+
     async fn source(&self) -> String {
         self.session_call(reqwest::Method::GET, "/source", None)
             .await
@@ -349,7 +370,22 @@ async fn a_maintainer_publishes_a_file_to_the_real_test_wiki_in_headless_chromiu
     // Map it to a page on the test wiki that may be created.
     driver.click("a[href^='/files/']").await;
     driver.type_into("#wiki", &api).await;
+    // A title with a character MediaWiki refuses is flagged by the browser as it is typed.
+    driver.type_into("#title", "User:Alice/a|b.js").await;
+    assert_eq!(
+        driver
+            .evaluate("document.querySelector('#title').validity.patternMismatch")
+            .await,
+        json!(true)
+    );
+    driver.clear("#title").await;
     driver.type_into("#title", &page).await;
+    assert_eq!(
+        driver
+            .evaluate("document.querySelector('#title').validity.valid")
+            .await,
+        json!(true)
+    );
     driver.click("#allow_create").await;
     driver
         .click("form[action$='/mappings'] button[type=submit]")
