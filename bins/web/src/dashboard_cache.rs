@@ -1,6 +1,7 @@
-//! A short-lived per-user cache of the rendered dashboard (its content, without the layout
-//! that carries the session's form nonce), so that reloading the dashboard (or a burst of
-//! tabs) costs neither a dozen queries nor rebuilding the page.
+//! A short-lived per-user cache of the rendered dashboard, so that reloading the dashboard (or a
+//! burst of tabs) costs neither a dozen queries nor rebuilding the page: the content, and the
+//! last whole page built around it for one session (the layout carries the session's form
+//! nonce), sent as is while that session reloads.
 //!
 //! Freshness rules:
 //! - every state-changing request of a user (any POST with a valid session, see
@@ -15,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use wikiscriptsync_core::store::UserId;
 
 /// How long a dashboard is served from memory unless the user changes something.
@@ -43,7 +45,45 @@ struct Inner {
 struct Slot {
     /// `seq` at this user's last invalidation.
     invalidated: u64,
-    cached: Option<(Instant, Arc<str>)>,
+    cached: Option<(Instant, Arc<CachedDashboard>)>,
+}
+
+/// One user's rendered dashboard.
+#[derive(Debug)]
+pub struct CachedDashboard {
+    content: String,
+    /// The last whole page, for the session whose (form nonce, user name) it was built with.
+    page: Mutex<Option<(String, String, Bytes)>>,
+}
+
+impl CachedDashboard {
+    /// The dashboard's content, rendered.
+    pub fn new(content: String) -> Self {
+        Self {
+            content,
+            page: Mutex::new(None),
+        }
+    }
+
+    /// The content.
+    pub fn content(&self) -> &str {
+        &self.content
+    }
+
+    /// The whole page last built for this session, if any.
+    pub fn page_for(&self, nonce: &str, username: &str) -> Option<Bytes> {
+        let page = self.page.lock().unwrap_or_else(PoisonError::into_inner);
+        match page.as_ref() {
+            Some((n, u, bytes)) if n == nonce && u == username => Some(bytes.clone()),
+            _ => None,
+        }
+    }
+
+    /// Keeps the whole page built for this session (replacing another session's).
+    pub fn keep_page(&self, nonce: &str, username: &str, page: Bytes) {
+        *self.page.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((nonce.to_owned(), username.to_owned(), page));
+    }
 }
 
 /// Permission to store what a read found, valid only if nothing was invalidated since.
@@ -67,7 +107,7 @@ impl DashboardCache {
 
     /// The user's rendered dashboard if a fresh one is held, else a ticket to store the one
     /// about to be built.
-    pub fn get(&self, user: UserId) -> Result<Arc<str>, Ticket> {
+    pub fn get(&self, user: UserId) -> Result<Arc<CachedDashboard>, Ticket> {
         let inner = self.lock();
         match inner.slots.get(&user).and_then(|s| s.cached.as_ref()) {
             Some((at, dashboard)) if at.elapsed() < self.ttl => Ok(Arc::clone(dashboard)),
@@ -76,7 +116,7 @@ impl DashboardCache {
     }
 
     /// Keeps `dashboard`, read under `ticket`, unless the user changed something meanwhile.
-    pub fn put(&self, user: UserId, ticket: Ticket, dashboard: Arc<str>) {
+    pub fn put(&self, user: UserId, ticket: Ticket, dashboard: Arc<CachedDashboard>) {
         if self.ttl.is_zero() {
             return;
         }
@@ -146,8 +186,24 @@ impl Drop for ChangeGuard {
 mod tests {
     use super::*;
 
-    fn dashboard() -> Arc<str> {
-        Arc::from("<p>rendered</p>")
+    fn dashboard() -> Arc<CachedDashboard> {
+        Arc::new(CachedDashboard::new("<p>rendered</p>".to_owned()))
+    }
+
+    #[test]
+    fn the_whole_page_is_kept_for_one_session_at_a_time() {
+        let cached = dashboard();
+        assert_eq!(cached.content(), "<p>rendered</p>");
+        assert_eq!(cached.page_for("nonce-a", "Alice"), None);
+        cached.keep_page("nonce-a", "Alice", Bytes::from_static(b"page a"));
+        assert_eq!(
+            cached.page_for("nonce-a", "Alice").as_deref(),
+            Some(&b"page a"[..])
+        );
+        assert_eq!(cached.page_for("nonce-b", "Alice"), None, "another session");
+        assert_eq!(cached.page_for("nonce-a", "Renamed"), None);
+        cached.keep_page("nonce-b", "Alice", Bytes::from_static(b"page b"));
+        assert_eq!(cached.page_for("nonce-a", "Alice"), None);
     }
 
     const ALICE: UserId = UserId(1);

@@ -6,12 +6,14 @@
 use std::sync::Arc;
 
 use askama::Template;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Html;
 
 use wikiscriptsync_core::store::{Dashboard, DashboardLimits, PageCheckStatus};
 
 use crate::app::SharedState;
+use crate::dashboard_cache::CachedDashboard;
 use crate::error::AppResult;
 use crate::session::CurrentUser;
 use crate::views::{Layout, MappingView, file_check, short_sha, when, when_or_never};
@@ -195,26 +197,31 @@ fn build(dashboard: &Dashboard) -> DashboardContent {
 
 /// `GET /`: the dashboard, built from the store unless a fresh one is cached (see
 /// [`crate::dashboard_cache`]).
-pub async fn show(State(state): State<SharedState>, user: CurrentUser) -> AppResult<Html<String>> {
-    let content = match state.dashboards.get(user.id) {
+pub async fn show(State(state): State<SharedState>, user: CurrentUser) -> AppResult<Html<Bytes>> {
+    let cached = match state.dashboards.get(user.id) {
         Ok(cached) => cached,
         Err(ticket) => {
             let dashboard = state.store.dashboard(user.id, LIMITS).await?;
-            let content: Arc<str> = Arc::from(build(&dashboard).render()?);
-            state.dashboards.put(user.id, ticket, Arc::clone(&content));
-            content
+            let cached = Arc::new(CachedDashboard::new(build(&dashboard).render()?));
+            state.dashboards.put(user.id, ticket, Arc::clone(&cached));
+            cached
         }
     };
     record_usage(&state, "dashboard");
+    if let Some(page) = cached.page_for(&user.nonce, &user.username) {
+        return Ok(Html(page));
+    }
     let page = DashboardPage {
         layout: Layout::user(&state, &user, "Dashboard"),
-        content: &content,
+        content: cached.content(),
     };
-    // Sized for the content up front: growing a ~20 KB string by doubling copied it over and
-    // over, a visible share of a cached dashboard's CPU.
-    let mut html = String::with_capacity(content.len() + LAYOUT_BYTES);
+    // Sized for the content up front: growing a ~20 KB string by doubling copies it over and
+    // over.
+    let mut html = String::with_capacity(cached.content().len() + LAYOUT_BYTES);
     page.render_into(&mut html)?;
-    Ok(Html(html))
+    let page = Bytes::from(html);
+    cached.keep_page(&user.nonce, &user.username, page.clone());
+    Ok(Html(page))
 }
 
 /// Room for the layout around the dashboard's content.
