@@ -1771,7 +1771,6 @@ macro_rules! impl_store {
                         summary.files_failing = count(failing);
                     }
                 }
-                let mut attention_total = 0;
                 for (repository, state, n) in state_counts {
                     let Some(summary) = index.get(&repository).map(|&i| &mut repositories[i])
                     else {
@@ -1782,7 +1781,7 @@ macro_rules! impl_store {
                     match MappingSyncState::parse(&state)? {
                         MappingSyncState::InSync => summary.in_sync += n,
                         MappingSyncState::Off => summary.off += n,
-                        _ => attention_total += n,
+                        _ => {}
                     }
                 }
 
@@ -1833,7 +1832,6 @@ macro_rules! impl_store {
                 Ok(Dashboard {
                     repositories,
                     attention: map_rows(attention, MappingStatusRow::into_domain)?,
-                    attention_total,
                     failing_files: map_rows(failing, FailingFileRow::into_domain)?,
                     pages: map_rows(pages, PageMonitorRow::into_domain)?,
                     pages_total,

@@ -828,8 +828,6 @@ pub struct Dashboard {
     /// Mappings that are not in sync, the ones needing action first (at most the limit asked
     /// for).
     pub attention: Vec<MappingStatus>,
-    /// How many mappings are not in sync in all.
-    pub attention_total: u64,
     /// Watched files whose last check found them missing or failed (at most the limit).
     pub failing_files: Vec<FailingFile>,
     /// Monitored pages, those whose last check saw an edit, deletion, move or error first (at
@@ -843,6 +841,17 @@ pub struct Dashboard {
     pub recent_publishes: Vec<PublishLogEntry>,
     /// The newest notifications.
     pub recent_notifications: Vec<NotificationLogEntry>,
+}
+
+impl Dashboard {
+    /// How many mappings need the user in all ([`RepositorySummary::attention`] summed);
+    /// `attention` lists at most the limit asked for.
+    pub fn attention_total(&self) -> u64 {
+        self.repositories
+            .iter()
+            .map(RepositorySummary::attention)
+            .sum()
+    }
 }
 
 /// A watched file whose last check found it missing or failed.

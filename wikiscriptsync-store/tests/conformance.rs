@@ -1378,7 +1378,7 @@ async fn the_dashboard_shows_everything_of_one_user_and_nothing_of_others(db: &T
     );
     assert_eq!(dashboard.repositories[1].repository.id, empty_repo.id);
     assert_eq!(dashboard.repositories[1].files, 0);
-    assert_eq!(dashboard.attention_total, 1);
+    assert_eq!(dashboard.attention_total(), 1);
     assert_eq!(dashboard.attention.len(), 1);
     assert_eq!(dashboard.attention[0].mapping, mapping);
     assert_eq!(dashboard.attention[0].file_path, file.path);
@@ -1591,7 +1591,7 @@ async fn mapping_states_come_from_checks_publishes_and_page_monitors(db: &TestDb
         ),
         (7, 1, 1, 5)
     );
-    assert_eq!(dashboard.attention_total, 5);
+    assert_eq!(dashboard.attention_total(), 5);
     let urgent: Vec<MappingSyncState> = dashboard.attention.iter().map(|s| s.state).collect();
     assert_eq!(
         urgent,
