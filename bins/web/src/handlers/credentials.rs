@@ -22,7 +22,7 @@ use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
 use crate::views::{Layout, when};
 
-use super::{record_usage, refill, render};
+use super::{record_usage, refill, render, wiki_field};
 
 /// Grants every BotPassword has whatever is ticked.
 const ALWAYS_GRANTED: &[&str] = &["basic"];
@@ -99,12 +99,9 @@ pub async fn save(
         password,
     } = form;
     let password = SecretString::from(password);
-    let wiki_url = match state.wiki.parse_wiki(wiki.trim()) {
+    let wiki_url = match wiki_field(&state, "wiki", &wiki) {
         Ok(url) => url,
-        Err(err) => {
-            let message = format!("The wiki `{}`: {err}", wiki.trim());
-            return refuse(&state, &user, (&wiki, &bot_username), message).await;
-        }
+        Err(message) => return refuse(&state, &user, (&wiki, &bot_username), message).await,
     };
     let bot_username = bot_username.trim().to_owned();
     if !bot_username.contains('@') {

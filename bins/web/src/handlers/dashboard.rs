@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Html;
 
-use wikiscriptsync_core::store::{Dashboard, DashboardLimits, PageCheckStatus};
+use wikiscriptsync_core::store::{Dashboard, DashboardLimits, PageCheckStatus, RepositorySummary};
 
 use crate::app::SharedState;
 use crate::dashboard_cache::CachedDashboard;
@@ -27,18 +27,9 @@ const LIMITS: DashboardLimits = DashboardLimits {
 };
 
 struct RepoRow {
-    id: i64,
-    url: String,
-    branch: String,
+    summary: RepositorySummary,
     head: String,
     checked: String,
-    files: u64,
-    files_unchecked: u64,
-    files_failing: u64,
-    mappings: u64,
-    in_sync: u64,
-    off: u64,
-    attention: u64,
 }
 
 struct FailingFileRow {
@@ -106,25 +97,17 @@ fn build(dashboard: &Dashboard) -> DashboardContent {
     let repositories: Vec<RepoRow> = dashboard
         .repositories
         .iter()
-        .map(|summary| {
-            let repo = &summary.repository;
-            RepoRow {
-                id: repo.id.0,
-                url: repo.url.clone(),
-                branch: repo.branch.clone(),
-                head: repo.head_sha.as_deref().map(short_sha).unwrap_or_default(),
-                checked: when_or_never(repo.last_checked_at.as_ref()),
-                files: summary.files,
-                files_unchecked: summary.files_unchecked,
-                files_failing: summary.files_failing,
-                mappings: summary.mappings,
-                in_sync: summary.in_sync,
-                off: summary.off,
-                attention: summary.attention(),
-            }
+        .map(|summary| RepoRow {
+            head: (summary.repository.head_sha.as_deref())
+                .map(short_sha)
+                .unwrap_or_default(),
+            checked: when_or_never(summary.repository.last_checked_at.as_ref()),
+            summary: summary.clone(),
         })
         .collect();
-    let total = |count: fn(&RepoRow) -> u64| repositories.iter().map(count).sum::<u64>();
+    let total = |count: fn(&RepositorySummary) -> u64| {
+        dashboard.repositories.iter().map(count).sum::<u64>()
+    };
     DashboardContent {
         files: total(|r| r.files),
         files_failing: total(|r| r.files_failing),
@@ -132,7 +115,7 @@ fn build(dashboard: &Dashboard) -> DashboardContent {
         in_sync: total(|r| r.in_sync),
         off: total(|r| r.off),
         attention: dashboard.attention.iter().map(MappingView::from).collect(),
-        attention_total: dashboard.attention_total,
+        attention_total: dashboard.attention_total(),
         failing_files: dashboard
             .failing_files
             .iter()

@@ -8,7 +8,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
 
-use wikiscriptsync_core::mw::Title;
 use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::{
     MappingId, MappingOptions, MappingScope, NewMapping, StoreError, WatchedFile, WatchedFileId,
@@ -19,7 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
 use crate::views::{Layout, MappingView, short_sha, when};
 
-use super::{Paging, record_usage, refill, render, ticked};
+use super::{Paging, page_fields, record_usage, refill, render, ticked};
 
 struct CheckRow {
     at: String,
@@ -188,9 +187,10 @@ pub async fn add_mapping(
     Form(form): Form<NewMappingForm>,
 ) -> AppResult<Response> {
     let file = owned_file(&state, &user, id).await?;
-    let mapping = match new_mapping(&state, &file, &form) {
+    let values = MappingFormValues::from(&form);
+    let mapping = match new_mapping(&state, &file, &values) {
         Ok(mapping) => mapping,
-        Err(message) => return refill_file_page(&state, &user, file, &form, message).await,
+        Err(message) => return refill_file_page(&state, &user, file, values, message).await,
     };
     match state.store.add_mapping(user.id, &mapping, Utc::now()).await {
         Ok(_) => {}
@@ -199,11 +199,11 @@ pub async fn add_mapping(
                 "This file is already mapped to {} on {}.",
                 mapping.page_title, mapping.wiki
             );
-            return refill_file_page(&state, &user, file, &form, message).await;
+            return refill_file_page(&state, &user, file, values, message).await;
         }
         Err(err) => return Err(err.into()),
     }
-    if ticked(form.monitor.as_ref()) {
+    if values.monitor {
         state
             .store
             .ensure_page_monitor(user.id, &mapping.wiki, &mapping.page_title, Utc::now())
@@ -218,22 +218,17 @@ pub async fn add_mapping(
 fn new_mapping(
     state: &AppState,
     file: &WatchedFile,
-    form: &NewMappingForm,
+    values: &MappingFormValues,
 ) -> Result<NewMapping, String> {
-    let wiki = state
-        .wiki
-        .parse_wiki(form.wiki.trim())
-        .map_err(|e| format!("The wiki `{}`: {e}", form.wiki.trim()))?;
-    let title = Title::parse(form.title.trim())
-        .map_err(|e| format!("The title `{}`: {e}", form.title.trim()))?;
+    let (wiki, title) = page_fields(state, &values.wiki, &values.title)?;
     Ok(NewMapping {
         watched_file_id: file.id,
         wiki: wiki_key(&wiki),
         page_title: title.as_str().to_owned(),
         options: MappingOptions {
-            publish_enabled: ticked(form.publish_enabled.as_ref()),
-            allow_create: ticked(form.allow_create.as_ref()),
-            add_banner: ticked(form.add_banner.as_ref()),
+            publish_enabled: values.publish_enabled,
+            allow_create: values.allow_create,
+            add_banner: values.add_banner,
         },
     })
 }
@@ -242,18 +237,10 @@ async fn refill_file_page(
     state: &AppState,
     user: &CurrentUser,
     file: WatchedFile,
-    form: &NewMappingForm,
+    values: MappingFormValues,
     message: String,
 ) -> AppResult<Response> {
-    let page = file_page(
-        state,
-        user,
-        file,
-        &Paging::default(),
-        MappingFormValues::from(form),
-        Some(message),
-    )
-    .await?;
+    let page = file_page(state, user, file, &Paging::default(), values, Some(message)).await?;
     refill(&page)
 }
 

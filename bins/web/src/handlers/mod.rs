@@ -17,6 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
+use wikiscriptsync_core::mw::{Title, WikiUrl};
 use wikiscriptsync_core::store::PageRequest;
 
 use crate::app::AppState;
@@ -34,6 +35,25 @@ pub fn render(page: &impl Template) -> AppResult<Html<String>> {
 /// what was wrong, with 400 (nothing typed is lost).
 pub fn refill(page: &impl Template) -> AppResult<Response> {
     Ok((StatusCode::BAD_REQUEST, render(page)?).into_response())
+}
+
+/// The wiki a form field names (`label` says which field), or what is wrong with it in words
+/// for the form: only allow-listed wikis are accepted.
+pub fn wiki_field(state: &AppState, label: &str, input: &str) -> Result<WikiUrl, String> {
+    let input = input.trim();
+    state
+        .wiki
+        .parse_wiki(input)
+        .map_err(|e| format!("The {label} `{input}`: {e}"))
+}
+
+/// The page a form's `wiki` and `title` fields name, the title validated as typed, or what is
+/// wrong with them in words for the form.
+pub fn page_fields(state: &AppState, wiki: &str, title: &str) -> Result<(WikiUrl, Title), String> {
+    let wiki = wiki_field(state, "wiki", wiki)?;
+    let title = title.trim();
+    let title = Title::parse(title).map_err(|e| format!("The title `{title}`: {e}"))?;
+    Ok((wiki, title))
 }
 
 /// Counts one use of a feature today (in memory; see [`crate::usage`]; no user is recorded).

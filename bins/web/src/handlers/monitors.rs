@@ -7,7 +7,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
 
-use wikiscriptsync_core::mw::Title;
 use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::{PageMonitor, PageMonitorId, StoreError};
 
@@ -16,7 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
 use crate::views::{Layout, when, when_or_never};
 
-use super::{Paging, record_usage, refill, render};
+use super::{Paging, page_fields, record_usage, refill, render};
 
 #[derive(Template)]
 #[template(path = "monitors.html")]
@@ -71,15 +70,7 @@ pub async fn add(
     user: CurrentUser,
     Form(form): Form<AddMonitor>,
 ) -> AppResult<Response> {
-    let parsed = state
-        .wiki
-        .parse_wiki(form.wiki.trim())
-        .map_err(|e| format!("The wiki `{}`: {e}", form.wiki.trim()))
-        .and_then(|wiki| {
-            let title = Title::parse(form.title.trim())
-                .map_err(|e| format!("The title `{}`: {e}", form.title.trim()))?;
-            Ok((wiki, title))
-        });
+    let parsed = page_fields(&state, &form.wiki, &form.title);
     let (wiki, title) = match parsed {
         Ok(parsed) => parsed,
         Err(message) => return refill(&monitors_page(&state, &user, &form, Some(message)).await?),

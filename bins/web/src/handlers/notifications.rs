@@ -18,7 +18,7 @@ use crate::error::AppResult;
 use crate::session::CurrentUser;
 use crate::views::{Layout, when};
 
-use super::{Paging, form_fields, record_usage, refill, render};
+use super::{Paging, form_fields, record_usage, refill, render, wiki_field};
 
 #[derive(Template)]
 #[template(path = "notifications.html")]
@@ -106,11 +106,10 @@ pub async fn save(
             .collect(),
     };
     if let Some(wiki) = preferences.home_wiki.take() {
-        match state.wiki.parse_wiki(&wiki) {
+        match wiki_field(&state, "home wiki", &wiki) {
             Ok(url) => preferences.home_wiki = Some(wiki_key(&url)),
-            Err(e) => {
+            Err(message) => {
                 // Shown again as sent, with what was wrong.
-                let message = format!("The home wiki `{wiki}`: {e}");
                 preferences.home_wiki = Some(wiki);
                 let page = notifications_page(
                     &state,
