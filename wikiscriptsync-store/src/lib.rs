@@ -22,6 +22,8 @@ mod model;
 mod rows;
 mod settings;
 mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod text;
 
 use std::sync::Arc;

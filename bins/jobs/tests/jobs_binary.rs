@@ -12,9 +12,7 @@ use support::{TestDatabase, jobs_command, output, stdout, summary_numbers};
 use wikiscriptsync_core::forge::testkit::FakeGitHub;
 use wikiscriptsync_core::mw::testkit::FakeWiki;
 use wikiscriptsync_core::publish::wiki_key;
-use wikiscriptsync_core::store::{
-    DatabaseUrl, Forge, NewRepository, PageRequest, Store, StoreSettings, UserId,
-};
+use wikiscriptsync_core::store::{Forge, NewRepository, PageRequest, Store, StoreSettings, UserId};
 
 struct Env {
     github: FakeGitHub,
@@ -31,12 +29,9 @@ async fn env(repositories: usize) -> Env {
 async fn env_on(repositories: usize, db: TestDatabase) -> Env {
     let github = FakeGitHub::start().await;
     let wiki = FakeWiki::start().await;
-    let store = wikiscriptsync_core::store::open(
-        &DatabaseUrl::new(db.url.clone()),
-        &StoreSettings::migrating(),
-    )
-    .await
-    .unwrap();
+    let store = wikiscriptsync_core::store::open(&db.database_url(), &StoreSettings::migrating())
+        .await
+        .unwrap();
     let user = store
         .upsert_user("central-1", "Alice", Utc::now())
         .await
@@ -84,7 +79,7 @@ async fn env_on(repositories: usize, db: TestDatabase) -> Env {
 
 impl Env {
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = jobs_command(args, &self.db.url, &[self.wiki.host()]);
+        let mut command = jobs_command(args, self.db.url(), &[self.wiki.host()]);
         command
             .env("WIKISCRIPTSYNC_GITHUB_API_URL", self.github.uri())
             .env(

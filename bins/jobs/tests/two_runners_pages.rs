@@ -18,7 +18,7 @@ use wikiscriptsync_core::mw::{ActionApiClient, AllowList, ClientConfig, RetryPol
 use wikiscriptsync_core::notify::{NOTIFY_BOT_PASSWORD_ENV, NOTIFY_BOT_USER_ENV};
 use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::{
-    DatabaseUrl, NotificationPreferences, NotificationStatus, PageCheckStatus, PageRequest, Store,
+    NotificationPreferences, NotificationStatus, PageCheckStatus, PageRequest, Store,
     StoreSettings, UserId,
 };
 
@@ -113,12 +113,10 @@ impl Scenario {
             wiki.add_account(FakeAccount::new(BOT_USER, BOT_PASSWORD));
             wikis.push(wiki);
         }
-        let store = wikiscriptsync_core::store::open(
-            &DatabaseUrl::new(db.url.clone()),
-            &StoreSettings::migrating(),
-        )
-        .await
-        .expect("open and migrate the test database");
+        let store =
+            wikiscriptsync_core::store::open(&db.database_url(), &StoreSettings::migrating())
+                .await
+                .expect("open and migrate the test database");
         let mut users = Vec::new();
         for person in &PEOPLE {
             let user = store
@@ -206,7 +204,7 @@ impl Scenario {
 
     /// `check-wiki-updates` with the notification bot configured.
     fn check_wiki_updates(&self) -> Command {
-        let mut command = jobs_command(&["check-wiki-updates"], &self.db.url, &self.hosts());
+        let mut command = jobs_command(&["check-wiki-updates"], self.db.url(), &self.hosts());
         command
             .env(NOTIFY_BOT_USER_ENV, BOT_USER)
             .env(NOTIFY_BOT_PASSWORD_ENV, BOT_PASSWORD);

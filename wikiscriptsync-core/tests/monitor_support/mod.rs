@@ -4,117 +4,26 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::Connection as _;
 use wikiscriptsync_core::forge::testkit::FakeGitHub;
 use wikiscriptsync_core::forge::{ForgeConfigBuilder, Forges};
 use wikiscriptsync_core::monitor::{PageCheckSettings, RepositoryCheckSettings};
 use wikiscriptsync_core::mw::{ActionApiClient, AllowList, ClientConfig, RetryPolicy, UserAgent};
 use wikiscriptsync_core::store::{
-    DatabaseUrl, Forge, NewRepository, NotificationPreferences, PageRequest, Repository, Store,
-    StoreSettings, UserId, WatchedFile,
+    Forge, NewRepository, NotificationPreferences, PageRequest, Repository, Store, UserId,
+    WatchedFile,
 };
+use wikiscriptsync_store::testkit::TestDatabase;
 
-/// The variable naming the MariaDB server for tests.
-pub const MARIADB_ENV: &str = "WIKISCRIPTSYNC_TEST_MARIADB_URL";
 /// The fake accounts' BotPassword.
 pub const PASSWORD: &str = "n0tifyBotPassw0rdQQ77zz11yy22xx33";
 /// The notification bot on the fake wiki.
 pub const NOTIFIER: &str = "Notifier@notify";
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// A database for one test; a MariaDB one is dropped when this is dropped.
-pub struct TestDb {
-    pub url: DatabaseUrl,
-    _dir: Option<tempfile::TempDir>,
-    mariadb: Option<(String, String)>,
-}
-
-impl TestDb {
-    /// A new SQLite file.
-    pub fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite:{}", dir.path().join("store.sqlite3").display());
-        Self {
-            url: DatabaseUrl::new(url),
-            _dir: Some(dir),
-            mariadb: None,
-        }
-    }
-
-    /// A new MariaDB database, or None (after printing `skipped: ...`) when no server is
-    /// configured; in CI its absence fails the test.
-    pub async fn mariadb() -> Option<Self> {
-        let server = match std::env::var(MARIADB_ENV) {
-            Ok(url) if !url.is_empty() => url,
-            _ => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "CI is set but {MARIADB_ENV} is not"
-                );
-                println!("skipped: {MARIADB_ENV} not set");
-                return None;
-            }
-        };
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let name = format!(
-            "wss_jobs_{}_{}_{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut admin = sqlx::MySqlConnection::connect(&server)
-            .await
-            .expect("connect to the MariaDB test server");
-        sqlx::query(&format!(
-            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-        ))
-        .execute(&mut admin)
-        .await
-        .expect("create test database");
-        let url = format!("{}/{name}", server.trim_end_matches('/'));
-        Some(Self {
-            url: DatabaseUrl::new(url),
-            _dir: None,
-            mariadb: Some((server, name)),
-        })
-    }
-
-    /// A store handle (its own pool), migrated.
-    pub async fn open(&self) -> Arc<dyn Store> {
-        wikiscriptsync_core::store::open(&self.url, &StoreSettings::migrating())
-            .await
-            .expect("open the test store")
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some((server, name)) = self.mariadb.take() {
-            // Best effort, on a separate thread: Drop cannot await.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                runtime.block_on(async {
-                    if let Ok(mut admin) = sqlx::MySqlConnection::connect(&server).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
-                            .execute(&mut admin)
-                            .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
+/// A database for one test (SQLite, or MariaDB dropped when the test ends).
+pub type TestDb = TestDatabase;
 
 /// Forges pointed at a fake GitHub with a token (so 304s are free), fast retries.
 pub fn forges(builder: ForgeConfigBuilder) -> Arc<Forges> {

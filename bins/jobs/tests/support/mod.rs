@@ -5,107 +5,11 @@
 #![allow(dead_code)]
 
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_wikiscriptsync-jobs");
-/// The variable naming the MariaDB server for tests (`mysql://user@host:port`).
-pub const MARIADB_ENV: &str = "WIKISCRIPTSYNC_TEST_MARIADB_URL";
-
-/// Makes database names unique within one test process.
-static DATABASES: AtomicU32 = AtomicU32::new(0);
-
-/// A database for one test; a MariaDB one is dropped when this is dropped.
-pub struct TestDatabase {
-    /// What `WIKISCRIPTSYNC_DATABASE_URL` is set to.
-    pub url: String,
-    /// Holds the SQLite file.
-    _dir: Option<tempfile::TempDir>,
-    /// The server and the database to drop.
-    mariadb: Option<(String, String)>,
-}
-
-impl TestDatabase {
-    /// A new SQLite file in a temp dir.
-    pub fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite:{}", dir.path().join("jobs.sqlite3").display());
-        Self {
-            url,
-            _dir: Some(dir),
-            mariadb: None,
-        }
-    }
-
-    /// A new database on the MariaDB test server, or None (after printing "skipped") when no
-    /// server is configured. In CI a missing server fails the test instead: nothing may skip
-    /// there.
-    pub async fn mariadb() -> Option<Self> {
-        use sqlx::Connection as _;
-        let server = match std::env::var(MARIADB_ENV) {
-            Ok(url) if !url.is_empty() => url,
-            _ => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "CI is set but {MARIADB_ENV} is not"
-                );
-                println!("skipped: {MARIADB_ENV} not set");
-                return None;
-            }
-        };
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let name = format!(
-            "wss_jobsbin_{}_{}_{nanos}",
-            std::process::id(),
-            DATABASES.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut admin = sqlx::MySqlConnection::connect(&server)
-            .await
-            .expect("connect to the MariaDB test server");
-        sqlx::query(&format!(
-            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-        ))
-        .execute(&mut admin)
-        .await
-        .expect("create the test database");
-        let server = server.trim_end_matches('/').to_owned();
-        Some(Self {
-            url: format!("{server}/{name}"),
-            _dir: None,
-            mariadb: Some((server, name)),
-        })
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let Some((server, name)) = self.mariadb.take() else {
-            return;
-        };
-        // Best effort, on a thread of its own: Drop cannot await, and may run inside the
-        // test's runtime.
-        let _ = std::thread::spawn(move || {
-            use sqlx::Connection as _;
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async {
-                if let Ok(mut admin) = sqlx::MySqlConnection::connect(&server).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
-                        .execute(&mut admin)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
+/// A database for one test (SQLite, or MariaDB dropped when the test ends).
+pub use wikiscriptsync_store::testkit::TestDatabase;
 
 /// The binary with `args`, an empty environment but for `PATH`, a contact, the database and
 /// the extra (fake) wiki hosts; logs at `warn`.
