@@ -14,6 +14,7 @@
 //! - [`jobs`]: the scheduled jobs and the local scheduler, shared by the CLI and the jobs binary.
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod credentials;
 pub mod jobs;
 pub mod maintenance;

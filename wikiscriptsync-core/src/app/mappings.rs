@@ -1,0 +1,134 @@
+//! Mapping a watched file to wiki pages (several targets per file), with the page's monitor in
+//! the same transaction; changing a mapping's options; unmapping.
+
+use chrono::Utc;
+
+use super::{App, Field, UseCaseError, UseCaseResult};
+use crate::mw::{Title, WikiUrl};
+use crate::publish::wiki_key;
+use crate::store::{
+    Mapping, MappingId, MappingOptions, NewMapping, StoreError, UserId, WatchedFileId,
+};
+
+/// A new mapping as the user gives it: the wiki and title as typed.
+#[derive(Debug, Clone)]
+pub struct MapFile {
+    /// The watched file.
+    pub file: WatchedFileId,
+    /// The wiki: a host such as `en.wikipedia.org`, or an `api.php` URL.
+    pub wiki: String,
+    /// The page title.
+    pub title: String,
+    /// Publishing options.
+    pub options: MappingOptions,
+    /// Also monitor the page, so that an edit made on the wiki shows as drift.
+    pub monitor: bool,
+}
+
+impl App {
+    /// The wiki a user typed, allow-listed (no request).
+    pub fn parse_wiki(&self, field: Field, input: &str) -> UseCaseResult<WikiUrl> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Err(UseCaseError::invalid(
+                field,
+                "Name the wiki, e.g. en.wikipedia.org.",
+            ));
+        }
+        self.wiki
+            .parse_wiki(input)
+            .map_err(|e| UseCaseError::invalid(field, format!("The wiki `{input}`: {e}")))
+    }
+
+    /// A wiki and a page title as typed, both validated (no request).
+    pub fn parse_page(&self, wiki: &str, title: &str) -> UseCaseResult<(WikiUrl, Title)> {
+        let wiki = self.parse_wiki(Field::Wiki, wiki)?;
+        let title = parse_title(title)?;
+        Ok((wiki, title))
+    }
+
+    /// Maps one of the user's watched files to a page and, when asked, monitors that page —
+    /// both or neither.
+    pub async fn map_file(&self, user: UserId, input: &MapFile) -> UseCaseResult<Mapping> {
+        let file = self.watched_file(user, input.file).await?;
+        let (wiki, title) = self.parse_page(&input.wiki, &input.title)?;
+        let new = NewMapping {
+            watched_file_id: file.id,
+            wiki: wiki_key(&wiki),
+            page_title: title.as_str().to_owned(),
+            options: input.options,
+        };
+        // MERGE: becomes store.add_mapping_with_monitor (one transaction).
+        match self.store.add_mapping(user, &new, Utc::now()).await {
+            Ok(mapping) => {
+                if input.monitor {
+                    self.store
+                        .ensure_page_monitor(user, &mapping.wiki, &mapping.page_title, Utc::now())
+                        .await?;
+                }
+                Ok(mapping)
+            }
+            Err(StoreError::AlreadyExists { .. }) => Err(UseCaseError::Conflict(format!(
+                "{} is already mapped to {} on {}.",
+                file.path, new.page_title, new.wiki
+            ))),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// One of the user's mappings.
+    pub async fn mapping(&self, user: UserId, id: MappingId) -> UseCaseResult<Mapping> {
+        self.store
+            .mapping(user, id)
+            .await?
+            .ok_or(UseCaseError::NotFound {
+                what: "mapping",
+                id: id.0,
+            })
+    }
+
+    /// The mappings of one of the user's watched files.
+    pub async fn mappings(&self, user: UserId, file: WatchedFileId) -> UseCaseResult<Vec<Mapping>> {
+        self.watched_file(user, file).await?;
+        Ok(self.store.list_mappings(user, file).await?)
+    }
+
+    /// Changes one of the user's mappings' options. Returns the mapping as it now is.
+    pub async fn set_mapping_options(
+        &self,
+        user: UserId,
+        id: MappingId,
+        options: MappingOptions,
+    ) -> UseCaseResult<Mapping> {
+        let mut mapping = self.mapping(user, id).await?;
+        if !self.store.set_mapping_options(user, id, options).await? {
+            return Err(UseCaseError::NotFound {
+                what: "mapping",
+                id: id.0,
+            });
+        }
+        mapping.options = options;
+        Ok(mapping)
+    }
+
+    /// Removes one of the user's mappings, and the monitor mapping created unless the user
+    /// monitors the page on its own or another of their mappings targets it. Its publish log
+    /// rows stay. Returns the mapping as it was.
+    pub async fn unmap(&self, user: UserId, id: MappingId) -> UseCaseResult<Mapping> {
+        let mapping = self.mapping(user, id).await?;
+        if !self.store.remove_mapping(user, id).await? {
+            return Err(UseCaseError::NotFound {
+                what: "mapping",
+                id: id.0,
+            });
+        }
+        Ok(mapping)
+    }
+}
+
+/// A page title as typed, validated (no request).
+pub(crate) fn parse_title(input: &str) -> UseCaseResult<Title> {
+    let title = input.trim();
+    Title::parse(title)
+        .map_err(|e| UseCaseError::invalid(Field::Title, format!("The title `{title}`: {e}")))
+}

@@ -1,0 +1,108 @@
+//! The use-case layer: every action a user or an operator can take, written once and called by
+//! every front end (the web app, the CLI, the jobs).
+//!
+//! A front end parses its input, calls one method of [`App`] with the acting user and typed
+//! input, and renders the answer. The methods validate everything before any request or write
+//! ("at save time"), and refuse with a [`UseCaseError`] whose message says what was wrong and
+//! what to do. The store is this layer's business: front ends never call it.
+//!
+//! | area | module | use cases |
+//! |---|---|---|
+//! | users | [`users`] | log in (OAuth or development), the CLI's local user |
+//! | tracking | [`repositories`], [`files`], [`mappings`], [`monitors`] | add/remove a repository, watch/unwatch files, map/unmap (with its monitor, one transaction), monitor/unmonitor pages, check one repository now |
+//! | accounts | [`credentials`], [`preferences`] | save/verify/delete a BotPassword (always logs in once and reports the rights), notification preferences |
+//! | publishing | [`publishing`] | preview, publish, publish everywhere, publish an ad-hoc file |
+//! | reports | [`reports`] | dashboard, logs, usage metrics, health |
+
+mod error;
+
+pub mod credentials;
+pub mod files;
+pub mod mappings;
+pub mod monitors;
+pub mod preferences;
+pub mod publishing;
+pub mod reports;
+pub mod repositories;
+pub mod users;
+
+use std::sync::Arc;
+
+pub use error::{Field, UseCaseError, UseCaseResult};
+
+use crate::forge::Forges;
+use crate::mw::WikiApi;
+use crate::publish::Publisher;
+use crate::store::Store;
+use crate::vault::Vault;
+
+/// The parts the use cases work with, each behind its trait so tests can swap any of them.
+#[derive(Clone)]
+pub struct AppParts {
+    /// Everything the tool persists.
+    pub store: Arc<dyn Store>,
+    /// MediaWiki (allow-listed wikis only).
+    pub wiki: Arc<dyn WikiApi>,
+    /// GitHub and GitLab.
+    pub forges: Arc<Forges>,
+    /// Encrypts and decrypts stored BotPasswords.
+    pub vault: Arc<Vault>,
+}
+
+/// Every use case, over one set of [`AppParts`]. Cheap to clone (it holds `Arc`s).
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn Store>,
+    wiki: Arc<dyn WikiApi>,
+    forges: Arc<Forges>,
+    vault: Arc<Vault>,
+    publisher: Publisher,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("store", &self.store.backend())
+            .field("vault", &self.vault)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// The use cases over these parts.
+    pub fn new(parts: AppParts) -> Self {
+        let publisher = Publisher::new(
+            Arc::clone(&parts.wiki),
+            Arc::clone(&parts.forges),
+            Arc::clone(&parts.store),
+            Arc::clone(&parts.vault),
+        );
+        Self {
+            store: parts.store,
+            wiki: parts.wiki,
+            forges: parts.forges,
+            vault: parts.vault,
+            publisher,
+        }
+    }
+
+    /// `sqlite` or `mariadb`: which database backend the tool runs on.
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    /// The MediaWiki client (for front ends that resolve a wiki before calling a use case).
+    pub fn wiki(&self) -> &Arc<dyn WikiApi> {
+        &self.wiki
+    }
+
+    /// The forge router.
+    pub fn forges(&self) -> &Arc<Forges> {
+        &self.forges
+    }
+
+    /// Waits for the database connections to be returned and closes them (at shutdown).
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+}

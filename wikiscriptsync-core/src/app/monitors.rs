@@ -1,0 +1,113 @@
+//! Monitoring wiki pages for edits made on the wiki, and no longer doing so.
+
+use chrono::Utc;
+
+use super::mappings::parse_title;
+use super::{App, Field, UseCaseError, UseCaseResult};
+use crate::publish::wiki_key;
+use crate::store::{
+    PageCheckLogEntry, PageMonitor, PageMonitorId, PageRequest, Paged, StoreError, UserId,
+};
+
+/// What monitoring pages did.
+#[derive(Debug, Clone)]
+pub struct Monitored {
+    /// The wiki, as stored.
+    pub wiki: String,
+    /// Pages monitored by this call (or that the user now monitors on their own, where only a
+    /// mapping did before).
+    pub added: Vec<PageMonitor>,
+    /// Titles the user monitored already.
+    pub already: Vec<String>,
+}
+
+impl App {
+    /// Monitors pages of one wiki. Every title is validated before anything is stored.
+    pub async fn monitor_pages(
+        &self,
+        user: UserId,
+        wiki: &str,
+        titles: &[String],
+    ) -> UseCaseResult<Monitored> {
+        let wiki = wiki_key(&self.parse_wiki(Field::Wiki, wiki)?);
+        let titles = titles
+            .iter()
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| parse_title(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        if titles.is_empty() {
+            return Err(UseCaseError::invalid(
+                Field::Title,
+                "Name at least one page to monitor.",
+            ));
+        }
+        let now = Utc::now();
+        let mut monitored = Monitored {
+            wiki,
+            added: Vec::new(),
+            already: Vec::new(),
+        };
+        for title in titles {
+            match self
+                .store
+                .add_page_monitor(user, &monitored.wiki, title.as_str(), now)
+                .await
+            {
+                Ok(monitor) => monitored.added.push(monitor),
+                Err(StoreError::AlreadyExists { .. }) => {
+                    monitored.already.push(title.as_str().to_owned());
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(monitored)
+    }
+
+    /// The user's monitored pages, by wiki and title.
+    pub async fn page_monitors(&self, user: UserId) -> UseCaseResult<Vec<PageMonitor>> {
+        Ok(self.store.list_page_monitors(user).await?)
+    }
+
+    /// One of the user's monitored pages.
+    pub async fn page_monitor(
+        &self,
+        user: UserId,
+        id: PageMonitorId,
+    ) -> UseCaseResult<PageMonitor> {
+        self.store
+            .page_monitor(user, id)
+            .await?
+            .ok_or(UseCaseError::NotFound {
+                what: "monitored page",
+                id: id.0,
+            })
+    }
+
+    /// One of the user's monitored pages with a page of its check history, newest first.
+    pub async fn page_monitor_history(
+        &self,
+        user: UserId,
+        id: PageMonitorId,
+        page: PageRequest,
+    ) -> UseCaseResult<(PageMonitor, Paged<PageCheckLogEntry>)> {
+        let monitor = self.page_monitor(user, id).await?;
+        let log = self.store.page_check_log(user, id, page).await?;
+        Ok((monitor, log))
+    }
+
+    /// Stops monitoring one of the user's pages (with its check log).
+    pub async fn unmonitor_page(
+        &self,
+        user: UserId,
+        id: PageMonitorId,
+    ) -> UseCaseResult<PageMonitor> {
+        let monitor = self.page_monitor(user, id).await?;
+        if !self.store.remove_page_monitor(user, id).await? {
+            return Err(UseCaseError::NotFound {
+                what: "monitored page",
+                id: id.0,
+            });
+        }
+        Ok(monitor)
+    }
+}

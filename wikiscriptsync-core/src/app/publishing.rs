@@ -1,0 +1,181 @@
+//! Publishing: the preview of a mapping (the diff from the live page to the file, and any
+//! on-wiki change since our last publish), the publish itself, both for every page a file is
+//! mapped to, and an ad-hoc publish (the CLI and CI jobs).
+
+use super::{App, UseCaseResult};
+use crate::publish::{
+    AdHocPublish, MappingPublish, PublishError, PublishFailure, PublishOptions, PublishOutcome,
+    PublishReport,
+};
+use crate::store::{Mapping, MappingId, UserId, WatchedFileId};
+
+/// What publishing a mapping would do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewDiff {
+    /// Unified diff from the live page to the file; empty when identical.
+    pub diff: String,
+    /// What changed on-wiki since our last publish (unified diff), when anything did:
+    /// publishing needs an explicit overwrite then.
+    pub drift: Option<String>,
+    /// The page would be created.
+    pub creates: bool,
+    /// The page already has the file's text: nothing to publish.
+    pub identical: bool,
+    /// The commit the file would be published from.
+    pub commit: String,
+    /// The file's path in the repository.
+    pub path: String,
+}
+
+/// A mapping's preview, or why there is none.
+#[derive(Debug)]
+pub struct Preview {
+    /// The mapping.
+    pub mapping: Mapping,
+    /// The diff, or the failure that stopped the dry run.
+    pub result: Result<PreviewDiff, PublishFailure>,
+}
+
+/// One target of a publish (or preview) to every page a file is mapped to.
+#[derive(Debug)]
+pub struct TargetOutcome<T> {
+    /// The mapping.
+    pub mapping: Mapping,
+    /// What happened there.
+    pub result: Result<T, PublishFailure>,
+}
+
+impl App {
+    /// Previews publishing one of the user's mappings: a dry run of the publish (no edit). When
+    /// the page changed on-wiki since our last publish, the preview shows that change and what
+    /// publishing over it would do.
+    pub async fn preview(&self, user: UserId, mapping: MappingId) -> UseCaseResult<Preview> {
+        let mapping = self.mapping(user, mapping).await?;
+        let result = self.dry_run(user, &mapping).await;
+        Ok(Preview { mapping, result })
+    }
+
+    async fn dry_run(
+        &self,
+        user: UserId,
+        mapping: &Mapping,
+    ) -> Result<PreviewDiff, PublishFailure> {
+        let request = MappingPublish {
+            user,
+            mapping: mapping.id,
+        };
+        let options = |overwrite_drift| PublishOptions {
+            dry_run: true,
+            overwrite_drift,
+        };
+        let (report, drift) = match self
+            .publisher
+            .publish_mapping(request, options(false))
+            .await
+        {
+            Err(PublishFailure {
+                error: PublishError::Drift { diff, .. },
+                ..
+            }) => (
+                self.publisher
+                    .publish_mapping(request, options(true))
+                    .await?,
+                Some(diff),
+            ),
+            other => (other?, None),
+        };
+        Ok(PreviewDiff {
+            creates: matches!(
+                report.outcome,
+                PublishOutcome::WouldPublish { would_create: true }
+            ),
+            identical: matches!(report.outcome, PublishOutcome::NoChange { .. }),
+            diff: report.diff,
+            drift,
+            commit: report.target.commit.unwrap_or_default(),
+            path: report.target.path.unwrap_or_default(),
+        })
+    }
+
+    /// Publishes one of the user's mappings: its watched file at the commit of the last check,
+    /// with the stored BotPassword; an on-wiki change since our last publish is overwritten only
+    /// with `overwrite_drift`.
+    pub async fn publish(
+        &self,
+        user: UserId,
+        mapping: MappingId,
+        overwrite_drift: bool,
+    ) -> UseCaseResult<TargetOutcome<PublishReport>> {
+        let mapping = self.mapping(user, mapping).await?;
+        let result = self
+            .publisher
+            .publish_mapping(
+                MappingPublish {
+                    user,
+                    mapping: mapping.id,
+                },
+                PublishOptions {
+                    dry_run: false,
+                    overwrite_drift,
+                },
+            )
+            .await;
+        Ok(TargetOutcome { mapping, result })
+    }
+
+    /// The mappings a file is published to by "publish everywhere": those with publishing on.
+    async fn publishing_targets(
+        &self,
+        user: UserId,
+        file: WatchedFileId,
+    ) -> UseCaseResult<Vec<Mapping>> {
+        Ok(self
+            .mappings(user, file)
+            .await?
+            .into_iter()
+            .filter(|m| m.options.publish_enabled)
+            .collect())
+    }
+
+    /// Previews publishing one of the user's files to every page it is mapped to (publishing
+    /// on), one dry run per target.
+    pub async fn preview_everywhere(
+        &self,
+        user: UserId,
+        file: WatchedFileId,
+    ) -> UseCaseResult<Vec<TargetOutcome<PreviewDiff>>> {
+        let mut previews = Vec::new();
+        for mapping in self.publishing_targets(user, file).await? {
+            let result = self.dry_run(user, &mapping).await;
+            previews.push(TargetOutcome { mapping, result });
+        }
+        Ok(previews)
+    }
+
+    /// Publishes one of the user's files to every page it is mapped to (publishing on), one
+    /// target after the other, each with its own mutex turn, log row and outcome. A target
+    /// whose page changed on-wiki is overwritten only with `overwrite_drift`.
+    pub async fn publish_everywhere(
+        &self,
+        user: UserId,
+        file: WatchedFileId,
+        overwrite_drift: bool,
+    ) -> UseCaseResult<Vec<TargetOutcome<PublishReport>>> {
+        let mut results = Vec::new();
+        for mapping in self.publishing_targets(user, file).await? {
+            let outcome = self.publish(user, mapping.id, overwrite_drift).await?;
+            results.push(outcome);
+        }
+        Ok(results)
+    }
+
+    /// Publishes to a target that need not be a stored mapping (the CLI and CI jobs), as
+    /// `request.user`.
+    pub async fn publish_ad_hoc(
+        &self,
+        request: AdHocPublish,
+        options: PublishOptions,
+    ) -> Result<PublishReport, PublishFailure> {
+        self.publisher.publish(request, options).await
+    }
+}

@@ -1,0 +1,452 @@
+//! Tracking a repository: adding it (URL and branch, the branch must exist), reading it with
+//! its files, checking it now, and removing it.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::{App, Field, UseCaseError, UseCaseResult};
+use crate::forge::{
+    CommitSha, Forge as _, ForgeError, ForgeKind, Missing, RepoLocator, TreeFile, Usage,
+};
+use crate::monitor::{RepositoryCheckSettings, RepositoryChecker, RepositoryRunReport, runner_id};
+use crate::store::{
+    Forge, MappingScope, MappingStatus, NewRepository, Repository, RepositoryId, StoreError,
+    WatchedFile,
+};
+
+/// Requests per forge host left unspent by checks a person starts: without a token GitHub
+/// allows only 60 an hour, so the hourly job's reserve of 100 would refuse every such check.
+pub const INTERACTIVE_QUOTA_RESERVE: u64 = 5;
+
+/// A repository with what the user tracks in it.
+#[derive(Debug, Clone)]
+pub struct RepositoryOverview {
+    /// The repository.
+    pub repository: Repository,
+    /// Its watched files, by path.
+    pub watched: Vec<WatchedFile>,
+    /// Its mappings with their sync state.
+    pub mappings: Vec<MappingStatus>,
+}
+
+/// The publishable files at a branch's head.
+#[derive(Debug, Clone)]
+pub struct BranchFiles {
+    /// The head commit.
+    pub head: CommitSha,
+    /// The `.js`, `.css` and `.json` files with their blob SHAs, by path.
+    pub files: Vec<TreeFile>,
+}
+
+/// A repository row with the number of files watched in it (the CLI's list).
+#[derive(Debug, Clone)]
+pub struct RepositoryListing {
+    /// The repository.
+    pub repository: Repository,
+    /// How many of its files are watched.
+    pub watched_files: usize,
+}
+
+/// What "check now" found, in a word a page or a script can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckNowOutcome {
+    /// Checked: the branch had not moved.
+    Unchanged,
+    /// Checked: the branch moved; each watched file's check says what changed.
+    Moved,
+    /// The check failed; each file's check history says why.
+    Failed,
+    /// Not checked: the forge quota is down to the reserve.
+    Reserve,
+    /// Not checked: another runner (the scheduled job) holds the repository's lease.
+    Busy,
+}
+
+impl CheckNowOutcome {
+    /// Every outcome.
+    pub const ALL: [Self; 5] = [
+        Self::Unchanged,
+        Self::Moved,
+        Self::Failed,
+        Self::Reserve,
+        Self::Busy,
+    ];
+
+    fn of(report: &RepositoryRunReport) -> Self {
+        if report.checked == 0 {
+            if report.reserve_reached.is_empty() {
+                Self::Busy
+            } else {
+                Self::Reserve
+            }
+        } else if report.failed > 0 {
+            Self::Failed
+        } else if report.moved > 0 {
+            Self::Moved
+        } else {
+            Self::Unchanged
+        }
+    }
+
+    /// A fixed word for URLs and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unchanged => "unchanged",
+            Self::Moved => "moved",
+            Self::Failed => "failed",
+            Self::Reserve => "reserve",
+            Self::Busy => "busy",
+        }
+    }
+
+    /// The outcome a word names (`None` for any other text).
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+
+    /// What it means, in a sentence for the user.
+    pub fn sentence(self) -> &'static str {
+        match self {
+            Self::Unchanged => "Checked just now: the branch has not moved since the last check.",
+            Self::Moved => {
+                "Checked just now: the branch moved. Each watched file's state is below."
+            }
+            Self::Failed => {
+                "The check failed. Each file's check history says why; the hourly check will \
+                 try again."
+            }
+            Self::Reserve => {
+                "Not checked: the forge's request quota for this hour is nearly spent. The \
+                 hourly check will check it once the quota is back."
+            }
+            Self::Busy => {
+                "Not checked now: the scheduled check is checking this repository at this \
+                 moment. Its result shows here within a few minutes."
+            }
+        }
+    }
+
+    /// Whether the check ran and found no problem.
+    pub fn is_success(self) -> bool {
+        matches!(self, Self::Unchanged | Self::Moved)
+    }
+}
+
+impl App {
+    /// Parses a repository URL against the configured forges (no request).
+    pub fn parse_repository_url(&self, url: &str) -> UseCaseResult<RepoLocator> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err(UseCaseError::invalid(
+                Field::Url,
+                "Give the repository's URL, e.g. https://github.com/owner/name.",
+            ));
+        }
+        self.forges
+            .parse_repo_url(url)
+            .map_err(|e| UseCaseError::invalid(Field::Url, format!("The URL `{url}`: {e}")))
+    }
+
+    /// The repository a URL names and its default branch (one request), to offer the branch
+    /// before the repository is added.
+    pub async fn default_branch(&self, url: &str) -> UseCaseResult<(RepoLocator, String)> {
+        let locator = self.parse_repository_url(url)?;
+        let branch = self
+            .forges
+            .default_branch(&locator, &mut Usage::default())
+            .await
+            .map_err(|e| repository_error(&locator, e))?;
+        Ok((locator, branch))
+    }
+
+    /// Tracks a repository at a branch: the one given, else the one in a `/tree/` URL, else the
+    /// default branch. The branch must exist (one request); a missing one is refused with the
+    /// default branch and near matches suggested. The repository is due for a check at once.
+    pub async fn add_repository(
+        &self,
+        user: crate::store::UserId,
+        url: &str,
+        branch: Option<&str>,
+    ) -> UseCaseResult<Repository> {
+        let locator = self.parse_repository_url(url)?;
+        let given = branch.map(str::trim).filter(|b| !b.is_empty());
+        if let Some(branch) = given {
+            validate_branch_name(branch)?;
+        }
+        let mut usage = Usage::default();
+        let branch = match given.map(str::to_owned).or_else(|| locator.branch.clone()) {
+            Some(branch) => branch,
+            None => self
+                .forges
+                .default_branch(&locator, &mut usage)
+                .await
+                .map_err(|e| repository_error(&locator, e))?,
+        };
+        self.require_branch(&locator, &branch, &mut usage).await?;
+        let new = NewRepository {
+            forge: match locator.kind {
+                ForgeKind::GitHub => Forge::GitHub,
+                ForgeKind::GitLab => Forge::GitLab,
+            },
+            host: locator.web_base.host_str().unwrap_or_default().to_owned(),
+            url: locator.web_url(),
+            branch,
+        };
+        match self.store.add_repository(user, &new, Utc::now()).await {
+            Ok(repository) => Ok(repository),
+            Err(StoreError::AlreadyExists { .. }) => Err(UseCaseError::Conflict(format!(
+                "You already track {} at branch {}.",
+                new.url, new.branch
+            ))),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Refuses a branch that does not exist, naming the default branch and near matches.
+    async fn require_branch(
+        &self,
+        locator: &RepoLocator,
+        branch: &str,
+        usage: &mut Usage,
+    ) -> UseCaseResult<()> {
+        match self.forges.head(locator, branch, None, usage).await {
+            Ok(_) => Ok(()),
+            Err(ForgeError::NotFound {
+                what: Missing::Branch,
+                ..
+            }) => {
+                let default = self.forges.default_branch(locator, usage).await.ok();
+                let mut message = format!(
+                    "The branch `{branch}` does not exist in {}.",
+                    locator.web_url()
+                );
+                if let Some(default) = default {
+                    message.push_str(&format!(" Its default branch is `{default}`."));
+                }
+                message.push_str(" Check the spelling, or leave the branch empty for the default.");
+                Err(UseCaseError::invalid(Field::Branch, message))
+            }
+            Err(err) => Err(repository_error(locator, err)),
+        }
+    }
+
+    /// One of the user's repositories.
+    pub async fn repository(
+        &self,
+        user: crate::store::UserId,
+        id: RepositoryId,
+    ) -> UseCaseResult<Repository> {
+        self.store
+            .repository(user, id)
+            .await?
+            .ok_or(UseCaseError::NotFound {
+                what: "repository",
+                id: id.0,
+            })
+    }
+
+    /// The user's repositories, oldest first, with how many files each has watched.
+    pub async fn repositories(
+        &self,
+        user: crate::store::UserId,
+    ) -> UseCaseResult<Vec<RepositoryListing>> {
+        let mut listings = Vec::new();
+        for repository in self.store.list_repositories(user).await? {
+            let watched_files = self
+                .store
+                .list_watched_files(user, repository.id)
+                .await?
+                .len();
+            listings.push(RepositoryListing {
+                repository,
+                watched_files,
+            });
+        }
+        Ok(listings)
+    }
+
+    /// One of the user's repositories with its watched files and their mappings (no request).
+    pub async fn repository_overview(
+        &self,
+        user: crate::store::UserId,
+        id: RepositoryId,
+    ) -> UseCaseResult<RepositoryOverview> {
+        let repository = self.repository(user, id).await?;
+        let watched = self.store.list_watched_files(user, id).await?;
+        let mappings = self
+            .store
+            .mapping_statuses(user, &MappingScope::Repository(id))
+            .await?;
+        Ok(RepositoryOverview {
+            repository,
+            watched,
+            mappings,
+        })
+    }
+
+    /// The publishable files at the head of the repository's branch (a head request and a
+    /// tree request), to choose which to watch.
+    pub async fn branch_files(&self, repository: &Repository) -> UseCaseResult<BranchFiles> {
+        let locator = self.locator(repository)?;
+        let mut usage = Usage::default();
+        let head = self
+            .forges
+            .head(&locator, &repository.branch, None, &mut usage)
+            .await
+            .map_err(|e| repository_error(&locator, e))?;
+        let files = self
+            .forges
+            .publishable_files(&locator, head.sha(), &mut usage)
+            .await
+            .map_err(|e| repository_error(&locator, e))?;
+        Ok(BranchFiles {
+            head: head.sha().clone(),
+            files,
+        })
+    }
+
+    /// Where a stored repository lives, as the forge router knows it.
+    pub(crate) fn locator(&self, repository: &Repository) -> UseCaseResult<RepoLocator> {
+        self.forges.parse_repo_url(&repository.url).map_err(|e| {
+            UseCaseError::invalid(
+                Field::Url,
+                format!(
+                    "The stored repository URL {} is no longer accepted ({e}); remove the \
+                     repository and add it again.",
+                    repository.url
+                ),
+            )
+        })
+    }
+
+    /// Checks one of the user's repositories now, and only it: neither waiting for it to be due
+    /// nor spending the forge quota on other repositories. Same lease, log, quota and change
+    /// events as the scheduled check.
+    pub async fn check_repository_now(
+        &self,
+        user: crate::store::UserId,
+        id: RepositoryId,
+        runner: &str,
+    ) -> UseCaseResult<(CheckNowOutcome, Option<RepositoryRunReport>)> {
+        self.repository(user, id).await?;
+        let mut settings = RepositoryCheckSettings::new(runner_id(runner));
+        settings.quota_reserve = INTERACTIVE_QUOTA_RESERVE;
+        let checker =
+            RepositoryChecker::new(Arc::clone(&self.store), Arc::clone(&self.forges), settings);
+        match checker.check_one(user, id).await {
+            Ok(Some(report)) => {
+                tracing::info!(summary = %report.summary(), "repository checked on request");
+                Ok((CheckNowOutcome::of(&report), Some(report)))
+            }
+            // Removed since the ownership check.
+            Ok(None) => Err(UseCaseError::NotFound {
+                what: "repository",
+                id: id.0,
+            }),
+            Err(err) => {
+                tracing::warn!(error = %err, "repository check on request failed");
+                Ok((CheckNowOutcome::Failed, None))
+            }
+        }
+    }
+
+    /// Stops tracking one of the user's repositories, with its watched files, mappings (and the
+    /// monitors those mappings created) and check logs.
+    pub async fn remove_repository(
+        &self,
+        user: crate::store::UserId,
+        id: RepositoryId,
+    ) -> UseCaseResult<()> {
+        if self.store.remove_repository(user, id).await? {
+            Ok(())
+        } else {
+            Err(UseCaseError::NotFound {
+                what: "repository",
+                id: id.0,
+            })
+        }
+    }
+}
+
+/// The longest branch name the store keeps.
+const MAX_BRANCH_CHARS: usize = 200;
+
+/// Refuses branch names git itself refuses (`git check-ref-format`'s rules that matter here),
+/// before any request.
+fn validate_branch_name(branch: &str) -> UseCaseResult<()> {
+    let bad = branch.chars().count() > MAX_BRANCH_CHARS
+        || branch.starts_with(['-', '/'])
+        || branch.ends_with(['/', '.'])
+        || branch.ends_with(".lock")
+        || branch.contains("..")
+        || branch.contains("//")
+        || branch.contains("@{")
+        || branch
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c));
+    if bad {
+        return Err(UseCaseError::invalid(
+            Field::Branch,
+            format!(
+                "`{}` is not a branch name git accepts (no spaces, `..`, `~^:?*[\\`, at most \
+                 {MAX_BRANCH_CHARS} characters).",
+                branch.escape_debug()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A forge error about a repository, in words: a missing or private repository is the user's
+/// to fix; anything else is the forge's.
+fn repository_error(locator: &RepoLocator, error: ForgeError) -> UseCaseError {
+    match error {
+        ForgeError::NotFound {
+            what: Missing::Repository,
+            ..
+        } => UseCaseError::invalid(
+            Field::Url,
+            format!(
+                "{} does not exist or is not public. Check the URL; only public repositories \
+                 can be tracked.",
+                locator.web_url()
+            ),
+        ),
+        other => UseCaseError::Forge {
+            context: format!(
+                "asking {} about {}",
+                locator.api_host(),
+                locator.full_name()
+            ),
+            source: other,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_names_git_refuses_are_refused_before_any_request() {
+        for good in ["main", "feature/x", "release-1.2", "ünïcode"] {
+            assert!(validate_branch_name(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "-x", "a..b", "a b", "a~1", "x.lock", "x/", "a:b", "a\nb", "a@{1}",
+        ] {
+            let err = validate_branch_name(bad).unwrap_err();
+            assert_eq!(err.field(), Some(Field::Branch), "{bad}");
+        }
+        assert!(validate_branch_name(&"b".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn check_outcomes_round_trip_through_their_words() {
+        for outcome in CheckNowOutcome::ALL {
+            assert_eq!(CheckNowOutcome::parse(outcome.as_str()), Some(outcome));
+        }
+        assert_eq!(CheckNowOutcome::parse("<script>"), None);
+    }
+}
