@@ -10,20 +10,19 @@ mod manage;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
-use wikiscriptsync_core::credentials::rotate_credentials;
-use wikiscriptsync_core::forge::{CommitSha, Forges};
+use wikiscriptsync_core::app::operations::migrate_database;
+use wikiscriptsync_core::app::{App, UseCaseError};
+use wikiscriptsync_core::forge::CommitSha;
 use wikiscriptsync_core::mw::BotPassword;
 use wikiscriptsync_core::publish::{
     AdHocPublish, Credentials, FailureClass, PublishError, PublishFailure, PublishOptions,
-    PublishReport, PublishSource, Publisher, RequestCounts, SourceRevision,
+    PublishReport, PublishSource, RequestCounts, SourceRevision,
 };
 use wikiscriptsync_core::setup::{self, DATABASE_URL_ENV};
-use wikiscriptsync_core::store::{MigrationPolicy, StoreError};
 use wikiscriptsync_core::vault::{KEY_ENV_VAR, Vault, VaultError};
 
 const PUBLISH_HELP: &str = "\
@@ -155,7 +154,7 @@ struct PublishArgs {
 
 /// How the command ended; the discriminant is the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Exit {
+pub(crate) enum Exit {
     Ok = 0,
     Other = 1,
     Usage = 2,
@@ -164,7 +163,7 @@ enum Exit {
 
 /// A failure before or around the publish itself.
 #[derive(Debug)]
-enum Failure {
+pub(crate) enum Failure {
     Usage(String),
     Other(anyhow::Error),
 }
@@ -245,35 +244,33 @@ async fn publish(args: PublishArgs) -> Result<Exit, Failure> {
                 .to_owned(),
         ));
     }
-    if !args.bot_user.contains('@') {
-        return Err(Failure::Usage(format!(
-            "--bot-user `{}` is not a BotPassword login name: use `User@BotName` as shown on \
-             Special:BotPasswords",
-            args.bot_user
-        )));
-    }
-    let password = manage::read_password(args.password_env.as_deref(), &args.bot_user)?;
-    let wiki = Arc::new(setup::wiki_client_from_env(true).map_err(config_failure)?);
-    let forges = Arc::new(setup::forges_from_env().map_err(config_failure)?);
-    let source = publish_source(&args, &forges)?;
-    let url = setup::database_url_from_env().map_err(config_failure)?;
-    let store = setup::open_store(&url, MigrationPolicy::Apply)
-        .await
-        .map_err(|err| Failure::Other(anyhow::Error::new(err).context(database_context())))?;
-    // The CLI logs in with the password it was given; the vault only matters if a key is
-    // configured (then it must be valid), as nothing is decrypted on this path.
-    let vault = match std::env::var(KEY_ENV_VAR) {
-        Ok(_) => Vault::from_env().map_err(|e| key_failure(&e))?,
-        Err(_) => Vault::from_key_list(&Vault::generate_key())?,
+    let login = wikiscriptsync_core::app::parse_bot_login(&args.bot_user)
+        .map_err(|e| Failure::Usage(format!("--bot-user: {e}")))?;
+    let password = manage::read_password(args.password_env.as_deref(), &login)?;
+    let app = manage::open_app(true).await?;
+    let source = match publish_source(&args, &app) {
+        Ok(source) => source,
+        Err(failure) => {
+            app.close().await;
+            return Err(failure);
+        }
     };
-    let user = setup::cli_user(store.as_ref(), &args.bot_user).await?;
-    let publisher = Publisher::new(wiki, forges, Arc::clone(&store), Arc::new(vault));
+    let credentials = BotPassword::new(login, password);
+    // The CLI records its attempts as the local user `cli:<User>` (the bot's account).
+    let user = app.cli_user(credentials.user_name(), true).await;
+    let user = match user {
+        Ok(user) => user,
+        Err(err) => {
+            app.close().await;
+            return Err(Failure::Other(err.into()));
+        }
+    };
     let request = AdHocPublish {
         user: user.id,
         source,
         wiki: args.wiki.clone(),
         page: args.page.clone(),
-        credentials: Credentials::Given(BotPassword::new(args.bot_user.clone(), password)),
+        credentials: Credentials::Given(credentials),
         allow_create: args.create,
         banner: args.banner,
     };
@@ -281,12 +278,13 @@ async fn publish(args: PublishArgs) -> Result<Exit, Failure> {
         dry_run: args.dry_run,
         overwrite_drift: args.overwrite_drift,
     };
-    let result = publisher.publish(request, options).await;
-    store.close().await;
+    let result = app.publish_ad_hoc(request, options).await;
+    app.close().await;
+    let result = result.map_err(|e| Failure::Other(e.into()))?;
     Ok(print_result(&args, &result))
 }
 
-fn publish_source(args: &PublishArgs, forges: &Forges) -> Result<PublishSource, Failure> {
+fn publish_source(args: &PublishArgs, app: &App) -> Result<PublishSource, Failure> {
     if let Some(path) = &args.from_file {
         return Ok(PublishSource::LocalFile { path: path.clone() });
     }
@@ -295,8 +293,8 @@ fn publish_source(args: &PublishArgs, forges: &Forges) -> Result<PublishSource, 
             "give --repo URL with --file PATH, or --from-file LOCAL".to_owned(),
         ));
     };
-    let repo = forges
-        .parse_repo_url(url)
+    let repo = app
+        .parse_repository_url(url)
         .map_err(|err| Failure::Usage(format!("--repo: {err}")))?;
     let revision = match (&args.commit, &args.branch, &repo.branch) {
         (Some(sha), _, _) => SourceRevision::Commit(
@@ -319,7 +317,7 @@ fn publish_source(args: &PublishArgs, forges: &Forges) -> Result<PublishSource, 
     })
 }
 
-fn config_failure(error: setup::SetupError) -> Failure {
+pub(crate) fn config_failure(error: setup::SetupError) -> Failure {
     match error {
         setup::SetupError::MissingContact
         | setup::SetupError::WikiHosts(_)
@@ -335,7 +333,7 @@ fn key_failure(error: &VaultError) -> Failure {
     Failure::Usage(error.to_string())
 }
 
-fn database_context() -> String {
+pub(crate) fn database_context() -> String {
     format!(
         "opening the database ({DATABASE_URL_ENV}, default {})",
         setup::DEFAULT_DATABASE_URL
@@ -439,39 +437,35 @@ fn result_json(result: &Result<PublishReport, PublishFailure>) -> Value {
 async fn migrate() -> Result<Exit, Failure> {
     let url = setup::database_url_from_env().map_err(config_failure)?;
     println!("database: {}", url.redacted());
-    // Open without touching the schema first, to say how many migrations were pending.
-    let pending = match setup::open_store(&url, MigrationPolicy::RequireCurrent).await {
-        Ok(store) => {
-            store.close().await;
-            0
-        }
-        Err(setup::SetupError::Store(StoreError::SchemaNotMigrated { pending })) => pending,
-        Err(err) => return Err(Failure::Other(err.into())),
-    };
-    let store = setup::open_store(&url, MigrationPolicy::Apply)
+    let outcome = migrate_database(&url)
         .await
-        .map_err(|err| Failure::Other(err.into()))?;
-    let report = store.migrate().await?;
-    store.close().await;
-    let version = report
+        .map_err(|err| Failure::Other(anyhow::Error::new(err).context(database_context())))?;
+    let version = outcome
+        .report
         .current
         .map_or_else(|| "none".to_owned(), |v| v.to_string());
-    if pending == 0 {
+    if outcome.applied == 0 {
         println!("schema already current (version {version}); nothing to do");
     } else {
-        println!("applied {pending} migration(s); schema now at version {version}");
+        println!(
+            "applied {} migration(s); schema now at version {version}",
+            outcome.applied
+        );
     }
     Ok(Exit::Ok)
 }
 
 async fn rotate(dry_run: bool) -> Result<Exit, Failure> {
-    let vault = Vault::from_env().map_err(|e| key_failure(&e))?;
-    let url = setup::database_url_from_env().map_err(config_failure)?;
-    let store = setup::open_store(&url, MigrationPolicy::Apply)
-        .await
-        .map_err(|err| Failure::Other(err.into()))?;
-    let report = rotate_credentials(store.as_ref(), &vault, dry_run).await?;
-    store.close().await;
+    if std::env::var_os(KEY_ENV_VAR).is_none() {
+        return Err(key_failure(&VaultError::MissingKey));
+    }
+    let app = manage::open_app(false).await?;
+    let report = app.rotate_credentials(dry_run).await;
+    app.close().await;
+    let report = report.map_err(|e| match e {
+        UseCaseError::Vault(e) => key_failure(&e),
+        other => Failure::Other(other.into()),
+    })?;
     let verb = if dry_run {
         "would re-encrypt"
     } else {
@@ -494,7 +488,7 @@ async fn rotate(dry_run: bool) -> Result<Exit, Failure> {
         );
         return Ok(Exit::Other);
     }
-    if !dry_run && vault.key_count() > 1 {
+    if report.old_keys_retirable() && app.vault_key_count() > 1 {
         println!("every stored BotPassword is on the newest key: the older keys can be removed");
     }
     Ok(Exit::Ok)

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use wikiscriptsync_forge::testkit::FakeGitHub;
-use wikiscriptsync_mw::testkit::FakeWiki;
+use wikiscriptsync_mw::testkit::{FakeAccount, FakeWiki};
 
 const SECRET: &str = "cliMonitorBotPassw0rdZZ99yy88xx77";
 
@@ -50,6 +50,7 @@ impl Fakes {
             )
             .env("CREDENTIAL_ENCRYPTION_KEY", &self.key)
             .env("BOT_SECRET", SECRET)
+            .env("WRONG_SECRET", "notTheBotPassword")
             .env(
                 "WIKISCRIPTSYNC_HEALTH_FORGES",
                 self.github.uri().trim_start_matches("http://"),
@@ -228,25 +229,86 @@ async fn management_commands_add_list_and_remove_what_a_user_tracks() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn credential_set_stores_only_ciphertext_and_never_prints_the_password() {
+async fn credential_set_logs_in_once_stores_only_ciphertext_and_never_prints_the_password() {
     let fakes = Fakes::start().await;
-    let out = fakes
-        .run(&[
+    fakes
+        .wiki
+        .add_account(FakeAccount::new("Alice@sync", SECRET).with_rights(&["edit", "editmyuserjs"]));
+    let wiki = fakes.wiki.api_url();
+    let set = |bot: &'static str, env: Option<&'static str>| {
+        let mut args = vec![
             "credential",
             "set",
             "--user",
             "Alice",
             "--wiki",
-            "en.wikipedia.org",
+            wiki.as_str(),
             "--bot-user",
-            "Alice@sync",
-            "--password-env",
-            "BOT_SECRET",
+            bot,
+        ];
+        if let Some(env) = env {
+            args.extend(["--password-env", env]);
+        }
+        args
+    };
+    // A wrong password is refused at the wiki and stores nothing.
+    let wrong = fakes.run(&set("Alice@sync", Some("WRONG_SECRET"))).await;
+    assert_eq!(wrong.status.code(), Some(2), "{wrong:?}");
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("failed, so it was not saved"));
+    // Login names without a user or a bot name are refused before any request.
+    let before = fakes.wiki.request_count();
+    for bad in ["@sync", "Alice@", "Alice"] {
+        let out = fakes.run(&set(bad, Some("BOT_SECRET"))).await;
+        assert_eq!(out.status.code(), Some(2), "{bad}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--bot-user"),
+            "{out:?}"
+        );
+    }
+    assert_eq!(
+        fakes.wiki.request_count(),
+        before,
+        "refused before any request"
+    );
+    let listed = fakes
+        .run(&["credential", "list", "--user", "Alice", "--json"])
+        .await;
+    assert_eq!(
+        stdout(&listed).trim(),
+        "[]",
+        "nothing stored by the refusals"
+    );
+
+    let mut args = set("Alice@sync", Some("BOT_SECRET"));
+    args.push("--json");
+    let report = fakes.json(&args).await;
+    assert_eq!(report["bot_user"], "Alice@sync");
+    assert!(
+        report["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g == "basic"),
+        "{report}"
+    );
+    assert_eq!(
+        fakes.wiki.requests_for("login"),
+        2,
+        "one check login (plus the wrong one)"
+    );
+    let verified = fakes
+        .json(&[
+            "credential",
+            "verify",
+            "--user",
+            "Alice",
+            "--wiki",
+            &wiki,
+            "--json",
         ])
         .await;
-    assert!(out.status.success(), "{out:?}");
-    let printed = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
-    assert!(!printed.contains(SECRET));
+    assert_eq!(verified["bot_user"], "Alice@sync");
+    assert_eq!(fakes.wiki.requests_for("login"), 3, "verify logs in once");
     let database = std::fs::read(fakes.dir.path().join("data/wikiscriptsync.sqlite3")).unwrap();
     assert!(
         !database
@@ -254,23 +316,16 @@ async fn credential_set_stores_only_ciphertext_and_never_prints_the_password() {
             .any(|w| w == SECRET.as_bytes()),
         "the password is not in the database file"
     );
-    let no_env = fakes
-        .run(&[
-            "credential",
-            "set",
-            "--user",
-            "Alice",
-            "--wiki",
-            "en.wikipedia.org",
-            "--bot-user",
-            "Alice@sync",
-        ])
-        .await;
+    let no_env = fakes.run(&set("Alice@sync", None)).await;
     assert_eq!(
         no_env.status.code(),
         Some(2),
         "no terminal, no --password-env: {no_env:?}"
     );
+    for out in [&wrong, &no_env, &listed] {
+        let printed = format!("{}{}", stdout(out), String::from_utf8_lossy(&out.stderr));
+        assert!(!printed.contains(SECRET));
+    }
     let removed = fakes
         .json(&[
             "credential",
@@ -278,11 +333,11 @@ async fn credential_set_stores_only_ciphertext_and_never_prints_the_password() {
             "--user",
             "Alice",
             "--wiki",
-            "en.wikipedia.org",
+            &wiki,
             "--json",
         ])
         .await;
-    assert_eq!(removed["removed"], "en.wikipedia.org");
+    assert_eq!(removed["removed"], report["wiki"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

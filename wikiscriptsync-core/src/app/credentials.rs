@@ -89,12 +89,13 @@ impl App {
                 "The password is empty: paste the generated password from Special:BotPasswords.",
             ));
         }
+        let vault = self.vault()?;
         let credentials = BotPassword::new(login.clone(), password.clone());
         let info = self
             .check_login(&wiki, credentials, "so it was not saved")
             .await?;
         let key = wiki_key(&wiki);
-        let ciphertext = self.vault.encrypt(&password);
+        let ciphertext = vault.encrypt(&password);
         drop(password);
         self.store
             .set_credential(user, &key, &login, &ciphertext, Utc::now())
@@ -117,7 +118,7 @@ impl App {
                 format!("No BotPassword is stored for {key}: save one first."),
             )
         })?;
-        let password = self.vault.decrypt(&stored.ciphertext)?;
+        let password = self.vault()?.decrypt(&stored.ciphertext)?;
         let credentials = BotPassword::new(stored.bot_username.clone(), password);
         let info = self
             .check_login(&wiki, credentials, "check it on the wiki")
@@ -170,7 +171,7 @@ impl App {
                 ),
                 source => UseCaseError::Wiki {
                     context: format!("logging in to {} ({consequence})", wiki.api_url()),
-                    source,
+                    cause: source,
                 },
             })?;
         session.user_info().await.map_err(|source| UseCaseError::Wiki {
@@ -178,7 +179,7 @@ impl App {
                 "logged in to {}, but the wiki did not say which rights the BotPassword carries",
                 wiki.host()
             ),
-            source,
+            cause: source,
         })
     }
 

@@ -73,20 +73,20 @@ pub enum UseCaseError {
     #[error("{0}")]
     Conflict(String),
     /// A forge request failed (not the user's input).
-    #[error("{context}: {source}")]
+    #[error("{context}: {cause}")]
     Forge {
         /// What was being done.
         context: String,
-        /// The forge's error.
-        source: ForgeError,
+        /// The forge's error (in the message; not repeated as a source).
+        cause: ForgeError,
     },
     /// A wiki request failed (not the user's input).
-    #[error("{context}: {source}")]
+    #[error("{context}: {cause}")]
     Wiki {
         /// What was being done.
         context: String,
-        /// The wiki's error.
-        source: mw::Error,
+        /// The wiki's error (in the message; not repeated as a source).
+        cause: mw::Error,
     },
     /// A stored BotPassword could not be decrypted (key missing or rotated away).
     #[error(transparent)]

@@ -12,6 +12,7 @@
 //! | tracking | [`repositories`], [`files`], [`mappings`], [`monitors`] | add/remove a repository, watch/unwatch files, map/unmap (with its monitor, one transaction), monitor/unmonitor pages, check one repository now |
 //! | accounts | [`credentials`], [`preferences`] | save/verify/delete a BotPassword (always logs in once and reports the rights), notification preferences |
 //! | publishing | [`publishing`] | preview, publish, publish everywhere, publish an ad-hoc file |
+//! | operations | [`operations`] | migrate the database, rotate the BotPassword key |
 //! | reports | [`reports`] | dashboard, logs, usage metrics, health |
 
 mod error;
@@ -20,6 +21,7 @@ pub mod credentials;
 pub mod files;
 pub mod mappings;
 pub mod monitors;
+pub mod operations;
 pub mod preferences;
 pub mod publishing;
 pub mod reports;
@@ -28,7 +30,14 @@ pub mod users;
 
 use std::sync::Arc;
 
+pub use credentials::{CredentialReport, parse_bot_login};
 pub use error::{Field, UseCaseError, UseCaseResult};
+pub use files::{FileOverview, Watched};
+pub use mappings::MapFile;
+pub use monitors::Monitored;
+pub use preferences::PreferencesChange;
+pub use publishing::{Preview, PreviewDiff, TargetOutcome};
+pub use repositories::{BranchFiles, CheckNowOutcome, RepositoryListing, RepositoryOverview};
 
 use crate::forge::Forges;
 use crate::mw::WikiApi;
@@ -45,8 +54,9 @@ pub struct AppParts {
     pub wiki: Arc<dyn WikiApi>,
     /// GitHub and GitLab.
     pub forges: Arc<Forges>,
-    /// Encrypts and decrypts stored BotPasswords.
-    pub vault: Arc<Vault>,
+    /// Encrypts and decrypts stored BotPasswords; `None` when no key is configured (then the
+    /// use cases that need a stored BotPassword refuse, saying how to configure one).
+    pub vault: Option<Arc<Vault>>,
 }
 
 /// Every use case, over one set of [`AppParts`]. Cheap to clone (it holds `Arc`s).
@@ -55,7 +65,7 @@ pub struct App {
     store: Arc<dyn Store>,
     wiki: Arc<dyn WikiApi>,
     forges: Arc<Forges>,
-    vault: Arc<Vault>,
+    vault: Option<Arc<Vault>>,
     publisher: Publisher,
 }
 
@@ -71,11 +81,17 @@ impl std::fmt::Debug for App {
 impl App {
     /// The use cases over these parts.
     pub fn new(parts: AppParts) -> Self {
+        // Without a key the publisher is never asked to decrypt: every use case that would
+        // reach a stored BotPassword asks `App::vault` first, which refuses.
+        let publisher_vault = parts
+            .vault
+            .clone()
+            .unwrap_or_else(|| Arc::new(Vault::locked()));
         let publisher = Publisher::new(
             Arc::clone(&parts.wiki),
             Arc::clone(&parts.forges),
             Arc::clone(&parts.store),
-            Arc::clone(&parts.vault),
+            publisher_vault,
         );
         Self {
             store: parts.store,
@@ -99,6 +115,13 @@ impl App {
     /// The forge router.
     pub fn forges(&self) -> &Arc<Forges> {
         &self.forges
+    }
+
+    /// The vault, or the refusal that says how to configure its key.
+    pub(crate) fn vault(&self) -> UseCaseResult<&Vault> {
+        self.vault
+            .as_deref()
+            .ok_or(UseCaseError::Vault(crate::vault::VaultError::MissingKey))
     }
 
     /// Waits for the database connections to be returned and closes them (at shutdown).

@@ -4,8 +4,8 @@
 
 use super::{App, UseCaseResult};
 use crate::publish::{
-    AdHocPublish, MappingPublish, PublishError, PublishFailure, PublishOptions, PublishOutcome,
-    PublishReport,
+    AdHocPublish, Credentials, MappingPublish, PublishError, PublishFailure, PublishOptions,
+    PublishOutcome, PublishReport,
 };
 use crate::store::{Mapping, MappingId, UserId, WatchedFileId};
 
@@ -51,6 +51,7 @@ impl App {
     /// publishing over it would do.
     pub async fn preview(&self, user: UserId, mapping: MappingId) -> UseCaseResult<Preview> {
         let mapping = self.mapping(user, mapping).await?;
+        self.vault()?;
         let result = self.dry_run(user, &mapping).await;
         Ok(Preview { mapping, result })
     }
@@ -107,6 +108,7 @@ impl App {
         overwrite_drift: bool,
     ) -> UseCaseResult<TargetOutcome<PublishReport>> {
         let mapping = self.mapping(user, mapping).await?;
+        self.vault()?;
         let result = self
             .publisher
             .publish_mapping(
@@ -129,6 +131,7 @@ impl App {
         user: UserId,
         file: WatchedFileId,
     ) -> UseCaseResult<Vec<Mapping>> {
+        self.vault()?;
         Ok(self
             .mappings(user, file)
             .await?
@@ -175,7 +178,10 @@ impl App {
         &self,
         request: AdHocPublish,
         options: PublishOptions,
-    ) -> Result<PublishReport, PublishFailure> {
-        self.publisher.publish(request, options).await
+    ) -> UseCaseResult<Result<PublishReport, PublishFailure>> {
+        if matches!(request.credentials, Credentials::Stored) {
+            self.vault()?;
+        }
+        Ok(self.publisher.publish(request, options).await)
     }
 }

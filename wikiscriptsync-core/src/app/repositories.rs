@@ -419,7 +419,7 @@ fn repository_error(locator: &RepoLocator, error: ForgeError) -> UseCaseError {
                 locator.api_host(),
                 locator.full_name()
             ),
-            source: other,
+            cause: other,
         },
     }
 }
