@@ -124,6 +124,35 @@ impl App {
             .ok_or(UseCaseError::Vault(crate::vault::VaultError::MissingKey))
     }
 
+    /// The parts the scheduled jobs run on, with `bot` as the notification bot (see
+    /// [`crate::jobs`]).
+    pub fn services(&self, bot: Option<crate::mw::BotPassword>) -> crate::jobs::Services {
+        crate::jobs::Services {
+            store: Arc::clone(&self.store),
+            forges: Arc::clone(&self.forges),
+            wiki: Arc::clone(&self.wiki),
+            bot,
+        }
+    }
+
+    /// Posts talk-page notices of `events` to their users, per their preferences, as `bot`
+    /// (the same path as the scheduled jobs: dedup, retry of earlier failures).
+    pub async fn notify(
+        &self,
+        bot: Option<crate::mw::BotPassword>,
+        runner: &str,
+        events: &[crate::monitor::ChangeEvent],
+    ) -> Result<crate::notify::NotifyReport, crate::store::StoreError> {
+        crate::notify::Notifier::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.wiki),
+            bot,
+            crate::notify::NotifierSettings::new(crate::monitor::runner_id(runner)),
+        )
+        .notify(events)
+        .await
+    }
+
     /// Waits for the database connections to be returned and closes them (at shutdown).
     pub async fn close(&self) {
         self.store.close().await;
