@@ -133,3 +133,40 @@ pub fn marker() -> String {
         .unwrap_or(0);
     format!("{}-{nanos}", std::process::id())
 }
+
+/// The `wikiscriptsync` binary, built now if it is missing or stale (a no-op when `cargo test
+/// --workspace` built it already), so the journeys never run an old CLI.
+pub fn cli_binary() -> std::path::PathBuf {
+    static BINARY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            let out = std::process::Command::new(env!("CARGO"))
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "wikiscriptsync-cli",
+                    "--bin",
+                    "wikiscriptsync",
+                    "--message-format=json",
+                ])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .output()
+                .expect("run cargo build");
+            assert!(
+                out.status.success(),
+                "building the CLI failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+                .find_map(|message| {
+                    (message["target"]["name"] == "wikiscriptsync")
+                        .then(|| message["executable"].as_str().map(Into::into))
+                        .flatten()
+                })
+                .expect("cargo names the CLI's executable")
+        })
+        .clone()
+}
