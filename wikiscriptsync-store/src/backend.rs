@@ -22,7 +22,7 @@ use crate::model::*;
 use crate::rows::*;
 use crate::settings::{DatabaseUrl, MigrationPolicy, StoreSettings};
 use crate::store::{PUBLISH_TASK_EXPIRY, Store};
-use crate::text::Text;
+use crate::text::{Plain, Text};
 
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 static MYSQL_MIGRATOR: Migrator = sqlx::migrate!("migrations/mysql");
@@ -521,6 +521,124 @@ macro_rules! impl_store {
                 map_rows(rows, MappingRow::into_domain)
             }
 
+            /// Insert a page monitor unless the user has one of the page already; the new
+            /// row's id, or `None` when it existed.
+            async fn insert_monitor(
+                conn: &mut $conn,
+                user: UserId,
+                wiki: &str,
+                page_title: &str,
+                origin: MonitorOrigin,
+                now: DateTime<Utc>,
+            ) -> StoreResult<Option<i64>> {
+                if wiki.is_empty() || page_title.is_empty() {
+                    return Err(StoreError::InvalidInput(
+                        "a page monitor needs a wiki and a page title".to_owned(),
+                    ));
+                }
+                let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+                    "INSERT INTO wiki_monitor_pagemonitor \
+                     (user_id, wiki, page_title, origin, next_check_at, created_at) \
+                     VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                )
+                .bind(user.0)
+                .bind(wiki)
+                .bind(page_title)
+                .bind(origin.as_str())
+                .bind(ms(now))
+                .bind(ms(now))
+                .fetch_one(&mut *conn)
+                .await;
+                match inserted {
+                    Ok((id,)) => Ok(Some(id)),
+                    // Only the statement fails; a surrounding transaction goes on.
+                    Err(error) if matches!(classify(&error), DbErrorKind::UniqueViolation) => {
+                        Ok(None)
+                    }
+                    Err(error) => Err(from_query(error)),
+                }
+            }
+
+            /// The distinct (wiki, page title) targets of the user's mappings matching
+            /// `condition` (on `m`, `f`, `r`, with one bind).
+            async fn mapped_pages(
+                conn: &mut $conn,
+                user: UserId,
+                condition: &str,
+                bind: i64,
+            ) -> StoreResult<Vec<(String, String)>> {
+                let sql = format!(
+                    "SELECT DISTINCT m.wiki, m.page_title FROM sync_filemapping m \
+                     JOIN sync_watchedfile f ON f.id = m.watched_file_id \
+                     JOIN sync_trackedrepository r ON r.id = f.repository_id \
+                     WHERE r.user_id = ? AND {condition}"
+                );
+                let pages: Vec<(Text, Text)> = sqlx::query_as(&sql)
+                    .bind(user.0)
+                    .bind(bind)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(from_query)?;
+                Ok(pages
+                    .into_iter()
+                    .map(|(wiki, page_title)| (wiki.plain(), page_title.plain()))
+                    .collect())
+            }
+
+            /// Delete the user's monitors of `pages` that a mapping created and that no
+            /// mapping of the user targets any more.
+            async fn drop_unmapped_monitors(
+                conn: &mut $conn,
+                user: UserId,
+                pages: &[(String, String)],
+            ) -> StoreResult<()> {
+                for (wiki, page_title) in pages {
+                    sqlx::query(
+                        "DELETE FROM wiki_monitor_pagemonitor WHERE user_id = ? AND wiki = ? \
+                         AND page_title = ? AND origin = 'mapping' AND NOT EXISTS \
+                         (SELECT 1 FROM sync_filemapping m \
+                         JOIN sync_watchedfile f ON f.id = m.watched_file_id \
+                         JOIN sync_trackedrepository r ON r.id = f.repository_id \
+                         WHERE r.user_id = ? AND m.wiki = ? AND m.page_title = ?)",
+                    )
+                    .bind(user.0)
+                    .bind(wiki)
+                    .bind(page_title)
+                    .bind(user.0)
+                    .bind(wiki)
+                    .bind(page_title)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(from_query)?;
+                }
+                Ok(())
+            }
+
+            /// Run `delete` (repository, file or mapping rows of the user, cascading to
+            /// mappings) and drop the monitors those mappings created, in one transaction.
+            /// `scope` picks the affected mappings as in [`Self::mapped_pages`].
+            async fn delete_with_mapping_monitors(
+                &self,
+                user: UserId,
+                scope: &str,
+                scope_id: i64,
+                delete: &str,
+                binds: &[i64],
+            ) -> StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let pages = Self::mapped_pages(&mut tx, user, scope, scope_id).await?;
+                let mut query = sqlx::query(delete);
+                for bind in binds {
+                    query = query.bind(*bind);
+                }
+                let deleted = query.execute(&mut *tx).await.map_err(from_query)?.rows_affected();
+                if deleted > 0 {
+                    Self::drop_unmapped_monitors(&mut tx, user, &pages).await?;
+                }
+                tx.commit().await.map_err(from_query)?;
+                Ok(deleted > 0)
+            }
+
             async fn count(&self, sql: &str, binds: &[i64]) -> StoreResult<u64> {
                 let mut query = sqlx::query_as::<_, (i64,)>(sql);
                 for bind in binds {
@@ -688,13 +806,14 @@ macro_rules! impl_store {
             }
 
             async fn remove_repository(&self, user: UserId, id: RepositoryId) -> StoreResult<bool> {
-                let n = self
-                    .execute(
-                        "DELETE FROM sync_trackedrepository WHERE id = ? AND user_id = ?",
-                        &[id.0, user.0],
-                    )
-                    .await?;
-                Ok(n > 0)
+                self.delete_with_mapping_monitors(
+                    user,
+                    "r.id = ?",
+                    id.0,
+                    "DELETE FROM sync_trackedrepository WHERE id = ? AND user_id = ?",
+                    &[id.0, user.0],
+                )
+                .await
             }
 
             async fn watch_file(
@@ -766,9 +885,15 @@ macro_rules! impl_store {
             }
 
             async fn unwatch_file(&self, user: UserId, id: WatchedFileId) -> StoreResult<bool> {
-                let sql = "DELETE FROM sync_watchedfile WHERE id = ? AND repository_id IN \
-                    (SELECT id FROM sync_trackedrepository WHERE user_id = ?)";
-                Ok(self.execute(sql, &[id.0, user.0]).await? > 0)
+                self.delete_with_mapping_monitors(
+                    user,
+                    "f.id = ?",
+                    id.0,
+                    "DELETE FROM sync_watchedfile WHERE id = ? AND repository_id IN \
+                     (SELECT id FROM sync_trackedrepository WHERE user_id = ?)",
+                    &[id.0, user.0],
+                )
+                .await
             }
 
             async fn add_mapping(
@@ -777,12 +902,31 @@ macro_rules! impl_store {
                 mapping: &NewMapping,
                 now: DateTime<Utc>,
             ) -> StoreResult<Mapping> {
+                self.add_mapping_with_monitor(user, mapping, false, now).await
+            }
+
+            async fn add_mapping_with_monitor(
+                &self,
+                user: UserId,
+                mapping: &NewMapping,
+                monitor: bool,
+                now: DateTime<Utc>,
+            ) -> StoreResult<Mapping> {
                 if mapping.wiki.is_empty() || mapping.page_title.is_empty() {
                     return Err(StoreError::InvalidInput(
                         "a mapping needs a wiki and a page title".to_owned(),
                     ));
                 }
-                if self.watched_file(user, mapping.watched_file_id).await?.is_none() {
+                let mut tx = self.begin_write().await?;
+                let owned: Option<(i64,)> = sqlx::query_as(&format!(
+                    "SELECT id FROM ({OWNED_FILE_IDS}) owned WHERE id = ?"
+                ))
+                .bind(user.0)
+                .bind(mapping.watched_file_id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(from_query)?;
+                if owned.is_none() {
                     return Err(StoreError::NotFound { what: "watched file" });
                 }
                 let (id,): (i64,) = sqlx::query_as(
@@ -797,9 +941,21 @@ macro_rules! impl_store {
                 .bind(mapping.options.allow_create)
                 .bind(mapping.options.add_banner)
                 .bind(ms(now))
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(unique_as("a mapping of this file to this page"))?;
+                if monitor {
+                    Self::insert_monitor(
+                        &mut tx,
+                        user,
+                        &mapping.wiki,
+                        &mapping.page_title,
+                        MonitorOrigin::Mapping,
+                        now,
+                    )
+                    .await?;
+                }
+                tx.commit().await.map_err(from_query)?;
                 self.mapping(user, MappingId(id))
                     .await?
                     .ok_or(StoreError::NotFound { what: "mapping" })
@@ -848,7 +1004,8 @@ macro_rules! impl_store {
                     "DELETE FROM sync_filemapping WHERE id = ? AND watched_file_id IN \
                      ({OWNED_FILE_IDS})"
                 );
-                Ok(self.execute(&sql, &[id.0, user.0]).await? > 0)
+                self.delete_with_mapping_monitors(user, "m.id = ?", id.0, &sql, &[id.0, user.0])
+                    .await
             }
 
             async fn record_published(
@@ -1311,27 +1468,61 @@ macro_rules! impl_store {
                 page_title: &str,
                 now: DateTime<Utc>,
             ) -> StoreResult<PageMonitor> {
-                if wiki.is_empty() || page_title.is_empty() {
-                    return Err(StoreError::InvalidInput(
-                        "a page monitor needs a wiki and a page title".to_owned(),
-                    ));
-                }
-                let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO wiki_monitor_pagemonitor \
-                     (user_id, wiki, page_title, next_check_at, created_at) \
-                     VALUES (?, ?, ?, ?, ?) RETURNING id",
-                )
-                .bind(user.0)
-                .bind(wiki)
-                .bind(page_title)
-                .bind(ms(now))
-                .bind(ms(now))
-                .fetch_one(&self.pool)
-                .await
-                .map_err(unique_as("a monitor of this page"))?;
+                let mut conn = self.pool.acquire().await.map_err(from_query)?;
+                let inserted =
+                    Self::insert_monitor(&mut conn, user, wiki, page_title, MonitorOrigin::User, now)
+                        .await?;
+                let id = match inserted {
+                    Some(id) => id,
+                    None => {
+                        // A monitor a mapping created becomes the user's own, so it outlives
+                        // the mapping; a second request of the user's own is a duplicate.
+                        let adopted = sqlx::query(
+                            "UPDATE wiki_monitor_pagemonitor SET origin = 'user' \
+                             WHERE user_id = ? AND wiki = ? AND page_title = ? \
+                             AND origin = 'mapping'",
+                        )
+                        .bind(user.0)
+                        .bind(wiki)
+                        .bind(page_title)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(from_query)?;
+                        if adopted.rows_affected() == 0 {
+                            return Err(StoreError::AlreadyExists {
+                                what: "a monitor of this page",
+                            });
+                        }
+                        let (id,): (i64,) = sqlx::query_as(
+                            "SELECT id FROM wiki_monitor_pagemonitor \
+                             WHERE user_id = ? AND wiki = ? AND page_title = ?",
+                        )
+                        .bind(user.0)
+                        .bind(wiki)
+                        .bind(page_title)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(from_query)?;
+                        id
+                    }
+                };
+                drop(conn);
                 self.page_monitor(user, PageMonitorId(id))
                     .await?
                     .ok_or(StoreError::NotFound { what: "page monitor" })
+            }
+
+            async fn ensure_page_monitor(
+                &self,
+                user: UserId,
+                wiki: &str,
+                page_title: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                let mut conn = self.pool.acquire().await.map_err(from_query)?;
+                Self::insert_monitor(&mut conn, user, wiki, page_title, MonitorOrigin::User, now)
+                    .await?;
+                Ok(())
             }
 
             async fn page_monitor(

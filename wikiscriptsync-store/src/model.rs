@@ -149,6 +149,17 @@ string_enum!(
 );
 
 string_enum!(
+    /// Why a page monitor exists.
+    MonitorOrigin {
+        /// The user asked to monitor the page.
+        User = "user",
+        /// Created because a file was mapped to the page; it goes when the user's last
+        /// mapping to the page goes.
+        Mapping = "mapping",
+    }
+);
+
+string_enum!(
     /// State of a publish task, as in the seed tool.
     PublishTaskStatus {
         /// Created but not started (kept for compatibility with the seed's data; the store
@@ -348,6 +359,8 @@ pub struct PageMonitor {
     pub wiki: String,
     /// The page title.
     pub page_title: String,
+    /// Why it exists (asked for by the user, or created with a mapping).
+    pub origin: MonitorOrigin,
     /// The latest revision id seen.
     pub last_revid: Option<i64>,
     /// When it was last checked.
