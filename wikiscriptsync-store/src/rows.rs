@@ -220,6 +220,7 @@ pub(crate) struct PageMonitorRow {
     user_id: i64,
     wiki: Text,
     page_title: Text,
+    origin: Text,
     last_revid: Option<i64>,
     last_checked_at: Option<i64>,
     last_status: Option<Text>,
@@ -229,7 +230,7 @@ pub(crate) struct PageMonitorRow {
 
 impl PageMonitorRow {
     pub(crate) const COLUMNS: &'static str = "p.id, p.user_id, p.wiki, p.page_title, \
-        p.last_revid, p.last_checked_at, p.last_status, p.next_check_at, p.created_at";
+        p.origin, p.last_revid, p.last_checked_at, p.last_status, p.next_check_at, p.created_at";
 
     pub(crate) fn into_domain(self) -> StoreResult<PageMonitor> {
         Ok(PageMonitor {
@@ -237,6 +238,7 @@ impl PageMonitorRow {
             user_id: UserId(self.user_id),
             wiki: self.wiki.plain(),
             page_title: self.page_title.plain(),
+            origin: MonitorOrigin::parse(&self.origin)?,
             last_revid: self.last_revid,
             last_checked_at: opt_time(self.last_checked_at)?,
             last_status: opt_parse(self.last_status.as_deref(), PageCheckStatus::parse)?,

@@ -9,7 +9,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::error::{StoreError, StoreResult};
+#[cfg(doc)]
+use crate::error::StoreError;
+use crate::error::StoreResult;
 use crate::model::*;
 
 /// How long a RUNNING publish task holds the mutex before the next attempt may expire it.
@@ -70,8 +72,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The user's repositories, oldest first.
     async fn list_repositories(&self, user: UserId) -> StoreResult<Vec<Repository>>;
 
-    /// Stop tracking a repository, with its watched files, mappings and check logs.
-    /// Returns false when it did not exist (or is not the user's).
+    /// Stop tracking a repository, with its watched files, mappings and check logs, and (in
+    /// the same transaction) the monitors its mappings created, as [`Store::remove_mapping`]
+    /// does. Returns false when it did not exist (or is not the user's).
     async fn remove_repository(&self, user: UserId, id: RepositoryId) -> StoreResult<bool>;
 
     /// Watch a file of one of the user's repositories.
@@ -97,14 +100,29 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         repository: RepositoryId,
     ) -> StoreResult<Vec<WatchedFile>>;
 
-    /// Stop watching a file (with its mappings and check log).
+    /// Stop watching a file (with its mappings and check log, and, in the same transaction,
+    /// the monitors its mappings created, as [`Store::remove_mapping`] does).
     async fn unwatch_file(&self, user: UserId, id: WatchedFileId) -> StoreResult<bool>;
 
-    /// Map one of the user's watched files to a wiki page.
+    /// Map one of the user's watched files to a wiki page. [`StoreError::AlreadyExists`] when
+    /// the file is already mapped to that page, [`StoreError::NotFound`] when the file is not
+    /// the user's.
     async fn add_mapping(
         &self,
         user: UserId,
         mapping: &NewMapping,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Mapping>;
+
+    /// [`Store::add_mapping`], and with `monitor` make sure the user monitors the mapped page
+    /// (a mapped page's monitor is what tells that someone edited it on-wiki since our last
+    /// publish): a new monitor has origin [`MonitorOrigin::Mapping`], an existing one is left
+    /// as it is. One transaction: on any error nothing is written.
+    async fn add_mapping_with_monitor(
+        &self,
+        user: UserId,
+        mapping: &NewMapping,
+        monitor: bool,
         now: DateTime<Utc>,
     ) -> StoreResult<Mapping>;
 
@@ -130,7 +148,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         options: MappingOptions,
     ) -> StoreResult<bool>;
 
-    /// Delete a mapping (its publish log rows stay, with the mapping id cleared).
+    /// Delete a mapping (its publish log rows stay, with the mapping id cleared). In the same
+    /// transaction, the user's monitor of the page goes too when a mapping created it
+    /// ([`MonitorOrigin::Mapping`]) and no other mapping of the user targets that page; a
+    /// monitor the user asked for stays.
     async fn remove_mapping(&self, user: UserId, id: MappingId) -> StoreResult<bool>;
 
     /// Remember what the last successful publish to this mapping's page was (blob SHA, commit,
@@ -268,7 +289,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // ----- wiki page monitors --------------------------------------------------------------
 
-    /// Monitor a wiki page; due at once.
+    /// Monitor a wiki page at the user's request; due at once. When a mapping had created the
+    /// user's monitor of the page, that monitor becomes the user's own
+    /// ([`MonitorOrigin::User`], so it outlives the mapping) and is returned;
+    /// [`StoreError::AlreadyExists`] when the user already monitors the page on its own.
     async fn add_page_monitor(
         &self,
         user: UserId,
@@ -278,19 +302,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<PageMonitor>;
 
     /// Monitor a wiki page unless the user already does (a mapped page's monitor is what
-    /// tells that someone edited it on-wiki since our last publish).
+    /// tells that someone edited it on-wiki since our last publish). A new monitor has origin
+    /// [`MonitorOrigin::User`]; an existing one is left as it is.
     async fn ensure_page_monitor(
         &self,
         user: UserId,
         wiki: &str,
         page_title: &str,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        match self.add_page_monitor(user, wiki, page_title, now).await {
-            Ok(_) | Err(StoreError::AlreadyExists { .. }) => Ok(()),
-            Err(err) => Err(err),
-        }
-    }
+    ) -> StoreResult<()>;
 
     /// One of the user's page monitors.
     async fn page_monitor(

@@ -139,7 +139,7 @@ async fn an_empty_database_is_refused_until_it_is_migrated(db: &TestDb) {
     .await
     .unwrap_err();
     assert!(
-        matches!(error, StoreError::SchemaNotMigrated { pending: 1 }),
+        matches!(error, StoreError::SchemaNotMigrated { pending: 2 }),
         "{error:?}"
     );
     assert!(
@@ -1787,6 +1787,262 @@ async fn orphaned_rows_are_found_in_a_dry_run_and_then_removed(db: &TestDb) {
     assert!(store.watched_file(alice, file.id).await.unwrap().is_some());
 }
 
+// ----- monitors created with mappings ------------------------------------------------------------
+
+fn mapping_to(file: WatchedFileId, title: &str) -> NewMapping {
+    NewMapping {
+        watched_file_id: file,
+        wiki: "en.wikipedia.org".to_owned(),
+        page_title: title.to_owned(),
+        options: MappingOptions::default(),
+    }
+}
+
+/// The user's monitor of `title` on en.wikipedia.org, if any.
+async fn monitor_of(store: &Arc<dyn Store>, user: UserId, title: &str) -> Option<PageMonitor> {
+    store
+        .list_page_monitors(user)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.wiki == "en.wikipedia.org" && m.page_title == title)
+}
+
+async fn a_mapping_with_a_monitor_creates_a_mapping_monitor_or_keeps_the_users_own(db: &TestDb) {
+    let store = db.open().await;
+    let (alice, _, file, existing) = fixture(&store, "Alice").await;
+    let bob = user(&store, "Bob").await;
+
+    let mapped = store
+        .add_mapping_with_monitor(alice, &mapping_to(file.id, "User:Alice/a.js"), true, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.mapping(alice, mapped.id).await.unwrap(),
+        Some(mapped.clone())
+    );
+    let monitor = monitor_of(&store, alice, "User:Alice/a.js").await.unwrap();
+    assert_eq!(monitor.origin, MonitorOrigin::Mapping);
+    assert_eq!(monitor.next_check_at, t0(), "due at once");
+
+    // A monitor the user asked for is left as it is.
+    let own = store
+        .add_page_monitor(alice, "en.wikipedia.org", "User:Alice/b.js", t0())
+        .await
+        .unwrap();
+    assert_eq!(own.origin, MonitorOrigin::User);
+    store
+        .add_mapping_with_monitor(alice, &mapping_to(file.id, "User:Alice/b.js"), true, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        monitor_of(&store, alice, "User:Alice/b.js").await,
+        Some(own)
+    );
+
+    // Without `monitor`, no monitor.
+    store
+        .add_mapping_with_monitor(alice, &mapping_to(file.id, "User:Alice/c.js"), false, t0())
+        .await
+        .unwrap();
+    assert_eq!(monitor_of(&store, alice, "User:Alice/c.js").await, None);
+
+    // A failed mapping writes nothing: the duplicate of the fixture's mapping (whose page
+    // is not monitored), and Bob mapping Alice's file.
+    let duplicate = store
+        .add_mapping_with_monitor(
+            alice,
+            &mapping_to(file.id, &existing.page_title),
+            true,
+            t0(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(duplicate, StoreError::AlreadyExists { .. }),
+        "{duplicate:?}"
+    );
+    assert_eq!(monitor_of(&store, alice, &existing.page_title).await, None);
+    let foreign = store
+        .add_mapping_with_monitor(bob, &mapping_to(file.id, "User:Bob/x.js"), true, t0())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(foreign, StoreError::NotFound { .. }),
+        "{foreign:?}"
+    );
+    assert!(store.list_page_monitors(bob).await.unwrap().is_empty());
+    assert_eq!(store.list_mappings(alice, file.id).await.unwrap().len(), 4);
+    assert_eq!(store.list_page_monitors(alice).await.unwrap().len(), 2);
+}
+
+async fn removing_a_mapping_removes_the_monitor_it_created_unless_still_needed(db: &TestDb) {
+    let store = db.open().await;
+    let (alice, repo, first, _) = fixture(&store, "Alice").await;
+    let second = store
+        .watch_file(alice, repo.id, "src/other.js", t0())
+        .await
+        .unwrap();
+    let (bob, _, bobs_file, _) = fixture(&store, "Bob").await;
+    let page = "MediaWiki:Gadget-shared.js";
+    let a = store
+        .add_mapping_with_monitor(alice, &mapping_to(first.id, page), true, t0())
+        .await
+        .unwrap();
+    let b = store
+        .add_mapping_with_monitor(alice, &mapping_to(second.id, page), true, t0())
+        .await
+        .unwrap();
+    store
+        .add_mapping_with_monitor(bob, &mapping_to(bobs_file.id, page), true, t0())
+        .await
+        .unwrap();
+    let monitor = monitor_of(&store, alice, page).await.unwrap();
+    assert_eq!(monitor.origin, MonitorOrigin::Mapping);
+
+    assert!(store.remove_mapping(alice, a.id).await.unwrap());
+    assert_eq!(
+        monitor_of(&store, alice, page).await.map(|m| m.id),
+        Some(monitor.id),
+        "another mapping of Alice's still targets the page"
+    );
+    assert!(store.remove_mapping(alice, b.id).await.unwrap());
+    assert_eq!(monitor_of(&store, alice, page).await, None);
+    assert!(
+        monitor_of(&store, bob, page).await.is_some(),
+        "another user's monitor stays"
+    );
+
+    // A monitor the user asked for outlives the mapping.
+    let own = store
+        .add_page_monitor(alice, "en.wikipedia.org", "User:Alice/own.js", t0())
+        .await
+        .unwrap();
+    let c = store
+        .add_mapping_with_monitor(
+            alice,
+            &mapping_to(first.id, "User:Alice/own.js"),
+            true,
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert!(store.remove_mapping(alice, c.id).await.unwrap());
+    assert_eq!(
+        monitor_of(&store, alice, "User:Alice/own.js").await,
+        Some(own)
+    );
+}
+
+async fn asking_to_monitor_a_mapped_page_makes_its_monitor_the_users_own(db: &TestDb) {
+    let store = db.open().await;
+    let (alice, _, file, _) = fixture(&store, "Alice").await;
+    let page = "User:Alice/mapped.js";
+    let mapping = store
+        .add_mapping_with_monitor(alice, &mapping_to(file.id, page), true, t0())
+        .await
+        .unwrap();
+    let created = monitor_of(&store, alice, page).await.unwrap();
+
+    // ensure_page_monitor leaves an existing monitor as it is.
+    store
+        .ensure_page_monitor(alice, "en.wikipedia.org", page, t0())
+        .await
+        .unwrap();
+    assert_eq!(monitor_of(&store, alice, page).await, Some(created.clone()));
+
+    let adopted = store
+        .add_page_monitor(alice, "en.wikipedia.org", page, t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(adopted.id, created.id);
+    assert_eq!(adopted.origin, MonitorOrigin::User);
+    let again = store
+        .add_page_monitor(alice, "en.wikipedia.org", page, t0())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, StoreError::AlreadyExists { .. }),
+        "{again:?}"
+    );
+    assert!(store.remove_mapping(alice, mapping.id).await.unwrap());
+    assert_eq!(monitor_of(&store, alice, page).await, Some(adopted));
+
+    // ensure_page_monitor of an unmonitored page monitors it as the user's own.
+    store
+        .ensure_page_monitor(alice, "en.wikipedia.org", "User:Alice/new.js", t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        monitor_of(&store, alice, "User:Alice/new.js")
+            .await
+            .map(|m| m.origin),
+        Some(MonitorOrigin::User)
+    );
+}
+
+async fn unwatching_a_file_or_removing_a_repository_drops_the_monitors_its_mappings_created(
+    db: &TestDb,
+) {
+    let store = db.open().await;
+    let (alice, first_repo, first, _) = fixture(&store, "Alice").await;
+    let second = store
+        .watch_file(alice, first_repo.id, "src/second.js", t0())
+        .await
+        .unwrap();
+    let other_repo = store
+        .add_repository(alice, &new_repo("https://github.com/Alice/other"), t0())
+        .await
+        .unwrap();
+    let third = store
+        .watch_file(alice, other_repo.id, "src/third.js", t0())
+        .await
+        .unwrap();
+    let own = store
+        .add_page_monitor(alice, "en.wikipedia.org", "User:Alice/own.js", t0())
+        .await
+        .unwrap();
+    for (file, page) in [
+        (first.id, "User:Alice/first.js"),
+        (first.id, "User:Alice/own.js"),
+        (second.id, "User:Alice/shared.js"),
+        (third.id, "User:Alice/shared.js"),
+    ] {
+        store
+            .add_mapping_with_monitor(alice, &mapping_to(file, page), true, t0())
+            .await
+            .unwrap();
+    }
+    let titles = |monitors: Vec<PageMonitor>| {
+        monitors
+            .into_iter()
+            .map(|m| m.page_title)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        titles(store.list_page_monitors(alice).await.unwrap()),
+        [
+            "User:Alice/first.js",
+            "User:Alice/own.js",
+            "User:Alice/shared.js"
+        ]
+    );
+
+    assert!(store.unwatch_file(alice, first.id).await.unwrap());
+    assert_eq!(
+        titles(store.list_page_monitors(alice).await.unwrap()),
+        ["User:Alice/own.js", "User:Alice/shared.js"]
+    );
+    assert!(store.remove_repository(alice, first_repo.id).await.unwrap());
+    assert_eq!(
+        titles(store.list_page_monitors(alice).await.unwrap()),
+        ["User:Alice/own.js", "User:Alice/shared.js"],
+        "the other repository's mapping still targets the shared page"
+    );
+    assert!(store.remove_repository(alice, other_repo.id).await.unwrap());
+    assert_eq!(store.list_page_monitors(alice).await.unwrap(), vec![own]);
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -1838,4 +2094,8 @@ conformance!(
     usage_metrics_are_counted_per_day_and_feature,
     retention_counts_in_a_dry_run_then_deletes_old_logs_but_never_the_publish_log,
     orphaned_rows_are_found_in_a_dry_run_and_then_removed,
+    a_mapping_with_a_monitor_creates_a_mapping_monitor_or_keeps_the_users_own,
+    removing_a_mapping_removes_the_monitor_it_created_unless_still_needed,
+    asking_to_monitor_a_mapped_page_makes_its_monitor_the_users_own,
+    unwatching_a_file_or_removing_a_repository_drops_the_monitors_its_mappings_created,
 );

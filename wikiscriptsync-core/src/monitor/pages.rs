@@ -747,6 +747,7 @@ mod tests {
             user_id: UserId(1),
             wiki: "w".to_owned(),
             page_title: title.to_owned(),
+            origin: crate::store::MonitorOrigin::User,
             last_revid: None,
             last_checked_at: None,
             last_status: None,
