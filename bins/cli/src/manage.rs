@@ -24,7 +24,6 @@ use wikiscriptsync_core::store::{
     Forge, MappingId, MappingOptions, MigrationPolicy, NewMapping, NewRepository,
     NotificationPreferences, PageMonitorId, RepositoryId, Store, StoreError, User, WatchedFileId,
 };
-use wikiscriptsync_core::vault::Vault;
 
 use crate::{Exit, Failure};
 
@@ -253,7 +252,7 @@ pub(crate) enum PrefsCommand {
 
 /// Opens the store, applying migrations (as `publish` does, for local use).
 pub(crate) async fn open_store() -> Result<Arc<dyn Store>, Failure> {
-    let url = setup::database_url_from_env().map_err(|err| Failure::Other(err.into()))?;
+    let url = setup::database_url(crate::settings()?).map_err(|err| Failure::Other(err.into()))?;
     setup::open_store(&url, MigrationPolicy::Apply)
         .await
         .map_err(|err| Failure::Other(err.into()))
@@ -340,7 +339,8 @@ fn when(at: Option<chrono::DateTime<Utc>>) -> String {
 async fn repo(store: &dyn Store, command: RepoCommand) -> Result<Printed, Failure> {
     match command {
         RepoCommand::Add { who, url, branch } => {
-            let forges = setup::forges_from_env().map_err(|e| Failure::Usage(e.to_string()))?;
+            let forges =
+                setup::forges(crate::settings()?).map_err(|e| Failure::Usage(e.to_string()))?;
             let locator = forges
                 .parse_repo_url(&url)
                 .map_err(|e| Failure::Usage(format!("{url}: {e}")))?;
@@ -480,7 +480,8 @@ async fn watch(store: &dyn Store, command: WatchCommand) -> Result<Printed, Fail
 
 /// A wiki as stored: the host for Wikimedia-style wikis, else the API URL.
 fn wiki_name(input: &str) -> Result<String, Failure> {
-    let url = WikiUrl::parse_with_env(input).map_err(|e| Failure::Usage(format!("--wiki: {e}")))?;
+    let url = WikiUrl::parse(input, &crate::settings()?.allow_list)
+        .map_err(|e| Failure::Usage(format!("--wiki: {e}")))?;
     Ok(wiki_key(&url))
 }
 
@@ -659,7 +660,7 @@ async fn credential(store: &dyn Store, command: CredentialCommand) -> Result<Pri
                 )));
             }
             let wiki = wiki_name(&wiki)?;
-            let vault = Vault::from_env()?;
+            let vault = crate::settings()?.vault()?;
             let password = read_password(password_env.as_deref(), &bot_user)?;
             let ciphertext = vault.encrypt(&password);
             drop(password);
