@@ -195,9 +195,12 @@ fn the_database_rule_url_then_toolsdb_then_sqlite() {
     assert!(!debug.contains("pw-secret"), "{debug}");
 }
 
+/// Variables set, the variable the error must name, a hint its message must contain.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
 #[test]
 fn each_malformed_variable_is_named_with_what_to_do() {
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    let cases: &[Case<'_>] = &[
         (
             &[(DATABASE_URL_ENV, "postgres://h/d")],
             DATABASE_URL_ENV,
