@@ -22,6 +22,7 @@ use wikiscriptsync_core::mw::{BotPassword, SecretString};
 use wikiscriptsync_core::publish::{
     AdHocPublish, Credentials, PublishOptions, PublishSource, Publisher, SourceRevision,
 };
+use wikiscriptsync_core::settings::Settings;
 use wikiscriptsync_core::setup;
 use wikiscriptsync_core::store::MigrationPolicy;
 use wikiscriptsync_core::vault::Vault;
@@ -46,12 +47,13 @@ async fn main() -> anyhow::Result<()> {
     let path = arg_or_env(&args, 2, "WIKISCRIPTSYNC_FILE")?;
     let env = |var: &str| std::env::var(var).with_context(|| format!("set {var}"));
 
-    // 1. The three clients, configured from the environment: the wiki (only Wikimedia wikis
-    //    and WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS may be contacted), the forges, and the database
-    //    that holds the publish lock and the publish log.
-    let wiki = Arc::new(setup::wiki_client_from_env(true)?);
-    let forges = Arc::new(setup::forges_from_env()?);
-    let store = setup::open_store(&setup::database_url_from_env()?, MigrationPolicy::Apply).await?;
+    // 1. The three clients, configured from the settings read once from the environment: the
+    //    wiki (only Wikimedia wikis and WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS may be contacted), the
+    //    forges, and the database that holds the publish lock and the publish log.
+    let settings = Settings::from_env()?;
+    let wiki = Arc::new(setup::wiki_client(&settings, true)?);
+    let forges = Arc::new(setup::forges(&settings)?);
+    let store = setup::open_store(&setup::database_url(&settings)?, MigrationPolicy::Apply).await?;
 
     // 2. The BotPassword. It stays a SecretString (never printed, wiped when dropped). We pass
     //    it directly, so the vault is not used and a throwaway key will do.

@@ -135,7 +135,7 @@ async fn a_maintainer_publishes_sees_both_kinds_of_change_and_overwrites_drift_o
         create.create = CreatePolicy::MayCreate;
         admin.edit(&create).await.unwrap();
     }
-    let services = app.services(Some(wiki.bot(&wiki.notifier)));
+    let services = app.services(Some(wiki.bot(&wiki.notifier)), 30);
     let pages = jobs::check_wiki_updates(&services, None).await.unwrap();
     let page_change = pages
         .checks

@@ -1,5 +1,5 @@
 //! The scheduled jobs, shared by the `wikiscriptsync-jobs` binary and the CLI: the services
-//! built from the environment, one function per job (check, then notify), and a local
+//! built from the [`Settings`], one function per job (check, then notify), and a local
 //! scheduler that runs all three on their intervals until told to stop.
 
 use std::future::Future;
@@ -13,29 +13,24 @@ use crate::monitor::{
     RepositoryChecker, RepositoryRunReport, RunError, runner_id,
 };
 use crate::mw::{BotPassword, WikiApi};
-use crate::notify::{self, Notifier, NotifierSettings, NotifyConfigError, NotifyReport};
+use crate::notify::{Notifier, NotifierSettings, NotifyReport};
+use crate::settings::Settings;
 use crate::setup::{self, SetupError};
-use crate::store::{DatabaseUrl, MigrationPolicy, Store, StoreError};
+use crate::store::{MigrationPolicy, Store, StoreError};
 
 /// A job could not run, or stopped early.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum JobError {
-    /// The environment is incomplete or wrong.
+    /// The settings are incomplete, or a service cannot be set up with them.
     #[error(transparent)]
     Setup(#[from] SetupError),
-    /// The notification bot variables are wrong.
-    #[error(transparent)]
-    Notify(#[from] NotifyConfigError),
     /// The run stopped (the database failed mid-run).
     #[error(transparent)]
     Run(#[from] RunError),
     /// The database failed outside a run (e.g. while notifying).
     #[error("the database failed: {0}")]
     Store(#[from] StoreError),
-    /// Another setting is wrong.
-    #[error("{0}")]
-    Config(String),
 }
 
 /// Everything the jobs use.
@@ -49,6 +44,10 @@ pub struct Services {
     pub wiki: Arc<dyn WikiApi>,
     /// The notification bot (None: notifications off).
     pub bot: Option<BotPassword>,
+    /// This machine's name in claim owners.
+    pub runner_host: String,
+    /// Days of logs `cleanup-logs` keeps.
+    pub retention_days: u32,
 }
 
 impl std::fmt::Debug for Services {
@@ -61,18 +60,23 @@ impl std::fmt::Debug for Services {
 }
 
 impl Services {
-    /// Builds everything from the environment (see [`crate::setup`] and [`crate::notify`]).
-    /// The schema must be current: run `migrate` first.
-    pub async fn from_env() -> Result<Self, JobError> {
-        let forges = Arc::new(setup::forges_from_env()?);
-        let wiki: Arc<dyn WikiApi> = Arc::new(setup::wiki_client_from_env(false)?);
-        let bot = notify::bot_from_env()?;
-        let store = setup::open_store(&database_url()?, MigrationPolicy::RequireCurrent).await?;
+    /// Builds everything from the settings (see [`crate::setup`]). The schema must be
+    /// current: run `migrate` first.
+    pub async fn from_settings(settings: &Settings) -> Result<Self, JobError> {
+        let forges = Arc::new(setup::forges(settings)?);
+        let wiki: Arc<dyn WikiApi> = Arc::new(setup::wiki_client(settings, false)?);
+        let store = setup::open_store(
+            &setup::database_url(settings)?,
+            MigrationPolicy::RequireCurrent,
+        )
+        .await?;
         Ok(Self {
             store,
             forges,
             wiki,
-            bot,
+            bot: settings.notify_bot.clone(),
+            runner_host: settings.runner_host.clone(),
+            retention_days: settings.log_retention_days,
         })
     }
 
@@ -81,16 +85,9 @@ impl Services {
             Arc::clone(&self.store),
             Arc::clone(&self.wiki),
             self.bot.clone(),
-            NotifierSettings::new(runner_id(job)),
+            NotifierSettings::new(runner_id(job, &self.runner_host)),
         )
     }
-}
-
-/// The jobs' database: [`setup::DATABASE_URL_ENV`] when set; else ToolsDB when Toolforge
-/// injected its credentials (`TOOL_TOOLSDB_USER`/`TOOL_TOOLSDB_PASSWORD`, database
-/// `<user>__wikiscriptsync`, as the web app does); else the local SQLite default.
-pub fn database_url() -> Result<DatabaseUrl, JobError> {
-    Ok(setup::database_url_from_env()?)
 }
 
 /// What `check-updates` did: the checks, then the notifications.
@@ -119,7 +116,7 @@ pub async fn check_updates(
     let mut checker = RepositoryChecker::new(
         Arc::clone(&services.store),
         Arc::clone(&services.forges),
-        RepositoryCheckSettings::new(runner_id("check-updates")),
+        RepositoryCheckSettings::new(runner_id("check-updates", &services.runner_host)),
     );
     if let Some(sink) = progress {
         checker = checker.with_progress(sink);
@@ -143,7 +140,7 @@ pub async fn check_wiki_updates(
     let mut watcher = PageWatcher::new(
         Arc::clone(&services.store),
         Arc::clone(&services.wiki),
-        PageCheckSettings::new(runner_id("check-wiki-updates")),
+        PageCheckSettings::new(runner_id("check-wiki-updates", &services.runner_host)),
     );
     if let Some(sink) = progress {
         watcher = watcher.with_progress(sink);
@@ -159,10 +156,12 @@ pub async fn check_wiki_updates(
     })
 }
 
-/// `cleanup-logs` with the retention from the environment.
+/// `cleanup-logs` with the retention from the settings.
 pub async fn cleanup_logs(services: &Services, dry_run: bool) -> Result<CleanupReport, JobError> {
-    let days = maintenance::retention_days_from_env().map_err(JobError::Config)?;
-    Ok(maintenance::cleanup_logs(services.store.as_ref(), days, dry_run).await?)
+    Ok(
+        maintenance::cleanup_logs(services.store.as_ref(), services.retention_days, dry_run)
+            .await?,
+    )
 }
 
 /// How often the local scheduler runs each job.

@@ -5,7 +5,9 @@
 //! - [`credentials`]: re-encrypting stored BotPasswords with the newest key (rotation).
 //! - [`publish`]: publishing a file to a wiki page ([`publish::Publisher`]: mutex → decrypt →
 //!   fetch and verify → login and probe → drift guard → no change → edit → publish log).
-//! - [`setup`]: the store, clients and CLI user built from the environment.
+//! - [`settings`]: every environment variable, read once into one typed [`settings::Settings`]
+//!   (and the one list of variables the help texts and `.env.example` are made from).
+//! - [`setup`]: the store, clients and CLI user built from the settings.
 //!
 //! - [`monitor`]: the repository checker (`check-updates`) and the page watcher
 //!   (`check-wiki-updates`), claiming work with leases and emitting change events.
@@ -21,6 +23,7 @@ pub mod maintenance;
 pub mod monitor;
 pub mod notify;
 pub mod publish;
+pub mod settings;
 pub mod setup;
 pub mod vault;
 

@@ -20,21 +20,6 @@ pub const HEALTH_PROBE_WIKIS_ENV: &str = "WIKISCRIPTSYNC_HEALTH_PROBE_WIKIS";
 /// Probed when [`HEALTH_PROBE_WIKIS_ENV`] is not set.
 pub const DEFAULT_HEALTH_PROBE_WIKIS: &str = "meta.wikimedia.org";
 
-/// The retention period from [`RETENTION_DAYS_ENV`], or the default.
-pub fn retention_days_from_env() -> Result<u32, String> {
-    match std::env::var(RETENTION_DAYS_ENV) {
-        Ok(value) if !value.trim().is_empty() => value
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|d| *d > 0)
-            .ok_or_else(|| {
-                format!("{RETENTION_DAYS_ENV} `{value}` is not a positive number of days")
-            }),
-        _ => Ok(DEFAULT_RETENTION_DAYS),
-    }
-}
-
 /// What `cleanup-logs` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CleanupReport {
@@ -208,17 +193,4 @@ pub async fn check_wikis(wiki: &dyn WikiApi, wikis: &[String], report: &mut Heal
         .await;
         report.push(format!("wiki {name}"), result);
     }
-}
-
-/// A comma-separated list from the environment, or the default.
-pub fn list_from_env(name: &str, default: &str) -> Vec<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| default.to_owned())
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
 }

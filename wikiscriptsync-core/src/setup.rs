@@ -1,19 +1,17 @@
-//! Building the pieces from the environment, the same way in the CLI, the web app and the
-//! jobs: the store (`WIKISCRIPTSYNC_DATABASE_URL`, SQLite by default), the MediaWiki client and
-//! the forge router (User-Agent contact `WIKISCRIPTSYNC_CONTACT`, extra wiki hosts), the vault
-//! (`CREDENTIAL_ENCRYPTION_KEY`), and the local user the CLI publishes as.
+//! Building the pieces from the [`Settings`], the same way in the CLI, the web app and the
+//! jobs: the store (`WIKISCRIPTSYNC_DATABASE_URL`, else ToolsDB, else SQLite), the MediaWiki
+//! client and the forge router (User-Agent contact `WIKISCRIPTSYNC_CONTACT`, extra wiki hosts,
+//! forge tokens), and the local user the CLI publishes as.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::forge::{self, ForgeConfig, Forges};
-use crate::mw::{self, ActionApiClient, AllowList, ClientConfig, UserAgent};
-use crate::store::{
-    self, DatabaseUrl, MigrationPolicy, Store, StoreError, StoreSettings, TOOLSDB_DATABASE_SUFFIX,
-    TOOLSDB_HOST, ToolsDbCredentials, User,
-};
+use crate::forge::{self, Forges};
+use crate::mw::{self, ActionApiClient, ClientConfig, UserAgent};
+use crate::settings::Settings;
+use crate::store::{self, DatabaseUrl, MigrationPolicy, Store, StoreError, StoreSettings, User};
 
 /// The variable naming the database.
 pub const DATABASE_URL_ENV: &str = "WIKISCRIPTSYNC_DATABASE_URL";
@@ -38,9 +36,6 @@ pub enum SetupError {
     /// The MediaWiki client configuration is invalid.
     #[error(transparent)]
     Wiki(#[from] mw::ConfigError),
-    /// `WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS` is malformed.
-    #[error(transparent)]
-    WikiHosts(#[from] mw::WikiUrlError),
     /// The forge configuration is invalid.
     #[error(transparent)]
     Forge(#[from] forge::ConfigError),
@@ -60,19 +55,10 @@ pub enum SetupError {
 /// The database every binary uses: [`DATABASE_URL_ENV`] when set; else ToolsDB when Toolforge
 /// injected its credentials (`TOOL_TOOLSDB_USER`/`TOOL_TOOLSDB_PASSWORD`, database
 /// `<user>__wikiscriptsync`); else the local SQLite default [`DEFAULT_DATABASE_URL`]. One rule
-/// for the web app, the jobs and the CLI, so that `migrate` on Toolforge migrates the database
-/// the services use.
-pub fn database_url_from_env() -> Result<DatabaseUrl, SetupError> {
-    database_url_from(|name| std::env::var(name).ok())
-}
-
-fn database_url_from(var: impl Fn(&str) -> Option<String>) -> Result<DatabaseUrl, SetupError> {
-    match var(DATABASE_URL_ENV) {
-        Some(url) if !url.trim().is_empty() => Ok(DatabaseUrl::new(url.trim().to_owned())),
-        _ if var("TOOL_TOOLSDB_USER").is_some() => Ok(ToolsDbCredentials::from_lookup(var)?
-            .database_url(TOOLSDB_HOST, TOOLSDB_DATABASE_SUFFIX)?),
-        _ => Ok(DatabaseUrl::new(DEFAULT_DATABASE_URL)),
-    }
+/// for the web app, the jobs and the CLI (decided by [`Settings`]), so that `migrate` on
+/// Toolforge migrates the database the services use.
+pub fn database_url(settings: &Settings) -> Result<DatabaseUrl, SetupError> {
+    Ok(settings.database.url()?)
 }
 
 /// Opens the store, creating the directory of a SQLite file first, and checks or applies the
@@ -107,12 +93,9 @@ fn sqlite_parent_dir(url: &str) -> Option<&Path> {
         .filter(|p| !p.as_os_str().is_empty())
 }
 
-/// The operator's contact from [`CONTACT_ENV`].
-pub fn contact_from_env() -> Result<String, SetupError> {
-    std::env::var(CONTACT_ENV)
-        .ok()
-        .filter(|c| !c.trim().is_empty())
-        .ok_or(SetupError::MissingContact)
+/// The operator's contact ([`CONTACT_ENV`]), required.
+pub fn contact(settings: &Settings) -> Result<&str, SetupError> {
+    settings.contact().map_err(|_| SetupError::MissingContact)
 }
 
 /// The contact development mode puts in the User-Agent when [`CONTACT_ENV`] is not set: the
@@ -122,34 +105,36 @@ pub const DEVELOPMENT_CONTACT: &str = "https://gitlab.wikimedia.org/toolforge-re
 
 /// The MediaWiki client: User-Agent from [`CONTACT_ENV`], Wikimedia wikis plus
 /// `WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS`. `interactive` drops `maxlag` (a person is waiting).
-pub fn wiki_client_from_env(interactive: bool) -> Result<ActionApiClient, SetupError> {
-    wiki_client_with_contact(&contact_from_env()?, interactive)
+pub fn wiki_client(settings: &Settings, interactive: bool) -> Result<ActionApiClient, SetupError> {
+    wiki_client_with_contact(settings, contact(settings)?, interactive)
 }
 
-/// [`wiki_client_from_env`] with the User-Agent contact given.
+/// [`wiki_client`] with the User-Agent contact given (development mode's stand-in).
 pub fn wiki_client_with_contact(
+    settings: &Settings,
     contact: &str,
     interactive: bool,
 ) -> Result<ActionApiClient, SetupError> {
     let mut config = ClientConfig::new(UserAgent::from_contact(contact)?);
-    config.allow_list = AllowList::from_env()?;
+    config.allow_list = settings.allow_list.clone();
     if interactive {
         config = config.interactive();
     }
     Ok(ActionApiClient::new(config)?)
 }
 
-/// The forge router from the environment (see `wikiscriptsync_forge::config`).
-pub fn forges_from_env() -> Result<Forges, SetupError> {
-    forges_with_contact(&contact_from_env()?)
+/// The forge router: GitHub and the GitLab instances with their tokens (see
+/// [`crate::settings::ForgeSettings`]).
+pub fn forges(settings: &Settings) -> Result<Forges, SetupError> {
+    forges_with_contact(settings, contact(settings)?)
 }
 
-/// [`forges_from_env`] with the User-Agent contact given.
-pub fn forges_with_contact(contact: &str) -> Result<Forges, SetupError> {
-    let config = ForgeConfig::from_vars(|name| match name {
-        CONTACT_ENV => Some(contact.to_owned()),
-        other => std::env::var(other).ok(),
-    })?;
+/// [`forges`] with the User-Agent contact given.
+pub fn forges_with_contact(settings: &Settings, contact: &str) -> Result<Forges, SetupError> {
+    let config = settings
+        .forge
+        .builder(forge::user_agent(contact)?)
+        .build()?;
     Ok(Forges::new(config)?)
 }
 
@@ -171,12 +156,14 @@ pub async fn cli_user(store: &dyn Store, bot_login: &str) -> Result<User, StoreE
 mod tests {
     use super::*;
 
-    fn url_with(vars: &[(&str, &str)]) -> Result<DatabaseUrl, SetupError> {
-        database_url_from(|name| {
+    fn url_with(vars: &[(&str, &str)]) -> Result<DatabaseUrl, String> {
+        let settings = Settings::from_lookup(|name| {
             vars.iter()
                 .find(|(key, _)| *key == name)
                 .map(|(_, value)| (*value).to_owned())
         })
+        .map_err(|e| e.to_string())?;
+        database_url(&settings).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -202,7 +189,30 @@ mod tests {
             "sqlite:x.db"
         );
         // On Toolforge without a password: an error, not a silent local SQLite file.
-        assert!(url_with(&[("TOOL_TOOLSDB_USER", "s12345")]).is_err());
+        let error = url_with(&[("TOOL_TOOLSDB_USER", "s12345")]).unwrap_err();
+        assert!(error.contains("TOOL_TOOLSDB_PASSWORD"), "{error}");
+    }
+
+    #[test]
+    fn the_clients_need_a_contact_and_take_the_extra_hosts_and_tokens() {
+        let none = Settings::from_lookup(|_| None).unwrap();
+        assert!(matches!(forges(&none), Err(SetupError::MissingContact)));
+        assert!(matches!(
+            wiki_client(&none, true),
+            Err(SetupError::MissingContact)
+        ));
+        let settings = Settings::from_lookup(|name| match name {
+            CONTACT_ENV => Some("ops@example.org".to_owned()),
+            "WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS" => Some("127.0.0.1:8080".to_owned()),
+            "WIKISCRIPTSYNC_GITHUB_TOKEN" => Some("ghp_x".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        let forges = forges(&settings).unwrap();
+        assert!(forges.config().github().token.is_some());
+        assert!(forges.config().user_agent().contains("ops@example.org"));
+        let client = wiki_client(&settings, true).unwrap();
+        assert!(mw::WikiApi::parse_wiki(&client, "http://127.0.0.1:8080").is_ok());
     }
 
     #[test]

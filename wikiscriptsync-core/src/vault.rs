@@ -1,6 +1,7 @@
 //! The credential vault: BotPasswords encrypted at rest with Fernet.
 //!
-//! Keys come from `CREDENTIAL_ENCRYPTION_KEY` (the original tool's name): one Fernet key, or a
+//! Keys come from `CREDENTIAL_ENCRYPTION_KEY` (the original tool's name; read by
+//! [`crate::settings::Settings::vault`]): one Fernet key, or a
 //! comma-separated list, newest first. New ciphertexts use the newest key; any listed key
 //! decrypts, so an old key can be retired after `wikiscriptsync rotate-credentials` has
 //! re-encrypted every stored credential with the newest one.
@@ -79,14 +80,6 @@ impl std::fmt::Debug for Vault {
 }
 
 impl Vault {
-    /// Builds a vault from `CREDENTIAL_ENCRYPTION_KEY`.
-    pub fn from_env() -> Result<Self, VaultError> {
-        match std::env::var(KEY_ENV_VAR) {
-            Ok(value) => Self::from_key_list(&SecretString::from(value)),
-            Err(_) => Err(VaultError::MissingKey),
-        }
-    }
-
     /// Builds a vault from a comma-separated key list, newest first. Surrounding whitespace
     /// around each key is ignored; every key is validated, so a typo in an old key is caught
     /// at start-up rather than on the first decrypt that needs it.

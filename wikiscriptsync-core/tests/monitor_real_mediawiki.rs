@@ -62,7 +62,9 @@ fn wiki() -> Option<Wiki> {
 }
 
 fn allow_list() -> AllowList {
-    AllowList::from_env().expect("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS names the test wiki")
+    AllowList::wikimedia()
+        .with_extra_hosts(&std::env::var("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS").unwrap_or_default())
+        .expect("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS names the test wiki")
 }
 
 /// A fresh client (its own request counter).

@@ -101,7 +101,9 @@ impl Real {
             UserAgent::from_contact("https://example.org/wikiscriptsync-tests").unwrap(),
         )
         .interactive();
-        config.allow_list = AllowList::from_env().unwrap();
+        config.allow_list = AllowList::wikimedia()
+            .with_extra_hosts(&std::env::var("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS").unwrap_or_default())
+            .unwrap();
         config.retry = mw::RetryPolicy::fast_for_tests();
         config.request_timeout = Duration::from_secs(20);
         let client = Arc::new(ActionApiClient::new(config).unwrap());

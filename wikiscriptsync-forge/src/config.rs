@@ -1,27 +1,19 @@
 //! Configuration of the forge clients: which GitHub and GitLab instances exist, their tokens, the
-//! User-Agent, timeouts and retry floors. Read from the environment ([`ForgeConfig::from_env`]) or
-//! assembled by [`ForgeConfigBuilder`] in tests.
-//!
-//! | Variable | Meaning |
-//! |---|---|
-//! | `WIKISCRIPTSYNC_CONTACT` | **required**: contact URL or e-mail put in the User-Agent |
-//! | `WIKISCRIPTSYNC_GITHUB_API_URL` | GitHub API base (default `https://api.github.com`; GitHub Enterprise `https://host/api/v3`; plain http only on loopback) |
-//! | `WIKISCRIPTSYNC_GITHUB_TOKEN` | optional GitHub token (read-only public access is enough) |
-//! | `WIKISCRIPTSYNC_GITLAB_INSTANCES` | extra GitLab instances, comma-separated base URLs (gitlab.com and gitlab.wikimedia.org are always known; plain http only on loopback) |
-//! | `WIKISCRIPTSYNC_GITLAB_TOKENS` | optional GitLab tokens, `host=token,host:port=token` (a `read_api` token) |
-//! | `WIKISCRIPTSYNC_FORGE_TIMEOUT_SECS` | per-request timeout in seconds (default 20) |
+//! User-Agent, timeouts and retry floors, assembled from values by [`ForgeConfigBuilder`]. The
+//! crate reads no environment: `wikiscriptsync_core::settings` maps the operator's variables
+//! (`WIKISCRIPTSYNC_GITHUB_API_URL`, `WIKISCRIPTSYNC_GITHUB_TOKEN`,
+//! `WIKISCRIPTSYNC_GITLAB_INSTANCES`, `WIKISCRIPTSYNC_GITLAB_TOKENS`,
+//! `WIKISCRIPTSYNC_FORGE_TIMEOUT_SECS`, `WIKISCRIPTSYNC_CONTACT`) onto the builder's options.
 
-use std::fmt;
-use std::net::IpAddr;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::locator::ForgeKind;
+use crate::instance::Token;
+use crate::instance::{ForgeInstance, ForgeKind, WebBase, host_key, is_loopback};
+use crate::locator::{LocatorError, RepoLocator};
 
-/// The GitHub API used when `WIKISCRIPTSYNC_GITHUB_API_URL` is not set.
+/// The GitHub API used unless [`ForgeConfigBuilder::github_api_url`] overrides it.
 pub const GITHUB_API_URL: &str = "https://api.github.com";
 /// GitLab instances known without configuration.
 pub const DEFAULT_GITLAB_INSTANCES: [&str; 2] =
@@ -34,18 +26,10 @@ pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// A required variable is missing.
-    #[error("{name} is not set: {hint}")]
-    Missing {
-        /// The variable.
-        name: &'static str,
-        /// What to put there.
-        hint: &'static str,
-    },
     /// The User-Agent contact is empty.
     #[error(
         "the User-Agent contact is empty: Wikimedia and GitHub ask for a way to reach the operator; \
-         set WIKISCRIPTSYNC_CONTACT to a URL or e-mail address"
+         pass a URL or e-mail address to `user_agent` (operators: WIKISCRIPTSYNC_CONTACT)"
     )]
     EmptyContact,
     /// The contact cannot go into an HTTP header as one comment.
@@ -63,17 +47,11 @@ pub enum ConfigError {
         /// What is wrong and what to do.
         reason: String,
     },
-    /// An entry of `WIKISCRIPTSYNC_GITLAB_TOKENS` is malformed (the value is never echoed).
-    #[error(
-        "WIKISCRIPTSYNC_GITLAB_TOKENS entry {index} is malformed: write host=token pairs separated by commas"
-    )]
-    BadTokenEntry {
-        /// 1-based position of the entry.
-        index: usize,
-    },
     /// A token was configured for a host that is no GitLab instance.
     #[error(
-        "WIKISCRIPTSYNC_GITLAB_TOKENS names {host:?}, which is not a configured GitLab instance; add it to WIKISCRIPTSYNC_GITLAB_INSTANCES"
+        "a GitLab token (`gitlab_token`; operators: WIKISCRIPTSYNC_GITLAB_TOKENS) names {host:?}, \
+         which is not a configured GitLab instance; add the instance with `gitlab_instance` \
+         (operators: WIKISCRIPTSYNC_GITLAB_INSTANCES)"
     )]
     TokenForUnknownHost {
         /// The host named.
@@ -82,14 +60,6 @@ pub enum ConfigError {
     /// The HTTP client could not be built (TLS backend unavailable).
     #[error("could not build the HTTP client: {0}")]
     HttpClient(String),
-    /// A number could not be read.
-    #[error("{name} must be a whole number of seconds, got {value:?}")]
-    BadNumber {
-        /// The variable.
-        name: &'static str,
-        /// What it held.
-        value: String,
-    },
 }
 
 /// Builds the User-Agent Wikimedia's policy asks for:
@@ -109,59 +79,6 @@ pub fn user_agent(contact: &str) -> Result<String, ConfigError> {
         "wikiscriptsync/{} ({contact}) reqwest/0.13",
         env!("CARGO_PKG_VERSION")
     ))
-}
-
-/// An API token. Its `Debug` never shows the value; the fingerprint keys the ETag cache (ETags
-/// vary by credential) without keeping the token around in another form.
-#[derive(Clone)]
-pub struct Token {
-    secret: SecretString,
-    fingerprint: String,
-}
-
-impl Token {
-    /// Wraps a token.
-    pub fn new(secret: SecretString) -> Self {
-        let digest = Sha256::digest(secret.expose_secret().as_bytes());
-        Self {
-            fingerprint: hex::encode(&digest[..8]),
-            secret,
-        }
-    }
-
-    pub(crate) fn expose(&self) -> &str {
-        self.secret.expose_secret()
-    }
-
-    pub(crate) fn fingerprint(&self) -> &str {
-        &self.fingerprint
-    }
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token([REDACTED])")
-    }
-}
-
-impl From<&str> for Token {
-    fn from(value: &str) -> Self {
-        Self::new(SecretString::from(value.to_owned()))
-    }
-}
-
-/// One forge instance: where its repository pages live and where its API answers.
-#[derive(Debug, Clone)]
-pub struct ForgeInstance {
-    /// GitHub or GitLab.
-    pub kind: ForgeKind,
-    /// Web base of repository URLs (`https://github.com/`, `https://gitlab.wikimedia.org/`), with a
-    /// trailing slash.
-    pub web_base: Url,
-    /// API base with a trailing slash (`https://api.github.com/`, `https://host/api/v4/`).
-    pub api_base: Url,
-    /// Optional token sent as `Authorization` (GitHub `Bearer`, GitLab `PRIVATE-TOKEN`).
-    pub token: Option<Token>,
 }
 
 /// Bounds on waiting and retrying. Floors are configurable so tests run in milliseconds.
@@ -190,8 +107,7 @@ impl Default for RetryPolicy {
     }
 }
 
-/// Everything the forge clients need. Build with [`ForgeConfig::from_env`] or
-/// [`ForgeConfig::builder`].
+/// Everything the forge clients need. Build with [`ForgeConfig::builder`].
 #[derive(Debug, Clone)]
 pub struct ForgeConfig {
     pub(crate) user_agent: String,
@@ -225,62 +141,6 @@ impl ForgeConfig {
         }
     }
 
-    /// Reads the configuration from the process environment (variables in the module docs).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(|name| std::env::var(name).ok())
-    }
-
-    /// Reads the configuration through `lookup` (the environment, or a map in tests).
-    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let non_empty = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let contact = non_empty("WIKISCRIPTSYNC_CONTACT").ok_or(ConfigError::Missing {
-            name: "WIKISCRIPTSYNC_CONTACT",
-            hint: "a URL or e-mail address where the operator can be reached (goes into the User-Agent)",
-        })?;
-        let mut builder = Self::builder(user_agent(&contact)?);
-        if let Some(api) = non_empty("WIKISCRIPTSYNC_GITHUB_API_URL") {
-            builder = builder.github_api_url(api.trim());
-        }
-        if let Some(token) = non_empty("WIKISCRIPTSYNC_GITHUB_TOKEN") {
-            builder = builder.github_token(Token::new(SecretString::from(token.trim().to_owned())));
-        }
-        if let Some(list) = non_empty("WIKISCRIPTSYNC_GITLAB_INSTANCES") {
-            for base in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                builder = builder.gitlab_instance(base);
-            }
-        }
-        if let Some(list) = non_empty("WIKISCRIPTSYNC_GITLAB_TOKENS") {
-            for (i, entry) in list
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .enumerate()
-            {
-                let (host, token) = entry
-                    .split_once('=')
-                    .filter(|(h, t)| !h.trim().is_empty() && !t.trim().is_empty())
-                    .ok_or(ConfigError::BadTokenEntry { index: i + 1 })?;
-                builder = builder.gitlab_token(
-                    host.trim(),
-                    Token::new(SecretString::from(token.trim().to_owned())),
-                );
-            }
-        }
-        if let Some(secs) = non_empty("WIKISCRIPTSYNC_FORGE_TIMEOUT_SECS") {
-            let parsed = secs
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|s| *s > 0)
-                .ok_or_else(|| ConfigError::BadNumber {
-                    name: "WIKISCRIPTSYNC_FORGE_TIMEOUT_SECS",
-                    value: secs.clone(),
-                })?;
-            builder = builder.request_timeout(Duration::from_secs(parsed));
-        }
-        builder.build()
-    }
-
     /// The User-Agent sent with every request.
     pub fn user_agent(&self) -> &str {
         &self.user_agent
@@ -307,10 +167,34 @@ impl ForgeConfig {
     }
 
     /// Parses a repository URL against the configured instances; see [`crate::locator`].
-    pub fn parse_repo_url(&self, input: &str) -> Result<crate::RepoLocator, crate::LocatorError> {
-        crate::locator::parse(self, input)
+    pub fn parse_repo_url(&self, input: &str) -> Result<RepoLocator, LocatorError> {
+        crate::locator::parse(&self.web_bases(), input)
+    }
+
+    /// Every web base repository URLs are accepted under: GitHub, its aliases, each GitLab.
+    fn web_bases(&self) -> Vec<WebBase<'_>> {
+        let mut all = vec![WebBase {
+            instance: &self.github,
+            web_base: &self.github.web_base,
+        }];
+        all.extend(self.github_web_aliases.iter().map(|alias| WebBase {
+            instance: &self.github,
+            web_base: alias,
+        }));
+        all.extend(self.gitlab.iter().map(|i| WebBase {
+            instance: i,
+            web_base: &i.web_base,
+        }));
+        all
     }
 }
+
+/// How [`ConfigError::BadBaseUrl`] names the GitHub API option.
+const GITHUB_API_SETTING: &str =
+    "the GitHub API URL (`github_api_url`; operators: WIKISCRIPTSYNC_GITHUB_API_URL)";
+/// How [`ConfigError::BadBaseUrl`] names the GitLab instances option.
+const GITLAB_INSTANCES_SETTING: &str =
+    "a GitLab instance (`gitlab_instance`; operators: WIKISCRIPTSYNC_GITLAB_INSTANCES)";
 
 /// Assembles a [`ForgeConfig`]; every setting has a production default.
 #[derive(Debug)]
@@ -396,7 +280,7 @@ impl ForgeConfigBuilder {
             return Err(ConfigError::EmptyContact);
         }
         let github_api = validate_base(
-            "WIKISCRIPTSYNC_GITHUB_API_URL",
+            GITHUB_API_SETTING,
             self.github_api.as_deref().unwrap_or(GITHUB_API_URL),
         )?;
         let github_com =
@@ -426,14 +310,14 @@ impl ForgeConfigBuilder {
             .map(|s| (*s).to_owned())
             .chain(self.gitlab)
         {
-            let web_base = validate_base("WIKISCRIPTSYNC_GITLAB_INSTANCES", &base)?;
+            let web_base = validate_base(GITLAB_INSTANCES_SETTING, &base)?;
             if gitlab.iter().any(|i| i.web_base == web_base) {
                 continue;
             }
             let api_base = web_base
                 .join("api/v4/")
                 .map_err(|e| ConfigError::BadBaseUrl {
-                    setting: "WIKISCRIPTSYNC_GITLAB_INSTANCES",
+                    setting: GITLAB_INSTANCES_SETTING,
                     value: base.clone(),
                     reason: e.to_string(),
                 })?;
@@ -467,25 +351,6 @@ impl ForgeConfigBuilder {
     }
 }
 
-/// `host` or `host:port` (port only when not the scheme's default).
-pub(crate) fn host_key(url: &Url) -> String {
-    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-    match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host,
-    }
-}
-
-/// Whether a host is a loopback address (where plain http is allowed for fakes and mirrors).
-pub(crate) fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
-
 fn validate_base(setting: &'static str, raw: &str) -> Result<Url, ConfigError> {
     let refuse = |reason: &str| ConfigError::BadBaseUrl {
         setting,
@@ -499,7 +364,7 @@ fn validate_base(setting: &'static str, raw: &str) -> Result<Url, ConfigError> {
         return Err(ConfigError::BadBaseUrl {
             setting,
             value: "(withheld: it contains credentials)".into(),
-            reason: "credentials do not belong in the URL; use the token variables".into(),
+            reason: "credentials do not belong in the URL; configure a token instead".into(),
         });
     }
     match url.scheme() {
@@ -528,15 +393,6 @@ fn validate_base(setting: &'static str, raw: &str) -> Result<Url, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
 
     #[test]
     fn user_agent_names_version_contact_and_library() {
@@ -554,37 +410,25 @@ mod tests {
             user_agent("a\r\nX-Injected: 1"),
             Err(ConfigError::BadContact)
         );
+        let message = ConfigError::EmptyContact.to_string();
+        assert!(
+            message.contains("`user_agent`") && message.contains("WIKISCRIPTSYNC_CONTACT"),
+            "{message}"
+        );
     }
 
     #[test]
-    fn from_env_requires_a_contact() {
-        let err = ForgeConfig::from_vars(vars(&[])).unwrap_err();
-        assert!(matches!(
-            err,
-            ConfigError::Missing {
-                name: "WIKISCRIPTSYNC_CONTACT",
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn from_env_reads_instances_tokens_and_timeout() {
-        let config = ForgeConfig::from_vars(vars(&[
-            ("WIKISCRIPTSYNC_CONTACT", "ops@example.org"),
-            ("WIKISCRIPTSYNC_GITHUB_API_URL", "http://127.0.0.1:9000"),
-            ("WIKISCRIPTSYNC_GITHUB_TOKEN", "ghp_secret"),
-            (
-                "WIKISCRIPTSYNC_GITLAB_INSTANCES",
-                "https://git.example.org/, http://localhost:8929",
-            ),
-            (
-                "WIKISCRIPTSYNC_GITLAB_TOKENS",
-                "git.example.org=glpat-1,localhost:8929=glpat-2",
-            ),
-            ("WIKISCRIPTSYNC_FORGE_TIMEOUT_SECS", "7"),
-        ]))
-        .unwrap();
+    fn the_builder_takes_instances_tokens_and_timeout_as_values() {
+        let config = ForgeConfig::builder(user_agent("ops@example.org").unwrap())
+            .github_api_url("http://127.0.0.1:9000")
+            .github_token(Token::from("ghp_secret"))
+            .gitlab_instance("https://git.example.org/")
+            .gitlab_instance("http://localhost:8929")
+            .gitlab_token("git.example.org", Token::from("glpat-1"))
+            .gitlab_token("localhost:8929", Token::from("glpat-2"))
+            .request_timeout(Duration::from_secs(7))
+            .build()
+            .unwrap();
         assert_eq!(config.github.api_base.as_str(), "http://127.0.0.1:9000/");
         assert!(config.github.token.is_some());
         let bases: Vec<&str> = config.gitlab.iter().map(|i| i.web_base.as_str()).collect();
@@ -607,36 +451,49 @@ mod tests {
     }
 
     #[test]
-    fn plain_http_is_refused_for_non_loopback_instances() {
-        let err = ForgeConfig::from_vars(vars(&[
-            ("WIKISCRIPTSYNC_CONTACT", "ops@example.org"),
-            ("WIKISCRIPTSYNC_GITLAB_INSTANCES", "http://git.example.org"),
-        ]))
-        .unwrap_err();
-        assert!(err.to_string().contains("only for loopback"), "{err}");
+    fn plain_http_is_refused_for_non_loopback_instances_naming_the_option() {
+        let err = ForgeConfig::builder("ua")
+            .gitlab_instance("http://git.example.org")
+            .build()
+            .unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("only for loopback"), "{message}");
+        assert!(
+            message.contains("`gitlab_instance`")
+                && message.contains("WIKISCRIPTSYNC_GITLAB_INSTANCES"),
+            "{message}"
+        );
     }
 
     #[test]
-    fn malformed_token_entries_are_refused_without_echoing_the_token() {
-        let err = ForgeConfig::from_vars(vars(&[
-            ("WIKISCRIPTSYNC_CONTACT", "ops@example.org"),
-            (
-                "WIKISCRIPTSYNC_GITLAB_TOKENS",
-                "gitlab.com=ok,glpat-leaky-value",
-            ),
-        ]))
-        .unwrap_err();
-        assert_eq!(err, ConfigError::BadTokenEntry { index: 2 });
-        assert!(!err.to_string().contains("leaky"));
-        let err = ForgeConfig::from_vars(vars(&[
-            ("WIKISCRIPTSYNC_CONTACT", "ops@example.org"),
-            (
-                "WIKISCRIPTSYNC_GITHUB_API_URL",
-                "https://user:pw-secret@ghe.example.org/api/v3",
-            ),
-        ]))
-        .unwrap_err();
-        assert!(!err.to_string().contains("pw-secret"), "{err}");
+    fn a_token_for_an_unknown_instance_names_both_options() {
+        let err = ForgeConfig::builder("ua")
+            .gitlab_token("git.example.org", Token::from("glpat-leaky-value"))
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::TokenForUnknownHost {
+                host: "git.example.org".into()
+            }
+        );
+        let message = err.to_string();
+        assert!(!message.contains("leaky"), "{message}");
+        assert!(
+            message.contains("`gitlab_token`") && message.contains("`gitlab_instance`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn credentials_in_a_base_url_are_refused_without_echoing_them() {
+        let err = ForgeConfig::builder("ua")
+            .github_api_url("https://user:pw-secret@ghe.example.org/api/v3")
+            .build()
+            .unwrap_err();
+        let message = err.to_string();
+        assert!(!message.contains("pw-secret"), "{message}");
+        assert!(message.contains("`github_api_url`"), "{message}");
     }
 
     #[test]

@@ -9,13 +9,15 @@ use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde::Deserialize;
 
-use crate::config::{ForgeConfig, ForgeInstance};
+use crate::config::ForgeConfig;
 use crate::error::{ForgeError, Missing};
 use crate::forge::{
     Forge, TreeScope, api_url, expected_blob, malformed, name_too_large, unexpected_status,
     verified_content,
 };
-use crate::locator::{ForgeKind, RepoLocator};
+use crate::instance::ForgeInstance;
+use crate::instance::ForgeKind;
+use crate::locator::RepoLocator;
 use crate::model::{
     BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
 };

@@ -11,13 +11,15 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::{ForgeConfig, Token};
+use crate::config::ForgeConfig;
 use crate::error::{ForgeError, Missing};
 use crate::forge::{
     Forge, TreeScope, api_url, expected_blob, malformed, name_too_large, unexpected_status,
     verified_content,
 };
-use crate::locator::{ForgeKind, RepoLocator};
+use crate::instance::ForgeKind;
+use crate::instance::Token;
+use crate::locator::RepoLocator;
 use crate::model::{
     BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
 };

@@ -1,7 +1,8 @@
 //! GitHub and GitLab clients that spend as little API quota as possible, repository URL parsing
 //! and webhook verification for WikiScriptSync.
 //!
-//! - [`ForgeConfig`] (from the environment or a builder) → [`Forges`], which implements [`Forge`].
+//! - [`ForgeConfig`] (from values, through its builder; the crate reads no environment) →
+//!   [`Forges`], which implements [`Forge`].
 //! - [`Forges::parse_repo_url`] turns a URL into a [`RepoLocator`] or a [`LocatorError`] saying why not.
 //! - A check is [`Forge::head`] (one conditional request; free on GitHub with a token when
 //!   nothing moved) and, only if the branch moved, [`Forge::blob_shas`] (one tree request).
@@ -17,6 +18,7 @@ pub mod error;
 pub mod forge;
 pub mod github;
 pub mod gitlab;
+pub mod instance;
 pub mod locator;
 pub mod model;
 pub mod router;
@@ -25,14 +27,13 @@ pub mod testkit;
 mod transport;
 pub mod webhook;
 
-pub use config::{
-    ConfigError, ForgeConfig, ForgeConfigBuilder, ForgeInstance, RetryPolicy, Token, user_agent,
-};
+pub use config::{ConfigError, ForgeConfig, ForgeConfigBuilder, RetryPolicy, user_agent};
 pub use error::{ForgeError, LimitKind, Missing};
 pub use forge::Forge;
 pub use github::GitHubForge;
 pub use gitlab::GitLabForge;
-pub use locator::{ForgeKind, LocatorError, RepoLocator};
+pub use instance::{ForgeInstance, ForgeKind, Token};
+pub use locator::{LocatorError, RepoLocator};
 pub use model::{
     BlobSha, CommitSha, FileContent, HeadProbe, InvalidSha, KnownHead, RateLimitSnapshot, TreeFile,
     Usage, is_publishable,

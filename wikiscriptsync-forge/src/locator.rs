@@ -13,25 +13,7 @@ use std::fmt;
 use percent_encoding::percent_decode_str;
 use url::Url;
 
-use crate::config::{ForgeConfig, ForgeInstance, host_key};
-
-/// Which kind of forge hosts a repository.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ForgeKind {
-    /// github.com or GitHub Enterprise.
-    GitHub,
-    /// gitlab.com, gitlab.wikimedia.org or another configured GitLab.
-    GitLab,
-}
-
-impl fmt::Display for ForgeKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::GitHub => "GitHub",
-            Self::GitLab => "GitLab",
-        })
-    }
-}
+use crate::instance::{ForgeKind, WebBase, host_key};
 
 /// A repository on a configured forge, as parsed from a URL.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -170,29 +152,8 @@ pub enum LocatorError {
     },
 }
 
-struct Candidate<'a> {
-    instance: &'a ForgeInstance,
-    web_base: &'a Url,
-}
-
-fn instances(config: &ForgeConfig) -> Vec<Candidate<'_>> {
-    let mut all = vec![Candidate {
-        instance: &config.github,
-        web_base: &config.github.web_base,
-    }];
-    all.extend(config.github_web_aliases.iter().map(|alias| Candidate {
-        instance: &config.github,
-        web_base: alias,
-    }));
-    all.extend(config.gitlab.iter().map(|i| Candidate {
-        instance: i,
-        web_base: &i.web_base,
-    }));
-    all
-}
-
-fn known_hosts(config: &ForgeConfig) -> String {
-    instances(config)
+fn known_hosts(candidates: &[WebBase<'_>]) -> String {
+    candidates
         .iter()
         .map(|c| host_key(c.web_base))
         .collect::<Vec<_>>()
@@ -205,14 +166,15 @@ fn same_host(url_host: &str, base: &Url) -> bool {
         || (base_host == "github.com" && url_host.eq_ignore_ascii_case("www.github.com"))
 }
 
-/// Parses a repository URL against the configured instances.
-pub fn parse(config: &ForgeConfig, input: &str) -> Result<RepoLocator, LocatorError> {
+/// Parses a repository URL against the web bases of the configured instances (see
+/// [`crate::ForgeConfig::parse_repo_url`]).
+pub(crate) fn parse(candidates: &[WebBase<'_>], input: &str) -> Result<RepoLocator, LocatorError> {
     let input = input.trim();
     if input.is_empty() {
         return Err(LocatorError::Empty);
     }
     if let Some((user_host, path)) = scp_like(input) {
-        return parse_ssh(config, user_host, path);
+        return parse_ssh(candidates, user_host, path);
     }
     // The url crate resolves `..`; look at the raw path first so traversal is refused, not hidden.
     let raw_path = raw_path(input);
@@ -241,7 +203,7 @@ pub fn parse(config: &ForgeConfig, input: &str) -> Result<RepoLocator, LocatorEr
                 return Err(LocatorError::Userinfo);
             }
             return parse_ssh(
-                config,
+                candidates,
                 &format!("git@{host}"),
                 url.path().trim_start_matches('/'),
             );
@@ -252,8 +214,7 @@ pub fn parse(config: &ForgeConfig, input: &str) -> Result<RepoLocator, LocatorEr
             });
         }
     }
-    let candidates = instances(config);
-    let by_host: Vec<&Candidate<'_>> = candidates
+    let by_host: Vec<&WebBase<'_>> = candidates
         .iter()
         .filter(|c| same_host(url.host_str().unwrap_or_default(), c.web_base))
         .collect();
@@ -263,12 +224,12 @@ pub fn parse(config: &ForgeConfig, input: &str) -> Result<RepoLocator, LocatorEr
         } else {
             LocatorError::UnknownHost {
                 host,
-                known: known_hosts(config),
+                known: known_hosts(candidates),
             }
         });
     };
     let port_matches =
-        |c: &&&Candidate<'_>| c.web_base.port_or_known_default() == url.port_or_known_default();
+        |c: &&&WebBase<'_>| c.web_base.port_or_known_default() == url.port_or_known_default();
     let Some(candidate) = by_host
         .iter()
         .find(|c| port_matches(c) && c.web_base.scheme() == url.scheme())
@@ -303,7 +264,7 @@ fn scp_like(input: &str) -> Option<(&str, &str)> {
 }
 
 fn parse_ssh(
-    config: &ForgeConfig,
+    candidates: &[WebBase<'_>],
     user_host: &str,
     path: &str,
 ) -> Result<RepoLocator, LocatorError> {
@@ -316,13 +277,12 @@ fn parse_ssh(
         return Err(LocatorError::IpLiteral { host });
     }
     check_segments(path)?;
-    let candidates = instances(config);
     let candidate = candidates
         .iter()
         .find(|c| same_host(&host, c.web_base))
         .ok_or_else(|| LocatorError::UnknownHost {
             host: host.clone(),
-            known: known_hosts(config),
+            known: known_hosts(candidates),
         })?;
     let segments = decoded_segments(path)?;
     let mut locator = build(candidate, &segments)?;
@@ -384,7 +344,7 @@ fn strip_git(name: &str) -> &str {
     name.strip_suffix(".git").unwrap_or(name)
 }
 
-fn build(candidate: &Candidate<'_>, segments: &[String]) -> Result<RepoLocator, LocatorError> {
+fn build(candidate: &WebBase<'_>, segments: &[String]) -> Result<RepoLocator, LocatorError> {
     let kind = candidate.instance.kind;
     let (namespace_parts, name, rest) = match kind {
         ForgeKind::GitHub => {

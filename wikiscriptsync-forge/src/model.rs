@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use sha1::{Digest, Sha1};
 
-use crate::locator::ForgeKind;
+use crate::instance::ForgeKind;
 
 /// Why a string is not a Git object id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::config::{ConfigError, ForgeConfig, ForgeInstance};
+use crate::config::{ConfigError, ForgeConfig};
 use crate::error::ForgeError;
 use crate::forge::Forge;
 use crate::github::GitHubForge;
 use crate::gitlab::GitLabForge;
-use crate::locator::{ForgeKind, LocatorError, RepoLocator};
+use crate::instance::{ForgeInstance, ForgeKind, host_key};
+use crate::locator::{LocatorError, RepoLocator};
 use crate::model::{
     BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
 };
@@ -117,7 +118,7 @@ impl Forges {
         let result = match self.transport.send(request, &mut usage).await {
             Ok(reply) if reply.status.is_success() => Ok(usage.snapshots.pop()),
             Ok(reply) => Err(ForgeError::Malformed {
-                host: crate::config::host_key(&instance.api_base),
+                host: host_key(&instance.api_base),
                 what: "health check",
                 detail: format!("unexpected HTTP status {}", reply.status),
             }),
@@ -140,7 +141,7 @@ impl Forges {
         std::iter::once(&self.config.github)
             .chain(&self.config.gitlab)
             .filter_map(|i| {
-                let host = crate::config::host_key(&i.api_base);
+                let host = host_key(&i.api_base);
                 let probe = RepoLocator {
                     kind: i.kind,
                     web_base: i.web_base.clone(),

@@ -11,9 +11,11 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use tokio::sync::Semaphore;
 use url::Url;
 
-use crate::config::{ForgeConfig, RetryPolicy, Token, host_key};
+use crate::config::{ForgeConfig, RetryPolicy};
 use crate::error::{ForgeError, LimitKind};
-use crate::locator::ForgeKind;
+use crate::instance::ForgeKind;
+use crate::instance::Token;
+use crate::instance::host_key;
 use crate::model::{RateLimitSnapshot, Usage};
 
 /// Largest JSON answer read (GitHub caps recursive trees at 7 MB).

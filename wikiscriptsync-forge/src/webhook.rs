@@ -11,7 +11,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::locator::ForgeKind;
+use crate::instance::ForgeKind;
 use crate::model::CommitSha;
 
 /// GitHub lists at most this many commits in a push payload.

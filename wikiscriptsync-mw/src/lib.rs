@@ -17,13 +17,13 @@
 //! A cold publish is four requests (login token, login, probe, edit):
 //!
 //! ```no_run
-//! # async fn publish() -> Result<(), wikiscriptsync_mw::Error> {
+//! # use wikiscriptsync_mw::SecretString;
+//! # async fn publish(password: SecretString) -> Result<(), wikiscriptsync_mw::Error> {
 //! use wikiscriptsync_mw::*;
 //! let mut config = ClientConfig::new(UserAgent::from_contact("https://example.org/me")?);
-//! config.allow_list = AllowList::from_env()?; // adds WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS
+//! config.allow_list = AllowList::with_hosts(["wiki.example.org"])?; // besides Wikimedia's
 //! let client = ActionApiClient::new(config)?;
 //! let wiki = client.parse_wiki("en.wikipedia.org")?;
-//! let password = SecretString::from(std::env::var("BOT_PASSWORD").unwrap_or_default());
 //! let session = client.login_session(&wiki, BotPassword::new("Me@publisher", password)).await?;
 //! let title = Title::parse("User:Me/tool.js")?;
 //! let probe = session.probe(&title).await?;
@@ -70,4 +70,4 @@ pub use ops::{
 pub use rights::{MissingRight, RequiredRight, check_rights, grant_for_right, required_rights};
 pub use secrecy::SecretString;
 pub use title::{ContentModel, Namespace, Title, TitleError, UserTalkTitle};
-pub use wiki::{AllowList, EXTRA_WIKI_HOSTS_ENV, WIKIMEDIA_DOMAINS, WikiUrl, WikiUrlError};
+pub use wiki::{AllowList, WIKIMEDIA_DOMAINS, WikiUrl, WikiUrlError};

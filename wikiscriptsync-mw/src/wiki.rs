@@ -1,13 +1,13 @@
 //! Wiki addressing: turning what a user types (`en.wikipedia.org`, a URL, an `api.php` URL) into
 //! the one API URL we talk to, and refusing hosts outside the allow-list before any request.
+//! The allow-list is built from values ([`AllowList::with_hosts`]); the crate reads no
+//! environment (operators set `WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS`, read by
+//! `wikiscriptsync_core::settings`).
 
 use std::fmt;
 use std::net::IpAddr;
 
 use url::{Host, Url};
-
-/// Environment variable holding extra allowed wiki hosts, comma-separated `host[:port]`.
-pub const EXTRA_WIKI_HOSTS_ENV: &str = "WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS";
 
 /// Wikimedia production domains: these and their subdomains are allowed over https by default.
 pub const WIKIMEDIA_DOMAINS: &[&str] = &[
@@ -55,7 +55,8 @@ pub enum WikiUrlError {
     /// The host is not a Wikimedia production wiki and not in the extra hosts.
     #[error(
         "the host `{host}` is not an allowed wiki; allowed are Wikimedia production wikis \
-         (e.g. en.wikipedia.org) and hosts listed in {EXTRA_WIKI_HOSTS_ENV}"
+         (e.g. en.wikipedia.org) and the extra hosts given to `AllowList::with_hosts` \
+         (operators: WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS)"
     )]
     HostNotAllowed {
         /// The refused host (with port if one was given).
@@ -79,7 +80,10 @@ pub enum WikiUrlError {
         input: String,
     },
     /// An entry of the extra hosts list is malformed.
-    #[error("the entry `{entry}` in {EXTRA_WIKI_HOSTS_ENV} is not `host` or `host:port`")]
+    #[error(
+        "the extra wiki host `{entry}` (`AllowList::with_hosts`; operators: \
+         WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS) is not `host` or `host:port`"
+    )]
     BadExtraHost {
         /// The malformed entry.
         entry: String,
@@ -105,19 +109,26 @@ impl AllowList {
         Self::default()
     }
 
-    /// Wikimedia production domains plus the hosts in [`EXTRA_WIKI_HOSTS_ENV`] (if set).
-    pub fn from_env() -> Result<Self, WikiUrlError> {
-        match std::env::var(EXTRA_WIKI_HOSTS_ENV) {
-            Ok(list) => Self::wikimedia().with_extra_hosts(&list),
-            Err(_) => Ok(Self::wikimedia()),
+    /// Wikimedia production domains plus `hosts` (each `host` or `host:port`; blank entries are
+    /// ignored), e.g. a test wiki on loopback.
+    pub fn with_hosts<I>(hosts: I) -> Result<Self, WikiUrlError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let mut allow = Self::wikimedia();
+        for entry in hosts {
+            let entry = entry.as_ref().trim();
+            if !entry.is_empty() {
+                allow.extra.push(parse_extra_host(entry)?);
+            }
         }
+        Ok(allow)
     }
 
     /// Adds extra hosts from a comma-separated `host[:port]` list (blank entries are ignored).
     pub fn with_extra_hosts(mut self, list: &str) -> Result<Self, WikiUrlError> {
-        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            self.extra.push(parse_extra_host(entry)?);
-        }
+        self.extra.extend(Self::with_hosts(list.split(','))?.extra);
         Ok(self)
     }
 
@@ -249,11 +260,6 @@ impl WikiUrl {
         url.set_query(None);
         url.set_fragment(None);
         Ok(Self { api: url })
-    }
-
-    /// Parses with [`AllowList::from_env`].
-    pub fn parse_with_env(input: &str) -> Result<Self, WikiUrlError> {
-        Self::parse(input, &AllowList::from_env()?)
     }
 
     /// The API URL (`https://en.wikipedia.org/w/api.php`).
@@ -394,6 +400,17 @@ mod tests {
             Err(WikiUrlError::BadExtraHost { .. })
         ));
         let message = wikimedia("example.org").unwrap_err().to_string();
-        assert!(message.contains(EXTRA_WIKI_HOSTS_ENV), "{message}");
+        assert!(
+            message.contains("AllowList::with_hosts")
+                && message.contains("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS"),
+            "{message}"
+        );
+        let message = AllowList::with_hosts(["ok.example.org", "http://x/y"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("`http://x/y`") && message.contains("AllowList::with_hosts"),
+            "{message}"
+        );
     }
 }

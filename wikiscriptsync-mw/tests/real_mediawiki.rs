@@ -34,7 +34,9 @@ fn real_wiki() -> Option<RealWiki> {
         println!("skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set");
         return None;
     };
-    let allow = AllowList::from_env().expect("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS is well-formed");
+    let allow = AllowList::wikimedia()
+        .with_extra_hosts(&std::env::var("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS").unwrap_or_default())
+        .expect("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS is well-formed");
     let wiki = WikiUrl::parse(&url, &allow).expect("the test wiki host is in the extra hosts");
     let mut config = ClientConfig::new(
         UserAgent::from_contact("https://gitlab.wikimedia.org/toolforge-repos/wikiscriptsync")

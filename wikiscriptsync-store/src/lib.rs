@@ -33,7 +33,7 @@ pub use error::{StoreError, StoreResult};
 pub use model::*;
 pub use settings::{
     Backend, DatabaseUrl, MigrationPolicy, StoreSettings, TOOLSDB_DATABASE_SUFFIX, TOOLSDB_HOST,
-    ToolsDbCredentials, toolsdb_url_from_env,
+    ToolsDbCredentials,
 };
 pub use store::{PUBLISH_TASK_EXPIRY, Store};
 

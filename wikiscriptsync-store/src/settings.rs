@@ -1,8 +1,9 @@
 //! Connection settings: which backend a URL selects, pool sizes, and the ToolsDB URL built
-//! from Toolforge's credentials.
+//! from Toolforge's credentials (given as values or read from a `replica.my.cnf`; the crate
+//! reads no environment).
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -204,37 +205,25 @@ impl fmt::Debug for ToolsDbCredentials {
 }
 
 impl ToolsDbCredentials {
-    /// Read `TOOL_TOOLSDB_USER`/`TOOL_TOOLSDB_PASSWORD`, else `replica.my.cnf` in
-    /// `$TOOL_DATA_DIR`, then `$HOME`.
-    pub fn from_env() -> StoreResult<Self> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+    /// Credentials given as values (on Toolforge: `TOOL_TOOLSDB_USER` and
+    /// `TOOL_TOOLSDB_PASSWORD`, read by `wikiscriptsync_core::settings`). The user must not be
+    /// empty.
+    pub fn new(user: impl Into<String>, password: SecretString) -> StoreResult<Self> {
+        let user = user.into().trim().to_owned();
+        if user.is_empty() {
+            return Err(StoreError::Config(
+                "the ToolsDB user is empty: give the credential user (e.g. s12345; operators: \
+                 TOOL_TOOLSDB_USER)"
+                    .to_owned(),
+            ));
+        }
+        Ok(Self { user, password })
     }
 
-    /// Like [`Self::from_env`], reading variables through `lookup` (for tests).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> StoreResult<Self> {
-        let user = lookup("TOOL_TOOLSDB_USER").filter(|v| !v.is_empty());
-        let password = lookup("TOOL_TOOLSDB_PASSWORD").filter(|v| !v.is_empty());
-        match (user, password) {
-            (Some(user), Some(password)) => {
-                return Ok(Self {
-                    user,
-                    password: SecretString::from(password),
-                });
-            }
-            (Some(_), None) | (None, Some(_)) => {
-                return Err(StoreError::Config(
-                    "only one of TOOL_TOOLSDB_USER and TOOL_TOOLSDB_PASSWORD is set; set both \
-                     or neither (then replica.my.cnf is read)"
-                        .to_owned(),
-                ));
-            }
-            (None, None) => {}
-        }
-        let candidates: Vec<PathBuf> = ["TOOL_DATA_DIR", "HOME"]
-            .iter()
-            .filter_map(|var| lookup(var).filter(|v| !v.is_empty()))
-            .map(|dir| Path::new(&dir).join("replica.my.cnf"))
-            .collect();
+    /// The credentials in the first `replica.my.cnf` found in `dirs` (Toolforge puts one in the
+    /// tool's home directory), in order.
+    pub fn from_replica_cnf(dirs: &[PathBuf]) -> StoreResult<Self> {
+        let candidates: Vec<PathBuf> = dirs.iter().map(|dir| dir.join("replica.my.cnf")).collect();
         for path in &candidates {
             if let Ok(text) = std::fs::read_to_string(path) {
                 return Self::from_my_cnf(&text)
@@ -242,10 +231,10 @@ impl ToolsDbCredentials {
             }
         }
         Err(StoreError::Config(format!(
-            "no ToolsDB credentials: set TOOL_TOOLSDB_USER and TOOL_TOOLSDB_PASSWORD, or \
-             provide replica.my.cnf (looked in: {})",
+            "no ToolsDB credentials: no replica.my.cnf (looked in: {}); give the credentials \
+             as values instead (operators: TOOL_TOOLSDB_USER and TOOL_TOOLSDB_PASSWORD)",
             if candidates.is_empty() {
-                "nowhere, neither TOOL_DATA_DIR nor HOME is set".to_owned()
+                "no directory given".to_owned()
             } else {
                 candidates
                     .iter()
@@ -324,11 +313,6 @@ fn unquote(value: &str) -> &str {
     value
 }
 
-/// The ToolsDB URL for `<user>__wikiscriptsync` from Toolforge's credentials.
-pub fn toolsdb_url_from_env() -> StoreResult<DatabaseUrl> {
-    ToolsDbCredentials::from_env()?.database_url(TOOLSDB_HOST, TOOLSDB_DATABASE_SUFFIX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,13 +341,9 @@ mod tests {
     }
 
     #[test]
-    fn toolsdb_credentials_come_from_the_environment_first() {
-        let creds = ToolsDbCredentials::from_lookup(|name| match name {
-            "TOOL_TOOLSDB_USER" => Some("s12345".to_owned()),
-            "TOOL_TOOLSDB_PASSWORD" => Some("p@ss/word".to_owned()),
-            _ => None,
-        })
-        .unwrap();
+    fn toolsdb_credentials_given_as_values_make_the_database_url() {
+        let creds = ToolsDbCredentials::new(" s12345 ", SecretString::from("p@ss/word".to_owned()))
+            .unwrap();
         let url = creds
             .database_url(TOOLSDB_HOST, TOOLSDB_DATABASE_SUFFIX)
             .unwrap();
@@ -377,10 +357,12 @@ mod tests {
             "password leaked"
         );
         assert!(!format!("{creds:?}").contains("p@ss"), "password leaked");
+        let empty = ToolsDbCredentials::new(" ", SecretString::from("pw".to_owned())).unwrap_err();
+        assert!(empty.to_string().contains("TOOL_TOOLSDB_USER"), "{empty}");
     }
 
     #[test]
-    fn toolsdb_credentials_fall_back_to_replica_my_cnf_in_the_data_dir_then_home() {
+    fn toolsdb_credentials_come_from_the_first_replica_my_cnf_found() {
         let data = tempfile::tempdir().unwrap();
         let home = tempfile::tempdir().unwrap();
         std::fs::write(
@@ -388,17 +370,9 @@ mod tests {
             "[client]\nuser = 'home_user'\npassword = 'home_pw'\n",
         )
         .unwrap();
-        let lookup = |data_has_file: bool| {
-            let data = data.path().to_str().unwrap().to_owned();
-            let home = home.path().to_str().unwrap().to_owned();
-            move |name: &str| match name {
-                "TOOL_DATA_DIR" if data_has_file => Some(data.clone()),
-                "HOME" => Some(home.clone()),
-                _ => None,
-            }
-        };
+        let dirs = [data.path().to_owned(), home.path().to_owned()];
         assert_eq!(
-            ToolsDbCredentials::from_lookup(lookup(false)).unwrap().user,
+            ToolsDbCredentials::from_replica_cnf(&dirs).unwrap().user,
             "home_user"
         );
         std::fs::write(
@@ -406,20 +380,23 @@ mod tests {
             "[mysql]\nuser=wrong\n[client]\nuser=s999\npassword=\"data_pw\"\n",
         )
         .unwrap();
-        let creds = ToolsDbCredentials::from_lookup(lookup(true)).unwrap();
+        let creds = ToolsDbCredentials::from_replica_cnf(&dirs).unwrap();
         assert_eq!(creds.user, "s999");
         assert_eq!(creds.password.expose_secret(), "data_pw");
     }
 
     #[test]
     fn missing_toolsdb_credentials_say_where_we_looked() {
-        let error = ToolsDbCredentials::from_lookup(|_| None).unwrap_err();
-        assert!(error.to_string().contains("TOOL_TOOLSDB_USER"), "{error}");
-        let half = ToolsDbCredentials::from_lookup(|name| {
-            (name == "TOOL_TOOLSDB_USER").then(|| "s1".to_owned())
-        })
-        .unwrap_err();
-        assert!(half.to_string().contains("only one of"), "{half}");
+        let dir = tempfile::tempdir().unwrap();
+        let error = ToolsDbCredentials::from_replica_cnf(&[dir.path().to_owned()]).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("TOOL_TOOLSDB_USER"), "{message}");
+        assert!(
+            message.contains(&dir.path().join("replica.my.cnf").display().to_string()),
+            "{message}"
+        );
+        let nowhere = ToolsDbCredentials::from_replica_cnf(&[]).unwrap_err();
+        assert!(nowhere.to_string().contains("no directory"), "{nowhere}");
     }
 
     #[test]

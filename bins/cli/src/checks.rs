@@ -8,14 +8,13 @@ use std::sync::Arc;
 use clap::Subcommand;
 use serde_json::{Value, json};
 use wikiscriptsync_core::jobs::{self, PageJobReport, RepositoryJobReport, Services};
-use wikiscriptsync_core::maintenance::{
-    self, DEFAULT_HEALTH_PROBE_WIKIS, HEALTH_FORGES_ENV, HEALTH_PROBE_WIKIS_ENV, HealthReport,
-};
+use wikiscriptsync_core::maintenance::{self, HealthReport};
 use wikiscriptsync_core::monitor::{ChangeEvent, Progress, ProgressSink};
-use wikiscriptsync_core::notify::{self, NotifyReport};
+use wikiscriptsync_core::notify::NotifyReport;
+use wikiscriptsync_core::settings::Settings;
 use wikiscriptsync_core::setup;
 use wikiscriptsync_core::store::MigrationPolicy;
-use wikiscriptsync_core::vault::{KEY_ENV_VAR, Vault};
+use wikiscriptsync_core::vault::KEY_ENV_VAR;
 
 use crate::{Exit, Failure};
 
@@ -73,10 +72,10 @@ pub(crate) enum CheckCommand {
     },
 }
 
-pub(crate) async fn run(command: CheckCommand) -> Result<Exit, Failure> {
+pub(crate) async fn run(command: CheckCommand, settings: &Settings) -> Result<Exit, Failure> {
     match command {
         CheckCommand::CheckUpdates { json } => {
-            let services = services().await?;
+            let services = services(settings).await?;
             let result = jobs::check_updates(&services, progress_line(json)).await;
             services.store.close().await;
             finish_progress(json);
@@ -85,7 +84,7 @@ pub(crate) async fn run(command: CheckCommand) -> Result<Exit, Failure> {
             Ok(Exit::Ok)
         }
         CheckCommand::CheckWikiUpdates { json } => {
-            let services = services().await?;
+            let services = services(settings).await?;
             let result = jobs::check_wiki_updates(&services, progress_line(json)).await;
             services.store.close().await;
             finish_progress(json);
@@ -93,19 +92,16 @@ pub(crate) async fn run(command: CheckCommand) -> Result<Exit, Failure> {
             print_pages(&report, json);
             Ok(Exit::Ok)
         }
-        CheckCommand::CheckHealth { json } => Ok(health(json).await),
+        CheckCommand::CheckHealth { json } => Ok(health(json, settings).await),
         CheckCommand::CleanupLogs {
             dry_run,
             older_than,
             json,
         } => {
-            let days = match older_than {
-                Some(days) => days,
-                None => maintenance::retention_days_from_env().map_err(Failure::Usage)?,
-            };
-            let store = crate::manage::open_store().await?;
-            let result = maintenance::cleanup_logs(store.as_ref(), days, dry_run).await;
-            store.close().await;
+            let days = older_than.unwrap_or(settings.log_retention_days);
+            let app = crate::manage::open_app(settings, false).await?;
+            let result = app.cleanup_logs(days, dry_run).await;
+            app.close().await;
             let report = result?;
             if json {
                 let r = report.removed;
@@ -127,9 +123,9 @@ pub(crate) async fn run(command: CheckCommand) -> Result<Exit, Failure> {
             Ok(Exit::Ok)
         }
         CheckCommand::CleanOrphanData { dry_run, json } => {
-            let store = crate::manage::open_store().await?;
-            let result = store.clean_orphans(dry_run).await;
-            store.close().await;
+            let app = crate::manage::open_app(settings, false).await?;
+            let result = app.clean_orphans(dry_run).await;
+            app.close().await;
             let report = result?;
             if json {
                 let tables: serde_json::Map<String, Value> = report
@@ -149,17 +145,17 @@ pub(crate) async fn run(command: CheckCommand) -> Result<Exit, Failure> {
     }
 }
 
-async fn services() -> Result<Services, Failure> {
-    Services::from_env().await.map_err(|err| match err {
-        jobs::JobError::Setup(
-            setup::SetupError::MissingContact
-            | setup::SetupError::Wiki(_)
-            | setup::SetupError::WikiHosts(_)
-            | setup::SetupError::Forge(_),
-        )
-        | jobs::JobError::Notify(_) => Failure::Usage(err.to_string()),
-        other => Failure::Other(other.into()),
-    })
+async fn services(settings: &Settings) -> Result<Services, Failure> {
+    Services::from_settings(settings)
+        .await
+        .map_err(|err| match err {
+            jobs::JobError::Setup(
+                setup::SetupError::MissingContact
+                | setup::SetupError::Wiki(_)
+                | setup::SetupError::Forge(_),
+            ) => Failure::Usage(err.to_string()),
+            other => Failure::Other(other.into()),
+        })
 }
 
 /// A progress line on standard error when it is a terminal (and not in JSON mode).
@@ -358,9 +354,9 @@ fn notifications_json(report: &NotifyReport) -> Value {
 }
 
 /// Runs every health check; exit code 1 when any failed.
-async fn health(json: bool) -> Exit {
+async fn health(json: bool, settings: &Settings) -> Exit {
     let mut report = HealthReport::default();
-    match setup::database_url_from_env() {
+    match setup::database_url(settings) {
         Ok(url) => match setup::open_store(&url, MigrationPolicy::RequireCurrent).await {
             Ok(store) => {
                 report.push(
@@ -375,37 +371,34 @@ async fn health(json: bool) -> Exit {
     }
     report.push(
         "encryption key",
-        match std::env::var(KEY_ENV_VAR) {
-            Err(_) => Err(format!(
+        match &settings.credential_keys {
+            None => Err(format!(
                 "{KEY_ENV_VAR} is not set: stored BotPasswords cannot be decrypted; create one \
                  with `wikiscriptsync generate-key`"
             )),
-            Ok(_) => Vault::from_env()
+            Some(_) => settings
+                .vault()
                 .map(|v| format!("{} key(s), valid", v.key_count()))
                 .map_err(|e| e.to_string()),
         },
     );
-    match setup::forges_from_env() {
+    match setup::forges(settings) {
         Ok(forges) => {
-            let only = maintenance::list_from_env(HEALTH_FORGES_ENV, "");
-            maintenance::check_forges(&forges, &only, &mut report).await;
+            maintenance::check_forges(&forges, &settings.health_forges, &mut report).await;
         }
         Err(err) => report.push("forge configuration", Err(err.to_string())),
     }
-    match setup::wiki_client_from_env(true) {
+    match setup::wiki_client(settings, true) {
         Ok(client) => {
-            let wikis =
-                maintenance::list_from_env(HEALTH_PROBE_WIKIS_ENV, DEFAULT_HEALTH_PROBE_WIKIS);
-            maintenance::check_wikis(&client, &wikis, &mut report).await;
+            maintenance::check_wikis(&client, &settings.health_probe_wikis, &mut report).await;
         }
         Err(err) => report.push("wiki configuration", Err(err.to_string())),
     }
     report.push(
         "notification bot",
-        match notify::bot_from_env() {
-            Ok(Some(bot)) => Ok(format!("configured as {}", bot.login_name())),
-            Ok(None) => Ok("not configured: checks run, notifications are off".to_owned()),
-            Err(err) => Err(err.to_string()),
+        match &settings.notify_bot {
+            Some(bot) => Ok(format!("configured as {}", bot.login_name())),
+            None => Ok("not configured: checks run, notifications are off".to_owned()),
         },
     );
     if json {

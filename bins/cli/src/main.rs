@@ -10,6 +10,7 @@ mod manage;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use secrecy::ExposeSecret as _;
@@ -22,31 +23,34 @@ use wikiscriptsync_core::publish::{
     AdHocPublish, Credentials, FailureClass, PublishError, PublishFailure, PublishOptions,
     PublishReport, PublishSource, RequestCounts, SourceRevision,
 };
+use wikiscriptsync_core::settings::{Settings, vars};
 use wikiscriptsync_core::setup::{self, DATABASE_URL_ENV};
-use wikiscriptsync_core::vault::{KEY_ENV_VAR, Vault, VaultError};
+use wikiscriptsync_core::vault::{Vault, VaultError};
 
-const PUBLISH_HELP: &str = "\
+/// The publish command's help after the options: exit codes, where the password comes from,
+/// the variables it reads (from the one list in core) and examples.
+fn publish_help() -> String {
+    format!(
+        "{PUBLISH_EXIT_CODES}\n\n{}\nThe CLI records its attempts as the local user `cli:<User>` (the part of \
+         --bot-user before @).\n\n{PUBLISH_EXAMPLES}",
+        vars::env_help(vars::Reader::Publish)
+    )
+}
+
+const PUBLISH_EXIT_CODES: &str = "\
 Exit codes:
   0  published, or the page already had the file's text (no change); a dry run that ran
   1  any other error (network, login, forge, database, configuration)
   2  usage or configuration error (bad or missing arguments, no password available,
-     WIKISCRIPTSYNC_CONTACT missing, a malformed CREDENTIAL_ENCRYPTION_KEY)
+     WIKISCRIPTSYNC_CONTACT missing, a malformed variable such as CREDENTIAL_ENCRYPTION_KEY)
   3  refused: the page changed on-wiki since your last publish (drift), an edit conflict,
      a missing right, a missing page without --create, a protected page or a block
 
 Password: from the variable named by --password-env, or typed at a prompt (no echo). It is
 never accepted as a flag value. Without a terminal and without --password-env the command
-stops with exit code 2.
+stops with exit code 2.";
 
-Environment:
-  WIKISCRIPTSYNC_CONTACT          your URL or e-mail for the User-Agent (required)
-  WIKISCRIPTSYNC_DATABASE_URL     where the publish log and mutex live
-                                  (default: sqlite:data/wikiscriptsync.sqlite3, created and
-                                  migrated on first use)
-  WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS extra wiki hosts besides Wikimedia's (e.g. a test wiki)
-  WIKISCRIPTSYNC_GITHUB_TOKEN     optional GitHub token (higher rate limit)
-The CLI records its attempts as the local user `cli:<User>` (the part of --bot-user before @).
-
+const PUBLISH_EXAMPLES: &str = "\
 Examples:
   # Preview what would change, then publish
   wikiscriptsync publish --repo https://github.com/octo/gadgets --branch main \\
@@ -59,6 +63,19 @@ Examples:
   # From CI, a file the job built, with machine-readable output and request counts
   wikiscriptsync publish --from-file dist/gadget.js --wiki test.wikipedia.org \\
       --page User:Octo/gadget.js --bot-user Octo@ci --password-env BOT_PASSWORD --json --stats";
+
+/// The settings, read from the environment on first use and kept for the process (commands
+/// that need no configuration, such as `generate-key`, never read them).
+static SETTINGS: OnceLock<Settings> = OnceLock::new();
+
+/// The settings (see [`SETTINGS`]); unusable variables are a usage error (exit code 2).
+pub(crate) fn settings() -> Result<&'static Settings, Failure> {
+    if let Some(settings) = SETTINGS.get() {
+        return Ok(settings);
+    }
+    let settings = Settings::from_env().map_err(|err| Failure::Usage(err.to_string()))?;
+    Ok(SETTINGS.get_or_init(|| settings))
+}
 
 /// Keep gadget and user-script pages in step with the Git repositories they are developed in.
 #[derive(Debug, Parser)]
@@ -76,7 +93,7 @@ enum Command {
     /// log in with your BotPassword, check rights and the page's current revision, refuse if
     /// the page changed on-wiki since your last publish (unless --overwrite-drift), skip if
     /// nothing changes, edit, and record the attempt in the publish log.
-    #[command(after_help = PUBLISH_HELP)]
+    #[command(after_help = publish_help())]
     Publish(Box<PublishArgs>),
     /// Create or update the database schema and say what was done.
     Migrate,
@@ -223,19 +240,19 @@ fn init_logging() {
 
 async fn run(cli: Cli) -> Result<Exit, Failure> {
     match cli.command {
-        Command::Publish(args) => publish(*args).await,
-        Command::Migrate => migrate().await,
-        Command::RotateCredentials { dry_run } => rotate(dry_run).await,
+        Command::Publish(args) => publish(*args, settings()?).await,
+        Command::Migrate => migrate(settings()?).await,
+        Command::RotateCredentials { dry_run } => rotate(dry_run, settings()?).await,
         Command::GenerateKey => {
             println!("{}", Vault::generate_key().expose_secret());
             Ok(Exit::Ok)
         }
-        Command::Checks(command) => checks::run(command).await,
-        Command::Manage(command) => manage::run(command).await,
+        Command::Checks(command) => checks::run(command, settings()?).await,
+        Command::Manage(command) => manage::run(command, settings()?).await,
     }
 }
 
-async fn publish(args: PublishArgs) -> Result<Exit, Failure> {
+async fn publish(args: PublishArgs, settings: &Settings) -> Result<Exit, Failure> {
     if args.password.is_some() {
         return Err(Failure::Usage(
             "a password is never accepted on the command line (it would leak into shell history \
@@ -247,7 +264,7 @@ async fn publish(args: PublishArgs) -> Result<Exit, Failure> {
     let login = wikiscriptsync_core::app::parse_bot_login(&args.bot_user)
         .map_err(|e| Failure::Usage(format!("--bot-user: {e}")))?;
     let password = manage::read_password(args.password_env.as_deref(), &login)?;
-    let app = manage::open_app(true).await?;
+    let app = manage::open_app(settings, true).await?;
     let source = match publish_source(&args, &app) {
         Ok(source) => source,
         Err(failure) => {
@@ -320,7 +337,6 @@ fn publish_source(args: &PublishArgs, app: &App) -> Result<PublishSource, Failur
 pub(crate) fn config_failure(error: setup::SetupError) -> Failure {
     match error {
         setup::SetupError::MissingContact
-        | setup::SetupError::WikiHosts(_)
         | setup::SetupError::Wiki(_)
         | setup::SetupError::Forge(_) => Failure::Usage(error.to_string()),
         other => Failure::Other(other.into()),
@@ -434,8 +450,8 @@ fn result_json(result: &Result<PublishReport, PublishFailure>) -> Value {
     }
 }
 
-async fn migrate() -> Result<Exit, Failure> {
-    let url = setup::database_url_from_env().map_err(config_failure)?;
+async fn migrate(settings: &Settings) -> Result<Exit, Failure> {
+    let url = setup::database_url(settings).map_err(config_failure)?;
     println!("database: {}", url.redacted());
     let outcome = migrate_database(&url)
         .await
@@ -455,11 +471,9 @@ async fn migrate() -> Result<Exit, Failure> {
     Ok(Exit::Ok)
 }
 
-async fn rotate(dry_run: bool) -> Result<Exit, Failure> {
-    if std::env::var_os(KEY_ENV_VAR).is_none() {
-        return Err(key_failure(&VaultError::MissingKey));
-    }
-    let app = manage::open_app(false).await?;
+async fn rotate(dry_run: bool, settings: &Settings) -> Result<Exit, Failure> {
+    settings.vault().map_err(|e| key_failure(&e))?;
+    let app = manage::open_app(settings, false).await?;
     let report = app.rotate_credentials(dry_run).await;
     app.close().await;
     let report = report.map_err(|e| match e {

@@ -14,24 +14,19 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use wikiscriptsync_core::jobs::{self, JobError, Schedule, Services};
+use wikiscriptsync_core::settings::{Settings, vars};
 
-const ENV_HELP: &str = "\
-Environment:
-  WIKISCRIPTSYNC_CONTACT              your URL or e-mail for the User-Agent (required)
-  WIKISCRIPTSYNC_DATABASE_URL         the database (default sqlite:data/wikiscriptsync.sqlite3;
-                                      on Toolforge: mysql://…/<user>__wikiscriptsync)
-  WIKISCRIPTSYNC_GITHUB_TOKEN         GitHub token (unchanged repositories then cost no quota)
-  WIKISCRIPTSYNC_NOTIFY_BOT_USER      notification bot, User@BotName (talk-page rights only)
-  WIKISCRIPTSYNC_NOTIFY_BOT_PASSWORD  its BotPassword; without both, checks run and
-                                      notifications are off
-  WIKISCRIPTSYNC_LOG_RETENTION_DAYS   cleanup-logs keeps this many days (default 90)
-  WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS     extra wiki hosts besides Wikimedia's
-  RUST_LOG                            log filter (default info); logs are JSON lines when
-                                      standard error is not a terminal";
+/// The variables the jobs read, from the one list in core, and how logs are written.
+fn env_help() -> String {
+    format!(
+        "{}\n\nLogs are JSON lines when standard error is not a terminal.",
+        vars::env_help(vars::Reader::Jobs)
+    )
+}
 
 /// The scheduled jobs of WikiScriptSync.
 #[derive(Debug, Parser)]
-#[command(name = "wikiscriptsync-jobs", version, about, after_help = ENV_HELP)]
+#[command(name = "wikiscriptsync-jobs", version, about, after_help = env_help())]
 struct Cli {
     #[command(subcommand)]
     job: Job,
@@ -82,7 +77,7 @@ fn main() -> ExitCode {
             tracing::error!(error = %err, "job failed");
             eprintln!("error: {err}");
             ExitCode::from(match err {
-                JobError::Setup(_) | JobError::Notify(_) | JobError::Config(_) => 2,
+                Failed::Settings(_) | Failed::Job(JobError::Setup(_)) => 2,
                 _ => 1,
             })
         }
@@ -103,8 +98,39 @@ fn init_logging() {
     }
 }
 
-async fn run(job: Job) -> Result<(), JobError> {
-    let services = Services::from_env().await?;
+/// Why a job did not run to the end.
+#[derive(Debug)]
+enum Failed {
+    /// The environment holds unusable values.
+    Settings(wikiscriptsync_core::settings::SettingsError),
+    /// The job could not run, or stopped early.
+    Job(JobError),
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Settings(err) => err.fmt(f),
+            Self::Job(err) => err.fmt(f),
+        }
+    }
+}
+
+impl From<wikiscriptsync_core::settings::SettingsError> for Failed {
+    fn from(err: wikiscriptsync_core::settings::SettingsError) -> Self {
+        Self::Settings(err)
+    }
+}
+
+impl From<JobError> for Failed {
+    fn from(err: JobError) -> Self {
+        Self::Job(err)
+    }
+}
+
+async fn run(job: Job) -> Result<(), Failed> {
+    let settings = Settings::from_env()?;
+    let services = Services::from_settings(&settings).await?;
     let result = match job {
         Job::CheckUpdates => jobs::check_updates(&services, None).await.map(|r| {
             println!("{}", r.checks.summary());
@@ -135,7 +161,7 @@ async fn run(job: Job) -> Result<(), JobError> {
         }
     };
     services.store.close().await;
-    result
+    Ok(result?)
 }
 
 #[cfg(test)]

@@ -91,6 +91,8 @@ pub struct AppState {
     pub dashboards: Arc<DashboardCache>,
     /// Usage counts not yet written.
     pub usage: Arc<UsageCounter>,
+    /// This machine's name in claim owners (the settings' `runner_host`).
+    pub runner_host: String,
 }
 
 impl std::fmt::Debug for AppState {
@@ -153,6 +155,7 @@ impl AppState {
             public_origin: None,
             dashboards: Arc::new(DashboardCache::new(DEFAULT_TTL)),
             usage: Arc::new(UsageCounter::default()),
+            runner_host: wikiscriptsync_core::settings::DEFAULT_RUNNER_HOST.to_owned(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The web server's two secrets: the cookie key (encrypts the session cookie) and the credential
 //! key (encrypts stored BotPasswords).
 //!
-//! In production both come from the environment (`WIKISCRIPTSYNC_COOKIE_KEY`,
+//! In production both come from the settings (`WIKISCRIPTSYNC_COOKIE_KEY`,
 //! `CREDENTIAL_ENCRYPTION_KEY`). In development they are generated on first start into the data
 //! directory, readable by the owner only (mode 600), and reused afterwards so that sessions and
 //! stored credentials survive a restart.
@@ -15,10 +15,11 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret as _, SecretString};
+use wikiscriptsync_core::settings::Settings;
 use wikiscriptsync_core::vault::{Vault, VaultError};
 
 /// The environment variable holding the cookie key (base64 of at least 64 random bytes).
-pub const COOKIE_KEY_ENV_VAR: &str = "WIKISCRIPTSYNC_COOKIE_KEY";
+pub const COOKIE_KEY_ENV_VAR: &str = wikiscriptsync_core::settings::vars::COOKIE_KEY_ENV;
 
 /// Bytes in a cookie key: what the cookie crate's `Key` needs for signing plus encryption.
 pub const COOKIE_KEY_BYTES: usize = 64;
@@ -78,18 +79,31 @@ impl Keys {
             .map_err(|_| KeyError::BadCookieKey)
     }
 
-    /// Production: both keys from the environment.
-    pub fn from_env() -> Result<Self, KeyError> {
-        let cookie = std::env::var(COOKIE_KEY_ENV_VAR).map_err(|_| KeyError::BadCookieKey)?;
+    /// Production: both keys from the settings.
+    pub fn from_settings(settings: &Settings) -> Result<Self, KeyError> {
+        let cookie = settings
+            .web
+            .cookie_key
+            .as_ref()
+            .ok_or(KeyError::BadCookieKey)?;
         Ok(Self {
-            cookie: decode_cookie_key(&SecretString::from(cookie))?,
-            vault: Arc::new(Vault::from_env()?),
+            cookie: decode_cookie_key(cookie)?,
+            vault: Arc::new(settings.vault()?),
         })
     }
 
-    /// Development: keys from `dir`, generated on first start. A credential key in the
-    /// environment wins over the file, so a developer can test with a production-like setup.
+    /// Development: keys from `dir`, generated on first start.
     pub fn load_or_generate(dir: &Path) -> Result<Self, KeyError> {
+        Self::load_or_generate_with(dir, None)
+    }
+
+    /// [`Self::load_or_generate`], except that configured credential keys
+    /// (`CREDENTIAL_ENCRYPTION_KEY`) win over the file, so a developer can test with a
+    /// production-like setup.
+    pub fn load_or_generate_with(
+        dir: &Path,
+        credential_keys: Option<&SecretString>,
+    ) -> Result<Self, KeyError> {
         if !dir.exists() {
             fs::create_dir_all(dir).map_err(|source| KeyError::File {
                 path: dir.into(),
@@ -112,8 +126,8 @@ impl Keys {
             })?;
             Ok(SecretString::from(STANDARD.encode(bytes.as_slice())))
         })?;
-        let vault = match std::env::var_os(wikiscriptsync_core::vault::KEY_ENV_VAR) {
-            Some(_) => Vault::from_env()?,
+        let vault = match credential_keys {
+            Some(keys) => Vault::from_key_list(keys)?,
             None => {
                 let key =
                     read_or_create(&dir.join("credential.key"), || Ok(Vault::generate_key()))?;
@@ -208,6 +222,37 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("chmod 600"));
+    }
+
+    #[test]
+    fn configured_credential_keys_win_over_the_generated_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let configured = Vault::generate_key();
+        let keys = Keys::load_or_generate_with(dir.path(), Some(&configured)).unwrap();
+        let token = keys.vault.encrypt(&SecretString::from("pw".to_owned()));
+        let by_configured = Vault::from_key_list(&configured).unwrap();
+        assert_eq!(by_configured.decrypt(&token).unwrap().expose_secret(), "pw");
+        let from_file = Keys::load_or_generate(dir.path()).unwrap();
+        assert!(from_file.vault.decrypt(&token).is_err());
+    }
+
+    #[test]
+    fn production_keys_come_from_the_settings() {
+        let cookie = STANDARD.encode([7u8; COOKIE_KEY_BYTES]);
+        let key = Vault::generate_key();
+        let settings = Settings::from_lookup(|name| match name {
+            "WIKISCRIPTSYNC_COOKIE_KEY" => Some(cookie.clone()),
+            "CREDENTIAL_ENCRYPTION_KEY" => Some(key.expose_secret().to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        let keys = Keys::from_settings(&settings).unwrap();
+        assert_eq!(keys.cookie.expose_secret(), &[7u8; COOKIE_KEY_BYTES][..]);
+        let without = Settings::from_lookup(|_| None).unwrap();
+        assert!(matches!(
+            Keys::from_settings(&without),
+            Err(KeyError::BadCookieKey)
+        ));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `wikiscriptsync-web`: the WikiScriptSync web application.
 //!
 //! `--dev` runs it on a laptop (loopback, SQLite, generated keys); without it, it runs as on
-//! Toolforge (`0.0.0.0:$PORT`, configuration from the environment).
+//! Toolforge (`0.0.0.0:$PORT`, configuration from the environment, read once into the
+//! [`Settings`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,27 +10,29 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Parser;
 use tokio::net::TcpListener;
-use wikiscriptsync_core::mw::{AllowList, UserAgent};
+use wikiscriptsync_core::mw::UserAgent;
+use wikiscriptsync_core::settings::{Settings, vars};
 use wikiscriptsync_core::setup;
-use wikiscriptsync_web::config::{self, DEFAULT_PORT};
+use wikiscriptsync_web::config;
 use wikiscriptsync_web::dashboard_cache::DashboardCache;
 use wikiscriptsync_web::keys::Keys;
 use wikiscriptsync_web::{AppState, Mode, WebConfig, router, serve};
 
 /// The WikiScriptSync web application.
 #[derive(Debug, Parser)]
-#[command(name = "wikiscriptsync-web", version, about)]
+#[command(name = "wikiscriptsync-web", version, about, after_help = vars::env_help(vars::Reader::Web))]
 struct Args {
     /// Development mode: bind to 127.0.0.1 only, keep the SQLite database and generated keys in
     /// --data-dir, and show a banner saying so.
     #[arg(long)]
     dev: bool,
-    /// The port to listen on (Toolforge sets PORT).
-    #[arg(long, env = "PORT", default_value_t = DEFAULT_PORT)]
-    port: u16,
-    /// Where development mode keeps its database and keys.
-    #[arg(long, env = "WIKISCRIPTSYNC_DATA_DIR", default_value = "data")]
-    data_dir: PathBuf,
+    /// The port to listen on [default: PORT, else 8000].
+    #[arg(long)]
+    port: Option<u16>,
+    /// Where development mode keeps its database and keys [default: WIKISCRIPTSYNC_DATA_DIR,
+    /// else data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -40,22 +43,31 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
+    let settings = Settings::from_env()?;
+    // Flags override the environment.
+    let port = args.port.unwrap_or(settings.web.port);
+    let data_dir = args
+        .data_dir
+        .unwrap_or_else(|| settings.web.data_dir.clone());
     let config = if args.dev {
-        WebConfig::development(args.port, args.data_dir)
+        WebConfig::development(port, data_dir)
     } else {
-        WebConfig::production(args.port, args.data_dir)
+        let url = setup::database_url(&settings).context("cannot choose the database")?;
+        WebConfig::production(port, data_dir, url)
     };
     let keys = match config.mode {
-        Mode::Development => Keys::load_or_generate(&config.data_dir),
-        Mode::Production => Keys::from_env(),
+        Mode::Development => {
+            Keys::load_or_generate_with(&config.data_dir, settings.credential_keys.as_ref())
+        }
+        Mode::Production => Keys::from_settings(&settings),
     }
     .context("cannot load the server's keys")?;
     let store = config::open_store(&config)
         .await
         .context("cannot open the database")?;
 
-    let contact = match (config.mode, setup::contact_from_env()) {
-        (_, Ok(contact)) => contact,
+    let contact = match (config.mode, setup::contact(&settings)) {
+        (_, Ok(contact)) => contact.to_owned(),
         (Mode::Development, Err(_)) => {
             tracing::warn!(
                 "{} is not set: requests identify the tool by its project URL; set it to your \
@@ -66,20 +78,20 @@ async fn main() -> anyhow::Result<()> {
         }
         (Mode::Production, Err(err)) => return Err(err).context("cannot build the User-Agent"),
     };
-    let wiki = setup::wiki_client_with_contact(&contact, true)
+    let wiki = setup::wiki_client_with_contact(&settings, &contact, true)
         .context("cannot set up the MediaWiki client")?;
-    let forges =
-        setup::forges_with_contact(&contact).context("cannot set up the GitHub/GitLab clients")?;
+    let forges = setup::forges_with_contact(&settings, &contact)
+        .context("cannot set up the GitHub/GitLab clients")?;
     let oauth = match config.mode {
         Mode::Development => None,
         Mode::Production => {
             let user_agent = UserAgent::from_contact(&contact)?;
-            let oauth = config::oauth_from_env(&user_agent, &AllowList::from_env()?)?;
+            let oauth = config::oauth_client(&settings, &user_agent)?;
             if oauth.is_none() {
                 anyhow::bail!(
                     "{} is not set: production needs a Wikimedia OAuth 2.0 consumer (see \
                      .env.example), or run with --dev",
-                    config::OAUTH_CLIENT_ID_ENV_VAR
+                    vars::OAUTH_CLIENT_ID_ENV
                 );
             }
             oauth
@@ -93,12 +105,11 @@ async fn main() -> anyhow::Result<()> {
         Arc::new(wiki),
         Arc::new(forges),
         oauth,
-        config::admins_from_env(),
+        settings.web.admin_users.clone(),
     );
-    state.public_origin = config::public_origin_from_env();
-    state.dashboards = Arc::new(DashboardCache::new(
-        config::dashboard_cache_ttl_from_env().map_err(anyhow::Error::msg)?,
-    ));
+    state.public_origin = settings.web.public_origin.clone();
+    state.dashboards = Arc::new(DashboardCache::new(settings.web.dashboard_cache));
+    state.runner_host = settings.runner_host.clone();
     let flusher = state.usage.spawn_flusher(Arc::clone(&state.store));
 
     let listener = TcpListener::bind(config.bind)

@@ -67,8 +67,7 @@ impl RealWiki {
         let mut config =
             ClientConfig::new(UserAgent::from_contact("https://example.org/journeys").unwrap())
                 .interactive();
-        config.allow_list = AllowList::default()
-            .with_extra_hosts(&self.hosts)
+        config.allow_list = AllowList::with_hosts(self.hosts.split(','))
             .expect("the test wiki's host");
         config.request_timeout = Duration::from_secs(30);
         ActionApiClient::new(config).expect("wiki client")
@@ -120,6 +119,7 @@ impl Journey {
             wiki: Arc::new(wiki.client()),
             forges: Arc::new(forges),
             vault: Some(Arc::new(vault)),
+            runner_host: "journey".to_owned(),
         });
         Self { app, github, db }
     }

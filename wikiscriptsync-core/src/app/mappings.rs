@@ -58,16 +58,12 @@ impl App {
             page_title: title.as_str().to_owned(),
             options: input.options,
         };
-        // MERGE: becomes store.add_mapping_with_monitor (one transaction).
-        match self.store.add_mapping(user, &new, Utc::now()).await {
-            Ok(mapping) => {
-                if input.monitor {
-                    self.store
-                        .ensure_page_monitor(user, &mapping.wiki, &mapping.page_title, Utc::now())
-                        .await?;
-                }
-                Ok(mapping)
-            }
+        match self
+            .store
+            .add_mapping_with_monitor(user, &new, input.monitor, Utc::now())
+            .await
+        {
+            Ok(mapping) => Ok(mapping),
             Err(StoreError::AlreadyExists { .. }) => Err(UseCaseError::Conflict(format!(
                 "{} is already mapped to {} on {}.",
                 file.path, new.page_title, new.wiki

@@ -57,6 +57,8 @@ pub struct AppParts {
     /// Encrypts and decrypts stored BotPasswords; `None` when no key is configured (then the
     /// use cases that need a stored BotPassword refuse, saying how to configure one).
     pub vault: Option<Arc<Vault>>,
+    /// This machine's name in the ids of runners that claim work (`Settings::runner_host`).
+    pub runner_host: String,
 }
 
 /// Every use case, over one set of [`AppParts`]. Cheap to clone (it holds `Arc`s).
@@ -66,6 +68,7 @@ pub struct App {
     wiki: Arc<dyn WikiApi>,
     forges: Arc<Forges>,
     vault: Option<Arc<Vault>>,
+    runner_host: String,
     publisher: Publisher,
 }
 
@@ -98,6 +101,7 @@ impl App {
             wiki: parts.wiki,
             forges: parts.forges,
             vault: parts.vault,
+            runner_host: parts.runner_host,
             publisher,
         }
     }
@@ -124,15 +128,26 @@ impl App {
             .ok_or(UseCaseError::Vault(crate::vault::VaultError::MissingKey))
     }
 
-    /// The parts the scheduled jobs run on, with `bot` as the notification bot (see
-    /// [`crate::jobs`]).
-    pub fn services(&self, bot: Option<crate::mw::BotPassword>) -> crate::jobs::Services {
+    /// The parts the scheduled jobs run on, with `bot` as the notification bot and logs kept
+    /// for `retention_days` (see [`crate::jobs`]).
+    pub fn services(
+        &self,
+        bot: Option<crate::mw::BotPassword>,
+        retention_days: u32,
+    ) -> crate::jobs::Services {
         crate::jobs::Services {
             store: Arc::clone(&self.store),
             forges: Arc::clone(&self.forges),
             wiki: Arc::clone(&self.wiki),
             bot,
+            runner_host: self.runner_host.clone(),
+            retention_days,
         }
+    }
+
+    /// A unique id for a runner of `job` on this machine (claims and leases).
+    pub fn runner_id(&self, job: &str) -> String {
+        crate::monitor::runner_id(job, &self.runner_host)
     }
 
     /// Posts talk-page notices of `events` to their users, per their preferences, as `bot`
@@ -147,7 +162,7 @@ impl App {
             Arc::clone(&self.store),
             Arc::clone(&self.wiki),
             bot,
-            crate::notify::NotifierSettings::new(crate::monitor::runner_id(runner)),
+            crate::notify::NotifierSettings::new(self.runner_id(runner)),
         )
         .notify(events)
         .await

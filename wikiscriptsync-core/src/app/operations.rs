@@ -1,10 +1,11 @@
-//! What an operator does to the installation itself: migrating the database schema and
-//! re-encrypting stored BotPasswords with the newest key.
+//! What an operator does to the installation itself: migrating the database schema,
+//! re-encrypting stored BotPasswords with the newest key, and clearing old logs and orphans.
 
 use super::{App, UseCaseResult};
 use crate::credentials::{RotationReport, rotate_credentials};
+use crate::maintenance::{self, CleanupReport};
 use crate::setup::{self, SetupError};
-use crate::store::{DatabaseUrl, MigrationPolicy, MigrationReport, StoreError};
+use crate::store::{DatabaseUrl, MigrationPolicy, MigrationReport, OrphanReport, StoreError};
 
 /// What `migrate` did.
 #[derive(Debug, Clone)]
@@ -42,6 +43,21 @@ impl App {
     pub async fn rotate_credentials(&self, dry_run: bool) -> UseCaseResult<RotationReport> {
         let vault = self.vault()?;
         Ok(rotate_credentials(self.store.as_ref(), vault, dry_run).await?)
+    }
+
+    /// Deletes check, quota and notification log rows older than `days` days (never the
+    /// publish log); with `dry_run`, only counts them.
+    pub async fn cleanup_logs(
+        &self,
+        days: u32,
+        dry_run: bool,
+    ) -> Result<CleanupReport, StoreError> {
+        maintenance::cleanup_logs(self.store.as_ref(), days, dry_run).await
+    }
+
+    /// Finds rows whose parent row is gone and deletes them (or, with `dry_run`, counts them).
+    pub async fn clean_orphans(&self, dry_run: bool) -> Result<OrphanReport, StoreError> {
+        self.store.clean_orphans(dry_run).await
     }
 
     /// How many keys the vault holds (1 + retired keys still accepted); 0 without a key.

@@ -9,7 +9,7 @@ use super::{App, Field, UseCaseError, UseCaseResult};
 use crate::forge::{
     CommitSha, Forge as _, ForgeError, ForgeKind, Missing, RepoLocator, TreeFile, Usage,
 };
-use crate::monitor::{RepositoryCheckSettings, RepositoryChecker, RepositoryRunReport, runner_id};
+use crate::monitor::{RepositoryCheckSettings, RepositoryChecker, RepositoryRunReport};
 use crate::store::{
     Forge, MappingScope, MappingStatus, NewRepository, Repository, RepositoryId, StoreError,
     WatchedFile,
@@ -330,7 +330,7 @@ impl App {
         runner: &str,
     ) -> UseCaseResult<(CheckNowOutcome, Option<RepositoryRunReport>)> {
         self.repository(user, id).await?;
-        let mut settings = RepositoryCheckSettings::new(runner_id(runner));
+        let mut settings = RepositoryCheckSettings::new(self.runner_id(runner));
         settings.quota_reserve = INTERACTIVE_QUOTA_RESERVE;
         let checker =
             RepositoryChecker::new(Arc::clone(&self.store), Arc::clone(&self.forges), settings);

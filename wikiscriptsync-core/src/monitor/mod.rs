@@ -52,12 +52,9 @@ pub enum RunError {
     Task(String),
 }
 
-/// A runner id for claims, unique per process and start: host name, process id and start time.
-pub fn runner_id(job: &str) -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.trim().is_empty())
-        .unwrap_or_else(|| "localhost".to_owned());
+/// A runner id for claims, unique per process and start: host name (the settings'
+/// `runner_host`), process id and start time.
+pub fn runner_id(job: &str, host: &str) -> String {
     let suffix = format!(
         ":{}:{}",
         std::process::id(),
@@ -76,9 +73,10 @@ const RUNNER_ID_MAX: usize = 64;
 mod tests {
     #[test]
     fn runner_ids_fit_the_store_and_differ_per_job() {
-        let id = super::runner_id("check-wiki-updates");
+        let host = "a-very-long-host-name-of-a-kubernetes-pod-0123456789abcdef";
+        let id = super::runner_id("check-wiki-updates", host);
         assert!(id.len() <= 64, "{id}");
-        assert!(id.starts_with("check-wiki-updates@"));
-        assert_ne!(id, super::runner_id("check-updates"));
+        assert!(id.starts_with("check-wiki-updates@a-very-long"), "{id}");
+        assert_ne!(id, super::runner_id("check-updates", host));
     }
 }

@@ -1,5 +1,5 @@
 //! The notifier: tells users about changes on their own talk page, on the home wiki they chose,
-//! through one notification bot account (a BotPassword from the environment, talk-page rights
+//! through one notification bot account (a BotPassword from the settings, talk-page rights
 //! only).
 //!
 //! - Preferences per user: on/off per event kind, home wiki, and digest (one section per run
@@ -15,7 +15,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::Utc;
-use secrecy::SecretString;
 
 use crate::monitor::ChangeEvent;
 use crate::mw::{BotPassword, TalkNotice, TalkNoticeOutcome, UserTalkTitle, WikiApi, WikiSession};
@@ -27,60 +26,6 @@ use crate::store::{
 pub const NOTIFY_BOT_USER_ENV: &str = "WIKISCRIPTSYNC_NOTIFY_BOT_USER";
 /// The notification bot's BotPassword.
 pub const NOTIFY_BOT_PASSWORD_ENV: &str = "WIKISCRIPTSYNC_NOTIFY_BOT_PASSWORD";
-
-/// The notification bot is configured wrongly.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum NotifyConfigError {
-    /// Only one of the two variables is set.
-    #[error(
-        "{set} is set but {missing} is not: set both to enable talk-page notifications, or \
-         neither to run without them"
-    )]
-    Incomplete {
-        /// The variable that is set.
-        set: &'static str,
-        /// The one that is missing.
-        missing: &'static str,
-    },
-    /// The login name is not `User@BotName`.
-    #[error(
-        "{NOTIFY_BOT_USER_ENV} `{0}` is not a BotPassword login name: use `User@BotName` as shown \
-         on Special:BotPasswords"
-    )]
-    NotABotLogin(String),
-}
-
-/// The notification bot from [`NOTIFY_BOT_USER_ENV`] and [`NOTIFY_BOT_PASSWORD_ENV`]; `None`
-/// when neither is set (notifications off).
-pub fn bot_from_env() -> Result<Option<BotPassword>, NotifyConfigError> {
-    bot_from_vars(|name| std::env::var(name).ok())
-}
-
-/// [`bot_from_env`] over any lookup (tests).
-pub fn bot_from_vars(
-    lookup: impl Fn(&str) -> Option<String>,
-) -> Result<Option<BotPassword>, NotifyConfigError> {
-    let get = |name| lookup(name).filter(|v| !v.trim().is_empty());
-    match (get(NOTIFY_BOT_USER_ENV), get(NOTIFY_BOT_PASSWORD_ENV)) {
-        (None, None) => Ok(None),
-        (Some(_), None) => Err(NotifyConfigError::Incomplete {
-            set: NOTIFY_BOT_USER_ENV,
-            missing: NOTIFY_BOT_PASSWORD_ENV,
-        }),
-        (None, Some(_)) => Err(NotifyConfigError::Incomplete {
-            set: NOTIFY_BOT_PASSWORD_ENV,
-            missing: NOTIFY_BOT_USER_ENV,
-        }),
-        (Some(user), Some(password)) => {
-            let user = user.trim().to_owned();
-            if !user.contains('@') {
-                return Err(NotifyConfigError::NotABotLogin(user));
-            }
-            Ok(Some(BotPassword::new(user, SecretString::from(password))))
-        }
-    }
-}
 
 /// How the notifier runs.
 #[derive(Debug, Clone)]
@@ -426,37 +371,6 @@ fn fnv1a(text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_bot_needs_both_variables_and_a_bot_login_name() {
-        let vars = |user: Option<&str>, pass: Option<&str>| {
-            let (user, pass) = (user.map(str::to_owned), pass.map(str::to_owned));
-            move |name: &str| match name {
-                NOTIFY_BOT_USER_ENV => user.clone(),
-                NOTIFY_BOT_PASSWORD_ENV => pass.clone(),
-                _ => None,
-            }
-        };
-        assert_eq!(
-            bot_from_vars(vars(None, None))
-                .unwrap()
-                .map(|b| b.login_name().to_owned()),
-            None
-        );
-        assert!(matches!(
-            bot_from_vars(vars(Some("N@notify"), None)),
-            Err(NotifyConfigError::Incomplete { .. })
-        ));
-        assert!(matches!(
-            bot_from_vars(vars(Some("Notifier"), Some("pw"))),
-            Err(NotifyConfigError::NotABotLogin(_))
-        ));
-        let bot = bot_from_vars(vars(Some("Notifier@notify"), Some("pw")))
-            .unwrap()
-            .unwrap();
-        assert_eq!(bot.login_name(), "Notifier@notify");
-        assert!(!format!("{bot:?}").contains("pw\""));
-    }
 
     #[test]
     fn digest_keys_depend_on_the_set_of_changes_not_their_order() {

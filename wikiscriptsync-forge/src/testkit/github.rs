@@ -14,7 +14,8 @@ use super::{
     Bucket, Ctx, Dialect, Endpoint, FakeServer, Reply, base64_lines, header, query, segments,
     test_builder,
 };
-use crate::config::{ForgeConfigBuilder, Token};
+use crate::config::ForgeConfigBuilder;
+use crate::instance::Token;
 
 const DOCS: &str = "https://docs.github.com/rest";
 

@@ -15,7 +15,8 @@ use super::{
     Bucket, Ctx, Dialect, Endpoint, FakeServer, Reply, base64_plain, header, query, segments,
     test_builder,
 };
-use crate::config::{ForgeConfigBuilder, Token};
+use crate::config::ForgeConfigBuilder;
+use crate::instance::Token;
 
 /// A fake GitLab instance on loopback. Dereferences to [`FakeServer`].
 pub struct FakeGitLab {

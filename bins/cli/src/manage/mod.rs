@@ -20,9 +20,10 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use wikiscriptsync_core::app::{App, AppParts, UseCaseError};
+use wikiscriptsync_core::settings::Settings;
 use wikiscriptsync_core::setup;
 use wikiscriptsync_core::store::{MigrationPolicy, User};
-use wikiscriptsync_core::vault::{KEY_ENV_VAR, Vault};
+use wikiscriptsync_core::vault::VaultError;
 
 pub(crate) use credential::read_password;
 
@@ -103,24 +104,24 @@ impl Printed {
     }
 }
 
-/// The use cases over the database, wiki client, forges and vault the environment names.
+/// The use cases over the database, wiki client, forges and vault the settings name.
 /// Without `CREDENTIAL_ENCRYPTION_KEY` the commands that need a stored BotPassword refuse.
-pub(crate) async fn open_app(sends_requests: bool) -> Result<App, Failure> {
-    let contact = match setup::contact_from_env() {
-        Ok(contact) => contact,
+pub(crate) async fn open_app(settings: &Settings, sends_requests: bool) -> Result<App, Failure> {
+    let contact = match settings.contact() {
+        Ok(contact) => contact.to_owned(),
         Err(err) if sends_requests => return Err(Failure::Usage(err.to_string())),
         // Nothing will be sent: the contact is never used.
         Err(_) => setup::DEVELOPMENT_CONTACT.to_owned(),
     };
-    let wiki = setup::wiki_client_with_contact(&contact, true).map_err(crate::config_failure)?;
-    let forges = setup::forges_with_contact(&contact).map_err(crate::config_failure)?;
-    let vault = match std::env::var_os(KEY_ENV_VAR) {
-        Some(_) => Some(Arc::new(
-            Vault::from_env().map_err(|e| Failure::Usage(e.to_string()))?,
-        )),
-        None => None,
+    let wiki =
+        setup::wiki_client_with_contact(settings, &contact, true).map_err(crate::config_failure)?;
+    let forges = setup::forges_with_contact(settings, &contact).map_err(crate::config_failure)?;
+    let vault = match settings.vault() {
+        Ok(vault) => Some(Arc::new(vault)),
+        Err(VaultError::MissingKey) => None,
+        Err(err) => return Err(Failure::Usage(err.to_string())),
     };
-    let url = setup::database_url_from_env().map_err(crate::config_failure)?;
+    let url = setup::database_url(settings).map_err(crate::config_failure)?;
     let store = setup::open_store(&url, MigrationPolicy::Apply)
         .await
         .map_err(|err| {
@@ -131,11 +132,12 @@ pub(crate) async fn open_app(sends_requests: bool) -> Result<App, Failure> {
         wiki: Arc::new(wiki),
         forges: Arc::new(forges),
         vault,
+        runner_host: settings.runner_host.clone(),
     }))
 }
 
-pub(crate) async fn run(command: ManageCommand) -> Result<Exit, Failure> {
-    let app = open_app(command.sends_requests()).await?;
+pub(crate) async fn run(command: ManageCommand, settings: &Settings) -> Result<Exit, Failure> {
+    let app = open_app(settings, command.sends_requests()).await?;
     let result = dispatch(&app, command).await;
     app.close().await;
     let printed = result?;
@@ -199,13 +201,4 @@ fn when(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
         || "never".to_owned(),
         |t| t.format("%Y-%m-%d %H:%M").to_string(),
     )
-}
-
-/// MERGE: the maintenance commands in `checks.rs` still open the store themselves; they move
-/// onto `App` once the check commands' rework lands.
-pub(crate) async fn open_store() -> Result<Arc<dyn wikiscriptsync_core::store::Store>, Failure> {
-    let url = setup::database_url_from_env().map_err(|err| Failure::Other(err.into()))?;
-    setup::open_store(&url, MigrationPolicy::Apply)
-        .await
-        .map_err(|err| Failure::Other(err.into()))
 }

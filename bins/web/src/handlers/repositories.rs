@@ -469,7 +469,7 @@ const WEB_QUOTA_RESERVE: u64 = 5;
 /// Checks the user's repository now, and only it: neither waiting for it to be due nor
 /// spending the forge quota on other repositories.
 async fn check_repository(state: &AppState, user: &CurrentUser, id: RepositoryId) -> CheckOutcome {
-    let mut settings = RepositoryCheckSettings::new(runner_id("web"));
+    let mut settings = RepositoryCheckSettings::new(runner_id("web", &state.runner_host));
     // A person is waiting, and without a token GitHub allows only 60 requests an hour: keep a
     // small reserve instead of the hourly job's 100, which would skip every anonymous check.
     settings.quota_reserve = WEB_QUOTA_RESERVE;
