@@ -99,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
     state.dashboards = Arc::new(DashboardCache::new(
         config::dashboard_cache_ttl_from_env().map_err(anyhow::Error::msg)?,
     ));
-    let flusher = state.usage.spawn_flusher(Arc::clone(&state.store));
+    let flusher = state.usage.spawn_flusher(state.app.clone());
 
     let listener = TcpListener::bind(config.bind)
         .await
@@ -107,7 +107,7 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(address = %config.bind, mode = ?config.mode, "listening; open http://{}/", config.bind);
     let served = serve(listener, router(state.clone()), shutdown_signal()).await;
     flusher.abort();
-    if let Err(err) = state.usage.flush(&*state.store).await {
+    if let Err(err) = state.usage.flush(&state.app).await {
         tracing::warn!(error = %err, "cannot write the last usage counts");
     }
     served.context("the server stopped with an error")?;

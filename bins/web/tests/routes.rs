@@ -24,7 +24,7 @@ struct Owned {
 }
 
 async fn seed(app: &TestApp, username: &str) -> Owned {
-    let store = &app.state.store;
+    let store = &app.store;
     let now = Utc::now();
     let user = store
         .user_by_central_id(&format!("dev:{username}"))
@@ -155,6 +155,15 @@ fn create_posts(o: &Owned) -> Vec<(String, Vec<(&'static str, String)>)> {
     ]
 }
 
+/// The refusal shown next to the input `field` (its `Field` name), if any.
+fn field_message<'a>(body: &'a str, field: &str) -> Option<&'a str> {
+    let at = body.find(&format!("id=\"{field}-error\""))?;
+    let content = "cdx-message__content\">";
+    let start = at + body[at..].find(content)? + content.len();
+    let end = start + body[start..].find("</div>")?;
+    Some(&body[start..end])
+}
+
 fn pairs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
@@ -182,21 +191,12 @@ async fn logged_out_visitors_are_sent_to_the_login_page_on_every_route() {
     }
     // Nothing was changed for alice.
     let user = app
-        .state
         .store
         .user_by_central_id("dev:alice")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        app.state
-            .store
-            .list_repositories(user.id)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(app.store.list_repositories(user.id).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -231,7 +231,7 @@ async fn another_users_ids_get_404_on_every_route() {
         .await
         .expect(StatusCode::NOT_FOUND);
     // Alice's objects are all still there.
-    let store = &app.state.store;
+    let store = &app.store;
     let alice = store
         .user_by_central_id("dev:alice")
         .await
@@ -305,7 +305,7 @@ async fn every_post_without_the_form_nonce_or_from_another_site_is_refused() {
         );
     }
     // Nothing changed: still one repository, one monitor, one credential, and still logged in.
-    let store = &app.state.store;
+    let store = &app.store;
     let user = store
         .user_by_central_id("dev:alice")
         .await
@@ -374,7 +374,7 @@ async fn the_owner_adds_a_repository_watches_maps_saves_a_botpassword_previews_a
     )
     .await
     .expect(StatusCode::SEE_OTHER);
-    let store = &app.state.store;
+    let store = &app.store;
     let user = store
         .user_by_central_id("dev:alice")
         .await
@@ -557,7 +557,7 @@ async fn the_owner_adds_a_repository_watches_maps_saves_a_botpassword_previews_a
     // dashboard calls the page drifted.
     let watcher = PageWatcher::new(
         store.clone(),
-        app.state.wiki.clone(),
+        app.state.app.wiki().clone(),
         PageCheckSettings::new("test-runner"),
     );
     let report = watcher.run().await.unwrap();
@@ -726,7 +726,7 @@ async fn the_dashboard_lists_what_needs_attention_and_the_repository_page_lists_
     let app = TestApp::start().await;
     let mut alice = app.login("alice").await;
     let owned = seed(&app, "alice").await;
-    let store = &app.state.store;
+    let store = &app.store;
     let now = Utc::now();
     let user = store
         .user_by_central_id("dev:alice")
@@ -836,7 +836,7 @@ async fn a_refused_form_comes_back_filled_in_as_sent_with_the_reason() {
     let app = TestApp::start().await;
     let mut alice = app.login("alice").await;
     let owned = seed(&app, "alice").await;
-    let store = &app.state.store;
+    let store = &app.store;
     let user = store
         .user_by_central_id("dev:alice")
         .await
@@ -860,6 +860,11 @@ async fn a_refused_form_comes_back_filled_in_as_sent_with_the_reason() {
         body.contains("The title `User:Alice/bad|title.js`"),
         "{body}"
     );
+    assert!(
+        field_message(body, "title").is_some_and(|m| m.starts_with("The title `")),
+        "the message sits at the title input: {body}"
+    );
+    assert!(body.contains("aria-describedby=\"title-error\""), "{body}");
     assert!(body.contains("value=\"User:Alice/bad|title.js\""), "{body}");
     assert!(
         body.contains(&format!("value=\"{}\"", owned.wiki)),
@@ -891,6 +896,11 @@ async fn a_refused_form_comes_back_filled_in_as_sent_with_the_reason() {
         .await;
     monitor.expect(StatusCode::BAD_REQUEST);
     assert!(monitor.body.contains("The wiki `wiki.evil.example`"));
+    assert!(
+        field_message(&monitor.body, "wiki").is_some(),
+        "{}",
+        monitor.body
+    );
     assert!(monitor.body.contains("value=\"wiki.evil.example\""));
     assert!(monitor.body.contains("value=\"Main Page\""));
     assert_eq!(store.list_page_monitors(user.id).await.unwrap().len(), 1);
@@ -921,10 +931,13 @@ async fn a_refused_form_comes_back_filled_in_as_sent_with_the_reason() {
         )
         .await;
     preferences.expect(StatusCode::BAD_REQUEST);
+    // The refusal sits at the home wiki input (core words it "The wiki `...`" for every wiki
+    // input; the field it is about says which).
     assert!(
-        preferences
-            .body
-            .contains("The home wiki `wiki.evil.example`")
+        field_message(&preferences.body, "home_wiki")
+            .is_some_and(|m| m.starts_with("The wiki `wiki.evil.example`")),
+        "{}",
+        preferences.body
     );
     assert!(preferences.body.contains("value=\"wiki.evil.example\""));
     assert!(
@@ -953,6 +966,11 @@ async fn a_refused_form_comes_back_filled_in_as_sent_with_the_reason() {
         .await;
     credential.expect(StatusCode::BAD_REQUEST);
     assert!(credential.body.contains("value=\"NoAtSign\""));
+    assert!(
+        field_message(&credential.body, "bot_user").is_some_and(|m| m.contains("YourName@BotName")),
+        "{}",
+        credential.body
+    );
     assert!(credential.body.contains("type it again"));
     assert!(!credential.body.contains("typed-secret-password"));
 
@@ -969,6 +987,10 @@ async fn a_refused_form_comes_back_filled_in_as_sent_with_the_reason() {
             .body
             .contains("Tick at least one file to watch.")
     );
+    assert_eq!(
+        field_message(&nothing_ticked.body, "paths"),
+        Some("Tick at least one file to watch.")
+    );
     assert!(nothing_ticked.body.contains("Files to watch"));
 }
 
@@ -979,7 +1001,7 @@ async fn check_now_says_when_the_scheduled_check_is_busy_with_the_repository() {
     let app = TestApp::start().await;
     let mut alice = app.login("alice").await;
     let owned = seed(&app, "alice").await;
-    let store = &app.state.store;
+    let store = &app.store;
     let claimed = store
         .claim_due_repositories(&ClaimRequest {
             owner: "scheduled-job".into(),
@@ -1162,7 +1184,7 @@ async fn a_publish_while_another_runs_says_busy_and_edits_nothing() {
     let app = TestApp::start().await;
     let mut alice = app.login("alice").await;
     let owned = seed(&app, "alice").await;
-    let store = &app.state.store;
+    let store = &app.store;
     let user = store
         .user_by_central_id("dev:alice")
         .await
@@ -1218,7 +1240,7 @@ async fn saving_a_botpassword_again_replaces_it_and_the_list_never_shows_it() {
         .await
         .expect(StatusCode::OK);
     }
-    let store = &app.state.store;
+    let store = &app.store;
     let user = store
         .user_by_central_id("dev:alice")
         .await
@@ -1232,8 +1254,7 @@ async fn saving_a_botpassword_again_replaces_it_and_the_list_never_shows_it() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        app.state
-            .vault
+        app.vault
             .decrypt(&stored.ciphertext)
             .map(|s| secrecy::ExposeSecret::expose_secret(&s).to_owned())
             .unwrap(),
