@@ -84,7 +84,7 @@ mod tests {
             .unwrap();
         let contact = "https://example.org/tests";
         let app = App::new(AppParts {
-            store: Arc::clone(&store),
+            store,
             wiki: Arc::new(setup::wiki_client_with_contact(contact, true).unwrap()),
             forges: Arc::new(setup::forges_with_contact(contact).unwrap()),
             vault: Keys::load_or_generate(dir.path()).unwrap().vault,
@@ -95,9 +95,9 @@ mod tests {
         }
         counter.count("publish");
         let today = Utc::now().date_naive();
-        assert!(store.usage_metrics(today, today).await.unwrap().is_empty());
+        assert!(app.usage_metrics(today, today).await.unwrap().is_empty());
         counter.flush(&app).await.unwrap();
-        let counts: Vec<_> = store
+        let counts: Vec<_> = app
             .usage_metrics(today, today)
             .await
             .unwrap()
@@ -106,11 +106,11 @@ mod tests {
             .collect();
         assert_eq!(counts, [("dashboard".into(), 3), ("publish".into(), 1)]);
         counter.flush(&app).await.unwrap();
-        assert_eq!(store.usage_metrics(today, today).await.unwrap().len(), 2);
+        assert_eq!(app.usage_metrics(today, today).await.unwrap().len(), 2);
 
         // The database goes away: the count stays pending.
         counter.count("dashboard");
-        store.close().await;
+        app.close().await;
         assert!(counter.flush(&app).await.is_err());
         assert_eq!(
             counter
