@@ -171,6 +171,10 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{id}", get(files::show))
         .route("/files/{id}/unwatch", post(files::unwatch))
         .route("/files/{id}/mappings", post(files::add_mapping))
+        .route(
+            "/files/{id}/publish",
+            get(publish_all::preview).post(publish_all::publish),
+        )
         .route("/mappings/{id}/options", post(files::set_options))
         .route("/mappings/{id}/delete", post(files::remove_mapping))
         .route(

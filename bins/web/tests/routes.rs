@@ -86,6 +86,7 @@ fn get_routes(o: &Owned) -> Vec<String> {
         "/repositories/new".into(),
         format!("/repositories/{}", o.repository),
         format!("/files/{}", o.file),
+        format!("/files/{}/publish", o.file),
         format!("/mappings/{}/publish", o.mapping),
         "/publishes".into(),
         format!("/publishes?mapping={}", o.mapping),
@@ -117,6 +118,10 @@ fn object_posts(o: &Owned) -> Vec<(String, Vec<(&'static str, String)>)> {
             vec![("publish_enabled", "on".into())],
         ),
         (format!("/mappings/{}/publish", o.mapping), vec![]),
+        (
+            format!("/files/{}/publish", o.file),
+            vec![("overwrite", "on".into())],
+        ),
         (format!("/mappings/{}/delete", o.mapping), vec![]),
         (format!("/files/{}/unwatch", o.file), vec![]),
         (format!("/pages/{}/delete", o.monitor), vec![]),
@@ -1307,4 +1312,258 @@ async fn the_public_origin_is_trusted_when_the_proxy_rewrites_host() {
         )
         .await;
     foreign.expect(StatusCode::FORBIDDEN);
+}
+
+/// The row of the publish-everywhere result table for one mapping.
+fn result_row(body: &str, mapping: MappingId) -> &str {
+    let start = body
+        .find(&format!("<tr id=\"result-{mapping}\">"))
+        .unwrap_or_else(|| panic!("no row for mapping {mapping}: {body}"));
+    let end = start + body[start..].find("</tr>").unwrap();
+    &body[start..end]
+}
+
+/// "Publish to all N pages": offered on the file page from two mappings with publishing on; the
+/// preview shows every target and edits nothing; the publish edits each page and the table says
+/// what happened on each; a page edited on-wiki is refused without the overwrite tick while the
+/// other page is still published; another user's file is a 404 on both routes.
+#[tokio::test]
+async fn a_file_is_published_to_all_its_pages_with_one_outcome_per_page() {
+    const OTHER: &str = "User:Alice/gadget-copy.js";
+    let app = TestApp::start().await;
+    let mut alice = app.login("alice").await;
+    let wiki = app.wiki_input();
+    let url = app.github.repo_url(REPO);
+    let added = app
+        .post(
+            &mut alice,
+            "/repositories/new",
+            &[("url", &url), ("branch", "")],
+        )
+        .await;
+    added.expect(StatusCode::SEE_OTHER);
+    let repo_page = added.location().unwrap().to_owned();
+    app.post(
+        &mut alice,
+        &format!("{repo_page}/watch"),
+        &[("path", SCRIPT_PATH)],
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    let store = &app.store;
+    let user = store
+        .user_by_central_id("dev:alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let repository = store.list_repositories(user.id).await.unwrap().remove(0);
+    let file = store
+        .list_watched_files(user.id, repository.id)
+        .await
+        .unwrap()
+        .remove(0);
+    let file_page = format!("/files/{}", file.id);
+    let everywhere = format!("/files/{}/publish", file.id);
+    app.post(
+        &mut alice,
+        &format!("{file_page}/mappings"),
+        &[
+            ("wiki", &wiki),
+            ("title", PAGE),
+            ("publish_enabled", "on"),
+            ("allow_create", "on"),
+        ],
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    // One target is not offered: the page says nothing about publishing to all.
+    let one = app.get(&mut alice, &file_page).await;
+    assert!(!one.body.contains("Publish to all"), "{}", one.body);
+    app.post(
+        &mut alice,
+        &format!("{file_page}/mappings"),
+        &[
+            ("wiki", &wiki),
+            ("title", OTHER),
+            ("publish_enabled", "on"),
+            ("allow_create", "on"),
+        ],
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    app.post(
+        &mut alice,
+        "/credentials",
+        &[
+            ("wiki", &wiki),
+            ("bot_username", BOT_LOGIN),
+            ("password", BOT_PASSWORD),
+        ],
+    )
+    .await
+    .expect(StatusCode::OK);
+    let mappings = store.list_mappings(user.id, file.id).await.unwrap();
+    let id_of = |title: &str| {
+        mappings
+            .iter()
+            .find(|m| m.page_title == title)
+            .map(|m| m.id)
+            .unwrap()
+    };
+    let (page_id, other_id) = (id_of(PAGE), id_of(OTHER));
+
+    let two = app.get(&mut alice, &file_page).await;
+    assert!(
+        two.body
+            .contains(&format!("href=\"{everywhere}\">Publish to all 2 pages</a>")),
+        "{}",
+        two.body
+    );
+
+    // The preview: one per target, each page to be created with the file's text; the button
+    // comes before the diffs; nothing is edited.
+    let edits = app.wiki.requests_for("edit");
+    let preview = app.get(&mut alice, &everywhere).await;
+    preview.expect(StatusCode::OK);
+    let body = &preview.body;
+    for id in [page_id, other_id] {
+        assert!(body.contains(&format!("id=\"target-{id}\"")), "{body}");
+    }
+    assert!(body.contains(&format!("{PAGE}</a>")) && body.contains(&format!("{OTHER}</a>")));
+    assert_eq!(
+        body.matches("<h3>The page will be created</h3>").count(),
+        2,
+        "{body}"
+    );
+    assert_eq!(
+        body.matches("mw.hook(").count(),
+        2,
+        "one diff per target: {body}"
+    );
+    assert!(
+        body.contains("class=\"cdx-table__table-wrapper\""),
+        "{body}"
+    );
+    let button = body
+        .find("Publish to all 2 pages</button>")
+        .expect("the button");
+    assert!(
+        button < body.find("<pre class=\"diff\">").unwrap(),
+        "button above the diffs"
+    );
+    assert!(
+        !body.contains("name=\"overwrite\""),
+        "no drift, no overwrite choice"
+    );
+    assert_eq!(app.wiki.requests_for("edit"), edits);
+    assert!(app.wiki.page_text(PAGE).is_none() && app.wiki.page_text(OTHER).is_none());
+
+    // Publish: both pages are created; each row names its outcome, revision and diff.
+    let result = app.post(&mut alice, &everywhere, &[]).await;
+    result.expect(StatusCode::OK);
+    assert!(
+        result
+            .body
+            .contains("2 of 2 pages have the file's text now"),
+        "{}",
+        result.body
+    );
+    for (title, id) in [(PAGE, page_id), (OTHER, other_id)] {
+        assert_eq!(
+            app.wiki.page_text(title).as_deref().map(str::trim_end),
+            Some(SCRIPT.trim_end())
+        );
+        let revision = app.wiki.page(title).unwrap().latest().unwrap().id;
+        let row = result_row(&result.body, id);
+        assert!(row.contains(&format!("<td>{title}</td>")), "{row}");
+        assert!(row.contains(">created</td>"), "{row}");
+        assert!(row.contains(&format!("r{revision}")), "{row}");
+        assert!(row.contains("see the change</a>"), "{row}");
+    }
+
+    // Someone edits one page on-wiki, and the file changes on the branch (checked now).
+    app.wiki.edit_as(OTHER, "// hand edit\n", "Bob", "fix");
+    app.github.commit(
+        REPO,
+        "main",
+        [(SCRIPT_PATH, Some("// gadget, version 2\n"))],
+    );
+    app.post(&mut alice, &format!("{repo_page}/check"), &[])
+        .await
+        .expect(StatusCode::SEE_OTHER);
+    let preview = app.get(&mut alice, &everywhere).await;
+    assert!(
+        preview.body.contains("hand edit"),
+        "the on-wiki change: {}",
+        preview.body
+    );
+    assert!(
+        preview.body.contains("name=\"overwrite\""),
+        "{}",
+        preview.body
+    );
+    assert!(
+        preview
+            .body
+            .contains("changed on-wiki: published only with overwrite")
+    );
+    assert!(
+        preview.body.contains(">will be changed</td>"),
+        "{}",
+        preview.body
+    );
+
+    // Without the tick: the edited page is refused and keeps its edit, the other is published.
+    let result = app.post(&mut alice, &everywhere, &[]).await;
+    result.expect(StatusCode::OK);
+    let refused = result_row(&result.body, other_id);
+    assert!(
+        refused.contains(">refused</td>") && refused.contains("Refused: "),
+        "{refused}"
+    );
+    let published = result_row(&result.body, page_id);
+    assert!(published.contains(">published</td>"), "{published}");
+    assert!(
+        result.body.contains("1 of 2 pages were refused"),
+        "{}",
+        result.body
+    );
+    assert_eq!(
+        app.wiki.page_text(PAGE).as_deref().map(str::trim_end),
+        Some("// gadget, version 2")
+    );
+    assert_eq!(
+        app.wiki.page_text(OTHER).as_deref().map(str::trim_end),
+        Some("// hand edit")
+    );
+
+    // With the tick: the edit is overwritten; the other page has nothing new.
+    let result = app
+        .post(&mut alice, &everywhere, &[("overwrite", "on")])
+        .await;
+    assert!(
+        result_row(&result.body, other_id).contains(">published</td>"),
+        "{}",
+        result.body
+    );
+    assert!(
+        result_row(&result.body, page_id).contains(">already up to date</td>"),
+        "{}",
+        result.body
+    );
+    assert_eq!(
+        app.wiki.page_text(OTHER).as_deref().map(str::trim_end),
+        Some("// gadget, version 2")
+    );
+
+    // Another user's file: 404 on the preview and on the publish, and nothing is edited.
+    let mut bob = app.login("bob").await;
+    app.get(&mut bob, &everywhere)
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    let edits = app.wiki.requests_for("edit");
+    app.post(&mut bob, &everywhere, &[("overwrite", "on")])
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    assert_eq!(app.wiki.requests_for("edit"), edits);
 }

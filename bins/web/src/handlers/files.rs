@@ -42,6 +42,8 @@ struct FilePage {
     wikis: Vec<String>,
     form: MappingFormValues,
     error: Option<FormError>,
+    /// How many mappings have publishing on: from 2, "publish to all N pages" is offered.
+    publishing_targets: usize,
 }
 
 /// What the "map to a wiki page" form shows: empty with publishing on, or as the user sent it.
@@ -117,6 +119,10 @@ fn file_page(
         layout: Layout::user(state, user, format!("File {}", file.path)),
         repository_id: repository.id.0,
         repository_url: repository.url,
+        publishing_targets: mappings
+            .iter()
+            .filter(|m| m.mapping.options.publish_enabled)
+            .count(),
         mappings: mappings.iter().map(MappingView::from).collect(),
         checks: log
             .items

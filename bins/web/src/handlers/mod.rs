@@ -12,6 +12,7 @@ pub mod logs;
 pub mod monitors;
 pub mod notifications;
 pub mod publish;
+pub mod publish_all;
 pub mod repositories;
 
 use askama::Template;
