@@ -189,6 +189,7 @@ pub fn router(state: AppState) -> Router {
             "/credentials",
             get(credentials::list).post(credentials::save),
         )
+        .route("/credentials/verify", post(credentials::verify))
         .route("/credentials/delete", post(credentials::delete))
         .route(
             "/notifications",

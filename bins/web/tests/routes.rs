@@ -9,6 +9,7 @@ use chrono::Utc;
 
 use common::*;
 use wikiscriptsync_core::monitor::{PageCheckSettings, PageWatcher};
+use wikiscriptsync_core::mw::testkit::FakeAccount;
 use wikiscriptsync_core::store::{
     ClaimRequest, FileCheckStatus, Forge, MappingId, MappingOptions, NewMapping, NewRepository,
     PageCheck, PageCheckStatus, PageRequest, PublishedState, RepositoryId, WatchedFileId,
@@ -125,6 +126,7 @@ fn object_posts(o: &Owned) -> Vec<(String, Vec<(&'static str, String)>)> {
         (format!("/mappings/{}/delete", o.mapping), vec![]),
         (format!("/files/{}/unwatch", o.file), vec![]),
         (format!("/pages/{}/delete", o.monitor), vec![]),
+        ("/credentials/verify".into(), vec![("wiki", o.wiki.clone())]),
         ("/credentials/delete".into(), vec![("wiki", o.wiki.clone())]),
         (format!("/repositories/{}/delete", o.repository), vec![]),
     ]
@@ -1566,4 +1568,72 @@ async fn a_file_is_published_to_all_its_pages_with_one_outcome_per_page() {
         .await
         .expect(StatusCode::NOT_FOUND);
     assert_eq!(app.wiki.requests_for("edit"), edits);
+}
+
+/// "Check its rights" logs in once with the saved BotPassword and reports the rights again; a
+/// BotPassword the wiki no longer accepts is said above the form, and nothing is deleted.
+#[tokio::test]
+async fn a_saved_botpassword_is_checked_again_on_request() {
+    let app = TestApp::start().await;
+    let mut alice = app.login("alice").await;
+    let wiki = app.wiki_input();
+    app.post(
+        &mut alice,
+        "/credentials",
+        &[
+            ("wiki", &wiki),
+            ("bot_username", BOT_LOGIN),
+            ("password", BOT_PASSWORD),
+        ],
+    )
+    .await
+    .expect(StatusCode::OK);
+    let user = app
+        .store
+        .user_by_central_id("dev:alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let stored = app.store.list_credentials(user.id).await.unwrap().remove(0);
+    let list = app.get(&mut alice, "/credentials").await;
+    assert!(
+        list.body.contains("action=\"/credentials/verify\""),
+        "{}",
+        list.body
+    );
+
+    let logins = app.wiki.requests_for("login");
+    let checked = app
+        .post(&mut alice, "/credentials/verify", &[("wiki", &stored.wiki)])
+        .await;
+    checked.expect(StatusCode::OK);
+    assert!(
+        checked.body.contains(&format!(
+            "Checked the BotPassword {BOT_LOGIN} for {}: logging in with it worked.",
+            stored.wiki
+        )),
+        "{}",
+        checked.body
+    );
+    assert!(
+        checked.body.contains("Grants it carries"),
+        "{}",
+        checked.body
+    );
+    assert!(app.wiki.requests_for("login") > logins, "it logged in");
+
+    // The bot password was revoked on the wiki: the check says so; the saved one stays.
+    app.wiki.add_account(
+        FakeAccount::new(BOT_LOGIN, "a-new-password-elsewhere").with_rights(&["read"]),
+    );
+    let refused = app
+        .post(&mut alice, "/credentials/verify", &[("wiki", &stored.wiki)])
+        .await;
+    refused.expect(StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body.contains("with this BotPassword failed"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(app.store.list_credentials(user.id).await.unwrap().len(), 1);
 }

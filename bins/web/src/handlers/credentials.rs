@@ -1,7 +1,7 @@
 //! BotPasswords, one per wiki, write-only: the password is never shown again (only the bot
 //! user name and when it was saved). Saving logs in once to check it and reports the rights it
 //! carries, whether they suffice for the user's mapped pages on that wiki, and grants broader
-//! than needed.
+//! than needed; "check" does the same for a saved one.
 
 use askama::Template;
 use axum::Form;
@@ -10,8 +10,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use wikiscriptsync_core::app::UseCaseError;
 use wikiscriptsync_core::app::credentials::CredentialReport;
+use wikiscriptsync_core::app::{Field, UseCaseError};
 use wikiscriptsync_core::store::CredentialSummary;
 
 use crate::app::{AppState, SharedState};
@@ -37,6 +37,8 @@ struct CredentialsPage {
     error: Option<FormError>,
     /// What the check login found.
     report: Option<CredentialReport>,
+    /// Whether the report is about a BotPassword just saved (else one checked again).
+    saved_now: bool,
 }
 
 async fn page(
@@ -58,6 +60,7 @@ async fn page(
         wikis: state.suggested_wikis.to_vec(),
         wiki: String::new(),
         bot_username: String::new(),
+        saved_now: false,
         error,
         report,
     })
@@ -95,7 +98,9 @@ pub async fn save(
     {
         Ok(report) => {
             record_usage(&state, "save_botpassword");
-            Ok(render(&page(&state, &user, None, Some(report)).await?)?.into_response())
+            let mut page = page(&state, &user, None, Some(report)).await?;
+            page.saved_now = true;
+            Ok(render(&page)?.into_response())
         }
         Err(err) => {
             // The form again, as sent but for the password (nothing saved).
@@ -127,4 +132,31 @@ pub async fn delete(
     }
     record_usage(&state, "delete_botpassword");
     Ok(Redirect::to("/credentials").into_response())
+}
+
+/// The check form: a saved BotPassword's wiki.
+#[derive(Debug, Deserialize)]
+pub struct VerifyCredential {
+    wiki: String,
+}
+
+/// `POST /credentials/verify`: log in once with a saved BotPassword and report its rights
+/// (nothing changes). The wiki comes from the list, so one not stored is a 404; a login the
+/// wiki refuses is said above the form, with 400.
+pub async fn verify(
+    State(state): State<SharedState>,
+    user: CurrentUser,
+    Form(form): Form<VerifyCredential>,
+) -> AppResult<Response> {
+    match state.app.verify_credential(user.id, &form.wiki).await {
+        Ok(report) => {
+            record_usage(&state, "verify_botpassword");
+            Ok(render(&page(&state, &user, None, Some(report)).await?)?.into_response())
+        }
+        Err(UseCaseError::Invalid {
+            field: Field::Wiki, ..
+        }) => Err(AppError::NotFound),
+        // About the saved BotPassword, not the save form's inputs: above the form.
+        Err(err) => refill(&page(&state, &user, Some(refused(err, &[])?), None).await?),
+    }
 }
