@@ -21,10 +21,10 @@ use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use wikiscriptsync_core::app::{App, AppParts};
 use wikiscriptsync_core::forge::Forges;
 use wikiscriptsync_core::mw::WikiApi;
 use wikiscriptsync_core::mw::oauth::OAuthClient;
-use wikiscriptsync_core::publish::Publisher;
 use wikiscriptsync_core::store::Store;
 use wikiscriptsync_core::vault::Vault;
 
@@ -66,18 +66,10 @@ pub type SharedState = Arc<AppState>;
 pub struct AppState {
     /// Development or production.
     pub mode: Mode,
-    /// Everything the tool knows.
-    pub store: Arc<dyn Store>,
-    /// Encrypts BotPasswords.
-    pub vault: Arc<Vault>,
+    /// Every use case (the store, wiki, forges and vault are its business).
+    pub app: App,
     /// Encrypts the session cookie.
     pub cookie_key: Key,
-    /// MediaWiki (allow-listed wikis only).
-    pub wiki: Arc<dyn WikiApi>,
-    /// GitHub and GitLab.
-    pub forges: Arc<Forges>,
-    /// Publishes mappings.
-    pub publisher: Publisher,
     /// Wikimedia OAuth 2.0 (production); `None` in development, which has a login form.
     pub oauth: Option<Arc<OAuthClient>>,
     /// User names that may see usage metrics.
@@ -91,15 +83,13 @@ pub struct AppState {
     pub dashboards: Arc<DashboardCache>,
     /// Usage counts not yet written.
     pub usage: Arc<UsageCounter>,
-    /// This machine's name in claim owners (the settings' `runner_host`).
-    pub runner_host: String,
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("mode", &self.mode)
-            .field("store", &self.store.backend())
+            .field("app", &self.app)
             .field("oauth", &self.oauth.is_some())
             .field("admins", &self.admins)
             .finish_non_exhaustive()
@@ -118,7 +108,7 @@ pub const DEFAULT_SUGGESTED_WIKIS: &[&str] = &[
 ];
 
 impl AppState {
-    /// The state over these parts; the publisher is built from them.
+    /// The state over these parts; the use cases ([`App`]) are built from them.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         mode: Mode,
@@ -130,20 +120,16 @@ impl AppState {
         oauth: Option<OAuthClient>,
         admins: BTreeSet<String>,
     ) -> Self {
-        let publisher = Publisher::new(
-            Arc::clone(&wiki),
-            Arc::clone(&forges),
-            Arc::clone(&store),
-            Arc::clone(&vault),
-        );
         Self {
             mode,
-            store,
-            vault,
+            app: App::new(AppParts {
+                store,
+                wiki,
+                forges,
+                vault: Some(vault),
+                runner_host: wikiscriptsync_core::settings::DEFAULT_RUNNER_HOST.to_owned(),
+            }),
             cookie_key,
-            wiki,
-            forges,
-            publisher,
             oauth: oauth.map(Arc::new),
             admins: Arc::new(admins),
             suggested_wikis: Arc::new(
@@ -155,7 +141,6 @@ impl AppState {
             public_origin: None,
             dashboards: Arc::new(DashboardCache::new(DEFAULT_TTL)),
             usage: Arc::new(UsageCounter::default()),
-            runner_host: wikiscriptsync_core::settings::DEFAULT_RUNNER_HOST.to_owned(),
         }
     }
 
@@ -187,6 +172,10 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{id}", get(files::show))
         .route("/files/{id}/unwatch", post(files::unwatch))
         .route("/files/{id}/mappings", post(files::add_mapping))
+        .route(
+            "/files/{id}/publish",
+            get(publish_all::preview).post(publish_all::publish),
+        )
         .route("/mappings/{id}/options", post(files::set_options))
         .route("/mappings/{id}/delete", post(files::remove_mapping))
         .route(
@@ -201,6 +190,7 @@ pub fn router(state: AppState) -> Router {
             "/credentials",
             get(credentials::list).post(credentials::save),
         )
+        .route("/credentials/verify", post(credentials::verify))
         .route("/credentials/delete", post(credentials::delete))
         .route(
             "/notifications",
@@ -297,7 +287,7 @@ async fn security_headers(request: Request, next: Next) -> Response {
 
 /// Toolforge's health check: 200 while the database answers, 503 otherwise.
 async fn healthz(State(state): State<SharedState>) -> (StatusCode, &'static str) {
-    match state.store.health().await {
+    match state.app.database_health().await {
         Ok(()) => (StatusCode::OK, "ok"),
         Err(err) => {
             tracing::warn!(error = %err, "health check: the database does not answer");

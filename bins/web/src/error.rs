@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
+use wikiscriptsync_core::app::UseCaseError;
 use wikiscriptsync_core::store::StoreError;
 
 use crate::views::ErrorPage;
@@ -21,6 +22,9 @@ pub enum AppError {
     /// The input was wrong; the message says how to fix it.
     #[error("{0}")]
     BadRequest(String),
+    /// A forge or wiki request failed; the message names the service and why (no secrets).
+    #[error("{0}")]
+    Upstream(String),
     /// The database failed.
     #[error("the database failed: {0}")]
     Store(#[from] StoreError),
@@ -41,6 +45,13 @@ impl IntoResponse for AppError {
             ),
             Self::Forbidden(message) => (StatusCode::FORBIDDEN, message.clone()),
             Self::BadRequest(message) => (StatusCode::BAD_REQUEST, message.clone()),
+            Self::Upstream(message) => {
+                tracing::warn!(error = %message, "a forge or wiki request failed");
+                (
+                    StatusCode::BAD_GATEWAY,
+                    format!("{message}. Please try again later."),
+                )
+            }
             Self::Store(_) | Self::Template(_) | Self::Internal(_) => {
                 tracing::error!(error = %self, "request failed");
                 (
@@ -57,6 +68,24 @@ impl IntoResponse for AppError {
         match askama::Template::render(&page) {
             Ok(body) => (status, Html(body)).into_response(),
             Err(_) => (status, message).into_response(),
+        }
+    }
+}
+
+impl From<UseCaseError> for AppError {
+    /// A use case's error where no form can show it: an unknown or foreign id is a 404, a
+    /// refusal a 400 with its message, a forge or wiki failure a 502 saying which, anything
+    /// else ours.
+    fn from(err: UseCaseError) -> Self {
+        match err {
+            UseCaseError::NotFound { .. } => Self::NotFound,
+            UseCaseError::Invalid { message, .. } => Self::BadRequest(message),
+            UseCaseError::Conflict(message) => Self::BadRequest(message),
+            err @ (UseCaseError::Forge { .. } | UseCaseError::Wiki { .. }) => {
+                Self::Upstream(err.to_string())
+            }
+            UseCaseError::Store(err) => Self::Store(err),
+            other => Self::Internal(other.to_string()),
         }
     }
 }

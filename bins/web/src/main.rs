@@ -109,8 +109,11 @@ async fn main() -> anyhow::Result<()> {
     );
     state.public_origin = settings.web.public_origin.clone();
     state.dashboards = Arc::new(DashboardCache::new(settings.web.dashboard_cache));
-    state.runner_host = settings.runner_host.clone();
-    let flusher = state.usage.spawn_flusher(Arc::clone(&state.store));
+    state.app = state
+        .app
+        .clone()
+        .with_runner_host(settings.runner_host.clone());
+    let flusher = state.usage.spawn_flusher(state.app.clone());
 
     let listener = TcpListener::bind(config.bind)
         .await
@@ -118,7 +121,7 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(address = %config.bind, mode = ?config.mode, "listening; open http://{}/", config.bind);
     let served = serve(listener, router(state.clone()), shutdown_signal()).await;
     flusher.abort();
-    if let Err(err) = state.usage.flush(&*state.store).await {
+    if let Err(err) = state.usage.flush(&state.app).await {
         tracing::warn!(error = %err, "cannot write the last usage counts");
     }
     served.context("the server stopped with an error")?;

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
-use wikiscriptsync_core::store::{Store, StoreResult};
+use wikiscriptsync_core::app::App;
+use wikiscriptsync_core::store::StoreResult;
 
 /// How often counts are written.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(30);
@@ -33,12 +34,12 @@ impl UsageCounter {
 
     /// Writes the pending counts. Counts that could not be written are kept for the next
     /// flush, so a database hiccup loses nothing.
-    pub async fn flush(&self, store: &dyn Store) -> StoreResult<()> {
+    pub async fn flush(&self, app: &App) -> StoreResult<()> {
         let pending =
             std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
         let mut first_error = None;
         for ((day, feature), count) in pending {
-            if let Err(err) = store.record_usage(day, feature, count).await {
+            if let Err(err) = app.record_usage(day, feature, count).await {
                 *self
                     .pending
                     .lock()
@@ -52,14 +53,14 @@ impl UsageCounter {
     }
 
     /// Flushes every [`FLUSH_EVERY`] until the task is aborted (then flush once more).
-    pub fn spawn_flusher(self: &Arc<Self>, store: Arc<dyn Store>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_flusher(self: &Arc<Self>, app: App) -> tokio::task::JoinHandle<()> {
         let counter = Arc::clone(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(FLUSH_EVERY);
             tick.tick().await;
             loop {
                 tick.tick().await;
-                if let Err(err) = counter.flush(&*store).await {
+                if let Err(err) = counter.flush(&app).await {
                     tracing::warn!(error = %err, "cannot write usage counts; will retry");
                 }
             }
@@ -71,6 +72,10 @@ impl UsageCounter {
 mod tests {
     use super::*;
     use crate::config::{WebConfig, open_store};
+    use crate::keys::Keys;
+    use wikiscriptsync_core::app::AppParts;
+    use wikiscriptsync_core::settings::Settings;
+    use wikiscriptsync_core::setup;
 
     #[tokio::test]
     async fn counts_are_written_in_one_batch_and_kept_when_the_database_fails() {
@@ -78,15 +83,24 @@ mod tests {
         let store = open_store(&WebConfig::development(0, dir.path().to_owned()))
             .await
             .unwrap();
+        let contact = "https://example.org/tests";
+        let settings = Settings::from_lookup(|_| None).unwrap();
+        let app = App::new(AppParts {
+            store,
+            wiki: Arc::new(setup::wiki_client_with_contact(&settings, contact, true).unwrap()),
+            forges: Arc::new(setup::forges_with_contact(&settings, contact).unwrap()),
+            vault: Some(Keys::load_or_generate(dir.path()).unwrap().vault),
+            runner_host: "tests".to_owned(),
+        });
         let counter = UsageCounter::default();
         for _ in 0..3 {
             counter.count("dashboard");
         }
         counter.count("publish");
         let today = Utc::now().date_naive();
-        assert!(store.usage_metrics(today, today).await.unwrap().is_empty());
-        counter.flush(&*store).await.unwrap();
-        let counts: Vec<_> = store
+        assert!(app.usage_metrics(today, today).await.unwrap().is_empty());
+        counter.flush(&app).await.unwrap();
+        let counts: Vec<_> = app
             .usage_metrics(today, today)
             .await
             .unwrap()
@@ -94,13 +108,13 @@ mod tests {
             .map(|c| (c.feature, c.count))
             .collect();
         assert_eq!(counts, [("dashboard".into(), 3), ("publish".into(), 1)]);
-        counter.flush(&*store).await.unwrap();
-        assert_eq!(store.usage_metrics(today, today).await.unwrap().len(), 2);
+        counter.flush(&app).await.unwrap();
+        assert_eq!(app.usage_metrics(today, today).await.unwrap().len(), 2);
 
         // The database goes away: the count stays pending.
         counter.count("dashboard");
-        store.close().await;
-        assert!(counter.flush(&*store).await.is_err());
+        app.close().await;
+        assert!(counter.flush(&app).await.is_err());
         assert_eq!(
             counter
                 .pending

@@ -51,6 +51,40 @@ impl Layout {
     }
 }
 
+/// A refusal shown on a form: the message, and the input it is about when the form has that
+/// input (the message then sits next to it, see `templates/macros.html`; otherwise it is shown
+/// above the form by `templates/form_error.html`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormError {
+    /// What was wrong and what to do.
+    pub message: String,
+    /// The form input it is about (its `Field` name), when the form shows that input.
+    pub field: Option<&'static str>,
+}
+
+impl FormError {
+    /// A message about the form as a whole.
+    pub fn general(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// A message about the input `field` (a `Field` name such as `title`).
+    pub fn at_field(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            field: Some(field),
+        }
+    }
+
+    /// The message, when it is about the input `name`.
+    pub fn at(&self, name: &str) -> Option<&str> {
+        (self.field == Some(name)).then_some(self.message.as_str())
+    }
+}
+
 /// An error page.
 #[derive(Template)]
 #[template(path = "error.html")]

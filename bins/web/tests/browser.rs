@@ -332,7 +332,9 @@ async fn a_maintainer_publishes_a_file_to_the_real_test_wiki_in_headless_chromiu
         ],
     );
     let dir = tempfile::tempdir().unwrap();
-    let state = state_for(dir.path(), &github, wiki_client(allow), &["alice"]).await;
+    let state = state_for(dir.path(), &github, wiki_client(allow), &["alice"])
+        .await
+        .state;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(wikiscriptsync_web::serve(

@@ -123,13 +123,7 @@ async fn oauth_login_uses_pkce_and_state_keys_the_user_by_sub_and_drops_the_toke
     dashboard.expect(StatusCode::OK);
     assert!(dashboard.body.contains("Alice Example"));
     assert!(!dashboard.body.contains("Development mode"));
-    let user = app
-        .state
-        .store
-        .user_by_central_id("4242")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.store.user_by_central_id("4242").await.unwrap().unwrap();
     assert_eq!(user.username, "Alice Example");
     for response in [&start, &callback, &dashboard] {
         assert!(!response.body.contains(ACCESS_TOKEN));

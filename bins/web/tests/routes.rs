@@ -9,6 +9,7 @@ use chrono::Utc;
 
 use common::*;
 use wikiscriptsync_core::monitor::{PageCheckSettings, PageWatcher};
+use wikiscriptsync_core::mw::testkit::FakeAccount;
 use wikiscriptsync_core::store::{
     ClaimRequest, FileCheckStatus, Forge, MappingId, MappingOptions, NewMapping, NewRepository,
     PageCheck, PageCheckStatus, PageRequest, PublishedState, RepositoryId, WatchedFileId,
@@ -24,7 +25,7 @@ struct Owned {
 }
 
 async fn seed(app: &TestApp, username: &str) -> Owned {
-    let store = &app.state.store;
+    let store = &app.store;
     let now = Utc::now();
     let user = store
         .user_by_central_id(&format!("dev:{username}"))
@@ -86,6 +87,7 @@ fn get_routes(o: &Owned) -> Vec<String> {
         "/repositories/new".into(),
         format!("/repositories/{}", o.repository),
         format!("/files/{}", o.file),
+        format!("/files/{}/publish", o.file),
         format!("/mappings/{}/publish", o.mapping),
         "/publishes".into(),
         format!("/publishes?mapping={}", o.mapping),
@@ -117,9 +119,14 @@ fn object_posts(o: &Owned) -> Vec<(String, Vec<(&'static str, String)>)> {
             vec![("publish_enabled", "on".into())],
         ),
         (format!("/mappings/{}/publish", o.mapping), vec![]),
+        (
+            format!("/files/{}/publish", o.file),
+            vec![("overwrite", "on".into())],
+        ),
         (format!("/mappings/{}/delete", o.mapping), vec![]),
         (format!("/files/{}/unwatch", o.file), vec![]),
         (format!("/pages/{}/delete", o.monitor), vec![]),
+        ("/credentials/verify".into(), vec![("wiki", o.wiki.clone())]),
         ("/credentials/delete".into(), vec![("wiki", o.wiki.clone())]),
         (format!("/repositories/{}/delete", o.repository), vec![]),
     ]
@@ -155,6 +162,15 @@ fn create_posts(o: &Owned) -> Vec<(String, Vec<(&'static str, String)>)> {
     ]
 }
 
+/// The refusal shown next to the input `field` (its `Field` name), if any.
+fn field_message<'a>(body: &'a str, field: &str) -> Option<&'a str> {
+    let at = body.find(&format!("id=\"{field}-error\""))?;
+    let content = "cdx-message__content\">";
+    let start = at + body[at..].find(content)? + content.len();
+    let end = start + body[start..].find("</div>")?;
+    Some(&body[start..end])
+}
+
 fn pairs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
@@ -182,21 +198,12 @@ async fn logged_out_visitors_are_sent_to_the_login_page_on_every_route() {
     }
     // Nothing was changed for alice.
     let user = app
-        .state
         .store
         .user_by_central_id("dev:alice")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        app.state
-            .store
-            .list_repositories(user.id)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(app.store.list_repositories(user.id).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -231,7 +238,7 @@ async fn another_users_ids_get_404_on_every_route() {
         .await
         .expect(StatusCode::NOT_FOUND);
     // Alice's objects are all still there.
-    let store = &app.state.store;
+    let store = &app.store;
     let alice = store
         .user_by_central_id("dev:alice")
         .await
@@ -305,7 +312,7 @@ async fn every_post_without_the_form_nonce_or_from_another_site_is_refused() {
         );
     }
     // Nothing changed: still one repository, one monitor, one credential, and still logged in.
-    let store = &app.state.store;
+    let store = &app.store;
     let user = store
         .user_by_central_id("dev:alice")
         .await
@@ -374,7 +381,7 @@ async fn the_owner_adds_a_repository_watches_maps_saves_a_botpassword_previews_a
     )
     .await
     .expect(StatusCode::SEE_OTHER);
-    let store = &app.state.store;
+    let store = &app.store;
     let user = store
         .user_by_central_id("dev:alice")
         .await
@@ -557,7 +564,7 @@ async fn the_owner_adds_a_repository_watches_maps_saves_a_botpassword_previews_a
     // dashboard calls the page drifted.
     let watcher = PageWatcher::new(
         store.clone(),
-        app.state.wiki.clone(),
+        app.state.app.wiki().clone(),
         PageCheckSettings::new("test-runner"),
     );
     let report = watcher.run().await.unwrap();
@@ -726,7 +733,7 @@ async fn the_dashboard_lists_what_needs_attention_and_the_repository_page_lists_
     let app = TestApp::start().await;
     let mut alice = app.login("alice").await;
     let owned = seed(&app, "alice").await;
-    let store = &app.state.store;
+    let store = &app.store;
     let now = Utc::now();
     let user = store
         .user_by_central_id("dev:alice")
@@ -836,7 +843,7 @@ async fn a_refused_form_comes_back_filled_in_as_sent_with_the_reason() {
     let app = TestApp::start().await;
     let mut alice = app.login("alice").await;
     let owned = seed(&app, "alice").await;
-    let store = &app.state.store;
+    let store = &app.store;
     let user = store
         .user_by_central_id("dev:alice")
         .await
@@ -860,6 +867,11 @@ async fn a_refused_form_comes_back_filled_in_as_sent_with_the_reason() {
         body.contains("The title `User:Alice/bad|title.js`"),
         "{body}"
     );
+    assert!(
+        field_message(body, "title").is_some_and(|m| m.starts_with("The title `")),
+        "the message sits at the title input: {body}"
+    );
+    assert!(body.contains("aria-describedby=\"title-error\""), "{body}");
     assert!(body.contains("value=\"User:Alice/bad|title.js\""), "{body}");
     assert!(
         body.contains(&format!("value=\"{}\"", owned.wiki)),
@@ -891,6 +903,11 @@ async fn a_refused_form_comes_back_filled_in_as_sent_with_the_reason() {
         .await;
     monitor.expect(StatusCode::BAD_REQUEST);
     assert!(monitor.body.contains("The wiki `wiki.evil.example`"));
+    assert!(
+        field_message(&monitor.body, "wiki").is_some(),
+        "{}",
+        monitor.body
+    );
     assert!(monitor.body.contains("value=\"wiki.evil.example\""));
     assert!(monitor.body.contains("value=\"Main Page\""));
     assert_eq!(store.list_page_monitors(user.id).await.unwrap().len(), 1);
@@ -921,10 +938,13 @@ async fn a_refused_form_comes_back_filled_in_as_sent_with_the_reason() {
         )
         .await;
     preferences.expect(StatusCode::BAD_REQUEST);
+    // The refusal sits at the home wiki input (core words it "The wiki `...`" for every wiki
+    // input; the field it is about says which).
     assert!(
-        preferences
-            .body
-            .contains("The home wiki `wiki.evil.example`")
+        field_message(&preferences.body, "home_wiki")
+            .is_some_and(|m| m.starts_with("The wiki `wiki.evil.example`")),
+        "{}",
+        preferences.body
     );
     assert!(preferences.body.contains("value=\"wiki.evil.example\""));
     assert!(
@@ -953,6 +973,11 @@ async fn a_refused_form_comes_back_filled_in_as_sent_with_the_reason() {
         .await;
     credential.expect(StatusCode::BAD_REQUEST);
     assert!(credential.body.contains("value=\"NoAtSign\""));
+    assert!(
+        field_message(&credential.body, "bot_user").is_some_and(|m| m.contains("YourName@BotName")),
+        "{}",
+        credential.body
+    );
     assert!(credential.body.contains("type it again"));
     assert!(!credential.body.contains("typed-secret-password"));
 
@@ -969,6 +994,10 @@ async fn a_refused_form_comes_back_filled_in_as_sent_with_the_reason() {
             .body
             .contains("Tick at least one file to watch.")
     );
+    assert_eq!(
+        field_message(&nothing_ticked.body, "paths"),
+        Some("Tick at least one file to watch.")
+    );
     assert!(nothing_ticked.body.contains("Files to watch"));
 }
 
@@ -979,7 +1008,7 @@ async fn check_now_says_when_the_scheduled_check_is_busy_with_the_repository() {
     let app = TestApp::start().await;
     let mut alice = app.login("alice").await;
     let owned = seed(&app, "alice").await;
-    let store = &app.state.store;
+    let store = &app.store;
     let claimed = store
         .claim_due_repositories(&ClaimRequest {
             owner: "scheduled-job".into(),
@@ -1162,7 +1191,7 @@ async fn a_publish_while_another_runs_says_busy_and_edits_nothing() {
     let app = TestApp::start().await;
     let mut alice = app.login("alice").await;
     let owned = seed(&app, "alice").await;
-    let store = &app.state.store;
+    let store = &app.store;
     let user = store
         .user_by_central_id("dev:alice")
         .await
@@ -1218,7 +1247,7 @@ async fn saving_a_botpassword_again_replaces_it_and_the_list_never_shows_it() {
         .await
         .expect(StatusCode::OK);
     }
-    let store = &app.state.store;
+    let store = &app.store;
     let user = store
         .user_by_central_id("dev:alice")
         .await
@@ -1232,8 +1261,7 @@ async fn saving_a_botpassword_again_replaces_it_and_the_list_never_shows_it() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        app.state
-            .vault
+        app.vault
             .decrypt(&stored.ciphertext)
             .map(|s| secrecy::ExposeSecret::expose_secret(&s).to_owned())
             .unwrap(),
@@ -1286,4 +1314,326 @@ async fn the_public_origin_is_trusted_when_the_proxy_rewrites_host() {
         )
         .await;
     foreign.expect(StatusCode::FORBIDDEN);
+}
+
+/// The row of the publish-everywhere result table for one mapping.
+fn result_row(body: &str, mapping: MappingId) -> &str {
+    let start = body
+        .find(&format!("<tr id=\"result-{mapping}\">"))
+        .unwrap_or_else(|| panic!("no row for mapping {mapping}: {body}"));
+    let end = start + body[start..].find("</tr>").unwrap();
+    &body[start..end]
+}
+
+/// "Publish to all N pages": offered on the file page from two mappings with publishing on; the
+/// preview shows every target and edits nothing; the publish edits each page and the table says
+/// what happened on each; a page edited on-wiki is refused without the overwrite tick while the
+/// other page is still published; another user's file is a 404 on both routes.
+#[tokio::test]
+async fn a_file_is_published_to_all_its_pages_with_one_outcome_per_page() {
+    const OTHER: &str = "User:Alice/gadget-copy.js";
+    let app = TestApp::start().await;
+    let mut alice = app.login("alice").await;
+    let wiki = app.wiki_input();
+    let url = app.github.repo_url(REPO);
+    let added = app
+        .post(
+            &mut alice,
+            "/repositories/new",
+            &[("url", &url), ("branch", "")],
+        )
+        .await;
+    added.expect(StatusCode::SEE_OTHER);
+    let repo_page = added.location().unwrap().to_owned();
+    app.post(
+        &mut alice,
+        &format!("{repo_page}/watch"),
+        &[("path", SCRIPT_PATH)],
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    let store = &app.store;
+    let user = store
+        .user_by_central_id("dev:alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let repository = store.list_repositories(user.id).await.unwrap().remove(0);
+    let file = store
+        .list_watched_files(user.id, repository.id)
+        .await
+        .unwrap()
+        .remove(0);
+    let file_page = format!("/files/{}", file.id);
+    let everywhere = format!("/files/{}/publish", file.id);
+    app.post(
+        &mut alice,
+        &format!("{file_page}/mappings"),
+        &[
+            ("wiki", &wiki),
+            ("title", PAGE),
+            ("publish_enabled", "on"),
+            ("allow_create", "on"),
+        ],
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    // One target is not offered: the page says nothing about publishing to all.
+    let one = app.get(&mut alice, &file_page).await;
+    assert!(!one.body.contains("Publish to all"), "{}", one.body);
+    app.post(
+        &mut alice,
+        &format!("{file_page}/mappings"),
+        &[
+            ("wiki", &wiki),
+            ("title", OTHER),
+            ("publish_enabled", "on"),
+            ("allow_create", "on"),
+        ],
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    app.post(
+        &mut alice,
+        "/credentials",
+        &[
+            ("wiki", &wiki),
+            ("bot_username", BOT_LOGIN),
+            ("password", BOT_PASSWORD),
+        ],
+    )
+    .await
+    .expect(StatusCode::OK);
+    let mappings = store.list_mappings(user.id, file.id).await.unwrap();
+    let id_of = |title: &str| {
+        mappings
+            .iter()
+            .find(|m| m.page_title == title)
+            .map(|m| m.id)
+            .unwrap()
+    };
+    let (page_id, other_id) = (id_of(PAGE), id_of(OTHER));
+
+    let two = app.get(&mut alice, &file_page).await;
+    assert!(
+        two.body
+            .contains(&format!("href=\"{everywhere}\">Publish to all 2 pages</a>")),
+        "{}",
+        two.body
+    );
+
+    // The preview: one per target, each page to be created with the file's text; the button
+    // comes before the diffs; nothing is edited.
+    let edits = app.wiki.requests_for("edit");
+    let preview = app.get(&mut alice, &everywhere).await;
+    preview.expect(StatusCode::OK);
+    let body = &preview.body;
+    for id in [page_id, other_id] {
+        assert!(body.contains(&format!("id=\"target-{id}\"")), "{body}");
+    }
+    assert!(body.contains(&format!("{PAGE}</a>")) && body.contains(&format!("{OTHER}</a>")));
+    assert_eq!(
+        body.matches("<h3>The page will be created</h3>").count(),
+        2,
+        "{body}"
+    );
+    assert_eq!(
+        body.matches("mw.hook(").count(),
+        2,
+        "one diff per target: {body}"
+    );
+    assert!(
+        body.contains("class=\"cdx-table__table-wrapper\""),
+        "{body}"
+    );
+    let button = body
+        .find("Publish to all 2 pages</button>")
+        .expect("the button");
+    assert!(
+        button < body.find("<pre class=\"diff\">").unwrap(),
+        "button above the diffs"
+    );
+    assert!(
+        !body.contains("name=\"overwrite\""),
+        "no drift, no overwrite choice"
+    );
+    assert_eq!(app.wiki.requests_for("edit"), edits);
+    assert!(app.wiki.page_text(PAGE).is_none() && app.wiki.page_text(OTHER).is_none());
+
+    // Publish: both pages are created; each row names its outcome, revision and diff.
+    let result = app.post(&mut alice, &everywhere, &[]).await;
+    result.expect(StatusCode::OK);
+    assert!(
+        result
+            .body
+            .contains("2 of 2 pages have the file's text now"),
+        "{}",
+        result.body
+    );
+    for (title, id) in [(PAGE, page_id), (OTHER, other_id)] {
+        assert_eq!(
+            app.wiki.page_text(title).as_deref().map(str::trim_end),
+            Some(SCRIPT.trim_end())
+        );
+        let revision = app.wiki.page(title).unwrap().latest().unwrap().id;
+        let row = result_row(&result.body, id);
+        assert!(row.contains(&format!("<td>{title}</td>")), "{row}");
+        assert!(row.contains(">created</td>"), "{row}");
+        assert!(row.contains(&format!("r{revision}")), "{row}");
+        assert!(row.contains("see the change</a>"), "{row}");
+    }
+
+    // Someone edits one page on-wiki, and the file changes on the branch (checked now).
+    app.wiki.edit_as(OTHER, "// hand edit\n", "Bob", "fix");
+    app.github.commit(
+        REPO,
+        "main",
+        [(SCRIPT_PATH, Some("// gadget, version 2\n"))],
+    );
+    app.post(&mut alice, &format!("{repo_page}/check"), &[])
+        .await
+        .expect(StatusCode::SEE_OTHER);
+    let preview = app.get(&mut alice, &everywhere).await;
+    assert!(
+        preview.body.contains("hand edit"),
+        "the on-wiki change: {}",
+        preview.body
+    );
+    assert!(
+        preview.body.contains("name=\"overwrite\""),
+        "{}",
+        preview.body
+    );
+    assert!(
+        preview
+            .body
+            .contains("changed on-wiki: published only with overwrite")
+    );
+    assert!(
+        preview.body.contains(">will be changed</td>"),
+        "{}",
+        preview.body
+    );
+
+    // Without the tick: the edited page is refused and keeps its edit, the other is published.
+    let result = app.post(&mut alice, &everywhere, &[]).await;
+    result.expect(StatusCode::OK);
+    let refused = result_row(&result.body, other_id);
+    assert!(
+        refused.contains(">refused</td>") && refused.contains("Refused: "),
+        "{refused}"
+    );
+    let published = result_row(&result.body, page_id);
+    assert!(published.contains(">published</td>"), "{published}");
+    assert!(
+        result.body.contains("1 of 2 pages were refused"),
+        "{}",
+        result.body
+    );
+    assert_eq!(
+        app.wiki.page_text(PAGE).as_deref().map(str::trim_end),
+        Some("// gadget, version 2")
+    );
+    assert_eq!(
+        app.wiki.page_text(OTHER).as_deref().map(str::trim_end),
+        Some("// hand edit")
+    );
+
+    // With the tick: the edit is overwritten; the other page has nothing new.
+    let result = app
+        .post(&mut alice, &everywhere, &[("overwrite", "on")])
+        .await;
+    assert!(
+        result_row(&result.body, other_id).contains(">published</td>"),
+        "{}",
+        result.body
+    );
+    assert!(
+        result_row(&result.body, page_id).contains(">already up to date</td>"),
+        "{}",
+        result.body
+    );
+    assert_eq!(
+        app.wiki.page_text(OTHER).as_deref().map(str::trim_end),
+        Some("// gadget, version 2")
+    );
+
+    // Another user's file: 404 on the preview and on the publish, and nothing is edited.
+    let mut bob = app.login("bob").await;
+    app.get(&mut bob, &everywhere)
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    let edits = app.wiki.requests_for("edit");
+    app.post(&mut bob, &everywhere, &[("overwrite", "on")])
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    assert_eq!(app.wiki.requests_for("edit"), edits);
+}
+
+/// "Check its rights" logs in once with the saved BotPassword and reports the rights again; a
+/// BotPassword the wiki no longer accepts is said above the form, and nothing is deleted.
+#[tokio::test]
+async fn a_saved_botpassword_is_checked_again_on_request() {
+    let app = TestApp::start().await;
+    let mut alice = app.login("alice").await;
+    let wiki = app.wiki_input();
+    app.post(
+        &mut alice,
+        "/credentials",
+        &[
+            ("wiki", &wiki),
+            ("bot_username", BOT_LOGIN),
+            ("password", BOT_PASSWORD),
+        ],
+    )
+    .await
+    .expect(StatusCode::OK);
+    let user = app
+        .store
+        .user_by_central_id("dev:alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let stored = app.store.list_credentials(user.id).await.unwrap().remove(0);
+    let list = app.get(&mut alice, "/credentials").await;
+    assert!(
+        list.body.contains("action=\"/credentials/verify\""),
+        "{}",
+        list.body
+    );
+
+    let logins = app.wiki.requests_for("login");
+    let checked = app
+        .post(&mut alice, "/credentials/verify", &[("wiki", &stored.wiki)])
+        .await;
+    checked.expect(StatusCode::OK);
+    assert!(
+        checked.body.contains(&format!(
+            "Checked the BotPassword {BOT_LOGIN} for {}: logging in with it worked.",
+            stored.wiki
+        )),
+        "{}",
+        checked.body
+    );
+    assert!(
+        checked.body.contains("Grants it carries"),
+        "{}",
+        checked.body
+    );
+    assert!(app.wiki.requests_for("login") > logins, "it logged in");
+
+    // The bot password was revoked on the wiki: the check says so; the saved one stays.
+    app.wiki.add_account(
+        FakeAccount::new(BOT_LOGIN, "a-new-password-elsewhere").with_rights(&["read"]),
+    );
+    let refused = app
+        .post(&mut alice, "/credentials/verify", &[("wiki", &stored.wiki)])
+        .await;
+    refused.expect(StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body.contains("with this BotPassword failed"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(app.store.list_credentials(user.id).await.unwrap().len(), 1);
 }

@@ -67,8 +67,8 @@ impl RealWiki {
         let mut config =
             ClientConfig::new(UserAgent::from_contact("https://example.org/journeys").unwrap())
                 .interactive();
-        config.allow_list = AllowList::with_hosts(self.hosts.split(','))
-            .expect("the test wiki's host");
+        config.allow_list =
+            AllowList::with_hosts(self.hosts.split(',')).expect("the test wiki's host");
         config.request_timeout = Duration::from_secs(30);
         ActionApiClient::new(config).expect("wiki client")
     }

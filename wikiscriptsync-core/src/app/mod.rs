@@ -106,6 +106,13 @@ impl App {
         }
     }
 
+    /// The same use cases with runners named after `host` (see [`AppParts::runner_host`]).
+    #[must_use]
+    pub fn with_runner_host(mut self, host: impl Into<String>) -> Self {
+        self.runner_host = host.into();
+        self
+    }
+
     /// `sqlite` or `mariadb`: which database backend the tool runs on.
     pub fn backend(&self) -> &'static str {
         self.store.backend()

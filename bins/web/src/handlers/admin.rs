@@ -35,10 +35,10 @@ pub async fn metrics(
         return Err(AppError::NotFound);
     }
     // Counts still in memory first, so the page is up to date.
-    state.usage.flush(&*state.store).await?;
+    state.usage.flush(&state.app).await?;
     let to = Utc::now().date_naive();
     let counts = state
-        .store
+        .app
         .usage_metrics(to - Duration::days(DAYS), to)
         .await?;
     render(&MetricsPage {

@@ -23,9 +23,6 @@ use super::{record_usage, render};
 /// The central-id prefix of development users, so they never collide with OAuth users.
 pub const DEV_CENTRAL_ID_PREFIX: &str = "dev:";
 
-/// The longest user name MediaWiki allows.
-const MAX_USERNAME_CHARS: usize = 85;
-
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
@@ -127,10 +124,7 @@ pub async fn oauth_callback(
         AppError::Forbidden("This Wikimedia account is hidden and cannot log in.".into())
     })?;
     let now = Utc::now();
-    let user = state
-        .store
-        .upsert_user(&profile.sub, &username, now)
-        .await?;
+    let user = state.app.log_in(&profile.sub, &username).await?;
     record_usage(&state, "login");
     let session = Session::logged_in(user.id, &user.username, now)?;
     Ok((session.to_cookie(&state)?, Redirect::to("/")).into_response())
@@ -151,16 +145,11 @@ pub async fn dev_login(
         return Err(AppError::NotFound);
     }
     let username = form.username.trim();
-    if username.is_empty() || username.chars().count() > MAX_USERNAME_CHARS {
-        return Err(AppError::BadRequest(format!(
-            "Type a user name of 1 to {MAX_USERNAME_CHARS} characters."
-        )));
-    }
-    let now = Utc::now();
     let central_id = format!("{DEV_CENTRAL_ID_PREFIX}{username}");
-    let user = state.store.upsert_user(&central_id, username, now).await?;
+    // A refused name is a 400 page (the login form has nothing else to keep).
+    let user = state.app.log_in(&central_id, username).await?;
     record_usage(&state, "login");
-    let session = Session::logged_in(user.id, &user.username, now)?;
+    let session = Session::logged_in(user.id, &user.username, Utc::now())?;
     Ok((session.to_cookie(&state)?, Redirect::to("/")).into_response())
 }
 

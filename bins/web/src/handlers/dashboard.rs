@@ -184,7 +184,7 @@ pub async fn show(State(state): State<SharedState>, user: CurrentUser) -> AppRes
     let cached = match state.dashboards.get(user.id) {
         Ok(cached) => cached,
         Err(ticket) => {
-            let dashboard = state.store.dashboard(user.id, LIMITS).await?;
+            let dashboard = state.app.dashboard(user.id, LIMITS).await?;
             let cached = Arc::new(CachedDashboard::new(build(&dashboard).render()?));
             state.dashboards.put(user.id, ticket, Arc::clone(&cached));
             cached

@@ -5,20 +5,21 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::Utc;
 use serde::Deserialize;
 
-use wikiscriptsync_core::publish::wiki_key;
-use wikiscriptsync_core::store::{
-    MappingId, MappingOptions, MappingScope, NewMapping, StoreError, WatchedFile, WatchedFileId,
-};
+use wikiscriptsync_core::app::files::FileOverview;
+use wikiscriptsync_core::app::mappings::MapFile;
+use wikiscriptsync_core::store::{MappingId, MappingOptions, WatchedFile, WatchedFileId};
 
 use crate::app::{AppState, SharedState};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::session::CurrentUser;
-use crate::views::{Layout, MappingView, short_sha, when};
+use crate::views::{FormError, Layout, MappingView, short_sha, when};
 
-use super::{Paging, page_fields, record_usage, refill, render, ticked};
+use super::{Paging, record_usage, refill, refused, render, ticked};
+
+/// The inputs of the mapping form, by `Field` name.
+const MAPPING_FIELDS: &[&str] = &["wiki", "title"];
 
 struct CheckRow {
     at: String,
@@ -40,7 +41,9 @@ struct FilePage {
     older: Option<i64>,
     wikis: Vec<String>,
     form: MappingFormValues,
-    error: Option<String>,
+    error: Option<FormError>,
+    /// How many mappings have publishing on: from 2, "publish to all N pages" is offered.
+    publishing_targets: usize,
 }
 
 /// What the "map to a wiki page" form shows: empty with publishing on, or as the user sent it.
@@ -79,15 +82,6 @@ impl From<&NewMappingForm> for MappingFormValues {
     }
 }
 
-/// The user's watched file, or 404.
-async fn owned_file(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<WatchedFile> {
-    state
-        .store
-        .watched_file(user.id, WatchedFileId(id))
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
 /// `GET /files/{id}`.
 pub async fn show(
     State(state): State<SharedState>,
@@ -95,45 +89,40 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(paging): Query<Paging>,
 ) -> AppResult<Html<String>> {
-    let file = owned_file(&state, &user, id).await?;
-    render(
-        &file_page(
-            &state,
-            &user,
-            file,
-            &paging,
-            MappingFormValues::default(),
-            None,
-        )
-        .await?,
-    )
+    let overview = state
+        .app
+        .file_overview(user.id, WatchedFileId(id), paging.request())
+        .await?;
+    render(&file_page(
+        &state,
+        &user,
+        overview,
+        MappingFormValues::default(),
+        None,
+    ))
 }
 
-async fn file_page(
+fn file_page(
     state: &AppState,
     user: &CurrentUser,
-    file: WatchedFile,
-    paging: &Paging,
+    overview: FileOverview,
     form: MappingFormValues,
-    error: Option<String>,
-) -> AppResult<FilePage> {
-    let repository = state
-        .store
-        .repository(user.id, file.repository_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mappings = state
-        .store
-        .mapping_statuses(user.id, &MappingScope::File(file.id))
-        .await?;
-    let log = state
-        .store
-        .file_check_log(user.id, file.id, paging.request())
-        .await?;
-    Ok(FilePage {
+    error: Option<FormError>,
+) -> FilePage {
+    let FileOverview {
+        file,
+        repository,
+        mappings,
+        checks: log,
+    } = overview;
+    FilePage {
         layout: Layout::user(state, user, format!("File {}", file.path)),
         repository_id: repository.id.0,
         repository_url: repository.url,
+        publishing_targets: mappings
+            .iter()
+            .filter(|m| m.mapping.options.publish_enabled)
+            .count(),
         mappings: mappings.iter().map(MappingView::from).collect(),
         checks: log
             .items
@@ -151,7 +140,7 @@ async fn file_page(
         form,
         error,
         file,
-    })
+    }
 }
 
 /// `POST /files/{id}/unwatch`.
@@ -160,8 +149,7 @@ pub async fn unwatch(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let file = owned_file(&state, &user, id).await?;
-    state.store.unwatch_file(user.id, file.id).await?;
+    let file = state.app.unwatch_file(user.id, WatchedFileId(id)).await?;
     record_usage(&state, "unwatch_file");
     Ok(Redirect::to(&format!("/repositories/{}", file.repository_id)).into_response())
 }
@@ -179,69 +167,37 @@ pub struct NewMappingForm {
 }
 
 /// `POST /files/{id}/mappings`: map the file to a page (wiki from the allow-list, title
-/// validated as typed).
+/// validated as typed), and monitor that page when ticked.
 pub async fn add_mapping(
     State(state): State<SharedState>,
     user: CurrentUser,
     Path(id): Path<i64>,
     Form(form): Form<NewMappingForm>,
 ) -> AppResult<Response> {
-    let file = owned_file(&state, &user, id).await?;
     let values = MappingFormValues::from(&form);
-    let mapping = match new_mapping(&state, &file, &values) {
-        Ok(mapping) => mapping,
-        Err(message) => return refill_file_page(&state, &user, file, values, message).await,
-    };
-    match state.store.add_mapping(user.id, &mapping, Utc::now()).await {
-        Ok(_) => {}
-        Err(StoreError::AlreadyExists { .. }) => {
-            let message = format!(
-                "This file is already mapped to {} on {}.",
-                mapping.page_title, mapping.wiki
-            );
-            return refill_file_page(&state, &user, file, values, message).await;
-        }
-        Err(err) => return Err(err.into()),
-    }
-    if values.monitor {
-        state
-            .store
-            .ensure_page_monitor(user.id, &mapping.wiki, &mapping.page_title, Utc::now())
-            .await?;
-    }
-    record_usage(&state, "add_mapping");
-    Ok(Redirect::to(&format!("/files/{id}")).into_response())
-}
-
-/// The mapping the form asks for, or what is wrong with it (wiki from the allow-list, title
-/// validated as typed).
-fn new_mapping(
-    state: &AppState,
-    file: &WatchedFile,
-    values: &MappingFormValues,
-) -> Result<NewMapping, String> {
-    let (wiki, title) = page_fields(state, &values.wiki, &values.title)?;
-    Ok(NewMapping {
-        watched_file_id: file.id,
-        wiki: wiki_key(&wiki),
-        page_title: title.as_str().to_owned(),
+    let input = MapFile {
+        file: WatchedFileId(id),
+        wiki: values.wiki.clone(),
+        title: values.title.clone(),
         options: MappingOptions {
             publish_enabled: values.publish_enabled,
             allow_create: values.allow_create,
             add_banner: values.add_banner,
         },
-    })
-}
-
-async fn refill_file_page(
-    state: &AppState,
-    user: &CurrentUser,
-    file: WatchedFile,
-    values: MappingFormValues,
-    message: String,
-) -> AppResult<Response> {
-    let page = file_page(state, user, file, &Paging::default(), values, Some(message)).await?;
-    refill(&page)
+        monitor: values.monitor,
+    };
+    let error = match state.app.map_file(user.id, &input).await {
+        Ok(_) => {
+            record_usage(&state, "add_mapping");
+            return Ok(Redirect::to(&format!("/files/{id}")).into_response());
+        }
+        Err(err) => refused(err, MAPPING_FIELDS)?,
+    };
+    let overview = state
+        .app
+        .file_overview(user.id, WatchedFileId(id), Paging::default().request())
+        .await?;
+    refill(&file_page(&state, &user, overview, values, Some(error)))
 }
 
 /// The options form.
@@ -259,36 +215,27 @@ pub async fn set_options(
     Path(id): Path<i64>,
     Form(form): Form<OptionsForm>,
 ) -> AppResult<Response> {
-    let mapping = state
-        .store
-        .mapping(user.id, MappingId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
     let options = MappingOptions {
         publish_enabled: ticked(form.publish_enabled.as_ref()),
         allow_create: ticked(form.allow_create.as_ref()),
         add_banner: ticked(form.add_banner.as_ref()),
     };
-    state
-        .store
-        .set_mapping_options(user.id, mapping.id, options)
+    let mapping = state
+        .app
+        .set_mapping_options(user.id, MappingId(id), options)
         .await?;
     record_usage(&state, "mapping_options");
     Ok(Redirect::to(&format!("/files/{}", mapping.watched_file_id)).into_response())
 }
 
-/// `POST /mappings/{id}/delete`.
+/// `POST /mappings/{id}/delete`: remove the mapping (and the monitor it created, unless the
+/// page is monitored on its own).
 pub async fn remove_mapping(
     State(state): State<SharedState>,
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let mapping = state
-        .store
-        .mapping(user.id, MappingId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    state.store.remove_mapping(user.id, mapping.id).await?;
+    let mapping = state.app.unmap(user.id, MappingId(id)).await?;
     record_usage(&state, "remove_mapping");
     Ok(Redirect::to(&format!("/files/{}", mapping.watched_file_id)).into_response())
 }

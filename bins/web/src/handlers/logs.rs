@@ -5,10 +5,10 @@ use axum::extract::{Query, State};
 use axum::response::Html;
 use serde::Deserialize;
 
-use wikiscriptsync_core::store::{MappingId, PageRequest, PublishLogFilter};
+use wikiscriptsync_core::store::{MappingId, PageRequest};
 
 use crate::app::SharedState;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::session::CurrentUser;
 use crate::views::{Layout, short_sha, when};
 
@@ -47,23 +47,12 @@ pub async fn publishes(
     user: CurrentUser,
     Query(query): Query<LogQuery>,
 ) -> AppResult<Html<String>> {
-    let filter = match query.mapping {
-        Some(id) => {
-            // Another user's mapping is a 404, not an empty log.
-            state
-                .store
-                .mapping(user.id, MappingId(id))
-                .await?
-                .ok_or(AppError::NotFound)?;
-            PublishLogFilter::Mapping(MappingId(id))
-        }
-        None => PublishLogFilter::All,
-    };
+    // Another user's mapping is a 404, not an empty log.
     let log = state
-        .store
+        .app
         .publish_log(
             user.id,
-            filter,
+            query.mapping.map(MappingId),
             PageRequest {
                 before_id: query.before,
                 limit: LOG_PAGE_SIZE,

@@ -1,5 +1,7 @@
-//! The request handlers, one module per area of the site. Every handler that touches a stored
-//! object asks the store with the logged-in user's id, so another user's id is a 404.
+//! The request handlers, one module per area of the site. A handler parses the form or query,
+//! calls one use case of [`wikiscriptsync_core::app::App`] with the logged-in user's id (so
+//! another user's id is a 404), and renders the answer; a refusal comes back as the form, filled
+//! in as sent, with the message next to the input it is about.
 
 pub mod admin;
 pub mod auth;
@@ -10,6 +12,7 @@ pub mod logs;
 pub mod monitors;
 pub mod notifications;
 pub mod publish;
+pub mod publish_all;
 pub mod repositories;
 
 use askama::Template;
@@ -17,11 +20,12 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use wikiscriptsync_core::mw::{Title, WikiUrl};
+use wikiscriptsync_core::app::UseCaseError;
 use wikiscriptsync_core::store::PageRequest;
 
 use crate::app::AppState;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::views::FormError;
 
 /// Rows per page of a log.
 pub const LOG_PAGE_SIZE: u32 = 25;
@@ -37,23 +41,17 @@ pub fn refill(page: &impl Template) -> AppResult<Response> {
     Ok((StatusCode::BAD_REQUEST, render(page)?).into_response())
 }
 
-/// The wiki a form field names (`label` says which field), or what is wrong with it in words
-/// for the form: only allow-listed wikis are accepted.
-pub fn wiki_field(state: &AppState, label: &str, input: &str) -> Result<WikiUrl, String> {
-    let input = input.trim();
-    state
-        .wiki
-        .parse_wiki(input)
-        .map_err(|e| format!("The {label} `{input}`: {e}"))
-}
-
-/// The page a form's `wiki` and `title` fields name, the title validated as typed, or what is
-/// wrong with them in words for the form.
-pub fn page_fields(state: &AppState, wiki: &str, title: &str) -> Result<(WikiUrl, Title), String> {
-    let wiki = wiki_field(state, "wiki", wiki)?;
-    let title = title.trim();
-    let title = Title::parse(title).map_err(|e| format!("The title `{title}`: {e}"))?;
-    Ok((wiki, title))
+/// A use case's refusal as a form shows it (`fields`: the inputs that form has, by `Field`
+/// name), or — for an unknown or foreign id and for failures of a service — the error page.
+pub fn refused(err: UseCaseError, fields: &[&'static str]) -> AppResult<FormError> {
+    match err {
+        UseCaseError::Invalid { field, message } => {
+            let field = fields.iter().copied().find(|f| *f == field.as_str());
+            Ok(FormError { message, field })
+        }
+        UseCaseError::Conflict(message) => Ok(FormError::general(message)),
+        other => Err(AppError::from(other)),
+    }
 }
 
 /// Counts one use of a feature today (in memory; see [`crate::usage`]; no user is recorded).

@@ -4,18 +4,19 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::Utc;
 use serde::Deserialize;
 
-use wikiscriptsync_core::publish::wiki_key;
-use wikiscriptsync_core::store::{PageMonitor, PageMonitorId, StoreError};
+use wikiscriptsync_core::store::{PageMonitor, PageMonitorId};
 
 use crate::app::{AppState, SharedState};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::session::CurrentUser;
-use crate::views::{Layout, when, when_or_never};
+use crate::views::{FormError, Layout, when, when_or_never};
 
-use super::{Paging, page_fields, record_usage, refill, render};
+use super::{Paging, record_usage, refill, refused, render};
+
+/// The inputs of the add form, by `Field` name.
+const ADD_FIELDS: &[&str] = &["wiki", "title"];
 
 #[derive(Template)]
 #[template(path = "monitors.html")]
@@ -26,7 +27,7 @@ struct MonitorsPage {
     /// The add form's wiki and title: empty, or as the user sent them.
     wiki: String,
     title: String,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 /// `GET /pages`.
@@ -38,9 +39,9 @@ async fn monitors_page(
     state: &AppState,
     user: &CurrentUser,
     form: &AddMonitor,
-    error: Option<String>,
+    error: Option<FormError>,
 ) -> AppResult<MonitorsPage> {
-    let monitors = state.store.list_page_monitors(user.id).await?;
+    let monitors = state.app.page_monitors(user.id).await?;
     Ok(MonitorsPage {
         layout: Layout::user(state, user, "Monitored pages"),
         monitors: monitors
@@ -70,25 +71,26 @@ pub async fn add(
     user: CurrentUser,
     Form(form): Form<AddMonitor>,
 ) -> AppResult<Response> {
-    let parsed = page_fields(&state, &form.wiki, &form.title);
-    let (wiki, title) = match parsed {
-        Ok(parsed) => parsed,
-        Err(message) => return refill(&monitors_page(&state, &user, &form, Some(message)).await?),
-    };
-    match state
-        .store
-        .add_page_monitor(user.id, &wiki_key(&wiki), title.as_str(), Utc::now())
+    let error = match state
+        .app
+        .monitor_pages(user.id, &form.wiki, std::slice::from_ref(&form.title))
         .await
     {
-        Ok(_) => {}
-        Err(StoreError::AlreadyExists { .. }) => {
-            let message = format!("You already monitor {title} on that wiki.");
-            return refill(&monitors_page(&state, &user, &form, Some(message)).await?);
+        Ok(monitored) if monitored.added.is_empty() => FormError::at_field(
+            "title",
+            format!(
+                "You already monitor {} on {}.",
+                monitored.already.join(", "),
+                monitored.wiki
+            ),
+        ),
+        Ok(_) => {
+            record_usage(&state, "monitor_page");
+            return Ok(Redirect::to("/pages").into_response());
         }
-        Err(err) => return Err(err.into()),
-    }
-    record_usage(&state, "monitor_page");
-    Ok(Redirect::to("/pages").into_response())
+        Err(err) => refused(err, ADD_FIELDS)?,
+    };
+    refill(&monitors_page(&state, &user, &form, Some(error)).await?)
 }
 
 #[derive(Template)]
@@ -107,14 +109,9 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(paging): Query<Paging>,
 ) -> AppResult<Html<String>> {
-    let monitor = state
-        .store
-        .page_monitor(user.id, PageMonitorId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let log = state
-        .store
-        .page_check_log(user.id, monitor.id, paging.request())
+    let (monitor, log) = state
+        .app
+        .page_monitor_history(user.id, PageMonitorId(id), paging.request())
         .await?;
     render(&MonitorPage {
         layout: Layout::user(
@@ -145,13 +142,7 @@ pub async fn remove(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    if !state
-        .store
-        .remove_page_monitor(user.id, PageMonitorId(id))
-        .await?
-    {
-        return Err(AppError::NotFound);
-    }
+    state.app.unmonitor_page(user.id, PageMonitorId(id)).await?;
     record_usage(&state, "unmonitor_page");
     Ok(Redirect::to("/pages").into_response())
 }

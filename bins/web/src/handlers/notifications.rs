@@ -1,24 +1,24 @@
 //! Notification preferences (home wiki for talk-page notices, digest, which kinds of change)
 //! and the notifications sent so far.
 
-use std::collections::BTreeSet;
-
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::Utc;
 
+use wikiscriptsync_core::app::preferences::PreferencesChange;
 use wikiscriptsync_core::monitor::ChangeEvent;
-use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::NotificationPreferences;
 
 use crate::app::{AppState, SharedState};
 use crate::error::AppResult;
 use crate::session::CurrentUser;
-use crate::views::{Layout, when};
+use crate::views::{FormError, Layout, when};
 
-use super::{Paging, form_fields, record_usage, refill, render, wiki_field};
+use super::{Paging, form_fields, record_usage, refill, refused, render};
+
+/// The inputs of the preferences form, by `Field` name.
+const FIELDS: &[&str] = &["home_wiki", "event_kind"];
 
 #[derive(Template)]
 #[template(path = "notifications.html")]
@@ -29,7 +29,27 @@ struct NotificationsPage {
     kinds: Vec<(&'static str, bool)>,
     sent: Vec<(String, String, String, String)>,
     older: Option<i64>,
-    error: Option<String>,
+    error: Option<FormError>,
+}
+
+/// What the form shows: the saved preferences, or what the user sent.
+struct FormValues {
+    home_wiki: String,
+    digest: bool,
+    kinds: Vec<(&'static str, bool)>,
+}
+
+impl From<&NotificationPreferences> for FormValues {
+    fn from(preferences: &NotificationPreferences) -> Self {
+        Self {
+            home_wiki: preferences.home_wiki.clone().unwrap_or_default(),
+            digest: preferences.digest,
+            kinds: ChangeEvent::KINDS
+                .iter()
+                .map(|kind| (*kind, preferences.is_enabled(kind)))
+                .collect(),
+        }
+    }
 }
 
 /// `GET /notifications`.
@@ -38,29 +58,27 @@ pub async fn show(
     user: CurrentUser,
     Query(paging): Query<Paging>,
 ) -> AppResult<Html<String>> {
-    let preferences = state.store.notification_preferences(user.id).await?;
-    render(&notifications_page(&state, &user, &paging, &preferences, None).await?)
+    let preferences = state.app.preferences(user.id).await?;
+    let values = FormValues::from(&preferences);
+    render(&notifications_page(&state, &user, &paging, values, None).await?)
 }
 
 async fn notifications_page(
     state: &AppState,
     user: &CurrentUser,
     paging: &Paging,
-    preferences: &NotificationPreferences,
-    error: Option<String>,
+    values: FormValues,
+    error: Option<FormError>,
 ) -> AppResult<NotificationsPage> {
     let log = state
-        .store
+        .app
         .notification_log(user.id, paging.request())
         .await?;
     Ok(NotificationsPage {
         layout: Layout::user(state, user, "Notifications"),
-        home_wiki: preferences.home_wiki.clone().unwrap_or_default(),
-        digest: preferences.digest,
-        kinds: ChangeEvent::KINDS
-            .iter()
-            .map(|kind| (*kind, preferences.is_enabled(kind)))
-            .collect(),
+        home_wiki: values.home_wiki,
+        digest: values.digest,
+        kinds: values.kinds,
         sent: log
             .items
             .iter()
@@ -78,7 +96,8 @@ async fn notifications_page(
     })
 }
 
-/// `POST /notifications`: `home_wiki`, `digest`, and one `kind` field per wanted kind.
+/// `POST /notifications`: `home_wiki` (empty: the wiki of the change), `digest`, and one
+/// `kind` field per wanted kind (every other kind is off).
 pub async fn save(
     State(state): State<SharedState>,
     user: CurrentUser,
@@ -91,42 +110,35 @@ pub async fn save(
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.trim().to_owned())
     };
-    let wanted: BTreeSet<&str> = fields
+    let wanted: Vec<String> = fields
         .iter()
         .filter(|(n, _)| n == "kind")
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v.clone())
         .collect();
-    let mut preferences = NotificationPreferences {
-        home_wiki: field("home_wiki").filter(|w| !w.is_empty()),
-        digest: field("digest").is_some(),
-        disabled_event_kinds: ChangeEvent::KINDS
+    let home_wiki = field("home_wiki").unwrap_or_default();
+    let digest = field("digest").is_some();
+    let change = PreferencesChange {
+        home_wiki: Some(Some(home_wiki.clone()).filter(|w| !w.is_empty())),
+        digest: Some(digest),
+        enabled_exactly: Some(wanted.clone()),
+        ..PreferencesChange::default()
+    };
+    let error = match state.app.set_preferences(user.id, change).await {
+        Ok(_) => {
+            record_usage(&state, "notification_preferences");
+            return Ok(Redirect::to("/notifications").into_response());
+        }
+        Err(err) => refused(err, FIELDS)?,
+    };
+    // Shown again as sent, with what was wrong.
+    let values = FormValues {
+        home_wiki,
+        digest,
+        kinds: ChangeEvent::KINDS
             .iter()
-            .filter(|kind| !wanted.contains(*kind))
-            .map(|kind| (*kind).to_owned())
+            .map(|kind| (*kind, wanted.iter().any(|k| k == kind)))
             .collect(),
     };
-    if let Some(wiki) = preferences.home_wiki.take() {
-        match wiki_field(&state, "home wiki", &wiki) {
-            Ok(url) => preferences.home_wiki = Some(wiki_key(&url)),
-            Err(message) => {
-                // Shown again as sent, with what was wrong.
-                preferences.home_wiki = Some(wiki);
-                let page = notifications_page(
-                    &state,
-                    &user,
-                    &Paging::default(),
-                    &preferences,
-                    Some(message),
-                )
-                .await?;
-                return refill(&page);
-            }
-        }
-    }
-    state
-        .store
-        .set_notification_preferences(user.id, &preferences, Utc::now())
-        .await?;
-    record_usage(&state, "notification_preferences");
-    Ok(Redirect::to("/notifications").into_response())
+    let page = notifications_page(&state, &user, &Paging::default(), values, Some(error)).await?;
+    refill(&page)
 }

@@ -9,14 +9,14 @@ use axum::extract::{Path, State};
 use axum::response::Html;
 use serde::Deserialize;
 
+use wikiscriptsync_core::app::publishing::{Preview, PreviewDiff, TargetOutcome};
 use wikiscriptsync_core::publish::{
-    FailureClass, MappingPublish, PublishError, PublishFailure, PublishOptions, PublishOutcome,
-    PublishReport,
+    FailureClass, PublishError, PublishFailure, PublishOutcome, PublishReport,
 };
-use wikiscriptsync_core::store::{Mapping, MappingId};
+use wikiscriptsync_core::store::{Mapping, MappingId, WatchedFileId};
 
 use crate::app::{AppState, SharedState};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::session::CurrentUser;
 use crate::views::Layout;
 
@@ -27,18 +27,67 @@ use super::{record_usage, render, ticked};
 struct PreviewPage {
     layout: Layout,
     mapping: Mapping,
+    /// The dry run's diff, or why it failed.
+    target: TargetPreview,
+}
+
+/// One target's preview as the pages show it.
+pub struct TargetPreview {
     /// Live page → file; empty when identical.
-    diff: Vec<DiffLine>,
+    pub diff: Vec<DiffLine>,
     /// What changed on-wiki since our last publish, when anything did.
-    drift: Option<Vec<DiffLine>>,
+    pub drift: Option<Vec<DiffLine>>,
     /// The page would be created.
-    creates: bool,
+    pub creates: bool,
     /// Nothing to publish.
-    identical: bool,
+    pub identical: bool,
     /// Why the preview failed.
-    error: Option<Failure>,
-    commit: String,
-    path: String,
+    pub error: Option<Failure>,
+    /// The commit the file would be published from.
+    pub commit: String,
+    /// The file's path.
+    pub path: String,
+}
+
+impl TargetPreview {
+    /// The dry run's answer, in lines and flags for the template.
+    pub fn of(result: Result<PreviewDiff, PublishFailure>, repository: Option<i64>) -> Self {
+        match result {
+            Ok(preview) => Self {
+                diff: diff_lines(&preview.diff),
+                drift: preview.drift.as_deref().map(diff_lines),
+                creates: preview.creates,
+                identical: preview.identical,
+                error: None,
+                commit: preview.commit,
+                path: preview.path,
+            },
+            Err(failure) => Self {
+                diff: Vec::new(),
+                drift: None,
+                creates: false,
+                identical: false,
+                commit: failure.target.commit.clone().unwrap_or_default(),
+                path: failure.target.path.clone().unwrap_or_default(),
+                error: Some(Failure::from(&failure, repository)),
+            },
+        }
+    }
+
+    /// What publishing would do, in a few words (the preview's summary table).
+    pub fn verdict(&self) -> (&'static str, &'static str) {
+        match &self.error {
+            Some(e) if e.busy => ("busy: try again in a moment", "status-warn"),
+            Some(_) => ("cannot be published (see below)", "status-bad"),
+            None if self.drift.is_some() => (
+                "changed on-wiki: published only with overwrite",
+                "status-bad",
+            ),
+            None if self.identical => ("nothing to publish", "status-ok"),
+            None if self.creates => ("will be created", "status-warn"),
+            None => ("will be changed", "status-warn"),
+        }
+    }
 }
 
 /// One line of a unified diff with its CSS class (added, removed, hunk header or context).
@@ -70,110 +119,72 @@ pub fn diff_lines(diff: &str) -> Vec<DiffLine> {
 }
 
 /// A failure in words.
-struct Failure {
-    message: String,
-    busy: bool,
-    refused: bool,
-    not_checked: bool,
-    repository: Option<i64>,
+pub struct Failure {
+    /// What went wrong and what to do.
+    pub message: String,
+    /// Another publish of the user's is running.
+    pub busy: bool,
+    /// Refused on purpose (drift, missing right, ...).
+    pub refused: bool,
+    /// The file was not checked yet: a check of its repository is offered.
+    pub not_checked: bool,
+    /// The repository to check, when `not_checked`.
+    pub repository: Option<i64>,
 }
 
 impl Failure {
-    fn from(failure: &PublishFailure, repository: Option<i64>) -> Self {
+    /// The failure as the pages say it.
+    pub fn from(failure: &PublishFailure, repository: Option<i64>) -> Self {
         Self {
             message: failure.user_message(),
             busy: failure.class() == FailureClass::Busy,
             refused: failure.class() == FailureClass::Refused,
-            not_checked: matches!(failure.error, PublishError::NotCheckedYet { .. }),
+            not_checked: is_not_checked(failure),
             repository,
         }
     }
 }
 
-async fn owned_mapping(state: &AppState, user: &CurrentUser, id: i64) -> AppResult<Mapping> {
-    state
-        .store
-        .mapping(user.id, MappingId(id))
-        .await?
-        .ok_or(AppError::NotFound)
+fn is_not_checked(failure: &PublishFailure) -> bool {
+    matches!(failure.error, PublishError::NotCheckedYet { .. })
 }
 
-async fn repository_of(state: &AppState, user: &CurrentUser, mapping: &Mapping) -> Option<i64> {
-    let file = state
-        .store
-        .watched_file(user.id, mapping.watched_file_id)
-        .await
-        .ok()??;
+/// The repository of the user's file, to offer "check now" when a publish failed because the
+/// file was not checked yet (the only failure that needs it; `None` for all others).
+pub async fn repository_to_check<'a>(
+    state: &AppState,
+    user: &CurrentUser,
+    file: WatchedFileId,
+    mut failures: impl Iterator<Item = &'a PublishFailure>,
+) -> Option<i64> {
+    if !failures.any(is_not_checked) {
+        return None;
+    }
+    let file = state.app.watched_file(user.id, file).await.ok()?;
     Some(file.repository_id.0)
 }
 
-async fn dry_run(
-    state: &AppState,
-    user: &CurrentUser,
-    mapping: &Mapping,
-    overwrite_drift: bool,
-) -> Result<PublishReport, PublishFailure> {
-    state
-        .publisher
-        .publish_mapping(
-            MappingPublish {
-                user: user.id,
-                mapping: mapping.id,
-            },
-            PublishOptions {
-                dry_run: true,
-                overwrite_drift,
-            },
-        )
-        .await
-}
-
-/// `GET /mappings/{id}/publish`: the preview.
+/// `GET /mappings/{id}/publish`: the preview (a dry run; with drift, what changed on-wiki and
+/// what publishing over it would do).
 pub async fn preview(
     State(state): State<SharedState>,
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Html<String>> {
-    let mapping = owned_mapping(&state, &user, id).await?;
+    let Preview { mapping, result } = state.app.preview(user.id, MappingId(id)).await?;
     record_usage(&state, "preview");
-    let mut page = PreviewPage {
+    let repository = repository_to_check(
+        &state,
+        &user,
+        mapping.watched_file_id,
+        result.as_ref().err().into_iter(),
+    )
+    .await;
+    render(&PreviewPage {
         layout: Layout::user(&state, &user, "Preview the publish"),
-        diff: Vec::new(),
-        drift: None,
-        creates: false,
-        identical: false,
-        error: None,
-        commit: String::new(),
-        path: String::new(),
+        target: TargetPreview::of(result, repository),
         mapping,
-    };
-    let mut result = dry_run(&state, &user, &page.mapping, false).await;
-    if let Err(PublishFailure {
-        error: PublishError::Drift { diff, .. },
-        ..
-    }) = &result
-    {
-        // Show the on-wiki change, and what publishing over it would do.
-        page.drift = Some(diff_lines(diff));
-        result = dry_run(&state, &user, &page.mapping, true).await;
-    }
-    match result {
-        Ok(report) => {
-            page.diff = diff_lines(&report.diff);
-            page.commit = report.target.commit.unwrap_or_default();
-            page.path = report.target.path.unwrap_or_default();
-            match report.outcome {
-                PublishOutcome::WouldPublish { would_create } => page.creates = would_create,
-                PublishOutcome::NoChange { .. } => page.identical = true,
-                PublishOutcome::Published { .. } => {}
-            }
-        }
-        Err(failure) => {
-            let repository = repository_of(&state, &user, &page.mapping).await;
-            page.error = Some(Failure::from(&failure, repository));
-        }
-    }
-    render(&page)
+    })
 }
 
 /// The confirmation form.
@@ -182,14 +193,100 @@ pub struct Confirm {
     overwrite: Option<String>,
 }
 
+impl Confirm {
+    /// Whether an on-wiki change may be overwritten ("overwrite" ticked).
+    pub fn overwrite(&self) -> bool {
+        ticked(self.overwrite.as_ref())
+    }
+}
+
+/// One target's publish as the pages show it.
+pub struct TargetResult {
+    /// What happened, in a sentence, when it worked.
+    pub ok: Option<String>,
+    /// The outcome in a word or two (the result table).
+    pub outcome: &'static str,
+    /// The CSS class of the outcome.
+    pub outcome_class: &'static str,
+    /// The page's revision after it.
+    pub revision: Option<u64>,
+    /// The new revision's diff on the wiki.
+    pub diff_url: Option<String>,
+    /// Why it failed.
+    pub error: Option<Failure>,
+}
+
+impl TargetResult {
+    /// The publish's answer, in words.
+    pub fn of(result: Result<PublishReport, PublishFailure>, repository: Option<i64>) -> Self {
+        match result {
+            Ok(report) => {
+                let (ok, outcome, outcome_class, revision) = match report.outcome {
+                    PublishOutcome::Published {
+                        created: true,
+                        new_revision,
+                        ..
+                    } => (
+                        format!("Created the page at revision {new_revision}."),
+                        "created",
+                        "status-ok",
+                        Some(new_revision),
+                    ),
+                    PublishOutcome::Published { new_revision, .. } => (
+                        format!("Published: the page is now at revision {new_revision}."),
+                        "published",
+                        "status-ok",
+                        Some(new_revision),
+                    ),
+                    PublishOutcome::NoChange { revision } => (
+                        format!(
+                            "Nothing to do: the page already has this text (revision {revision})."
+                        ),
+                        "already up to date",
+                        "status-ok",
+                        Some(revision),
+                    ),
+                    PublishOutcome::WouldPublish { .. } => {
+                        (report.message.clone(), "not published", "muted", None)
+                    }
+                };
+                Self {
+                    ok: Some(ok),
+                    outcome,
+                    outcome_class,
+                    revision,
+                    diff_url: report.diff_url,
+                    error: None,
+                }
+            }
+            Err(failure) => {
+                let error = Failure::from(&failure, repository);
+                let (outcome, outcome_class) = if error.busy {
+                    ("busy", "status-warn")
+                } else if error.refused {
+                    ("refused", "status-bad")
+                } else {
+                    ("failed", "status-bad")
+                };
+                Self {
+                    ok: None,
+                    outcome,
+                    outcome_class,
+                    revision: None,
+                    diff_url: None,
+                    error: Some(error),
+                }
+            }
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "published.html")]
 struct ResultPage {
     layout: Layout,
     mapping: Mapping,
-    ok: Option<String>,
-    diff_url: Option<String>,
-    error: Option<Failure>,
+    result: TargetResult,
 }
 
 /// `POST /mappings/{id}/publish`: publish, then say how it went.
@@ -199,50 +296,20 @@ pub async fn publish(
     Path(id): Path<i64>,
     Form(confirm): Form<Confirm>,
 ) -> AppResult<Html<String>> {
-    let mapping = owned_mapping(&state, &user, id).await?;
+    let overwrite = confirm.overwrite();
+    let TargetOutcome { mapping, result } =
+        state.app.publish(user.id, MappingId(id), overwrite).await?;
     record_usage(&state, "publish");
-    let result = state
-        .publisher
-        .publish_mapping(
-            MappingPublish {
-                user: user.id,
-                mapping: mapping.id,
-            },
-            PublishOptions {
-                dry_run: false,
-                overwrite_drift: ticked(confirm.overwrite.as_ref()),
-            },
-        )
-        .await;
-    let mut page = ResultPage {
+    let repository = repository_to_check(
+        &state,
+        &user,
+        mapping.watched_file_id,
+        result.as_ref().err().into_iter(),
+    )
+    .await;
+    render(&ResultPage {
         layout: Layout::user(&state, &user, "Publish result"),
-        ok: None,
-        diff_url: None,
-        error: None,
+        result: TargetResult::of(result, repository),
         mapping,
-    };
-    match result {
-        Ok(report) => {
-            page.ok = Some(match report.outcome {
-                PublishOutcome::Published {
-                    created: true,
-                    new_revision,
-                    ..
-                } => format!("Created the page at revision {new_revision}."),
-                PublishOutcome::Published { new_revision, .. } => {
-                    format!("Published: the page is now at revision {new_revision}.")
-                }
-                PublishOutcome::NoChange { revision } => {
-                    format!("Nothing to do: the page already has this text (revision {revision}).")
-                }
-                PublishOutcome::WouldPublish { .. } => report.message.clone(),
-            });
-            page.diff_url = report.diff_url;
-        }
-        Err(failure) => {
-            let repository = repository_of(&state, &user, &page.mapping).await;
-            page.error = Some(Failure::from(&failure, repository));
-        }
-    }
-    render(&page)
+    })
 }

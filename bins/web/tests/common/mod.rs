@@ -16,6 +16,8 @@ use wikiscriptsync_core::forge::Forges;
 use wikiscriptsync_core::forge::testkit::FakeGitHub;
 use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki};
 use wikiscriptsync_core::mw::{ActionApiClient, ClientConfig, RetryPolicy, UserAgent};
+use wikiscriptsync_core::store::Store;
+use wikiscriptsync_core::vault::Vault;
 use wikiscriptsync_web::dashboard_cache::DashboardCache;
 use wikiscriptsync_web::keys::Keys;
 use wikiscriptsync_web::{AppState, Mode, WebConfig, router};
@@ -73,8 +75,13 @@ pub struct Agent {
 pub struct TestApp {
     /// The router under test.
     pub router: Router,
-    /// Its state (store, vault, ...).
+    /// Its state (the use cases, cookie key, ...).
     pub state: AppState,
+    /// The store under the app, to set up data the way the scheduled jobs write it and to
+    /// look at what the app wrote.
+    pub store: Arc<dyn Store>,
+    /// The vault under the app (to check what is stored encrypted).
+    pub vault: Arc<Vault>,
     /// The fake GitHub holding [`REPO`].
     pub github: FakeGitHub,
     /// The fake wiki with the [`BOT_LOGIN`] account.
@@ -96,13 +103,24 @@ pub fn wiki_client(allow: wikiscriptsync_core::mw::AllowList) -> ActionApiClient
     ActionApiClient::new(config).unwrap()
 }
 
+/// An app's state over a temporary SQLite store, `github` and `wiki`, with that store and the
+/// vault.
+pub struct TestState {
+    /// The state.
+    pub state: AppState,
+    /// The store under it.
+    pub store: Arc<dyn Store>,
+    /// The vault under it.
+    pub vault: Arc<Vault>,
+}
+
 /// A state over a temporary SQLite store, `github` and `wiki`.
 pub async fn state_for(
     dir: &std::path::Path,
     github: &FakeGitHub,
     wiki: ActionApiClient,
     admins: &[&str],
-) -> AppState {
+) -> TestState {
     let keys = Keys::load_or_generate(dir).unwrap();
     let config = WebConfig::development(0, dir.to_owned());
     let store = wikiscriptsync_web::config::open_store(&config)
@@ -111,7 +129,7 @@ pub async fn state_for(
     let forges = Forges::new(github.config_builder().build().unwrap()).unwrap();
     let mut state = AppState::new(
         Mode::Development,
-        store,
+        Arc::clone(&store),
         Arc::clone(&keys.vault),
         keys.cookie_key().unwrap(),
         Arc::new(wiki),
@@ -125,7 +143,11 @@ pub async fn state_for(
     // Tests write to the store directly, the way the scheduled jobs do, and look at the result
     // at once; the cache's own test turns it back on.
     state.dashboards = Arc::new(DashboardCache::new(std::time::Duration::ZERO));
-    state
+    TestState {
+        state,
+        store,
+        vault: keys.vault,
+    }
 }
 
 impl TestApp {
@@ -151,7 +173,11 @@ impl TestApp {
             "editsitejs",
         ]));
         let dir = tempfile::tempdir().unwrap();
-        let state = state_for(
+        let TestState {
+            state,
+            store,
+            vault,
+        } = state_for(
             dir.path(),
             &github,
             wiki_client(wiki.allow_list()),
@@ -161,6 +187,8 @@ impl TestApp {
         Self {
             router: router(state.clone()),
             state,
+            store,
+            vault,
             github,
             wiki,
             dir,
