@@ -18,7 +18,6 @@ use serde_json::{Value, json};
 use wikiscriptsync_core::forge::{Forge as _, ForgeKind, Usage};
 use wikiscriptsync_core::monitor::ChangeEvent;
 use wikiscriptsync_core::mw::{Title, WikiUrl};
-use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::setup;
 use wikiscriptsync_core::store::{
     Forge, MappingId, MappingOptions, MigrationPolicy, NewMapping, NewRepository,
@@ -481,7 +480,7 @@ async fn watch(store: &dyn Store, command: WatchCommand) -> Result<Printed, Fail
 /// A wiki as stored: the host for Wikimedia-style wikis, else the API URL.
 fn wiki_name(input: &str) -> Result<String, Failure> {
     let url = WikiUrl::parse_with_env(input).map_err(|e| Failure::Usage(format!("--wiki: {e}")))?;
-    Ok(wiki_key(&url))
+    Ok(url.key())
 }
 
 fn title(input: &str) -> Result<String, Failure> {

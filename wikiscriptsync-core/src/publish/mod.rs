@@ -15,7 +15,7 @@ mod step;
 pub mod text;
 
 pub use error::{FailureClass, PublishError, PublishFailure};
-pub use publisher::{MAX_FILE_BYTES, Publisher, TargetResult, diff_link, wiki_key};
+pub use publisher::{MAX_FILE_BYTES, Publisher, TargetResult};
 pub use report::{PublishOutcome, PublishReport, PublishTargetSummary, RequestCounts};
 pub use request::{
     AdHocPublish, Credentials, MappingPublish, PublishOptions, PublishSource, SourceRevision,

@@ -42,7 +42,7 @@ const LAST_PUBLISH_LOOKBACK: u32 = 200;
 /// Publishes files to wiki pages. Cheap to clone (it holds `Arc`s).
 ///
 /// Call it inside a tokio runtime: each attempt runs in a spawned task. Stored BotPasswords
-/// are looked up under the wiki's [`wiki_key`] (falling back to the mapping's wiki string), so
+/// are looked up under the wiki's [`WikiUrl::key`] (falling back to the mapping's wiki string), so
 /// save them under the same key.
 #[derive(Clone)]
 pub struct Publisher {
@@ -394,7 +394,7 @@ impl Publisher {
                 mw::Error::WikiUrl(mw::WikiUrlError::CredentialsInUrl)
             }
         })?;
-        let wiki_key = wiki_key(&wiki);
+        let wiki_key = wiki.key();
         let title = Title::parse(&job.page)?;
         update(progress, |p| {
             p.target.wiki.clone_from(&wiki_key);
@@ -866,25 +866,6 @@ async fn read_local_file(path: &Path) -> Result<Vec<u8>, PublishError> {
     tokio::fs::read(path).await.map_err(io_error)
 }
 
-/// How the wiki is recorded: the host for Wikimedia-style wikis (`https://host/w/api.php`),
-/// else the API URL, so that the value can always be parsed back to the same wiki.
-pub fn wiki_key(wiki: &WikiUrl) -> String {
-    let host = wiki.host();
-    if wiki.as_str() == format!("https://{host}/w/api.php") {
-        host
-    } else {
-        wiki.as_str().to_owned()
-    }
-}
-
-/// `<index.php>?diff=<new>&oldid=<old>`, or `?diff=<new>` for a page's first revision.
-pub fn diff_link(wiki: &WikiUrl, new: u64, old: Option<u64>) -> String {
-    match old {
-        Some(old) => format!("{}index.php?diff={new}&oldid={old}", wiki.script_base()),
-        None => wiki.diff_url(new),
-    }
-}
-
 fn initial_target(job: &Job) -> PublishTargetSummary {
     let (repo_url, branch, path, commit) = match &job.source {
         PublishSource::Repository {
@@ -951,7 +932,7 @@ fn drift_refusal(
         // The old revision may be deleted or hidden: say so instead of failing.
         None => format!(
             "(the text of revision {last} cannot be read; compare on the wiki: {})\n",
-            diff_link(wiki, live, Some(last))
+            wiki.diff_link(live, Some(last))
         ),
     };
     PublishError::Drift {
@@ -976,7 +957,7 @@ fn edit_result(
                 created: true,
             },
             revision,
-            Some(diff_link(wiki, revision, None)),
+            Some(wiki.diff_link(revision, None)),
         ),
         EditOutcome::Updated {
             old_revision,
@@ -989,7 +970,7 @@ fn edit_result(
                 created: false,
             },
             new_revision,
-            Some(diff_link(wiki, new_revision, Some(old_revision))),
+            Some(wiki.diff_link(new_revision, Some(old_revision))),
         ),
         // The wiki's own pre-save transform made the texts equal: nothing new was saved.
         EditOutcome::NoChange => {
@@ -1090,35 +1071,6 @@ fn truncate(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wikimedia_wikis_are_recorded_by_host_and_others_by_api_url() {
-        let allow = mw::AllowList::wikimedia()
-            .with_extra_hosts("127.0.0.1:8080")
-            .unwrap();
-        let en = WikiUrl::parse("en.wikipedia.org", &allow).unwrap();
-        assert_eq!(wiki_key(&en), "en.wikipedia.org");
-        let local = WikiUrl::parse("http://127.0.0.1:8080/api.php", &allow).unwrap();
-        assert_eq!(wiki_key(&local), "http://127.0.0.1:8080/api.php");
-        assert_eq!(
-            WikiUrl::parse(&wiki_key(&local), &allow).unwrap(),
-            local,
-            "the key parses back to the same wiki"
-        );
-    }
-
-    #[test]
-    fn diff_links_name_both_revisions() {
-        let en = WikiUrl::parse("en.wikipedia.org", &mw::AllowList::wikimedia()).unwrap();
-        assert_eq!(
-            diff_link(&en, 12, Some(10)),
-            "https://en.wikipedia.org/w/index.php?diff=12&oldid=10"
-        );
-        assert_eq!(
-            diff_link(&en, 12, None),
-            "https://en.wikipedia.org/w/index.php?diff=12"
-        );
-    }
 
     #[test]
     fn credentials_pasted_into_a_wiki_address_are_never_echoed() {

@@ -14,7 +14,6 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use wikiscriptsync_core::mw::{BotPassword, Title, check_rights, grant_for_right, required_rights};
-use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::{CredentialSummary, MappingScope};
 
 use crate::app::{AppState, SharedState};
@@ -143,7 +142,7 @@ pub async fn save(
             .await;
             }
         };
-    let key = wiki_key(&wiki_url);
+    let key = wiki_url.key();
     let ciphertext = state.vault.encrypt(&password);
     drop(password);
     state

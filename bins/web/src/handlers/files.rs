@@ -8,7 +8,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
 
-use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::{
     MappingId, MappingOptions, MappingScope, NewMapping, StoreError, WatchedFile, WatchedFileId,
 };
@@ -223,7 +222,7 @@ fn new_mapping(
     let (wiki, title) = page_fields(state, &values.wiki, &values.title)?;
     Ok(NewMapping {
         watched_file_id: file.id,
-        wiki: wiki_key(&wiki),
+        wiki: wiki.key(),
         page_title: title.as_str().to_owned(),
         options: MappingOptions {
             publish_enabled: values.publish_enabled,

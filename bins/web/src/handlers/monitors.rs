@@ -7,7 +7,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
 
-use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::{PageMonitor, PageMonitorId, StoreError};
 
 use crate::app::{AppState, SharedState};
@@ -77,7 +76,7 @@ pub async fn add(
     };
     match state
         .store
-        .add_page_monitor(user.id, &wiki_key(&wiki), title.as_str(), Utc::now())
+        .add_page_monitor(user.id, &wiki.key(), title.as_str(), Utc::now())
         .await
     {
         Ok(_) => {}

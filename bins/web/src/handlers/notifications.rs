@@ -10,7 +10,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 
 use wikiscriptsync_core::monitor::ChangeEvent;
-use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::NotificationPreferences;
 
 use crate::app::{AppState, SharedState};
@@ -107,7 +106,7 @@ pub async fn save(
     };
     if let Some(wiki) = preferences.home_wiki.take() {
         match wiki_field(&state, "home wiki", &wiki) {
-            Ok(url) => preferences.home_wiki = Some(wiki_key(&url)),
+            Ok(url) => preferences.home_wiki = Some(url.key()),
             Err(message) => {
                 // Shown again as sent, with what was wrong.
                 preferences.home_wiki = Some(wiki);
