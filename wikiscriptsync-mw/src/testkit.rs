@@ -31,7 +31,7 @@ use sha1::{Digest, Sha1};
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::ops::normalize_text;
+use crate::edit::normalize_text;
 use crate::rights::check_rights;
 use crate::title::{ContentModel, Namespace, Title, TitleError};
 use crate::wiki::{AllowList, WikiUrl};
