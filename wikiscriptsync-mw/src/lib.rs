@@ -12,7 +12,7 @@
 //!   HTTP 429 and 503 are retried with backoff; `badtoken` and expired sessions are recovered
 //!   from once.
 //! - [`oauth`] is the OAuth 2.0 identity flow for the web app.
-//! - With the `testkit` feature, [`testkit::FakeWiki`] is an in-memory wiki on wiremock.
+//! - With the `testkit` feature, `testkit::FakeWiki` is an in-memory wiki on wiremock.
 //!
 //! A cold publish is four requests (login token, login, probe, edit):
 //!
