@@ -53,7 +53,6 @@ use wikiscriptsync_core::mw::{
     PageLookup, PageText, Probe, TalkNotice, TalkNoticeOutcome, Title, UserAgent, UserInfo,
     WikiApi, WikiSession, WikiUrl,
 };
-use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::{DatabaseUrl, Forge, NewRepository, StoreSettings};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -734,7 +733,7 @@ async fn bench(scale: Scale, profile: bool) -> Result<(), BoxError> {
     let per_wiki_in_flight = config.max_in_flight;
     let client = Arc::new(ActionApiClient::new(config)?);
     for api_url in &fakes.wiki_api_urls {
-        let key = wiki_key(&client.parse_wiki(api_url)?);
+        let key = client.parse_wiki(api_url)?.key();
         for p in 0..PAGES_PER_WIKI {
             store
                 .add_page_monitor(user, &key, &page_title(p), start)

@@ -14,7 +14,6 @@ use wikiscriptsync_core::monitor::{
 };
 use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki};
 use wikiscriptsync_core::notify::{Notifier, NotifierSettings};
-use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::{PageRequest, Store};
 
 fn notifier(store: &Arc<dyn Store>, wiki: &FakeWiki, bot: bool) -> Notifier {
@@ -94,7 +93,7 @@ async fn a_change_is_detected_logged_and_notified_exactly_once() {
     let db = TestDb::sqlite();
     let store = db.open().await;
     let alice = user(store.as_ref(), "Alice").await;
-    notify_on(store.as_ref(), alice, &wiki_key(&wiki.wiki_url()), false).await;
+    notify_on(store.as_ref(), alice, &wiki.wiki_url().key(), false).await;
     github.add_repo("octo/gadgets", [("src/a.js", "one"), ("src/b.js", "two")]);
     let (_, files) = track(
         store.as_ref(),
@@ -247,7 +246,7 @@ async fn notifications_go_only_to_the_users_talk_page_respect_preferences_and_re
     let store = db.open().await;
     let alice = user(store.as_ref(), "Alice").await;
     let bob = user(store.as_ref(), "Bob").await;
-    notify_on(store.as_ref(), alice, &wiki_key(&wiki.wiki_url()), true).await;
+    notify_on(store.as_ref(), alice, &wiki.wiki_url().key(), true).await;
     // Bob has no home wiki: never notified.
     for (who, name) in [(alice, "octo/a"), (alice, "octo/b"), (bob, "octo/c")] {
         github.add_repo(name, [("x.js", "1")]);
@@ -311,11 +310,11 @@ async fn without_a_bot_checks_still_run_and_the_report_says_notifications_are_of
     let db = TestDb::sqlite();
     let store = db.open().await;
     let alice = user(store.as_ref(), "Alice").await;
-    notify_on(store.as_ref(), alice, &wiki_key(&wiki.wiki_url()), false).await;
+    notify_on(store.as_ref(), alice, &wiki.wiki_url().key(), false).await;
     store
         .add_page_monitor(
             alice,
-            &wiki_key(&wiki.wiki_url()),
+            &wiki.wiki_url().key(),
             "MediaWiki:Common.js",
             chrono::Utc::now(),
         )
@@ -546,7 +545,7 @@ async fn pages_are_looked_up_fifty_per_request_and_edits_deletions_and_moves_are
     let store = db.open().await;
     let alice = user(store.as_ref(), "Alice").await;
     let bob = user(store.as_ref(), "Bob").await;
-    let key = wiki_key(&wiki.wiki_url());
+    let key = wiki.wiki_url().key();
     let now = chrono::Utc::now();
     for i in 0..120 {
         let title = format!("User:Alice/script{i}.js");
@@ -697,7 +696,7 @@ async fn a_bot_that_cannot_log_in_is_tried_once_per_run_and_its_messages_are_ret
     let db = TestDb::sqlite();
     let store = db.open().await;
     let alice = user(store.as_ref(), "Alice").await;
-    let key = wiki_key(&wiki.wiki_url());
+    let key = wiki.wiki_url().key();
     notify_on(store.as_ref(), alice, &key, false).await;
     let now = chrono::Utc::now();
     for i in 0..3 {
@@ -758,7 +757,7 @@ async fn a_flow_board_gets_a_new_topic_instead_of_an_edit() {
     let db = TestDb::sqlite();
     let store = db.open().await;
     let alice = user(store.as_ref(), "Alice").await;
-    let key = wiki_key(&wiki.wiki_url());
+    let key = wiki.wiki_url().key();
     notify_on(store.as_ref(), alice, &key, false).await;
     let monitor = store
         .add_page_monitor(alice, &key, "MediaWiki:Common.js", chrono::Utc::now())

@@ -18,7 +18,6 @@ use wikiscriptsync_core::mw::{
     Title, UserAgent, WikiApi, WikiSession, WikiUrl,
 };
 use wikiscriptsync_core::notify::{Notifier, NotifierSettings};
-use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::Store;
 
 /// The shared pages the tests monitor.
@@ -123,7 +122,7 @@ async fn monitored_store(
     let db = TestDb::sqlite();
     let store = db.open().await;
     let alice = user(store.as_ref(), &wiki.recipient).await;
-    let key = wiki_key(&wiki.url);
+    let key = wiki.url.key();
     for title in titles {
         store
             .add_page_monitor(alice, &key, title, chrono::Utc::now())
@@ -185,7 +184,7 @@ async fn the_notification_appears_on_the_users_talk_page_and_digest_mode_posts_o
     seeded.push(format!("User talk:{}", wiki.recipient));
     let admin = seed(&wiki, &seeded).await;
     let (_db, store, alice) = monitored_store(&wiki, &titles).await;
-    let key = wiki_key(&wiki.url);
+    let key = wiki.url.key();
     let watcher = PageWatcher::new(Arc::clone(&store), client(), page_settings("real-notify"));
     watcher.run().await.unwrap();
     let notifier = |store: &Arc<dyn Store>| {

@@ -13,7 +13,6 @@ use wikiscriptsync_core::monitor::{PageWatcher, RepositoryChecker};
 use wikiscriptsync_core::mw::BotPassword;
 use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki};
 use wikiscriptsync_core::notify::{Notifier, NotifierSettings};
-use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::PageRequest;
 
 const REPOSITORIES: usize = 24;
@@ -25,7 +24,7 @@ async fn two_runners_never_check_the_same_item_twice(db: TestDb) {
     let wikis = [FakeWiki::start().await, FakeWiki::start().await];
     let setup = db.open().await;
     let alice = user(setup.as_ref(), "Alice").await;
-    let home = wiki_key(&wikis[0].wiki_url());
+    let home = wikis[0].wiki_url().key();
     wikis[0].add_account(FakeAccount::new(NOTIFIER, PASSWORD));
     wikis[0].add_page("User talk:Alice", "Welcome!");
     notify_on(setup.as_ref(), alice, &home, false).await;
@@ -42,12 +41,7 @@ async fn two_runners_never_check_the_same_item_twice(db: TestDb) {
         let title = format!("User:Alice/p{i}.js");
         wiki.add_page(&title, "x();");
         setup
-            .add_page_monitor(
-                alice,
-                &wiki_key(&wiki.wiki_url()),
-                &title,
-                chrono::Utc::now(),
-            )
+            .add_page_monitor(alice, &wiki.wiki_url().key(), &title, chrono::Utc::now())
             .await
             .unwrap();
     }

@@ -136,7 +136,7 @@ impl Real {
     }
 
     fn wiki_key(&self) -> String {
-        wikiscriptsync_core::publish::wiki_key(&self.wiki)
+        self.wiki.key()
     }
 
     async fn save_credential(&self, account: &BotPassword, password: &SecretString) {

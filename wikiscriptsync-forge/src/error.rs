@@ -54,6 +54,19 @@ pub enum ForgeError {
         /// Repository, branch or path, as asked for.
         subject: String,
     },
+    /// The repository exists but has no branch of that name (GitHub answers `422 No commit found
+    /// for SHA` for `commits/{ref}`, or `409` when the repository is empty; GitLab `404 Branch Not
+    /// Found`). [`Forge::branches`](crate::Forge::branches) and
+    /// [`near_matches`](crate::near_matches) find what the user may have meant.
+    #[error(
+        "{repository} has no branch `{branch}`: check its spelling, or pick one of the repository's branches"
+    )]
+    BranchNotFound {
+        /// The repository (`owner/name`).
+        repository: String,
+        /// The branch, as asked for.
+        branch: String,
+    },
     /// 401/403 that is not a rate limit: private repository, bad or under-scoped token.
     #[error(
         "{host} refused access ({status}): the repository is private or the token is invalid or lacks read access"
@@ -151,6 +164,9 @@ pub enum ForgeError {
     #[error("no client configured for {0}")]
     NoClient(String),
 }
+
+/// The result of a forge call.
+pub type ForgeResult<T> = Result<T, ForgeError>;
 
 impl ForgeError {
     /// Whether trying the same call again later may succeed (rate limits, 5xx, timeouts,

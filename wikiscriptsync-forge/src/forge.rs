@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use async_trait::async_trait;
 use url::Url;
 
-use crate::error::{ForgeError, Missing};
+use crate::error::{ForgeError, ForgeResult, Missing};
 use crate::locator::RepoLocator;
 use crate::model::{
     BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
@@ -34,6 +34,20 @@ pub trait Forge: Send + Sync {
         known: Option<&KnownHead>,
         usage: &mut Usage,
     ) -> Result<HeadProbe, ForgeError>;
+
+    /// The names of the repository's branches that contain `search` (all when it is empty), in
+    /// one request: at most 100 names, sorted by name. GitLab filters on the server (its
+    /// `search` parameter, where `^term` and `term$` anchor the match); GitHub has no branch
+    /// search, so its first 100 branches are filtered here, ignoring case.
+    ///
+    /// With [`near_matches`](crate::near_matches) this turns a
+    /// [`ForgeError::BranchNotFound`] into "did you mean `main`?".
+    async fn branches(
+        &self,
+        repo: &RepoLocator,
+        search: &str,
+        usage: &mut Usage,
+    ) -> ForgeResult<Vec<String>>;
 
     /// Every publishable file (`.js`, `.css`, `.json`) at `commit` with its blob SHA, sorted by
     /// path (one tree request; more only for very large trees).

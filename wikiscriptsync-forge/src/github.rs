@@ -1,4 +1,5 @@
 //! GitHub REST client: `commits/{ref}` with the `.sha` media type as a conditional head probe,
+//! `branches?per_page=100` for branch names,
 //! `git/trees/{sha}?recursive=1` (walking subtrees by hand when GitHub truncates), and
 //! `contents/{path}?ref=<commit>` in the raw media type for file bytes.
 
@@ -10,7 +11,7 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 
 use crate::config::ForgeConfig;
-use crate::error::{ForgeError, Missing};
+use crate::error::{ForgeError, ForgeResult, Missing};
 use crate::forge::{
     Forge, TreeScope, api_url, expected_blob, malformed, name_too_large, unexpected_status,
     verified_content,
@@ -38,6 +39,12 @@ pub struct GitHubForge {
 #[derive(Deserialize)]
 struct RepoJson {
     default_branch: String,
+}
+
+/// One entry of `GET /repos/{o}/{r}/branches` (`commit` and `protected` are not needed).
+#[derive(Deserialize)]
+struct BranchJson {
+    name: String,
 }
 
 #[derive(Deserialize)]
@@ -270,12 +277,43 @@ impl Forge for GitHubForge {
                 what: Missing::Repository,
                 subject: repo.full_name(),
             }),
-            // "No commit found for SHA: <ref>"
-            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT => Err(ForgeError::NotFound {
-                what: Missing::Branch,
-                subject: format!("{}@{branch}", repo.full_name()),
-            }),
+            // 422 "No commit found for SHA: <ref>"; 409 "Git Repository is empty."
+            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT => {
+                Err(ForgeError::BranchNotFound {
+                    repository: repo.full_name(),
+                    branch: branch.to_owned(),
+                })
+            }
             other => Err(unexpected_status(repo, "head", other)),
+        }
+    }
+
+    async fn branches(
+        &self,
+        repo: &RepoLocator,
+        search: &str,
+        usage: &mut Usage,
+    ) -> ForgeResult<Vec<String>> {
+        let mut req = self.request(repo, &["branches"], ACCEPT_JSON, "branches");
+        req.url.query_pairs_mut().append_pair("per_page", "100");
+        let reply = self.transport.send(req, usage).await?;
+        match reply.status {
+            StatusCode::OK => {
+                let listed: Vec<BranchJson> = Self::parse_json(repo, "branches", &reply.body)?;
+                let search = search.to_lowercase();
+                let mut names: Vec<String> = listed
+                    .into_iter()
+                    .map(|b| b.name)
+                    .filter(|name| name.to_lowercase().contains(&search))
+                    .collect();
+                names.sort();
+                Ok(names)
+            }
+            StatusCode::NOT_FOUND => Err(ForgeError::NotFound {
+                what: Missing::Repository,
+                subject: repo.full_name(),
+            }),
+            other => Err(unexpected_status(repo, "branches", other)),
         }
     }
 

@@ -1,6 +1,7 @@
 //! GitLab REST v4 client: the numeric project id is resolved once (and handed back as the head
-//! validator so later runs skip the lookup), the branch endpoint is the head probe, the tree comes
-//! from keyset-paginated `repository/tree` following `Link` headers, and file bytes from
+//! validator so later runs skip the lookup), the branch endpoint is the head probe,
+//! `repository/branches?search=` lists branch names, the tree comes from keyset-paginated
+//! `repository/tree` following `Link` headers, and file bytes from
 //! `repository/files/:path/raw?ref=<commit>`. GitLab grants no 304 relief: every request costs 1.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -12,7 +13,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::config::ForgeConfig;
-use crate::error::{ForgeError, Missing};
+use crate::error::{ForgeError, ForgeResult, Missing};
 use crate::forge::{
     Forge, TreeScope, api_url, expected_blob, malformed, name_too_large, unexpected_status,
     verified_content,
@@ -49,6 +50,12 @@ struct ProjectJson {
 #[derive(Deserialize)]
 struct BranchJson {
     commit: BranchCommitJson,
+}
+
+/// One entry of `GET /projects/:id/repository/branches` (only the name is needed).
+#[derive(Deserialize)]
+struct BranchNameJson {
+    name: String,
 }
 
 #[derive(Deserialize)]
@@ -217,6 +224,28 @@ impl GitLabForge {
             .await
     }
 
+    /// `GET /projects/:id/repository/branches?search=<search>&per_page=100` (no `search` when
+    /// it is empty).
+    async fn list_branches(
+        &self,
+        repo: &RepoLocator,
+        id: u64,
+        search: &str,
+        usage: &mut Usage,
+    ) -> Result<Reply, ForgeError> {
+        let mut url = Self::project_url(repo, &id.to_string(), &["repository", "branches"]);
+        {
+            let mut query = url.query_pairs_mut();
+            if !search.is_empty() {
+                query.append_pair("search", search);
+            }
+            query.append_pair("per_page", "100");
+        }
+        self.transport
+            .send(self.request(repo, url, ACCEPT_JSON, "branches"), usage)
+            .await
+    }
+
     async fn files(
         &self,
         repo: &RepoLocator,
@@ -345,11 +374,48 @@ impl Forge for GitLabForge {
                     })
                 }
             }
-            StatusCode::NOT_FOUND => Err(ForgeError::NotFound {
-                what: missing_from(&reply.body, Missing::Branch),
-                subject: format!("{}@{branch}", repo.full_name()),
-            }),
+            StatusCode::NOT_FOUND => match missing_from(&reply.body, Missing::Branch) {
+                // `{"message": "404 Branch Not Found"}`
+                Missing::Branch => Err(ForgeError::BranchNotFound {
+                    repository: repo.full_name(),
+                    branch: branch.to_owned(),
+                }),
+                what => Err(ForgeError::NotFound {
+                    what,
+                    subject: format!("{}@{branch}", repo.full_name()),
+                }),
+            },
             other => Err(unexpected_status(repo, "head", other)),
+        }
+    }
+
+    async fn branches(
+        &self,
+        repo: &RepoLocator,
+        search: &str,
+        usage: &mut Usage,
+    ) -> ForgeResult<Vec<String>> {
+        let mut id = self.project_id(repo, None, usage).await?;
+        let mut reply = self.list_branches(repo, id, search, usage).await?;
+        if reply.status == StatusCode::NOT_FOUND {
+            // A stale id (project recreated): resolve the path once more.
+            self.forget_project(repo);
+            id = self.lookup_project(repo, usage).await?.id;
+            reply = self.list_branches(repo, id, search, usage).await?;
+        }
+        match reply.status {
+            StatusCode::OK => {
+                let listed: Vec<BranchNameJson> = serde_json::from_slice(&reply.body)
+                    .map_err(|e| malformed(repo, "branches", e))?;
+                let mut names: Vec<String> = listed.into_iter().map(|b| b.name).collect();
+                names.sort();
+                Ok(names)
+            }
+            StatusCode::NOT_FOUND => Err(ForgeError::NotFound {
+                what: missing_from(&reply.body, Missing::Repository),
+                subject: repo.full_name(),
+            }),
+            other => Err(unexpected_status(repo, "branches", other)),
         }
     }
 

@@ -6,6 +6,8 @@
 //! - [`Forges::parse_repo_url`] turns a URL into a [`RepoLocator`] or a [`LocatorError`] saying why not.
 //! - A check is [`Forge::head`] (one conditional request; free on GitHub with a token when
 //!   nothing moved) and, only if the branch moved, [`Forge::blob_shas`] (one tree request).
+//! - A branch that does not exist is [`ForgeError::BranchNotFound`]; [`Forge::branches`] and
+//!   [`near_matches`] find what the user may have meant.
 //! - [`Forge::file_content`] reads bytes at a commit SHA and verifies their Git blob SHA.
 //! - Every call fills a [`Usage`] with requests, quota spent and rate-limit snapshots.
 //! - [`webhook`] verifies and parses GitHub and GitLab push hooks.
@@ -22,13 +24,14 @@ pub mod instance;
 pub mod locator;
 pub mod model;
 pub mod router;
+pub mod suggest;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod transport;
 pub mod webhook;
 
 pub use config::{ConfigError, ForgeConfig, ForgeConfigBuilder, RetryPolicy, user_agent};
-pub use error::{ForgeError, LimitKind, Missing};
+pub use error::{ForgeError, ForgeResult, LimitKind, Missing};
 pub use forge::Forge;
 pub use github::GitHubForge;
 pub use gitlab::GitLabForge;
@@ -39,3 +42,4 @@ pub use model::{
     Usage, is_publishable,
 };
 pub use router::{Forges, HostHealth};
+pub use suggest::near_matches;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::config::{ConfigError, ForgeConfig};
-use crate::error::ForgeError;
+use crate::error::{ForgeError, ForgeResult};
 use crate::forge::Forge;
 use crate::github::GitHubForge;
 use crate::gitlab::GitLabForge;
@@ -175,6 +175,15 @@ impl Forge for Forges {
         usage: &mut Usage,
     ) -> Result<HeadProbe, ForgeError> {
         self.client(repo).head(repo, branch, known, usage).await
+    }
+
+    async fn branches(
+        &self,
+        repo: &RepoLocator,
+        search: &str,
+        usage: &mut Usage,
+    ) -> ForgeResult<Vec<String>> {
+        self.client(repo).branches(repo, search, usage).await
     }
 
     async fn publishable_files(

@@ -191,14 +191,13 @@ async fn head_of_a_missing_repository_or_branch_is_not_found_with_what_is_missin
         .unwrap_err();
     assert!(
         matches!(
-            err,
-            ForgeError::NotFound {
-                what: Missing::Branch,
-                ..
-            }
+            &err,
+            ForgeError::BranchNotFound { repository, branch }
+                if repository == &s.repo.full_name() && branch == "no-such-branch"
         ),
         "{err:?}"
     );
+    assert!(err.to_string().contains("`no-such-branch`"), "{err}");
 }
 
 #[tokio::test]
@@ -857,4 +856,107 @@ async fn the_fake_lists_a_directory_through_the_contents_api_like_github() {
             .unwrap()
             .as_str()
     );
+}
+
+#[tokio::test]
+async fn branches_are_listed_in_one_request_and_filtered_ignoring_case() {
+    let s = setup(true).await;
+    s.fake
+        .commit("octo/gadgets", "Feature/Login", [("a.js", Some("1"))]);
+    s.fake
+        .commit("octo/gadgets", "develop", [("a.js", Some("2"))]);
+    s.fake.record_requests(true);
+    let mut usage = Usage::default();
+    let all = s.forges.branches(&s.repo, "", &mut usage).await.unwrap();
+    assert_eq!(all, ["Feature/Login", "develop", "main"]);
+    assert_eq!(usage.requests, 1);
+    let request = s.fake.requests().pop().unwrap();
+    assert_eq!(request.endpoint, Endpoint::Branches);
+    assert_eq!(
+        request.path_and_query,
+        "/repos/octo/gadgets/branches?per_page=100"
+    );
+    let found = s
+        .forges
+        .branches(&s.repo, "feature", &mut Usage::default())
+        .await
+        .unwrap();
+    assert_eq!(found, ["Feature/Login"]);
+}
+
+#[tokio::test]
+async fn a_mistyped_branch_is_a_typed_error_with_near_matches_among_the_branches() {
+    let s = setup(true).await;
+    let mut usage = Usage::default();
+    let err = s
+        .forges
+        .head(&s.repo, "mian", None, &mut usage)
+        .await
+        .unwrap_err();
+    let ForgeError::BranchNotFound { branch, .. } = &err else {
+        panic!("{err:?}");
+    };
+    let names = s.forges.branches(&s.repo, "", &mut usage).await.unwrap();
+    assert_eq!(wikiscriptsync_forge::near_matches(branch, &names), ["main"]);
+    assert_eq!(usage.requests, 2);
+}
+
+#[tokio::test]
+async fn branches_of_a_missing_repository_are_a_not_found_repository() {
+    let s = setup(true).await;
+    let missing = s
+        .forges
+        .parse_repo_url(&s.fake.repo_url("octo/nothing"))
+        .unwrap();
+    let err = s
+        .forges
+        .branches(&missing, "", &mut Usage::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ForgeError::NotFound {
+                what: Missing::Repository,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_fake_lists_branches_as_github_documents_with_link_pagination() {
+    let s = setup(false).await;
+    for i in 0..3 {
+        s.fake
+            .commit("octo/gadgets", &format!("b{i}"), [("a.js", Some("x"))]);
+    }
+    let client = reqwest::Client::new();
+    let url = format!("{}/repos/octo/gadgets/branches?per_page=2", s.fake.uri());
+    let answer = client
+        .get(&url)
+        .header("User-Agent", TEST_USER_AGENT)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let link = answer.headers()["link"].to_str().unwrap().to_owned();
+    assert!(answer.headers().contains_key("etag"));
+    let page: serde_json::Value = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+    let head = s.fake.head_of("octo/gadgets", "b0").unwrap();
+    assert_eq!(page[0]["name"], "b0");
+    assert_eq!(page[0]["commit"]["sha"], head.as_str());
+    assert_eq!(
+        page[0]["commit"]["url"],
+        format!(
+            "{}/repos/octo/gadgets/commits/{}",
+            s.fake.uri(),
+            head.as_str()
+        )
+    );
+    assert_eq!(page[0]["protected"], false);
+    assert_eq!(page.as_array().unwrap().len(), 2);
+    assert!(link.contains("page=2>; rel=\"next\""), "{link}");
+    assert!(link.contains("page=2>; rel=\"last\""), "{link}");
 }

@@ -178,14 +178,13 @@ async fn missing_project_or_branch_is_not_found_with_what_is_missing() {
         .unwrap_err();
     assert!(
         matches!(
-            err,
-            ForgeError::NotFound {
-                what: Missing::Branch,
-                ..
-            }
+            &err,
+            ForgeError::BranchNotFound { repository, branch }
+                if repository == &s.repo.full_name() && branch == "nope"
         ),
         "{err:?}"
     );
+    assert!(err.to_string().contains("`nope`"), "{err}");
 }
 
 #[tokio::test]
@@ -555,4 +554,110 @@ async fn private_project_needs_the_token() {
             .await
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn branches_are_searched_on_the_server_in_one_request_after_the_project_id() {
+    let s = setup().await;
+    s.fake
+        .commit("wiki/tools/gadgets", "feature/login", [("a.js", Some("1"))]);
+    s.fake
+        .commit("wiki/tools/gadgets", "develop", [("a.js", Some("2"))]);
+    s.fake.record_requests(true);
+    let mut usage = Usage::default();
+    let all = s.forges.branches(&s.repo, "", &mut usage).await.unwrap();
+    assert_eq!(all, ["develop", "feature/login", "main"]);
+    // The project id lookup, then the list.
+    assert_eq!(usage.requests, 2);
+    let found = s.forges.branches(&s.repo, "LOG", &mut usage).await.unwrap();
+    assert_eq!(found, ["feature/login"]);
+    let request = s.fake.requests().pop().unwrap();
+    assert_eq!(request.endpoint, Endpoint::Branches);
+    assert!(
+        request
+            .path_and_query
+            .ends_with("/repository/branches?search=LOG&per_page=100"),
+        "{}",
+        request.path_and_query
+    );
+    let anchored = s
+        .forges
+        .branches(&s.repo, "^dev", &mut usage)
+        .await
+        .unwrap();
+    assert_eq!(anchored, ["develop"]);
+}
+
+#[tokio::test]
+async fn a_mistyped_branch_is_a_typed_error_with_near_matches_among_the_branches() {
+    let s = setup().await;
+    let mut usage = Usage::default();
+    let err = s
+        .forges
+        .head(&s.repo, "mian", None, &mut usage)
+        .await
+        .unwrap_err();
+    let ForgeError::BranchNotFound { branch, .. } = &err else {
+        panic!("{err:?}");
+    };
+    let names = s.forges.branches(&s.repo, "", &mut usage).await.unwrap();
+    assert_eq!(wikiscriptsync_forge::near_matches(branch, &names), ["main"]);
+}
+
+#[tokio::test]
+async fn the_fake_lists_branches_as_gitlab_documents_with_offset_pagination_headers() {
+    let s = setup().await;
+    for i in 0..4 {
+        s.fake.commit(
+            "wiki/tools/gadgets",
+            &format!("b{i}"),
+            [("a.js", Some("x"))],
+        );
+    }
+    let url = format!(
+        "{}/api/v4/projects/wiki%2Ftools%2Fgadgets/repository/branches?search=b&per_page=2&page=2",
+        s.fake.uri()
+    );
+    let answer = reqwest::Client::new()
+        .get(&url)
+        .header("PRIVATE-TOKEN", TOKEN)
+        .header("User-Agent", TEST_USER_AGENT)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let headers = answer.headers().clone();
+    let header = |name: &str| headers[name].to_str().unwrap().to_owned();
+    assert_eq!(header("x-page"), "2");
+    assert_eq!(header("x-per-page"), "2");
+    assert_eq!(header("x-prev-page"), "1");
+    assert_eq!(header("x-next-page"), "");
+    assert_eq!(header("x-total"), "4");
+    assert_eq!(header("x-total-pages"), "2");
+    assert!(
+        header("link").contains("page=1>; rel=\"prev\""),
+        "{}",
+        header("link")
+    );
+    let page: serde_json::Value = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+    let names: Vec<&str> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["b2", "b3"]);
+    let head = s.fake.head_of("wiki/tools/gadgets", "b2").unwrap();
+    assert_eq!(page[0]["commit"]["id"], head.as_str());
+    for field in [
+        "merged",
+        "protected",
+        "default",
+        "developers_can_push",
+        "developers_can_merge",
+        "can_push",
+        "web_url",
+    ] {
+        assert!(page[0].get(field).is_some(), "{field} missing");
+    }
 }

@@ -12,7 +12,7 @@
 //!   HTTP 429 and 503 are retried with backoff; `badtoken` and expired sessions are recovered
 //!   from once.
 //! - [`oauth`] is the OAuth 2.0 identity flow for the web app.
-//! - With the `testkit` feature, [`testkit::FakeWiki`] is an in-memory wiki on wiremock.
+//! - With the `testkit` feature, `testkit::FakeWiki` is an in-memory wiki on wiremock.
 //!
 //! A cold publish is four requests (login token, login, probe, edit):
 //!
@@ -42,12 +42,16 @@
 //! they appear in no log line, error message or `Debug` output.
 #![warn(missing_docs)]
 
+mod answer;
 mod api;
 mod client;
 mod config;
+mod edit;
 mod error;
+mod notices;
 pub mod oauth;
-mod ops;
+mod probe;
+mod revisions;
 mod rights;
 mod title;
 mod wiki;
@@ -62,11 +66,9 @@ pub use api::{
 };
 pub use client::{ActionApiClient, Session};
 pub use config::{ClientConfig, ConfigError, MAX_IN_FLIGHT_CAP, RetryPolicy, UserAgent};
+pub use edit::{SUMMARY_CHARACTER_LIMIT, normalize_text, trim_summary};
 pub use error::{Error, LoginError, RetryCause};
-pub use ops::{
-    SUMMARY_CHARACTER_LIMIT, TITLES_PER_REQUEST, TITLES_PER_REQUEST_HIGH, normalize_text,
-    trim_summary,
-};
+pub use revisions::{TITLES_PER_REQUEST, TITLES_PER_REQUEST_HIGH};
 pub use rights::{MissingRight, RequiredRight, check_rights, grant_for_right, required_rights};
 pub use secrecy::SecretString;
 pub use title::{ContentModel, Namespace, Title, TitleError, UserTalkTitle};

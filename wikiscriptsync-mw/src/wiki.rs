@@ -292,6 +292,28 @@ impl WikiUrl {
     pub fn diff_url(&self, revision: u64) -> String {
         format!("{}index.php?diff={revision}", self.script_base())
     }
+
+    /// How the wiki is recorded in storage (credentials, mappings, monitors, the publish log):
+    /// the host for Wikimedia-style wikis (`https://host/w/api.php`), else the API URL, so that
+    /// [`WikiUrl::parse`] always turns the key back into the same wiki.
+    pub fn key(&self) -> String {
+        let host = self.host();
+        if self.as_str() == format!("https://{host}/w/api.php") {
+            host
+        } else {
+            self.as_str().to_owned()
+        }
+    }
+
+    /// A link to the change from revision `old` to `new`
+    /// (`<script base>index.php?diff=<new>&oldid=<old>`), or to `new` alone
+    /// ([`WikiUrl::diff_url`]) for a page's first revision.
+    pub fn diff_link(&self, new: u64, old: Option<u64>) -> String {
+        match old {
+            Some(old) => format!("{}index.php?diff={new}&oldid={old}", self.script_base()),
+            None => self.diff_url(new),
+        }
+    }
 }
 
 impl fmt::Display for WikiUrl {
@@ -303,6 +325,39 @@ impl fmt::Display for WikiUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wikimedia_wikis_are_keyed_by_host_and_others_by_api_url() {
+        let allow = AllowList::wikimedia()
+            .with_extra_hosts("127.0.0.1:8080")
+            .unwrap();
+        let en = WikiUrl::parse("en.wikipedia.org", &allow).unwrap();
+        assert_eq!(en.key(), "en.wikipedia.org");
+        let local = WikiUrl::parse("http://127.0.0.1:8080/api.php", &allow).unwrap();
+        assert_eq!(local.key(), "http://127.0.0.1:8080/api.php");
+        let odd_path = WikiUrl::parse("https://en.wikipedia.org/x/api.php", &allow).unwrap();
+        assert_eq!(odd_path.key(), "https://en.wikipedia.org/x/api.php");
+        for wiki in [en, local, odd_path] {
+            assert_eq!(
+                WikiUrl::parse(&wiki.key(), &allow).unwrap(),
+                wiki,
+                "the key parses back to the same wiki"
+            );
+        }
+    }
+
+    #[test]
+    fn diff_links_name_both_revisions_or_the_first_one() {
+        let en = WikiUrl::parse("en.wikipedia.org", &AllowList::wikimedia()).unwrap();
+        assert_eq!(
+            en.diff_link(12, Some(10)),
+            "https://en.wikipedia.org/w/index.php?diff=12&oldid=10"
+        );
+        assert_eq!(
+            en.diff_link(12, None),
+            "https://en.wikipedia.org/w/index.php?diff=12"
+        );
+    }
 
     fn wikimedia(input: &str) -> Result<String, WikiUrlError> {
         WikiUrl::parse(input, &AllowList::wikimedia()).map(|w| w.to_string())

@@ -11,7 +11,6 @@ use chrono::Utc;
 use support::{TestDatabase, jobs_command, output, stdout, summary_numbers};
 use wikiscriptsync_core::forge::testkit::FakeGitHub;
 use wikiscriptsync_core::mw::testkit::FakeWiki;
-use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::{Forge, NewRepository, PageRequest, Store, StoreSettings, UserId};
 
 struct Env {
@@ -62,7 +61,7 @@ async fn env_on(repositories: usize, db: TestDatabase) -> Env {
     store
         .add_page_monitor(
             user,
-            &wiki_key(&wiki.wiki_url()),
+            &wiki.wiki_url().key(),
             "MediaWiki:Common.js",
             Utc::now(),
         )

@@ -16,7 +16,6 @@ use wikiscriptsync_core::monitor::{PageCheckSettings, PageWatcher};
 use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki, Fault};
 use wikiscriptsync_core::mw::{ActionApiClient, AllowList, ClientConfig, RetryPolicy, UserAgent};
 use wikiscriptsync_core::notify::{NOTIFY_BOT_PASSWORD_ENV, NOTIFY_BOT_USER_ENV};
-use wikiscriptsync_core::publish::wiki_key;
 use wikiscriptsync_core::store::{
     NotificationPreferences, NotificationStatus, PageCheckStatus, PageRequest, Store,
     StoreSettings, UserId,
@@ -134,7 +133,7 @@ impl Scenario {
                 .set_notification_preferences(
                     user,
                     &NotificationPreferences {
-                        home_wiki: Some(wiki_key(&home.wiki_url())),
+                        home_wiki: Some(home.wiki_url().key()),
                         digest: person.wants == Wants::Digest,
                         disabled_event_kinds,
                     },
@@ -152,7 +151,7 @@ impl Scenario {
             store
                 .add_page_monitor(
                     users[owner],
-                    &wiki_key(&wikis[wiki].wiki_url()),
+                    &wikis[wiki].wiki_url().key(),
                     &title,
                     Utc::now(),
                 )

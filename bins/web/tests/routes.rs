@@ -49,7 +49,7 @@ async fn seed(app: &TestApp, username: &str) -> Owned {
         .watch_file(user.id, repository.id, SCRIPT_PATH, now)
         .await
         .unwrap();
-    let wiki = wikiscriptsync_core::publish::wiki_key(&app.wiki.wiki_url());
+    let wiki = app.wiki.wiki_url().key();
     let mapping = store
         .add_mapping(
             user.id,

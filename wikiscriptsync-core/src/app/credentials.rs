@@ -11,7 +11,6 @@ use super::{App, Field, UseCaseError, UseCaseResult};
 use crate::mw::{
     BotPassword, Title, UserInfo, WikiUrl, check_rights, grant_for_right, required_rights,
 };
-use crate::publish::wiki_key;
 use crate::store::{CredentialSummary, MappingScope, UserId};
 
 /// Grants every BotPassword has, whatever is ticked.
@@ -94,7 +93,7 @@ impl App {
         let info = self
             .check_login(&wiki, credentials, "so it was not saved")
             .await?;
-        let key = wiki_key(&wiki);
+        let key = wiki.key();
         let ciphertext = vault.encrypt(&password);
         drop(password);
         self.store
@@ -111,7 +110,7 @@ impl App {
         wiki: &str,
     ) -> UseCaseResult<CredentialReport> {
         let wiki = self.parse_wiki(Field::Wiki, wiki)?;
-        let key = wiki_key(&wiki);
+        let key = wiki.key();
         let stored = self.store.credential(user, &key).await?.ok_or_else(|| {
             UseCaseError::invalid(
                 Field::Wiki,
@@ -139,7 +138,7 @@ impl App {
         if self.store.delete_credential(user, wiki).await? {
             return Ok(wiki.to_owned());
         }
-        let key = wiki_key(&self.parse_wiki(Field::Wiki, wiki)?);
+        let key = self.parse_wiki(Field::Wiki, wiki)?.key();
         if self.store.delete_credential(user, &key).await? {
             return Ok(key);
         }

@@ -5,7 +5,6 @@ use chrono::Utc;
 
 use super::{App, Field, UseCaseError, UseCaseResult};
 use crate::mw::{Title, WikiUrl};
-use crate::publish::wiki_key;
 use crate::store::{
     Mapping, MappingId, MappingOptions, NewMapping, StoreError, UserId, WatchedFileId,
 };
@@ -54,7 +53,7 @@ impl App {
         let (wiki, title) = self.parse_page(&input.wiki, &input.title)?;
         let new = NewMapping {
             watched_file_id: file.id,
-            wiki: wiki_key(&wiki),
+            wiki: wiki.key(),
             page_title: title.as_str().to_owned(),
             options: input.options,
         };

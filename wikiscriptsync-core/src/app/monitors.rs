@@ -4,7 +4,6 @@ use chrono::Utc;
 
 use super::mappings::parse_title;
 use super::{App, Field, UseCaseError, UseCaseResult};
-use crate::publish::wiki_key;
 use crate::store::{
     PageCheckLogEntry, PageMonitor, PageMonitorId, PageRequest, Paged, StoreError, UserId,
 };
@@ -29,7 +28,7 @@ impl App {
         wiki: &str,
         titles: &[String],
     ) -> UseCaseResult<Monitored> {
-        let wiki = wiki_key(&self.parse_wiki(Field::Wiki, wiki)?);
+        let wiki = self.parse_wiki(Field::Wiki, wiki)?.key();
         let titles = titles
             .iter()
             .filter(|t| !t.trim().is_empty())

@@ -5,7 +5,6 @@ use chrono::Utc;
 
 use super::{App, Field, UseCaseError, UseCaseResult};
 use crate::monitor::ChangeEvent;
-use crate::publish::wiki_key;
 use crate::store::{NotificationPreferences, UserId};
 
 /// A change of preferences: what is `None` stays as it is.
@@ -39,7 +38,7 @@ impl App {
     ) -> UseCaseResult<NotificationPreferences> {
         let home_wiki = match &change.home_wiki {
             Some(Some(wiki)) if !wiki.trim().is_empty() => {
-                Some(Some(wiki_key(&self.parse_wiki(Field::HomeWiki, wiki)?)))
+                Some(Some(self.parse_wiki(Field::HomeWiki, wiki)?.key()))
             }
             Some(_) => Some(None),
             None => None,

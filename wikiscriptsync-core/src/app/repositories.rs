@@ -8,6 +8,7 @@ use chrono::Utc;
 use super::{App, Field, UseCaseError, UseCaseResult};
 use crate::forge::{
     CommitSha, Forge as _, ForgeError, ForgeKind, Missing, RepoLocator, TreeFile, Usage,
+    near_matches,
 };
 use crate::monitor::{RepositoryCheckSettings, RepositoryChecker, RepositoryRunReport};
 use crate::store::{
@@ -203,7 +204,8 @@ impl App {
         }
     }
 
-    /// Refuses a branch that does not exist, naming the default branch and near matches.
+    /// Refuses a branch that does not exist, naming the default branch and the branches whose
+    /// names are close to the one given (two more requests, only on this path).
     async fn require_branch(
         &self,
         locator: &RepoLocator,
@@ -212,17 +214,23 @@ impl App {
     ) -> UseCaseResult<()> {
         match self.forges.head(locator, branch, None, usage).await {
             Ok(_) => Ok(()),
-            Err(ForgeError::NotFound {
-                what: Missing::Branch,
-                ..
-            }) => {
-                let default = self.forges.default_branch(locator, usage).await.ok();
+            Err(ForgeError::BranchNotFound { .. }) => {
                 let mut message = format!(
                     "The branch `{branch}` does not exist in {}.",
                     locator.web_url()
                 );
-                if let Some(default) = default {
+                if let Ok(default) = self.forges.default_branch(locator, usage).await {
                     message.push_str(&format!(" Its default branch is `{default}`."));
+                }
+                let names = self
+                    .forges
+                    .branches(locator, "", usage)
+                    .await
+                    .unwrap_or_default();
+                let near = near_matches(branch, &names);
+                if !near.is_empty() {
+                    let near: Vec<String> = near.iter().map(|n| format!("`{n}`")).collect();
+                    message.push_str(&format!(" Did you mean {}?", near.join(" or ")));
                 }
                 message.push_str(" Check the spelling, or leave the branch empty for the default.");
                 Err(UseCaseError::invalid(Field::Branch, message))

@@ -17,7 +17,6 @@ use tokio::task::JoinSet;
 use super::events::{ChangeEvent, PageChange};
 use super::{Progress, ProgressSink, RunError, report_progress};
 use crate::mw::{PageLookup, PageState, TITLES_PER_REQUEST, WikiApi, WikiSession};
-use crate::publish::diff_link;
 use crate::store::{
     ClaimRequest, PageCheck, PageCheckStatus, PageMonitor, PageMonitorId, Store, StoreError,
 };
@@ -714,7 +713,7 @@ fn compare(
                         editor: revision.user.clone(),
                         timestamp: Some(revision.timestamp.clone()),
                         summary: revision.comment.clone(),
-                        diff_url: Some(diff_link(wiki, revision.revision_id, old_rev)),
+                        diff_url: Some(wiki.diff_link(revision.revision_id, old_rev)),
                         ..change
                     });
                     (
@@ -738,7 +737,6 @@ mod tests {
     use super::*;
     use crate::mw::testkit::{FakeWiki, Fault};
     use crate::mw::{ActionApiClient, AllowList, ClientConfig, RetryPolicy, UserAgent};
-    use crate::publish::wiki_key;
     use crate::store::{DatabaseUrl, PageRequest, StoreSettings, UserId};
 
     fn queued(id: i64, title: &str) -> PageMonitor {
@@ -820,7 +818,7 @@ mod tests {
 
     impl Fixture {
         async fn monitor_pages(&self, wiki: &FakeWiki, pages: usize) {
-            let key = wiki_key(&wiki.wiki_url());
+            let key = wiki.wiki_url().key();
             let now = Utc::now();
             for i in 0..pages {
                 let title = format!("User:Alice/p{i}.js");
@@ -930,7 +928,7 @@ mod tests {
             report.summary()
         );
         assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
-        assert_eq!(report.failures[0].wiki, wiki_key(&broken.wiki_url()));
+        assert_eq!(report.failures[0].wiki, broken.wiki_url().key());
         assert_eq!(report.failures[0].pages, 70);
         assert_eq!(fine.request_count(), 2, "the other wiki went on");
         let logs = fx.logs().await;

@@ -532,7 +532,7 @@ impl RepositoryChecker {
         {
             Ok(probe) => probe,
             Err(err) => {
-                if let ForgeError::NotFound { .. } = err {
+                if let ForgeError::NotFound { .. } | ForgeError::BranchNotFound { .. } = err {
                     check.status = RepositoryCheckStatus::Missing;
                 }
                 return failed(check, usage, Ok(&err), host);

@@ -8,14 +8,17 @@
 //! a [`PublishError`] classed as refused, busy or other.
 
 mod error;
+mod pipeline;
 mod publisher;
+mod record;
 mod report;
 mod request;
 mod step;
 pub mod text;
 
 pub use error::{FailureClass, PublishError, PublishFailure};
-pub use publisher::{MAX_FILE_BYTES, Publisher, TargetResult, diff_link, wiki_key};
+pub use pipeline::MAX_FILE_BYTES;
+pub use publisher::{Publisher, TargetResult};
 pub use report::{PublishOutcome, PublishReport, PublishTargetSummary, RequestCounts};
 pub use request::{
     AdHocPublish, Credentials, MappingPublish, PublishOptions, PublishSource, SourceRevision,

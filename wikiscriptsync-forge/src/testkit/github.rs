@@ -11,8 +11,8 @@ use wiremock::Request;
 
 use super::git::{EntryKind, GitStore, Repo};
 use super::{
-    Bucket, Ctx, Dialect, Endpoint, FakeServer, Reply, base64_lines, header, query, segments,
-    test_builder,
+    Bucket, Ctx, Dialect, Endpoint, FakeServer, Reply, base64_lines, header, page_link, page_of,
+    query, segments, test_builder,
 };
 use crate::config::ForgeConfigBuilder;
 use crate::instance::Token;
@@ -118,6 +118,60 @@ impl GitHubDialect {
             "disabled": false,
             "size": 1,
         })
+    }
+
+    /// `GET /repos/{o}/{r}/branches`: `[{name, commit: {sha, url}, protected}]`, 30 per page by
+    /// default (at most 100), with a `Link` header (`next`, `last`, `first`, `prev`) when there
+    /// is more than one page, and an `ETag`.
+    fn branches_reply(
+        base: &str,
+        req: &Request,
+        repo: &Repo,
+        accept: &str,
+        authorized: bool,
+    ) -> Reply {
+        let protected = query(req, "protected").map(|v| v == "true");
+        let names: Vec<(&String, &String)> = repo
+            .branches
+            .iter()
+            .filter(|(name, _)| protected.is_none_or(|p| p == (**name == repo.default_branch)))
+            .collect();
+        let (page, per_page, start) = page_of(req, 30);
+        let items: Vec<Value> = names
+            .iter()
+            .skip(start)
+            .take(per_page)
+            .map(|(name, sha)| {
+                json!({
+                    "name": name,
+                    "commit": {"sha": sha, "url": format!("{base}/repos/{}/commits/{sha}", repo.full_name)},
+                    "protected": **name == repo.default_branch,
+                })
+            })
+            .collect();
+        let body = serde_json::to_vec(&items).unwrap_or_default();
+        let etag = etag_of(&body, accept, authorized);
+        let mut reply = Reply::raw(200, "application/json; charset=utf-8", body);
+        let last = names.len().div_ceil(per_page).max(1);
+        if last > 1 {
+            let mut links = Vec::new();
+            if page < last {
+                links.push(format!(
+                    "<{}>; rel=\"next\"",
+                    page_link(base, req, page + 1)
+                ));
+                links.push(format!("<{}>; rel=\"last\"", page_link(base, req, last)));
+            }
+            if page > 1 {
+                links.push(format!("<{}>; rel=\"first\"", page_link(base, req, 1)));
+                links.push(format!(
+                    "<{}>; rel=\"prev\"",
+                    page_link(base, req, page - 1)
+                ));
+            }
+            reply = reply.header("Link", links.join(", "));
+        }
+        conditional(req, &etag, reply)
     }
 
     fn commit_json(base: &str, repo: &Repo, git: &GitStore, sha: &str) -> Value {
@@ -266,6 +320,7 @@ impl Dialect for GitHubDialect {
         match s.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
             ["repos", _, _] => Endpoint::Repository,
             ["repos", _, _, "commits", _, ..] => Endpoint::Commit,
+            ["repos", _, _, "branches"] => Endpoint::Branches,
             ["repos", _, _, "git", "trees", _] => Endpoint::Tree,
             ["repos", _, _, "git", "blobs", _] => Endpoint::Blob,
             ["repos", _, _, "contents", ..] => Endpoint::Contents,
@@ -345,6 +400,7 @@ impl Dialect for GitHubDialect {
                     )
                 }
             }
+            ["branches"] => Self::branches_reply(base, req, repo, &accept, ctx.authorized),
             ["git", "trees", tree_ish] => {
                 let recursive = query(req, "recursive")
                     .is_some_and(|v| !v.is_empty() && v != "0" && v != "false");

@@ -1,5 +1,6 @@
 //! The fake GitLab REST v4 API under `/api/v4`: `projects/:id` (numeric id or URL-encoded path),
-//! `repository/branches/:branch`, `repository/tree` (keyset pagination with `Link` headers,
+//! `repository/branches/:branch`, `repository/branches?search=` (offset pagination),
+//! `repository/tree` (keyset pagination with `Link` headers,
 //! `per_page` capped at 100), `repository/files/:path[/raw]?ref=` and `repository/blobs/:sha/raw`,
 //! with `RateLimit-*` headers; every request is charged (GitLab gives no 304 relief).
 
@@ -12,8 +13,8 @@ use wiremock::Request;
 
 use super::git::{EntryKind, GitStore, Repo};
 use super::{
-    Bucket, Ctx, Dialect, Endpoint, FakeServer, Reply, base64_plain, header, query, segments,
-    test_builder,
+    Bucket, Ctx, Dialect, Endpoint, FakeServer, Reply, base64_plain, header, page_link, page_of,
+    query, segments, test_builder,
 };
 use crate::config::ForgeConfigBuilder;
 use crate::instance::Token;
@@ -120,6 +121,80 @@ impl GitLabDialect {
             "developers_can_merge": false, "can_push": false, "default": name == repo.default_branch,
             "web_url": format!("{base}/{}/-/tree/{name}", repo.full_name)
         })
+    }
+
+    /// `GET /projects/:id/repository/branches`: branch objects sorted by name, filtered by
+    /// `search` (contains, ignoring case; `^term` begins with, `term$` ends with), 20 per page by
+    /// default (at most 100), with GitLab's offset-pagination headers (`Link`, `x-page`,
+    /// `x-per-page`, `x-next-page`, `x-prev-page`, `x-total`, `x-total-pages`).
+    fn branches_reply(base: &str, req: &Request, repo: &Repo, git: &GitStore) -> Reply {
+        let search = query(req, "search").unwrap_or_default().to_lowercase();
+        let (anchored_start, rest) = match search.strip_prefix('^') {
+            Some(rest) => (true, rest),
+            None => (false, search.as_str()),
+        };
+        let (anchored_end, term) = match rest.strip_suffix('$') {
+            Some(term) => (true, term),
+            None => (false, rest),
+        };
+        let matching: Vec<(&String, &String)> = repo
+            .branches
+            .iter()
+            .filter(|(name, _)| {
+                let name = name.to_lowercase();
+                match (anchored_start, anchored_end) {
+                    (true, true) => name == term,
+                    (true, false) => name.starts_with(term),
+                    (false, true) => name.ends_with(term),
+                    (false, false) => name.contains(term),
+                }
+            })
+            .collect();
+        let (page, per_page, start) = page_of(req, 20);
+        let items: Vec<Value> = matching
+            .iter()
+            .skip(start)
+            .take(per_page)
+            .map(|(name, sha)| Self::branch_json(base, repo, git, name, sha))
+            .collect();
+        let total_pages = matching.len().div_ceil(per_page).max(1);
+        let has_next = page < total_pages;
+        let mut links = Vec::new();
+        if page > 1 {
+            links.push(format!(
+                "<{}>; rel=\"prev\"",
+                page_link(base, req, page - 1)
+            ));
+        }
+        if has_next {
+            links.push(format!(
+                "<{}>; rel=\"next\"",
+                page_link(base, req, page + 1)
+            ));
+        }
+        links.push(format!("<{}>; rel=\"first\"", page_link(base, req, 1)));
+        links.push(format!(
+            "<{}>; rel=\"last\"",
+            page_link(base, req, total_pages)
+        ));
+        let next = if has_next {
+            (page + 1).to_string()
+        } else {
+            String::new()
+        };
+        let prev = if page > 1 {
+            (page - 1).to_string()
+        } else {
+            String::new()
+        };
+        Reply::json(200, &Value::Array(items))
+            .header("Link", links.join(", "))
+            .header("x-page", page.to_string())
+            .header("x-per-page", per_page.to_string())
+            .header("x-next-page", next)
+            .header("x-prev-page", prev)
+            .header("x-total", matching.len().to_string())
+            .header("x-total-pages", total_pages.to_string())
     }
 
     fn tree_reply(base: &str, req: &Request, repo: &Repo, git: &GitStore, ctx: &Ctx) -> Reply {
@@ -306,6 +381,7 @@ impl Dialect for GitLabDialect {
         match s.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
             ["api", "v4", "version"] => Endpoint::Version,
             ["api", "v4", "projects", _] => Endpoint::Project,
+            ["api", "v4", "projects", _, "repository", "branches"] => Endpoint::Branches,
             ["api", "v4", "projects", _, "repository", "branches", ..] => Endpoint::Branch,
             ["api", "v4", "projects", _, "repository", "tree"] => Endpoint::Tree,
             ["api", "v4", "projects", _, "repository", "files", ..] => Endpoint::Files,
@@ -349,6 +425,7 @@ impl Dialect for GitLabDialect {
         let rest: Vec<&str> = s[4..].iter().map(String::as_str).collect();
         match rest.as_slice() {
             [] => Reply::json(200, &Self::project_json(base, repo)),
+            ["repository", "branches"] => Self::branches_reply(base, req, repo, git),
             ["repository", "branches", branch] => match repo.branches.get(*branch) {
                 Some(sha) => Reply::json(200, &Self::branch_json(base, repo, git, branch, sha)),
                 None => message(404, "404 Branch Not Found"),

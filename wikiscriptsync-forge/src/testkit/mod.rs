@@ -54,6 +54,8 @@ pub enum Endpoint {
     Project,
     /// GitLab `repository/branches/:branch`.
     Branch,
+    /// GitHub `GET /repos/{o}/{r}/branches` or GitLab `GET /projects/:id/repository/branches`.
+    Branches,
     /// GitLab `repository/files/:path` (JSON or `/raw`).
     Files,
     /// GitHub `GET /rate_limit` (costs no quota).
@@ -636,4 +638,34 @@ fn query(req: &Request, name: &str) -> Option<String> {
         .query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
+}
+
+/// `page` and `per_page` from the query (defaults: page 1, `default_per_page`; at most 100 per
+/// page, as both APIs cap it), as (page, per_page, index of the page's first item).
+fn page_of(req: &Request, default_per_page: usize) -> (usize, usize, usize) {
+    let per_page = query(req, "per_page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(default_per_page)
+        .clamp(1, 100);
+    let page = query(req, "page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    (page, per_page, (page - 1) * per_page)
+}
+
+/// The request's URL on the fake's own base (wiremock reports it without our port) with `page`
+/// replaced, for `Link` headers.
+fn page_link(base: &str, req: &Request, page: usize) -> String {
+    let mut url =
+        url::Url::parse(&format!("{base}{}", req.url.path())).unwrap_or_else(|_| req.url.clone());
+    let mut pairs: Vec<(String, String)> = req
+        .url
+        .query_pairs()
+        .filter(|(k, _)| k != "page")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.push(("page".to_owned(), page.to_string()));
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url.to_string()
 }

@@ -1,0 +1,436 @@
+//! The publish pipeline, steps 2–7 of [`PublishStep`]: the wiki and title checked, the
+//! BotPassword decrypted, the file fetched and verified, a fresh wiki session and its probe,
+//! the drift guard, the no-change check and the edit. It reports what it learns into the
+//! shared progress as it goes, so that a failure is recorded with everything known before it.
+
+use std::path::Path;
+
+use tracing::{debug, info};
+
+use crate::forge::{BlobSha, CommitSha, Forge as _, RepoLocator, Usage};
+use crate::mw::{self, BotPassword, CreatePolicy, EditOutcome, EditRequest, Title, WikiUrl};
+use crate::store::{PageRequest, PublishLogFilter, PublishOutcome as LogOutcome, UserId};
+
+use super::error::PublishError;
+use super::publisher::{Done, Job, Publisher, SharedProgress, update, without_userinfo};
+use super::report::PublishOutcome;
+use super::request::{Credentials, PublishSource, SourceRevision};
+use super::step::PublishStep;
+use super::text;
+
+/// The largest file a publish accepts (MediaWiki's default `$wgMaxArticleSize` is 2 MiB).
+pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
+
+/// How many of the user's newest log rows are searched for the last publish to an ad-hoc
+/// target (the drift guard's reference revision).
+const LAST_PUBLISH_LOOKBACK: u32 = 200;
+
+impl Publisher {
+    /// Steps 2–7.
+    pub(super) async fn pipeline(
+        &self,
+        job: &Job,
+        credentials: Credentials,
+        progress: &SharedProgress,
+    ) -> Result<Done, PublishError> {
+        let set_step = |step: PublishStep| {
+            debug!(%step, "publish step");
+            update(progress, |p| p.step = Some(step));
+        };
+
+        // The wiki and title are checked before anything is decrypted or fetched.
+        set_step(PublishStep::Validate);
+        let wiki = self.wiki.parse_wiki(&job.wiki).map_err(|err| {
+            // A parse error may quote the input; never when it carries credentials.
+            if without_userinfo(&job.wiki) == job.wiki {
+                err
+            } else {
+                mw::Error::WikiUrl(mw::WikiUrlError::CredentialsInUrl)
+            }
+        })?;
+        let wiki_key = wiki.key();
+        let title = Title::parse(&job.page)?;
+        update(progress, |p| {
+            p.target.wiki.clone_from(&wiki_key);
+            p.target.page = title.as_str().to_owned();
+        });
+
+        // Step 2: the BotPassword. The plaintext lives in a SecretString (zeroized on drop)
+        // and moves into the session, which is dropped when this function returns.
+        set_step(PublishStep::Decrypt);
+        let credentials = self.credentials(job, credentials, &wiki_key).await?;
+
+        // Step 3: the file, verified.
+        set_step(PublishStep::Fetch);
+        let file = self.fetch(&job.source, progress).await?;
+        let publish_text = match (job.banner, text::FileKind::from_path(&file.path)) {
+            (true, Some(kind)) => match text::banner(kind, &file.banner_source) {
+                Some(banner) => format!("{banner}{}", file.text),
+                None => file.text.clone(),
+            },
+            _ => file.text.clone(),
+        };
+
+        // Step 4: a fresh session and the one-request probe.
+        set_step(PublishStep::Login);
+        let before = self.wiki.request_count();
+        let session = match self.wiki.login(&wiki, credentials).await {
+            Ok(session) => session,
+            Err(err) => {
+                let sent = self.wiki.request_count().saturating_sub(before);
+                update(progress, |p| p.requests.wiki = sent);
+                return Err(err.into());
+            }
+        };
+        let count_wiki = || {
+            let sent = session.request_count();
+            update(progress, |p| p.requests.wiki = sent);
+        };
+        count_wiki();
+        set_step(PublishStep::Probe);
+        let probe = session.probe(&title).await;
+        count_wiki();
+        let probe = probe?;
+        if let Err(err) = probe.check_rights(&title) {
+            return Err(match err {
+                mw::Error::MissingRight(missing) => PublishError::MissingRight(missing),
+                other => PublishError::Wiki(other),
+            });
+        }
+        let page = &probe.page;
+        let live_revision = page.revision_id.filter(|_| page.exists);
+        update(progress, |p| p.target.base_revision = live_revision);
+        if !page.exists && !job.allow_create {
+            return Err(PublishError::PageMissing {
+                wiki: wiki_key,
+                title: title.as_str().to_owned(),
+            });
+        }
+        let live_text = page.text.clone().unwrap_or_default();
+        let unchanged = page.exists && text::same_page_text(&live_text, &publish_text);
+        let live_label = match live_revision {
+            Some(rev) => format!("{} (revision {rev}, live)", title.as_str()),
+            None => format!("{} (does not exist yet)", title.as_str()),
+        };
+        let diff = text::unified_diff(&live_text, &publish_text, &live_label, &file.label);
+
+        // Step 5: the drift guard. An on-wiki change since our last publish is never
+        // overwritten silently; when the live text already equals the file nothing would be
+        // overwritten, so that case falls through to "no change".
+        set_step(PublishStep::DriftGuard);
+        let mut overwrote_drift = false;
+        if let Some(live) = live_revision {
+            let last = match (job.mapping, job.last_published) {
+                (Some(_), last) => last,
+                (None, _) => {
+                    self.last_published_from_log(job.user, &wiki_key, &title)
+                        .await?
+                }
+            };
+            if let Some(last) = last.filter(|last| *last != live) {
+                if unchanged {
+                    debug!(last, live, "the page changed on-wiki but equals the file");
+                } else if job.options.overwrite_drift {
+                    info!(last, live, "overwriting an on-wiki change on request");
+                    overwrote_drift = true;
+                } else {
+                    let old = session.page_text(&title, Some(last)).await;
+                    count_wiki();
+                    let old = old.ok().flatten().map(|old| old.text);
+                    return Err(drift_refusal(
+                        &wiki,
+                        &title,
+                        (last, old.as_deref()),
+                        (live, &live_text),
+                    ));
+                }
+            }
+        }
+
+        // Step 6: no change after MediaWiki's normalisation.
+        set_step(PublishStep::NoChange);
+        if unchanged {
+            let revision = live_revision.unwrap_or_default();
+            return Ok(Done {
+                outcome: PublishOutcome::NoChange { revision },
+                diff: String::new(),
+                diff_url: None,
+                overwrote_drift: false,
+                published: (!job.options.dry_run)
+                    .then(|| (file.blob_sha.clone(), file.commit.clone(), revision)),
+            });
+        }
+        if job.options.dry_run {
+            return Ok(Done {
+                outcome: PublishOutcome::WouldPublish {
+                    would_create: !page.exists,
+                },
+                diff,
+                diff_url: None,
+                overwrote_drift,
+                published: None,
+            });
+        }
+
+        // Step 7: the edit, based on the probed revision and started at the probe's time.
+        set_step(PublishStep::Edit);
+        let mut edit = EditRequest::new(title.clone(), publish_text, file.summary.clone());
+        edit.base_revision = live_revision;
+        edit.start_timestamp = Some(probe.server_time.clone());
+        edit.create = if job.allow_create {
+            CreatePolicy::MayCreate
+        } else {
+            CreatePolicy::MustExist
+        };
+        let outcome = session.edit(&edit).await;
+        count_wiki();
+        let (outcome, new_revision, diff_url) = edit_result(&outcome?, &wiki, live_revision);
+        Ok(Done {
+            outcome,
+            diff,
+            diff_url,
+            overwrote_drift,
+            published: Some((file.blob_sha, file.commit, new_revision)),
+        })
+    }
+
+    /// Step 2.
+    async fn credentials(
+        &self,
+        job: &Job,
+        credentials: Credentials,
+        wiki_key: &str,
+    ) -> Result<BotPassword, PublishError> {
+        match credentials {
+            Credentials::Given(password) => Ok(password),
+            Credentials::Stored => {
+                let mut stored = self.store.credential(job.user, wiki_key).await?;
+                if stored.is_none() && job.wiki != wiki_key {
+                    stored = self.store.credential(job.user, &job.wiki).await?;
+                }
+                let stored = stored.ok_or_else(|| PublishError::NoCredential {
+                    wiki: wiki_key.to_owned(),
+                })?;
+                let password = self.vault.decrypt(&stored.ciphertext)?;
+                Ok(BotPassword::new(stored.bot_username, password))
+            }
+        }
+    }
+
+    /// Step 3.
+    async fn fetch(
+        &self,
+        source: &PublishSource,
+        progress: &SharedProgress,
+    ) -> Result<FetchedFile, PublishError> {
+        match source {
+            PublishSource::Repository {
+                repo,
+                revision,
+                path,
+                expected_blob,
+            } => {
+                let mut usage = Usage::default();
+                let result = self
+                    .fetch_from_repo(repo, revision, path, expected_blob.as_ref(), &mut usage)
+                    .await;
+                update(progress, |p| p.requests.forge = u64::from(usage.requests));
+                let (commit, content) = result?;
+                let blob_sha = content.blob_sha.to_string();
+                update(progress, |p| {
+                    p.target.commit = Some(commit.to_string());
+                    p.target.blob_sha = Some(blob_sha.clone());
+                });
+                let text = String::from_utf8(content.bytes)
+                    .map_err(|_| PublishError::NotText { path: path.clone() })?;
+                let commit_url = repo.commit_url(&commit);
+                Ok(FetchedFile {
+                    path: path.clone(),
+                    text,
+                    summary: text::edit_summary(
+                        &repo.full_name(),
+                        commit.as_str(),
+                        path,
+                        Some(&commit_url),
+                    ),
+                    banner_source: format!("{}@{}:{path}", repo.web_url(), commit.short()),
+                    label: format!("{}@{}:{path}", repo.full_name(), commit.short()),
+                    blob_sha,
+                    commit: commit.to_string(),
+                })
+            }
+            PublishSource::LocalFile { path } => {
+                let shown = path.display().to_string();
+                let bytes = read_local_file(path).await?;
+                let blob_sha = BlobSha::of_bytes(&bytes);
+                update(progress, |p| p.target.blob_sha = Some(blob_sha.to_string()));
+                let text = String::from_utf8(bytes).map_err(|_| PublishError::NotText {
+                    path: shown.clone(),
+                })?;
+                let name = path
+                    .file_name()
+                    .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
+                Ok(FetchedFile {
+                    summary: text::local_edit_summary(&name, blob_sha.as_str()),
+                    banner_source: format!("{name} (blob {})", blob_sha.short()),
+                    label: format!("{shown} (blob {})", blob_sha.short()),
+                    path: shown,
+                    text,
+                    blob_sha: blob_sha.to_string(),
+                    commit: String::new(),
+                })
+            }
+        }
+    }
+
+    async fn fetch_from_repo(
+        &self,
+        repo: &RepoLocator,
+        revision: &SourceRevision,
+        path: &str,
+        expected: Option<&BlobSha>,
+        usage: &mut Usage,
+    ) -> Result<(CommitSha, crate::forge::FileContent), PublishError> {
+        let commit = match revision {
+            SourceRevision::Commit(sha) => sha.clone(),
+            SourceRevision::Branch(branch) if branch.is_empty() => {
+                return Err(PublishError::NotCheckedYet {
+                    path: path.to_owned(),
+                    what: "the commit",
+                });
+            }
+            SourceRevision::Branch(branch) => self
+                .forges
+                .head(repo, branch, None, usage)
+                .await?
+                .sha()
+                .clone(),
+        };
+        let content = self
+            .forges
+            .file_content(repo, &commit, path, expected, usage)
+            .await?;
+        Ok((commit, content))
+    }
+
+    /// The revision of the user's last successful (non-dry-run) publish to this page, from
+    /// the newest rows of the publish log.
+    async fn last_published_from_log(
+        &self,
+        user: UserId,
+        wiki_key: &str,
+        title: &Title,
+    ) -> Result<Option<u64>, PublishError> {
+        let page = self
+            .store
+            .publish_log(
+                user,
+                PublishLogFilter::All,
+                PageRequest::first(LAST_PUBLISH_LOOKBACK),
+            )
+            .await?;
+        Ok(page
+            .items
+            .iter()
+            .map(|row| &row.entry)
+            .filter(|e| !e.dry_run && e.wiki == wiki_key && e.page_title == title.as_str())
+            .filter(|e| matches!(e.outcome, LogOutcome::Published | LogOutcome::NoChange))
+            .find_map(|e| e.new_revid.and_then(|r| u64::try_from(r).ok())))
+    }
+}
+
+/// The file as the pipeline uses it.
+struct FetchedFile {
+    path: String,
+    text: String,
+    blob_sha: String,
+    /// Empty for a local file.
+    commit: String,
+    summary: String,
+    banner_source: String,
+    /// How the diff labels the file.
+    label: String,
+}
+
+async fn read_local_file(path: &Path) -> Result<Vec<u8>, PublishError> {
+    let shown = path.display().to_string();
+    let io_error = |err: std::io::Error| PublishError::LocalFile {
+        path: shown.clone(),
+        detail: err.to_string(),
+    };
+    let meta = tokio::fs::metadata(path).await.map_err(io_error)?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(PublishError::TooLarge {
+            path: shown,
+            size: meta.len(),
+            limit: MAX_FILE_BYTES,
+        });
+    }
+    tokio::fs::read(path).await.map_err(io_error)
+}
+
+/// The drift refusal, with the on-wiki change as a diff from the text we last published to the
+/// live text (or, when that revision cannot be read, a link to compare on the wiki).
+fn drift_refusal(
+    wiki: &WikiUrl,
+    title: &Title,
+    (last, last_text): (u64, Option<&str>),
+    (live, live_text): (u64, &str),
+) -> PublishError {
+    let diff = match last_text {
+        Some(old) => text::unified_diff(
+            old,
+            live_text,
+            &format!("{} (revision {last}, your last publish)", title.as_str()),
+            &format!("{} (revision {live}, live)", title.as_str()),
+        ),
+        // The old revision may be deleted or hidden: say so instead of failing.
+        None => format!(
+            "(the text of revision {last} cannot be read; compare on the wiki: {})\n",
+            wiki.diff_link(live, Some(last))
+        ),
+    };
+    PublishError::Drift {
+        title: title.as_str().to_owned(),
+        last_published: last,
+        live_revision: live,
+        diff,
+    }
+}
+
+/// What an edit did, as an outcome, the revision to remember and the diff link.
+fn edit_result(
+    outcome: &EditOutcome,
+    wiki: &WikiUrl,
+    live_revision: Option<u64>,
+) -> (PublishOutcome, u64, Option<String>) {
+    match *outcome {
+        EditOutcome::Created { revision, .. } => (
+            PublishOutcome::Published {
+                old_revision: None,
+                new_revision: revision,
+                created: true,
+            },
+            revision,
+            Some(wiki.diff_link(revision, None)),
+        ),
+        EditOutcome::Updated {
+            old_revision,
+            new_revision,
+            ..
+        } => (
+            PublishOutcome::Published {
+                old_revision: Some(old_revision),
+                new_revision,
+                created: false,
+            },
+            new_revision,
+            Some(wiki.diff_link(new_revision, Some(old_revision))),
+        ),
+        // The wiki's own pre-save transform made the texts equal: nothing new was saved.
+        EditOutcome::NoChange => {
+            let revision = live_revision.unwrap_or_default();
+            (PublishOutcome::NoChange { revision }, revision, None)
+        }
+    }
+}

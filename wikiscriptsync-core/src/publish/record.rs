@@ -1,0 +1,268 @@
+//! Record-keeping, step 8 of a publish: what was published remembered on the mapping, one
+//! publish-log row per attempt (also for attempts that stopped before the mutex), the mutex
+//! released, and the [`PublishReport`] or [`PublishFailure`] the caller gets.
+
+use std::sync::PoisonError;
+
+use chrono::Utc;
+use tracing::{error, info, warn};
+
+use crate::store::{
+    NewPublishLogEntry, PublishLogId, PublishOutcome as LogOutcome, PublishTaskId, PublishedState,
+    TaskOutcome,
+};
+
+use super::error::{FailureClass, PublishError, PublishFailure};
+use super::publisher::{Done, Job, Publisher, SharedProgress, update};
+use super::report::{PublishOutcome, PublishReport, PublishTargetSummary, RequestCounts};
+use super::request::MappingPublish;
+use super::step::PublishStep;
+
+/// The publish-log `message` column holds at most this many characters.
+const LOG_MESSAGE_CHARS: usize = 1000;
+
+impl Publisher {
+    /// Step 8 after success: remember what was published, log, release.
+    pub(super) async fn succeed(
+        &self,
+        job: &Job,
+        task: PublishTaskId,
+        progress: &SharedProgress,
+        done: Done,
+    ) -> PublishReport {
+        update(progress, |p| p.step = Some(PublishStep::Record));
+        let (target, requests) = snapshot(progress);
+        let mut message = success_message(&done, &target, job.options.dry_run);
+        if let (Some(mapping), Some((blob, commit, revision))) = (job.mapping, &done.published) {
+            let state = PublishedState {
+                blob_sha: blob.clone(),
+                commit_sha: commit.clone(),
+                revid: i64::try_from(*revision).unwrap_or(i64::MAX),
+                at: Utc::now(),
+            };
+            if let Err(err) = self.store.record_published(job.user, mapping, &state).await {
+                error!(%err, "could not remember the published revision on the mapping");
+                message.push_str(
+                    " (warning: the published revision could not be saved, so the next publish \
+                     may warn about drift)",
+                );
+            }
+        }
+        let outcome = match done.outcome {
+            PublishOutcome::Published { .. } => LogOutcome::Published,
+            PublishOutcome::NoChange { .. } => LogOutcome::NoChange,
+            PublishOutcome::WouldPublish { .. } => LogOutcome::WouldPublish,
+        };
+        let mut entry = log_entry(job, Some(task), &target, outcome, &message);
+        entry.new_revid = match done.outcome {
+            PublishOutcome::Published { new_revision, .. } => i64::try_from(new_revision).ok(),
+            PublishOutcome::NoChange { revision } => i64::try_from(revision).ok(),
+            PublishOutcome::WouldPublish { .. } => None,
+        };
+        let log_id = self.record(&entry, Some(task), &TaskOutcome::Done).await;
+        info!(
+            outcome = done.outcome.as_str(),
+            forge_requests = requests.forge,
+            wiki_requests = requests.wiki,
+            "publish finished"
+        );
+        PublishReport {
+            outcome: done.outcome,
+            dry_run: job.options.dry_run,
+            target,
+            requests,
+            diff_url: done.diff_url,
+            diff: done.diff,
+            overwrote_drift: done.overwrote_drift,
+            log_id,
+            message,
+        }
+    }
+
+    /// Step 8 after a failure: log, release (when we hold the mutex).
+    pub(super) async fn fail(
+        &self,
+        job: &Job,
+        task: Option<PublishTaskId>,
+        progress: &SharedProgress,
+        step: PublishStep,
+        error: PublishError,
+    ) -> PublishFailure {
+        let (target, requests) = snapshot(progress);
+        let outcome = log_outcome(&error);
+        let failure = PublishFailure {
+            step,
+            error,
+            target,
+            requests,
+            log_id: None,
+            dry_run: job.options.dry_run,
+        };
+        let message = failure.user_message();
+        info!(%step, code = failure.error.code(), "publish stopped");
+        let entry = log_entry(job, task, &failure.target, outcome, &message);
+        let log_id = self
+            .record(&entry, task, &TaskOutcome::Failed(truncate(&message, 500)))
+            .await;
+        PublishFailure { log_id, ..failure }
+    }
+
+    /// Logs a mapping publish that stopped before the mutex (publishing switched off, the
+    /// repository gone or unreadable). A mapping that does not exist has no row to log against.
+    pub(super) async fn log_unstarted(
+        &self,
+        request: MappingPublish,
+        failure: PublishFailure,
+    ) -> PublishFailure {
+        if matches!(failure.error, PublishError::MappingNotFound(_)) {
+            return failure;
+        }
+        let target = &failure.target;
+        let entry = NewPublishLogEntry {
+            user_id: request.user,
+            mapping_id: Some(request.mapping),
+            task_id: None,
+            at: Utc::now(),
+            outcome: log_outcome(&failure.error),
+            dry_run: failure.dry_run,
+            wiki: truncate(&target.wiki, 100),
+            page_title: truncate(&target.page, 255),
+            repo_url: target.repo_url.clone(),
+            branch: target.branch.clone(),
+            file_path: target.path.clone(),
+            commit_sha: None,
+            blob_sha: None,
+            base_revid: None,
+            new_revid: None,
+            message: Some(truncate(&failure.user_message(), LOG_MESSAGE_CHARS)),
+        };
+        let log_id = self.record(&entry, None, &TaskOutcome::Done).await;
+        PublishFailure { log_id, ..failure }
+    }
+
+    /// Appends the log row, then releases the mutex; failures of either are logged, never
+    /// raised (the publish itself already happened or failed).
+    async fn record(
+        &self,
+        entry: &NewPublishLogEntry,
+        task: Option<PublishTaskId>,
+        outcome: &TaskOutcome,
+    ) -> Option<PublishLogId> {
+        let log_id = match self.store.append_publish_log(entry).await {
+            Ok(id) => Some(id),
+            Err(err) => {
+                error!(%err, "could not write the publish log row");
+                None
+            }
+        };
+        if let Some(task) = task {
+            match self
+                .store
+                .release_publish_task(task, outcome, Utc::now())
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    warn!(%task, "the publish task had already been expired and taken over");
+                }
+                Err(err) => {
+                    error!(%err, %task, "could not release the publish mutex; it expires after five minutes");
+                }
+            }
+        }
+        log_id
+    }
+}
+
+/// How a failure is recorded in the publish log.
+fn log_outcome(error: &PublishError) -> LogOutcome {
+    match (error, error.class()) {
+        (PublishError::Drift { .. }, _) => LogOutcome::DriftRefused,
+        (_, FailureClass::Busy) => LogOutcome::Busy,
+        (_, FailureClass::Refused) => LogOutcome::Refused,
+        (_, FailureClass::Other) => LogOutcome::Failed,
+    }
+}
+
+fn snapshot(progress: &SharedProgress) -> (PublishTargetSummary, RequestCounts) {
+    let p = progress.lock().unwrap_or_else(PoisonError::into_inner);
+    (p.target.clone(), p.requests)
+}
+
+fn log_entry(
+    job: &Job,
+    task: Option<PublishTaskId>,
+    target: &PublishTargetSummary,
+    outcome: LogOutcome,
+    message: &str,
+) -> NewPublishLogEntry {
+    NewPublishLogEntry {
+        user_id: job.user,
+        mapping_id: job.mapping,
+        task_id: task,
+        at: Utc::now(),
+        outcome,
+        dry_run: job.options.dry_run,
+        wiki: truncate(&target.wiki, 100),
+        page_title: truncate(&target.page, 255),
+        repo_url: target.repo_url.clone(),
+        branch: target.branch.clone(),
+        file_path: target.path.clone(),
+        commit_sha: target.commit.clone(),
+        blob_sha: target.blob_sha.clone(),
+        base_revid: target.base_revision.and_then(|r| i64::try_from(r).ok()),
+        new_revid: None,
+        message: Some(truncate(message, LOG_MESSAGE_CHARS)),
+    }
+}
+
+fn success_message(done: &Done, target: &PublishTargetSummary, dry_run: bool) -> String {
+    let page = &target.page;
+    let mut message = match &done.outcome {
+        PublishOutcome::Published {
+            new_revision,
+            created: true,
+            ..
+        } => format!("created {page} (revision {new_revision})"),
+        PublishOutcome::Published { new_revision, .. } => {
+            format!("published {page} (revision {new_revision})")
+        }
+        PublishOutcome::NoChange { revision } => format!(
+            "no change: {page} already has this text (revision {revision}){}",
+            if dry_run { " (dry run)" } else { "" }
+        ),
+        PublishOutcome::WouldPublish { would_create: true } => {
+            format!("dry run: would create {page}; nothing was edited")
+        }
+        PublishOutcome::WouldPublish { .. } => {
+            format!("dry run: would update {page}; nothing was edited")
+        }
+    };
+    if done.overwrote_drift {
+        message.push_str(" — an on-wiki change since your last publish was overwritten on request");
+    }
+    message
+}
+
+/// At most `max` characters (the log's column sizes), ending in `…` when cut.
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_messages_are_cut_to_the_column_size() {
+        assert_eq!(truncate("short", 10), "short");
+        let cut = truncate(&"é".repeat(20), 10);
+        assert_eq!(cut.chars().count(), 10);
+        assert!(cut.ends_with('…'));
+    }
+}

@@ -1,0 +1,96 @@
+//! Talk-page notices: a new signed section on a wikitext talk page, or a new topic on a Flow
+//! board, whichever the page is.
+
+use serde_json::Value;
+
+use crate::api::{EditOutcome, TalkNotice, TalkNoticeOutcome};
+use crate::client::{Method, Session};
+use crate::edit::trim_summary;
+use crate::error::Error;
+
+impl Session {
+    /// Posts a notice on a user's talk page: 1 request to learn the page's content model (and
+    /// a CSRF token if none is cached), then a new section, or a new topic on a Flow board.
+    pub async fn post_talk_notice(&self, notice: &TalkNotice) -> Result<TalkNoticeOutcome, Error> {
+        let title = notice.page.to_string();
+        let meta = if self.has_csrf() {
+            Vec::new()
+        } else {
+            vec![("meta", "tokens".to_owned()), ("type", "csrf".to_owned())]
+        };
+        let mut params = vec![
+            ("action", "query".to_owned()),
+            ("prop", "info".to_owned()),
+            ("titles", title.clone()),
+        ];
+        params.extend(meta);
+        let answer = self
+            .call_authed(Method::Get, &params, false)
+            .await
+            .map_err(|e| self.to_error(e))?;
+        self.absorb_tokens(&answer);
+        let is_flow = answer
+            .pointer("/query/pages/0/contentmodel")
+            .and_then(Value::as_str)
+            == Some("flow-board");
+        // Flow attributes topics itself; wikitext sections are signed with `~~~~`.
+        let text = if is_flow || notice.text.contains("~~~~") {
+            notice.text.clone()
+        } else {
+            format!("{} ~~~~", notice.text.trim_end())
+        };
+        let summary = trim_summary(notice.summary.as_deref().unwrap_or(&notice.heading));
+        if is_flow {
+            let answer = self
+                .call_authed(
+                    Method::Post,
+                    &[
+                        ("action", "flow".to_owned()),
+                        ("submodule", "new-topic".to_owned()),
+                        ("page", title.clone()),
+                        ("nttopic", notice.heading.clone()),
+                        ("ntcontent", text),
+                        ("ntformat", "wikitext".to_owned()),
+                    ],
+                    true,
+                )
+                .await
+                .map_err(|e| self.edit_error(e, &title))?;
+            let topic = answer
+                .pointer("/flow/new-topic/committed/topiclist/topic-id")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            return Ok(TalkNoticeOutcome::FlowTopic { topic });
+        }
+        let answer = self
+            .call_authed(
+                Method::Post,
+                &[
+                    ("action", "edit".to_owned()),
+                    ("title", title.clone()),
+                    ("section", "new".to_owned()),
+                    ("sectiontitle", notice.heading.clone()),
+                    ("text", text),
+                    ("summary", summary),
+                    ("notminor", "1".to_owned()),
+                    ("watchlist", "nochange".to_owned()),
+                ],
+                true,
+            )
+            .await
+            .map_err(|e| self.edit_error(e, &title))?;
+        let edit = answer
+            .get("edit")
+            .ok_or_else(|| self.invalid_answer("no `edit` object in the answer"))?;
+        match self.edit_outcome(edit, &title)? {
+            EditOutcome::Created { revision, .. } => Ok(TalkNoticeOutcome::Section { revision }),
+            EditOutcome::Updated { new_revision, .. } => Ok(TalkNoticeOutcome::Section {
+                revision: new_revision,
+            }),
+            EditOutcome::NoChange => Err(Error::Api {
+                code: "nochange".to_owned(),
+                text: format!("adding a section to `{title}` made no change"),
+            }),
+        }
+    }
+}
