@@ -25,7 +25,6 @@ use wikiscriptsync_core::publish::{
 use wikiscriptsync_core::settings::Settings;
 use wikiscriptsync_core::setup;
 use wikiscriptsync_core::store::MigrationPolicy;
-use wikiscriptsync_core::vault::Vault;
 
 /// An argument by position, else an environment variable.
 fn arg_or_env(args: &[String], position: usize, var: &str) -> anyhow::Result<String> {
@@ -56,10 +55,9 @@ async fn main() -> anyhow::Result<()> {
     let store = setup::open_store(&setup::database_url(&settings)?, MigrationPolicy::Apply).await?;
 
     // 2. The BotPassword. It stays a SecretString (never printed, wiped when dropped). We pass
-    //    it directly, so the vault is not used and a throwaway key will do.
+    //    it directly, so no stored credential (and no vault) is needed.
     let bot_user = env("WIKISCRIPTSYNC_BOT_USER")?;
     let password = SecretString::from(env("WIKISCRIPTSYNC_BOT_PASSWORD")?);
-    let vault = Arc::new(Vault::from_key_list(&Vault::generate_key())?);
 
     // 3. Who is publishing: a local user named after the bot account. Their publish lock
     //    stops two publishes from running at once; their log remembers what was published.
@@ -85,7 +83,7 @@ async fn main() -> anyhow::Result<()> {
     // 5. Publish. The publisher logs in, checks rights and the page's current revision,
     //    refuses to overwrite an on-wiki edit made since your last publish, skips the edit if
     //    nothing changes, and records the attempt whatever happens.
-    let publisher = Publisher::new(wiki, forges, store, vault);
+    let publisher = Publisher::new(wiki, forges, store, None);
     let options = PublishOptions {
         dry_run,
         overwrite_drift: false,

@@ -105,12 +105,6 @@ impl Vault {
         })
     }
 
-    /// A vault with a random key nobody knows: it decrypts nothing stored. For parts that need
-    /// a vault but are never given a stored credential (see `App`).
-    pub(crate) fn locked() -> Self {
-        Self::from_key_list(&Self::generate_key()).expect("a generated key is valid")
-    }
-
     /// A fresh random key, in the format `CREDENTIAL_ENCRYPTION_KEY` expects.
     pub fn generate_key() -> SecretString {
         SecretString::from(Fernet::generate_key())

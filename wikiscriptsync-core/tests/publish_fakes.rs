@@ -673,7 +673,7 @@ async fn a_panic_in_the_pipeline_is_logged_and_releases_the_mutex() {
         Arc::new(PanickingWiki(env.client.clone())),
         env.forges.clone(),
         env.store.clone(),
-        env.vault.clone(),
+        Some(env.vault.clone()),
     );
     let failure = publisher
         .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))

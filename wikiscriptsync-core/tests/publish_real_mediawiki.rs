@@ -114,8 +114,12 @@ impl Real {
         let (store, _) = temp_store(dir.path()).await;
         let vault = Arc::new(Vault::from_key_list(&Vault::generate_key()).unwrap());
         let forges = Arc::new(Forges::new(github.config_builder().build().unwrap()).unwrap());
-        let publisher =
-            Publisher::new(client.clone(), forges.clone(), store.clone(), vault.clone());
+        let publisher = Publisher::new(
+            client.clone(),
+            forges.clone(),
+            store.clone(),
+            Some(vault.clone()),
+        );
         let user = store
             .upsert_user(&unique("central"), "Admin", Utc::now())
             .await
@@ -467,7 +471,7 @@ async fn an_edit_racing_the_publish_is_an_edit_conflict() {
         }),
         real.forges.clone(),
         real.store.clone(),
-        real.vault.clone(),
+        Some(real.vault.clone()),
     );
     let failure = racing
         .publish(common_ad_hoc(&real, &page), opts(false, false))

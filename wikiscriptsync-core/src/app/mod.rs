@@ -84,17 +84,11 @@ impl std::fmt::Debug for App {
 impl App {
     /// The use cases over these parts.
     pub fn new(parts: AppParts) -> Self {
-        // Without a key the publisher is never asked to decrypt: every use case that would
-        // reach a stored BotPassword asks `App::vault` first, which refuses.
-        let publisher_vault = parts
-            .vault
-            .clone()
-            .unwrap_or_else(|| Arc::new(Vault::locked()));
         let publisher = Publisher::new(
             Arc::clone(&parts.wiki),
             Arc::clone(&parts.forges),
             Arc::clone(&parts.store),
-            publisher_vault,
+            parts.vault.clone(),
         );
         Self {
             store: parts.store,

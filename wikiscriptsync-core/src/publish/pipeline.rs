@@ -211,7 +211,11 @@ impl Publisher {
                 let stored = stored.ok_or_else(|| PublishError::NoCredential {
                     wiki: wiki_key.to_owned(),
                 })?;
-                let password = self.vault.decrypt(&stored.ciphertext)?;
+                let vault = self
+                    .vault
+                    .as_deref()
+                    .ok_or(crate::vault::VaultError::MissingKey)?;
+                let password = vault.decrypt(&stored.ciphertext)?;
                 Ok(BotPassword::new(stored.bot_username, password))
             }
         }

@@ -34,7 +34,8 @@ pub struct Publisher {
     pub(super) wiki: Arc<dyn WikiApi>,
     pub(super) forges: Arc<Forges>,
     pub(super) store: Arc<dyn Store>,
-    pub(super) vault: Arc<Vault>,
+    /// `None` when no key is configured: only given credentials can be used then.
+    pub(super) vault: Option<Arc<Vault>>,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -100,12 +101,14 @@ pub(super) struct Done {
 }
 
 impl Publisher {
-    /// A publisher over the MediaWiki client, the forge router, the store and the vault.
+    /// A publisher over the MediaWiki client, the forge router, the store and the vault
+    /// (`None` without a key: then only [`Credentials::Given`](super::Credentials) can publish,
+    /// and a stored BotPassword is refused with [`PublishError::Vault`]).
     pub fn new(
         wiki: Arc<dyn WikiApi>,
         forges: Arc<Forges>,
         store: Arc<dyn Store>,
-        vault: Arc<Vault>,
+        vault: Option<Arc<Vault>>,
     ) -> Self {
         Self {
             wiki,

@@ -91,7 +91,7 @@ impl Env {
             client.clone(),
             Arc::clone(&forges),
             Arc::clone(&store),
-            Arc::clone(&vault),
+            Some(Arc::clone(&vault)),
         );
         let user = store
             .upsert_user("central-1", "Admin", Utc::now())
