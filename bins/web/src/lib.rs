@@ -19,8 +19,10 @@ pub mod error;
 pub mod handlers;
 pub mod keys;
 pub mod session;
+pub mod state;
 pub mod usage;
 pub mod views;
 
-pub use app::{AppState, router, serve};
+pub use app::{router, serve};
 pub use config::{Mode, WebConfig};
+pub use state::{AppState, SharedState};

@@ -19,8 +19,10 @@ use serde::{Deserialize, Serialize};
 
 use wikiscriptsync_core::store::UserId;
 
-use crate::app::{AppState, SharedState};
+use crate::config::Mode;
 use crate::error::AppError;
+use crate::state::{AppState, SharedState};
+use crate::views::Layout;
 
 /// The cookie's name. `__Host-` makes browsers insist on Secure, Path=/ and no Domain.
 pub const COOKIE_NAME: &str = "__Host-session";
@@ -241,4 +243,18 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
+}
+
+impl Layout {
+    /// The layout for a logged-in user (here, beside the session it is built from, so the
+    /// views need not know the session).
+    pub fn user(state: &AppState, user: &CurrentUser, title: impl Into<String>) -> Self {
+        Self {
+            dev: state.mode == Mode::Development,
+            username: Some(user.username.clone()),
+            nonce: user.nonce.clone(),
+            admin: state.is_admin(&user.username),
+            title: title.into(),
+        }
+    }
 }

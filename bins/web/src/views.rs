@@ -8,9 +8,8 @@ use wikiscriptsync_core::store::{
     FileCheckStatus, MappingOptions, MappingStatus, MappingSyncState, WatchedFile,
 };
 
-use crate::app::AppState;
 use crate::config::Mode;
-use crate::session::CurrentUser;
+use crate::state::AppState;
 
 /// The frame around every page.
 #[derive(Debug, Clone)]
@@ -28,17 +27,6 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The layout for a logged-in user.
-    pub fn user(state: &AppState, user: &CurrentUser, title: impl Into<String>) -> Self {
-        Self {
-            dev: state.mode == Mode::Development,
-            username: Some(user.username.clone()),
-            nonce: user.nonce.clone(),
-            admin: state.is_admin(&user.username),
-            title: title.into(),
-        }
-    }
-
     /// The layout for a logged-out visitor.
     pub fn anonymous(state: &AppState, nonce: &str, title: impl Into<String>) -> Self {
         Self {

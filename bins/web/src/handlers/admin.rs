@@ -8,9 +8,9 @@ use chrono::{Duration, Utc};
 
 use wikiscriptsync_core::store::UsageCount;
 
-use crate::app::SharedState;
 use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
+use crate::state::SharedState;
 use crate::views::Layout;
 
 use super::render;

@@ -12,10 +12,10 @@ use serde::Deserialize;
 
 use wikiscriptsync_core::mw::oauth::verify_state;
 
-use crate::app::SharedState;
 use crate::config::Mode;
 use crate::error::{AppError, AppResult};
 use crate::session::{MaybeSession, OAUTH_LIFETIME, PendingOAuth, Session};
+use crate::state::SharedState;
 use crate::views::Layout;
 
 use super::{record_usage, render};

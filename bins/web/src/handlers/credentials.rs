@@ -14,9 +14,9 @@ use wikiscriptsync_core::app::credentials::CredentialReport;
 use wikiscriptsync_core::app::{Field, UseCaseError};
 use wikiscriptsync_core::store::CredentialSummary;
 
-use crate::app::{AppState, SharedState};
 use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
+use crate::state::{AppState, SharedState};
 use crate::views::{FormError, Layout, when};
 
 use super::{record_usage, refill, refused, render};

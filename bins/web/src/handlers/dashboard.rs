@@ -12,10 +12,10 @@ use axum::response::Html;
 
 use wikiscriptsync_core::store::{Dashboard, DashboardLimits, PageCheckStatus, RepositorySummary};
 
-use crate::app::SharedState;
 use crate::dashboard_cache::CachedDashboard;
 use crate::error::AppResult;
 use crate::session::CurrentUser;
+use crate::state::SharedState;
 use crate::views::{Layout, MappingView, file_check, short_sha, when, when_or_never};
 
 use super::record_usage;

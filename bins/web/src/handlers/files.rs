@@ -11,9 +11,9 @@ use wikiscriptsync_core::app::files::FileOverview;
 use wikiscriptsync_core::app::mappings::MapFile;
 use wikiscriptsync_core::store::{MappingId, MappingOptions, WatchedFile, WatchedFileId};
 
-use crate::app::{AppState, SharedState};
 use crate::error::AppResult;
 use crate::session::CurrentUser;
+use crate::state::{AppState, SharedState};
 use crate::views::{FormError, Layout, MappingView, short_sha, when};
 
 use super::{Paging, record_usage, refill, refused, render, ticked};

@@ -7,9 +7,9 @@ use serde::Deserialize;
 
 use wikiscriptsync_core::store::{MappingId, PageRequest};
 
-use crate::app::SharedState;
 use crate::error::AppResult;
 use crate::session::CurrentUser;
+use crate::state::SharedState;
 use crate::views::{Layout, short_sha, when};
 
 use super::{LOG_PAGE_SIZE, record_usage, render};

@@ -23,8 +23,8 @@ use serde::Deserialize;
 use wikiscriptsync_core::app::UseCaseError;
 use wikiscriptsync_core::store::PageRequest;
 
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::views::FormError;
 
 /// Rows per page of a log.

@@ -8,9 +8,9 @@ use serde::Deserialize;
 
 use wikiscriptsync_core::store::{PageMonitor, PageMonitorId};
 
-use crate::app::{AppState, SharedState};
 use crate::error::AppResult;
 use crate::session::CurrentUser;
+use crate::state::{AppState, SharedState};
 use crate::views::{FormError, Layout, when, when_or_never};
 
 use super::{Paging, record_usage, refill, refused, render};

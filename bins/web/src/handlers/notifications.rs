@@ -10,9 +10,9 @@ use wikiscriptsync_core::app::preferences::PreferencesChange;
 use wikiscriptsync_core::monitor::ChangeEvent;
 use wikiscriptsync_core::store::NotificationPreferences;
 
-use crate::app::{AppState, SharedState};
 use crate::error::AppResult;
 use crate::session::CurrentUser;
+use crate::state::{AppState, SharedState};
 use crate::views::{FormError, Layout, when};
 
 use super::{Paging, form_fields, record_usage, refill, refused, render};

@@ -15,9 +15,9 @@ use wikiscriptsync_core::publish::{
 };
 use wikiscriptsync_core::store::{Mapping, MappingId, WatchedFileId};
 
-use crate::app::{AppState, SharedState};
 use crate::error::AppResult;
 use crate::session::CurrentUser;
+use crate::state::{AppState, SharedState};
 use crate::views::Layout;
 
 use super::{record_usage, render, ticked};

@@ -11,9 +11,9 @@ use axum::response::Html;
 use wikiscriptsync_core::app::publishing::TargetOutcome;
 use wikiscriptsync_core::store::{Mapping, WatchedFileId};
 
-use crate::app::SharedState;
 use crate::error::AppResult;
 use crate::session::CurrentUser;
+use crate::state::SharedState;
 use crate::views::Layout;
 
 use super::publish::{Confirm, TargetPreview, TargetResult, repository_to_check};

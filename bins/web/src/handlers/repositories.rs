@@ -13,9 +13,9 @@ use serde::Deserialize;
 use wikiscriptsync_core::app::repositories::{CheckNowOutcome, RepositoryOverview};
 use wikiscriptsync_core::store::{Repository, RepositoryId, WatchedFileId};
 
-use crate::app::{AppState, SharedState};
 use crate::error::AppResult;
 use crate::session::CurrentUser;
+use crate::state::{AppState, SharedState};
 use crate::views::{FormError, Layout, MappingView, file_check, short_sha, when_or_never};
 
 use super::{form_fields, record_usage, refill, refused, render};
