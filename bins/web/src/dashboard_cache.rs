@@ -5,7 +5,7 @@
 //!
 //! Freshness rules:
 //! - every state-changing request of a user (any POST with a valid session, see
-//!   [`crate::session::require_form_nonce`]) drops that user's entry when it starts *and* when
+//!   the session's form-nonce check (`require_form_nonce`)) drops that user's entry when it starts *and* when
 //!   it ends, and a read that overlapped it is not stored, so a user always sees their own
 //!   changes at once;
 //! - what other processes write (the scheduled checks every 30 to 60 minutes, another web

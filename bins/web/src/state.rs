@@ -21,7 +21,7 @@ use crate::usage::UsageCounter;
 /// request (extractors and middleware clone the state for each request).
 pub type SharedState = Arc<AppState>;
 
-/// What every handler can reach. Set it up, then give it to [`crate::router`].
+/// What every handler can reach. Set it up, then give it to the router (`router` in this crate).
 #[derive(Clone)]
 pub struct AppState {
     /// Development or production.
