@@ -24,6 +24,10 @@ pub struct Watched {
     pub added: Vec<WatchedFile>,
     /// Paths that were watched already (nothing changed for them).
     pub already: Vec<String>,
+    /// What checking the repository right after found (`None` when no file was added): the
+    /// new files' blob SHAs are known at once, so they can be published without waiting for
+    /// the hourly check.
+    pub check: Option<super::CheckNowOutcome>,
 }
 
 /// A watched file with its repository, mappings and a page of its check history.
@@ -42,7 +46,8 @@ pub struct FileOverview {
 impl App {
     /// Watches files of one of the user's repositories. Every path must name a publishable
     /// file that exists at the branch head (a head and a tree request); nothing is watched
-    /// when any path is refused.
+    /// when any path is refused. When files were added, the repository is checked at once
+    /// (as "check now" does), so they can be published without waiting for the hourly check.
     pub async fn watch_files(
         &self,
         user: UserId,
@@ -90,10 +95,20 @@ impl App {
                 Err(err) => return Err(err.into()),
             }
         }
+        let check = if added.is_empty() {
+            None
+        } else {
+            Some(
+                self.check_repository_now(user, repository.id, "watch")
+                    .await?
+                    .0,
+            )
+        };
         Ok(Watched {
             repository,
             added,
             already: wanted.into_iter().filter(|p| already.contains(p)).collect(),
+            check,
         })
     }
 

@@ -3,7 +3,7 @@
 
 use clap::Subcommand;
 use serde_json::{Value, json};
-use wikiscriptsync_core::app::{App, TargetOutcome};
+use wikiscriptsync_core::app::{App, CheckNowOutcome, TargetOutcome};
 use wikiscriptsync_core::publish::{FailureClass, PublishReport};
 use wikiscriptsync_core::store::{RepositoryId, WatchedFileId};
 
@@ -86,9 +86,13 @@ pub(super) async fn run(app: &App, command: WatchCommand) -> Result<Printed, Fai
                 .iter()
                 .map(|f| json!({"id": f.id.0, "path": f.path}))
                 .collect();
+            if let Some(check) = watched.check {
+                text.push(check.sentence().to_owned());
+            }
             Ok(Printed::ok(
                 &who,
-                json!({"ok": true, "added": rows, "already": watched.already}),
+                json!({"ok": true, "added": rows, "already": watched.already,
+                    "check": watched.check.map(CheckNowOutcome::as_str)}),
                 text.join("\n"),
             ))
         }

@@ -248,8 +248,8 @@ async fn repository_page(
     Ok(page)
 }
 
-/// `POST /repositories/{id}/watch`: watch the ticked files (`path` fields), then check the
-/// repository so that the new files can be published at once.
+/// `POST /repositories/{id}/watch`: watch the ticked files (`path` fields); core checks the
+/// repository right after, so the new files can be published at once.
 pub async fn watch(
     State(state): State<SharedState>,
     user: CurrentUser,
@@ -267,9 +267,9 @@ pub async fn watch(
         FormError::at_field("paths", "Tick at least one file to watch.")
     } else {
         match state.app.watch_files(user.id, id, &paths).await {
-            Ok(_) => {
+            Ok(watched) => {
                 record_usage(&state, "watch_files");
-                return check_and_show(&state, &user, id).await;
+                return Ok(Redirect::to(&checked_page(id, watched.check)).into_response());
             }
             Err(err) => refused(err, WATCH_FIELDS)?,
         }
@@ -297,7 +297,15 @@ async fn check_and_show(
     id: RepositoryId,
 ) -> AppResult<Response> {
     let (outcome, _) = state.app.check_repository_now(user.id, id, "web").await?;
-    Ok(Redirect::to(&format!("/repositories/{id}?check={}", outcome.as_str())).into_response())
+    Ok(Redirect::to(&checked_page(id, Some(outcome))).into_response())
+}
+
+/// The repository's page, saying what a check found (a fixed word, never free text).
+fn checked_page(id: RepositoryId, outcome: Option<CheckNowOutcome>) -> String {
+    match outcome {
+        Some(outcome) => format!("/repositories/{id}?check={}", outcome.as_str()),
+        None => format!("/repositories/{id}"),
+    }
 }
 
 /// `POST /repositories/{id}/delete`: stop tracking it, with its files and mappings.
