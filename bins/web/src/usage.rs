@@ -22,7 +22,11 @@ pub struct UsageCounter {
 impl UsageCounter {
     /// Counts one use of `feature` today.
     pub fn count(&self, feature: &'static str) {
-        let day = Utc::now().date_naive();
+        self.count_on(Utc::now().date_naive(), feature);
+    }
+
+    /// Counts one use of `feature` on `day` (UTC).
+    pub fn count_on(&self, day: NaiveDate, feature: &'static str) {
         *self
             .pending
             .lock()
@@ -79,11 +83,12 @@ mod tests {
             .await
             .unwrap();
         let counter = UsageCounter::default();
+        // A fixed day: the test must not depend on whether it runs across UTC midnight.
+        let today = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
         for _ in 0..3 {
-            counter.count("dashboard");
+            counter.count_on(today, "dashboard");
         }
-        counter.count("publish");
-        let today = Utc::now().date_naive();
+        counter.count_on(today, "publish");
         assert!(store.usage_metrics(today, today).await.unwrap().is_empty());
         counter.flush(&*store).await.unwrap();
         let counts: Vec<_> = store
@@ -98,7 +103,7 @@ mod tests {
         assert_eq!(store.usage_metrics(today, today).await.unwrap().len(), 2);
 
         // The database goes away: the count stays pending.
-        counter.count("dashboard");
+        counter.count_on(today, "dashboard");
         store.close().await;
         assert!(counter.flush(&*store).await.is_err());
         assert_eq!(
