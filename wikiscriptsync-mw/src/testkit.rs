@@ -78,6 +78,18 @@ pub enum Fault {
     HttpStatus(u16),
     /// The normal answer, delayed.
     Delay(Duration),
+    /// The normal answer, after which (before the client sees it) someone else saves `text`
+    /// on `title`: an edit racing the client exactly between its read and its next request.
+    RacingEdit {
+        /// The page (created if missing).
+        title: String,
+        /// The new text.
+        text: String,
+        /// Its author.
+        user: String,
+        /// Its summary.
+        comment: String,
+    },
 }
 
 /// How a scripted login fails even with the right password.
@@ -591,13 +603,25 @@ impl Respond for Responder {
         };
 
         let mut delay = None;
+        let mut racing = None;
         if let Some(fault) = take_fault(&mut state, &action) {
             match fault {
                 Fault::Delay(d) => delay = Some(d),
+                Fault::RacingEdit {
+                    title,
+                    text,
+                    user,
+                    comment,
+                } => racing = Some((title, text, user, comment)),
                 other => return fault_response(&other),
             }
         }
         let response = handle(&mut state, &call, &action);
+        if let Some((title, text, user, comment)) = racing {
+            let title = normalize_title(&title).unwrap_or(title);
+            state.deleted.remove(&title);
+            state.store_revision(&title, &text, &user, &comment, None);
+        }
         match delay {
             Some(d) => response.set_delay(d),
             None => response,
@@ -663,7 +687,7 @@ fn fault_response(fault: &Fault) -> ResponseTemplate {
             "application/json",
         ),
         Fault::HttpStatus(status) => ResponseTemplate::new(*status),
-        Fault::Delay(_) => ResponseTemplate::new(200),
+        Fault::Delay(_) | Fault::RacingEdit { .. } => ResponseTemplate::new(200),
     }
 }
 
