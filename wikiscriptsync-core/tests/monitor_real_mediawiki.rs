@@ -39,7 +39,7 @@ fn wiki() -> Option<Wiki> {
             std::env::var_os("CI").is_none(),
             "WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL is not set in CI: start scripts/mediawiki-test-server"
         );
-        println!("skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set (no real MediaWiki)");
+        eprintln!("skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set (no real MediaWiki)");
         return None;
     };
     let must = |name: &str| var(name).unwrap_or_else(|| panic!("{name} must be set with the wiki"));

@@ -42,7 +42,7 @@ fn accounts() -> Option<Accounts> {
             std::env::var_os("CI").is_none(),
             "WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL is not set in CI: start scripts/mediawiki-test-server"
         );
-        println!("skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set (no real MediaWiki)");
+        eprintln!("skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set (no real MediaWiki)");
         return None;
     };
     let account = |user: &str, password: &str| {

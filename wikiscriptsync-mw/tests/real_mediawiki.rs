@@ -31,7 +31,7 @@ fn real_wiki() -> Option<RealWiki> {
             std::env::var_os("CI").is_none(),
             "CI is set but WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL is not: start scripts/mediawiki-test-server"
         );
-        println!("skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set");
+        eprintln!("skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set");
         return None;
     };
     let allow = AllowList::from_env().expect("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS is well-formed");

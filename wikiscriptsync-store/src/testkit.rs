@@ -48,7 +48,7 @@ pub fn mariadb_server() -> Option<String> {
                 std::env::var_os("CI").is_none(),
                 "CI is set but {MARIADB_ENV} is not: .ci/run must export it"
             );
-            println!("skipped: {MARIADB_ENV} not set");
+            eprintln!("skipped: {MARIADB_ENV} not set");
             None
         }
     }

@@ -27,7 +27,7 @@ fn skip(why: &str) {
     if std::env::var_os("CI").is_some() {
         panic!("CI is set but the browser test cannot run: {why}");
     }
-    println!("skipped: {why}");
+    eprintln!("skipped: {why}");
 }
 
 fn chromedriver_path() -> Option<PathBuf> {
