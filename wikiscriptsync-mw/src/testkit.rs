@@ -2,6 +2,9 @@
 //! Action API from in-memory pages and accounts, counts requests (total and per action), and
 //! plays scripted faults (maxlag, 429, 503, badtoken, expired sessions, broken JSON, delays).
 //!
+//! For the real test MediaWiki, [`AccessLog`] counts requests on the server side, per
+//! [`unique_user_agent`].
+//!
 //! It imitates MediaWiki where our clients depend on it: BotPassword login with a session cookie
 //! and login token, `assert=user`, CSRF tokens, the 50/500 title limit (`toomanyvalues`),
 //! `normalized`/`redirects`/`missing`/`invalid`, edits with `baserevid` conflicts (any newer
@@ -30,6 +33,9 @@ use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+mod access_log;
+pub use access_log::{ACCESS_LOG_ENV, AccessLog, unique_user_agent};
 
 use crate::ops::normalize_text;
 use crate::rights::check_rights;
