@@ -4,6 +4,7 @@
 //! Each test's client has a User-Agent of its own, and every request count a test asserts is
 //! also compared with the requests the wiki logged for that User-Agent (its access log).
 
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -39,7 +40,12 @@ fn real_wiki(test: &str) -> Option<RealWiki> {
             std::env::var_os("CI").is_none(),
             "CI is set but WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL is not: start scripts/mediawiki-test-server"
         );
-        eprintln!("skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set");
+        // Straight to stderr: the test harness captures eprintln! too, and shows it only for
+        // failing tests.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set"
+        );
         return None;
     };
     let allow = AllowList::from_env().expect("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS is well-formed");
