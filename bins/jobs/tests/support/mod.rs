@@ -53,37 +53,63 @@ pub fn summary_numbers(output: &Output, prefix: &str) -> Vec<u64> {
         .collect()
 }
 
-/// A TCP proxy in front of a fake server that holds every connection's first request until
-/// requests from `parties` different `User-Agent`s have arrived, then forwards everything.
+/// A TCP proxy in front of a fake server, to prove that two processes worked at the same time.
 ///
-/// Give each process its own contact (it is part of the User-Agent): when the parties meet,
-/// each of those processes had a request outstanding at the same moment, which proves that
-/// they worked at the same time. Call [`Rendezvous::give_up`] when a party ends: if they
-/// have not met by then they never will, and the held requests are let through so the run
-/// ends instead of waiting for the clients' timeouts.
+/// It holds every connection's first request until requests from `parties` different
+/// `User-Agent`s are held at once ([`Meeting::Met`]: each process had claimed work and a request
+/// out at that moment), or until a process ends ([`Rendezvous::ended`]; then none of the
+/// others' requests had got through yet, so the others could not have finished their work), or
+/// until a held client hangs up (its timeout: the parties cannot meet). Give each process its
+/// own contact (it is part of the User-Agent).
 pub struct Rendezvous {
     uri: String,
-    state: tokio::sync::watch::Sender<Meeting>,
+    shared: std::sync::Arc<Shared>,
     accept: tokio::task::JoinHandle<()>,
 }
 
 /// Where a [`Rendezvous`] stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Meeting {
-    /// Holding requests until every party has one outstanding.
+    /// Holding requests until every party has one held.
     Waiting,
-    /// Every party had a request outstanding at once.
+    /// Every party had a request held at once.
     Met,
-    /// Given up before the parties met; requests pass.
-    GaveUp,
+    /// The process with this contact ended first, before any other party's request got
+    /// through.
+    Ended(String),
+    /// A held client hung up (its timeout) before the parties met.
+    HungUp,
+}
+
+struct Shared {
+    parties: usize,
+    state: tokio::sync::watch::Sender<Meeting>,
+    /// Requests held right now, per User-Agent.
+    held: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+}
+
+impl Shared {
+    fn held(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, usize>> {
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Moves from `Waiting` to `outcome`; later outcomes never replace the first.
+    fn settle(&self, outcome: Meeting) {
+        self.state.send_if_modified(|state| {
+            let waiting = *state == Meeting::Waiting;
+            if waiting {
+                *state = outcome;
+            }
+            waiting
+        });
+    }
 }
 
 impl Rendezvous {
     /// Listens on loopback, forwarding to `upstream` (`http://127.0.0.1:<port>`).
     pub async fn start(upstream: &str, parties: usize) -> Self {
-        use std::collections::HashSet;
-        use std::sync::{Arc, Mutex};
-
         let upstream = upstream
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -92,21 +118,27 @@ impl Rendezvous {
             .await
             .expect("bind the rendezvous proxy");
         let uri = format!("http://{}", listener.local_addr().expect("its address"));
-        let state = tokio::sync::watch::Sender::new(Meeting::Waiting);
-        let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
+        let shared = std::sync::Arc::new(Shared {
+            parties,
+            state: tokio::sync::watch::Sender::new(Meeting::Waiting),
+            held: std::sync::Mutex::default(),
+        });
         let accept = {
-            let state = state.clone();
+            let shared = std::sync::Arc::clone(&shared);
             tokio::spawn(async move {
                 while let Ok((client, _)) = listener.accept().await {
-                    let (upstream, state, seen) =
-                        (upstream.clone(), state.clone(), Arc::clone(&seen));
+                    let (upstream, shared) = (upstream.clone(), std::sync::Arc::clone(&shared));
                     tokio::spawn(async move {
-                        let _ = forward(client, &upstream, &state, &seen, parties).await;
+                        let _ = forward(client, &upstream, &shared).await;
                     });
                 }
             })
         };
-        Self { uri, state, accept }
+        Self {
+            uri,
+            shared,
+            accept,
+        }
     }
 
     /// `http://127.0.0.1:<port>`: use it as the API URL instead of the fake's.
@@ -114,14 +146,15 @@ impl Rendezvous {
         &self.uri
     }
 
-    /// Lets held and later requests through unless the parties have met already.
-    pub fn give_up(&self) {
-        give_up(&self.state);
+    /// The process with this contact has ended: unless the parties met already, held and
+    /// later requests are let through, and the outcome names it.
+    pub fn ended(&self, contact: &str) {
+        self.shared.settle(Meeting::Ended(contact.to_owned()));
     }
 
-    /// Whether the parties met.
+    /// The outcome so far.
     pub fn meeting(&self) -> Meeting {
-        *self.state.borrow()
+        self.shared.state.borrow().clone()
     }
 }
 
@@ -131,24 +164,26 @@ impl Drop for Rendezvous {
     }
 }
 
-fn give_up(state: &tokio::sync::watch::Sender<Meeting>) {
-    state.send_if_modified(|state| {
-        let waiting = *state == Meeting::Waiting;
-        if waiting {
-            *state = Meeting::GaveUp;
-        }
-        waiting
-    });
+/// Counts a request as held while it lives.
+struct Held<'a> {
+    shared: &'a Shared,
+    agent: String,
 }
 
-/// One proxied connection: read its first request head, note its User-Agent, wait for the
-/// rendezvous, then pass bytes both ways.
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if let Some(n) = self.shared.held().get_mut(&self.agent) {
+            *n = n.saturating_sub(1);
+        }
+    }
+}
+
+/// One proxied connection: read its first request head, hold it until the rendezvous is
+/// settled, then pass bytes both ways.
 async fn forward(
     mut client: tokio::net::TcpStream,
     upstream: &str,
-    state: &tokio::sync::watch::Sender<Meeting>,
-    seen: &std::sync::Mutex<std::collections::HashSet<String>>,
-    parties: usize,
+    shared: &Shared,
 ) -> std::io::Result<()> {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -161,7 +196,7 @@ async fn forward(
         }
         head.extend_from_slice(&chunk[..n]);
     }
-    let user_agent = String::from_utf8_lossy(&head)
+    let agent = String::from_utf8_lossy(&head)
         .lines()
         .find_map(|line| {
             let (name, value) = line.split_once(':')?;
@@ -169,34 +204,28 @@ async fn forward(
                 .then(|| value.trim().to_owned())
         })
         .unwrap_or_default();
-    let mut changes = state.subscribe();
-    {
-        let mut seen = seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        seen.insert(user_agent);
-        if seen.len() >= parties {
-            state.send_if_modified(|state| {
-                let waiting = *state == Meeting::Waiting;
-                if waiting {
-                    *state = Meeting::Met;
-                }
-                waiting
-            });
+    let mut changes = shared.state.subscribe();
+    let held = {
+        let mut held = shared.held();
+        *held.entry(agent.clone()).or_default() += 1;
+        if held.values().filter(|n| **n > 0).count() >= shared.parties {
+            shared.settle(Meeting::Met);
         }
-    }
-    // Wait for the meeting; a client that hangs up meanwhile (its timeout) ends the wait for
-    // everyone, so a run where the parties cannot meet fails in one timeout, not one per request.
+        Held { shared, agent }
+    };
+    // Wait until settled; a client that hangs up meanwhile (its timeout) settles it, so a run
+    // where the parties cannot meet fails after one timeout, not one per request.
     let mut probe = [0_u8; 1];
     let hung_up = tokio::select! {
         _ = changes.wait_for(|state| *state != Meeting::Waiting) => false,
         sent = client.peek(&mut probe) => matches!(sent, Ok(0) | Err(_)),
     };
     if hung_up {
-        give_up(state);
+        drop(held);
+        shared.settle(Meeting::HungUp);
         return Ok(());
     }
-    // Met, given up, or more bytes came (a request body): then wait for the meeting only.
+    // Settled, or more bytes came (a request body): then wait for the settlement only.
     if changes
         .wait_for(|state| *state != Meeting::Waiting)
         .await
@@ -204,6 +233,7 @@ async fn forward(
     {
         return Ok(());
     }
+    drop(held);
     let mut server = tokio::net::TcpStream::connect(upstream).await?;
     server.write_all(&head).await?;
     tokio::io::copy_bidirectional(&mut client, &mut server).await?;
