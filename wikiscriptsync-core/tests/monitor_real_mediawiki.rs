@@ -3,16 +3,20 @@
 //! print "skipped: ..." — except in CI (`CI` set), where a missing wiki fails.
 //!
 //! Each test uses a fresh SQLite store; the wiki pages are shared and created on first use
-//! (by the admin account), so the tests can run repeatedly against the same wiki.
+//! (by the admin account), so the tests can run repeatedly against the same wiki. The watcher's
+//! client has a User-Agent of its own, so its request counts are compared with the requests the
+//! wiki logged for it.
 
 mod monitor_support;
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
 use monitor_support::*;
 use secrecy::SecretString;
 use wikiscriptsync_core::monitor::{ChangeEvent, PageWatcher};
+use wikiscriptsync_core::mw::testkit::{AccessLog, unique_user_agent};
 use wikiscriptsync_core::mw::{
     ActionApiClient, AllowList, BotPassword, ClientConfig, CreatePolicy, EditRequest, PageState,
     Title, UserAgent, WikiApi, WikiSession, WikiUrl,
@@ -38,7 +42,12 @@ fn wiki() -> Option<Wiki> {
             std::env::var_os("CI").is_none(),
             "WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL is not set in CI: start scripts/mediawiki-test-server"
         );
-        println!("skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set (no real MediaWiki)");
+        // Straight to stderr: the test harness captures eprintln! too, and shows it only for
+        // failing tests.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set (no real MediaWiki)"
+        );
         return None;
     };
     let must = |name: &str| var(name).unwrap_or_else(|| panic!("{name} must be set with the wiki"));
@@ -68,11 +77,25 @@ fn allow_list() -> AllowList {
 
 /// A fresh client (its own request counter).
 fn client() -> Arc<ActionApiClient> {
-    let mut config =
-        ClientConfig::new(UserAgent::from_contact("https://example.org/tests").unwrap());
+    client_as(UserAgent::from_contact("https://example.org/tests").unwrap())
+}
+
+/// A fresh client sending `user_agent`.
+fn client_as(user_agent: UserAgent) -> Arc<ActionApiClient> {
+    let mut config = ClientConfig::new(user_agent);
     config.allow_list = allow_list();
     config.request_timeout = Duration::from_secs(30);
     Arc::new(ActionApiClient::new(config).expect("client"))
+}
+
+/// The requests the wiki logged for `user_agent`.
+fn server_count(user_agent: &UserAgent) -> u64 {
+    let log = AccessLog::from_env()
+        .expect("WIKISCRIPTSYNC_TEST_MEDIAWIKI_ACCESS_LOG is set with the wiki");
+    let n = log
+        .requests_from(user_agent)
+        .expect("read the wiki's access log");
+    u64::try_from(n).unwrap()
 }
 
 fn page_title(i: usize) -> String {
@@ -147,18 +170,25 @@ async fn a_hundred_and_twenty_pages_cost_exactly_three_requests_and_an_edit_betw
     let titles: Vec<String> = (0..PAGES).map(page_title).collect();
     let admin = seed(&wiki, &titles).await;
     let (_db, store, _) = monitored_store(&wiki, &titles).await;
-    let reader = client();
+    let reader_agent = unique_user_agent("monitor-120");
+    let reader = client_as(reader_agent.clone());
     let watcher = PageWatcher::new(Arc::clone(&store), reader.clone(), page_settings("real"));
     let first = watcher.run().await.unwrap();
     assert_eq!(first.checked, PAGES as u64, "{}", first.summary());
     assert_eq!(first.requests, 3, "⌈120/50⌉ lookups");
     assert_eq!(reader.request_count(), 3, "and nothing else");
+    assert_eq!(
+        server_count(&reader_agent),
+        3,
+        "the wiki saw the same three"
+    );
     assert_eq!(first.unchanged, PAGES as u64);
 
     let marker = marker();
     let new = edit(admin.as_ref(), &titles[7], &marker).await;
     let second = watcher.run().await.unwrap();
     assert_eq!(reader.request_count(), 6);
+    assert_eq!(server_count(&reader_agent), 6);
     assert_eq!(second.changed, 1, "{}", second.summary());
     let ChangeEvent::PageChanged(change) = &second.changes[0] else {
         panic!("expected an edit, got {:?}", second.changes);
@@ -185,12 +215,23 @@ async fn the_notification_appears_on_the_users_talk_page_and_digest_mode_posts_o
     let admin = seed(&wiki, &seeded).await;
     let (_db, store, alice) = monitored_store(&wiki, &titles).await;
     let key = wiki.url.key();
-    let watcher = PageWatcher::new(Arc::clone(&store), client(), page_settings("real-notify"));
+    let watcher_agent = unique_user_agent("monitor-notify-watcher");
+    let watcher_client = client_as(watcher_agent.clone());
+    let watcher = PageWatcher::new(
+        Arc::clone(&store),
+        watcher_client.clone(),
+        page_settings("real-notify"),
+    );
     watcher.run().await.unwrap();
+    // Every notifier run gets a fresh client (as every job run does), all with one User-Agent.
+    let notifier_agent = unique_user_agent("monitor-notify-notifier");
+    let notifier_clients = std::sync::Mutex::new(Vec::new());
     let notifier = |store: &Arc<dyn Store>| {
+        let client = client_as(notifier_agent.clone());
+        notifier_clients.lock().unwrap().push(client.clone());
         Notifier::new(
             Arc::clone(store),
-            client(),
+            client,
             Some(wiki.notifier.clone()),
             NotifierSettings::new("real-notify"),
         )
@@ -246,4 +287,18 @@ async fn the_notification_appears_on_the_users_talk_page_and_digest_mode_posts_o
         section.contains(&format!("diff={a}&")) && section.contains(&format!("diff={b}&")),
         "{section}"
     );
+    // The wiki received exactly what the watcher's and the notifiers' clients counted.
+    assert_eq!(
+        server_count(&watcher_agent),
+        watcher_client.request_count(),
+        "watcher"
+    );
+    let notified: u64 = notifier_clients
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.request_count())
+        .sum();
+    assert!(notified > 0);
+    assert_eq!(server_count(&notifier_agent), notified, "notifier");
 }

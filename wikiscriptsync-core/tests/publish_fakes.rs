@@ -456,24 +456,25 @@ async fn a_local_file_is_published_with_its_blob_sha_logged() {
 async fn an_edit_conflict_racing_the_publish_is_refused() {
     let env = Env::start().await;
     env.wiki.add_page(PAGE, "// old\n");
-    // The probe's answer is held back; meanwhile someone saves a new revision.
+    // The first query (the login token) passes; right after answering the second (the probe,
+    // which reads the base revision) the fake saves someone else's revision.
     env.wiki
-        .inject_for("query", WikiFault::Delay(Duration::from_millis(300)), 2);
-    let racer = {
-        let wiki = env.wiki.clone();
-        tokio::spawn(async move {
-            while wiki.requests_for("query") < 2 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            wiki.edit_as(PAGE, "// racing edit\n", "Someone", "race");
-        })
-    };
+        .inject_for("query", WikiFault::Delay(Duration::ZERO), 1);
+    env.wiki.inject_for(
+        "query",
+        WikiFault::RacingEdit {
+            title: PAGE.to_owned(),
+            text: "// racing edit\n".to_owned(),
+            user: "Someone".to_owned(),
+            comment: "race".to_owned(),
+        },
+        1,
+    );
     let failure = env
         .publisher
         .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
         .await
         .unwrap_err();
-    racer.await.unwrap();
     assert_eq!(failure.step, PublishStep::Edit);
     assert_eq!(failure.error.code(), "edit_conflict");
     assert!(failure.error.is_refusal());
@@ -517,22 +518,31 @@ async fn a_blocked_account_and_a_failing_edit_leave_a_row_and_a_free_mutex() {
 async fn concurrent_publishes_by_one_user_run_one_and_tell_the_others_it_is_busy() {
     let env = Env::start().await;
     env.wiki.add_page(PAGE, "// old\n");
-    // Slow logins keep the first publish inside the mutex while the others arrive.
-    env.wiki
-        .inject_for("login", WikiFault::Delay(Duration::from_millis(400)), 1);
-    let attempts = (0..3).map(|_| {
-        let publisher = env.publisher.clone();
-        let request = env.ad_hoc(ADMIN, PASSWORD, PAGE);
+    // The first publish stops at its login, inside the mutex, until the other two are done.
+    let (gate, entered, release) = GatedLogin::new(env.client.clone());
+    let publisher = Publisher::new(
+        Arc::new(gate),
+        env.forges.clone(),
+        env.store.clone(),
+        Some(env.vault.clone()),
+    );
+    let first = {
+        let (publisher, request) = (publisher.clone(), env.ad_hoc(ADMIN, PASSWORD, PAGE));
         tokio::spawn(async move { publisher.publish(request, opts(false, false)).await })
-    });
-    let mut published = 0;
+    };
+    entered.await.expect("the first publish reached its login");
     let mut busy = Vec::new();
-    for attempt in attempts.collect::<Vec<_>>() {
-        match attempt.await.unwrap() {
-            Ok(_) => published += 1,
-            Err(failure) => busy.push(failure),
-        }
+    for _ in 0..2 {
+        let failure = publisher
+            .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
+            .await
+            .expect_err("the mutex is held by the first publish");
+        busy.push(failure);
     }
+    release
+        .send(())
+        .expect("the first publish waits at its login");
+    let published = usize::from(first.await.unwrap().is_ok());
     assert_eq!(published, 1);
     assert_eq!(busy.len(), 2);
     for failure in &busy {
@@ -640,6 +650,67 @@ async fn one_file_mapped_to_several_pages_gets_a_report_per_target() {
         "created"
     );
     assert_eq!(env.log().await.len(), 3);
+}
+
+/// A wiki client whose first login says it has started and then waits to be released (a
+/// publish held inside its mutex for as long as a test needs); later logins go straight on.
+struct GatedLogin {
+    client: Arc<mw::ActionApiClient>,
+    gate: std::sync::Mutex<
+        Option<(
+            tokio::sync::oneshot::Sender<()>,
+            tokio::sync::oneshot::Receiver<()>,
+        )>,
+    >,
+}
+
+impl GatedLogin {
+    /// The client, a receiver told when the first login starts, and the sender that lets it
+    /// continue.
+    fn new(
+        client: Arc<mw::ActionApiClient>,
+    ) -> (
+        Self,
+        tokio::sync::oneshot::Receiver<()>,
+        tokio::sync::oneshot::Sender<()>,
+    ) {
+        let (entered_tx, entered_rx) = tokio::sync::oneshot::channel();
+        let (release_tx, release_rx) = tokio::sync::oneshot::channel();
+        let gate = Self {
+            client,
+            gate: std::sync::Mutex::new(Some((entered_tx, release_rx))),
+        };
+        (gate, entered_rx, release_tx)
+    }
+}
+
+#[async_trait]
+impl WikiApi for GatedLogin {
+    fn parse_wiki(&self, input: &str) -> Result<WikiUrl, mw::Error> {
+        self.client.parse_wiki(input)
+    }
+    async fn login(
+        &self,
+        wiki: &WikiUrl,
+        credentials: BotPassword,
+    ) -> Result<Arc<dyn WikiSession>, mw::Error> {
+        let gate = self
+            .gate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some((entered, release)) = gate {
+            let _ = entered.send(());
+            let _ = release.await;
+        }
+        WikiApi::login(self.client.as_ref(), wiki, credentials).await
+    }
+    fn anonymous(&self, wiki: &WikiUrl) -> Result<Arc<dyn WikiSession>, mw::Error> {
+        WikiApi::anonymous(self.client.as_ref(), wiki)
+    }
+    fn request_count(&self) -> u64 {
+        WikiApi::request_count(self.client.as_ref())
+    }
 }
 
 /// A wiki client whose login panics, to prove a panic in the pipeline is logged and releases

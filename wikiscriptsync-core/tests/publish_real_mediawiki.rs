@@ -3,10 +3,12 @@
 //! set; otherwise prints "skipped: ..." — except in CI (`CI` set), where a missing wiki fails.
 //!
 //! Every test uses its own page (`MediaWiki:Gadget-wss-<unique>.js`), so tests can run in
-//! parallel and repeatedly against the same wiki.
+//! parallel and repeatedly against the same wiki, and its own User-Agent: the request counts a
+//! publish reports are compared with the requests the wiki logged for that User-Agent.
 
 mod common;
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -17,6 +19,7 @@ use common::{PATH, REPO, V1, opts, seed_checked_file, seed_mapping, temp_store};
 use secrecy::SecretString;
 use wikiscriptsync_core::forge::Forges;
 use wikiscriptsync_core::forge::testkit::FakeGitHub;
+use wikiscriptsync_core::mw::testkit::{AccessLog, unique_user_agent};
 use wikiscriptsync_core::mw::{
     self, ActionApiClient, AllowList, BotPassword, ClientConfig, EditOutcome, EditRequest,
     PageLookup, PageText, Probe, TalkNotice, TalkNoticeOutcome, Title, UserAgent, UserInfo,
@@ -42,7 +45,12 @@ fn accounts() -> Option<Accounts> {
             std::env::var_os("CI").is_none(),
             "WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL is not set in CI: start scripts/mediawiki-test-server"
         );
-        println!("skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set (no real MediaWiki)");
+        // Straight to stderr: the test harness captures eprintln! too, and shows it only for
+        // failing tests.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set (no real MediaWiki)"
+        );
         return None;
     };
     let account = |user: &str, password: &str| {
@@ -84,6 +92,9 @@ fn gadget_title() -> String {
 struct Real {
     accounts: Accounts,
     client: Arc<ActionApiClient>,
+    /// This test's User-Agent, and the wiki's log of requests by User-Agent.
+    user_agent: UserAgent,
+    access_log: AccessLog,
     wiki: WikiUrl,
     github: FakeGitHub,
     store: Arc<dyn Store>,
@@ -95,15 +106,19 @@ struct Real {
 }
 
 impl Real {
-    async fn start() -> Option<Self> {
+    /// The wiki and a client whose User-Agent names `test`.
+    async fn start(test: &str) -> Option<Self> {
         let accounts = accounts()?;
-        let mut config = ClientConfig::new(
-            UserAgent::from_contact("https://example.org/wikiscriptsync-tests").unwrap(),
+        let access_log = AccessLog::from_env()
+            .expect("WIKISCRIPTSYNC_TEST_MEDIAWIKI_ACCESS_LOG is set with the wiki");
+        let user_agent = unique_user_agent(test);
+        let mut config = ClientConfig::new(user_agent.clone()).interactive();
+        config.allow_list = AllowList::with_hosts(
+            std::env::var("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS")
+                .unwrap_or_default()
+                .split(','),
         )
-        .interactive();
-        config.allow_list = AllowList::wikimedia()
-            .with_extra_hosts(&std::env::var("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS").unwrap_or_default())
-            .unwrap();
+        .unwrap();
         config.retry = mw::RetryPolicy::fast_for_tests();
         config.request_timeout = Duration::from_secs(20);
         let client = Arc::new(ActionApiClient::new(config).unwrap());
@@ -128,6 +143,8 @@ impl Real {
         Some(Self {
             accounts,
             client,
+            user_agent,
+            access_log,
             wiki,
             github,
             store,
@@ -137,6 +154,25 @@ impl Real {
             user,
             _dir: dir,
         })
+    }
+
+    /// The requests the wiki logged for this test's User-Agent.
+    fn server_count(&self) -> u64 {
+        let n = self
+            .access_log
+            .requests_from(&self.user_agent)
+            .expect("read the wiki's access log");
+        u64::try_from(n).unwrap()
+    }
+
+    /// The wiki received exactly the requests the client counted.
+    fn assert_server_agrees(&self) {
+        assert_eq!(
+            self.server_count(),
+            self.client.request_count(),
+            "requests logged by the wiki vs counted by the client ({})",
+            self.user_agent.as_str()
+        );
     }
 
     fn wiki_key(&self) -> String {
@@ -214,7 +250,7 @@ fn create_allowed() -> MappingOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_then_update_then_no_change_and_the_page_equals_the_file() {
-    let Some(real) = Real::start().await else {
+    let Some(real) = Real::start("create-update").await else {
         return;
     };
     real.save_credential(&real.accounts.admin, &Real::admin_password())
@@ -222,11 +258,13 @@ async fn create_then_update_then_no_change_and_the_page_equals_the_file() {
     let page = gadget_title();
     let mapping = real.mapping(&page, create_allowed()).await;
 
+    let before = real.server_count();
     let created = real
         .publisher
         .publish_mapping(real.request(mapping), opts(false, false))
         .await
         .unwrap();
+    let seen = real.server_count() - before;
     assert!(
         matches!(
             created.outcome,
@@ -237,15 +275,18 @@ async fn create_then_update_then_no_change_and_the_page_equals_the_file() {
     // Cold publish from a checked mapping: 1 forge request + 4 wiki requests.
     assert_eq!(created.requests.forge, 1, "{created:?}");
     assert_eq!(created.requests.wiki, 4, "{created:?}");
+    assert_eq!(seen, 4, "the wiki saw the same four");
     assert_eq!(real.live_text(&page).await, text::normalize(V1));
 
     let v2 = "// hello v2\r\nmw.log('hello again');   \r\n\r\n";
     real.commit(v2).await;
+    let before = real.server_count();
     let updated = real
         .publisher
         .publish_mapping(real.request(mapping), opts(false, false))
         .await
         .unwrap();
+    assert_eq!(real.server_count() - before, updated.requests.wiki);
     let PublishOutcome::Published {
         old_revision: Some(old),
         new_revision,
@@ -267,11 +308,13 @@ async fn create_then_update_then_no_change_and_the_page_equals_the_file() {
     );
     assert_eq!(real.live_text(&page).await, text::normalize(v2));
 
+    let before = real.server_count();
     let again = real
         .publisher
         .publish_mapping(real.request(mapping), opts(false, false))
         .await
         .unwrap();
+    assert_eq!(real.server_count() - before, again.requests.wiki);
     assert_eq!(
         again.outcome,
         PublishOutcome::NoChange {
@@ -289,11 +332,12 @@ async fn create_then_update_then_no_change_and_the_page_equals_the_file() {
         stored.last_published.unwrap().revid,
         i64::try_from(new_revision).unwrap()
     );
+    real.assert_server_agrees();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_on_wiki_edit_is_refused_as_drift_then_overwritten_with_the_flag() {
-    let Some(real) = Real::start().await else {
+    let Some(real) = Real::start("drift").await else {
         return;
     };
     real.save_credential(&real.accounts.admin, &Real::admin_password())
@@ -333,11 +377,12 @@ async fn an_on_wiki_edit_is_refused_as_drift_then_overwritten_with_the_flag() {
         .unwrap();
     assert!(report.overwrote_drift);
     assert_eq!(real.live_text(&page).await, "// hello v2");
+    real.assert_server_agrees();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_shows_the_diff_and_leaves_the_page_alone() {
-    let Some(real) = Real::start().await else {
+    let Some(real) = Real::start("dry-run").await else {
         return;
     };
     real.save_credential(&real.accounts.admin, &Real::admin_password())
@@ -362,17 +407,19 @@ async fn a_dry_run_shows_the_diff_and_leaves_the_page_alone() {
         .await
         .unwrap();
     assert!(missing.is_none(), "a dry run created the page");
+    real.assert_server_agrees();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_limited_bot_password_is_stopped_at_the_probe_naming_the_grant() {
-    let Some(real) = Real::start().await else {
+    let Some(real) = Real::start("limited").await else {
         return;
     };
     let page = gadget_title();
     let mut request = common_ad_hoc(&real, &page);
     request.credentials =
         wikiscriptsync_core::publish::Credentials::Given(real.accounts.limited.clone());
+    let before = real.server_count();
     let failure = real
         .publisher
         .publish(request, opts(false, false))
@@ -386,11 +433,17 @@ async fn the_limited_bot_password_is_stopped_at_the_probe_naming_the_grant() {
         failure.requests.wiki, 3,
         "login token, login, probe; no edit"
     );
+    assert_eq!(
+        real.server_count() - before,
+        3,
+        "the wiki saw the same three"
+    );
+    real.assert_server_agrees();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_fails_at_login() {
-    let Some(real) = Real::start().await else {
+    let Some(real) = Real::start("wrong-password").await else {
         return;
     };
     let page = gadget_title();
@@ -408,11 +461,13 @@ async fn a_wrong_password_fails_at_login() {
     assert_eq!(failure.error.code(), "login_failed");
     assert_eq!(failure.class(), FailureClass::Other);
     assert!(!failure.to_string().contains("definitely-not-the-password"));
+    assert_eq!(real.server_count(), failure.requests.wiki);
+    real.assert_server_agrees();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_key_fails_at_decrypt_before_contacting_the_wiki() {
-    let Some(real) = Real::start().await else {
+    let Some(real) = Real::start("bad-key").await else {
         return;
     };
     let other = Vault::from_key_list(&Vault::generate_key()).unwrap();
@@ -441,11 +496,12 @@ async fn a_bad_key_fails_at_decrypt_before_contacting_the_wiki() {
         before,
         "nothing was sent to the wiki"
     );
+    assert_eq!(real.server_count(), 0, "the wiki saw nothing either");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_racing_the_publish_is_an_edit_conflict() {
-    let Some(real) = Real::start().await else {
+    let Some(real) = Real::start("race").await else {
         return;
     };
     // MediaWiki ignores conflicts with your own edits, so the racer is another account: the
@@ -481,6 +537,7 @@ async fn an_edit_racing_the_publish_is_an_edit_conflict() {
     assert_eq!(failure.error.code(), "edit_conflict", "{failure}");
     assert_eq!(failure.class(), FailureClass::Refused);
     assert_eq!(real.live_text(&page).await, "// the racer's line one");
+    real.assert_server_agrees();
 }
 
 fn common_ad_hoc(real: &Real, page: &str) -> wikiscriptsync_core::publish::AdHocPublish {

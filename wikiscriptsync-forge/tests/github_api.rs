@@ -309,24 +309,29 @@ async fn secondary_limit_longer_than_the_maximum_wait_is_returned_not_slept() {
         retry_after: Some(3600),
     });
     let mut usage = Usage::default();
-    let started = std::time::Instant::now();
+    let asked_at = std::time::SystemTime::now();
     let err = s
         .forges
         .head(&s.repo, "main", None, &mut usage)
         .await
         .unwrap_err();
+    // The error carries the asked hour (the caller reschedules) ...
+    let ForgeError::RateLimited {
+        kind: LimitKind::Secondary,
+        retry_at,
+        ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
     assert!(
-        matches!(
-            err,
-            ForgeError::RateLimited {
-                kind: LimitKind::Secondary,
-                ..
-            }
-        ),
-        "{err:?}"
+        retry_at >= asked_at + Duration::from_secs(3600),
+        "{retry_at:?} is earlier than the hour asked for"
     );
-    assert!(started.elapsed() < Duration::from_secs(1));
+    // ... and the client did not wait and try again: a sleep would have been followed by a
+    // second request.
     assert_eq!(usage.requests, 1);
+    assert_eq!(s.fake.stats().requests, 1);
     // The host stays blocked for the asked time.
     let err = s
         .forges

@@ -1,9 +1,14 @@
 //! Tests against a real MediaWiki (scripts/mediawiki-test-server). They run when
 //! `WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL` is set and otherwise print a skip line and return.
+//!
+//! Each test's client has a User-Agent of its own, and every request count a test asserts is
+//! also compared with the requests the wiki logged for that User-Agent (its access log).
 
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use wikiscriptsync_mw::testkit::{AccessLog, unique_user_agent};
 use wikiscriptsync_mw::{
     ActionApiClient, AllowList, BotPassword, ClientConfig, CreatePolicy, EditOutcome, EditRequest,
     Error, LoginError, PageState, RetryPolicy, SecretString, Session, TalkNotice,
@@ -13,6 +18,9 @@ use wikiscriptsync_mw::{
 struct RealWiki {
     wiki: WikiUrl,
     client: ActionApiClient,
+    /// This test's User-Agent, and the wiki's log of requests by User-Agent.
+    user_agent: UserAgent,
+    access_log: AccessLog,
     admin: (String, String),
     limited: (String, String),
     notifier: (String, String),
@@ -23,25 +31,31 @@ fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set with the test wiki URL"))
 }
 
-/// The test wiki from the environment, or `None` after printing the skip line.
-fn real_wiki() -> Option<RealWiki> {
+/// The test wiki from the environment, with a client whose User-Agent names `test`, or `None`
+/// after printing the skip line.
+fn real_wiki(test: &str) -> Option<RealWiki> {
     let Ok(url) = std::env::var("WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL") else {
         // CI starts a wiki for every run: there, a missing wiki is a broken setup, not a skip.
         assert!(
             std::env::var_os("CI").is_none(),
             "CI is set but WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL is not: start scripts/mediawiki-test-server"
         );
-        println!("skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set");
+        // Straight to stderr: the test harness captures eprintln! too, and shows it only for
+        // failing tests.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set"
+        );
         return None;
     };
     let allow = AllowList::wikimedia()
         .with_extra_hosts(&std::env::var("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS").unwrap_or_default())
         .expect("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS is well-formed");
     let wiki = WikiUrl::parse(&url, &allow).expect("the test wiki host is in the extra hosts");
-    let mut config = ClientConfig::new(
-        UserAgent::from_contact("https://gitlab.wikimedia.org/toolforge-repos/wikiscriptsync")
-            .unwrap(),
-    );
+    let access_log = AccessLog::from_env()
+        .expect("WIKISCRIPTSYNC_TEST_MEDIAWIKI_ACCESS_LOG is set with the wiki");
+    let user_agent = unique_user_agent(test);
+    let mut config = ClientConfig::new(user_agent.clone());
     config.allow_list = allow;
     config.retry = RetryPolicy::fast_for_tests();
     config.request_timeout = Duration::from_secs(30);
@@ -56,6 +70,8 @@ fn real_wiki() -> Option<RealWiki> {
     Some(RealWiki {
         wiki,
         client,
+        user_agent,
+        access_log,
         admin: pair("ADMIN"),
         limited: pair("LIMITED"),
         notifier: pair("NOTIFY"),
@@ -75,6 +91,25 @@ fn unique(prefix: &str) -> String {
 }
 
 impl RealWiki {
+    /// The requests the wiki logged for this test's User-Agent.
+    fn server_count(&self) -> u64 {
+        let n = self
+            .access_log
+            .requests_from(&self.user_agent)
+            .expect("read the wiki's access log");
+        u64::try_from(n).unwrap()
+    }
+
+    /// The wiki received exactly the requests the client counted.
+    fn assert_server_agrees(&self) {
+        assert_eq!(
+            self.server_count(),
+            self.client.request_count(),
+            "requests logged by the wiki vs counted by the client ({})",
+            self.user_agent.as_str()
+        );
+    }
+
     async fn login(&self, (user, password): &(String, String)) -> Result<Session, Error> {
         self.client
             .login_session(
@@ -87,10 +122,13 @@ impl RealWiki {
 
 #[tokio::test]
 async fn login_succeeds_with_the_bot_password_and_fails_with_a_wrong_one() {
-    let Some(wiki) = real_wiki() else { return };
+    let Some(wiki) = real_wiki("login") else {
+        return;
+    };
     let session = wiki.login(&wiki.admin).await.unwrap();
     assert_eq!(session.user_name().as_deref(), Some("Admin"));
     assert_eq!(session.request_count(), 2, "login token + login");
+    assert_eq!(wiki.server_count(), 2, "and the wiki saw two");
 
     let wrong = (wiki.admin.0.clone(), "x".repeat(32));
     let err = wiki.login(&wrong).await.unwrap_err();
@@ -98,11 +136,14 @@ async fn login_succeeds_with_the_bot_password_and_fails_with_a_wrong_one() {
         matches!(err, Error::Login(LoginError::WrongPassword { .. })),
         "{err:?}"
     );
+    wiki.assert_server_agrees();
 }
 
 #[tokio::test]
 async fn a_gadget_page_is_created_updated_and_left_alone_when_unchanged_in_four_requests_each() {
-    let Some(wiki) = real_wiki() else { return };
+    let Some(wiki) = real_wiki("gadget-page") else {
+        return;
+    };
     let title = Title::parse(&format!("MediaWiki:Gadget-{}.js", unique("rt"))).unwrap();
     let file = "// gadget\r\nmw.log('hello');   \n\n";
 
@@ -123,7 +164,7 @@ async fn a_gadget_page_is_created_updated_and_left_alone_when_unchanged_in_four_
         4,
         "login token, login, probe, edit"
     );
-    println!("publish (create) requests: {}", session.request_count());
+    assert_eq!(wiki.server_count(), 4, "the wiki saw the same four");
 
     // The text read back equals the file after MediaWiki's normalisation.
     let text = session.page_text(&title, None).await.unwrap().unwrap();
@@ -131,6 +172,7 @@ async fn a_gadget_page_is_created_updated_and_left_alone_when_unchanged_in_four_
     assert_eq!(text.revision_id, revision);
 
     // Update from a fresh session: again 4 requests.
+    let before = wiki.server_count();
     let session = wiki.login(&wiki.admin).await.unwrap();
     let probe = session.probe(&title).await.unwrap();
     assert_eq!(probe.page.revision_id, Some(revision));
@@ -149,6 +191,7 @@ async fn a_gadget_page_is_created_updated_and_left_alone_when_unchanged_in_four_
     assert_eq!(old_revision, revision);
     assert!(new_revision > revision);
     assert_eq!(session.request_count(), 4);
+    assert_eq!(wiki.server_count() - before, 4);
 
     // The same text (modulo trailing whitespace) is no change.
     let mut same = update.clone();
@@ -162,11 +205,14 @@ async fn a_gadget_page_is_created_updated_and_left_alone_when_unchanged_in_four_
         .unwrap()
         .unwrap();
     assert_eq!(old.text, normalize_text(file));
+    wiki.assert_server_agrees();
 }
 
 #[tokio::test]
 async fn a_stale_base_revision_is_an_edit_conflict() {
-    let Some(wiki) = real_wiki() else { return };
+    let Some(wiki) = real_wiki("edit-conflict") else {
+        return;
+    };
     let title = Title::parse(&format!("MediaWiki:Gadget-{}.js", unique("conflict"))).unwrap();
     let session = wiki.login(&wiki.admin).await.unwrap();
     let mut create = EditRequest::new(title.clone(), "line1\nline2\nline3\n", "base");
@@ -186,7 +232,9 @@ async fn a_stale_base_revision_is_an_edit_conflict() {
 
 #[tokio::test]
 async fn the_limited_bot_password_is_told_which_right_and_grant_it_lacks() {
-    let Some(wiki) = real_wiki() else { return };
+    let Some(wiki) = real_wiki("limited") else {
+        return;
+    };
     let title = Title::parse(&format!("MediaWiki:Gadget-{}.js", unique("limited"))).unwrap();
     let session = wiki.login(&wiki.limited).await.unwrap();
     let probe = session.probe(&title).await.unwrap();
@@ -212,7 +260,9 @@ async fn the_limited_bot_password_is_told_which_right_and_grant_it_lacks() {
 
 #[tokio::test]
 async fn one_hundred_twenty_titles_cost_three_requests_or_one_with_high_limits() {
-    let Some(wiki) = real_wiki() else { return };
+    let Some(wiki) = real_wiki("lookup-120") else {
+        return;
+    };
     let prefix = unique("Lookup");
     // Two real pages among them, created first.
     let admin = wiki.login(&wiki.admin).await.unwrap();
@@ -228,12 +278,10 @@ async fn one_hundred_twenty_titles_cost_three_requests_or_one_with_high_limits()
     let titles: Vec<String> = (0..120).map(|n| format!("{prefix}_{n}")).collect();
 
     let anonymous = wiki.client.anonymous_session(&wiki.wiki).unwrap();
+    let before = wiki.server_count();
     let found = anonymous.lookup_revisions(&titles).await.unwrap();
     assert_eq!(anonymous.request_count(), 3, "120 titles, 50 per request");
-    println!(
-        "120 titles anonymous: {} requests",
-        anonymous.request_count()
-    );
+    assert_eq!(wiki.server_count() - before, 3, "the wiki saw three");
     assert_eq!(found.len(), 120);
     assert_eq!(found[5].requested, titles[5]);
     let PageState::Exists(first) = &found[0].state else {
@@ -254,15 +302,19 @@ async fn one_hundred_twenty_titles_cost_three_requests_or_one_with_high_limits()
         "the Admin session should have apihighlimits"
     );
     let before = session.request_count();
+    let server_before = wiki.server_count();
     let again = session.lookup_revisions(&titles).await.unwrap();
     assert_eq!(session.request_count() - before, 1, "500 per request");
-    println!("120 titles with apihighlimits: 1 request");
+    assert_eq!(wiki.server_count() - server_before, 1, "the wiki saw one");
     assert_eq!(again, found);
+    wiki.assert_server_agrees();
 }
 
 #[tokio::test]
 async fn a_notice_is_posted_as_a_new_section_and_read_back() {
-    let Some(wiki) = real_wiki() else { return };
+    let Some(wiki) = real_wiki("notice") else {
+        return;
+    };
     let page = UserTalkTitle::for_user(&wiki.recipient).unwrap();
     // The notifier's grants (basic, editpage) do not carry `createtalk`: make sure the talk
     // page exists, as it does for most users.
@@ -307,7 +359,9 @@ async fn a_notice_is_posted_as_a_new_section_and_read_back() {
 
 #[tokio::test]
 async fn a_notice_to_a_missing_talk_page_names_the_createtalk_right_and_its_grant() {
-    let Some(wiki) = real_wiki() else { return };
+    let Some(wiki) = real_wiki("notice-missing-talk") else {
+        return;
+    };
     let session = wiki.login(&wiki.notifier).await.unwrap();
     let page = UserTalkTitle::for_user(&unique("Nobody")).unwrap();
     let err = session

@@ -134,13 +134,25 @@ fn assert_no_password(output: &Output, db: &Path) {
         !contains(&printed, PASSWORD.as_bytes()),
         "the password was printed"
     );
-    for suffix in ["", "-wal"] {
+    // The database itself must be there (a missing file would make the check vacuous); its
+    // write-ahead log and shared-memory index hold recent writes, so check them when present.
+    let main = std::fs::read(db)
+        .unwrap_or_else(|e| panic!("the database {} cannot be read: {e}", db.display()));
+    assert!(!main.is_empty(), "the database {} is empty", db.display());
+    assert!(
+        !contains(&main, PASSWORD.as_bytes()),
+        "the password is in {}",
+        db.display()
+    );
+    for suffix in ["-wal", "-shm", "-journal"] {
         let file = format!("{}{suffix}", db.display());
-        if let Ok(bytes) = std::fs::read(&file) {
-            assert!(
+        match std::fs::read(&file) {
+            Ok(bytes) => assert!(
                 !contains(&bytes, PASSWORD.as_bytes()),
                 "the password is in {file}"
-            );
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => panic!("{file} exists but cannot be read: {e}"),
         }
     }
 }

@@ -74,6 +74,29 @@ impl Fakes {
     }
 }
 
+/// Sets every repository and page monitor due in the CLI's SQLite file, through sqlx (no
+/// `sqlite3` command needed, so the change-detection half of the test always runs).
+async fn make_everything_due(db: &std::path::Path) {
+    use sqlx::Connection as _;
+    assert!(
+        db.is_file(),
+        "the CLI's database is not at {}",
+        db.display()
+    );
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
+        .await
+        .expect("open the CLI's SQLite database");
+    for table in ["sync_trackedrepository", "wiki_monitor_pagemonitor"] {
+        let updated = sqlx::query(&format!("UPDATE {table} SET next_check_at = 0"))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("make {table} due: {e}"))
+            .rows_affected();
+        assert_eq!(updated, 1, "{table}: one row to make due");
+    }
+    conn.close().await.expect("close the SQLite database");
+}
+
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -402,15 +425,7 @@ async fn check_commands_list_every_changed_file_and_page_with_old_and_new_values
     assert_eq!(pages["requests"], 1);
 
     // Make everything due now, as the next hourly run would find it.
-    let db = fakes.dir.path().join("data/wikiscriptsync.sqlite3");
-    let status = Command::new("sqlite3")
-        .arg(&db)
-        .arg("UPDATE sync_trackedrepository SET next_check_at = 0; UPDATE wiki_monitor_pagemonitor SET next_check_at = 0;")
-        .status();
-    if !status.is_ok_and(|s| s.success()) {
-        println!("skipped (rest): the sqlite3 command is not available to make items due");
-        return;
-    }
+    make_everything_due(&fakes.dir.path().join("data/wikiscriptsync.sqlite3")).await;
     let old_rev = fakes
         .wiki
         .page("MediaWiki:Common.js")

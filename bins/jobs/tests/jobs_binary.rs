@@ -1,14 +1,14 @@
 //! The `wikiscriptsync-jobs` binary against the fakes: each job prints its summary, two
-//! processes at once never check a repository twice, and `run-scheduler` stops cleanly on
-//! SIGTERM.
+//! processes that provably run at the same time never check a repository twice, and
+//! `run-scheduler` stops cleanly on SIGTERM after its first round.
 
 mod support;
 
+use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 use chrono::Utc;
-use support::{TestDatabase, jobs_command, output, stdout, summary_numbers};
+use support::{Meeting, Rendezvous, TestDatabase, jobs_command, output, stdout, summary_numbers};
 use wikiscriptsync_core::forge::testkit::FakeGitHub;
 use wikiscriptsync_core::mw::testkit::FakeWiki;
 use wikiscriptsync_core::store::{Forge, NewRepository, PageRequest, Store, StoreSettings, UserId};
@@ -126,9 +126,13 @@ async fn a_missing_contact_is_a_configuration_error_with_exit_code_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("WIKISCRIPTSYNC_CONTACT"));
 }
 
+/// More repositories than one claim takes (the checker claims 100 per database round trip),
+/// so the process that claims first leaves work for the other unless the database hides it.
+const REPOSITORIES: usize = 130;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_at_once_on_sqlite_check_every_repository_exactly_once() {
-    two_processes_check_every_repository_exactly_once(env(30).await).await;
+    two_processes_check_every_repository_exactly_once(env(REPOSITORIES).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,27 +140,47 @@ async fn two_processes_at_once_on_mariadb_check_every_repository_exactly_once() 
     let Some(db) = TestDatabase::mariadb().await else {
         return;
     };
-    two_processes_check_every_repository_exactly_once(env_on(30, db).await).await;
+    two_processes_check_every_repository_exactly_once(env_on(REPOSITORIES, db).await).await;
 }
 
 async fn two_processes_check_every_repository_exactly_once(env: Env) {
-    env.github.set_latency(Duration::from_millis(20));
-    let (a, b) = tokio::join!(
-        output(env.command(&["check-updates"])),
-        output(env.command(&["check-updates"]))
-    );
+    // Every GitHub request is held at the rendezvous until both processes have one out (each
+    // holds claimed repositories then), or until one of them ends.
+    let rendezvous = Rendezvous::start(&env.github.uri(), 2).await;
+    let contact = |name: &str| format!("https://example.org/tests/{name}");
+    let run = |name: &str| {
+        let mut command = env.command(&["check-updates"]);
+        command
+            .env("WIKISCRIPTSYNC_GITHUB_API_URL", rendezvous.uri())
+            .env("WIKISCRIPTSYNC_CONTACT", contact(name));
+        let (rendezvous, contact) = (&rendezvous, contact(name));
+        async move {
+            let out = output(command).await;
+            rendezvous.ended(&contact);
+            out
+        }
+    };
+    let (a, b) = tokio::join!(run("a"), run("b"));
     assert!(a.status.success() && b.status.success(), "{a:?} {b:?}");
+    let both = format!("{} | {}", stdout(&a), stdout(&b));
     let checked = |out: &Output| summary_numbers(out, "check-updates: ")[0];
-    assert_eq!(
-        checked(&a) + checked(&b),
-        30,
-        "{} | {}",
-        stdout(&a),
-        stdout(&b)
-    );
+    // Who claims what is up to the database (on MariaDB, SKIP LOCKED may leave the later
+    // process nothing); every repository is checked exactly once between them.
+    assert_eq!(checked(&a) + checked(&b), REPOSITORIES as u64, "{both}");
+    // They ran at the same time: both had claimed work and a request out at one moment, or
+    // one ended first having checked nothing although every repository was due, i.e. the
+    // other had claimed them all, and could not have finished, its requests being held.
+    match rendezvous.meeting() {
+        Meeting::Met => {}
+        Meeting::Ended(first) => {
+            let first = if first == contact("a") { &a } else { &b };
+            assert_eq!(checked(first), 0, "ended first with work done: {both}");
+        }
+        other => panic!("the two processes did not run at the same time ({other:?}): {both}"),
+    }
     assert_eq!(
         env.github.stats().requests,
-        60,
+        2 * REPOSITORIES as u64,
         "probe + tree once per repository"
     );
     for repo in env.store.list_repositories(env.user).await.unwrap() {
@@ -179,29 +203,46 @@ async fn run_scheduler_runs_the_jobs_and_stops_cleanly_on_sigterm() {
     let env = env(1).await;
     let mut command = env.command(&["run-scheduler"]);
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = command.spawn().expect("start the scheduler");
+    let mut child = command.spawn().expect("start the scheduler");
     let pid = child.id();
-    // Let it run its first round of jobs, then ask it to stop.
-    let mut waited = Duration::ZERO;
-    while waited < Duration::from_secs(10) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        waited += Duration::from_millis(100);
-        let ids = env.store.list_page_monitors(env.user).await.unwrap();
-        if ids.iter().all(|m| m.last_checked_at.is_some()) {
-            break;
+    // Its summary lines, as it prints them (one line per job run, flushed at each newline).
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    let out = child.stdout.take().expect("piped stdout");
+    let reader = tokio::task::spawn_blocking(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
         }
+    });
+    // Wait for the first round of all three jobs, then ask it to stop.
+    let jobs = ["check-updates: ", "check-wiki-updates: ", "cleanup-logs: "];
+    let mut text = String::new();
+    while !jobs
+        .iter()
+        .all(|job| text.lines().any(|line| line.starts_with(job)))
+    {
+        let line = lines
+            .recv()
+            .await
+            .unwrap_or_else(|| panic!("the scheduler stopped early: {text}"));
+        text.push_str(&line);
+        text.push('\n');
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let status = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+    while let Some(line) = lines.recv().await {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    reader.await.unwrap();
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let text = stdout(&out);
+    assert!(out.status.success(), "{out:?}\n{text}");
     assert!(
         text.contains("check-updates: 1 repositories checked"),
         "{text}"

@@ -108,15 +108,27 @@ impl DashboardCache {
     /// The user's rendered dashboard if a fresh one is held, else a ticket to store the one
     /// about to be built.
     pub fn get(&self, user: UserId) -> Result<Arc<CachedDashboard>, Ticket> {
+        self.get_at(user, Instant::now())
+    }
+
+    /// [`Self::get`] at `now` (tests pass the time instead of waiting for it).
+    fn get_at(&self, user: UserId, now: Instant) -> Result<Arc<CachedDashboard>, Ticket> {
         let inner = self.lock();
         match inner.slots.get(&user).and_then(|s| s.cached.as_ref()) {
-            Some((at, dashboard)) if at.elapsed() < self.ttl => Ok(Arc::clone(dashboard)),
+            Some((at, dashboard)) if now.saturating_duration_since(*at) < self.ttl => {
+                Ok(Arc::clone(dashboard))
+            }
             _ => Err(Ticket(inner.seq)),
         }
     }
 
     /// Keeps `dashboard`, read under `ticket`, unless the user changed something meanwhile.
     pub fn put(&self, user: UserId, ticket: Ticket, dashboard: Arc<CachedDashboard>) {
+        self.put_at(user, ticket, dashboard, Instant::now());
+    }
+
+    /// [`Self::put`] at `now`.
+    fn put_at(&self, user: UserId, ticket: Ticket, dashboard: Arc<CachedDashboard>, now: Instant) {
         if self.ttl.is_zero() {
             return;
         }
@@ -126,9 +138,11 @@ impl DashboardCache {
         }
         if !inner.slots.contains_key(&user) && inner.slots.len() >= MAX_ENTRIES {
             let ttl = self.ttl;
-            inner
-                .slots
-                .retain(|_, s| s.cached.as_ref().is_some_and(|(at, _)| at.elapsed() < ttl));
+            inner.slots.retain(|_, s| {
+                s.cached
+                    .as_ref()
+                    .is_some_and(|(at, _)| now.saturating_duration_since(*at) < ttl)
+            });
             inner.seq += 1;
             inner.watermark = inner.seq;
             if ticket.0 < inner.watermark || inner.slots.len() >= MAX_ENTRIES {
@@ -140,7 +154,7 @@ impl DashboardCache {
             cached: None,
         });
         if ticket.0 >= slot.invalidated {
-            slot.cached = Some((Instant::now(), dashboard));
+            slot.cached = Some((now, dashboard));
         }
     }
 
@@ -245,12 +259,15 @@ mod tests {
 
     #[test]
     fn entries_expire_and_a_zero_ttl_caches_nothing() {
-        let cache = DashboardCache::new(Duration::from_millis(20));
-        let ticket = cache.get(ALICE).unwrap_err();
-        cache.put(ALICE, ticket, dashboard());
-        assert!(cache.get(ALICE).is_ok());
-        std::thread::sleep(Duration::from_millis(30));
-        assert!(cache.get(ALICE).is_err());
+        let ttl = Duration::from_secs(5);
+        let cache = DashboardCache::new(ttl);
+        let stored = Instant::now();
+        let ticket = cache.get_at(ALICE, stored).unwrap_err();
+        cache.put_at(ALICE, ticket, dashboard(), stored);
+        assert!(cache.get_at(ALICE, stored).is_ok());
+        let just_before = stored + ttl - Duration::from_millis(1);
+        assert!(cache.get_at(ALICE, just_before).is_ok());
+        assert!(cache.get_at(ALICE, stored + ttl).is_err(), "expired");
         let off = DashboardCache::new(Duration::ZERO);
         let ticket = off.get(ALICE).unwrap_err();
         off.put(ALICE, ticket, dashboard());
@@ -259,20 +276,35 @@ mod tests {
 
     #[test]
     fn the_number_of_users_held_is_bounded_and_a_purge_refuses_older_reads() {
-        let cache = DashboardCache::new(Duration::from_secs(60));
-        let early = cache.get(UserId(999_999)).unwrap_err();
+        let ttl = Duration::from_secs(60);
+        let cache = DashboardCache::new(ttl);
+        let now = Instant::now();
+        let early = cache.get_at(UserId(999_999), now).unwrap_err();
         for id in 0..MAX_ENTRIES as i64 {
-            let ticket = cache.get(UserId(id)).unwrap_err();
-            cache.put(UserId(id), ticket, dashboard());
+            let ticket = cache.get_at(UserId(id), now).unwrap_err();
+            cache.put_at(UserId(id), ticket, dashboard(), now);
         }
         // Full of fresh entries: a newcomer is not cached, and nothing is evicted.
-        let ticket = cache.get(UserId(-1)).unwrap_err();
-        cache.put(UserId(-1), ticket, dashboard());
-        assert!(cache.get(UserId(-1)).is_err());
-        assert!(cache.get(UserId(0)).is_ok());
+        let ticket = cache.get_at(UserId(-1), now).unwrap_err();
+        cache.put_at(UserId(-1), ticket, dashboard(), now);
+        assert!(cache.get_at(UserId(-1), now).is_err());
+        assert!(cache.get_at(UserId(0), now).is_ok());
         assert!(cache.lock().slots.len() <= MAX_ENTRIES);
         // A read issued before the purge may have missed a forgotten invalidation.
-        cache.put(UserId(999_999), early, dashboard());
-        assert!(cache.get(UserId(999_999)).is_err());
+        cache.put_at(UserId(999_999), early, dashboard(), now);
+        assert!(cache.get_at(UserId(999_999), now).is_err());
+        // Once they have expired, a newcomer's put purges them (its own read, issued before
+        // the purge, is refused too); its next read is kept.
+        let later = now + ttl;
+        let ticket = cache.get_at(UserId(-2), later).unwrap_err();
+        cache.put_at(UserId(-2), ticket, dashboard(), later);
+        assert_eq!(
+            cache.lock().slots.len(),
+            0,
+            "the expired entries were purged"
+        );
+        let ticket = cache.get_at(UserId(-2), later).unwrap_err();
+        cache.put_at(UserId(-2), ticket, dashboard(), later);
+        assert!(cache.get_at(UserId(-2), later).is_ok());
     }
 }

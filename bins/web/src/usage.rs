@@ -23,7 +23,11 @@ pub struct UsageCounter {
 impl UsageCounter {
     /// Counts one use of `feature` today.
     pub fn count(&self, feature: &'static str) {
-        let day = Utc::now().date_naive();
+        self.count_on(Utc::now().date_naive(), feature);
+    }
+
+    /// Counts one use of `feature` on `day` (UTC).
+    pub fn count_on(&self, day: NaiveDate, feature: &'static str) {
         *self
             .pending
             .lock()
@@ -93,11 +97,12 @@ mod tests {
             runner_host: "tests".to_owned(),
         });
         let counter = UsageCounter::default();
+        // A fixed day: the test must not depend on whether it runs across UTC midnight.
+        let today = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
         for _ in 0..3 {
-            counter.count("dashboard");
+            counter.count_on(today, "dashboard");
         }
-        counter.count("publish");
-        let today = Utc::now().date_naive();
+        counter.count_on(today, "publish");
         assert!(app.usage_metrics(today, today).await.unwrap().is_empty());
         counter.flush(&app).await.unwrap();
         let counts: Vec<_> = app
@@ -112,7 +117,7 @@ mod tests {
         assert_eq!(app.usage_metrics(today, today).await.unwrap().len(), 2);
 
         // The database goes away: the count stays pending.
-        counter.count("dashboard");
+        counter.count_on(today, "dashboard");
         app.close().await;
         assert!(counter.flush(&app).await.is_err());
         assert_eq!(

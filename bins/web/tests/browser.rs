@@ -8,6 +8,7 @@
 
 mod common;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -27,7 +28,9 @@ fn skip(why: &str) {
     if std::env::var_os("CI").is_some() {
         panic!("CI is set but the browser test cannot run: {why}");
     }
-    println!("skipped: {why}");
+    // Straight to stderr: the test harness captures eprintln! too, and shows it only for
+    // failing tests.
+    let _ = writeln!(std::io::stderr(), "skipped: {why}");
 }
 
 fn chromedriver_path() -> Option<PathBuf> {

@@ -372,9 +372,58 @@ fn fnv1a(text: &str) -> u64 {
 mod tests {
     use super::*;
 
+    fn file_changed(watched_file: i64, new_blob: &str) -> ChangeEvent {
+        ChangeEvent::FileChanged(crate::monitor::FileChange {
+            user: UserId(7),
+            watched_file_id: crate::store::WatchedFileId(watched_file),
+            repository_url: "https://github.com/o/r".to_owned(),
+            branch: "main".to_owned(),
+            path: format!("src/file{watched_file}.js"),
+            old_blob_sha: Some("a".repeat(40)),
+            new_blob_sha: Some(new_blob.to_owned()),
+            commit_sha: "c".repeat(40),
+            commit_url: "https://github.com/o/r/commit/cccc".to_owned(),
+        })
+    }
+
     #[test]
     fn digest_keys_depend_on_the_set_of_changes_not_their_order() {
-        assert_eq!(fnv1a("a\nb"), fnv1a("a\nb"));
-        assert_ne!(fnv1a("a\nb"), fnv1a("a\nc"));
+        let (one, two, three) = (
+            file_changed(1, &"b".repeat(40)),
+            file_changed(2, &"d".repeat(40)),
+            file_changed(2, &"e".repeat(40)),
+        );
+        let forward = digest(UserId(7), &[&one, &two]);
+        let backward = digest(UserId(7), &[&two, &one]);
+        let other_set = digest(UserId(7), &[&one, &three]);
+        let more = digest(UserId(7), &[&one, &two, &three]);
+
+        assert_eq!(forward.dedup_key, backward.dedup_key);
+        assert_ne!(forward.dedup_key, other_set.dedup_key);
+        assert_ne!(forward.dedup_key, more.dedup_key);
+        // The key is stable across builds: a fixed hash of the sorted event keys.
+        let keys = format!("{}\n{}", one.dedup_key(), two.dedup_key());
+        assert_eq!(forward.dedup_key, format!("digest:2:{:016x}", fnv1a(&keys)));
+        assert_eq!(fnv1a(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a("a"), 0xaf63_dc4c_8601_ec8c);
+
+        assert_eq!(forward.user_id, UserId(7));
+        assert_eq!(forward.event_kind, "digest");
+        assert_eq!(forward.subject, "WikiScriptSync: 2 changes");
+        assert_eq!(more.subject, "WikiScriptSync: 3 changes");
+        // One bullet per change, in the order given, then the footer.
+        let bullets: Vec<&str> = forward
+            .body
+            .lines()
+            .filter(|l| l.starts_with("* "))
+            .collect();
+        assert_eq!(
+            bullets,
+            [
+                format!("* {}", one.wikitext_line()),
+                format!("* {}", two.wikitext_line())
+            ]
+        );
+        assert!(forward.body.ends_with(FOOTER));
     }
 }

@@ -9,6 +9,9 @@
 //! whitespace and CRLF normalisation, `nochange`, rights per page kind, `section=new` with
 //! signatures, and Flow boards.
 //!
+//! For the real test MediaWiki, [`AccessLog`] counts requests on the server side, per
+//! [`unique_user_agent`].
+//!
 //! ```no_run
 //! # async fn demo() {
 //! use wikiscriptsync_mw::testkit::{FakeAccount, FakeWiki, Fault};
@@ -21,6 +24,7 @@
 //! # }
 //! ```
 
+mod access_log;
 mod edit;
 mod login;
 mod query;
@@ -35,6 +39,7 @@ use wiremock::{Mock, MockServer};
 
 use crate::title::ContentModel;
 use crate::wiki::{AllowList, WikiUrl};
+pub use access_log::{ACCESS_LOG_ENV, AccessLog, unique_user_agent};
 use respond::Responder;
 use state::{State, normalize_title};
 
@@ -80,6 +85,18 @@ pub enum Fault {
     HttpStatus(u16),
     /// The normal answer, delayed.
     Delay(Duration),
+    /// The normal answer, after which (before the client sees it) someone else saves `text`
+    /// on `title`: an edit racing the client exactly between its read and its next request.
+    RacingEdit {
+        /// The page (created if missing).
+        title: String,
+        /// The new text.
+        text: String,
+        /// Its author.
+        user: String,
+        /// Its summary.
+        comment: String,
+    },
 }
 
 /// How a scripted login fails even with the right password.

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde_json::{Value, json};
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use super::state::State;
+use super::state::{State, normalize_title};
 use super::{ANON_RIGHTS, FakeAccount, Fault, RecordedRequest, SESSION_COOKIE};
 
 pub(super) fn api_error(code: &str, text: &str) -> Value {
@@ -88,13 +88,25 @@ impl Respond for Responder {
         };
 
         let mut delay = None;
+        let mut racing = None;
         if let Some(fault) = take_fault(&mut state, &action) {
             match fault {
                 Fault::Delay(d) => delay = Some(d),
+                Fault::RacingEdit {
+                    title,
+                    text,
+                    user,
+                    comment,
+                } => racing = Some((title, text, user, comment)),
                 other => return fault_response(&other),
             }
         }
         let response = handle(&mut state, &call, &action);
+        if let Some((title, text, user, comment)) = racing {
+            let title = normalize_title(&title).unwrap_or(title);
+            state.deleted.remove(&title);
+            state.store_revision(&title, &text, &user, &comment, None);
+        }
         match delay {
             Some(d) => response.set_delay(d),
             None => response,
@@ -163,7 +175,7 @@ pub(super) fn fault_response(fault: &Fault) -> ResponseTemplate {
             "application/json",
         ),
         Fault::HttpStatus(status) => ResponseTemplate::new(*status),
-        Fault::Delay(_) => ResponseTemplate::new(200),
+        Fault::Delay(_) | Fault::RacingEdit { .. } => ResponseTemplate::new(200),
     }
 }
 
