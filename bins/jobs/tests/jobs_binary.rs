@@ -134,7 +134,7 @@ async fn two_processes_at_once_on_sqlite_check_every_repository_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_at_once_on_mariadb_check_every_repository_exactly_once() {
-    let Some(db) = TestDatabase::mariadb().await else {
+    let Some(db) = support::mariadb().await else {
         return;
     };
     two_processes_check_every_repository_exactly_once(env_on(30, db).await).await;
