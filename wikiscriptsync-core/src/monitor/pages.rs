@@ -15,11 +15,12 @@ use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use super::events::{ChangeEvent, PageChange};
-use super::{Progress, ProgressSink, RunError, report_progress};
+use super::{Progress, ProgressSink, RunError, RunOutlook, Selection, report_progress};
 use crate::mw::{PageLookup, PageState, TITLES_PER_REQUEST, WikiApi, WikiSession};
 use crate::publish::diff_link;
 use crate::store::{
-    ClaimRequest, PageCheck, PageCheckStatus, PageMonitor, PageMonitorId, Store, StoreError,
+    CheckQueue, ClaimRequest, PageCheck, PageCheckStatus, PageMonitor, PageMonitorId, Store,
+    StoreError,
 };
 
 /// How the page watcher runs.
@@ -88,6 +89,8 @@ pub struct PageRunReport {
     pub lease_lost: u64,
     /// Requests sent to wikis.
     pub requests: u64,
+    /// The queue after the run, and the pages asked for that were not checked.
+    pub outlook: Option<RunOutlook>,
 }
 
 impl PageRunReport {
@@ -110,6 +113,10 @@ impl PageRunReport {
                 "; {} taken over by another runner",
                 self.lease_lost
             ));
+        }
+        if let Some(outlook) = &self.outlook {
+            line.push_str("; ");
+            line.push_str(&outlook.describe("page"));
         }
         line
     }
@@ -321,6 +328,30 @@ impl PageWatcher {
     /// start at once; each next one is bigger up to `batch_size`, and is made when fewer pages
     /// than it are left to look up (so about two claims' pages are held at most).
     pub async fn run(&self) -> Result<PageRunReport, RunError> {
+        self.run_selection(&Selection::Due).await
+    }
+
+    /// Checks the selected pages once, like [`Self::run`]: the due ones, or (started by hand)
+    /// all or some of them whether due or not. Pages another runner holds are left to it and
+    /// reported as held; the report's outlook says what is due next.
+    pub async fn run_selection(
+        &self,
+        selection: &Selection<PageMonitorId>,
+    ) -> Result<PageRunReport, RunError> {
+        let owner = &self.settings.owner;
+        let queue = CheckQueue::Pages;
+        let (only, made) =
+            super::select(self.store.as_ref(), queue, selection, |id| id.0, owner).await?;
+        let mut report = self.run_claims(only.map(Arc::from)).await?;
+        report.outlook = Some(super::outlook(self.store.as_ref(), queue, owner, made).await?);
+        Ok(report)
+    }
+
+    /// The claim loop of [`Self::run`] (claims only among `only` when given).
+    async fn run_claims(
+        &self,
+        only: Option<Arc<[PageMonitorId]>>,
+    ) -> Result<PageRunReport, RunError> {
         let now = Utc::now();
         let concurrency = self.settings.concurrency.max(1);
         let batch_size = self.settings.batch_size.max(1);
@@ -353,7 +384,7 @@ impl PageWatcher {
                 } else {
                     backlog.claim_below = (limit as usize).max(keep_queued);
                     if claims.is_empty() && backlog.queued < backlog.claim_below {
-                        claims.spawn(self.claim(Arc::clone(&shared), now, limit));
+                        claims.spawn(self.claim(Arc::clone(&shared), now, limit, only.clone()));
                         limit = limit.saturating_mul(CLAIM_GROWTH).min(batch_size);
                     }
                 }
@@ -394,12 +425,14 @@ impl PageWatcher {
         Ok(run.report)
     }
 
-    /// Claims up to `limit` due pages, in turn with the run's writes.
+    /// Claims up to `limit` due pages (only among `only` when given), in turn with the run's
+    /// writes.
     fn claim(
         &self,
         shared: Arc<Shared>,
         now: chrono::DateTime<Utc>,
         limit: u32,
+        only: Option<Arc<[PageMonitorId]>>,
     ) -> impl Future<Output = Result<Vec<PageMonitor>, StoreError>> + Send + 'static {
         let store = Arc::clone(&self.store);
         let request = ClaimRequest {
@@ -410,7 +443,10 @@ impl PageWatcher {
         };
         async move {
             let _turn = shared.writes.lock().await;
-            store.claim_due_pages(&request).await
+            match only {
+                None => store.claim_due_pages(&request).await,
+                Some(ids) => store.claim_due_pages_among(&ids, &request).await,
+            }
         }
     }
 
