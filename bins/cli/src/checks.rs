@@ -90,7 +90,7 @@ pub(crate) enum CheckCommand {
 pub(crate) async fn run(command: CheckCommand) -> Result<Exit, Failure> {
     match command {
         CheckCommand::CheckUpdates { all, repo, json } => {
-            let selection = selection(all, repo, RepositoryId);
+            let selection = Selection::from_flags(all, repo.into_iter().map(RepositoryId));
             let services = services().await?;
             let result =
                 jobs::check_updates_selected(&services, &selection, progress_line(json)).await;
@@ -101,7 +101,7 @@ pub(crate) async fn run(command: CheckCommand) -> Result<Exit, Failure> {
             Ok(Exit::Ok)
         }
         CheckCommand::CheckWikiUpdates { all, page, json } => {
-            let selection = selection(all, page, PageMonitorId);
+            let selection = Selection::from_flags(all, page.into_iter().map(PageMonitorId));
             let services = services().await?;
             let result =
                 jobs::check_wiki_updates_selected(&services, &selection, progress_line(json)).await;
@@ -195,17 +195,6 @@ fn progress_line(json: bool) -> Option<ProgressSink> {
 fn finish_progress(json: bool) {
     if !json && std::io::stderr().is_terminal() {
         eprintln!();
-    }
-}
-
-/// `--all`, the ids given, or (neither) the due items.
-fn selection<Id>(all: bool, ids: Vec<i64>, id: fn(i64) -> Id) -> Selection<Id> {
-    if all {
-        Selection::All
-    } else if ids.is_empty() {
-        Selection::Due
-    } else {
-        Selection::Only(ids.into_iter().map(id).collect())
     }
 }
 

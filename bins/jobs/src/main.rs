@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use wikiscriptsync_core::jobs::{self, JobError, Schedule, Services};
+use wikiscriptsync_core::monitor::Selection;
+use wikiscriptsync_core::store::{PageMonitorId, RepositoryId};
 
 const ENV_HELP: &str = "\
 Environment:
@@ -39,10 +41,26 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Job {
-    /// Check every due repository for changed files, then notify (hourly).
-    CheckUpdates,
+    /// Check every due repository for changed files, then notify (hourly). The summary says
+    /// what is due next and what another runner holds.
+    CheckUpdates {
+        /// Check every repository now, due or not (except those another runner holds).
+        #[arg(long, conflicts_with = "repo")]
+        all: bool,
+        /// Check this repository now, due or not (repeatable).
+        #[arg(long, value_name = "ID")]
+        repo: Vec<i64>,
+    },
     /// Check every due monitored wiki page for new revisions, then notify (every 30 minutes).
-    CheckWikiUpdates,
+    /// The summary says what is due next and what another runner holds.
+    CheckWikiUpdates {
+        /// Check every monitored page now, due or not (except those another runner holds).
+        #[arg(long, conflicts_with = "page")]
+        all: bool,
+        /// Check this page monitor now, due or not (repeatable).
+        #[arg(long, value_name = "ID")]
+        page: Vec<i64>,
+    },
     /// Remove check, quota and notification log rows past the retention period (nightly).
     CleanupLogs {
         /// Only count what would be removed.
@@ -106,14 +124,24 @@ fn init_logging() {
 async fn run(job: Job) -> Result<(), JobError> {
     let services = Services::from_env().await?;
     let result = match job {
-        Job::CheckUpdates => jobs::check_updates(&services, None).await.map(|r| {
-            println!("{}", r.checks.summary());
-            println!("{}", r.notifications.summary());
-        }),
-        Job::CheckWikiUpdates => jobs::check_wiki_updates(&services, None).await.map(|r| {
-            println!("{}", r.checks.summary());
-            println!("{}", r.notifications.summary());
-        }),
+        Job::CheckUpdates { all, repo } => {
+            let selection = Selection::from_flags(all, repo.into_iter().map(RepositoryId));
+            jobs::check_updates_selected(&services, &selection, None)
+                .await
+                .map(|r| {
+                    println!("{}", r.checks.summary());
+                    println!("{}", r.notifications.summary());
+                })
+        }
+        Job::CheckWikiUpdates { all, page } => {
+            let selection = Selection::from_flags(all, page.into_iter().map(PageMonitorId));
+            jobs::check_wiki_updates_selected(&services, &selection, None)
+                .await
+                .map(|r| {
+                    println!("{}", r.checks.summary());
+                    println!("{}", r.notifications.summary());
+                })
+        }
         Job::CleanupLogs { dry_run } => jobs::cleanup_logs(&services, dry_run)
             .await
             .map(|r| println!("{}", r.summary())),

@@ -32,6 +32,20 @@ pub enum Selection<Id> {
     Only(Vec<Id>),
 }
 
+impl<Id> Selection<Id> {
+    /// From command-line flags: `--all`, else the ids given, else (neither) the due items.
+    pub fn from_flags(all: bool, ids: impl IntoIterator<Item = Id>) -> Self {
+        let ids: Vec<Id> = ids.into_iter().collect();
+        if all {
+            Self::All
+        } else if ids.is_empty() {
+            Self::Due
+        } else {
+            Self::Only(ids)
+        }
+    }
+}
+
 /// Why a run checked what it did: how its queue stands afterwards, and which of the items
 /// asked for by hand were not checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
