@@ -2227,6 +2227,20 @@ async fn a_manual_check_makes_items_due_now_but_never_takes_another_runners_clai
     assert_eq!(claimed.iter().map(|p| p.id).collect::<Vec<_>>(), [pages[1]]);
 }
 
+async fn monitors_from_before_origins_existed_are_the_users_own(db: &TestDb) {
+    let store = db.open().await;
+    let alice = user(&store, "Alice").await;
+    // A row as the first schema wrote it, without the origin column.
+    db.raw(&[&format!(
+        "INSERT INTO wiki_monitor_pagemonitor (user_id, wiki, page_title, next_check_at, \
+         created_at) VALUES ({}, 'en.wikipedia.org', 'Old page', 0, 0)",
+        alice.0
+    )])
+    .await;
+    let old = monitor_of(&store, alice, "Old page").await.unwrap();
+    assert_eq!(old.origin, MonitorOrigin::User);
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -2283,4 +2297,5 @@ conformance!(
     asking_to_monitor_a_mapped_page_makes_its_monitor_the_users_own,
     unwatching_a_file_or_removing_a_repository_drops_the_monitors_its_mappings_created,
     a_manual_check_makes_items_due_now_but_never_takes_another_runners_claim,
+    monitors_from_before_origins_existed_are_the_users_own,
 );
