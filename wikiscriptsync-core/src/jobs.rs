@@ -10,13 +10,13 @@ use crate::forge::Forges;
 use crate::maintenance::{self, CleanupReport};
 use crate::monitor::{
     PageCheckSettings, PageRunReport, PageWatcher, ProgressSink, RepositoryCheckSettings,
-    RepositoryChecker, RepositoryRunReport, RunError, runner_id,
+    RepositoryChecker, RepositoryRunReport, RunError, Selection, runner_id,
 };
 use crate::mw::{BotPassword, WikiApi};
 use crate::notify::{Notifier, NotifierSettings, NotifyReport};
 use crate::settings::Settings;
 use crate::setup::{self, SetupError};
-use crate::store::{MigrationPolicy, Store, StoreError};
+use crate::store::{MigrationPolicy, PageMonitorId, RepositoryId, Store, StoreError};
 
 /// A job could not run, or stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +113,16 @@ pub async fn check_updates(
     services: &Services,
     progress: Option<ProgressSink>,
 ) -> Result<RepositoryJobReport, JobError> {
+    check_updates_selected(services, &Selection::Due, progress).await
+}
+
+/// `check-updates --all` / `--repo ID`: checks the selected repositories whether due or not
+/// (see [`RepositoryChecker::run_selection`]), then notifies.
+pub async fn check_updates_selected(
+    services: &Services,
+    selection: &Selection<RepositoryId>,
+    progress: Option<ProgressSink>,
+) -> Result<RepositoryJobReport, JobError> {
     let mut checker = RepositoryChecker::new(
         Arc::clone(&services.store),
         Arc::clone(&services.forges),
@@ -121,7 +131,7 @@ pub async fn check_updates(
     if let Some(sink) = progress {
         checker = checker.with_progress(sink);
     }
-    let checks = checker.run().await?;
+    let checks = checker.run_selection(selection).await?;
     let notifications = services
         .notifier("check-updates")
         .notify(&checks.changes)
@@ -137,6 +147,16 @@ pub async fn check_wiki_updates(
     services: &Services,
     progress: Option<ProgressSink>,
 ) -> Result<PageJobReport, JobError> {
+    check_wiki_updates_selected(services, &Selection::Due, progress).await
+}
+
+/// `check-wiki-updates --all` / `--page ID`: checks the selected pages whether due or not
+/// (see [`PageWatcher::run_selection`]), then notifies.
+pub async fn check_wiki_updates_selected(
+    services: &Services,
+    selection: &Selection<PageMonitorId>,
+    progress: Option<ProgressSink>,
+) -> Result<PageJobReport, JobError> {
     let mut watcher = PageWatcher::new(
         Arc::clone(&services.store),
         Arc::clone(&services.wiki),
@@ -145,7 +165,7 @@ pub async fn check_wiki_updates(
     if let Some(sink) = progress {
         watcher = watcher.with_progress(sink);
     }
-    let checks = watcher.run().await?;
+    let checks = watcher.run_selection(selection).await?;
     let notifications = services
         .notifier("check-wiki-updates")
         .notify(&checks.changes)

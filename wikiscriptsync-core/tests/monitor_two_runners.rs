@@ -171,7 +171,7 @@ async fn two_runners_on_sqlite_never_check_the_same_repository_or_page_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_runners_on_mariadb_never_check_the_same_repository_or_page_twice() {
-    let Some(db) = TestDb::mariadb().await else {
+    let Some(db) = monitor_support::mariadb().await else {
         return;
     };
     two_runners_never_check_the_same_item_twice(db).await;

@@ -249,6 +249,35 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         claim: &ClaimRequest,
     ) -> StoreResult<Option<ClaimedRepository>>;
 
+    /// Claim, like [`Store::claim_due_repositories`], the due repositories among `ids` that
+    /// no other runner holds (at most `claim.limit`).
+    async fn claim_due_repositories_among(
+        &self,
+        ids: &[RepositoryId],
+        claim: &ClaimRequest,
+    ) -> StoreResult<Vec<ClaimedRepository>>;
+
+    /// Make items of `queue` due at `now` (every item, or the ids in `only`) for a check
+    /// started by hand, except those whose lease another runner than `owner` holds; those
+    /// are reported as held. Overdue items keep their time. Claim them afterwards with the
+    /// claim methods, so a manual check takes the same lease path as a scheduled one.
+    async fn make_due_now(
+        &self,
+        queue: CheckQueue,
+        only: Option<&[i64]>,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MadeDue>;
+
+    /// How `queue` stands at `now` for runner `owner`: items due, when the next one falls
+    /// due, and how many another runner holds until when (why a run checked nothing).
+    async fn check_outlook(
+        &self,
+        queue: CheckQueue,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CheckOutlook>;
+
     /// Make one of the user's repositories due at `now` (for "Check now"). False, and nothing
     /// changed, when it is not that user's repository.
     async fn mark_repository_due(
@@ -327,6 +356,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Claim up to `limit` due pages, ordered by wiki so callers can batch lookups per wiki.
     async fn claim_due_pages(&self, claim: &ClaimRequest) -> StoreResult<Vec<PageMonitor>>;
+
+    /// Claim, like [`Store::claim_due_pages`], the due pages among `ids` that no other
+    /// runner holds (at most `claim.limit`).
+    async fn claim_due_pages_among(
+        &self,
+        ids: &[PageMonitorId],
+        claim: &ClaimRequest,
+    ) -> StoreResult<Vec<PageMonitor>>;
 
     /// Record page checks in one transaction (last revision, status, a page check log row
     /// each) and release their claims. Pages whose claim `owner` no longer holds are skipped;

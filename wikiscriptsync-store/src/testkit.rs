@@ -1,8 +1,8 @@
 //! Throw-away databases for tests (feature `testkit`): a SQLite file in a temp dir, or a
-//! uniquely named MariaDB database created on the server named by
-//! `WIKISCRIPTSYNC_TEST_MARIADB_URL` and dropped again when the test ends. Without that
-//! variable a MariaDB test prints `skipped: ...`; when `CI` is set it fails instead, since CI
-//! must run everything.
+//! uniquely named MariaDB database created on a server the caller names (tests read it from
+//! [`MARIADB_ENV`]) and dropped again when the test ends. Without a server a MariaDB test
+//! prints `skipped: ...`; on CI it fails instead, since CI must run everything. This module
+//! reads no environment: the test decides where its settings come from.
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use sqlx::Connection as _;
 
 use crate::{DatabaseUrl, Store, StoreSettings, open};
 
-/// The variable naming the MariaDB server for tests (`mysql://user@host:port`).
+/// The variable tests read the MariaDB server from (`mysql://user@host:port`).
 pub const MARIADB_ENV: &str = "WIKISCRIPTSYNC_TEST_MARIADB_URL";
 
 /// Makes database names unique within one test process.
@@ -39,14 +39,14 @@ pub struct TestDatabase {
     mariadb: Option<(String, String)>,
 }
 
-/// The MariaDB test server's URL, or `None` after printing `skipped: ...` (a failure when
-/// `CI` is set).
-pub fn mariadb_server() -> Option<String> {
-    match std::env::var(MARIADB_ENV) {
-        Ok(url) if !url.is_empty() => Some(url),
+/// The MariaDB test server's URL (`server`, as read from [`MARIADB_ENV`]), or `None` after
+/// printing `skipped: ...`. Panics without a server when `ci` is true: CI must run every test.
+pub fn mariadb_server(server: Option<String>, ci: bool) -> Option<String> {
+    match server {
+        Some(url) if !url.is_empty() => Some(url),
         _ => {
             assert!(
-                std::env::var_os("CI").is_none(),
+                !ci,
                 "CI is set but {MARIADB_ENV} is not: .ci/run must export it"
             );
             // Straight to stderr: the test harness captures eprintln! too, and shows it only for
@@ -70,10 +70,10 @@ impl TestDatabase {
         }
     }
 
-    /// A new empty MariaDB database (utf8mb4, case-sensitive as in production), or `None`
-    /// when no server is configured (see [`mariadb_server`]).
-    pub async fn mariadb() -> Option<Self> {
-        let server = mariadb_server()?;
+    /// A new empty MariaDB database (utf8mb4, case-sensitive as in production) on `server`,
+    /// or `None` when there is none (see [`mariadb_server`] for `server` and `ci`).
+    pub async fn mariadb_from(server: Option<String>, ci: bool) -> Option<Self> {
+        let server = mariadb_server(server, ci)?;
         let server = server.trim_end_matches('/').to_owned();
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -102,11 +102,12 @@ impl TestDatabase {
         })
     }
 
-    /// A new empty database on `engine` (`None`: MariaDB is not configured).
-    pub async fn new(engine: Engine) -> Option<Self> {
+    /// A new empty database on `engine` (`None`: MariaDB is not configured; `server` and
+    /// `ci` as for [`TestDatabase::mariadb_from`]).
+    pub async fn new_from(engine: Engine, server: Option<String>, ci: bool) -> Option<Self> {
         match engine {
             Engine::Sqlite => Some(Self::sqlite()),
-            Engine::MariaDb => Self::mariadb().await,
+            Engine::MariaDb => Self::mariadb_from(server, ci).await,
         }
     }
 

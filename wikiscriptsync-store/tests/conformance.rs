@@ -2043,6 +2043,204 @@ async fn unwatching_a_file_or_removing_a_repository_drops_the_monitors_its_mappi
     assert_eq!(store.list_page_monitors(alice).await.unwrap(), vec![own]);
 }
 
+// ----- checks started by hand ----------------------------------------------------------------------
+
+async fn complete_repository(store: &Arc<dyn Store>, id: RepositoryId, next: DateTime<Utc>) {
+    let claimed = store
+        .claim_due_repository(id, &claim("me", t0(), 10))
+        .await
+        .unwrap()
+        .expect("due and free");
+    store
+        .complete_repository_check(&RepositoryCheck {
+            repository_id: claimed.repository.id,
+            owner: "me".to_owned(),
+            checked_at: t0(),
+            status: RepositoryCheckStatus::Unchanged,
+            head_sha: None,
+            etag: None,
+            next_check_at: next,
+            files: Vec::new(),
+        })
+        .await
+        .unwrap();
+}
+
+async fn a_manual_check_makes_items_due_now_but_never_takes_another_runners_claim(db: &TestDb) {
+    let store = db.open().await;
+    let alice = user(&store, "Alice").await;
+    let mut repos = Vec::new();
+    for name in ["held", "later", "soon"] {
+        let url = format!("https://github.com/alice/{name}");
+        repos.push(
+            store
+                .add_repository(alice, &new_repo(&url), t0())
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let [held, later, soon] = repos[..] else {
+        unreachable!()
+    };
+    assert!(
+        store
+            .claim_due_repository(held, &claim("other", t0(), 10))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    complete_repository(&store, later, t0() + Duration::hours(2)).await;
+    complete_repository(&store, soon, t0() + Duration::hours(1)).await;
+    let now = t0() + Duration::minutes(1);
+    let lease_end = t0() + Duration::minutes(10);
+
+    // Why a scheduled run now checks nothing.
+    assert_eq!(
+        store
+            .check_outlook(CheckQueue::Repositories, "me", now)
+            .await
+            .unwrap(),
+        CheckOutlook {
+            due: 0,
+            next_due_at: Some(t0() + Duration::hours(1)),
+            held: 1,
+            held_until: Some(lease_end),
+        }
+    );
+    assert_eq!(
+        store
+            .check_outlook(CheckQueue::Repositories, "other", now)
+            .await
+            .unwrap()
+            .held,
+        0,
+        "a runner's own claims are not held by another"
+    );
+
+    let made = store
+        .make_due_now(
+            CheckQueue::Repositories,
+            Some(&[later.0, held.0, 987_654]),
+            "me",
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        made,
+        MadeDue {
+            due: 1,
+            held: vec![HeldItem {
+                id: held.0,
+                until: lease_end
+            }],
+            missing: vec![987_654],
+        }
+    );
+    let outlook = store
+        .check_outlook(CheckQueue::Repositories, "me", now)
+        .await
+        .unwrap();
+    assert_eq!((outlook.due, outlook.held), (1, 1));
+    assert_eq!(outlook.next_due_at, Some(t0() + Duration::hours(1)));
+    let claimed = store
+        .claim_due_repositories_among(&[held, later, soon], &claim("me", now, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|c| c.repository.id).collect::<Vec<_>>(),
+        [later],
+        "the held one stays with its runner; the one not made due stays not due"
+    );
+
+    // Everything: the rest becomes due, the held one is reported again.
+    let all = store
+        .make_due_now(CheckQueue::Repositories, None, "me", now)
+        .await
+        .unwrap();
+    assert_eq!(all.held.len(), 1);
+    assert!(all.missing.is_empty());
+    let claimed = store
+        .claim_due_repositories(&claim("me", now, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|c| c.repository.id).collect::<Vec<_>>(),
+        [soon]
+    );
+
+    // Pages take the same path.
+    let pages = [
+        store
+            .add_page_monitor(alice, "en.wikipedia.org", "P1", t0())
+            .await
+            .unwrap()
+            .id,
+        store
+            .add_page_monitor(alice, "en.wikipedia.org", "P2", t0())
+            .await
+            .unwrap()
+            .id,
+    ];
+    let claimed = store.claim_due_pages(&claim("me", t0(), 10)).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    let checks: Vec<PageCheck> = pages
+        .iter()
+        .zip([Duration::minutes(30), Duration::hours(3)])
+        .map(|(id, after)| PageCheck {
+            page_monitor_id: *id,
+            status: PageCheckStatus::Unchanged,
+            new_revid: None,
+            detail: None,
+            next_check_at: t0() + after,
+        })
+        .collect();
+    assert!(
+        store
+            .complete_page_checks("me", t0(), &checks)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .check_outlook(CheckQueue::Pages, "me", now)
+            .await
+            .unwrap(),
+        CheckOutlook {
+            due: 0,
+            next_due_at: Some(t0() + Duration::minutes(30)),
+            held: 0,
+            held_until: None,
+        }
+    );
+    let made = store
+        .make_due_now(CheckQueue::Pages, Some(&[pages[1].0]), "me", now)
+        .await
+        .unwrap();
+    assert_eq!(made.due, 1);
+    let claimed = store
+        .claim_due_pages_among(&pages, &claim("me", now, 10))
+        .await
+        .unwrap();
+    assert_eq!(claimed.iter().map(|p| p.id).collect::<Vec<_>>(), [pages[1]]);
+}
+
+async fn monitors_from_before_origins_existed_are_the_users_own(db: &TestDb) {
+    let store = db.open().await;
+    let alice = user(&store, "Alice").await;
+    // A row as the first schema wrote it, without the origin column.
+    db.raw(&[&format!(
+        "INSERT INTO wiki_monitor_pagemonitor (user_id, wiki, page_title, next_check_at, \
+         created_at) VALUES ({}, 'en.wikipedia.org', 'Old page', 0, 0)",
+        alice.0
+    )])
+    .await;
+    let old = monitor_of(&store, alice, "Old page").await.unwrap();
+    assert_eq!(old.origin, MonitorOrigin::User);
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -2098,4 +2296,6 @@ conformance!(
     removing_a_mapping_removes_the_monitor_it_created_unless_still_needed,
     asking_to_monitor_a_mapped_page_makes_its_monitor_the_users_own,
     unwatching_a_file_or_removing_a_repository_drops_the_monitors_its_mappings_created,
+    a_manual_check_makes_items_due_now_but_never_takes_another_runners_claim,
+    monitors_from_before_origins_existed_are_the_users_own,
 );

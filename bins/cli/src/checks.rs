@@ -9,11 +9,11 @@ use clap::Subcommand;
 use serde_json::{Value, json};
 use wikiscriptsync_core::jobs::{self, PageJobReport, RepositoryJobReport, Services};
 use wikiscriptsync_core::maintenance::{self, HealthReport};
-use wikiscriptsync_core::monitor::{ChangeEvent, Progress, ProgressSink};
+use wikiscriptsync_core::monitor::{ChangeEvent, Progress, ProgressSink, RunOutlook, Selection};
 use wikiscriptsync_core::notify::NotifyReport;
 use wikiscriptsync_core::settings::Settings;
 use wikiscriptsync_core::setup;
-use wikiscriptsync_core::store::MigrationPolicy;
+use wikiscriptsync_core::store::{MigrationPolicy, PageMonitorId, RepositoryId};
 use wikiscriptsync_core::vault::KEY_ENV_VAR;
 
 use crate::{Exit, Failure};
@@ -22,17 +22,31 @@ use crate::{Exit, Failure};
 #[derive(Debug, Subcommand)]
 pub(crate) enum CheckCommand {
     /// Check every due repository for changed watched files, then notify (what the hourly job
-    /// runs). Repositories are claimed, so this is safe while the job runs too.
+    /// runs). Repositories are claimed, so this is safe while the job runs too. The summary
+    /// says what is due next and what another runner holds.
     CheckUpdates {
+        /// Check every repository now, due or not (except those another runner holds).
+        #[arg(long, conflicts_with = "repo")]
+        all: bool,
+        /// Check this repository now, due or not (repeatable).
+        #[arg(long, value_name = "ID")]
+        repo: Vec<i64>,
         /// Print one JSON object: counts, every changed file with old and new blob SHA,
-        /// failures and notifications.
+        /// failures, notifications and the outlook.
         #[arg(long)]
         json: bool,
     },
     /// Check every due monitored wiki page for new revisions, then notify (what the 30-minute
-    /// job runs).
+    /// job runs). The summary says what is due next and what another runner holds.
     CheckWikiUpdates {
-        /// Print one JSON object: counts and every changed page with old and new revision.
+        /// Check every monitored page now, due or not (except those another runner holds).
+        #[arg(long, conflicts_with = "page")]
+        all: bool,
+        /// Check this page monitor now, due or not (repeatable).
+        #[arg(long, value_name = "ID")]
+        page: Vec<i64>,
+        /// Print one JSON object: counts, every changed page with old and new revision, and
+        /// the outlook.
         #[arg(long)]
         json: bool,
     },
@@ -74,18 +88,22 @@ pub(crate) enum CheckCommand {
 
 pub(crate) async fn run(command: CheckCommand, settings: &Settings) -> Result<Exit, Failure> {
     match command {
-        CheckCommand::CheckUpdates { json } => {
+        CheckCommand::CheckUpdates { all, repo, json } => {
+            let selection = Selection::from_flags(all, repo.into_iter().map(RepositoryId));
             let services = services(settings).await?;
-            let result = jobs::check_updates(&services, progress_line(json)).await;
+            let result =
+                jobs::check_updates_selected(&services, &selection, progress_line(json)).await;
             services.store.close().await;
             finish_progress(json);
             let report = result?;
             print_repositories(&report, json);
             Ok(Exit::Ok)
         }
-        CheckCommand::CheckWikiUpdates { json } => {
+        CheckCommand::CheckWikiUpdates { all, page, json } => {
+            let selection = Selection::from_flags(all, page.into_iter().map(PageMonitorId));
             let services = services(settings).await?;
-            let result = jobs::check_wiki_updates(&services, progress_line(json)).await;
+            let result =
+                jobs::check_wiki_updates_selected(&services, &selection, progress_line(json)).await;
             services.store.close().await;
             finish_progress(json);
             let report = result?;
@@ -176,6 +194,27 @@ fn finish_progress(json: bool) {
     }
 }
 
+/// The outlook as JSON: the queue after the run, and the items asked for but not checked.
+fn outlook_json(outlook: Option<&RunOutlook>) -> Value {
+    let Some(o) = outlook else {
+        return Value::Null;
+    };
+    let held: Vec<Value> = o
+        .held
+        .iter()
+        .map(|h| json!({"id": h.id, "until": h.until.to_rfc3339()}))
+        .collect();
+    json!({
+        "at": o.at.to_rfc3339(),
+        "due": o.queue.due,
+        "next_due_at": o.queue.next_due_at.map(|t| t.to_rfc3339()),
+        "held_by_another_runner": o.queue.held,
+        "held_until": o.queue.held_until.map(|t| t.to_rfc3339()),
+        "asked_but_held": held,
+        "not_found": o.not_found,
+    })
+}
+
 fn print_repositories(report: &RepositoryJobReport, json: bool) {
     let r = &report.checks;
     if !json {
@@ -226,6 +265,7 @@ fn print_repositories(report: &RepositoryJobReport, json: bool) {
             "changes": changes,
             "failures": failures,
             "quota_reserve_reached": reserve,
+            "outlook": outlook_json(r.outlook.as_ref()),
             "notifications": notifications_json(&report.notifications),
             "summary": r.summary(),
         })
@@ -269,6 +309,7 @@ fn print_pages(report: &PageJobReport, json: bool) {
             "lease_lost": r.lease_lost,
             "changes": changes,
             "failures": failures,
+            "outlook": outlook_json(r.outlook.as_ref()),
             "notifications": notifications_json(&report.notifications),
             "summary": r.summary(),
         })

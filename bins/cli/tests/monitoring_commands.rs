@@ -459,6 +459,87 @@ async fn check_commands_list_every_changed_file_and_page_with_old_and_new_values
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_that_finds_nothing_due_says_when_the_next_is_and_repo_or_page_checks_now() {
+    let fakes = Fakes::start().await;
+    fakes.run(&["migrate"]).await;
+    let url = fakes.github.repo_url("octo/gadgets");
+    let repo = fakes
+        .json(&[
+            "repo", "add", "--user", "Alice", &url, "--branch", "main", "--json",
+        ])
+        .await;
+    let repo_id = repo["id"].as_i64().unwrap().to_string();
+    fakes
+        .json(&[
+            "watch", "add", "--user", "Alice", "--repo", &repo_id, "src/a.js", "--json",
+        ])
+        .await;
+    fakes.wiki.add_page("MediaWiki:Common.js", "a();");
+    let monitor = fakes
+        .json(&[
+            "monitor",
+            "add",
+            "--user",
+            "Alice",
+            "--wiki",
+            &fakes.wiki.api_url(),
+            "MediaWiki:Common.js",
+            "--json",
+        ])
+        .await;
+    let page_id = monitor["added"][0]["id"].as_i64().unwrap().to_string();
+    assert_eq!(fakes.json(&["check-updates", "--json"]).await["checked"], 1);
+    assert_eq!(
+        fakes.json(&["check-wiki-updates", "--json"]).await["checked"],
+        1
+    );
+    fakes
+        .github
+        .commit("octo/gadgets", "main", [("src/a.js", Some("one!"))]);
+
+    // Not due for a while: the run says so, and when.
+    let early = fakes.json(&["check-updates", "--json"]).await;
+    assert_eq!(early["checked"], 0);
+    assert_eq!(early["outlook"]["due"], 0, "{early}");
+    assert_eq!(early["outlook"]["held_by_another_runner"], 0);
+    assert!(early["outlook"]["next_due_at"].is_string(), "{early}");
+    let text = stdout(&fakes.run(&["check-updates"]).await);
+    assert!(text.contains("; 0 due; next due at "), "{text}");
+    assert!(text.contains(" UTC"), "{text}");
+
+    // --repo checks it now, through the usual path: the change is found and reported.
+    let now = fakes
+        .json(&["check-updates", "--repo", &repo_id, "--json"])
+        .await;
+    assert_eq!(now["checked"], 1, "{now}");
+    assert_eq!(now["changes"].as_array().unwrap().len(), 1, "{now}");
+    assert_eq!(now["changes"][0]["kind"], "file_changed");
+    assert_eq!(now["outlook"]["due"], 0);
+    let missing = fakes
+        .json(&["check-updates", "--repo", "987654", "--json"])
+        .await;
+    assert_eq!(missing["checked"], 0);
+    assert_eq!(missing["outlook"]["not_found"], serde_json::json!([987654]));
+    assert_eq!(
+        fakes.json(&["check-updates", "--all", "--json"]).await["checked"],
+        1
+    );
+    let conflicting = fakes
+        .run(&["check-updates", "--all", "--repo", &repo_id])
+        .await;
+    assert!(!conflicting.status.success());
+
+    // The same for pages.
+    let early = fakes.json(&["check-wiki-updates", "--json"]).await;
+    assert_eq!(early["checked"], 0);
+    assert!(early["outlook"]["next_due_at"].is_string(), "{early}");
+    let now = fakes
+        .json(&["check-wiki-updates", "--page", &page_id, "--json"])
+        .await;
+    assert_eq!(now["checked"], 1, "{now}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_health_passes_against_the_fakes_and_fails_with_exit_1_when_something_is_wrong() {
     let fakes = Fakes::start().await;
     fakes.run(&["migrate"]).await;

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use wikiscriptsync_core::jobs::{self, JobError, Schedule, Services};
+use wikiscriptsync_core::monitor::Selection;
 use wikiscriptsync_core::settings::{Settings, vars};
+use wikiscriptsync_core::store::{PageMonitorId, RepositoryId};
 
 /// The variables the jobs read, from the one list in core, and how logs are written.
 fn env_help() -> String {
@@ -34,10 +36,26 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Job {
-    /// Check every due repository for changed files, then notify (hourly).
-    CheckUpdates,
+    /// Check every due repository for changed files, then notify (hourly). The summary says
+    /// what is due next and what another runner holds.
+    CheckUpdates {
+        /// Check every repository now, due or not (except those another runner holds).
+        #[arg(long, conflicts_with = "repo")]
+        all: bool,
+        /// Check this repository now, due or not (repeatable).
+        #[arg(long, value_name = "ID")]
+        repo: Vec<i64>,
+    },
     /// Check every due monitored wiki page for new revisions, then notify (every 30 minutes).
-    CheckWikiUpdates,
+    /// The summary says what is due next and what another runner holds.
+    CheckWikiUpdates {
+        /// Check every monitored page now, due or not (except those another runner holds).
+        #[arg(long, conflicts_with = "page")]
+        all: bool,
+        /// Check this page monitor now, due or not (repeatable).
+        #[arg(long, value_name = "ID")]
+        page: Vec<i64>,
+    },
     /// Remove check, quota and notification log rows past the retention period (nightly).
     CleanupLogs {
         /// Only count what would be removed.
@@ -132,14 +150,24 @@ async fn run(job: Job) -> Result<(), Failed> {
     let settings = Settings::from_env()?;
     let services = Services::from_settings(&settings).await?;
     let result = match job {
-        Job::CheckUpdates => jobs::check_updates(&services, None).await.map(|r| {
-            println!("{}", r.checks.summary());
-            println!("{}", r.notifications.summary());
-        }),
-        Job::CheckWikiUpdates => jobs::check_wiki_updates(&services, None).await.map(|r| {
-            println!("{}", r.checks.summary());
-            println!("{}", r.notifications.summary());
-        }),
+        Job::CheckUpdates { all, repo } => {
+            let selection = Selection::from_flags(all, repo.into_iter().map(RepositoryId));
+            jobs::check_updates_selected(&services, &selection, None)
+                .await
+                .map(|r| {
+                    println!("{}", r.checks.summary());
+                    println!("{}", r.notifications.summary());
+                })
+        }
+        Job::CheckWikiUpdates { all, page } => {
+            let selection = Selection::from_flags(all, page.into_iter().map(PageMonitorId));
+            jobs::check_wiki_updates_selected(&services, &selection, None)
+                .await
+                .map(|r| {
+                    println!("{}", r.checks.summary());
+                    println!("{}", r.notifications.summary());
+                })
+        }
         Job::CleanupLogs { dry_run } => jobs::cleanup_logs(&services, dry_run)
             .await
             .map(|r| println!("{}", r.summary())),

@@ -117,6 +117,29 @@ async fn each_job_prints_a_summary_and_says_once_that_notifications_are_off() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_with_nothing_due_says_when_the_next_is_and_repo_checks_one_now() {
+    let env = env(2).await;
+    let out = output(env.command(&["check-updates"])).await;
+    assert!(out.status.success(), "{out:?}");
+    let out = output(env.command(&["check-updates"])).await;
+    let text = stdout(&out);
+    assert!(
+        text.contains("check-updates: 0 repositories checked"),
+        "{text}"
+    );
+    assert!(text.contains("; 0 due; next due at "), "{text}");
+
+    let id = env.store.list_repositories(env.user).await.unwrap()[1].id;
+    let out = output(env.command(&["check-updates", "--repo", &id.to_string()])).await;
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(
+        text.contains("check-updates: 1 repositories checked"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_contact_is_a_configuration_error_with_exit_code_2() {
     let env = env(0).await;
     let mut command = env.command(&["check-updates"]);
@@ -137,7 +160,7 @@ async fn two_processes_at_once_on_sqlite_check_every_repository_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_at_once_on_mariadb_check_every_repository_exactly_once() {
-    let Some(db) = TestDatabase::mariadb().await else {
+    let Some(db) = support::mariadb().await else {
         return;
     };
     two_processes_check_every_repository_exactly_once(env_on(REPOSITORIES, db).await).await;

@@ -452,7 +452,7 @@ async fn two_processes_at_once_on_sqlite_check_every_page_and_notify_each_change
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_at_once_on_mariadb_check_every_page_and_notify_each_change_once() {
-    let Some(db) = TestDatabase::mariadb().await else {
+    let Some(db) = support::mariadb().await else {
         return;
     };
     two_processes_check_every_page_and_notify_exactly_once(Scenario::new(db).await).await;

@@ -15,14 +15,15 @@ use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 
 use super::events::{ChangeEvent, FileChange};
-use super::{Progress, ProgressSink, RunError, report_progress};
+use super::{Progress, ProgressSink, RunError, RunOutlook, Selection, report_progress};
 use crate::forge::{
     CommitSha, Forge as _, ForgeError, Forges, HeadProbe, KnownHead, LimitKind, RateLimitSnapshot,
     RepoLocator, Usage,
 };
 use crate::store::{
-    ApiQuotaSnapshot, ClaimRequest, ClaimedRepository, FileCheckResult, FileCheckStatus,
-    RepositoryCheck, RepositoryCheckStatus, RepositoryId, Store, StoreError, UserId,
+    ApiQuotaSnapshot, CheckQueue, ClaimRequest, ClaimedRepository, FileCheckResult,
+    FileCheckStatus, RepositoryCheck, RepositoryCheckStatus, RepositoryId, Store, StoreError,
+    UserId,
 };
 
 /// How the repository checker runs.
@@ -111,6 +112,9 @@ pub struct RepositoryRunReport {
     pub quota_spent: u64,
     /// Requests answered 304 Not Modified.
     pub not_modified: u64,
+    /// The queue after the run, and the repositories asked for that were not checked (None
+    /// for a "Check now" of one repository).
+    pub outlook: Option<RunOutlook>,
 }
 
 impl RepositoryRunReport {
@@ -146,6 +150,10 @@ impl RepositoryRunReport {
                 "; {} taken over by another runner",
                 self.lease_lost
             ));
+        }
+        if let Some(outlook) = &self.outlook {
+            line.push_str("; ");
+            line.push_str(&outlook.describe("repository"));
         }
         line
     }
@@ -221,7 +229,24 @@ impl RepositoryChecker {
     /// Checks every due repository once. Per-repository failures are logged and reported;
     /// only the database failing ends the run early ([`RunError`]).
     pub async fn run(&self) -> Result<RepositoryRunReport, RunError> {
-        self.run_claims(None).await
+        self.run_selection(&Selection::Due).await
+    }
+
+    /// Checks the selected repositories once: the due ones, or (started by hand) all or some
+    /// of them whether due or not, through the same claims, check log, quota and events.
+    /// Repositories another runner holds are left to it and reported as held; the report's
+    /// outlook says what is due next.
+    pub async fn run_selection(
+        &self,
+        selection: &Selection<RepositoryId>,
+    ) -> Result<RepositoryRunReport, RunError> {
+        let owner = &self.settings.owner;
+        let queue = CheckQueue::Repositories;
+        let (only, made) =
+            super::select(self.store.as_ref(), queue, selection, |id| id.0, owner).await?;
+        let mut report = self.run_claims(only.as_deref()).await?;
+        report.outlook = Some(super::outlook(self.store.as_ref(), queue, owner, made).await?);
+        Ok(report)
     }
 
     /// "Check now": makes the user's repository due and checks it, and only it, the way
@@ -240,13 +265,13 @@ impl RepositoryChecker {
         {
             return Ok(None);
         }
-        self.run_claims(Some(id)).await.map(Some)
+        self.run_claims(Some(&[id])).await.map(Some)
     }
 
-    /// Claims and checks due repositories (only `only` when given) until none are left.
+    /// Claims and checks due repositories (only among `only` when given) until none are left.
     async fn run_claims(
         &self,
-        only: Option<RepositoryId>,
+        only: Option<&[RepositoryId]>,
     ) -> Result<RepositoryRunReport, RunError> {
         let now = Utc::now();
         let quota = Arc::new(Mutex::new(Quota::default()));
@@ -266,15 +291,13 @@ impl RepositoryChecker {
                 };
                 let claimed = match only {
                     None => self.store.claim_due_repositories(&request).await,
-                    Some(id) => self
-                        .store
-                        .claim_due_repository(id, &request)
-                        .await
-                        .map(Vec::from_iter),
+                    Some(ids) => self.store.claim_due_repositories_among(ids, &request).await,
                 }
                 .map_err(RunError::Store)?;
-                // One repository is claimed at most once.
-                drained = claimed.is_empty() || only.is_some();
+                // One repository is claimed at most once; a short claim among given ids
+                // took every one of them that could be claimed.
+                drained = claimed.is_empty()
+                    || (only.is_some() && claimed.len() < request.limit as usize);
                 queue.extend(claimed);
             }
             while tasks.len() < concurrency

@@ -15,7 +15,7 @@ use wikiscriptsync_core::store::{
     Forge, NewRepository, NotificationPreferences, PageRequest, Repository, Store, UserId,
     WatchedFile,
 };
-use wikiscriptsync_store::testkit::TestDatabase;
+use wikiscriptsync_store::testkit::{MARIADB_ENV, TestDatabase};
 
 /// The fake accounts' BotPassword.
 pub const PASSWORD: &str = "n0tifyBotPassw0rdQQ77zz11yy22xx33";
@@ -24,6 +24,16 @@ pub const NOTIFIER: &str = "Notifier@notify";
 
 /// A database for one test (SQLite, or MariaDB dropped when the test ends).
 pub type TestDb = TestDatabase;
+
+/// A new empty MariaDB database on the server named by `WIKISCRIPTSYNC_TEST_MARIADB_URL` (dropped when the test ends),
+/// or `None` after printing `skipped: ...`; a failure when `CI` is set.
+pub async fn mariadb() -> Option<TestDatabase> {
+    TestDatabase::mariadb_from(
+        std::env::var(MARIADB_ENV).ok(),
+        std::env::var_os("CI").is_some(),
+    )
+    .await
+}
 
 /// Forges pointed at a fake GitHub with a token (so 304s are free), fast retries.
 pub fn forges(builder: ForgeConfigBuilder) -> Arc<Forges> {

@@ -1,5 +1,6 @@
 //! Repository checks: claiming due repositories with a lease, recording what a check found,
-//! and the forge quota snapshots.
+//! and the forge quota snapshots; and, for both check queues (repositories and pages), making
+//! items due now and the outlook that explains a run which checked little or nothing.
 //!
 //! Written once for both engines as a macro expanding to an inherent `impl` of each backend
 //! (see the parent module); the `Store` implementation delegates to it.
@@ -7,27 +8,33 @@
 macro_rules! impl_checks {
     ($store:ident, $db:ty, $conn:ty, $dialect:expr, $migrator:expr) => {
         impl $store {
-            /// Lock and lease due rows of `table` (only row `only` when given) in one
+            /// Lock and lease due rows of `table` (only rows among `only` when given) in one
             /// transaction; returns their ids.
             async fn claim_ids(
                 &self,
                 table: &str,
                 claim: &ClaimRequest,
-                only: Option<i64>,
+                only: Option<&[i64]>,
             ) -> StoreResult<Vec<i64>> {
                 check_claim(claim)?;
+                if only.is_some_and(<[i64]>::is_empty) {
+                    return Ok(Vec::new());
+                }
                 let now = ms(claim.now);
                 let select = format!(
                     "SELECT id FROM {table} WHERE next_check_at <= ? \
                      AND (lease_expires_at IS NULL OR lease_expires_at <= ?){} \
                      ORDER BY next_check_at, id LIMIT ?{}",
-                    if only.is_some() { " AND id = ?" } else { "" },
+                    match only {
+                        Some(ids) => format!(" AND id IN ({})", placeholders(ids.len())),
+                        None => String::new(),
+                    },
                     Self::DIALECT.claim_lock_suffix
                 );
                 let mut tx = self.begin_write().await?;
                 let mut query = sqlx::query_as(&select).bind(now).bind(now);
-                if let Some(id) = only {
-                    query = query.bind(id);
+                for id in only.unwrap_or_default() {
+                    query = query.bind(*id);
                 }
                 let ids: Vec<(i64,)> = query
                     .bind(i64::from(claim.limit))
@@ -53,16 +60,16 @@ macro_rules! impl_checks {
                 Ok(ids)
             }
 
-            /// Claims due repositories (only `only` when given) with their watched files.
+            /// Claims due repositories (only among `only` when given) with their watched files.
             async fn claim_repositories(
                 &self,
                 claim: &ClaimRequest,
-                only: Option<RepositoryId>,
+                only: Option<&[i64]>,
             ) -> StoreResult<Vec<ClaimedRepository>> {
                 let mut attempt = 0;
                 let ids = loop {
                     match self
-                        .claim_ids("sync_trackedrepository", claim, only.map(|id| id.0))
+                        .claim_ids("sync_trackedrepository", claim, only)
                         .await
                     {
                         Err(error) if is_transient(&error) && attempt + 1 < MAX_ATTEMPTS => {
@@ -133,7 +140,129 @@ macro_rules! impl_checks {
                 id: RepositoryId,
                 claim: &ClaimRequest,
             ) -> StoreResult<Option<ClaimedRepository>> {
-                Ok(self.claim_repositories(claim, Some(id)).await?.pop())
+                Ok(self.claim_repositories(claim, Some(&[id.0])).await?.pop())
+            }
+
+            async fn claim_due_repositories_among(
+                &self,
+                ids: &[RepositoryId],
+                claim: &ClaimRequest,
+            ) -> StoreResult<Vec<ClaimedRepository>> {
+                let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+                self.claim_repositories(claim, Some(&ids)).await
+            }
+
+            async fn make_due_now(
+                &self,
+                queue: CheckQueue,
+                only: Option<&[i64]>,
+                owner: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<MadeDue> {
+                let table = queue_table(queue);
+                let now = ms(now);
+                let among = match only {
+                    Some(ids) if ids.is_empty() => return Ok(MadeDue::default()),
+                    Some(ids) => format!(" AND id IN ({})", placeholders(ids.len())),
+                    None => String::new(),
+                };
+                let ids = only.unwrap_or_default();
+                // Items due later move to now; overdue ones keep their (earlier) time, and
+                // another runner's claim is never touched.
+                let update = format!(
+                    "UPDATE {table} SET next_check_at = ? WHERE next_check_at > ? \
+                     AND NOT {HELD_BY_ANOTHER}{among}"
+                );
+                let mut query = sqlx::query(&update).bind(now).bind(now).bind(now).bind(owner);
+                for id in ids {
+                    query = query.bind(*id);
+                }
+                query.execute(&self.pool).await.map_err(from_query)?;
+
+                let due_sql = format!(
+                    "SELECT COUNT(*) FROM {table} WHERE next_check_at <= ? \
+                     AND NOT {HELD_BY_ANOTHER}{among}"
+                );
+                let mut query = sqlx::query_as::<_, (i64,)>(&due_sql).bind(now).bind(now).bind(owner);
+                for id in ids {
+                    query = query.bind(*id);
+                }
+                let (due,) = query.fetch_one(&self.pool).await.map_err(from_query)?;
+
+                let held_sql = format!(
+                    "SELECT id, lease_expires_at FROM {table} WHERE {HELD_BY_ANOTHER}{among} \
+                     ORDER BY id"
+                );
+                let mut query = sqlx::query_as::<_, (i64, i64)>(&held_sql).bind(now).bind(owner);
+                for id in ids {
+                    query = query.bind(*id);
+                }
+                let held = query
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(from_query)?
+                    .into_iter()
+                    .map(|(id, until)| Ok(HeldItem { id, until: time(until)? }))
+                    .collect::<StoreResult<Vec<_>>>()?;
+
+                let mut missing = Vec::new();
+                if let Some(ids) = only {
+                    let found_sql = format!(
+                        "SELECT id FROM {table} WHERE id IN ({})",
+                        placeholders(ids.len())
+                    );
+                    let mut query = sqlx::query_as::<_, (i64,)>(&found_sql);
+                    for id in ids {
+                        query = query.bind(*id);
+                    }
+                    let found: Vec<(i64,)> =
+                        query.fetch_all(&self.pool).await.map_err(from_query)?;
+                    missing = ids
+                        .iter()
+                        .copied()
+                        .filter(|id| !found.iter().any(|(f,)| f == id))
+                        .collect();
+                    missing.sort_unstable();
+                    missing.dedup();
+                }
+                Ok(MadeDue {
+                    due: u64::try_from(due).unwrap_or(0),
+                    held,
+                    missing,
+                })
+            }
+
+            async fn check_outlook(
+                &self,
+                queue: CheckQueue,
+                owner: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<CheckOutlook> {
+                let table = queue_table(queue);
+                let now = ms(now);
+                let sql = format!(
+                    "SELECT COUNT(CASE WHEN held = 0 AND next_check_at <= ? THEN 1 END), \
+                     MIN(CASE WHEN held = 0 AND next_check_at > ? THEN next_check_at END), \
+                     COUNT(CASE WHEN held = 1 THEN 1 END), \
+                     MAX(CASE WHEN held = 1 THEN lease_expires_at END) \
+                     FROM (SELECT next_check_at, lease_expires_at, \
+                     CASE WHEN {HELD_BY_ANOTHER} THEN 1 ELSE 0 END AS held FROM {table}) q"
+                );
+                let (due, next, held, until): (i64, Option<i64>, i64, Option<i64>) =
+                    sqlx::query_as(&sql)
+                        .bind(now)
+                        .bind(now)
+                        .bind(now)
+                        .bind(owner)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(from_query)?;
+                Ok(CheckOutlook {
+                    due: u64::try_from(due).unwrap_or(0),
+                    next_due_at: next.map(time).transpose()?,
+                    held: u64::try_from(held).unwrap_or(0),
+                    held_until: until.map(time).transpose()?,
+                })
             }
 
             async fn mark_repository_due(

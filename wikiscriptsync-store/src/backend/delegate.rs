@@ -324,6 +324,41 @@ macro_rules! impl_store_trait {
                 Self::remove_page_monitor(self, user, id).await
             }
 
+            async fn claim_due_pages_among(
+                &self,
+                ids: &[PageMonitorId],
+                claim: &ClaimRequest,
+            ) -> StoreResult<Vec<PageMonitor>> {
+                Self::claim_due_pages_among(self, ids, claim).await
+            }
+
+            async fn claim_due_repositories_among(
+                &self,
+                ids: &[RepositoryId],
+                claim: &ClaimRequest,
+            ) -> StoreResult<Vec<ClaimedRepository>> {
+                Self::claim_due_repositories_among(self, ids, claim).await
+            }
+
+            async fn make_due_now(
+                &self,
+                queue: CheckQueue,
+                only: Option<&[i64]>,
+                owner: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<MadeDue> {
+                Self::make_due_now(self, queue, only, owner, now).await
+            }
+
+            async fn check_outlook(
+                &self,
+                queue: CheckQueue,
+                owner: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<CheckOutlook> {
+                Self::check_outlook(self, queue, owner, now).await
+            }
+
             async fn claim_due_pages(&self, claim: &ClaimRequest) -> StoreResult<Vec<PageMonitor>> {
                 Self::claim_due_pages(self, claim).await
             }

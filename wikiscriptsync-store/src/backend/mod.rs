@@ -135,6 +135,19 @@ fn mapping_status_sql(columns: &str) -> String {
     )
 }
 
+/// The table of a check queue.
+fn queue_table(queue: CheckQueue) -> &'static str {
+    match queue {
+        CheckQueue::Repositories => "sync_trackedrepository",
+        CheckQueue::Pages => "wiki_monitor_pagemonitor",
+    }
+}
+
+/// A row whose unexpired lease another runner holds (binds: now, our owner). Never NULL, so
+/// `NOT` of it is exact.
+const HELD_BY_ANOTHER: &str = "(lease_expires_at IS NOT NULL AND lease_expires_at > ? \
+    AND (lease_owner IS NULL OR lease_owner <> ?))";
+
 /// Page checks that saw something the user should look at.
 const NOTABLE_PAGE_STATUSES: &str = "('changed', 'deleted', 'moved', 'error')";
 /// File checks that failed.

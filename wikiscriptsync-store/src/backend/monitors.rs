@@ -163,10 +163,28 @@ macro_rules! impl_monitors {
             }
 
             async fn claim_due_pages(&self, claim: &ClaimRequest) -> StoreResult<Vec<PageMonitor>> {
+                self.claim_pages(claim, None).await
+            }
+
+            async fn claim_due_pages_among(
+                &self,
+                ids: &[PageMonitorId],
+                claim: &ClaimRequest,
+            ) -> StoreResult<Vec<PageMonitor>> {
+                let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+                self.claim_pages(claim, Some(&ids)).await
+            }
+
+            /// Claims due pages (only among `only` when given), ordered by wiki.
+            async fn claim_pages(
+                &self,
+                claim: &ClaimRequest,
+                only: Option<&[i64]>,
+            ) -> StoreResult<Vec<PageMonitor>> {
                 let mut attempt = 0;
                 let ids = loop {
                     match self
-                        .claim_ids("wiki_monitor_pagemonitor", claim, None)
+                        .claim_ids("wiki_monitor_pagemonitor", claim, only)
                         .await
                     {
                         Err(error) if is_transient(&error) && attempt + 1 < MAX_ATTEMPTS => {

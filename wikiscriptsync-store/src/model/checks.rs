@@ -160,6 +160,49 @@ pub struct ApiQuotaSnapshot {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// One of the two queues of scheduled checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CheckQueue {
+    /// Tracked repositories (`check-updates`).
+    Repositories,
+    /// Monitored wiki pages (`check-wiki-updates`).
+    Pages,
+}
+
+/// How a check queue stands, as seen by one runner: what explains a run that checked little
+/// or nothing (nothing due yet, or another runner holding the items).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CheckOutlook {
+    /// Items due now and not held by another runner.
+    pub due: u64,
+    /// When the earliest of the other items not held by another runner falls due.
+    pub next_due_at: Option<DateTime<Utc>>,
+    /// Items whose unexpired lease another runner holds.
+    pub held: u64,
+    /// The latest lease expiry among those.
+    pub held_until: Option<DateTime<Utc>>,
+}
+
+/// An item whose unexpired lease another runner holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldItem {
+    /// Its row id (a repository or page monitor id, per queue).
+    pub id: i64,
+    /// When the lease expires.
+    pub until: DateTime<Utc>,
+}
+
+/// What [`crate::Store::make_due_now`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MadeDue {
+    /// Items now due and not held by another runner (made due, or already due).
+    pub due: u64,
+    /// Items left alone because another runner holds them, by id.
+    pub held: Vec<HeldItem>,
+    /// Ids asked for that do not exist, ascending.
+    pub missing: Vec<i64>,
+}
+
 /// How many items are due for a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DueCounts {

@@ -7,7 +7,17 @@ use std::sync::Arc;
 use sqlx::Connection;
 // Each test file uses only part of this module.
 #[allow(unused_imports)]
-pub use wikiscriptsync_store::testkit::{Engine, MARIADB_ENV, TestDatabase, mariadb_server};
+pub use wikiscriptsync_store::testkit::{Engine, MARIADB_ENV, TestDatabase};
+
+/// The MariaDB test server from [`MARIADB_ENV`] (`None`, or a failure under `CI`, without).
+pub fn mariadb_server() -> Option<String> {
+    wikiscriptsync_store::testkit::mariadb_server(std::env::var(MARIADB_ENV).ok(), on_ci())
+}
+
+/// Whether the tests run on CI (where a missing MariaDB server is a failure).
+fn on_ci() -> bool {
+    std::env::var_os("CI").is_some()
+}
 use wikiscriptsync_store::{DatabaseUrl, MigrationPolicy, Store, StoreSettings, open};
 
 /// A fresh, empty database for one test.
@@ -35,12 +45,16 @@ impl TestDb {
 
     /// A new empty MariaDB database, or None when no server is configured.
     pub async fn mariadb() -> Option<Self> {
-        TestDatabase::mariadb().await.map(Self::from)
+        TestDatabase::mariadb_from(std::env::var(MARIADB_ENV).ok(), on_ci())
+            .await
+            .map(Self::from)
     }
 
     /// A new empty database of the given engine (None: MariaDB not configured).
     pub async fn new(engine: Engine) -> Option<Self> {
-        TestDatabase::new(engine).await.map(Self::from)
+        TestDatabase::new_from(engine, std::env::var(MARIADB_ENV).ok(), on_ci())
+            .await
+            .map(Self::from)
     }
 
     pub fn database_url(&self) -> DatabaseUrl {

@@ -8,8 +8,19 @@ use std::process::{Command, Output};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_wikiscriptsync-jobs");
+use wikiscriptsync_store::testkit::MARIADB_ENV;
 /// A database for one test (SQLite, or MariaDB dropped when the test ends).
 pub use wikiscriptsync_store::testkit::TestDatabase;
+
+/// A new empty MariaDB database on the server named by `WIKISCRIPTSYNC_TEST_MARIADB_URL` (dropped when the test ends),
+/// or `None` after printing `skipped: ...`; a failure when `CI` is set.
+pub async fn mariadb() -> Option<TestDatabase> {
+    TestDatabase::mariadb_from(
+        std::env::var(MARIADB_ENV).ok(),
+        std::env::var_os("CI").is_some(),
+    )
+    .await
+}
 
 /// The binary with `args`, an empty environment but for `PATH`, a contact, the database and
 /// the extra (fake) wiki hosts; logs at `warn`.
