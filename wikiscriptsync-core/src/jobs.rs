@@ -60,6 +60,12 @@ impl std::fmt::Debug for Services {
 }
 
 impl Services {
+    /// Waits for the database connections to be returned and closes them (at the end of a
+    /// job).
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
     /// Builds everything from the settings (see [`crate::setup`]). The schema must be
     /// current: run `migrate` first.
     pub async fn from_settings(settings: &Settings) -> Result<Self, JobError> {

@@ -146,6 +146,19 @@ pub async fn check_database(store: &dyn Store) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The database at `url` opens, answers and has exactly this binary's schema (it is closed
+/// again; nothing is migrated).
+pub async fn check_database_at(url: &crate::store::DatabaseUrl) -> Result<String, String> {
+    match crate::setup::open_store(url, crate::store::MigrationPolicy::RequireCurrent).await {
+        Ok(store) => {
+            let result = check_database(store.as_ref()).await;
+            store.close().await;
+            result
+        }
+        Err(err) => Err(err.to_string()),
+    }
+}
+
 /// Each configured forge instance answers our User-Agent and accepts our token (GitHub
 /// `/rate_limit`, free of quota; GitLab `/version`): one request per instance. `only` limits
 /// the check to these API hosts (`host[:port]`); empty means every configured instance.

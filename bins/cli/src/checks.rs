@@ -13,7 +13,7 @@ use wikiscriptsync_core::monitor::{ChangeEvent, Progress, ProgressSink, RunOutlo
 use wikiscriptsync_core::notify::NotifyReport;
 use wikiscriptsync_core::settings::Settings;
 use wikiscriptsync_core::setup;
-use wikiscriptsync_core::store::{MigrationPolicy, PageMonitorId, RepositoryId};
+use wikiscriptsync_core::store::{PageMonitorId, RepositoryId};
 use wikiscriptsync_core::vault::KEY_ENV_VAR;
 
 use crate::{Exit, Failure};
@@ -93,7 +93,7 @@ pub(crate) async fn run(command: CheckCommand, settings: &Settings) -> Result<Ex
             let services = services(settings).await?;
             let result =
                 jobs::check_updates_selected(&services, &selection, progress_line(json)).await;
-            services.store.close().await;
+            services.close().await;
             finish_progress(json);
             let report = result?;
             print_repositories(&report, json);
@@ -104,7 +104,7 @@ pub(crate) async fn run(command: CheckCommand, settings: &Settings) -> Result<Ex
             let services = services(settings).await?;
             let result =
                 jobs::check_wiki_updates_selected(&services, &selection, progress_line(json)).await;
-            services.store.close().await;
+            services.close().await;
             finish_progress(json);
             let report = result?;
             print_pages(&report, json);
@@ -398,16 +398,10 @@ fn notifications_json(report: &NotifyReport) -> Value {
 async fn health(json: bool, settings: &Settings) -> Exit {
     let mut report = HealthReport::default();
     match setup::database_url(settings) {
-        Ok(url) => match setup::open_store(&url, MigrationPolicy::RequireCurrent).await {
-            Ok(store) => {
-                report.push(
-                    format!("database {}", url.redacted()),
-                    maintenance::check_database(store.as_ref()).await,
-                );
-                store.close().await;
-            }
-            Err(err) => report.push(format!("database {}", url.redacted()), Err(err.to_string())),
-        },
+        Ok(url) => report.push(
+            format!("database {}", url.redacted()),
+            maintenance::check_database_at(&url).await,
+        ),
         Err(err) => report.push("database", Err(err.to_string())),
     }
     report.push(

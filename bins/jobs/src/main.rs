@@ -188,7 +188,7 @@ async fn run(job: Job) -> Result<(), Failed> {
             Ok(())
         }
     };
-    services.store.close().await;
+    services.close().await;
     Ok(result?)
 }
 
