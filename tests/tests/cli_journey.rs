@@ -88,8 +88,12 @@ async fn the_cli_tracks_previews_publishes_and_refuses_drift_until_told() {
         .json(0, &with(&["watch", "add", "--repo", &repo_id, PATH]))
         .await;
     let file_id = watched["added"][0]["id"].to_string();
+    assert_eq!(
+        watched["check"], "first",
+        "watching checks at once: {watched}"
+    );
     let checked = cli.json(0, &with(&["repo", "check", &repo_id])).await;
-    assert_eq!(checked["outcome"], "moved", "first sight: {checked}");
+    assert_eq!(checked["outcome"], "unchanged", "{checked}");
     let mapping = cli
         .json(
             0,

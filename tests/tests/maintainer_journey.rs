@@ -46,6 +46,11 @@ async fn a_maintainer_publishes_sees_both_kinds_of_change_and_overwrites_drift_o
         .await
         .unwrap();
     let file = watched.added[0].id;
+    assert_eq!(
+        watched.check,
+        Some(CheckNowOutcome::FirstCheck),
+        "watching checks at once"
+    );
     let (checked, _) = app
         .check_repository_now(alice.id, repo.id, "journey")
         .await

@@ -131,7 +131,7 @@ pub async fn check_updates_selected(
 ) -> Result<RepositoryJobReport, JobError> {
     let mut checker = RepositoryChecker::new(
         Arc::clone(&services.store),
-        Arc::clone(&services.forges),
+        services.forges.clone(),
         RepositoryCheckSettings::new(runner_id("check-updates", &services.runner_host)),
     );
     if let Some(sink) = progress {

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use url::Url;
 
 use crate::error::{ForgeError, ForgeResult, Missing};
-use crate::locator::RepoLocator;
+use crate::locator::{LocatorError, RepoLocator};
 use crate::model::{
     BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
 };
@@ -82,6 +82,15 @@ pub trait Forge: Send + Sync {
 
     /// The latest rate-limit snapshot seen from the repository's API host, for quota reserves.
     fn rate_limit(&self, repo: &RepoLocator) -> Option<RateLimitSnapshot>;
+
+    /// The repository a web URL names on a forge this client serves (no request is made), so
+    /// a caller holding only the trait can turn what a user typed, or a stored URL, into a
+    /// [`RepoLocator`].
+    ///
+    /// # Errors
+    /// A [`LocatorError`] saying what is wrong with the URL, or that its host is not one this
+    /// client serves.
+    fn parse_repo_url(&self, input: &str) -> Result<RepoLocator, LocatorError>;
 }
 
 /// `base` + segments, each percent-encoded as one path segment (`/` inside becomes `%2F`).

@@ -31,6 +31,8 @@ const ACCEPT_RAW: &str = "application/vnd.github.raw+json";
 /// The GitHub implementation of [`Forge`].
 pub struct GitHubForge {
     transport: Arc<Transport>,
+    /// The configuration, for parsing repository URLs (only GitHub ones are this client's).
+    config: Arc<ForgeConfig>,
     instance: ForgeInstance,
     max_file_bytes: u64,
     max_tree_requests: u32,
@@ -74,6 +76,7 @@ impl GitHubForge {
     pub(crate) fn with_transport(transport: Arc<Transport>, config: &ForgeConfig) -> Self {
         Self {
             transport,
+            config: Arc::new(config.clone()),
             instance: config.github.clone(),
             max_file_bytes: config.max_file_bytes,
             max_tree_requests: config.max_tree_requests,
@@ -386,5 +389,9 @@ impl Forge for GitHubForge {
 
     fn rate_limit(&self, repo: &RepoLocator) -> Option<RateLimitSnapshot> {
         self.transport.latest_snapshot(&repo.api_host())
+    }
+
+    fn parse_repo_url(&self, input: &str) -> Result<RepoLocator, crate::locator::LocatorError> {
+        crate::locator::only_kind(self.config.parse_repo_url(input)?, ForgeKind::GitHub, input)
     }
 }

@@ -33,6 +33,8 @@ const VALIDATOR_PREFIX: &str = "gitlab-project:";
 /// The GitLab implementation of [`Forge`], for every configured GitLab instance.
 pub struct GitLabForge {
     transport: Arc<Transport>,
+    /// The configuration, for parsing repository URLs (only GitLab ones are this client's).
+    config: Arc<ForgeConfig>,
     /// Tokens by API base.
     tokens: HashMap<Url, Token>,
     /// Numeric project ids by (API base, path with namespace).
@@ -107,6 +109,7 @@ impl GitLabForge {
     pub(crate) fn with_transport(transport: Arc<Transport>, config: &ForgeConfig) -> Self {
         Self {
             transport,
+            config: Arc::new(config.clone()),
             tokens: config
                 .gitlab
                 .iter()
@@ -480,5 +483,9 @@ impl Forge for GitLabForge {
 
     fn rate_limit(&self, repo: &RepoLocator) -> Option<RateLimitSnapshot> {
         self.transport.latest_snapshot(&repo.api_host())
+    }
+
+    fn parse_repo_url(&self, input: &str) -> Result<RepoLocator, crate::locator::LocatorError> {
+        crate::locator::only_kind(self.config.parse_repo_url(input)?, ForgeKind::GitLab, input)
     }
 }

@@ -503,3 +503,22 @@ fn validate_ref(forge: ForgeKind, branch: &str) -> Result<(), LocatorError> {
     }
     Ok(())
 }
+/// `locator` when it is on a forge of `kind`, else the refusal a client of that kind gives
+/// for a repository it does not serve.
+pub(crate) fn only_kind(
+    locator: RepoLocator,
+    kind: ForgeKind,
+    input: &str,
+) -> Result<RepoLocator, LocatorError> {
+    if locator.kind == kind {
+        return Ok(locator);
+    }
+    Err(LocatorError::UnknownHost {
+        host: locator.web_base.host_str().unwrap_or(input).to_owned(),
+        known: match kind {
+            ForgeKind::GitHub => "the GitHub instance of this client",
+            ForgeKind::GitLab => "the GitLab instances of this client",
+        }
+        .to_owned(),
+    })
+}

@@ -66,7 +66,8 @@ impl Forges {
         &self.config
     }
 
-    /// Parses a repository URL against the configured instances (no request is made).
+    /// Parses a repository URL against the configured instances (no request is made; the
+    /// same as [`Forge::parse_repo_url`], callable without the trait in scope).
     pub fn parse_repo_url(&self, input: &str) -> Result<RepoLocator, LocatorError> {
         self.config.parse_repo_url(input)
     }
@@ -224,5 +225,9 @@ impl Forge for Forges {
 
     fn rate_limit(&self, repo: &RepoLocator) -> Option<RateLimitSnapshot> {
         self.client(repo).rate_limit(repo)
+    }
+
+    fn parse_repo_url(&self, input: &str) -> Result<RepoLocator, LocatorError> {
+        self.config.parse_repo_url(input)
     }
 }

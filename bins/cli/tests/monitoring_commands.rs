@@ -401,8 +401,10 @@ async fn check_commands_list_every_changed_file_and_page_with_old_and_new_values
         ])
         .await;
 
+    // Watching checked the repository at once (first sight: no change events), so the
+    // scheduled run finds nothing due.
     let first = fakes.json(&["check-updates", "--json"]).await;
-    assert_eq!(first["checked"], 1);
+    assert_eq!(first["checked"], 0, "{first}");
     assert_eq!(first["changes"], Value::Array(Vec::new()));
     assert_eq!(first["notifications"]["enabled"], false);
     let old = fakes
@@ -469,11 +471,15 @@ async fn a_check_that_finds_nothing_due_says_when_the_next_is_and_repo_or_page_c
         ])
         .await;
     let repo_id = repo["id"].as_i64().unwrap().to_string();
-    fakes
+    let watched = fakes
         .json(&[
             "watch", "add", "--user", "Alice", "--repo", &repo_id, "src/a.js", "--json",
         ])
         .await;
+    assert_eq!(
+        watched["check"], "first",
+        "watching checks at once: {watched}"
+    );
     fakes.wiki.add_page("MediaWiki:Common.js", "a();");
     let monitor = fakes
         .json(&[
@@ -488,7 +494,8 @@ async fn a_check_that_finds_nothing_due_says_when_the_next_is_and_repo_or_page_c
         ])
         .await;
     let page_id = monitor["added"][0]["id"].as_i64().unwrap().to_string();
-    assert_eq!(fakes.json(&["check-updates", "--json"]).await["checked"], 1);
+    // Watching checked the repository at once: nothing is due.
+    assert_eq!(fakes.json(&["check-updates", "--json"]).await["checked"], 0);
     assert_eq!(
         fakes.json(&["check-wiki-updates", "--json"]).await["checked"],
         1

@@ -39,7 +39,7 @@ pub use preferences::PreferencesChange;
 pub use publishing::{Preview, PreviewDiff, TargetOutcome};
 pub use repositories::{BranchFiles, CheckNowOutcome, RepositoryListing, RepositoryOverview};
 
-use crate::forge::Forges;
+use crate::forge::{Forge, Forges};
 use crate::mw::WikiApi;
 use crate::publish::Publisher;
 use crate::store::Store;
@@ -52,7 +52,8 @@ pub struct AppParts {
     pub store: Arc<dyn Store>,
     /// MediaWiki (allow-listed wikis only).
     pub wiki: Arc<dyn WikiApi>,
-    /// GitHub and GitLab.
+    /// GitHub and GitLab: the router of every configured forge (the use cases hold it behind
+    /// the `Forge` trait; the jobs also ask it for the instances' health).
     pub forges: Arc<Forges>,
     /// Encrypts and decrypts stored BotPasswords; `None` when no key is configured (then the
     /// use cases that need a stored BotPassword refuse, saying how to configure one).
@@ -66,7 +67,9 @@ pub struct AppParts {
 pub struct App {
     store: Arc<dyn Store>,
     wiki: Arc<dyn WikiApi>,
-    forges: Arc<Forges>,
+    forges: Arc<dyn Forge>,
+    /// The same router, concrete, for the jobs' health checks of the forge instances.
+    forge_router: Arc<Forges>,
     vault: Option<Arc<Vault>>,
     runner_host: String,
     publisher: Publisher,
@@ -84,16 +87,18 @@ impl std::fmt::Debug for App {
 impl App {
     /// The use cases over these parts.
     pub fn new(parts: AppParts) -> Self {
+        let forges: Arc<dyn Forge> = Arc::clone(&parts.forges) as Arc<dyn Forge>;
         let publisher = Publisher::new(
             Arc::clone(&parts.wiki),
-            Arc::clone(&parts.forges),
+            Arc::clone(&forges),
             Arc::clone(&parts.store),
             parts.vault.clone(),
         );
         Self {
             store: parts.store,
             wiki: parts.wiki,
-            forges: parts.forges,
+            forges,
+            forge_router: parts.forges,
             vault: parts.vault,
             runner_host: parts.runner_host,
             publisher,
@@ -117,8 +122,8 @@ impl App {
         &self.wiki
     }
 
-    /// The forge router.
-    pub fn forges(&self) -> &Arc<Forges> {
+    /// The forges, behind their trait.
+    pub fn forges(&self) -> &Arc<dyn Forge> {
         &self.forges
     }
 
@@ -138,7 +143,7 @@ impl App {
     ) -> crate::jobs::Services {
         crate::jobs::Services {
             store: Arc::clone(&self.store),
-            forges: Arc::clone(&self.forges),
+            forges: Arc::clone(&self.forge_router),
             wiki: Arc::clone(&self.wiki),
             bot,
             runner_host: self.runner_host.clone(),

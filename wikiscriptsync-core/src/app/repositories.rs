@@ -7,8 +7,7 @@ use chrono::Utc;
 
 use super::{App, Field, UseCaseError, UseCaseResult};
 use crate::forge::{
-    CommitSha, Forge as _, ForgeError, ForgeKind, Missing, RepoLocator, TreeFile, Usage,
-    near_matches,
+    CommitSha, ForgeError, ForgeKind, Missing, RepoLocator, TreeFile, Usage, near_matches,
 };
 use crate::monitor::{RepositoryCheckSettings, RepositoryChecker, RepositoryRunReport};
 use crate::store::{
@@ -56,6 +55,8 @@ pub enum CheckNowOutcome {
     Unchanged,
     /// Checked: the branch moved; each watched file's check says what changed.
     Moved,
+    /// Checked for the first time: the watched files' state at the branch head is known now.
+    FirstCheck,
     /// The check failed; each file's check history says why.
     Failed,
     /// Not checked: the forge quota is down to the reserve.
@@ -66,9 +67,10 @@ pub enum CheckNowOutcome {
 
 impl CheckNowOutcome {
     /// Every outcome.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Unchanged,
         Self::Moved,
+        Self::FirstCheck,
         Self::Failed,
         Self::Reserve,
         Self::Busy,
@@ -83,6 +85,8 @@ impl CheckNowOutcome {
             }
         } else if report.failed > 0 {
             Self::Failed
+        } else if report.moved > 0 && report.first_seen == report.moved {
+            Self::FirstCheck
         } else if report.moved > 0 {
             Self::Moved
         } else {
@@ -95,6 +99,7 @@ impl CheckNowOutcome {
         match self {
             Self::Unchanged => "unchanged",
             Self::Moved => "moved",
+            Self::FirstCheck => "first",
             Self::Failed => "failed",
             Self::Reserve => "reserve",
             Self::Busy => "busy",
@@ -113,6 +118,10 @@ impl CheckNowOutcome {
             Self::Moved => {
                 "Checked just now: the branch moved. Each watched file's state is below."
             }
+            Self::FirstCheck => {
+                "Checked just now for the first time: each watched file's state at the branch \
+                 head is below, and it can be published from its page."
+            }
             Self::Failed => {
                 "The check failed. Each file's check history says why; the hourly check will \
                  try again."
@@ -130,7 +139,7 @@ impl CheckNowOutcome {
 
     /// Whether the check ran and found no problem.
     pub fn is_success(self) -> bool {
-        matches!(self, Self::Unchanged | Self::Moved)
+        matches!(self, Self::Unchanged | Self::Moved | Self::FirstCheck)
     }
 }
 

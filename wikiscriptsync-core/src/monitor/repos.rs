@@ -17,8 +17,8 @@ use tokio::task::JoinSet;
 use super::events::{ChangeEvent, FileChange};
 use super::{Progress, ProgressSink, RunError, RunOutlook, Selection, report_progress};
 use crate::forge::{
-    CommitSha, Forge as _, ForgeError, Forges, HeadProbe, KnownHead, LimitKind, RateLimitSnapshot,
-    RepoLocator, Usage,
+    CommitSha, Forge, ForgeError, HeadProbe, KnownHead, LimitKind, RateLimitSnapshot, RepoLocator,
+    Usage,
 };
 use crate::store::{
     ApiQuotaSnapshot, CheckQueue, ClaimRequest, ClaimedRepository, FileCheckResult,
@@ -94,6 +94,8 @@ pub struct RepositoryRunReport {
     pub unchanged: u64,
     /// ... of which the branch had moved.
     pub moved: u64,
+    /// ... of which had never been checked before (their "moved" is a first sight).
+    pub first_seen: u64,
     /// ... of which failed (see `failures`).
     pub failed: u64,
     /// Watched files looked at.
@@ -163,7 +165,7 @@ impl RepositoryRunReport {
 #[derive(Clone)]
 pub struct RepositoryChecker {
     store: Arc<dyn Store>,
-    forges: Arc<Forges>,
+    forges: Arc<dyn Forge>,
     settings: Arc<RepositoryCheckSettings>,
     progress: Option<ProgressSink>,
 }
@@ -195,6 +197,8 @@ struct Checked {
     /// The forge refused for a while (primary quota gone, or a long secondary back-off):
     /// asking this host again in this run would only be refused too.
     host_blocked: bool,
+    /// The repository had never been checked (no head known): its "moved" is a first sight.
+    first_seen: bool,
 }
 
 enum TaskResult {
@@ -208,7 +212,7 @@ impl RepositoryChecker {
     /// A checker over these clients.
     pub fn new(
         store: Arc<dyn Store>,
-        forges: Arc<Forges>,
+        forges: Arc<dyn Forge>,
         settings: RepositoryCheckSettings,
     ) -> Self {
         Self {
@@ -321,7 +325,10 @@ impl RepositoryChecker {
                     report.files_checked += checked.check.files.len() as u64;
                     match checked.check.status {
                         RepositoryCheckStatus::Unchanged => report.unchanged += 1,
-                        RepositoryCheckStatus::Moved => report.moved += 1,
+                        RepositoryCheckStatus::Moved => {
+                            report.moved += 1;
+                            report.first_seen += u64::from(checked.first_seen);
+                        }
                         RepositoryCheckStatus::Missing | RepositoryCheckStatus::Error => {
                             report.failed += 1;
                         }
@@ -526,6 +533,7 @@ impl RepositoryChecker {
                     }),
                     host,
                     host_blocked,
+                    first_seen: false,
                 }
             };
         let locator = match locator {
@@ -540,7 +548,7 @@ impl RepositoryChecker {
             }
         };
         let host = Some(locator.api_host());
-        let forge = self.forges.for_repo(&locator);
+        let forge = Arc::clone(&self.forges);
         let known = repo
             .head_sha
             .as_deref()
@@ -584,6 +592,7 @@ impl RepositoryChecker {
                 failure: None,
                 host,
                 host_blocked: false,
+                first_seen: false,
             };
         }
         let paths: Vec<String> = claimed.files.iter().map(|f| f.path.clone()).collect();
@@ -657,6 +666,7 @@ impl RepositoryChecker {
             failure: None,
             host,
             host_blocked: false,
+            first_seen: repo.head_sha.is_none(),
         }
     }
 }

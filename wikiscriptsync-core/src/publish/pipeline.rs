@@ -7,7 +7,7 @@ use std::path::Path;
 
 use tracing::{debug, info};
 
-use crate::forge::{BlobSha, CommitSha, Forge as _, RepoLocator, Usage};
+use crate::forge::{BlobSha, CommitSha, RepoLocator, Usage};
 use crate::mw::{self, BotPassword, CreatePolicy, EditOutcome, EditRequest, Title, WikiUrl};
 use crate::store::{PageRequest, PublishLogFilter, PublishOutcome as LogOutcome, UserId};
 

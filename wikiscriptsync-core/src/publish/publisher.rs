@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::Utc;
 use tracing::{Instrument as _, error, info, info_span, warn};
 
-use crate::forge::{BlobSha, CommitSha, Forges};
+use crate::forge::{BlobSha, CommitSha, Forge};
 use crate::mw::WikiApi;
 use crate::store::{MappingId, PublishLock, Store, UserId, WatchedFileId};
 use crate::vault::Vault;
@@ -32,7 +32,7 @@ use super::step::PublishStep;
 #[derive(Clone)]
 pub struct Publisher {
     pub(super) wiki: Arc<dyn WikiApi>,
-    pub(super) forges: Arc<Forges>,
+    pub(super) forges: Arc<dyn Forge>,
     pub(super) store: Arc<dyn Store>,
     /// `None` when no key is configured: only given credentials can be used then.
     pub(super) vault: Option<Arc<Vault>>,
@@ -106,7 +106,7 @@ impl Publisher {
     /// and a stored BotPassword is refused with [`PublishError::Vault`]).
     pub fn new(
         wiki: Arc<dyn WikiApi>,
-        forges: Arc<Forges>,
+        forges: Arc<dyn Forge>,
         store: Arc<dyn Store>,
         vault: Option<Arc<Vault>>,
     ) -> Self {

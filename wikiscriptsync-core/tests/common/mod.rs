@@ -89,7 +89,7 @@ impl Env {
         let forges = Arc::new(Forges::new(github.config_builder().build().unwrap()).unwrap());
         let publisher = Publisher::new(
             client.clone(),
-            Arc::clone(&forges),
+            forges.clone(),
             Arc::clone(&store),
             Some(Arc::clone(&vault)),
         );
