@@ -1054,8 +1054,8 @@ async fn check_now_says_when_the_scheduled_check_is_busy_with_the_repository() {
         .await;
     let location = done.location().unwrap().to_owned();
     assert!(
-        location.ends_with("?check=moved") || location.ends_with("?check=unchanged"),
-        "{location}"
+        location.ends_with("?check=first"),
+        "never checked before, so a first check: {location}"
     );
     let page = app.get(&mut alice, &location).await;
     assert!(page.body.contains("Checked just now"), "{}", page.body);
