@@ -30,7 +30,8 @@ const VIEWPORTS: [(&str, u32, u32); 2] = [
     ("200% zoom (1280 px window)", 640, 800),
 ];
 
-/// The problems found so far, per state and viewport.
+/// The problems found so far, per state and viewport (overflows: sideways scrolls and
+/// clipped button labels).
 #[derive(Default)]
 struct Findings {
     states: Vec<String>,
@@ -81,13 +82,29 @@ async fn audit(driver: &Driver, axe: &str, state: &str, findings: &mut Findings)
             .execute(
                 "const e = document.scrollingElement;\
                  const wide = [...document.querySelectorAll('body *')]\
-                   .filter(x => x.getBoundingClientRect().right > e.clientWidth + 1)\
+                   .filter(x => !x.closest('.cdx-table__table-wrapper') && x.getBoundingClientRect().right > e.clientWidth + 1)\
                    .slice(0, 5).map(x => x.tagName.toLowerCase() + \
                      (x.id ? '#' + x.id : '') + (x.className ? '.' + String(x.className).split(' ').join('.') : ''));\
                  return [e.scrollWidth, e.clientWidth, wide];",
                 json!([]),
             )
             .await;
+        // A button whose label is cut (Codex clips labels to one line by default).
+        let clipped = driver
+            .execute(
+                "return [...document.querySelectorAll('.cdx-button')]\
+                   .filter(b => b.scrollWidth > b.clientWidth + 1 || b.scrollHeight > b.clientHeight + 1)\
+                   .map(b => b.textContent.trim());",
+                json!([]),
+            )
+            .await;
+        if clipped.as_array().is_some_and(|c| !c.is_empty()) {
+            findings.overflows += 1;
+            let _ = writeln!(
+                findings.report,
+                "{state} at {viewport}: buttons with a clipped label: {clipped}"
+            );
+        }
         let (scroll, client) = (widths[0].as_u64(), widths[1].as_u64());
         if scroll > client {
             findings.overflows += 1;
@@ -110,7 +127,7 @@ async fn link_to(driver: &Driver, text: &str) -> String {
         )
         .await;
     href.as_str()
-        .unwrap_or_else(|| panic!("no link `{text}` on {}", "the page"))
+        .unwrap_or_else(|| panic!("no link `{text}` on the page"))
         .to_owned()
 }
 
@@ -375,4 +392,42 @@ async fn every_page_state_meets_wcag_2_1_aa_at_360_px_and_200_percent_zoom() {
         findings.states.len(),
         findings.report
     );
+}
+
+/// What the browser test checks, without a browser: unknown routes answer 404 with a real page
+/// (landmarks, skip link), and saving preferences says so, with the kinds in words.
+#[tokio::test]
+async fn unknown_routes_and_saved_preferences_answer_with_real_pages_and_words() {
+    let app = TestApp::start().await;
+    let mut alice = app.login("alice").await;
+    for path in ["/no/such/page", "/static/app-2.css"] {
+        let missing = app.get(&mut alice, path).await;
+        missing.expect(axum::http::StatusCode::NOT_FOUND);
+        for part in [
+            "<h1>Error 404</h1>",
+            "<main id=\"content\"",
+            "href=\"#content\">Skip to main content",
+        ] {
+            assert!(missing.body.contains(part), "{part} in {}", missing.body);
+        }
+    }
+    let dashboard = app.get(&mut alice, "/").await;
+    assert!(dashboard.body.contains("Skip to main content"));
+
+    let saved = app
+        .post(&mut alice, "/notifications", &[("kind", "file_changed")])
+        .await;
+    let location = saved
+        .location()
+        .expect("a redirect after saving")
+        .to_owned();
+    let page = app.get(&mut alice, &location).await;
+    assert!(page.body.contains("Preferences saved."), "{}", page.body);
+    assert!(
+        page.body
+            .contains("A watched file changed in its repository")
+    );
+    assert!(!page.body.contains("> file_changed<"), "{}", page.body);
+    let plain = app.get(&mut alice, "/notifications").await;
+    assert!(!plain.body.contains("Preferences saved."));
 }
