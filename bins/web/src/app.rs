@@ -1,6 +1,6 @@
 //! The router: every page and form, the layers that make them safe by default (CSRF, form
-//! nonce, body and time limits, security headers), the health check and the vendored
-//! stylesheet.
+//! nonce, body and time limits, security headers), the health check, the vendored
+//! stylesheets and the 404 page of unknown routes.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,6 +19,7 @@ use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::error::AppError;
 use crate::handlers;
 use crate::session;
 pub use crate::state::{AppState, DEFAULT_SUGGESTED_WIKIS, SharedState};
@@ -28,9 +29,9 @@ const CODEX_CSS: &str = include_str!("../static/codex-2.7.0.style.css");
 /// Versioned path: a new Codex version gets a new URL, so the old one can be cached forever.
 pub const CODEX_CSS_PATH: &str = "/static/codex-2.7.0.css";
 /// Our few layout rules on top of Codex.
-const APP_CSS: &str = include_str!("../static/app-2.css");
+const APP_CSS: &str = include_str!("../static/app-3.css");
 /// Versioned path of our layout stylesheet (a new version gets a new URL).
-pub const APP_CSS_PATH: &str = "/static/app-2.css";
+pub const APP_CSS_PATH: &str = "/static/app-3.css";
 
 /// Content-Security-Policy: our own stylesheet and images, no script at all, no framing.
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
@@ -124,6 +125,8 @@ pub fn router(state: AppState) -> Router {
         .route("/robots.txt", get(robots))
         .route(CODEX_CSS_PATH, get(codex_css))
         .route(APP_CSS_PATH, get(app_css))
+        // Unknown routes answer with the error page, not an empty body.
+        .fallback(not_found)
         .layer(csrf)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
@@ -190,6 +193,11 @@ async fn healthz(State(state): State<SharedState>) -> (StatusCode, &'static str)
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
     }
+}
+
+/// The 404 page of every unknown route.
+async fn not_found() -> AppError {
+    AppError::NotFound
 }
 
 /// A constant plain-text page (also the benchmark's ceiling: no database, no template).

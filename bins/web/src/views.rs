@@ -5,7 +5,7 @@
 use askama::Template;
 use chrono::{DateTime, Utc};
 use wikiscriptsync_core::store::{
-    FileCheckStatus, MappingOptions, MappingStatus, MappingSyncState, WatchedFile,
+    FileCheckStatus, MappingOptions, MappingStatus, MappingSyncState, PublishOutcome, WatchedFile,
 };
 
 use crate::config::Mode;
@@ -169,5 +169,103 @@ pub fn file_check(file: &WatchedFile) -> (String, &'static str) {
         Some(FileCheckStatus::Changed) => (format!("changed, {at}"), "status-warn"),
         Some(FileCheckStatus::Missing) => (format!("missing from the branch, {at}"), "status-bad"),
         Some(FileCheckStatus::Error) => (format!("check failed, {at}"), "status-bad"),
+    }
+}
+
+/// A publish outcome in words, for the logs (never the stored code such as `would_publish`).
+pub fn outcome_words(outcome: PublishOutcome) -> &'static str {
+    match outcome {
+        PublishOutcome::Published => "published",
+        PublishOutcome::NoChange => "already up to date",
+        PublishOutcome::WouldPublish => "would publish (preview)",
+        PublishOutcome::DriftRefused => "refused: changed on-wiki",
+        PublishOutcome::Refused => "refused",
+        PublishOutcome::Busy => "busy: another publish was running",
+        PublishOutcome::Failed => "failed",
+    }
+}
+
+/// A publish's message as a person says it: core's "stopped at step 4 (log in): …" becomes
+/// "Could not log in: …" (step numbers mean nothing to the reader).
+pub fn plain_message(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("stopped at step ") else {
+        return message.to_owned();
+    };
+    let Some((_number, rest)) = rest.split_once(" (") else {
+        return message.to_owned();
+    };
+    match rest.split_once("): ") {
+        Some((what, why)) => format!("Could not {what}: {why}"),
+        None => message.to_owned(),
+    }
+}
+
+/// A kind of change a user can be notified of, in words (the stored kind is an identifier
+/// such as `file_changed`).
+pub fn event_kind_words(kind: &str) -> &'static str {
+    match kind {
+        "file_changed" => "A watched file changed in its repository",
+        "file_missing" => "A watched file disappeared from its branch",
+        "page_changed" => "A mapped or monitored page was edited on the wiki",
+        "page_deleted" => "A mapped or monitored page was deleted",
+        "page_moved" => "A mapped or monitored page was moved",
+        _ => "Another kind of change",
+    }
+}
+
+/// A repository as titles name it: `owner/name` from its URL (the URL itself when it has no
+/// path).
+pub fn repository_name(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .map(|u| {
+            u.path()
+                .trim_matches('/')
+                .trim_end_matches(".git")
+                .to_owned()
+        })
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| url.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_numbers_become_words() {
+        assert_eq!(
+            plain_message("stopped at step 4 (log in): the password is wrong"),
+            "Could not log in: the password is wrong"
+        );
+        assert_eq!(plain_message("edited"), "edited");
+        assert_eq!(
+            plain_message("stopped at step 4 oops"),
+            "stopped at step 4 oops"
+        );
+    }
+
+    #[test]
+    fn repositories_are_named_by_their_path() {
+        assert_eq!(
+            repository_name("https://github.com/octo/gadgets"),
+            "octo/gadgets"
+        );
+        assert_eq!(
+            repository_name("https://gitlab.com/group/sub/proj.git/"),
+            "group/sub/proj"
+        );
+        assert_eq!(repository_name("not a url"), "not a url");
+    }
+
+    #[test]
+    fn no_outcome_or_kind_is_shown_as_its_code() {
+        for kind in wikiscriptsync_core::monitor::ChangeEvent::KINDS {
+            assert!(!event_kind_words(kind).contains('_'), "{kind}");
+        }
+        assert_eq!(
+            outcome_words(PublishOutcome::DriftRefused),
+            "refused: changed on-wiki"
+        );
     }
 }

@@ -626,7 +626,7 @@ async fn the_owner_adds_a_repository_watches_maps_saves_a_botpassword_previews_a
         .await;
     log.expect(StatusCode::OK);
     assert!(
-        log.body.contains("published") && log.body.contains("drift_refused"),
+        log.body.contains("published") && log.body.contains("refused: changed on-wiki"),
         "{}",
         log.body
     );

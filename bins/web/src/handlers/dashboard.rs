@@ -16,7 +16,9 @@ use crate::dashboard_cache::CachedDashboard;
 use crate::error::AppResult;
 use crate::session::CurrentUser;
 use crate::state::SharedState;
-use crate::views::{Layout, MappingView, file_check, short_sha, when, when_or_never};
+use crate::views::{
+    Layout, MappingView, file_check, outcome_words, plain_message, short_sha, when, when_or_never,
+};
 
 use super::record_usage;
 
@@ -52,7 +54,7 @@ struct PageRow {
 
 struct PublishRow {
     at: String,
-    outcome: String,
+    outcome: &'static str,
     dry_run: bool,
     wiki: String,
     title: String,
@@ -158,11 +160,16 @@ fn build(dashboard: &Dashboard) -> DashboardContent {
             .iter()
             .map(|p| PublishRow {
                 at: when(&p.entry.at),
-                outcome: p.entry.outcome.to_string(),
+                outcome: outcome_words(p.entry.outcome),
                 dry_run: p.entry.dry_run,
                 wiki: p.entry.wiki.clone(),
                 title: p.entry.page_title.clone(),
-                message: p.entry.message.clone().unwrap_or_default(),
+                message: p
+                    .entry
+                    .message
+                    .as_deref()
+                    .map(plain_message)
+                    .unwrap_or_default(),
             })
             .collect(),
         notifications: dashboard

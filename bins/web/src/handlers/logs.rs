@@ -10,7 +10,7 @@ use wikiscriptsync_core::store::{MappingId, PageRequest};
 use crate::error::AppResult;
 use crate::session::CurrentUser;
 use crate::state::SharedState;
-use crate::views::{Layout, short_sha, when};
+use crate::views::{Layout, outcome_words, plain_message, short_sha, when};
 
 use super::{LOG_PAGE_SIZE, record_usage, render};
 
@@ -23,7 +23,7 @@ pub struct LogQuery {
 
 struct Row {
     at: String,
-    outcome: String,
+    outcome: &'static str,
     dry_run: bool,
     wiki: String,
     title: String,
@@ -67,7 +67,7 @@ pub async fn publishes(
             let e = &e.entry;
             Row {
                 at: when(&e.at),
-                outcome: e.outcome.to_string(),
+                outcome: outcome_words(e.outcome),
                 dry_run: e.dry_run,
                 wiki: e.wiki.clone(),
                 title: e.page_title.clone(),
@@ -77,7 +77,7 @@ pub async fn publishes(
                     _ => String::new(),
                 },
                 revision: e.new_revid.map(|r| format!("r{r}")).unwrap_or_default(),
-                message: e.message.clone().unwrap_or_default(),
+                message: e.message.as_deref().map(plain_message).unwrap_or_default(),
             }
         })
         .collect();

@@ -13,7 +13,7 @@ use wikiscriptsync_core::store::NotificationPreferences;
 use crate::error::AppResult;
 use crate::session::CurrentUser;
 use crate::state::{AppState, SharedState};
-use crate::views::{FormError, Layout, when};
+use crate::views::{FormError, Layout, event_kind_words, when};
 
 use super::{Paging, form_fields, record_usage, refill, refused, render};
 
@@ -26,17 +26,20 @@ struct NotificationsPage {
     layout: Layout,
     home_wiki: String,
     digest: bool,
-    kinds: Vec<(&'static str, bool)>,
+    /// (kind, wanted, the kind in words).
+    kinds: Vec<(&'static str, bool, &'static str)>,
     sent: Vec<(String, String, String, String)>,
     older: Option<i64>,
     error: Option<FormError>,
+    /// Just saved: say so.
+    saved: bool,
 }
 
 /// What the form shows: the saved preferences, or what the user sent.
 struct FormValues {
     home_wiki: String,
     digest: bool,
-    kinds: Vec<(&'static str, bool)>,
+    kinds: Vec<(&'static str, bool, &'static str)>,
 }
 
 impl From<&NotificationPreferences> for FormValues {
@@ -46,21 +49,31 @@ impl From<&NotificationPreferences> for FormValues {
             digest: preferences.digest,
             kinds: ChangeEvent::KINDS
                 .iter()
-                .map(|kind| (*kind, preferences.is_enabled(kind)))
+                .map(|kind| (*kind, preferences.is_enabled(kind), event_kind_words(kind)))
                 .collect(),
         }
     }
 }
 
-/// `GET /notifications`.
+/// `?saved=1`: shown after the preferences were saved.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Saved {
+    /// Present right after a save.
+    saved: Option<String>,
+}
+
+/// `GET /notifications` (`?saved=1` right after a save says so).
 pub async fn show(
     State(state): State<SharedState>,
     user: CurrentUser,
     Query(paging): Query<Paging>,
+    Query(saved): Query<Saved>,
 ) -> AppResult<Html<String>> {
     let preferences = state.app.preferences(user.id).await?;
     let values = FormValues::from(&preferences);
-    render(&notifications_page(&state, &user, &paging, values, None).await?)
+    let mut page = notifications_page(&state, &user, &paging, values, None).await?;
+    page.saved = saved.saved.is_some();
+    render(&page)
 }
 
 async fn notifications_page(
@@ -93,6 +106,7 @@ async fn notifications_page(
             .collect(),
         older: log.next.and_then(|n| n.before_id),
         error,
+        saved: false,
     })
 }
 
@@ -126,7 +140,7 @@ pub async fn save(
     let error = match state.app.set_preferences(user.id, change).await {
         Ok(_) => {
             record_usage(&state, "notification_preferences");
-            return Ok(Redirect::to("/notifications").into_response());
+            return Ok(Redirect::to("/notifications?saved=1").into_response());
         }
         Err(err) => refused(err, FIELDS)?,
     };
@@ -136,7 +150,13 @@ pub async fn save(
         digest,
         kinds: ChangeEvent::KINDS
             .iter()
-            .map(|kind| (*kind, wanted.iter().any(|k| k == kind)))
+            .map(|kind| {
+                (
+                    *kind,
+                    wanted.iter().any(|k| k == kind),
+                    event_kind_words(kind),
+                )
+            })
             .collect(),
     };
     let page = notifications_page(&state, &user, &Paging::default(), values, Some(error)).await?;

@@ -18,7 +18,7 @@ use wikiscriptsync_core::store::{Mapping, MappingId, WatchedFileId};
 use crate::error::AppResult;
 use crate::session::CurrentUser;
 use crate::state::{AppState, SharedState};
-use crate::views::Layout;
+use crate::views::{Layout, plain_message};
 
 use super::{record_usage, render, ticked};
 
@@ -136,7 +136,7 @@ impl Failure {
     /// The failure as the pages say it.
     pub fn from(failure: &PublishFailure, repository: Option<i64>) -> Self {
         Self {
-            message: failure.user_message(),
+            message: plain_message(&failure.user_message()),
             busy: failure.class() == FailureClass::Busy,
             refused: failure.class() == FailureClass::Refused,
             not_checked: is_not_checked(failure),
@@ -181,7 +181,11 @@ pub async fn preview(
     )
     .await;
     render(&PreviewPage {
-        layout: Layout::user(&state, &user, "Preview the publish"),
+        layout: Layout::user(
+            &state,
+            &user,
+            format!("Preview: publish to {}", mapping.page_title),
+        ),
         target: TargetPreview::of(result, repository),
         mapping,
     })
@@ -308,7 +312,7 @@ pub async fn publish(
     )
     .await;
     render(&ResultPage {
-        layout: Layout::user(&state, &user, "Publish result"),
+        layout: Layout::user(&state, &user, format!("Publish to {}", mapping.page_title)),
         result: TargetResult::of(result, repository),
         mapping,
     })

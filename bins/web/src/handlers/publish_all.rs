@@ -63,7 +63,11 @@ pub async fn preview(
         layout: Layout::user(
             &state,
             &user,
-            format!("Publish to all {} pages", targets.len()),
+            format!(
+                "Publish {} to all {} pages",
+                file_path(targets.iter().map(|(_, t)| t.path.as_str())),
+                targets.len()
+            ),
         ),
         file_id: id,
         path: file_path(targets.iter().map(|(_, t)| t.path.as_str())),
@@ -116,7 +120,7 @@ pub async fn publish(
         })
         .collect();
     render(&ResultAllPage {
-        layout: Layout::user(&state, &user, "Publish results"),
+        layout: Layout::user(&state, &user, format!("Published {path}")),
         file_id: id,
         path,
         done: results.iter().filter(|(_, r)| r.ok.is_some()).count(),

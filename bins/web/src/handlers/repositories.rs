@@ -16,7 +16,9 @@ use wikiscriptsync_core::store::{Repository, RepositoryId, WatchedFileId};
 use crate::error::AppResult;
 use crate::session::CurrentUser;
 use crate::state::{AppState, SharedState};
-use crate::views::{FormError, Layout, MappingView, file_check, short_sha, when_or_never};
+use crate::views::{
+    FormError, Layout, MappingView, file_check, repository_name, short_sha, when_or_never,
+};
 
 use super::{form_fields, record_usage, refill, refused, render};
 
@@ -209,7 +211,11 @@ async fn repository_page(
         })
         .collect();
     let mut page = RepositoryPage {
-        layout: Layout::user(state, user, "Repository"),
+        layout: Layout::user(
+            state,
+            user,
+            format!("Repository {}", repository_name(&repository.url)),
+        ),
         checked: when_or_never(repository.last_checked_at.as_ref()),
         head: String::new(),
         files: Vec::new(),
