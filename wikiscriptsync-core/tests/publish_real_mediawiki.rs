@@ -19,7 +19,7 @@ use common::{PATH, REPO, V1, opts, seed_checked_file, seed_mapping, temp_store};
 use secrecy::SecretString;
 use wikiscriptsync_core::forge::Forges;
 use wikiscriptsync_core::forge::testkit::FakeGitHub;
-use wikiscriptsync_core::mw::testkit::{AccessLog, unique_user_agent};
+use wikiscriptsync_core::mw::testkit::{ACCESS_LOG_ENV, AccessLog, unique_user_agent};
 use wikiscriptsync_core::mw::{
     self, ActionApiClient, AllowList, BotPassword, ClientConfig, EditOutcome, EditRequest,
     PageLookup, PageText, Probe, TalkNotice, TalkNoticeOutcome, Title, UserAgent, UserInfo,
@@ -109,7 +109,9 @@ impl Real {
     /// The wiki and a client whose User-Agent names `test`.
     async fn start(test: &str) -> Option<Self> {
         let accounts = accounts()?;
-        let access_log = AccessLog::from_env()
+        let access_log = std::env::var_os(ACCESS_LOG_ENV)
+            .filter(|path| !path.is_empty())
+            .map(AccessLog::at)
             .expect("WIKISCRIPTSYNC_TEST_MEDIAWIKI_ACCESS_LOG is set with the wiki");
         let user_agent = unique_user_agent(test);
         let mut config = ClientConfig::new(user_agent.clone()).interactive();

@@ -8,7 +8,7 @@ use std::io::Write as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use wikiscriptsync_mw::testkit::{AccessLog, unique_user_agent};
+use wikiscriptsync_mw::testkit::{ACCESS_LOG_ENV, AccessLog, unique_user_agent};
 use wikiscriptsync_mw::{
     ActionApiClient, AllowList, BotPassword, ClientConfig, CreatePolicy, EditOutcome, EditRequest,
     Error, LoginError, PageState, RetryPolicy, SecretString, Session, TalkNotice,
@@ -52,7 +52,9 @@ fn real_wiki(test: &str) -> Option<RealWiki> {
         .with_extra_hosts(&std::env::var("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS").unwrap_or_default())
         .expect("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS is well-formed");
     let wiki = WikiUrl::parse(&url, &allow).expect("the test wiki host is in the extra hosts");
-    let access_log = AccessLog::from_env()
+    let access_log = std::env::var_os(ACCESS_LOG_ENV)
+        .filter(|path| !path.is_empty())
+        .map(AccessLog::at)
         .expect("WIKISCRIPTSYNC_TEST_MEDIAWIKI_ACCESS_LOG is set with the wiki");
     let user_agent = unique_user_agent(test);
     let mut config = ClientConfig::new(user_agent.clone());
