@@ -15,7 +15,7 @@ pub(crate) enum RepoCommand {
     Add {
         #[command(flatten)]
         who: Who,
-        /// The repository's URL, e.g. https://github.com/owner/name.
+        /// The repository's URL, such as `https://github.com/owner/name`.
         url: String,
         /// The branch to follow (default: from a /tree/ URL, else the default branch).
         #[arg(long)]
