@@ -9,6 +9,8 @@
 //!   (and the one list of variables the help texts and `.env.example` are made from).
 //! - [`setup`]: the store, clients and CLI user built from the settings.
 //!
+//! - [`repository`]: a stored repository row ↔ the forge's [`forge::RepoLocator`] (typed parts,
+//!   no URL re-parsing).
 //! - [`monitor`]: the repository checker (`check-updates`) and the page watcher
 //!   (`check-wiki-updates`), claiming work with leases and emitting change events.
 //! - [`notify`]: talk-page notifications of those changes (preferences, digest, dedup, retry).
@@ -23,6 +25,7 @@ pub mod maintenance;
 pub mod monitor;
 pub mod notify;
 pub mod publish;
+pub mod repository;
 pub mod settings;
 pub mod setup;
 pub mod vault;

@@ -6,13 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use wikiscriptsync_core::app::CheckNowOutcome;
 use wikiscriptsync_core::app::{App, AppParts, Field, MapFile, UseCaseError};
 use wikiscriptsync_core::forge::Forges;
 use wikiscriptsync_core::forge::testkit::FakeGitHub;
 use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki};
 use wikiscriptsync_core::mw::{ActionApiClient, ClientConfig, RetryPolicy, UserAgent};
+use wikiscriptsync_core::publish::PublishOutcome;
 use wikiscriptsync_core::store::testkit::TestDatabase;
-use wikiscriptsync_core::store::{MappingOptions, MonitorOrigin, UserId};
+use wikiscriptsync_core::store::{
+    Forge, MappingOptions, MonitorOrigin, NewRepository, RepositoryId, UserId,
+};
 use wikiscriptsync_core::vault::Vault;
 
 const REPO: &str = "octo/gadgets";
@@ -21,7 +25,7 @@ const PASSWORD: &str = "useCaseBotPassw0rdQQ12";
 struct Fakes {
     wiki: FakeWiki,
     github: FakeGitHub,
-    _db: TestDatabase,
+    db: TestDatabase,
     app: App,
     alice: UserId,
     bob: UserId,
@@ -64,7 +68,7 @@ impl Fakes {
         Self {
             wiki,
             github,
-            _db: db,
+            db,
             app,
             alice,
             bob,
@@ -327,4 +331,150 @@ async fn without_a_key_nothing_is_stored_and_the_refusal_says_how_to_make_one() 
         "{err}"
     );
     assert_eq!(fakes.wiki.request_count(), 0);
+}
+
+/// A repository row written straight to the store, as an older binary (or a hand-edited
+/// database) may have left it.
+async fn plant_repository(fakes: &Fakes, host: &str, full_name: &str, url: &str) -> RepositoryId {
+    let store = fakes.db.open().await;
+    store
+        .add_repository(
+            fakes.alice,
+            &NewRepository {
+                forge: Forge::GitHub,
+                host: host.to_owned(),
+                full_name: full_name.to_owned(),
+                url: url.to_owned(),
+                branch: "main".to_owned(),
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn an_added_repository_keeps_its_forge_host_and_full_name() {
+    let fakes = Fakes::start(true).await;
+    let url = format!("{}/tree/maintenance", fakes.github.repo_url(REPO));
+    let repo = fakes
+        .app
+        .add_repository(fakes.alice, &url, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (repo.forge, repo.host.as_str(), repo.full_name.as_str()),
+        (Forge::GitHub, "github.com", REPO)
+    );
+    assert_eq!(repo.url, fakes.github.repo_url(REPO), "the canonical URL");
+    assert_eq!(repo.branch, "maintenance");
+}
+
+#[tokio::test]
+async fn a_stored_repository_is_watched_checked_and_published_from_its_typed_parts_not_its_url() {
+    let fakes = Fakes::start(true).await;
+    let app = &fakes.app;
+    // The URL is for people only: nothing downstream parses it.
+    let id = plant_repository(&fakes, "github.com", REPO, "not a repository URL").await;
+    let watched = app
+        .watch_files(fakes.alice, id, &["src/a.js".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(watched.check, Some(CheckNowOutcome::FirstCheck));
+    let file = watched.added[0].id;
+    let (outcome, report) = app
+        .check_repository_now(fakes.alice, id, "tests")
+        .await
+        .unwrap();
+    assert_eq!(outcome, CheckNowOutcome::Unchanged, "{report:?}");
+    app.save_credential(
+        fakes.alice,
+        &fakes.wiki.api_url(),
+        "Alice@sync",
+        SecretString::from(PASSWORD.to_owned()),
+    )
+    .await
+    .unwrap();
+    let mapping = app
+        .map_file(
+            fakes.alice,
+            &MapFile {
+                file,
+                wiki: fakes.wiki.api_url(),
+                title: "User:Alice/a.js".to_owned(),
+                options: MappingOptions::default(),
+                monitor: false,
+            },
+        )
+        .await
+        .unwrap();
+    fakes.wiki.add_page("User:Alice/a.js", "// before");
+    let published = app.publish(fakes.alice, mapping.id, false).await.unwrap();
+    let report = published.result.unwrap();
+    assert!(
+        matches!(
+            report.outcome,
+            PublishOutcome::Published { created: false, .. }
+        ),
+        "{:?}",
+        report.outcome
+    );
+    assert_eq!(
+        fakes.wiki.page_text("User:Alice/a.js").as_deref(),
+        Some("// a")
+    );
+
+    // Conversely, typed parts no configured forge serves fail the check even though the URL
+    // would parse: the URL is not consulted while the row has a full name.
+    let elsewhere = plant_repository(
+        &fakes,
+        "ghe.example.org",
+        "octo/other",
+        &fakes.github.repo_url(REPO),
+    )
+    .await;
+    let (outcome, report) = app
+        .check_repository_now(fakes.alice, elsewhere, "tests")
+        .await
+        .unwrap();
+    assert_eq!(outcome, CheckNowOutcome::Failed);
+    let detail = &report.unwrap().failures[0].detail;
+    assert!(
+        detail.contains("cannot be located") && detail.contains("ghe.example.org"),
+        "{detail}"
+    );
+}
+
+#[tokio::test]
+async fn a_repository_stored_before_full_names_is_located_from_its_url_once() {
+    let fakes = Fakes::start(true).await;
+    let app = &fakes.app;
+    let legacy = plant_repository(&fakes, "github.com", "", &fakes.github.repo_url(REPO)).await;
+    let watched = app
+        .watch_files(fakes.alice, legacy, &["src/a.js".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(watched.check, Some(CheckNowOutcome::FirstCheck));
+    let (outcome, report) = app
+        .check_repository_now(fakes.alice, legacy, "tests")
+        .await
+        .unwrap();
+    assert_eq!(outcome, CheckNowOutcome::Unchanged, "{report:?}");
+
+    // Without a full name the URL is all there is: an unusable one is reported, not guessed.
+    let broken = plant_repository(&fakes, "github.com", "", "not a repository URL").await;
+    let message = refused(
+        app.watch_files(fakes.alice, broken, &["src/a.js".to_owned()])
+            .await,
+        Field::Url,
+    );
+    assert!(message.contains("can no longer be located"), "{message}");
+    let (outcome, report) = app
+        .check_repository_now(fakes.alice, broken, "tests")
+        .await
+        .unwrap();
+    assert_eq!(outcome, CheckNowOutcome::Failed);
+    let detail = &report.unwrap().failures[0].detail;
+    assert!(detail.contains("cannot be located"), "{detail}");
 }

@@ -171,6 +171,25 @@ impl ForgeConfig {
         crate::locator::parse(&self.web_bases(), input)
     }
 
+    /// The repository at `full_name` (`namespace/name`) on the configured instance of `kind`
+    /// whose web host is `web_host` (`host`, or `host:port` off the default port; see
+    /// [`RepoLocator::web_host`]), built from these typed parts without parsing a URL. The
+    /// path is validated as [`Self::parse_repo_url`] validates a URL's.
+    ///
+    /// # Errors
+    /// [`LocatorError::UnknownHost`] when no instance of `kind` has that host,
+    /// [`LocatorError::AmbiguousHost`] when a bare host names several,
+    /// [`LocatorError::BadFullName`] or [`LocatorError::InvalidCharacters`] for a path the
+    /// forge would not have.
+    pub fn locate(
+        &self,
+        kind: ForgeKind,
+        web_host: &str,
+        full_name: &str,
+    ) -> Result<RepoLocator, LocatorError> {
+        crate::locator::locate(&self.web_bases(), kind, web_host, full_name)
+    }
+
     /// Every web base repository URLs are accepted under: GitHub, its aliases, each GitLab.
     fn web_bases(&self) -> Vec<WebBase<'_>> {
         let mut all = vec![WebBase {

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use url::Url;
 
 use crate::error::{ForgeError, ForgeResult, Missing};
+use crate::instance::ForgeKind;
 use crate::locator::{LocatorError, RepoLocator};
 use crate::model::{
     BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
@@ -91,6 +92,20 @@ pub trait Forge: Send + Sync {
     /// A [`LocatorError`] saying what is wrong with the URL, or that its host is not one this
     /// client serves.
     fn parse_repo_url(&self, input: &str) -> Result<RepoLocator, LocatorError>;
+
+    /// The repository at `full_name` (`namespace/name`) on the instance of `kind` at
+    /// `web_host`, from these typed parts as they are stored (no URL is parsed, no request is
+    /// made); see [`crate::ForgeConfig::locate`].
+    ///
+    /// # Errors
+    /// A [`LocatorError`] when no instance this client serves matches, or the path is not one
+    /// the forge would have.
+    fn locate(
+        &self,
+        kind: ForgeKind,
+        web_host: &str,
+        full_name: &str,
+    ) -> Result<RepoLocator, LocatorError>;
 }
 
 /// `base` + segments, each percent-encoded as one path segment (`/` inside becomes `%2F`).

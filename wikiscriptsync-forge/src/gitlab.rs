@@ -488,4 +488,20 @@ impl Forge for GitLabForge {
     fn parse_repo_url(&self, input: &str) -> Result<RepoLocator, crate::locator::LocatorError> {
         crate::locator::only_kind(self.config.parse_repo_url(input)?, ForgeKind::GitLab, input)
     }
+
+    fn locate(
+        &self,
+        kind: ForgeKind,
+        web_host: &str,
+        full_name: &str,
+    ) -> Result<RepoLocator, crate::locator::LocatorError> {
+        // Only this client's kind: another kind's host is unknown to it.
+        if kind != ForgeKind::GitLab {
+            return Err(crate::locator::LocatorError::UnknownHost {
+                host: web_host.to_owned(),
+                known: "the GitLab instances of this client".to_owned(),
+            });
+        }
+        self.config.locate(kind, web_host, full_name)
+    }
 }

@@ -4,6 +4,8 @@
 //! - [`ForgeConfig`] (from values, through its builder; the crate reads no environment) →
 //!   [`Forges`], which implements [`Forge`].
 //! - [`Forges::parse_repo_url`] turns a URL into a [`RepoLocator`] or a [`LocatorError`] saying why not.
+//! - [`Forges::locate`] (and [`Forge::locate`]) rebuilds a stored repository's [`RepoLocator`]
+//!   from its kind, web host and `namespace/name`, without parsing a URL.
 //! - A check is [`Forge::head`] (one conditional request; free on GitHub with a token when
 //!   nothing moved) and, only if the branch moved, [`Forge::blob_shas`] (one tree request).
 //! - A branch that does not exist is [`ForgeError::BranchNotFound`]; [`Forge::branches`] and

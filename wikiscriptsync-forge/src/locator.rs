@@ -53,6 +53,12 @@ impl RepoLocator {
         }
     }
 
+    /// `host[:port]` of the web base (port only when not the scheme's default): with
+    /// [`Self::kind`] and [`Self::full_name`], what [`crate::ForgeConfig::locate`] takes back.
+    pub fn web_host(&self) -> String {
+        host_key(&self.web_base)
+    }
+
     /// `host[:port]` of the API; rate limits and request serialisation are per API host.
     pub fn api_host(&self) -> String {
         host_key(&self.api_base)
@@ -140,6 +146,30 @@ pub enum LocatorError {
         /// Which part ("owner", "repository name", "group", "branch", "path").
         part: &'static str,
         /// The offending value.
+        value: String,
+    },
+    /// A stored web host that several configured instances of the kind share (they differ
+    /// only by port, which the host does not name).
+    #[error(
+        "{host} names several configured {forge} instances ({known}): give the host with its port"
+    )]
+    AmbiguousHost {
+        /// GitHub or GitLab.
+        forge: ForgeKind,
+        /// The host given.
+        host: String,
+        /// The matching instances' hosts, comma-separated.
+        known: String,
+    },
+    /// A repository path (`full_name`) that is not `owner/name` (GitLab:
+    /// `group[/subgroup…]/project`).
+    #[error(
+        "{value:?} is not a {forge} repository path: give owner/name (GitLab: group/project, with any subgroups between)"
+    )]
+    BadFullName {
+        /// GitHub or GitLab.
+        forge: ForgeKind,
+        /// The path given.
         value: String,
     },
     /// A page of the forge that is not a repository (issues, settings, a user profile…).
@@ -252,6 +282,75 @@ pub(crate) fn parse(candidates: &[WebBase<'_>], input: &str) -> Result<RepoLocat
     };
     let segments = decoded_segments(rest)?;
     build(candidate, &segments)
+}
+
+/// Builds the locator of a repository from its typed parts — forge kind, web host (`host` or
+/// `host:port`) and `namespace/name` — without parsing a URL (see
+/// [`crate::ForgeConfig::locate`]). The path's segments are validated as [`parse`] validates a
+/// URL's.
+pub(crate) fn locate(
+    candidates: &[WebBase<'_>],
+    kind: ForgeKind,
+    web_host: &str,
+    full_name: &str,
+) -> Result<RepoLocator, LocatorError> {
+    let web_host = web_host.trim().to_ascii_lowercase();
+    let of_kind: Vec<&WebBase<'_>> = candidates
+        .iter()
+        .filter(|c| c.instance.kind == kind)
+        .collect();
+    // `host:port` names one web base; a bare host (rows stored before ports were kept) is
+    // accepted when exactly one web base of the kind is on that host.
+    let exact: Vec<&WebBase<'_>> = of_kind
+        .iter()
+        .copied()
+        .filter(|c| host_key(c.web_base) == web_host)
+        .collect();
+    let by_host: Vec<&WebBase<'_>> = if exact.is_empty() {
+        of_kind
+            .iter()
+            .copied()
+            .filter(|c| c.web_base.host_str() == Some(web_host.as_str()))
+            .collect()
+    } else {
+        exact
+    };
+    let candidate = match by_host.as_slice() {
+        [one] => *one,
+        [] => {
+            let known: Vec<WebBase<'_>> = of_kind.iter().map(|c| **c).collect();
+            return Err(LocatorError::UnknownHost {
+                host: web_host,
+                known: format!("the {kind} instances {}", known_hosts(&known)),
+            });
+        }
+        several => {
+            let known: Vec<WebBase<'_>> = several.iter().map(|c| **c).collect();
+            return Err(LocatorError::AmbiguousHost {
+                forge: kind,
+                host: web_host,
+                known: known_hosts(&known),
+            });
+        }
+    };
+    let bad = || LocatorError::BadFullName {
+        forge: kind,
+        value: full_name.to_owned(),
+    };
+    let segments: Vec<String> = full_name.split('/').map(str::to_owned).collect();
+    let shape_ok = match kind {
+        ForgeKind::GitHub => segments.len() == 2,
+        ForgeKind::GitLab => segments.len() >= 2 && segments.iter().all(|s| s != "-"),
+    };
+    if !shape_ok || segments.iter().any(String::is_empty) {
+        return Err(bad());
+    }
+    let locator = build(candidate, &segments)?;
+    // `build` forgives what a URL may carry (`.git`); a stored path is exactly the canonical one.
+    if locator.full_name() != full_name || locator.branch.is_some() || locator.path.is_some() {
+        return Err(bad());
+    }
+    Ok(locator)
 }
 
 /// `git@host:path` (scp-like syntax, no scheme).

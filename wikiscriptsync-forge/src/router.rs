@@ -72,6 +72,17 @@ impl Forges {
         self.config.parse_repo_url(input)
     }
 
+    /// Locates a stored repository from its typed parts (no request is made; the same as
+    /// [`Forge::locate`], callable without the trait in scope).
+    pub fn locate(
+        &self,
+        kind: ForgeKind,
+        web_host: &str,
+        full_name: &str,
+    ) -> Result<RepoLocator, LocatorError> {
+        self.config.locate(kind, web_host, full_name)
+    }
+
     /// The client for a locator's forge.
     pub fn for_repo(&self, repo: &RepoLocator) -> Arc<dyn Forge> {
         match repo.kind {
@@ -229,5 +240,14 @@ impl Forge for Forges {
 
     fn parse_repo_url(&self, input: &str) -> Result<RepoLocator, LocatorError> {
         self.config.parse_repo_url(input)
+    }
+
+    fn locate(
+        &self,
+        kind: ForgeKind,
+        web_host: &str,
+        full_name: &str,
+    ) -> Result<RepoLocator, LocatorError> {
+        self.config.locate(kind, web_host, full_name)
     }
 }

@@ -485,3 +485,210 @@ fn an_overridden_github_api_serves_github_com_urls_and_its_own_origin() {
         .unwrap();
     assert_eq!(locator.api_base.as_str(), "https://ghe.example.org/api/v3/");
 }
+
+// ----- locating a stored repository from its typed parts ----------------------------------------
+
+/// What `locate` gives back for a parsed URL: the same repository, without branch or path.
+fn bare(locator: &RepoLocator) -> RepoLocator {
+    RepoLocator {
+        branch: None,
+        path: None,
+        ..locator.clone()
+    }
+}
+
+#[test]
+fn every_accepted_url_is_located_again_from_its_kind_host_and_full_name() {
+    let config = config();
+    for (input, ..) in GOOD {
+        let parsed = parse(input).unwrap();
+        let located = config
+            .locate(parsed.kind, &parsed.web_host(), &parsed.full_name())
+            .unwrap_or_else(|e| panic!("{input}: {e}"));
+        assert_eq!(located, bare(&parsed), "{input}");
+    }
+    // A GitHub API override serves github.com and its own origin: each comes back as itself.
+    let overridden = ForgeConfig::builder("ua")
+        .github_api_url("http://127.0.0.1:4010")
+        .build()
+        .unwrap();
+    for input in [
+        "https://github.com/octo/gadgets",
+        "http://127.0.0.1:4010/octo/gadgets",
+    ] {
+        let parsed = overridden.parse_repo_url(input).unwrap();
+        let located = overridden
+            .locate(parsed.kind, &parsed.web_host(), &parsed.full_name())
+            .unwrap();
+        assert_eq!(located, parsed, "{input}");
+        assert_eq!(located.web_url(), input);
+    }
+}
+
+#[test]
+fn a_host_is_matched_with_its_port_and_a_bare_host_only_when_one_instance_has_it() {
+    let two_local = ForgeConfig::builder("ua")
+        .gitlab_instance("http://127.0.0.1:8929")
+        .gitlab_instance("http://127.0.0.1:8930")
+        .build()
+        .unwrap();
+    let second = two_local
+        .locate(ForgeKind::GitLab, "127.0.0.1:8930", "group/project")
+        .unwrap();
+    assert_eq!(second.api_base.as_str(), "http://127.0.0.1:8930/api/v4/");
+    assert_eq!(second.web_host(), "127.0.0.1:8930");
+    match two_local.locate(ForgeKind::GitLab, "127.0.0.1", "group/project") {
+        Err(LocatorError::AmbiguousHost { host, known, .. }) => {
+            assert_eq!(host, "127.0.0.1");
+            assert!(
+                known.contains("127.0.0.1:8929") && known.contains("127.0.0.1:8930"),
+                "{known}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // One instance on the host: a host stored without its port still finds it.
+    let one = config()
+        .locate(ForgeKind::GitLab, "127.0.0.1", "group/project")
+        .unwrap();
+    assert_eq!(one.web_url(), "http://127.0.0.1:8929/group/project");
+    // Host names are not case-sensitive; paths are kept as given.
+    let gh = config()
+        .locate(ForgeKind::GitHub, "GitHub.com", "Octo/Gadgets")
+        .unwrap();
+    assert_eq!(gh.web_url(), "https://github.com/Octo/Gadgets");
+}
+
+/// (kind, web host, full name, what the refusal must be)
+type BadParts = (
+    ForgeKind,
+    &'static str,
+    &'static str,
+    fn(&LocatorError) -> bool,
+);
+
+#[test]
+fn locating_refuses_unknown_hosts_other_kinds_and_paths_a_forge_would_not_have() {
+    let config = config();
+    let cases: &[BadParts] = &[
+        (GH, "bitbucket.org", "octo/gadgets", |e| {
+            matches!(e, LocatorError::UnknownHost { .. })
+        }),
+        (GH, "", "octo/gadgets", |e| {
+            matches!(e, LocatorError::UnknownHost { .. })
+        }),
+        // The host is configured, but as the other kind.
+        (GH, "gitlab.wikimedia.org", "group/project", |e| {
+            matches!(e, LocatorError::UnknownHost { .. })
+        }),
+        (GL, "github.com", "octo/gadgets", |e| {
+            matches!(e, LocatorError::UnknownHost { .. })
+        }),
+        (GL, "127.0.0.1:9999", "group/project", |e| {
+            matches!(e, LocatorError::UnknownHost { .. })
+        }),
+        (GH, "github.com", "", |e| {
+            matches!(e, LocatorError::BadFullName { .. })
+        }),
+        (GH, "github.com", "gadgets", |e| {
+            matches!(e, LocatorError::BadFullName { .. })
+        }),
+        (GH, "github.com", "octo/gadgets/extra", |e| {
+            matches!(e, LocatorError::BadFullName { .. })
+        }),
+        (GH, "github.com", "octo/gadgets.git", |e| {
+            matches!(e, LocatorError::BadFullName { .. })
+        }),
+        (GH, "github.com", "/octo/gadgets", |e| {
+            matches!(e, LocatorError::BadFullName { .. })
+        }),
+        (GH, "github.com", "octo/", |e| {
+            matches!(e, LocatorError::BadFullName { .. })
+        }),
+        (GL, "gitlab.com", "group//project", |e| {
+            matches!(e, LocatorError::BadFullName { .. })
+        }),
+        (GL, "gitlab.com", "group/-/project", |e| {
+            matches!(e, LocatorError::BadFullName { .. })
+        }),
+        (GL, "gitlab.com", "project", |e| {
+            matches!(e, LocatorError::BadFullName { .. })
+        }),
+        (GH, "github.com", "../gadgets", |e| {
+            matches!(e, LocatorError::InvalidCharacters { .. })
+        }),
+        (GH, "github.com", "octo/..", |e| {
+            matches!(e, LocatorError::InvalidCharacters { .. })
+        }),
+        (GH, "github.com", "oc_to/gadgets", |e| {
+            matches!(e, LocatorError::InvalidCharacters { .. })
+        }),
+        (GH, "github.com", "octo/gad gets", |e| {
+            matches!(e, LocatorError::InvalidCharacters { .. })
+        }),
+        (GL, "gitlab.com", "group/sub\\x/project", |e| {
+            matches!(e, LocatorError::InvalidCharacters { .. })
+        }),
+        (GL, "gitlab.com", "group/pro%2Fject", |e| {
+            matches!(e, LocatorError::InvalidCharacters { .. })
+        }),
+        (GH, "github.com", "settings/profile", |e| {
+            matches!(e, LocatorError::NotARepository { .. })
+        }),
+    ];
+    for (kind, host, full_name, expected) in cases {
+        match config.locate(*kind, host, full_name) {
+            Ok(locator) => panic!("{kind} {host:?} {full_name:?} was located as {locator:?}"),
+            Err(error) => {
+                assert!(
+                    expected(&error),
+                    "{kind} {host:?} {full_name:?} gave {error:?}"
+                );
+                assert!(!error.to_string().is_empty());
+            }
+        }
+    }
+}
+
+#[test]
+fn the_router_and_each_client_locate_through_the_forge_trait() {
+    use wikiscriptsync_forge::{Forge, Forges, GitHubForge, GitLabForge};
+
+    let config = config();
+    let router = Forges::new(config.clone()).unwrap();
+    let github = GitHubForge::new(&config).unwrap();
+    let gitlab = GitLabForge::new(&config).unwrap();
+    let gh = parse("https://github.com/octo/gadgets").unwrap();
+    let gl = parse("https://git.example.org/gitlab/group/sub/project").unwrap();
+    for (forge, name) in [
+        (&router as &dyn Forge, "router"),
+        (&github as &dyn Forge, "github"),
+    ] {
+        assert_eq!(
+            forge.locate(GH, "github.com", "octo/gadgets").unwrap(),
+            gh,
+            "{name}"
+        );
+    }
+    for (forge, name) in [
+        (&router as &dyn Forge, "router"),
+        (&gitlab as &dyn Forge, "gitlab"),
+    ] {
+        assert_eq!(
+            forge
+                .locate(GL, "git.example.org", "group/sub/project")
+                .unwrap(),
+            gl,
+            "{name}"
+        );
+    }
+    // Each client serves its own kind only.
+    assert!(matches!(
+        github.locate(GL, "git.example.org", "group/sub/project"),
+        Err(LocatorError::UnknownHost { .. })
+    ));
+    assert!(matches!(
+        gitlab.locate(GH, "github.com", "octo/gadgets"),
+        Err(LocatorError::UnknownHost { .. })
+    ));
+}

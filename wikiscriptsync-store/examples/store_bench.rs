@@ -64,6 +64,7 @@ async fn load(store: &Arc<dyn Store>) -> BenchResult<Vec<UserId>> {
                         "github.com"
                     }
                     .to_owned(),
+                    full_name: format!("owner{}/gadget{r}", r % USERS),
                     url: format!("https://github.com/owner{}/gadget{r}", r % USERS),
                     branch: "main".to_owned(),
                 },

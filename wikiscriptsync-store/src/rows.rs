@@ -63,6 +63,7 @@ pub(crate) struct RepositoryRow {
     user_id: i64,
     forge: Text,
     host: Text,
+    full_name: Text,
     repo_url: Text,
     branch: Text,
     head_sha: Option<Text>,
@@ -74,8 +75,8 @@ pub(crate) struct RepositoryRow {
 }
 
 impl RepositoryRow {
-    pub(crate) const COLUMNS: &'static str = "r.id, r.user_id, r.forge, r.host, r.repo_url, \
-        r.branch, r.head_sha, r.etag, r.last_checked_at, r.last_status, r.next_check_at, \
+    pub(crate) const COLUMNS: &'static str = "r.id, r.user_id, r.forge, r.host, r.full_name, \
+        r.repo_url, r.branch, r.head_sha, r.etag, r.last_checked_at, r.last_status, r.next_check_at, \
         r.created_at";
 
     pub(crate) fn into_domain(self) -> StoreResult<Repository> {
@@ -84,6 +85,7 @@ impl RepositoryRow {
             user_id: UserId(self.user_id),
             forge: Forge::parse(&self.forge)?,
             host: self.host.plain(),
+            full_name: self.full_name.plain(),
             url: self.repo_url.plain(),
             branch: self.branch.plain(),
             head_sha: self.head_sha.plain(),

@@ -27,6 +27,10 @@ fn new_repo(url: &str) -> NewRepository {
     NewRepository {
         forge: Forge::GitHub,
         host: "github.com".to_owned(),
+        full_name: url
+            .strip_prefix("https://github.com/")
+            .unwrap_or_default()
+            .to_owned(),
         url: url.to_owned(),
         branch: "main".to_owned(),
     }
@@ -139,7 +143,7 @@ async fn an_empty_database_is_refused_until_it_is_migrated(db: &TestDb) {
     .await
     .unwrap_err();
     assert!(
-        matches!(error, StoreError::SchemaNotMigrated { pending: 2 }),
+        matches!(error, StoreError::SchemaNotMigrated { pending: 3 }),
         "{error:?}"
     );
     assert!(
@@ -2241,6 +2245,85 @@ async fn monitors_from_before_origins_existed_are_the_users_own(db: &TestDb) {
     assert_eq!(old.origin, MonitorOrigin::User);
 }
 
+async fn a_repository_keeps_its_forge_host_and_full_name(db: &TestDb) {
+    let store = db.open().await;
+    let alice = user(&store, "Alice").await;
+    let added = store
+        .add_repository(
+            alice,
+            &NewRepository {
+                forge: Forge::GitLab,
+                host: "127.0.0.1:8929".to_owned(),
+                full_name: "group/sub/project".to_owned(),
+                url: "http://127.0.0.1:8929/group/sub/project".to_owned(),
+                branch: "main".to_owned(),
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (added.forge, added.host.as_str(), added.full_name.as_str()),
+        (Forge::GitLab, "127.0.0.1:8929", "group/sub/project")
+    );
+    assert_eq!(
+        store.list_repositories(alice).await.unwrap(),
+        std::slice::from_ref(&added)
+    );
+    let claimed = store
+        .claim_due_repositories(&claim("runner", t0(), 10))
+        .await
+        .unwrap();
+    assert_eq!(claimed[0].repository.full_name, "group/sub/project");
+}
+
+/// Rows written before `full_name` existed: derived from a canonical `https://<host>/<path>`
+/// URL, left empty for any other shape.
+async fn repositories_from_before_full_names_get_them_from_canonical_urls(db: &TestDb) {
+    db.migrate_before(20261202000003).await;
+    let rows = [
+        (
+            "github.com",
+            "https://github.com/octo/gadgets",
+            "octo/gadgets",
+        ),
+        (
+            "gitlab.wikimedia.org",
+            "https://gitlab.wikimedia.org/g/sub/p",
+            "g/sub/p",
+        ),
+        ("127.0.0.1", "http://127.0.0.1:8929/octo/gadgets", ""),
+        ("github.com", "https://github.com/octo/trailing/", ""),
+        ("github.com", "https://github.com/no-name", ""),
+        ("github.com", "https://github.com//empty-owner", ""),
+        ("github.com", "https://gitlab.com/other/host", ""),
+        ("github.com", "https://github.com/octo/q?x=1", ""),
+    ];
+    let now = t0().timestamp_millis();
+    let mut statements = vec![format!(
+        "INSERT INTO users (id, central_id, username, created_at, last_login_at) \
+         VALUES (1, 'sub-old', 'Old', {now}, {now})"
+    )];
+    for (i, (host, url, _)) in rows.iter().enumerate() {
+        statements.push(format!(
+            "INSERT INTO sync_trackedrepository (id, user_id, forge, host, repo_url, branch, \
+             next_check_at, created_at) VALUES ({}, 1, 'github', '{host}', '{url}', 'main', \
+             {now}, {now})",
+            i + 1
+        ));
+    }
+    let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
+    db.raw(&statements).await;
+    let store = db.open().await;
+    let stored = store.list_repositories(UserId(1)).await.unwrap();
+    let found: Vec<(&str, &str)> = stored
+        .iter()
+        .map(|r| (r.url.as_str(), r.full_name.as_str()))
+        .collect();
+    let expected: Vec<(&str, &str)> = rows.iter().map(|(_, url, name)| (*url, *name)).collect();
+    assert_eq!(found, expected);
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -2298,4 +2381,6 @@ conformance!(
     unwatching_a_file_or_removing_a_repository_drops_the_monitors_its_mappings_created,
     a_manual_check_makes_items_due_now_but_never_takes_another_runners_claim,
     monitors_from_before_origins_existed_are_the_users_own,
+    a_repository_keeps_its_forge_host_and_full_name,
+    repositories_from_before_full_names_get_them_from_canonical_urls,
 );

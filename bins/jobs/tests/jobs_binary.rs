@@ -45,6 +45,7 @@ async fn env_on(repositories: usize, db: TestDatabase) -> Env {
                 &NewRepository {
                     forge: Forge::GitHub,
                     host: "github.com".to_owned(),
+                    full_name: name.clone(),
                     url: github.repo_url(&name),
                     branch: "main".to_owned(),
                 },

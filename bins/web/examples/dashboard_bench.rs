@@ -52,6 +52,7 @@ async fn seed(dir: &Path) -> Result<(), BoxError> {
                 &NewRepository {
                     forge: Forge::GitHub,
                     host: "github.com".into(),
+                    full_name: format!("bench/gadgets-{r}"),
                     url: format!("https://github.com/bench/gadgets-{r}"),
                     branch: "main".into(),
                 },

@@ -38,6 +38,7 @@ async fn seed(app: &TestApp, username: &str) -> Owned {
             &NewRepository {
                 forge: Forge::GitHub,
                 host: "github.com".into(),
+                full_name: REPO.into(),
                 url: app.github.repo_url(REPO),
                 branch: "main".into(),
             },

@@ -68,6 +68,7 @@ impl Run {
                     &NewRepository {
                         forge: Forge::GitHub,
                         host: "github.com".to_owned(),
+                        full_name: repo_name(r),
                         url: format!("https://github.com/{}", repo_name(r)),
                         branch: "main".to_owned(),
                     },

@@ -6,13 +6,10 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::{App, Field, UseCaseError, UseCaseResult};
-use crate::forge::{
-    CommitSha, ForgeError, ForgeKind, Missing, RepoLocator, TreeFile, Usage, near_matches,
-};
+use crate::forge::{CommitSha, ForgeError, Missing, RepoLocator, TreeFile, Usage, near_matches};
 use crate::monitor::{RepositoryCheckSettings, RepositoryChecker, RepositoryRunReport};
 use crate::store::{
-    Forge, MappingScope, MappingStatus, NewRepository, Repository, RepositoryId, StoreError,
-    WatchedFile,
+    MappingScope, MappingStatus, Repository, RepositoryId, StoreError, WatchedFile,
 };
 
 /// Requests per forge host left unspent by checks a person starts: without a token GitHub
@@ -194,15 +191,7 @@ impl App {
                 .map_err(|e| repository_error(&locator, e))?,
         };
         self.require_branch(&locator, &branch, &mut usage).await?;
-        let new = NewRepository {
-            forge: match locator.kind {
-                ForgeKind::GitHub => Forge::GitHub,
-                ForgeKind::GitLab => Forge::GitLab,
-            },
-            host: locator.web_base.host_str().unwrap_or_default().to_owned(),
-            url: locator.web_url(),
-            branch,
-        };
+        let new = crate::repository::new_repository(&locator, branch);
         match self.store.add_repository(user, &new, Utc::now()).await {
             Ok(repository) => Ok(repository),
             Err(StoreError::AlreadyExists { .. }) => Err(UseCaseError::Conflict(format!(
@@ -323,13 +312,14 @@ impl App {
         })
     }
 
-    /// Where a stored repository lives, as the forge router knows it.
+    /// Where a stored repository lives, as the forge router knows it (from the row's typed
+    /// parts; see [`crate::repository::locator_of`]).
     pub(crate) fn locator(&self, repository: &Repository) -> UseCaseResult<RepoLocator> {
-        self.forges.parse_repo_url(&repository.url).map_err(|e| {
+        crate::repository::locator_of(self.forges.as_ref(), repository).map_err(|e| {
             UseCaseError::invalid(
                 Field::Url,
                 format!(
-                    "The stored repository URL {} is no longer accepted ({e}); remove the \
+                    "The stored repository {} can no longer be located ({e}); remove the \
                      repository and add it again.",
                     repository.url
                 ),

@@ -388,7 +388,7 @@ impl RepositoryChecker {
         claimed: ClaimedRepository,
         quota: Arc<Mutex<Quota>>,
     ) -> Result<TaskResult, StoreError> {
-        let locator = self.forges.parse_repo_url(&claimed.repository.url);
+        let locator = crate::repository::locator_of(self.forges.as_ref(), &claimed.repository);
         if let Ok(locator) = &locator {
             let host = locator.api_host();
             if !self.host_has_quota(&host, locator, &quota).await? {
@@ -542,7 +542,7 @@ impl RepositoryChecker {
                 return failed(
                     check,
                     usage,
-                    Err(format!("unusable repository URL: {err}")),
+                    Err(format!("the repository cannot be located: {err}")),
                     None,
                 );
             }

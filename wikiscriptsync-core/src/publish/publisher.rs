@@ -239,9 +239,7 @@ impl Publisher {
             .await
             .map_err(|e| with_target(e.into()))?
             .ok_or_else(|| with_target(PublishError::WatchedFileNotFound(file.id)))?;
-        let repo = self
-            .forges
-            .parse_repo_url(&repository.url)
+        let repo = crate::repository::locator_of(self.forges.as_ref(), &repository)
             .map_err(|e| with_target(e.into()))?;
         // A file never checked has no commit; the pipeline stops at the fetch step and logs it.
         let commit = repository

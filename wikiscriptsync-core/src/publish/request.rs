@@ -21,7 +21,7 @@ pub enum SourceRevision {
 pub enum PublishSource {
     /// A file in a GitHub or GitLab repository.
     Repository {
-        /// The repository (parse its URL with the forge router's `parse_repo_url`).
+        /// The repository (a stored one's from [`crate::repository::locator_of`]).
         repo: Box<RepoLocator>,
         /// The commit, or a branch to resolve.
         revision: SourceRevision,

@@ -289,6 +289,7 @@ pub async fn seed_checked_file(
                 &NewRepository {
                     forge: Forge::GitHub,
                     host: "github.com".to_owned(),
+                    full_name: REPO.to_owned(),
                     url: github.repo_url(REPO),
                     branch: "main".to_owned(),
                 },

@@ -117,6 +117,7 @@ pub async fn track(
             &NewRepository {
                 forge: Forge::GitHub,
                 host: "github.com".to_owned(),
+                full_name: full_name.to_owned(),
                 url: github.repo_url(full_name),
                 branch: "main".to_owned(),
             },

@@ -32,12 +32,13 @@ macro_rules! impl_repositories {
                 }
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO sync_trackedrepository \
-                     (user_id, forge, host, repo_url, branch, next_check_at, created_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                     (user_id, forge, host, full_name, repo_url, branch, next_check_at, \
+                     created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 )
                 .bind(user.0)
                 .bind(repository.forge.as_str())
                 .bind(&repository.host)
+                .bind(&repository.full_name)
                 .bind(&repository.url)
                 .bind(&repository.branch)
                 .bind(ms(now))

@@ -24,9 +24,14 @@ pub struct User {
 pub struct NewRepository {
     /// GitHub or GitLab.
     pub forge: Forge,
-    /// The forge host (`github.com`, `gitlab.wikimedia.org`); quota is tracked per host.
+    /// The forge's web host (`github.com`, `gitlab.wikimedia.org`; `host:port` when the
+    /// instance is not on its scheme's default port).
     pub host: String,
-    /// The repository's web URL.
+    /// The repository's path on the forge: `namespace/name` (GitHub's `full_name`, GitLab's
+    /// `path_with_namespace`). With `forge` and `host` it locates the repository without
+    /// parsing `url`.
+    pub full_name: String,
+    /// The repository's web URL (for people and links; not parsed to locate the repository).
     pub url: String,
     /// The branch to follow.
     pub branch: String,
@@ -41,8 +46,12 @@ pub struct Repository {
     pub user_id: UserId,
     /// GitHub or GitLab.
     pub forge: Forge,
-    /// The forge host.
+    /// The forge's web host (`host` or `host:port`).
     pub host: String,
+    /// The repository's path on the forge (`namespace/name`); empty for a row stored before
+    /// the column existed whose URL did not have the canonical `https://<host>/<full_name>`
+    /// shape (its locator comes from parsing `url` instead).
+    pub full_name: String,
     /// The repository's web URL.
     pub url: String,
     /// The branch followed.

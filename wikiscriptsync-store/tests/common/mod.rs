@@ -139,4 +139,46 @@ impl TestDb {
             }
         }
     }
+    /// Applies only the migrations older than `version` (the schema as an older binary left
+    /// it), so a test can plant rows the next migration must carry over.
+    pub async fn migrate_before(&self, version: i64) {
+        let dir = match self.engine {
+            Engine::Sqlite => "migrations/sqlite",
+            Engine::MariaDb => "migrations/mysql",
+        };
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let mut migrator = sqlx::migrate::Migrator::new(path)
+            .await
+            .expect("migrations");
+        let older: Vec<_> = migrator
+            .migrations
+            .iter()
+            .filter(|m| m.version < version)
+            .cloned()
+            .collect();
+        assert!(
+            older.len() < migrator.migrations.len(),
+            "no migration {version}"
+        );
+        migrator.migrations = older.into();
+        match self.engine {
+            Engine::Sqlite => {
+                // The store has not opened the file yet: create it.
+                let options: sqlx::sqlite::SqliteConnectOptions =
+                    self.url.parse().expect("sqlite URL");
+                let mut conn = sqlx::SqliteConnection::connect_with(
+                    &options.create_if_missing(true).foreign_keys(true),
+                )
+                .await
+                .expect("sqlite");
+                migrator.run(&mut conn).await.expect("older migrations");
+            }
+            Engine::MariaDb => {
+                let mut conn = sqlx::MySqlConnection::connect(&self.url)
+                    .await
+                    .expect("mariadb");
+                migrator.run(&mut conn).await.expect("older migrations");
+            }
+        }
+    }
 }
