@@ -507,7 +507,7 @@ async fn the_cli_and_the_web_app_leave_the_same_state_and_refuse_with_the_same_w
         .refused(
             "Alice",
             &["watch", "add", "--repo", &cli_repo, "README.md"],
-            Some("--paths"),
+            Some("PATHS"),
         )
         .await;
     let (web_says, _) = alice.refused(&watch, &[("path", "README.md")]).await;

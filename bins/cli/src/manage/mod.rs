@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
-use wikiscriptsync_core::app::{App, AppParts, UseCaseError};
+use wikiscriptsync_core::app::{App, AppParts, Field, UseCaseError};
 use wikiscriptsync_core::settings::Settings;
 use wikiscriptsync_core::setup;
 use wikiscriptsync_core::store::{MigrationPolicy, User};
@@ -181,9 +181,13 @@ fn refusal(flag: &str, error: UseCaseError) -> Failure {
 
 /// A use case's error whose field names the flag (`--url`, `--wiki`, ...).
 fn failure(error: UseCaseError) -> Failure {
-    let flag = error
-        .field()
-        .map(|f| format!("--{}", f.as_str().replace('_', "-")));
+    // Positional arguments are named as the help shows them; the rest are flags.
+    let flag = error.field().map(|field| match field {
+        Field::Url => "URL".to_owned(),
+        Field::Paths => "PATHS".to_owned(),
+        Field::Title => "--page / TITLES".to_owned(),
+        other => format!("--{}", other.as_str().replace('_', "-")),
+    });
     refusal(flag.as_deref().unwrap_or("input"), error)
 }
 
