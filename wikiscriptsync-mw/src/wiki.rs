@@ -395,7 +395,7 @@ impl WikiAddress {
         } else {
             url.set_query(None);
             (
-                path.clone(),
+                path,
                 ApiSearch::Page {
                     page: url.clone(),
                     fallback: conventional(),
