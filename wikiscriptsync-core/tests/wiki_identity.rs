@@ -300,7 +300,9 @@ async fn an_empty_file_is_refused_at_publish_before_any_wiki_request() {
     )
     .await
     .unwrap();
-    let repo = app.repositories(fakes.alice).await.unwrap()[0].repository.id;
+    let repo = app.repositories(fakes.alice).await.unwrap()[0]
+        .repository
+        .id;
     app.check_repository_now(fakes.alice, repo, "test")
         .await
         .unwrap();

@@ -1080,6 +1080,8 @@ async fn the_cached_dashboard_shows_the_users_own_changes_at_once() {
             std::time::Duration::from_secs(600),
         ));
     app.router = wikiscriptsync_web::router(app.state.clone());
+    // A wiki the fakes serve: a page to monitor is on a wiki the app can identify.
+    let wiki = app.wiki.api_url();
     let mut alice = app.login("alice").await;
     let first = app.get(&mut alice, "/").await;
     assert!(first.body.contains("0 repositories"), "{}", first.body);
@@ -1091,10 +1093,7 @@ async fn the_cached_dashboard_shows_the_users_own_changes_at_once() {
     app.post(
         &mut alice,
         "/pages",
-        &[
-            ("wiki", "meta.wikimedia.org"),
-            ("title", "MediaWiki:Common.js"),
-        ],
+        &[("wiki", wiki.as_str()), ("title", "MediaWiki:Vector.js")],
     )
     .await
     .expect(StatusCode::SEE_OTHER);
@@ -1107,10 +1106,7 @@ async fn the_cached_dashboard_shows_the_users_own_changes_at_once() {
     app.post(
         &mut bob,
         "/pages",
-        &[
-            ("wiki", "meta.wikimedia.org"),
-            ("title", "MediaWiki:Common.js"),
-        ],
+        &[("wiki", wiki.as_str()), ("title", "MediaWiki:Vector.js")],
     )
     .await
     .expect(StatusCode::SEE_OTHER);
