@@ -213,6 +213,15 @@ async fn management_commands_add_list_and_remove_what_a_user_tracks() {
     let pages = fakes
         .json(&["monitor", "list", "--user", "Alice", "--json"])
         .await;
+    let listed = fakes.run(&["monitor", "list", "--user", "Alice"]).await;
+    let listed = stdout(&listed);
+    assert!(
+        listed.contains(&format!(
+            "FakeWiki ({}) MediaWiki:Common.js",
+            fakes.wiki.host()
+        )),
+        "the text names the wiki by name and host: {listed}"
+    );
     assert_eq!(
         pages.as_array().unwrap().len(),
         3,

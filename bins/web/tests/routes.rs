@@ -1100,6 +1100,10 @@ async fn the_cached_dashboard_shows_the_users_own_changes_at_once() {
     let fresh = app.get(&mut alice, "/").await;
     assert!(fresh.body.contains("1 repositories"), "{}", fresh.body);
     assert!(fresh.body.contains("2 monitored pages"), "{}", fresh.body);
+    // Pages are shown on their wiki by name and host, not by API URL.
+    let pages = app.get(&mut alice, "/pages").await;
+    let shown = format!("<td>FakeWiki ({})</td>", app.wiki.host());
+    assert!(pages.body.contains(&shown), "{}", pages.body);
     // Another user's change does not drop Alice's entry (and Bob sees his own data).
     let mut bob = app.login("bob").await;
     seed(&app, "bob").await;
