@@ -689,6 +689,12 @@ impl WikiApi for GatedLogin {
     fn parse_wiki(&self, input: &str) -> Result<WikiUrl, mw::Error> {
         self.client.parse_wiki(input)
     }
+    fn parse_address(&self, input: &str) -> Result<mw::WikiAddress, mw::Error> {
+        WikiApi::parse_address(self.client.as_ref(), input)
+    }
+    async fn resolve_wiki(&self, input: &str) -> Result<mw::WikiIdentity, mw::Error> {
+        WikiApi::resolve_wiki(self.client.as_ref(), input).await
+    }
     async fn login(
         &self,
         wiki: &WikiUrl,
@@ -721,6 +727,12 @@ struct PanickingWiki(Arc<mw::ActionApiClient>);
 impl WikiApi for PanickingWiki {
     fn parse_wiki(&self, input: &str) -> Result<WikiUrl, mw::Error> {
         self.0.parse_wiki(input)
+    }
+    fn parse_address(&self, input: &str) -> Result<mw::WikiAddress, mw::Error> {
+        WikiApi::parse_address(self.0.as_ref(), input)
+    }
+    async fn resolve_wiki(&self, input: &str) -> Result<mw::WikiIdentity, mw::Error> {
+        WikiApi::resolve_wiki(self.0.as_ref(), input).await
     }
     async fn login(
         &self,

@@ -576,6 +576,12 @@ impl WikiApi for RacingWiki {
     fn parse_wiki(&self, input: &str) -> Result<WikiUrl, mw::Error> {
         self.inner.parse_wiki(input)
     }
+    fn parse_address(&self, input: &str) -> Result<mw::WikiAddress, mw::Error> {
+        WikiApi::parse_address(self.inner.as_ref(), input)
+    }
+    async fn resolve_wiki(&self, input: &str) -> Result<mw::WikiIdentity, mw::Error> {
+        WikiApi::resolve_wiki(self.inner.as_ref(), input).await
+    }
     async fn login(
         &self,
         wiki: &WikiUrl,

@@ -9,8 +9,9 @@ use secrecy::SecretString;
 
 use crate::error::Error;
 use crate::rights::{self, MissingRight};
+use crate::site::WikiIdentity;
 use crate::title::{ContentModel, Title, UserTalkTitle};
-use crate::wiki::WikiUrl;
+use crate::wiki::{WikiAddress, WikiUrl};
 
 /// A BotPassword: the `User@BotName` login name and the generated password.
 ///
@@ -322,6 +323,14 @@ pub enum TalkNoticeOutcome {
 pub trait WikiApi: Send + Sync {
     /// Parses a wiki address against this client's allow-list.
     fn parse_wiki(&self, input: &str) -> Result<WikiUrl, Error>;
+
+    /// Parses any address of a wiki (host, article, `index.php` or `api.php` URL) against this
+    /// client's allow-list, without a request.
+    fn parse_address(&self, input: &str) -> Result<WikiAddress, Error>;
+
+    /// Finds the wiki's API from any address and identifies the wiki with one `meta=siteinfo`
+    /// request (see [`crate::ActionApiClient::resolve_wiki`]).
+    async fn resolve_wiki(&self, input: &str) -> Result<WikiIdentity, Error>;
 
     /// Logs in with a BotPassword in a fresh session (own cookie jar): 2 requests.
     async fn login(

@@ -311,6 +311,16 @@ pub enum Error {
         /// The wiki's explanation.
         text: String,
     },
+    /// No MediaWiki API answered at any of the places a wiki's API is found.
+    #[error(
+        "no MediaWiki API answered at {}; give the wiki's api.php URL (Special:Version lists it \
+         under \"Entry point URLs\")",
+        .tried.join(" or ")
+    )]
+    NoApi {
+        /// The API URLs that were tried.
+        tried: Vec<String>,
+    },
 }
 
 fn right_hint(right: Option<&str>, grant: &Option<&'static str>) -> String {

@@ -1,5 +1,9 @@
 //! A MediaWiki Action API client for publishing and monitoring gadget and user-script pages.
 //!
+//! - [`WikiAddress`] and [`ActionApiClient::resolve_wiki`] find a wiki's API from any address
+//!   (host, article, `index.php`, `api.php`) and identify it with one `meta=siteinfo` request
+//!   ([`WikiIdentity`]: id, name, language, canonical API, namespaces); titles are then checked
+//!   against the wiki's own namespaces ([`WikiIdentity::title`]).
 //! - [`WikiUrl`] turns `en.wikipedia.org` (or a URL, or an `api.php` URL) into the API URL and
 //!   refuses hosts outside the [`AllowList`] before any request.
 //! - [`ActionApiClient`] (behind the object-safe [`WikiApi`] trait) opens [`Session`]s
@@ -53,6 +57,7 @@ pub mod oauth;
 mod probe;
 mod revisions;
 mod rights;
+mod site;
 mod title;
 mod wiki;
 
@@ -71,5 +76,8 @@ pub use error::{Error, LoginError, RetryCause};
 pub use revisions::{TITLES_PER_REQUEST, TITLES_PER_REQUEST_HIGH};
 pub use rights::{MissingRight, RequiredRight, check_rights, grant_for_right, required_rights};
 pub use secrecy::SecretString;
+pub use site::{
+    SITEINFO_PROPS, SiteNamespace, SiteTitle, SiteTitleError, SiteinfoError, WikiIdentity,
+};
 pub use title::{ContentModel, Namespace, Title, TitleError, UserTalkTitle};
-pub use wiki::{AllowList, WIKIMEDIA_DOMAINS, WikiUrl, WikiUrlError};
+pub use wiki::{AllowList, ApiSearch, WIKIMEDIA_DOMAINS, WikiAddress, WikiUrl, WikiUrlError};

@@ -316,6 +316,114 @@ impl WikiUrl {
     }
 }
 
+/// Where a wiki's API is to be found, from what a user typed (decided without a request).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiSearch {
+    /// The input named the API (`…/api.php`) or a script next to it (`…/index.php…`).
+    Exact(WikiUrl),
+    /// A bare host or site root: MediaWiki's conventional places, in order (`/w/api.php`, then
+    /// `/api.php`).
+    Conventional(Vec<WikiUrl>),
+    /// An article URL (`/wiki/Foo`): the page's `<link rel="EditURI">` names the API; the
+    /// conventional places are the fallback.
+    Page {
+        /// The article URL.
+        page: Url,
+        /// Where to look when the page names no API.
+        fallback: Vec<WikiUrl>,
+    },
+}
+
+/// A wiki address as typed, checked against the allow-list, before any request: how the input is
+/// remembered ([`WikiAddress::spelling`]) and where its API is to be looked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WikiAddress {
+    spelling: String,
+    search: ApiSearch,
+}
+
+impl WikiAddress {
+    /// Parses any address of a wiki: a host (`en.wikipedia.org`, `127.0.0.1:8080`), a site URL,
+    /// an article URL, an `index.php` URL or an `api.php` URL. A bare loopback host means plain
+    /// http (test wikis); every other bare host means https.
+    pub fn parse(input: &str, allow: &AllowList) -> Result<Self, WikiUrlError> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(WikiUrlError::Empty);
+        }
+        let unparsable = |err: url::ParseError| WikiUrlError::Unparsable {
+            input: trimmed.to_owned(),
+            reason: err.to_string(),
+        };
+        let mut url = if trimmed.contains("://") {
+            Url::parse(trimmed).map_err(unparsable)?
+        } else {
+            let url = Url::parse(&format!("https://{trimmed}")).map_err(unparsable)?;
+            match host_string(&url) {
+                Some(host) if is_loopback(&host) => {
+                    Url::parse(&format!("http://{trimmed}")).map_err(unparsable)?
+                }
+                _ => url,
+            }
+        };
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(WikiUrlError::CredentialsInUrl);
+        }
+        allow.check_url(&url)?;
+        url.set_fragment(None);
+        let path = url.path().to_owned();
+        let base = url.clone();
+        let at = |path: &str| -> WikiUrl {
+            let mut api = base.clone();
+            api.set_path(path);
+            api.set_query(None);
+            WikiUrl { api }
+        };
+        let conventional = || vec![at("/w/api.php"), at("/api.php")];
+        let (spelling_path, search) = if path.ends_with("/api.php") {
+            (path.clone(), ApiSearch::Exact(at(&path)))
+        } else if let Some(index) = path.find("/index.php").filter(|i| {
+            let after = &path[i + "/index.php".len()..];
+            after.is_empty() || after.starts_with('/')
+        }) {
+            let api = format!("{}/api.php", &path[..index]);
+            (api.clone(), ApiSearch::Exact(at(&api)))
+        } else if path.is_empty() || path == "/" {
+            ("/".to_owned(), ApiSearch::Conventional(conventional()))
+        } else if path == "/w" || path == "/w/" {
+            ("/w/api.php".to_owned(), ApiSearch::Exact(at("/w/api.php")))
+        } else {
+            url.set_query(None);
+            (
+                path,
+                ApiSearch::Page {
+                    page: url.clone(),
+                    fallback: conventional(),
+                },
+            )
+        };
+        let mut spelled = url.clone();
+        spelled.set_path(&spelling_path);
+        spelled.set_query(None);
+        Ok(Self {
+            spelling: spelled.to_string(),
+            search,
+        })
+    }
+
+    /// The input in one normal form (scheme, lower-case host, port, the path that decides the
+    /// API; no query): two inputs with the same spelling are the same wiki, so a store can
+    /// remember spellings it has resolved.
+    pub fn spelling(&self) -> &str {
+        &self.spelling
+    }
+
+    /// Where to look for the API.
+    pub fn search(&self) -> &ApiSearch {
+        &self.search
+    }
+}
+
 impl fmt::Display for WikiUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

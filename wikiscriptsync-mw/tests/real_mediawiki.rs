@@ -381,3 +381,112 @@ async fn a_notice_to_a_missing_talk_page_names_the_createtalk_right_and_its_gran
     assert_eq!(right.as_deref(), Some("createtalk"));
     assert_eq!(*grant, Some("createeditmovepage"));
 }
+
+#[tokio::test]
+async fn every_spelling_of_the_wiki_resolves_to_one_identity_in_one_siteinfo_request() {
+    let Some(wiki) = real_wiki("resolve") else {
+        return;
+    };
+    let api = wiki.wiki.api_url();
+    let host = wiki.wiki.host();
+    let root = format!("{}://{host}", api.scheme());
+    let spellings = [
+        host.clone(),
+        root.clone(),
+        api.to_string(),
+        format!("{}index.php/Main_Page", wiki.wiki.script_base()),
+    ];
+    let mut identities = Vec::new();
+    for spelling in &spellings {
+        let before = wiki.client.request_count();
+        identities.push(wiki.client.resolve_wiki(spelling).await.unwrap());
+        assert!(
+            wiki.client.request_count() - before <= 2,
+            "{spelling}: one siteinfo request, after at most one other place"
+        );
+    }
+    for (identity, spelling) in identities.iter().zip(&spellings) {
+        assert_eq!(identity, &identities[0], "{spelling}");
+    }
+    let identity = &identities[0];
+    assert_eq!(
+        identity.api, wiki.wiki,
+        "the canonical API is the test wiki's"
+    );
+    assert!(!identity.wiki_id.is_empty() && !identity.sitename.is_empty());
+    assert_eq!(identity.namespace(-1).unwrap().name, "Special");
+    assert!(identity.title("Special:BlankPage").is_err());
+    assert_eq!(
+        identity
+            .title("User:Admin/x.js")
+            .unwrap()
+            .content_model
+            .as_str(),
+        "javascript"
+    );
+    wiki.assert_server_agrees();
+}
+
+/// The fake wiki answers siteinfo field for field as Debian's MediaWiki does: every field the
+/// fake sends, MediaWiki sends with the same value (where the value is not the site's own).
+#[tokio::test]
+async fn the_fake_wikis_siteinfo_matches_mediawikis() {
+    let Some(wiki) = real_wiki("siteinfo-fields") else {
+        return;
+    };
+    let query = "action=query&meta=siteinfo&siprop=general%7Cnamespaces%7Cnamespacealiases\
+                 &format=json&formatversion=2";
+    let http = reqwest::Client::builder()
+        .user_agent(wiki.user_agent.as_str())
+        .build()
+        .unwrap();
+    let get = |url: String| {
+        let request = http.get(url);
+        async move {
+            request
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let real = get(format!("{}?{query}", wiki.wiki.api_url())).await;
+    let fake = wikiscriptsync_mw::testkit::FakeWiki::start_with_script_path("").await;
+    let real_general = &real["query"]["general"];
+    fake.set_site_name(
+        real_general["sitename"].as_str().unwrap(),
+        real_general["wikiid"].as_str().unwrap(),
+    );
+    let fake_answer = get(format!("{}?{query}", fake.api_url())).await;
+    let site_specific = [
+        "base",
+        "server",
+        "servername",
+        "time",
+        "generator",
+        "maxarticlesize",
+    ];
+    let fake_general = fake_answer["query"]["general"].as_object().unwrap();
+    for (field, value) in fake_general {
+        let real_value = &real_general[field];
+        assert!(!real_value.is_null(), "MediaWiki has no general.{field}");
+        if !site_specific.contains(&field.as_str()) {
+            assert_eq!(value, real_value, "general.{field}");
+        }
+        assert_eq!(
+            std::mem::discriminant(value),
+            std::mem::discriminant(real_value),
+            "general.{field} has MediaWiki's JSON type"
+        );
+    }
+    assert_eq!(
+        fake_answer["query"]["namespaces"], real["query"]["namespaces"],
+        "namespaces"
+    );
+    assert_eq!(
+        fake_answer["query"]["namespacealiases"], real["query"]["namespacealiases"],
+        "namespace aliases"
+    );
+}

@@ -544,3 +544,32 @@ pub(crate) fn map_rows<R, T>(
 ) -> StoreResult<Vec<T>> {
     rows.into_iter().map(f).collect()
 }
+
+#[derive(FromRow)]
+pub(crate) struct KnownWikiRow {
+    wiki: Text,
+    api_url: Text,
+    wiki_id: Text,
+    server: Text,
+    sitename: Text,
+    language: Text,
+    namespaces: Text,
+    resolved_at: i64,
+}
+
+impl KnownWikiRow {
+    pub(crate) const COLUMNS: &'static str = "w.wiki, w.api_url, w.wiki_id, w.server, w.sitename, w.language, w.namespaces, w.resolved_at";
+
+    pub(crate) fn into_domain(self) -> StoreResult<KnownWiki> {
+        Ok(KnownWiki {
+            key: self.wiki.plain(),
+            api_url: self.api_url.plain(),
+            wiki_id: self.wiki_id.plain(),
+            server: self.server.plain(),
+            sitename: self.sitename.plain(),
+            language: self.language.plain(),
+            namespaces: self.namespaces.plain(),
+            resolved_at: time(self.resolved_at)?,
+        })
+    }
+}

@@ -219,6 +219,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Delete the user's BotPassword for a wiki.
     async fn delete_credential(&self, user: UserId, wiki: &str) -> StoreResult<bool>;
 
+    /// Stores a resolved wiki (replacing what was stored under its key) and remembers
+    /// `spellings` (what users typed, normalised) as names of it. Its key, its API URL and
+    /// every spelling then find it with [`Store::wiki_by_spelling`].
+    async fn save_wiki(&self, wiki: &KnownWiki, spellings: &[String]) -> StoreResult<()>;
+
+    /// The wiki stored under this key, API URL or remembered spelling.
+    async fn wiki_by_spelling(&self, spelling: &str) -> StoreResult<Option<KnownWiki>>;
+
+    /// Every known wiki, by key.
+    async fn known_wikis(&self) -> StoreResult<Vec<KnownWiki>>;
+
     /// Every stored credential, for key rotation.
     async fn all_credentials(&self) -> StoreResult<Vec<StoredCredential>>;
 

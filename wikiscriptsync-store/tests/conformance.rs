@@ -121,7 +121,8 @@ async fn migrations_apply_from_empty_and_running_them_again_is_a_no_op(db: &Test
             Engine::Sqlite => {
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND \
                 (name LIKE 'sync_%' OR name LIKE 'publish_%' OR name LIKE 'wiki_monitor_%' OR \
-                name LIKE 'notifications_%' OR name IN ('users', 'accounts_toolvisit'))"
+                name LIKE 'notifications_%' OR \
+                name IN ('users', 'accounts_toolvisit', 'wikis', 'wiki_spellings'))"
             }
             Engine::MariaDb => {
                 "SELECT COUNT(*) FROM information_schema.tables WHERE \
@@ -129,7 +130,10 @@ async fn migrations_apply_from_empty_and_running_them_again_is_a_no_op(db: &Test
             }
         })
         .await;
-    assert_eq!(tables, 14, "13 seed tables plus users");
+    assert_eq!(
+        tables, 16,
+        "13 seed tables, users, wikis and their spellings"
+    );
 }
 
 async fn an_empty_database_is_refused_until_it_is_migrated(db: &TestDb) {
@@ -143,7 +147,7 @@ async fn an_empty_database_is_refused_until_it_is_migrated(db: &TestDb) {
     .await
     .unwrap_err();
     assert!(
-        matches!(error, StoreError::SchemaNotMigrated { pending: 3 }),
+        matches!(error, StoreError::SchemaNotMigrated { pending: 4 }),
         "{error:?}"
     );
     assert!(
@@ -2324,6 +2328,168 @@ async fn repositories_from_before_full_names_get_them_from_canonical_urls(db: &T
     assert_eq!(found, expected);
 }
 
+// ----- wikis -------------------------------------------------------------------------------------
+
+fn known_wiki(key: &str, api_url: &str, sitename: &str) -> KnownWiki {
+    KnownWiki {
+        key: key.to_owned(),
+        api_url: api_url.to_owned(),
+        wiki_id: "testwiki".to_owned(),
+        server: "http://127.0.0.1:8080".to_owned(),
+        sitename: sitename.to_owned(),
+        language: "en".to_owned(),
+        namespaces: r#"[{"id":-1,"name":"Special"}]"#.to_owned(),
+        resolved_at: t0(),
+    }
+}
+
+async fn a_wiki_is_found_by_its_key_its_api_url_and_every_spelling_it_was_saved_with(db: &TestDb) {
+    let store = db.open().await;
+    let api = "http://127.0.0.1:8080/api.php";
+    assert_eq!(store.wiki_by_spelling(api).await.unwrap(), None);
+    let wiki = known_wiki(api, api, "TestWiki");
+    store
+        .save_wiki(&wiki, &["http://127.0.0.1:8080/".to_owned()])
+        .await
+        .unwrap();
+    for spelling in [api, "http://127.0.0.1:8080/"] {
+        assert_eq!(
+            store.wiki_by_spelling(spelling).await.unwrap().as_ref(),
+            Some(&wiki),
+            "{spelling}"
+        );
+    }
+    assert_eq!(
+        store
+            .wiki_by_spelling("http://127.0.0.1:8080/w/api.php")
+            .await
+            .unwrap(),
+        None
+    );
+    // Resolving again (a renamed wiki) replaces the identity and keeps the spellings.
+    let renamed = known_wiki(api, api, "Renamed wiki");
+    store
+        .save_wiki(
+            &renamed,
+            &["http://127.0.0.1:8080/index.php/Main_Page".to_owned()],
+        )
+        .await
+        .unwrap();
+    for spelling in [
+        "http://127.0.0.1:8080/",
+        "http://127.0.0.1:8080/index.php/Main_Page",
+    ] {
+        assert_eq!(
+            store
+                .wiki_by_spelling(spelling)
+                .await
+                .unwrap()
+                .unwrap()
+                .sitename,
+            "Renamed wiki"
+        );
+    }
+    store
+        .save_wiki(
+            &known_wiki(
+                "en.wikipedia.org",
+                "https://en.wikipedia.org/w/api.php",
+                "Wikipedia",
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let keys: Vec<String> = store
+        .known_wikis()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|w| w.key)
+        .collect();
+    assert_eq!(keys, ["en.wikipedia.org", api]);
+    assert!(matches!(
+        store.save_wiki(&known_wiki("", api, "x"), &[]).await,
+        Err(StoreError::InvalidInput(_))
+    ));
+}
+
+/// Rows written before wikis were known spelled `https://HOST/w/api.php` and `HOST` apart; the
+/// migration makes them one where that is certain, and leaves a row that would duplicate one.
+async fn the_wikis_migration_rewrites_rows_that_spelled_a_known_wiki_differently(db: &TestDb) {
+    let store = db.open().await;
+    let (alice, _repo, file, _mapping) = fixture(&store, "Alice").await;
+    let long = "https://de.wikipedia.org/w/api.php";
+    db.raw(&[
+        "DELETE FROM _sqlx_migrations WHERE version = 20261202000002",
+        "DROP TABLE wiki_spellings",
+        "DROP TABLE wikis",
+        &format!(
+            "INSERT INTO sync_filemapping (watched_file_id, wiki, page_title, created_at) \
+             VALUES ({}, '{long}', 'MediaWiki:Gadget-de.js', 0)",
+            file.id.0
+        ),
+        &format!(
+            "INSERT INTO wiki_monitor_pagemonitor (user_id, wiki, page_title, next_check_at, \
+             created_at) VALUES ({0}, '{long}', 'A', 0, 0), ({0}, '{long}', 'B', 0, 0), \
+             ({0}, 'de.wikipedia.org', 'B', 0, 0), \
+             ({0}, 'http://127.0.0.1:8080/w/api.php', 'C', 0, 0)",
+            alice.0
+        ),
+        &format!(
+            "INSERT INTO notifications_userpreference (user_id, home_wiki, digest, \
+             disabled_event_kinds, updated_at) VALUES ({}, '{long}', 0, '', 0)",
+            alice.0
+        ),
+    ])
+    .await;
+    let applied = store.migrate().await.unwrap().applied;
+    assert_eq!(applied.len(), 1, "{applied:?}");
+    let count = |wiki: &str, table: &str, column: &str| {
+        format!("SELECT COUNT(*) FROM {table} WHERE {column} = '{wiki}'")
+    };
+    assert_eq!(
+        db.raw_i64(&count("de.wikipedia.org", "sync_filemapping", "wiki"))
+            .await,
+        1
+    );
+    assert_eq!(
+        db.raw_i64(&count(
+            "de.wikipedia.org",
+            "wiki_monitor_pagemonitor",
+            "wiki"
+        ))
+        .await,
+        2,
+        "A rewritten, B already there"
+    );
+    assert_eq!(
+        db.raw_i64(&count(long, "wiki_monitor_pagemonitor", "wiki"))
+            .await,
+        1,
+        "the B that would duplicate stays"
+    );
+    assert_eq!(
+        db.raw_i64(&count(
+            "http://127.0.0.1:8080/w/api.php",
+            "wiki_monitor_pagemonitor",
+            "wiki"
+        ))
+        .await,
+        1,
+        "a guessed path is not decidable without a request"
+    );
+    assert_eq!(
+        store
+            .notification_preferences(alice)
+            .await
+            .unwrap()
+            .home_wiki
+            .as_deref(),
+        Some("de.wikipedia.org")
+    );
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -2383,4 +2549,6 @@ conformance!(
     monitors_from_before_origins_existed_are_the_users_own,
     a_repository_keeps_its_forge_host_and_full_name,
     repositories_from_before_full_names_get_them_from_canonical_urls,
+    a_wiki_is_found_by_its_key_its_api_url_and_every_spelling_it_was_saved_with,
+    the_wikis_migration_rewrites_rows_that_spelled_a_known_wiki_differently,
 );

@@ -104,6 +104,9 @@ fn stdout(out: &Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn management_commands_add_list_and_remove_what_a_user_tracks() {
     let fakes = Fakes::start().await;
+    // The fake wiki, named by its API URL here and by other spellings below.
+    let wiki = fakes.wiki.api_url();
+    let wiki_key = fakes.wiki.wiki_url().key();
     let url = fakes.github.repo_url("octo/gadgets");
     let repo = fakes
         .json(&["repo", "add", "--user", "Alice", &url, "--json"])
@@ -144,14 +147,14 @@ async fn management_commands_add_list_and_remove_what_a_user_tracks() {
             "--file",
             &file_id,
             "--wiki",
-            "en.wikipedia.org",
+            &wiki,
             "--page",
             "MediaWiki:Gadget-a.js",
             "--monitor",
             "--json",
         ])
         .await;
-    assert_eq!(mapping["wiki"], "en.wikipedia.org");
+    assert_eq!(mapping["wiki"], wiki_key);
     assert_eq!(mapping["monitored"], true);
     let monitors = fakes
         .json(&[
@@ -160,13 +163,16 @@ async fn management_commands_add_list_and_remove_what_a_user_tracks() {
             "--user",
             "Alice",
             "--wiki",
-            "https://meta.wikimedia.org/w/api.php",
+            &format!("http://{}", fakes.wiki.host()),
             "MediaWiki:Common.js",
             "User:Alice/common.js",
             "--json",
         ])
         .await;
-    assert_eq!(monitors["added"][0]["wiki"], "meta.wikimedia.org");
+    assert_eq!(
+        monitors["added"][0]["wiki"], wiki_key,
+        "one wiki, however spelled"
+    );
     let prefs = fakes
         .json(&[
             "prefs",
@@ -174,7 +180,7 @@ async fn management_commands_add_list_and_remove_what_a_user_tracks() {
             "--user",
             "Alice",
             "--home-wiki",
-            "meta.wikimedia.org",
+            &fakes.wiki.host(),
             "--digest",
             "--disable",
             "page_moved",
@@ -207,6 +213,15 @@ async fn management_commands_add_list_and_remove_what_a_user_tracks() {
     let pages = fakes
         .json(&["monitor", "list", "--user", "Alice", "--json"])
         .await;
+    let listed = fakes.run(&["monitor", "list", "--user", "Alice"]).await;
+    let listed = stdout(&listed);
+    assert!(
+        listed.contains(&format!(
+            "FakeWiki ({}) MediaWiki:Common.js",
+            fakes.wiki.host()
+        )),
+        "the text names the wiki by name and host: {listed}"
+    );
     assert_eq!(
         pages.as_array().unwrap().len(),
         3,
@@ -217,7 +232,7 @@ async fn management_commands_add_list_and_remove_what_a_user_tracks() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|p| p["wiki"] == "en.wikipedia.org" && p["title"] == "MediaWiki:Gadget-a.js"),
+            .any(|p| p["wiki"] == wiki_key && p["title"] == "MediaWiki:Gadget-a.js"),
         "{pages}"
     );
 
@@ -231,7 +246,7 @@ async fn management_commands_add_list_and_remove_what_a_user_tracks() {
             "--user",
             "Bob",
             "--wiki",
-            "meta.wikimedia.org",
+            &wiki,
             "Main Page",
             "--json",
         ])

@@ -2,8 +2,11 @@
 //! small formatting helpers templates use. Pages are askama templates (auto-escaping HTML,
 //! compiled into the binary); each handler module defines its own page structs.
 
+use std::collections::HashMap;
+
 use askama::Template;
 use chrono::{DateTime, Utc};
+use wikiscriptsync_core::app::{App, UseCaseResult};
 use wikiscriptsync_core::store::{
     FileCheckStatus, MappingOptions, MappingStatus, MappingSyncState, PublishOutcome, WatchedFile,
 };
@@ -124,6 +127,32 @@ pub struct MappingView {
     pub state: &'static str,
     /// The state's CSS class.
     pub state_class: &'static str,
+}
+
+impl MappingView {
+    /// The same view with its wiki shown by name and host.
+    #[must_use]
+    pub fn named(mut self, names: &WikiNames) -> Self {
+        self.wiki = names.show(&self.wiki);
+        self
+    }
+}
+
+/// How stored wikis are shown: `Sitename (host)` for every wiki the app has identified, the
+/// stored key for the others.
+#[derive(Debug, Clone, Default)]
+pub struct WikiNames(HashMap<String, String>);
+
+impl WikiNames {
+    /// The names of every known wiki (one store read, no request).
+    pub async fn load(app: &App) -> UseCaseResult<Self> {
+        Ok(Self(app.wiki_names().await?))
+    }
+
+    /// How the wiki stored as `key` is shown.
+    pub fn show(&self, key: &str) -> String {
+        self.0.get(key).cloned().unwrap_or_else(|| key.to_owned())
+    }
 }
 
 impl From<&MappingStatus> for MappingView {

@@ -1081,6 +1081,8 @@ async fn the_cached_dashboard_shows_the_users_own_changes_at_once() {
             std::time::Duration::from_secs(600),
         ));
     app.router = wikiscriptsync_web::router(app.state.clone());
+    // A wiki the fakes serve: a page to monitor is on a wiki the app can identify.
+    let wiki = app.wiki.api_url();
     let mut alice = app.login("alice").await;
     let first = app.get(&mut alice, "/").await;
     assert!(first.body.contains("0 repositories"), "{}", first.body);
@@ -1092,26 +1094,24 @@ async fn the_cached_dashboard_shows_the_users_own_changes_at_once() {
     app.post(
         &mut alice,
         "/pages",
-        &[
-            ("wiki", "meta.wikimedia.org"),
-            ("title", "MediaWiki:Common.js"),
-        ],
+        &[("wiki", wiki.as_str()), ("title", "MediaWiki:Vector.js")],
     )
     .await
     .expect(StatusCode::SEE_OTHER);
     let fresh = app.get(&mut alice, "/").await;
     assert!(fresh.body.contains("1 repositories"), "{}", fresh.body);
     assert!(fresh.body.contains("2 monitored pages"), "{}", fresh.body);
+    // Pages are shown on their wiki by name and host, not by API URL.
+    let pages = app.get(&mut alice, "/pages").await;
+    let shown = format!("<td>FakeWiki ({})</td>", app.wiki.host());
+    assert!(pages.body.contains(&shown), "{}", pages.body);
     // Another user's change does not drop Alice's entry (and Bob sees his own data).
     let mut bob = app.login("bob").await;
     seed(&app, "bob").await;
     app.post(
         &mut bob,
         "/pages",
-        &[
-            ("wiki", "meta.wikimedia.org"),
-            ("title", "MediaWiki:Common.js"),
-        ],
+        &[("wiki", wiki.as_str()), ("title", "MediaWiki:Vector.js")],
     )
     .await
     .expect(StatusCode::SEE_OTHER);

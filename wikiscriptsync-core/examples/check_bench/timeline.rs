@@ -47,6 +47,15 @@ impl WikiApi for TimedWikiApi {
     fn parse_wiki(&self, input: &str) -> Result<WikiUrl, Error> {
         self.inner.parse_wiki(input)
     }
+    fn parse_address(&self, input: &str) -> Result<wikiscriptsync_core::mw::WikiAddress, Error> {
+        WikiApi::parse_address(self.inner.as_ref(), input)
+    }
+    async fn resolve_wiki(
+        &self,
+        input: &str,
+    ) -> Result<wikiscriptsync_core::mw::WikiIdentity, Error> {
+        WikiApi::resolve_wiki(self.inner.as_ref(), input).await
+    }
 
     async fn login(
         &self,

@@ -77,7 +77,6 @@ impl App {
         bot_login: &str,
         password: SecretString,
     ) -> UseCaseResult<CredentialReport> {
-        let wiki = self.parse_wiki(Field::Wiki, wiki)?;
         let login = parse_bot_login(bot_login)?;
         if secrecy::ExposeSecret::expose_secret(&password)
             .trim()
@@ -89,6 +88,7 @@ impl App {
             ));
         }
         let vault = self.vault()?;
+        let wiki = self.resolve_wiki(Field::Wiki, wiki).await?.api;
         let credentials = BotPassword::new(login.clone(), password.clone());
         let info = self
             .check_login(&wiki, credentials, "so it was not saved")
@@ -109,7 +109,7 @@ impl App {
         user: UserId,
         wiki: &str,
     ) -> UseCaseResult<CredentialReport> {
-        let wiki = self.parse_wiki(Field::Wiki, wiki)?;
+        let wiki = self.resolve_wiki(Field::Wiki, wiki).await?.api;
         let key = wiki.key();
         let stored = self.store.credential(user, &key).await?.ok_or_else(|| {
             UseCaseError::invalid(
@@ -138,7 +138,7 @@ impl App {
         if self.store.delete_credential(user, wiki).await? {
             return Ok(wiki.to_owned());
         }
-        let key = self.parse_wiki(Field::Wiki, wiki)?.key();
+        let key = self.resolve_wiki(Field::Wiki, wiki).await?.key();
         if self.store.delete_credential(user, &key).await? {
             return Ok(key);
         }

@@ -3,6 +3,7 @@
 
 use chrono::Utc;
 
+use super::wikis::{model_for_file, site_title};
 use super::{App, Field, UseCaseError, UseCaseResult};
 use crate::mw::{Title, WikiUrl};
 use crate::store::{
@@ -47,14 +48,59 @@ impl App {
     }
 
     /// Maps one of the user's watched files to a page and, when asked, monitors that page —
-    /// both or neither.
+    /// both or neither. The wiki is resolved (no request once known) and the title checked
+    /// against it before anything is saved: no Special or Media page, percent-encoding decoded,
+    /// a page whose content model fits the file, and a page no other file of the user's is
+    /// mapped to.
     pub async fn map_file(&self, user: UserId, input: &MapFile) -> UseCaseResult<Mapping> {
         let file = self.watched_file(user, input.file).await?;
-        let (wiki, title) = self.parse_page(&input.wiki, &input.title)?;
+        // The title's syntax first: a typo costs no request, even for a wiki not yet known.
+        parse_title(&input.title)?;
+        let wiki = self.resolve_wiki(Field::Wiki, &input.wiki).await?;
+        let title = site_title(&wiki, &input.title)?;
+        if let Some(needed) = model_for_file(&file.path)
+            && title.content_model != needed
+        {
+            return Err(UseCaseError::invalid(
+                Field::Title,
+                format!(
+                    "{} is a {} page on {}, but {} needs a {needed} page: MediaWiki makes \
+                     `MediaWiki:` pages and `User:` subpages ending in .js, .css or .json \
+                     JavaScript, CSS or JSON; name such a page.",
+                    title.title,
+                    title.content_model,
+                    wiki.display_name(),
+                    file.path
+                ),
+            ));
+        }
+        let key = wiki.key();
+        let taken = self
+            .store
+            .mapping_statuses(user, &crate::store::MappingScope::Wiki(key.clone()))
+            .await?
+            .into_iter()
+            .find(|status| {
+                status.mapping.page_title == title.title.as_str()
+                    && status.mapping.watched_file_id != file.id
+            });
+        if let Some(existing) = taken {
+            return Err(UseCaseError::invalid(
+                Field::Title,
+                format!(
+                    "{} on {} is already the target of {} (in {}); a page is published from \
+                     one file only. Unmap that file first, or choose another page.",
+                    title.title,
+                    wiki.display_name(),
+                    existing.file_path,
+                    existing.repository_url
+                ),
+            ));
+        }
         let new = NewMapping {
             watched_file_id: file.id,
-            wiki: wiki.key(),
-            page_title: title.as_str().to_owned(),
+            wiki: key,
+            page_title: title.title.as_str().to_owned(),
             options: input.options,
         };
         match self

@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | users | [`users`] | log in (OAuth or development), the CLI's local user |
 //! | tracking | [`repositories`], [`files`], [`mappings`], [`monitors`] | add/remove a repository, watch/unwatch files, map/unmap (with its monitor, one transaction), monitor/unmonitor pages, check one repository now |
+//! | wikis | [`wikis`] | resolve a wiki once from any address (cached), wiki names for display |
 //! | accounts | [`credentials`], [`preferences`] | save/verify/delete a BotPassword (always logs in once and reports the rights), notification preferences |
 //! | publishing | [`publishing`] | preview, publish, publish everywhere, publish an ad-hoc file |
 //! | operations | [`operations`] | migrate the database, rotate the BotPassword key |
@@ -27,6 +28,7 @@ pub mod publishing;
 pub mod reports;
 pub mod repositories;
 pub mod users;
+pub mod wikis;
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 
-use super::mappings::parse_title;
+use super::wikis::site_title;
 use super::{App, Field, UseCaseError, UseCaseResult};
 use crate::store::{
     PageCheckLogEntry, PageMonitor, PageMonitorId, PageRequest, Paged, StoreError, UserId,
@@ -21,18 +21,24 @@ pub struct Monitored {
 }
 
 impl App {
-    /// Monitors pages of one wiki. Every title is validated before anything is stored.
+    /// Monitors pages of one wiki. The wiki is resolved (no request once known) and every
+    /// title validated against its namespaces before anything is stored.
     pub async fn monitor_pages(
         &self,
         user: UserId,
         wiki: &str,
         titles: &[String],
     ) -> UseCaseResult<Monitored> {
-        let wiki = self.parse_wiki(Field::Wiki, wiki)?.key();
+        // The titles' syntax first: a typo costs no request, even for a wiki not yet known.
+        for title in titles.iter().filter(|t| !t.trim().is_empty()) {
+            super::mappings::parse_title(title)?;
+        }
+        let identity = self.resolve_wiki(Field::Wiki, wiki).await?;
+        let wiki = identity.key();
         let titles = titles
             .iter()
             .filter(|t| !t.trim().is_empty())
-            .map(|t| parse_title(t))
+            .map(|t| site_title(&identity, t).map(|t| t.title))
             .collect::<Result<Vec<_>, _>>()?;
         if titles.is_empty() {
             return Err(UseCaseError::invalid(

@@ -29,7 +29,8 @@ impl App {
         Ok(self.store.notification_preferences(user).await?)
     }
 
-    /// Changes the user's preferences; everything is validated before anything is saved.
+    /// Changes the user's preferences; everything is validated before anything is saved (the
+    /// home wiki is resolved: no request once known).
     /// Returns the preferences as saved.
     pub async fn set_preferences(
         &self,
@@ -38,7 +39,7 @@ impl App {
     ) -> UseCaseResult<NotificationPreferences> {
         let home_wiki = match &change.home_wiki {
             Some(Some(wiki)) if !wiki.trim().is_empty() => {
-                Some(Some(self.parse_wiki(Field::HomeWiki, wiki)?.key()))
+                Some(Some(self.resolve_wiki(Field::HomeWiki, wiki).await?.key()))
             }
             Some(_) => Some(None),
             None => None,

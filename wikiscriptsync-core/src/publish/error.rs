@@ -108,6 +108,16 @@ pub enum PublishError {
         /// The file.
         path: String,
     },
+    /// The file is empty (or only whitespace, which MediaWiki saves as nothing): publishing it
+    /// would blank the page.
+    #[error(
+        "{path} is empty, so publishing it would blank the page; add content to the file or \
+         unmap it"
+    )]
+    EmptyFile {
+        /// The file.
+        path: String,
+    },
     /// The page title is not valid.
     #[error(transparent)]
     Title(#[from] mw::TitleError),
@@ -162,9 +172,10 @@ impl PublishError {
         use mw::Error as W;
         match self {
             Self::Busy { .. } => FailureClass::Busy,
-            Self::PageMissing { .. } | Self::Drift { .. } | Self::MissingRight(_) => {
-                FailureClass::Refused
-            }
+            Self::PageMissing { .. }
+            | Self::Drift { .. }
+            | Self::MissingRight(_)
+            | Self::EmptyFile { .. } => FailureClass::Refused,
             Self::Wiki(
                 W::MissingRight(_)
                 | W::PermissionDenied { .. }
@@ -204,6 +215,7 @@ impl PublishError {
             Self::LocalFile { .. } => "local_file",
             Self::TooLarge { .. } => "too_large",
             Self::NotText { .. } => "not_text",
+            Self::EmptyFile { .. } => "empty_file",
             Self::Title(_) => "invalid_title",
             Self::PageMissing { .. } | Self::Wiki(W::PageMissing { .. }) => "page_missing",
             Self::Drift { .. } => "drift",

@@ -63,6 +63,10 @@ impl Publisher {
         // Step 3: the file, verified.
         set_step(PublishStep::Fetch);
         let file = self.fetch(&job.source, progress).await?;
+        // Before the login: an empty file never costs a wiki request.
+        if file.text.trim().is_empty() {
+            return Err(PublishError::EmptyFile { path: file.path });
+        }
         let publish_text = match (job.banner, text::FileKind::from_path(&file.path)) {
             (true, Some(kind)) => match text::banner(kind, &file.banner_source) {
                 Some(banner) => format!("{banner}{}", file.text),

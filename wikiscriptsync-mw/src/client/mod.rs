@@ -8,6 +8,7 @@
 
 mod login;
 mod request;
+mod resolve;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,8 +25,9 @@ use crate::api::{
 };
 use crate::config::{ClientConfig, ConfigError};
 use crate::error::Error;
+use crate::site::WikiIdentity;
 use crate::title::Title;
-use crate::wiki::WikiUrl;
+use crate::wiki::{WikiAddress, WikiUrl};
 
 /// State shared by every session a client opens.
 #[derive(Debug)]
@@ -93,6 +95,14 @@ impl ActionApiClient {
 impl WikiApi for ActionApiClient {
     fn parse_wiki(&self, input: &str) -> Result<WikiUrl, Error> {
         ActionApiClient::parse_wiki(self, input)
+    }
+
+    fn parse_address(&self, input: &str) -> Result<WikiAddress, Error> {
+        Ok(WikiAddress::parse(input, &self.shared.config.allow_list)?)
+    }
+
+    async fn resolve_wiki(&self, input: &str) -> Result<WikiIdentity, Error> {
+        ActionApiClient::resolve_wiki(self, input).await
     }
 
     async fn login(

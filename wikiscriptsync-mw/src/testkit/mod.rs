@@ -29,13 +29,14 @@ mod edit;
 mod login;
 mod query;
 mod respond;
+mod site;
 mod state;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use wiremock::matchers::path;
-use wiremock::{Mock, MockServer};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::title::ContentModel;
 use crate::wiki::{AllowList, WikiUrl};
@@ -43,12 +44,22 @@ pub use access_log::{ACCESS_LOG_ENV, AccessLog, unique_user_agent};
 use respond::Responder;
 use state::{State, normalize_title};
 
-/// The API path the fake serves.
+/// The API path [`FakeWiki::start`] serves (Wikimedia's layout).
 pub const API_PATH: &str = "/w/api.php";
 const SESSION_COOKIE: &str = "fakewiki_session";
 const ANON_CSRF: &str = "+\\";
 /// Rights of logged-out visitors on the fake.
 const ANON_RIGHTS: &[&str] = &["read", "edit", "createpage", "createtalk", "writeapi"];
+
+/// `text` with the regex metacharacters escaped.
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escape = ".+*?()|[]{}^$\\".contains(c);
+            escape.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
 
 /// A scripted failure, answered instead of (or in the case of `Delay`, together with) the
 /// normal answer.
@@ -268,16 +279,41 @@ impl std::fmt::Debug for FakeWiki {
 }
 
 impl FakeWiki {
-    /// Starts the fake on a free loopback port.
+    /// Starts the fake on a free loopback port, laid out like Wikimedia's wikis: the API at
+    /// `/w/api.php`, articles at `/wiki/Title`.
     pub async fn start() -> Self {
+        Self::start_with_script_path("/w").await
+    }
+
+    /// Starts the fake with its scripts under `script_path`: `"/w"` is Wikimedia's layout, `""`
+    /// Debian's (API at `/api.php`, articles at `/index.php/Title`). Siteinfo, article pages
+    /// (with their EditURI link) and the API all follow it.
+    pub async fn start_with_script_path(script_path: &str) -> Self {
         let server = MockServer::start().await;
+        let site = site::Site {
+            server: server.uri().trim_end_matches('/').to_owned(),
+            script_path: script_path.trim_end_matches('/').to_owned(),
+            ..site::Site::default()
+        };
+        let article_prefix = site.article_path().replace("$1", "");
+        let article_html = |site: &site::Site| {
+            ResponseTemplate::new(200)
+                .set_body_raw(site.article_html("Main Page"), "text/html; charset=UTF-8")
+        };
+        Mock::given(method("GET"))
+            .and(path_regex(format!("^{}.+", regex_escape(&article_prefix))))
+            .respond_with(article_html(&site))
+            .mount(&server)
+            .await;
+        let api_path = format!("{}/api.php", site.script_path);
         let state = Arc::new(Mutex::new(State {
             next_page_id: 0,
             next_rev_id: 0,
             clock: 0,
+            site,
             ..State::default()
         }));
-        Mock::given(path(API_PATH))
+        Mock::given(path(api_path))
             .respond_with(Responder(Arc::clone(&state)))
             .mount(&server)
             .await;
@@ -287,13 +323,34 @@ impl FakeWiki {
         }
     }
 
+    /// Renames the wiki (`sitename`, `wikiid`) as siteinfo reports it.
+    pub fn set_site_name(&self, sitename: &str, wiki_id: &str) {
+        let mut state = self.lock();
+        state.site.sitename = sitename.to_owned();
+        state.site.wiki_id = wiki_id.to_owned();
+    }
+
+    /// An article's URL (`http://127.0.0.1:PORT/wiki/Title`), whose page links to the API.
+    pub fn article_url(&self, title: &str) -> String {
+        let state = self.lock();
+        format!(
+            "{}{}",
+            state.site.server,
+            state
+                .site
+                .article_path()
+                .replace("$1", &title.replace(' ', "_"))
+        )
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// `http://127.0.0.1:PORT/w/api.php`.
+    /// `http://127.0.0.1:PORT/w/api.php` (or `/api.php` with an empty script path).
     pub fn api_url(&self) -> String {
-        format!("{}{API_PATH}", self.server.uri())
+        let state = self.lock();
+        format!("{}{}/api.php", state.site.server, state.site.script_path)
     }
 
     /// `127.0.0.1:PORT`, for `WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS`.

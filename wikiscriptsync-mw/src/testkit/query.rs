@@ -40,6 +40,9 @@ pub(super) fn query(state: &mut State, call: &Call, user: Option<&str>) -> Respo
             query.insert("tokens".into(), json!({"csrftoken": csrf}));
         }
     }
+    if meta.iter().any(|m| m == "siteinfo") {
+        super::site::siteinfo(&state.site, &call.list("siprop"), &mut query);
+    }
     if meta.iter().any(|m| m == "userinfo") {
         let info = match account_for(state, user) {
             Some(account) => {

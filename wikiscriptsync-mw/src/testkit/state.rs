@@ -31,6 +31,7 @@ pub(super) struct State {
     pub(super) next_rev_id: u64,
     pub(super) next_token: u64,
     pub(super) clock: u64,
+    pub(super) site: super::site::Site,
 }
 
 impl State {

@@ -214,6 +214,18 @@ macro_rules! impl_store_trait {
                 Self::delete_credential(self, user, wiki).await
             }
 
+            async fn save_wiki(&self, wiki: &KnownWiki, spellings: &[String]) -> StoreResult<()> {
+                Self::save_wiki(self, wiki, spellings).await
+            }
+
+            async fn wiki_by_spelling(&self, spelling: &str) -> StoreResult<Option<KnownWiki>> {
+                Self::wiki_by_spelling(self, spelling).await
+            }
+
+            async fn known_wikis(&self) -> StoreResult<Vec<KnownWiki>> {
+                Self::known_wikis(self).await
+            }
+
             async fn all_credentials(&self) -> StoreResult<Vec<StoredCredential>> {
                 Self::all_credentials(self).await
             }

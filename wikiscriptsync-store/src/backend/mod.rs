@@ -19,6 +19,7 @@ mod publish;
 mod reports;
 mod repositories;
 mod users;
+mod wikis;
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -56,6 +57,8 @@ pub(crate) struct Dialect {
     upsert_preferences: &'static str,
     upsert_usage: &'static str,
     insert_notification_if_absent: &'static str,
+    upsert_wiki: &'static str,
+    upsert_wiki_spelling: &'static str,
     /// Appended to the "what is due" SELECT inside a claim transaction.
     claim_lock_suffix: &'static str,
     /// Statement that opens a write transaction (None: the driver's default `BEGIN`).
@@ -80,6 +83,13 @@ const SQLITE: Dialect = Dialect {
     insert_notification_if_absent: "INSERT INTO notifications_notificationlog \
         (user_id, dedup_key, event_kind, subject, body, status, attempts, created_at, updated_at) \
         VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (user_id, dedup_key) DO NOTHING",
+    upsert_wiki: "INSERT INTO wikis (wiki, api_url, wiki_id, server, sitename, language, \
+        namespaces, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (wiki) DO UPDATE SET \
+        api_url = excluded.api_url, wiki_id = excluded.wiki_id, server = excluded.server, \
+        sitename = excluded.sitename, language = excluded.language, \
+        namespaces = excluded.namespaces, resolved_at = excluded.resolved_at",
+    upsert_wiki_spelling: "INSERT INTO wiki_spellings (spelling, wiki) VALUES (?, ?) \
+        ON CONFLICT (spelling) DO UPDATE SET wiki = excluded.wiki",
     claim_lock_suffix: "",
     begin_write: Some("BEGIN IMMEDIATE"),
 };
@@ -101,6 +111,13 @@ const MYSQL: Dialect = Dialect {
     insert_notification_if_absent: "INSERT INTO notifications_notificationlog \
         (user_id, dedup_key, event_kind, subject, body, status, attempts, created_at, updated_at) \
         VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON DUPLICATE KEY UPDATE id = id",
+    upsert_wiki: "INSERT INTO wikis (wiki, api_url, wiki_id, server, sitename, language, \
+        namespaces, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE \
+        api_url = VALUES(api_url), wiki_id = VALUES(wiki_id), server = VALUES(server), \
+        sitename = VALUES(sitename), language = VALUES(language), \
+        namespaces = VALUES(namespaces), resolved_at = VALUES(resolved_at)",
+    upsert_wiki_spelling: "INSERT INTO wiki_spellings (spelling, wiki) VALUES (?, ?) \
+        ON DUPLICATE KEY UPDATE wiki = VALUES(wiki)",
     claim_lock_suffix: " FOR UPDATE SKIP LOCKED",
     begin_write: None,
 };
@@ -307,6 +324,7 @@ macro_rules! impl_store {
         mappings::impl_mappings!($store, $db, $conn, $dialect, $migrator);
         publish::impl_publish!($store, $db, $conn, $dialect, $migrator);
         credentials::impl_credentials!($store, $db, $conn, $dialect, $migrator);
+        wikis::impl_wikis!($store, $db, $conn, $dialect, $migrator);
         checks::impl_checks!($store, $db, $conn, $dialect, $migrator);
         monitors::impl_monitors!($store, $db, $conn, $dialect, $migrator);
         notifications::impl_notifications!($store, $db, $conn, $dialect, $migrator);

@@ -10,12 +10,14 @@ mod notifications;
 mod publish;
 mod reports;
 mod sync;
+mod wikis;
 
 pub use checks::*;
 pub use notifications::*;
 pub use publish::*;
 pub use reports::*;
 pub use sync::*;
+pub use wikis::*;
 
 macro_rules! id_type {
     ($(#[$doc:meta] $name:ident),* $(,)?) => {$(

@@ -124,13 +124,16 @@ pub(super) async fn run(app: &App, command: MapCommand) -> Result<Printed, Failu
                 monitor,
             };
             let mapping = app.map_file(user.id, &input).await.map_err(failure)?;
+            let names = app.wiki_names().await.map_err(failure)?;
             Ok(Printed::ok(
                 &who,
                 json!({"ok": true, "id": mapping.id.0, "wiki": mapping.wiki,
                     "page": mapping.page_title, "monitored": monitor}),
                 format!(
                     "mapped file {file} to {} on {} (mapping {})",
-                    mapping.page_title, mapping.wiki, mapping.id
+                    mapping.page_title,
+                    names.get(&mapping.wiki).unwrap_or(&mapping.wiki),
+                    mapping.id
                 ),
             ))
         }
@@ -141,6 +144,8 @@ pub(super) async fn run(app: &App, command: MapCommand) -> Result<Printed, Failu
                 .await
                 .map_err(failure)?;
             let rows: Vec<Value> = mappings.iter().map(mapping_json).collect();
+            // The text names wikis by name and host; the JSON keeps the stored key.
+            let names = app.wiki_names().await.map_err(failure)?;
             let mut text: String = mappings
                 .iter()
                 .map(|m| {
@@ -149,7 +154,8 @@ pub(super) async fn run(app: &App, command: MapCommand) -> Result<Printed, Failu
                     } else {
                         " (off)"
                     };
-                    format!("{:>5}  {} {}{off}\n", m.id, m.wiki, m.page_title)
+                    let wiki = names.get(&m.wiki).unwrap_or(&m.wiki);
+                    format!("{:>5}  {wiki} {}{off}\n", m.id, m.page_title)
                 })
                 .collect();
             text.push_str(&format!("{} mapping(s)", mappings.len()));

@@ -48,10 +48,11 @@ pub(super) async fn run(app: &App, command: MonitorCommand) -> Result<Printed, F
                 .iter()
                 .map(|m| json!({"id": m.id.0, "wiki": m.wiki, "title": m.page_title}))
                 .collect();
+            let names = app.wiki_names().await.map_err(failure)?;
             let mut text = format!(
                 "monitoring {} page(s) on {}",
                 monitored.added.len(),
-                monitored.wiki
+                names.get(&monitored.wiki).unwrap_or(&monitored.wiki)
             );
             if !monitored.already.is_empty() {
                 text.push_str(&format!(
@@ -78,13 +79,15 @@ pub(super) async fn run(app: &App, command: MonitorCommand) -> Result<Printed, F
                     })
                 })
                 .collect();
+            // The text names wikis by name and host; the JSON keeps the stored key.
+            let names = app.wiki_names().await.map_err(failure)?;
             let mut text: String = monitors
                 .iter()
                 .map(|m| {
                     format!(
                         "{:>5}  {} {}  r{}  last check {}\n",
                         m.id,
-                        m.wiki,
+                        names.get(&m.wiki).unwrap_or(&m.wiki),
                         m.page_title,
                         m.last_revid
                             .map_or_else(|| "?".to_owned(), |r| r.to_string()),

@@ -17,7 +17,8 @@ use crate::error::AppResult;
 use crate::session::CurrentUser;
 use crate::state::SharedState;
 use crate::views::{
-    Layout, MappingView, file_check, outcome_words, plain_message, short_sha, when, when_or_never,
+    Layout, MappingView, WikiNames, file_check, outcome_words, plain_message, short_sha, when,
+    when_or_never,
 };
 
 use super::record_usage;
@@ -95,7 +96,7 @@ struct DashboardContent {
     off: u64,
 }
 
-fn build(dashboard: &Dashboard) -> DashboardContent {
+fn build(dashboard: &Dashboard, names: &WikiNames) -> DashboardContent {
     let repositories: Vec<RepoRow> = dashboard
         .repositories
         .iter()
@@ -116,7 +117,11 @@ fn build(dashboard: &Dashboard) -> DashboardContent {
         mappings: total(|r| r.mappings),
         in_sync: total(|r| r.in_sync),
         off: total(|r| r.off),
-        attention: dashboard.attention.iter().map(MappingView::from).collect(),
+        attention: dashboard
+            .attention
+            .iter()
+            .map(|status| MappingView::from(status).named(names))
+            .collect(),
         attention_total: dashboard.attention_total(),
         failing_files: dashboard
             .failing_files
@@ -137,7 +142,7 @@ fn build(dashboard: &Dashboard) -> DashboardContent {
             .iter()
             .map(|p| PageRow {
                 id: p.id.0,
-                wiki: p.wiki.clone(),
+                wiki: names.show(&p.wiki),
                 title: p.page_title.clone(),
                 revid: p.last_revid.map(|r| format!("r{r}")).unwrap_or_default(),
                 checked: when_or_never(p.last_checked_at.as_ref()),
@@ -162,7 +167,7 @@ fn build(dashboard: &Dashboard) -> DashboardContent {
                 at: when(&p.entry.at),
                 outcome: outcome_words(p.entry.outcome),
                 dry_run: p.entry.dry_run,
-                wiki: p.entry.wiki.clone(),
+                wiki: names.show(&p.entry.wiki),
                 title: p.entry.page_title.clone(),
                 message: p
                     .entry
@@ -192,7 +197,8 @@ pub async fn show(State(state): State<SharedState>, user: CurrentUser) -> AppRes
         Ok(cached) => cached,
         Err(ticket) => {
             let dashboard = state.app.dashboard(user.id, LIMITS).await?;
-            let cached = Arc::new(CachedDashboard::new(build(&dashboard).render()?));
+            let names = WikiNames::load(&state.app).await?;
+            let cached = Arc::new(CachedDashboard::new(build(&dashboard, &names).render()?));
             state.dashboards.put(user.id, ticket, Arc::clone(&cached));
             cached
         }

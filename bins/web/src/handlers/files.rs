@@ -14,7 +14,7 @@ use wikiscriptsync_core::store::{MappingId, MappingOptions, WatchedFile, Watched
 use crate::error::AppResult;
 use crate::session::CurrentUser;
 use crate::state::{AppState, SharedState};
-use crate::views::{FormError, Layout, MappingView, short_sha, when};
+use crate::views::{FormError, Layout, MappingView, WikiNames, short_sha, when};
 
 use super::{Paging, record_usage, refill, refused, render, ticked};
 
@@ -93,10 +93,12 @@ pub async fn show(
         .app
         .file_overview(user.id, WatchedFileId(id), paging.request())
         .await?;
+    let names = WikiNames::load(&state.app).await?;
     render(&file_page(
         &state,
         &user,
         overview,
+        &names,
         MappingFormValues::default(),
         None,
     ))
@@ -106,6 +108,7 @@ fn file_page(
     state: &AppState,
     user: &CurrentUser,
     overview: FileOverview,
+    names: &WikiNames,
     form: MappingFormValues,
     error: Option<FormError>,
 ) -> FilePage {
@@ -123,7 +126,10 @@ fn file_page(
             .iter()
             .filter(|m| m.mapping.options.publish_enabled)
             .count(),
-        mappings: mappings.iter().map(MappingView::from).collect(),
+        mappings: mappings
+            .iter()
+            .map(|status| MappingView::from(status).named(names))
+            .collect(),
         checks: log
             .items
             .iter()
@@ -197,7 +203,15 @@ pub async fn add_mapping(
         .app
         .file_overview(user.id, WatchedFileId(id), Paging::default().request())
         .await?;
-    refill(&file_page(&state, &user, overview, values, Some(error)))
+    let names = WikiNames::load(&state.app).await?;
+    refill(&file_page(
+        &state,
+        &user,
+        overview,
+        &names,
+        values,
+        Some(error),
+    ))
 }
 
 /// The options form.

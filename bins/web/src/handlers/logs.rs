@@ -10,7 +10,7 @@ use wikiscriptsync_core::store::{MappingId, PageRequest};
 use crate::error::AppResult;
 use crate::session::CurrentUser;
 use crate::state::SharedState;
-use crate::views::{Layout, outcome_words, plain_message, short_sha, when};
+use crate::views::{Layout, WikiNames, outcome_words, plain_message, short_sha, when};
 
 use super::{LOG_PAGE_SIZE, record_usage, render};
 
@@ -60,6 +60,7 @@ pub async fn publishes(
         )
         .await?;
     record_usage(&state, "publish_log");
+    let names = WikiNames::load(&state.app).await?;
     let rows = log
         .items
         .iter()
@@ -69,7 +70,7 @@ pub async fn publishes(
                 at: when(&e.at),
                 outcome: outcome_words(e.outcome),
                 dry_run: e.dry_run,
-                wiki: e.wiki.clone(),
+                wiki: names.show(&e.wiki),
                 title: e.page_title.clone(),
                 source: match (&e.file_path, &e.commit_sha) {
                     (Some(path), Some(commit)) => format!("{path} @ {}", short_sha(commit)),

@@ -11,7 +11,7 @@ use wikiscriptsync_core::store::{PageMonitor, PageMonitorId};
 use crate::error::AppResult;
 use crate::session::CurrentUser;
 use crate::state::{AppState, SharedState};
-use crate::views::{FormError, Layout, when, when_or_never};
+use crate::views::{FormError, Layout, WikiNames, when, when_or_never};
 
 use super::{Paging, record_usage, refill, refused, render};
 
@@ -42,12 +42,15 @@ async fn monitors_page(
     error: Option<FormError>,
 ) -> AppResult<MonitorsPage> {
     let monitors = state.app.page_monitors(user.id).await?;
+    let names = WikiNames::load(&state.app).await?;
     Ok(MonitorsPage {
         layout: Layout::user(state, user, "Monitored pages"),
         monitors: monitors
             .into_iter()
-            .map(|m| {
+            .map(|mut m| {
                 let checked = when_or_never(m.last_checked_at.as_ref());
+                // Shown only: the list names each wiki by name and host.
+                m.wiki = names.show(&m.wiki);
                 (m, checked)
             })
             .collect(),

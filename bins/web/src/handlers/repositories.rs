@@ -17,7 +17,8 @@ use crate::error::AppResult;
 use crate::session::CurrentUser;
 use crate::state::{AppState, SharedState};
 use crate::views::{
-    FormError, Layout, MappingView, file_check, repository_name, short_sha, when_or_never,
+    FormError, Layout, MappingView, WikiNames, file_check, repository_name, short_sha,
+    when_or_never,
 };
 
 use super::{form_fields, record_usage, refill, refused, render};
@@ -190,12 +191,13 @@ async fn repository_page(
         watched,
         mappings: statuses,
     } = state.app.repository_overview(user.id, id).await?;
+    let names = WikiNames::load(&state.app).await?;
     let mut mappings: HashMap<WatchedFileId, Vec<MappingView>> = HashMap::new();
     for status in &statuses {
         mappings
             .entry(status.mapping.watched_file_id)
             .or_default()
-            .push(MappingView::from(status));
+            .push(MappingView::from(status).named(&names));
     }
     let watched_rows = watched
         .iter()
