@@ -515,6 +515,13 @@ async fn the_owner_adds_a_repository_watches_maps_saves_a_botpassword_previews_a
     assert!(!stored.ciphertext.contains(BOT_PASSWORD));
     let list = app.get(&mut alice, "/credentials").await;
     assert!(list.body.contains(BOT_LOGIN));
+    // The wiki is shown by name and host; its stored key only travels in the forms.
+    let name = format!("FakeWiki ({})", app.wiki.host());
+    assert!(
+        list.body.contains(&format!("<td>{name}</td>")),
+        "{}",
+        list.body
+    );
 
     // Preview: the page will be created with the file's text; nothing is edited.
     let edits_before = app.wiki.requests_for("edit");

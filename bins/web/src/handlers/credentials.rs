@@ -17,7 +17,7 @@ use wikiscriptsync_core::store::CredentialSummary;
 use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
 use crate::state::{AppState, SharedState};
-use crate::views::{FormError, Layout, when};
+use crate::views::{FormError, Layout, WikiNames, when};
 
 use super::{record_usage, refill, refused, render};
 
@@ -28,15 +28,16 @@ const SAVE_FIELDS: &[&str] = &["wiki", "bot_user", "password"];
 #[template(path = "credentials.html")]
 struct CredentialsPage {
     layout: Layout,
-    saved: Vec<(CredentialSummary, String)>,
+    /// Each saved BotPassword, when it was saved, and its wiki by name and host.
+    saved: Vec<(CredentialSummary, String, String)>,
     wikis: Vec<String>,
     /// The form's wiki and bot user name: empty, or as sent when refused (the password is
     /// never sent back).
     wiki: String,
     bot_username: String,
     error: Option<FormError>,
-    /// What the check login found.
-    report: Option<CredentialReport>,
+    /// What the check login found, and its wiki by name and host.
+    report: Option<(CredentialReport, String)>,
     /// Whether the report is about a BotPassword just saved (else one checked again).
     saved_now: bool,
 }
@@ -48,13 +49,15 @@ async fn page(
     report: Option<CredentialReport>,
 ) -> AppResult<CredentialsPage> {
     let saved = state.app.credentials(user.id).await?;
+    let names = WikiNames::load(&state.app).await?;
     Ok(CredentialsPage {
         layout: Layout::user(state, user, "BotPasswords"),
         saved: saved
             .into_iter()
             .map(|c| {
                 let at = when(&c.saved_at);
-                (c, at)
+                let name = names.show(&c.wiki);
+                (c, at, name)
             })
             .collect(),
         wikis: state.suggested_wikis.to_vec(),
@@ -62,7 +65,10 @@ async fn page(
         bot_username: String::new(),
         saved_now: false,
         error,
-        report,
+        report: report.map(|r| {
+            let name = names.show(&r.wiki);
+            (r, name)
+        }),
     })
 }
 
