@@ -10,7 +10,7 @@ use crate::store::RepositoryId;
 /// How the repository checker runs.
 #[derive(Debug, Clone)]
 pub struct RepositoryCheckSettings {
-    /// This runner's id in claims (see [`super::runner_id`]).
+    /// This runner's id in claims (see [`crate::monitor::runner_id`]).
     pub owner: String,
     /// How long a claim holds before another runner may take the repository over.
     pub lease: chrono::Duration,
