@@ -1617,8 +1617,8 @@ async fn a_saved_botpassword_is_checked_again_on_request() {
     checked.expect(StatusCode::OK);
     assert!(
         checked.body.contains(&format!(
-            "Checked the BotPassword {BOT_LOGIN} for {}: logging in with it worked.",
-            stored.wiki
+            "Checked the BotPassword {BOT_LOGIN} for FakeWiki ({}): logging in with it worked.",
+            app.wiki.host()
         )),
         "{}",
         checked.body
