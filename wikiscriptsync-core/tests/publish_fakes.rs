@@ -142,7 +142,7 @@ async fn a_page_that_already_has_the_text_is_recorded_as_no_change_without_an_ed
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dry_run_returns_the_diff_edits_nothing_and_is_logged_as_a_dry_run() {
+async fn a_dry_run_returns_the_diff_and_edits_takes_and_logs_nothing() {
     let env = Env::start().await;
     env.wiki.add_page(PAGE, "// hello v0\nmw.log('hello');\n");
     let report = env
@@ -167,9 +167,9 @@ async fn a_dry_run_returns_the_diff_edits_nothing_and_is_logged_as_a_dry_run() {
         env.wiki.page_text(PAGE).unwrap(),
         "// hello v0\nmw.log('hello');"
     );
-    let log = env.log().await;
-    assert_eq!(log[0].entry.outcome, Logged::WouldPublish);
-    assert!(log[0].entry.dry_run);
+    // A dry run is a read: no publish-log row (and so no task row to point at).
+    assert_eq!(report.log_id, None);
+    assert!(env.log().await.is_empty(), "{:?}", env.log().await);
     env.assert_mutex_released().await;
 }
 

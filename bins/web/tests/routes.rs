@@ -12,7 +12,8 @@ use wikiscriptsync_core::monitor::{PageCheckSettings, PageWatcher};
 use wikiscriptsync_core::mw::testkit::FakeAccount;
 use wikiscriptsync_core::store::{
     ClaimRequest, FileCheckStatus, Forge, MappingId, MappingOptions, NewMapping, NewRepository,
-    PageCheck, PageCheckStatus, PageRequest, PublishedState, RepositoryId, WatchedFileId,
+    PageCheck, PageCheckStatus, PageRequest, PublishLogFilter, PublishedState, RepositoryId, Store,
+    UserId, WatchedFileId,
 };
 
 /// Objects owned by one user, made directly in the store.
@@ -79,6 +80,18 @@ async fn seed(app: &TestApp, username: &str) -> Owned {
         monitor: monitor.id.0,
         wiki,
     }
+}
+
+/// The outcomes in a user's publish log, newest first.
+async fn logged_outcomes(store: &dyn Store, user: UserId) -> Vec<String> {
+    store
+        .publish_log(user, PublishLogFilter::All, PageRequest::first(50))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|row| format!("{:?}", row.entry.outcome))
+        .collect()
 }
 
 /// Every GET route that shows a user's data.
@@ -461,6 +474,8 @@ async fn the_owner_adds_a_repository_watches_maps_saves_a_botpassword_previews_a
         "{}",
         preview.body
     );
+    // A GET has no side effects: even a failed preview leaves no publish-log row.
+    assert!(logged_outcomes(store.as_ref(), user.id).await.is_empty());
 
     // A wrong BotPassword is refused and not saved.
     let wrong = app
@@ -544,6 +559,10 @@ async fn the_owner_adds_a_repository_watches_maps_saves_a_botpassword_previews_a
     );
     assert_eq!(app.wiki.requests_for("edit"), edits_before);
     assert!(app.wiki.page_text(PAGE).is_none());
+    assert!(
+        logged_outcomes(store.as_ref(), user.id).await.is_empty(),
+        "a preview is a read"
+    );
 
     // Publish: the page has the file, and the result links to the diff.
     let result = app
@@ -597,6 +616,11 @@ async fn the_owner_adds_a_repository_watches_maps_saves_a_botpassword_previews_a
     );
     assert!(preview.body.contains("hand edit"), "{}", preview.body);
     assert!(preview.body.contains("name=\"overwrite\""));
+    assert_eq!(
+        logged_outcomes(store.as_ref(), user.id).await,
+        ["Published"],
+        "the drift preview adds no row (and claims no overwrite)"
+    );
     let refused = app
         .post(
             &mut alice,
@@ -1231,10 +1255,16 @@ async fn a_publish_while_another_runs_says_busy_and_edits_nothing() {
         response.body
     );
     assert_eq!(app.wiki.requests_for("edit"), edits);
+    let logged = logged_outcomes(store.as_ref(), user.id).await;
+    assert_eq!(logged, ["Busy"]);
+    // A preview is a read: it takes no mutex, so a running publish does not make it busy, and
+    // it adds no row.
     let preview = app
         .get(&mut alice, &format!("/mappings/{}/publish", owned.mapping))
         .await;
-    assert!(preview.body.contains("Busy: "), "{}", preview.body);
+    preview.expect(StatusCode::OK);
+    assert!(!preview.body.contains("Busy: "), "{}", preview.body);
+    assert_eq!(logged_outcomes(store.as_ref(), user.id).await, logged);
 }
 
 #[tokio::test]
@@ -1467,6 +1497,10 @@ async fn a_file_is_published_to_all_its_pages_with_one_outcome_per_page() {
     );
     assert_eq!(app.wiki.requests_for("edit"), edits);
     assert!(app.wiki.page_text(PAGE).is_none() && app.wiki.page_text(OTHER).is_none());
+    assert!(
+        logged_outcomes(store.as_ref(), user.id).await.is_empty(),
+        "a preview is a read"
+    );
 
     // Publish: both pages are created; each row names its outcome, revision and diff.
     let result = app.post(&mut alice, &everywhere, &[]).await;

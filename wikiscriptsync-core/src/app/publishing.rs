@@ -4,8 +4,8 @@
 
 use super::{App, UseCaseResult};
 use crate::publish::{
-    AdHocPublish, Credentials, MappingPublish, PublishError, PublishFailure, PublishOptions,
-    PublishOutcome, PublishReport,
+    AdHocPublish, Credentials, MappingPublish, PublishFailure, PublishOptions, PublishOutcome,
+    PublishReport,
 };
 use crate::store::{Mapping, MappingId, UserId, WatchedFileId};
 
@@ -48,7 +48,8 @@ pub struct TargetOutcome<T> {
 impl App {
     /// Previews publishing one of the user's mappings: a dry run of the publish (no edit). When
     /// the page changed on-wiki since our last publish, the preview shows that change and what
-    /// publishing over it would do.
+    /// publishing over it would do. A preview is a read (a GET in the web app): it takes no
+    /// publish mutex, writes no publish-task or publish-log row and logs in once.
     pub async fn preview(&self, user: UserId, mapping: MappingId) -> UseCaseResult<Preview> {
         let mapping = self.mapping(user, mapping).await?;
         self.vault()?;
@@ -56,6 +57,8 @@ impl App {
         Ok(Preview { mapping, result })
     }
 
+    /// One dry run: no mutex, no publish-task or publish-log row, one login; a drift preview
+    /// gets the on-wiki change and the would-publish diff from that same probe.
     async fn dry_run(
         &self,
         user: UserId,
@@ -65,26 +68,7 @@ impl App {
             user,
             mapping: mapping.id,
         };
-        let options = |overwrite_drift| PublishOptions {
-            dry_run: true,
-            overwrite_drift,
-        };
-        let (report, drift) = match self
-            .publisher
-            .publish_mapping(request, options(false))
-            .await
-        {
-            Err(PublishFailure {
-                error: PublishError::Drift { diff, .. },
-                ..
-            }) => (
-                self.publisher
-                    .publish_mapping(request, options(true))
-                    .await?,
-                Some(diff),
-            ),
-            other => (other?, None),
-        };
+        let report = self.publisher.preview_mapping(request).await?;
         Ok(PreviewDiff {
             creates: matches!(
                 report.outcome,
@@ -92,7 +76,7 @@ impl App {
             ),
             identical: matches!(report.outcome, PublishOutcome::NoChange { .. }),
             diff: report.diff,
-            drift,
+            drift: report.drift,
             commit: report.target.commit.unwrap_or_default(),
             path: report.target.path.unwrap_or_default(),
         })
@@ -141,7 +125,7 @@ impl App {
     }
 
     /// Previews publishing one of the user's files to every page it is mapped to (publishing
-    /// on), one dry run per target.
+    /// on), one dry run per target (each a read, as [`App::preview`]).
     pub async fn preview_everywhere(
         &self,
         user: UserId,

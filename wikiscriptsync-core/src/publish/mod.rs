@@ -5,7 +5,8 @@
 //! [`Publisher`] runs the steps of issue 5 in order ([`PublishStep`]): mutex → decrypt → fetch
 //! and verify → log in and probe → drift guard → no change → edit → publish log and release.
 //! A success is a [`PublishReport`]; anything else is a [`PublishFailure`] naming the step and
-//! a [`PublishError`] classed as refused, busy or other.
+//! a [`PublishError`] classed as refused, busy or other. A dry run (a preview) is a read: it
+//! skips the mutex and the record, so it writes no row and is never busy.
 
 mod error;
 mod pipeline;

@@ -123,6 +123,7 @@ impl Publisher {
         // overwritten, so that case falls through to "no change".
         set_step(PublishStep::DriftGuard);
         let mut overwrote_drift = false;
+        let mut drift = None;
         if let Some(live) = live_revision {
             let last = match (job.mapping, job.last_published) {
                 (Some(_), last) => last,
@@ -141,12 +142,19 @@ impl Publisher {
                     let old = session.page_text(&title, Some(last)).await;
                     count_wiki();
                     let old = old.ok().flatten().map(|old| old.text);
-                    return Err(drift_refusal(
-                        &wiki,
-                        &title,
-                        (last, old.as_deref()),
-                        (live, &live_text),
-                    ));
+                    let diff =
+                        drift_diff(&wiki, &title, (last, old.as_deref()), (live, &live_text));
+                    if !job.show_drift {
+                        return Err(PublishError::Drift {
+                            title: title.as_str().to_owned(),
+                            last_published: last,
+                            live_revision: live,
+                            diff,
+                        });
+                    }
+                    // A preview shows the change and goes on, from this same session, to
+                    // what publishing over it would do.
+                    drift = Some(diff);
                 }
             }
         }
@@ -162,6 +170,7 @@ impl Publisher {
                 overwrote_drift: false,
                 published: (!job.options.dry_run)
                     .then(|| (file.blob_sha.clone(), file.commit.clone(), revision)),
+                drift: None,
             });
         }
         if job.options.dry_run {
@@ -173,6 +182,7 @@ impl Publisher {
                 diff_url: None,
                 overwrote_drift,
                 published: None,
+                drift,
             });
         }
 
@@ -195,6 +205,7 @@ impl Publisher {
             diff_url,
             overwrote_drift,
             published: Some((file.blob_sha, file.commit, new_revision)),
+            drift: None,
         })
     }
 
@@ -377,15 +388,15 @@ async fn read_local_file(path: &Path) -> Result<Vec<u8>, PublishError> {
     tokio::fs::read(path).await.map_err(io_error)
 }
 
-/// The drift refusal, with the on-wiki change as a diff from the text we last published to the
-/// live text (or, when that revision cannot be read, a link to compare on the wiki).
-fn drift_refusal(
+/// The on-wiki change as a diff from the text we last published to the live text (or, when
+/// that revision cannot be read, a link to compare on the wiki).
+fn drift_diff(
     wiki: &WikiUrl,
     title: &Title,
     (last, last_text): (u64, Option<&str>),
     (live, live_text): (u64, &str),
-) -> PublishError {
-    let diff = match last_text {
+) -> String {
+    match last_text {
         Some(old) => text::unified_diff(
             old,
             live_text,
@@ -397,12 +408,6 @@ fn drift_refusal(
             "(the text of revision {last} cannot be read; compare on the wiki: {})\n",
             wiki.diff_link(live, Some(last))
         ),
-    };
-    PublishError::Drift {
-        title: title.as_str().to_owned(),
-        last_published: last,
-        live_revision: live,
-        diff,
     }
 }
 

@@ -1,7 +1,11 @@
 //! [`Publisher`]: one publish attempt from start to end — the job resolved from a mapping or
 //! given ad hoc, the per-user mutex (step 1), the pipeline (steps 2–7, in `pipeline.rs`) and
-//! the record-keeping (step 8, in `record.rs`) on every path: errors, refusals, dry runs and
-//! panics in the pipeline.
+//! the record-keeping (step 8, in `record.rs`) on every path: errors, refusals and panics in
+//! the pipeline.
+//!
+//! A dry run (a preview) is a read: it runs the pipeline without the mutex and without any
+//! record — no publish-task row, no publish-log row, nothing remembered on the mapping — so
+//! opening a preview (a GET in the web app) changes nothing and is never refused as busy.
 //!
 //! The attempt runs in its own tokio task, so a caller that goes away (a closed browser tab)
 //! does not leave the mutex held, and the pipeline runs in a nested task, so a panic becomes a
@@ -18,6 +22,7 @@ use crate::store::{MappingId, PublishLock, Store, UserId, WatchedFileId};
 use crate::vault::Vault;
 
 use super::error::{PublishError, PublishFailure};
+use super::record::{preview_failed, previewed};
 use super::report::{PublishOutcome, PublishReport, PublishTargetSummary, RequestCounts};
 use super::request::{
     AdHocPublish, Credentials, MappingPublish, PublishOptions, PublishSource, SourceRevision,
@@ -72,6 +77,10 @@ pub(super) struct Job {
     /// The revision our last publish made, when known from the mapping.
     pub(super) last_published: Option<u64>,
     pub(super) options: PublishOptions,
+    /// A mapping preview: an on-wiki change since our last publish is shown (its diff in the
+    /// report) and the preview goes on to what publishing over it would do, from the same
+    /// login and probe, instead of stopping at the drift refusal.
+    pub(super) show_drift: bool,
 }
 
 /// What the pipeline knows so far; shared with the attempt so that a failure or a panic is
@@ -98,6 +107,9 @@ pub(super) struct Done {
     pub(super) overwrote_drift: bool,
     /// The blob, commit and revision to remember on the mapping.
     pub(super) published: Option<(String, String, u64)>,
+    /// The on-wiki change since our last publish, as a unified diff (previews with
+    /// `show_drift` only).
+    pub(super) drift: Option<String>,
 }
 
 impl Publisher {
@@ -134,8 +146,27 @@ impl Publisher {
     ) -> Result<PublishReport, PublishFailure> {
         match self.mapping_job(request, options).await {
             Ok(job) => self.attempt(job).await,
+            // A dry run is a read: it leaves no row, not even for a refusal.
+            Err(failure) if options.dry_run => Err(failure),
             Err(failure) => Err(self.log_unstarted(request, failure).await),
         }
+    }
+
+    /// Previews publishing a stored mapping: a dry run (no mutex, no log row, no edit) that,
+    /// when the page changed on-wiki since our last publish, reports that change in
+    /// [`PublishReport::drift`] and goes on to the diff publishing over it would make — one
+    /// login and one probe for both.
+    pub async fn preview_mapping(
+        &self,
+        request: MappingPublish,
+    ) -> Result<PublishReport, PublishFailure> {
+        let options = PublishOptions {
+            dry_run: true,
+            overwrite_drift: false,
+        };
+        let mut job = self.mapping_job(request, options).await?;
+        job.show_drift = true;
+        self.attempt(job).await
     }
 
     /// Publishes to an ad-hoc target (the CLI, CI jobs). The drift guard compares with the
@@ -157,6 +188,7 @@ impl Publisher {
             banner: request.banner,
             last_published: None,
             options,
+            show_drift: false,
         };
         self.attempt(job).await
     }
@@ -273,15 +305,24 @@ impl Publisher {
                 .as_ref()
                 .and_then(|p| u64::try_from(p.revid).ok()),
             options,
+            show_drift: false,
         })
     }
 
-    /// One attempt in its own task: the caller going away does not leave the mutex held.
+    /// One attempt in its own task: the caller going away does not leave the mutex held. A
+    /// dry run takes no mutex and records nothing.
     async fn attempt(&self, job: Job) -> Result<PublishReport, PublishFailure> {
         let dry_run = job.options.dry_run;
         let span = info_span!("publish", user = %job.user, wiki = %without_userinfo(&job.wiki), page = %job.page, dry_run);
         let this = self.clone();
-        match tokio::spawn(async move { this.locked_attempt(job).await }.instrument(span)).await {
+        let run = async move {
+            if dry_run {
+                this.unlocked_dry_run(job).await
+            } else {
+                this.locked_attempt(job).await
+            }
+        };
+        match tokio::spawn(run.instrument(span)).await {
             Ok(result) => result,
             Err(join) => {
                 error!(panic = join.is_panic(), "the publish task ended abnormally");
@@ -299,14 +340,24 @@ impl Publisher {
         }
     }
 
+    /// A dry run: the pipeline (steps 2–6) in a nested task, without the mutex and without
+    /// step 8's records.
+    async fn unlocked_dry_run(self, mut job: Job) -> Result<PublishReport, PublishFailure> {
+        let credentials = std::mem::replace(&mut job.credentials, Credentials::Stored);
+        let progress = new_progress(&job);
+        match self.run_pipeline(&job, credentials, &progress).await {
+            Ok(done) => Ok(previewed(&job, &progress, done)),
+            Err(error) => {
+                let step = current_step(&progress);
+                Err(preview_failed(&job, &progress, step, error))
+            }
+        }
+    }
+
     /// Step 1, the pipeline (steps 2–7) in a nested task, then step 8.
     async fn locked_attempt(self, mut job: Job) -> Result<PublishReport, PublishFailure> {
         let credentials = std::mem::replace(&mut job.credentials, Credentials::Stored);
-        let progress: SharedProgress = Arc::new(Mutex::new(Progress {
-            step: Some(PublishStep::Mutex),
-            target: initial_target(&job),
-            requests: RequestCounts::default(),
-        }));
+        let progress = new_progress(&job);
 
         // Step 1: the mutex.
         let task = match self.store.acquire_publish_task(job.user, Utc::now()).await {
@@ -332,24 +383,7 @@ impl Publisher {
             }
         };
 
-        let pipeline = {
-            let this = self.clone();
-            let job = job.clone();
-            let progress = Arc::clone(&progress);
-            tokio::spawn(
-                async move { this.pipeline(&job, credentials, &progress).await }.in_current_span(),
-            )
-        };
-        let result = match pipeline.await {
-            Ok(result) => result,
-            Err(join) => {
-                let step = current_step(&progress);
-                error!(%step, panic = join.is_panic(), "the publish pipeline ended abnormally");
-                Err(PublishError::Panicked { step })
-            }
-        };
-
-        match result {
+        match self.run_pipeline(&job, credentials, &progress).await {
             Ok(done) => Ok(self.succeed(&job, task, &progress, done).await),
             Err(error) => {
                 let step = current_step(&progress);
@@ -357,6 +391,42 @@ impl Publisher {
             }
         }
     }
+}
+
+impl Publisher {
+    /// The pipeline in a nested task, so that a panic in it becomes
+    /// [`PublishError::Panicked`] at the step it had reached.
+    async fn run_pipeline(
+        &self,
+        job: &Job,
+        credentials: Credentials,
+        progress: &SharedProgress,
+    ) -> Result<Done, PublishError> {
+        let pipeline = {
+            let this = self.clone();
+            let job = job.clone();
+            let progress = Arc::clone(progress);
+            tokio::spawn(
+                async move { this.pipeline(&job, credentials, &progress).await }.in_current_span(),
+            )
+        };
+        match pipeline.await {
+            Ok(result) => result,
+            Err(join) => {
+                let step = current_step(progress);
+                error!(%step, panic = join.is_panic(), "the publish pipeline ended abnormally");
+                Err(PublishError::Panicked { step })
+            }
+        }
+    }
+}
+
+fn new_progress(job: &Job) -> SharedProgress {
+    Arc::new(Mutex::new(Progress {
+        step: Some(PublishStep::Mutex),
+        target: initial_target(job),
+        requests: RequestCounts::default(),
+    }))
 }
 
 fn initial_target(job: &Job) -> PublishTargetSummary {

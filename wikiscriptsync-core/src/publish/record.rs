@@ -1,6 +1,7 @@
 //! Record-keeping, step 8 of a publish: what was published remembered on the mapping, one
 //! publish-log row per attempt (also for attempts that stopped before the mutex), the mutex
-//! released, and the [`PublishReport`] or [`PublishFailure`] the caller gets.
+//! released, and the [`PublishReport`] or [`PublishFailure`] the caller gets. A dry run
+//! records nothing: [`previewed`] and [`preview_failed`] only build what the caller gets.
 
 use std::sync::PoisonError;
 
@@ -60,23 +61,7 @@ impl Publisher {
             PublishOutcome::WouldPublish { .. } => None,
         };
         let log_id = self.record(&entry, Some(task), &TaskOutcome::Done).await;
-        info!(
-            outcome = done.outcome.as_str(),
-            forge_requests = requests.forge,
-            wiki_requests = requests.wiki,
-            "publish finished"
-        );
-        PublishReport {
-            outcome: done.outcome,
-            dry_run: job.options.dry_run,
-            target,
-            requests,
-            diff_url: done.diff_url,
-            diff: done.diff,
-            overwrote_drift: done.overwrote_drift,
-            log_id,
-            message,
-        }
+        report(job, target, requests, done, message, log_id)
     }
 
     /// Step 8 after a failure: log, release (when we hold the mutex).
@@ -88,18 +73,9 @@ impl Publisher {
         step: PublishStep,
         error: PublishError,
     ) -> PublishFailure {
-        let (target, requests) = snapshot(progress);
         let outcome = log_outcome(&error);
-        let failure = PublishFailure {
-            step,
-            error,
-            target,
-            requests,
-            log_id: None,
-            dry_run: job.options.dry_run,
-        };
+        let failure = preview_failed(job, progress, step, error);
         let message = failure.user_message();
-        info!(%step, code = failure.error.code(), "publish stopped");
         let entry = log_entry(job, task, &failure.target, outcome, &message);
         let log_id = self
             .record(&entry, task, &TaskOutcome::Failed(truncate(&message, 500)))
@@ -174,6 +150,62 @@ impl Publisher {
     }
 }
 
+/// A dry run's report: nothing is logged, released or remembered.
+pub(super) fn previewed(job: &Job, progress: &SharedProgress, done: Done) -> PublishReport {
+    update(progress, |p| p.step = Some(PublishStep::Record));
+    let (target, requests) = snapshot(progress);
+    let message = success_message(&done, &target, job.options.dry_run);
+    report(job, target, requests, done, message, None)
+}
+
+/// A stopped attempt as the caller gets it, before any row is written (a dry run's final
+/// answer; a publish's before step 8 logs it).
+pub(super) fn preview_failed(
+    job: &Job,
+    progress: &SharedProgress,
+    step: PublishStep,
+    error: PublishError,
+) -> PublishFailure {
+    let (target, requests) = snapshot(progress);
+    info!(%step, code = error.code(), "publish stopped");
+    PublishFailure {
+        step,
+        error,
+        target,
+        requests,
+        log_id: None,
+        dry_run: job.options.dry_run,
+    }
+}
+
+fn report(
+    job: &Job,
+    target: PublishTargetSummary,
+    requests: RequestCounts,
+    done: Done,
+    message: String,
+    log_id: Option<PublishLogId>,
+) -> PublishReport {
+    info!(
+        outcome = done.outcome.as_str(),
+        forge_requests = requests.forge,
+        wiki_requests = requests.wiki,
+        "publish finished"
+    );
+    PublishReport {
+        outcome: done.outcome,
+        dry_run: job.options.dry_run,
+        target,
+        requests,
+        diff_url: done.diff_url,
+        diff: done.diff,
+        drift: done.drift,
+        overwrote_drift: done.overwrote_drift,
+        log_id,
+        message,
+    }
+}
+
 /// How a failure is recorded in the publish log.
 fn log_outcome(error: &PublishError) -> LogOutcome {
     match (error, error.class()) {
@@ -240,6 +272,11 @@ fn success_message(done: &Done, target: &PublishTargetSummary, dry_run: bool) ->
     };
     if done.overwrote_drift {
         message.push_str(" — an on-wiki change since your last publish was overwritten on request");
+    }
+    if done.drift.is_some() {
+        message.push_str(
+            " — the page changed on-wiki since your last publish: publishing needs an overwrite",
+        );
     }
     message
 }

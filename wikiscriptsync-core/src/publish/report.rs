@@ -86,9 +86,13 @@ pub struct PublishReport {
     /// Unified diff from the live page to the file (dry runs; also shown before a first
     /// publish over an existing page). Empty when nothing differs.
     pub diff: String,
+    /// What changed on-wiki since our last publish (unified diff from the text we last
+    /// published to the live text), when a mapping preview found such a change
+    /// ([`Publisher::preview_mapping`](super::Publisher::preview_mapping)); `None` otherwise.
+    pub drift: Option<String>,
     /// Whether an on-wiki change since the last publish was overwritten on request.
     pub overwrote_drift: bool,
-    /// The publish-log row.
+    /// The publish-log row (`None` for a dry run, which writes none).
     pub log_id: Option<PublishLogId>,
     /// A one-line message for the user.
     pub message: String,

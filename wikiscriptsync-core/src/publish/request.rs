@@ -78,7 +78,8 @@ pub struct MappingPublish {
 /// Options of one publish.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PublishOptions {
-    /// Run steps 1–6 and return the diff; edit nothing.
+    /// Run steps 2–6 and return the diff; edit nothing. A dry run is a read: it takes no
+    /// mutex and writes no publish-task or publish-log row.
     pub dry_run: bool,
     /// Publish even though the page was changed on-wiki since the last publish.
     pub overwrite_drift: bool,
