@@ -13,6 +13,8 @@
 
 pub(crate) mod wikitext;
 
+pub use wikitext::heading_text;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 

@@ -28,6 +28,20 @@ pub(crate) fn inert(value: &str) -> String {
     out
 }
 
+/// A notice heading as the wiki shows it, for pages that list notices: `<nowiki>` tags
+/// dropped and the entities [`inert`] wrote decoded (the result is plain text, to be escaped
+/// like any other text where it is shown).
+pub fn heading_text(heading: &str) -> String {
+    heading
+        .replace("<nowiki>", "")
+        .replace("</nowiki>", "")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#126;", "~")
+        // Last, so `&amp;lt;` becomes `&lt;` and not `<`.
+        .replace("&amp;", "&")
+}
+
 /// Line and paragraph breaks (MediaWiki and JavaScript both end lines at U+2028/U+2029) and
 /// tabs.
 fn is_break(c: char) -> bool {
@@ -142,6 +156,21 @@ mod tests {
         );
         assert_eq!(closing.matches("</nowiki>").count(), 1);
         assert!(active_outside_nowiki(&closing).is_empty());
+    }
+
+    #[test]
+    fn headings_read_back_as_the_values_they_quote() {
+        for value in [HOSTILE, "a</nowiki>&lt;&amp;~", "plain"] {
+            let heading = format!("WikiScriptSync: {} changed", inert(value));
+            assert_eq!(
+                heading_text(&heading),
+                format!("WikiScriptSync: {} changed", value.replace('\n', " "))
+            );
+        }
+        assert_eq!(
+            heading_text("WikiScriptSync: 2 changes"),
+            "WikiScriptSync: 2 changes"
+        );
     }
 
     #[test]
