@@ -39,7 +39,10 @@ impl Session {
         } else {
             format!("{} ~~~~", notice.text.trim_end())
         };
-        let summary = trim_summary(notice.summary.as_deref().unwrap_or(&notice.heading));
+        // A heading is one line: a line break in it would start text or a section of its own
+        // (notices claimed before headings were escaped are still retried).
+        let heading = one_line(&notice.heading);
+        let summary = trim_summary(notice.summary.as_deref().unwrap_or(&heading));
         if is_flow {
             let answer = self
                 .call_authed(
@@ -48,7 +51,7 @@ impl Session {
                         ("action", "flow".to_owned()),
                         ("submodule", "new-topic".to_owned()),
                         ("page", title.clone()),
-                        ("nttopic", flow_topic_title(&notice.heading)),
+                        ("nttopic", flow_topic_title(&heading)),
                         ("ntcontent", text),
                         ("ntformat", "wikitext".to_owned()),
                     ],
@@ -69,7 +72,7 @@ impl Session {
                     ("action", "edit".to_owned()),
                     ("title", title.clone()),
                     ("section", "new".to_owned()),
-                    ("sectiontitle", notice.heading.clone()),
+                    ("sectiontitle", heading),
                     ("text", text),
                     ("summary", summary),
                     ("notminor", "1".to_owned()),
@@ -93,6 +96,17 @@ impl Session {
             }),
         }
     }
+}
+
+/// `text` with every line and paragraph break (CR, LF, NEL, U+2028, U+2029, VT, FF) turned
+/// into a space.
+fn one_line(text: &str) -> String {
+    text.replace(
+        [
+            '\r', '\n', '\u{0B}', '\u{0C}', '\u{85}', '\u{2028}', '\u{2029}',
+        ],
+        " ",
+    )
 }
 
 /// A Flow topic title for a wikitext heading. Flow renders titles like edit summaries: HTML
@@ -126,7 +140,15 @@ fn flow_topic_title(heading: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::flow_topic_title;
+    use super::{flow_topic_title, one_line};
+
+    #[test]
+    fn a_heading_never_spans_lines() {
+        assert_eq!(
+            one_line("a\r\nb\nc\u{2028}d\u{2029}e\u{85}f"),
+            "a  b c d e f"
+        );
+    }
 
     #[test]
     fn flow_titles_keep_nowiki_text_literal_without_the_tags() {
