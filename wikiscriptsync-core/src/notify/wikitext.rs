@@ -29,7 +29,7 @@ pub(crate) fn inert(value: &str) -> String {
 }
 
 /// A notice heading as the wiki shows it, for pages that list notices: `<nowiki>` tags
-/// dropped and the entities [`inert`] wrote decoded (the result is plain text, to be escaped
+/// dropped and the entities the notice escaped decoded (the result is plain text, to be escaped
 /// like any other text where it is shown).
 pub fn heading_text(heading: &str) -> String {
     heading
