@@ -294,7 +294,8 @@ pub enum EditOutcome {
 pub struct TalkNotice {
     /// The talk page (only `User talk:<name>` is representable).
     pub page: UserTalkTitle,
-    /// The section heading (topic title on Flow boards).
+    /// The section heading, as wikitext. On Flow boards it becomes the topic title, which
+    /// knows only `[[links]]`: `<nowiki>` spans are kept as literal text without their tags.
     pub heading: String,
     /// The message; ` ~~~~` is appended on wikitext pages unless it already contains a
     /// signature (Flow attributes topics itself).

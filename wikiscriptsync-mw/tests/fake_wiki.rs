@@ -785,6 +785,28 @@ async fn a_talk_notice_is_a_signed_new_section_that_is_not_minor() {
 }
 
 #[tokio::test]
+async fn a_line_break_in_a_notice_heading_cannot_start_a_section_of_its_own() {
+    let fake = fake_with_accounts().await;
+    fake.add_page("User talk:Alice", "Earlier discussion.");
+    let client = ActionApiClient::new(config_for(&fake)).unwrap();
+    let session = login(&fake, &client).await;
+    let notice = TalkNotice {
+        page: UserTalkTitle::for_user("Alice").unwrap(),
+        heading: "a.js\n== spam ==\u{2028}x".to_owned(),
+        text: "Changed.".to_owned(),
+        summary: None,
+    };
+
+    session.post_talk_notice(&notice).await.unwrap();
+
+    let edit = fake.requests().pop().unwrap();
+    assert_eq!(edit.param("sectiontitle"), Some("a.js == spam == x"));
+    assert_eq!(edit.param("summary"), Some("a.js == spam == x"));
+    let text = fake.page_text("User talk:Alice").unwrap();
+    assert!(!text.lines().any(|l| l.starts_with("== spam")), "{text}");
+}
+
+#[tokio::test]
 async fn a_flow_board_gets_a_new_topic_instead_of_an_edit() {
     let fake = fake_with_accounts().await;
     fake.set_content_model("User talk:Alice", ContentModel::FlowBoard);

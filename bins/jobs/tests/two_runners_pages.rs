@@ -380,7 +380,7 @@ async fn two_processes_check_every_page_and_notify_exactly_once(scenario: Scenar
             .expect("the talk page exists");
         let posted = sections(&talk);
         for page in scenario.pages_of(index) {
-            let link = format!("[[{}]]", page.title);
+            let link = format!("[[:{}]]", page.title);
             let mentions = posted.iter().filter(|s| s.contains(&link)).count();
             let expected = usize::from(person.wants != Wants::Nothing);
             assert_eq!(

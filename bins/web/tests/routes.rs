@@ -1679,3 +1679,62 @@ async fn a_saved_botpassword_is_checked_again_on_request() {
     );
     assert_eq!(app.store.list_credentials(user.id).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn notice_headings_are_listed_as_the_plain_text_they_show_on_the_wiki() {
+    use wikiscriptsync_core::monitor::{ChangeEvent, FileChange};
+    use wikiscriptsync_core::store::{NewNotification, NotificationClaim, NotificationResult};
+
+    let app = TestApp::start().await;
+    let mut alice = app.login("alice").await;
+    let user = app
+        .store
+        .user_by_central_id("dev:alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let event = ChangeEvent::FileChanged(FileChange {
+        user: user.id,
+        watched_file_id: WatchedFileId(1),
+        repository_url: "https://github.com/o/r".into(),
+        branch: "main".into(),
+        path: "x<b>&amp;~~~~.js".into(),
+        old_blob_sha: None,
+        new_blob_sha: Some("b".repeat(40)),
+        commit_sha: "c".repeat(40),
+        commit_url: "https://github.com/o/r/commit/c".into(),
+    });
+    let now = Utc::now();
+    let notification = NewNotification {
+        user_id: user.id,
+        dedup_key: event.dedup_key(),
+        event_kind: event.kind().into(),
+        subject: event.heading_wikitext(),
+        body: event.wikitext_line(),
+    };
+    let NotificationClaim::Claimed(id) = app
+        .store
+        .claim_notification(&notification, "test", now, chrono::Duration::minutes(5))
+        .await
+        .unwrap()
+    else {
+        panic!("a new notification is claimed");
+    };
+    let sent = NotificationResult::Sent {
+        wiki: app.wiki.wiki_url().key(),
+        revid: Some(1),
+    };
+    app.store
+        .finish_notification(id, "test", &sent, now)
+        .await
+        .unwrap();
+
+    // The value exactly as it was, HTML-escaped once: no nowiki tags, no double entities.
+    let shown = "WikiScriptSync: x&#60;b&#62;&#38;amp;~~~~.js changed";
+    for route in ["/notifications", "/"] {
+        let page = app.get(&mut alice, route).await;
+        page.expect(StatusCode::OK);
+        assert!(page.body.contains(shown), "{route}: {}", page.body);
+        assert!(!page.body.contains("nowiki"), "{route}: {}", page.body);
+    }
+}

@@ -11,6 +11,10 @@
 //!   anywhere but a user's own talk page. Flow boards are handled by the MediaWiki client.
 //! - Without a bot configured, [`Notifier::notify`] does nothing and says so in its report.
 
+pub(crate) mod wikitext;
+
+pub use wikitext::heading_text;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -292,7 +296,8 @@ impl Notifier {
             page,
             heading: outgoing.notification.subject.clone(),
             text: outgoing.notification.body.clone(),
-            summary: Some(outgoing.notification.subject.clone()),
+            // Edit summaries know no nowiki: a fixed text, never the (escaped) heading.
+            summary: Some(edit_summary(&outgoing.notification.event_kind).to_owned()),
         };
         match session.post_talk_notice(&notice).await {
             Ok(TalkNoticeOutcome::Section { revision }) => {
@@ -330,7 +335,7 @@ fn single(user: UserId, event: &ChangeEvent) -> NewNotification {
         user_id: user,
         dedup_key: event.dedup_key(),
         event_kind: event.kind().to_owned(),
-        subject: event.subject(),
+        subject: event.heading_wikitext(),
         body: format!("{}\n\n{}", event.wikitext_line(), FOOTER),
     }
 }
@@ -354,6 +359,20 @@ fn digest(user: UserId, events: &[&ChangeEvent]) -> NewNotification {
         event_kind: "digest".to_owned(),
         subject: format!("WikiScriptSync: {} changes", events.len()),
         body,
+    }
+}
+
+/// The edit summary of a notice: fixed per event kind, since a summary renders `[[links]]`
+/// and knows no `<nowiki>`, so no path or title may go into it.
+fn edit_summary(event_kind: &str) -> &'static str {
+    match event_kind {
+        "file_changed" => "WikiScriptSync: a watched file changed",
+        "file_missing" => "WikiScriptSync: a watched file was removed",
+        "page_changed" => "WikiScriptSync: a monitored page was edited",
+        "page_deleted" => "WikiScriptSync: a monitored page was deleted",
+        "page_moved" => "WikiScriptSync: a monitored page was moved",
+        "digest" => "WikiScriptSync: changes to what you watch",
+        _ => "WikiScriptSync: notice",
     }
 }
 

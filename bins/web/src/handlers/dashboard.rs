@@ -182,7 +182,7 @@ fn build(dashboard: &Dashboard, names: &WikiNames) -> DashboardContent {
             .iter()
             .map(|n| NotificationRow {
                 at: when(&n.created_at),
-                subject: n.subject.clone(),
+                subject: wikiscriptsync_core::notify::heading_text(&n.subject),
                 status: n.status.to_string(),
             })
             .collect(),

@@ -98,7 +98,7 @@ async fn notifications_page(
             .map(|n| {
                 (
                     when(&n.created_at),
-                    n.subject.clone(),
+                    wikiscriptsync_core::notify::heading_text(&n.subject),
                     n.status.to_string(),
                     n.error.clone().unwrap_or_default(),
                 )
