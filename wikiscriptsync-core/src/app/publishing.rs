@@ -173,12 +173,15 @@ impl App {
     }
 
     /// Publishes to a target that need not be a stored mapping (the CLI and CI jobs), as
-    /// `request.user`.
+    /// `request.user`. A wiki off the allow-list or a malformed title is refused here, before
+    /// any request, as [`super::UseCaseError::Invalid`] naming the field: it is the caller's
+    /// input to fix, like the same mistake anywhere else.
     pub async fn publish_ad_hoc(
         &self,
         request: AdHocPublish,
         options: PublishOptions,
     ) -> UseCaseResult<Result<PublishReport, PublishFailure>> {
+        self.parse_page(&request.wiki, &request.page)?;
         if matches!(request.credentials, Credentials::Stored) {
             self.vault()?;
         }
