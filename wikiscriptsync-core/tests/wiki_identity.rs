@@ -359,7 +359,7 @@ async fn titles_with_a_line_break_or_too_long_to_store_are_refused_with_the_reas
     );
     assert!(message.contains("at most 255 characters"), "{message}");
     let message = refused(
-        app.monitor_pages(fakes.alice, &fakes.wiki.host(), &[long.clone()])
+        app.monitor_pages(fakes.alice, &fakes.wiki.host(), std::slice::from_ref(&long))
             .await,
         Field::Title,
     );
