@@ -301,6 +301,8 @@ async fn publish(args: PublishArgs, settings: &Settings) -> Result<Exit, Failure
     let result = result.map_err(|e| match e.field() {
         Some(Field::Wiki) => manage::refusal("--wiki", e),
         Some(Field::Title) => manage::refusal("--page", e),
+        Some(Field::Branch) => manage::refusal("--branch", e),
+        Some(Field::Paths) => manage::refusal("--file", e),
         _ => Failure::Other(e.into()),
     })?;
     Ok(print_result(&args, &result))

@@ -373,7 +373,7 @@ fn with_value(mut args: Vec<String>, flag: &str, value: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bad_wiki_or_page_in_publish_exits_2_naming_the_flag() {
+async fn a_bad_wiki_page_branch_or_path_in_publish_exits_2_naming_the_flag() {
     let fakes = Fakes::start().await;
     let args = fakes.publish_args(ADMIN, &[]);
     let cases = [
@@ -385,6 +385,15 @@ async fn a_bad_wiki_or_page_in_publish_exits_2_naming_the_flag() {
         (
             with_value(args.clone(), "--page", &format!("{PAGE}\n")),
             "--page",
+        ),
+        // Longer than the publish log's columns (branch 200, path 700).
+        (
+            with_value(args.clone(), "--branch", &"b".repeat(201)),
+            "--branch",
+        ),
+        (
+            with_value(args.clone(), "--file", &format!("{}.js", "a".repeat(700))),
+            "--file",
         ),
     ];
     for (args, flag) in cases {
