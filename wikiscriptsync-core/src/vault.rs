@@ -30,6 +30,9 @@ pub enum VaultError {
     /// The key variable is not set or empty.
     #[error("{KEY_ENV_VAR} is not set: {HOW_TO_MAKE_A_KEY}")]
     MissingKey,
+    /// The key variable is set but lists no key (only commas and spaces).
+    #[error("{KEY_ENV_VAR} is set but holds no key (only commas and spaces): {HOW_TO_MAKE_A_KEY}")]
+    NoKeyInList,
     /// A key is not URL-safe base64.
     #[error(
         "key {position} of {KEY_ENV_VAR} is not URL-safe base64 (a Fernet key is 44 characters \
@@ -95,7 +98,13 @@ impl Vault {
             fernets.push(parse_key(key, index + 1)?);
         }
         let Some(newest) = fernets.first().cloned() else {
-            return Err(VaultError::MissingKey);
+            // An unset variable never reaches here as anything but empty; commas alone are a
+            // typo the user must hear about as such, not as "not set".
+            return Err(if list.expose_secret().trim().is_empty() {
+                VaultError::MissingKey
+            } else {
+                VaultError::NoKeyInList
+            });
         };
         let key_count = fernets.len();
         Ok(Self {
@@ -236,7 +245,11 @@ mod tests {
     fn bad_keys_say_what_is_wrong_and_how_to_fix_it() {
         let err = |s: &str| Vault::from_key_list(&SecretString::from(s.to_owned())).unwrap_err();
         assert!(matches!(err(""), VaultError::MissingKey));
-        assert!(matches!(err(" , "), VaultError::MissingKey));
+        assert!(matches!(err(" , "), VaultError::NoKeyInList));
+        assert!(matches!(err(","), VaultError::NoKeyInList));
+        let message = err(",").to_string();
+        assert!(message.contains("set but holds no key"), "{message}");
+        assert!(!message.contains("not set"), "{message}");
         assert!(matches!(
             err("not base64!!"),
             VaultError::KeyNotBase64 { position: 1 }

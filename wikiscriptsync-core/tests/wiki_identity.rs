@@ -321,3 +321,53 @@ async fn an_empty_file_is_refused_at_publish_before_any_wiki_request() {
         "nothing published"
     );
 }
+
+#[tokio::test]
+async fn titles_with_a_line_break_or_too_long_to_store_are_refused_with_the_reason() {
+    let fakes = Fakes::start().await;
+    let app = &fakes.app;
+    let js = fakes.watched(&["src/a.js"]).await[0];
+    for title in [
+        "User:Alice/a.js\n",
+        "User:Alice/a.js\r\n",
+        "\nUser:Alice/a.js",
+    ] {
+        let message = refused(
+            app.map_file(fakes.alice, &fakes.map(js, title)).await,
+            Field::Title,
+        );
+        assert!(message.contains("line break"), "{title:?}: {message}");
+        let message = refused(
+            app.monitor_pages(fakes.alice, &fakes.wiki.host(), &[title.to_owned()])
+                .await,
+            Field::Title,
+        );
+        assert!(message.contains("line break"), "{title:?}: {message}");
+        let message = refused(app.parse_page(&fakes.wiki.host(), title), Field::Title);
+        assert!(message.contains("line break"), "{title:?}: {message}");
+    }
+    assert!(
+        app.mappings(fakes.alice, js).await.unwrap().is_empty(),
+        "nothing was stored"
+    );
+    // Valid on the wiki (the name without its prefix is under 255 bytes) but longer than the
+    // store's column with the prefix: refused with the limit, not a database error.
+    let long = format!("MediaWiki:Gadget-{}.js", "a".repeat(240));
+    let message = refused(
+        app.map_file(fakes.alice, &fakes.map(js, &long)).await,
+        Field::Title,
+    );
+    assert!(message.contains("at most 255 characters"), "{message}");
+    let message = refused(
+        app.monitor_pages(fakes.alice, &fakes.wiki.host(), std::slice::from_ref(&long))
+            .await,
+        Field::Title,
+    );
+    assert!(message.contains("at most 255 characters"), "{message}");
+    // Surrounding spaces are no reason to refuse: MediaWiki trims them too.
+    let mapping = app
+        .map_file(fakes.alice, &fakes.map(js, "  User:Alice/a.js "))
+        .await
+        .unwrap();
+    assert_eq!(mapping.page_title, "User:Alice/a.js");
+}

@@ -88,12 +88,14 @@ pub(crate) struct Transport {
     per_host: usize,
 }
 
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
 fn origin_allowed(allowed: &[Url], url: &Url) -> bool {
-    allowed.iter().any(|a| {
-        a.scheme() == url.scheme()
-            && a.host_str() == url.host_str()
-            && a.port_or_known_default() == url.port_or_known_default()
-    })
+    allowed.iter().any(|a| same_origin(a, url))
 }
 
 impl Transport {
@@ -109,8 +111,18 @@ impl Transport {
             .user_agent(config.user_agent.clone())
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
+            // A redirect is followed only within the origin first asked (and only to an allowed
+            // one). reqwest drops `Authorization` on a cross-origin redirect but knows nothing of
+            // GitLab's `PRIVATE-TOKEN`, which would otherwise go to whichever configured host a
+            // forge redirects to. No forge redirects its API to another forge's.
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() < 5 && origin_allowed(&redirect_allowed, attempt.url())
+                let same = attempt
+                    .previous()
+                    .first()
+                    .is_some_and(|first| same_origin(first, attempt.url()));
+                if attempt.previous().len() < 5
+                    && same
+                    && origin_allowed(&redirect_allowed, attempt.url())
                 {
                     attempt.follow()
                 } else {
@@ -274,7 +286,7 @@ impl Transport {
                             attempt += 1;
                             continue;
                         }
-                        let until = SystemTime::now() + duration;
+                        let until = saturating_at(SystemTime::now(), duration);
                         lock(&gate.state).blocked = Some((until, LimitKind::Secondary));
                         return Err(ForgeError::RateLimited {
                             host,
@@ -368,13 +380,13 @@ impl Transport {
         if let Some(after) = retry_after(headers, now) {
             // GitLab's 429 always carries Retry-After; treat exhausted quota as primary.
             if forge == ForgeKind::GitLab && exhausted && after > self.retry.max_wait {
-                return Some(Wait::UntilReset(now + after));
+                return Some(Wait::UntilReset(saturating_at(now, after)));
             }
             return Some(Wait::For(after));
         }
         if exhausted {
             return Some(Wait::UntilReset(
-                reset.unwrap_or(now + Duration::from_secs(60)),
+                reset.unwrap_or_else(|| saturating_at(now, Duration::from_secs(60))),
             ));
         }
         let text = String::from_utf8_lossy(body).to_ascii_lowercase();
@@ -388,6 +400,17 @@ impl Transport {
 enum Wait {
     UntilReset(SystemTime),
     For(Duration),
+}
+
+/// 9999-12-31T23:59:59Z in seconds since the epoch: the last instant an HTTP date can name (and
+/// within every timestamp type the instant is later turned into).
+const LATEST_SECS: u64 = 253_402_300_799;
+
+/// `from + wait`, clamped to [`LATEST_SECS`]: a forge's `Retry-After` or rate-limit reset is
+/// outside input, and a huge one must not overflow `SystemTime` (a panic) or a later formatter.
+pub(crate) fn saturating_at(from: SystemTime, wait: Duration) -> SystemTime {
+    let latest = UNIX_EPOCH + Duration::from_secs(LATEST_SECS);
+    from.checked_add(wait).map_or(latest, |at| at.min(latest))
 }
 
 fn backoff(floor: Duration, attempt: u32) -> Duration {
@@ -486,7 +509,7 @@ pub(crate) fn parse_snapshot(
         limit,
         remaining,
         used,
-        reset_at: reset.map(|s| UNIX_EPOCH + Duration::from_secs(s)),
+        reset_at: reset.map(|s| saturating_at(UNIX_EPOCH, Duration::from_secs(s))),
         resource,
         status,
         observed_at: SystemTime::now(),
@@ -551,6 +574,30 @@ mod tests {
         assert!(
             wait > Duration::from_secs(85) && wait <= Duration::from_secs(90),
             "{wait:?}"
+        );
+    }
+
+    #[test]
+    fn huge_reset_and_retry_after_headers_saturate_instead_of_overflowing() {
+        let latest = UNIX_EPOCH + Duration::from_secs(LATEST_SECS);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        headers.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_str(&u64::MAX.to_string()).unwrap(),
+        );
+        let s = parse_snapshot(ForgeKind::GitHub, "api.github.com", 403, &headers).unwrap();
+        assert_eq!(s.reset_at, Some(latest));
+        // The clamped instant can still be written as an HTTP date (the error's message does).
+        assert_eq!(
+            httpdate::fmt_http_date(latest),
+            "Fri, 31 Dec 9999 23:59:59 GMT"
+        );
+        assert_eq!(saturating_at(SystemTime::now(), Duration::MAX), latest);
+        let now = SystemTime::now();
+        assert_eq!(
+            saturating_at(now, Duration::from_secs(60)),
+            now + Duration::from_secs(60)
         );
     }
 

@@ -198,3 +198,52 @@ async fn an_unreachable_host_is_a_network_error_after_the_retries() {
     assert!(err.is_transient());
     assert_eq!(usage.requests, 0, "no request reached a server");
 }
+
+#[tokio::test]
+async fn the_gitlab_token_never_follows_a_redirect_to_another_allowed_host() {
+    const GITLAB_TOKEN: &str = "glpat-TokenThatMustStayOnItsHost";
+    let gitlab = MockServer::start().await;
+    // Another configured instance: allowed as a host, but not the token's.
+    let other = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("Location", format!("{}/api/v4/projects/g%2Fp", other.uri())),
+        )
+        .mount(&gitlab)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"id": 7, "default_branch": "main"})),
+        )
+        .mount(&other)
+        .await;
+    let host = gitlab.uri().trim_start_matches("http://").to_owned();
+    let config = ForgeConfig::builder(TEST_USER_AGENT)
+        .gitlab_instance(&gitlab.uri())
+        .gitlab_instance(&other.uri())
+        .gitlab_token(&host, wikiscriptsync_forge::Token::from(GITLAB_TOKEN))
+        .build()
+        .unwrap();
+    let forges = Forges::new(config).unwrap();
+    let repo = forges
+        .parse_repo_url(&format!("{}/g/p", gitlab.uri()))
+        .unwrap();
+    let result = forges.default_branch(&repo, &mut Usage::default()).await;
+    let leaked = other
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .any(|r| r.headers.contains_key("private-token"));
+    assert!(!leaked, "the token went to {}", other.uri());
+    assert!(
+        matches!(result, Err(ForgeError::HostNotAllowed { .. })),
+        "{result:?}"
+    );
+    assert_eq!(
+        gitlab.received_requests().await.unwrap_or_default().len(),
+        1
+    );
+}

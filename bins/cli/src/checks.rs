@@ -86,7 +86,41 @@ pub(crate) enum CheckCommand {
     },
 }
 
+impl CheckCommand {
+    /// Whether `--json` was given.
+    fn json(&self) -> bool {
+        match self {
+            Self::CheckUpdates { json, .. }
+            | Self::CheckWikiUpdates { json, .. }
+            | Self::CheckHealth { json }
+            | Self::CleanupLogs { json, .. }
+            | Self::CleanOrphanData { json, .. } => *json,
+        }
+    }
+}
+
+/// Runs a check command. With `--json` a failure (an unreachable database, a bad variable) is
+/// also one JSON object on standard output, so that a script reading it always gets an answer
+/// it can parse; the message still goes to standard error and the exit code is unchanged.
 pub(crate) async fn run(command: CheckCommand, settings: &Settings) -> Result<Exit, Failure> {
+    let json = command.json();
+    let result = run_command(command, settings).await;
+    if json && let Err(failure) = &result {
+        println!("{}", failure_json(failure));
+    }
+    result
+}
+
+/// `{"ok": false, "outcome": "usage_error" | "failed", "message": ...}`.
+fn failure_json(failure: &Failure) -> Value {
+    let (outcome, message) = match failure {
+        Failure::Usage(message) => ("usage_error", message.clone()),
+        Failure::Other(error) => ("failed", format!("{error:#}")),
+    };
+    json!({"ok": false, "outcome": outcome, "message": message})
+}
+
+async fn run_command(command: CheckCommand, settings: &Settings) -> Result<Exit, Failure> {
     match command {
         CheckCommand::CheckUpdates { all, repo, json } => {
             let selection = Selection::from_flags(all, repo.into_iter().map(RepositoryId));

@@ -16,7 +16,7 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 use wikiscriptsync_core::app::operations::migrate_database;
-use wikiscriptsync_core::app::{App, UseCaseError};
+use wikiscriptsync_core::app::{App, Field, UseCaseError};
 use wikiscriptsync_core::forge::CommitSha;
 use wikiscriptsync_core::mw::BotPassword;
 use wikiscriptsync_core::publish::{
@@ -297,7 +297,14 @@ async fn publish(args: PublishArgs, settings: &Settings) -> Result<Exit, Failure
     };
     let result = app.publish_ad_hoc(request, options).await;
     app.close().await;
-    let result = result.map_err(|e| Failure::Other(e.into()))?;
+    // A bad --wiki or --page is a usage error (exit 2), as in every other command.
+    let result = result.map_err(|e| match e.field() {
+        Some(Field::Wiki) => manage::refusal("--wiki", e),
+        Some(Field::Title) => manage::refusal("--page", e),
+        Some(Field::Branch) => manage::refusal("--branch", e),
+        Some(Field::Paths) => manage::refusal("--file", e),
+        _ => Failure::Other(e.into()),
+    })?;
     Ok(print_result(&args, &result))
 }
 

@@ -364,3 +364,44 @@ async fn a_dry_run_prints_the_diff_exits_0_and_edits_nothing() {
     assert_eq!(fakes.wiki.requests_for("edit"), 0);
     assert_eq!(fakes.wiki.page_text(PAGE).unwrap(), "// old");
 }
+
+/// `args` with the value after `flag` replaced.
+fn with_value(mut args: Vec<String>, flag: &str, value: &str) -> Vec<String> {
+    let at = args.iter().position(|a| a == flag).expect("flag present") + 1;
+    args[at] = value.to_owned();
+    args
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_wiki_page_branch_or_path_in_publish_exits_2_naming_the_flag() {
+    let fakes = Fakes::start().await;
+    let args = fakes.publish_args(ADMIN, &[]);
+    let cases = [
+        (
+            with_value(args.clone(), "--wiki", "wiki.not-allowed.example"),
+            "--wiki",
+        ),
+        (with_value(args.clone(), "--page", "a|b"), "--page"),
+        (
+            with_value(args.clone(), "--page", &format!("{PAGE}\n")),
+            "--page",
+        ),
+        // Longer than the publish log's columns (branch 200, path 700).
+        (
+            with_value(args.clone(), "--branch", &"b".repeat(201)),
+            "--branch",
+        ),
+        (
+            with_value(args.clone(), "--file", &format!("{}.js", "a".repeat(700))),
+            "--file",
+        ),
+    ];
+    for (args, flag) in cases {
+        let output = fakes.run(args).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 2, "{stderr}");
+        assert!(stderr.contains(flag), "{stderr}");
+    }
+    assert_eq!(fakes.wiki.request_count(), 0, "refused before any request");
+    assert_eq!(fakes.github.stats().requests, 0, "and before the forge");
+}

@@ -622,3 +622,30 @@ async fn cleanup_logs_and_clean_orphan_data_report_counts_and_refuse_bad_argumen
         "{text:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_updates_json_prints_an_error_object_when_the_database_fails() {
+    let fakes = Fakes::start().await;
+    // A "directory" that is a regular file: no database can be opened beneath it.
+    let not_a_dir = fakes.dir.path().join("not-a-directory");
+    std::fs::write(&not_a_dir, "").unwrap();
+    let url = format!("sqlite:{}/wikiscriptsync.sqlite3", not_a_dir.display());
+    for command in ["check-updates", "check-wiki-updates"] {
+        let mut check = fakes.command(&[command, "--json"]);
+        check.env("WIKISCRIPTSYNC_DATABASE_URL", &url);
+        let out = tokio::task::spawn_blocking(move || check.output().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let value: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{command}: stdout is not JSON ({e}): {out:?}"));
+        assert_eq!(value["ok"], false, "{value}");
+        assert_eq!(value["outcome"], "failed", "{value}");
+        assert!(
+            value["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("database")),
+            "{value}"
+        );
+    }
+}

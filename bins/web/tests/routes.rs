@@ -1035,6 +1035,43 @@ async fn a_refused_form_comes_back_filled_in_as_sent_with_the_reason() {
 
 /// "Check now" while the scheduled job holds the repository's lease checks nothing and says
 /// so; once the lease is gone, it checks and says what it found.
+/// A title with a trailing line break is refused with the reason, as on the command line: the
+/// form does not trim it away and store the rest.
+#[tokio::test]
+async fn a_title_with_a_trailing_line_break_is_refused_not_trimmed() {
+    let app = TestApp::start().await;
+    let mut alice = app.login("alice").await;
+    let owned = seed(&app, "alice").await;
+    let user = app
+        .store
+        .user_by_central_id("dev:alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let mapping = app
+        .post(
+            &mut alice,
+            &format!("/files/{}/mappings", owned.file),
+            &[("wiki", &owned.wiki), ("title", "User:Alice/other.js\n")],
+        )
+        .await;
+    mapping.expect(StatusCode::BAD_REQUEST);
+    assert!(
+        field_message(&mapping.body, "title").is_some_and(|m| m.contains("line break")),
+        "{}",
+        mapping.body
+    );
+    assert_eq!(
+        app.store
+            .list_mappings(user.id, WatchedFileId(owned.file))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "nothing new is stored"
+    );
+}
+
 #[tokio::test]
 async fn check_now_says_when_the_scheduled_check_is_busy_with_the_repository() {
     let app = TestApp::start().await;

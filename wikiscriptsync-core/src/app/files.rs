@@ -177,6 +177,21 @@ impl App {
     }
 }
 
+/// Refuses a path the store cannot keep: longer than its column, or with a control character.
+pub(crate) fn check_path_fits(path: &str) -> UseCaseResult<()> {
+    if path.chars().count() > MAX_PATH_CHARS || path.chars().any(char::is_control) {
+        return Err(UseCaseError::invalid(
+            Field::Paths,
+            format!(
+                "`{}` is not a file path this tool can keep (at most {MAX_PATH_CHARS} \
+                 characters, no control characters).",
+                path.escape_debug()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The paths as the repository names them (no leading `/`), each publishable, at least one;
 /// duplicates dropped.
 fn clean_paths(paths: &[String]) -> UseCaseResult<BTreeSet<String>> {
@@ -186,16 +201,7 @@ fn clean_paths(paths: &[String]) -> UseCaseResult<BTreeSet<String>> {
         if path.is_empty() {
             continue;
         }
-        if path.chars().count() > MAX_PATH_CHARS || path.chars().any(char::is_control) {
-            return Err(UseCaseError::invalid(
-                Field::Paths,
-                format!(
-                    "`{}` is not a file path this tool can keep (at most {MAX_PATH_CHARS} \
-                     characters, no control characters).",
-                    path.escape_debug()
-                ),
-            ));
-        }
+        check_path_fits(path)?;
         if !is_publishable(path) {
             return Err(UseCaseError::invalid(
                 Field::Paths,
@@ -225,7 +231,10 @@ mod tests {
             clean.into_iter().collect::<Vec<_>>(),
             ["src/a.js", "src/b.css"]
         );
-        for bad in [&["README.md"][..], &[""], &[], &["a\nb.js"]] {
+        let longest = format!("{}.js", "a".repeat(MAX_PATH_CHARS - 3));
+        assert!(clean_paths(std::slice::from_ref(&longest)).is_ok());
+        let too_long = format!("a{longest}");
+        for bad in [&["README.md"][..], &[""], &[], &["a\nb.js"], &[&too_long]] {
             let err = clean_paths(&paths(bad)).unwrap_err();
             assert_eq!(err.field(), Some(Field::Paths), "{bad:?}");
         }

@@ -167,9 +167,55 @@ impl App {
     }
 }
 
+/// The title as typed without its surrounding spaces. A line break or other control character
+/// anywhere, a trailing newline included, is refused rather than trimmed: no MediaWiki title
+/// holds one, and the web form and the command line must store the same title for the same
+/// input, or refuse it for the same reason.
+pub(crate) fn title_text(input: &str) -> UseCaseResult<&str> {
+    let Some(c) = input.chars().find(|c| c.is_control()) else {
+        return Ok(input.trim());
+    };
+    let what = match c {
+        '\n' | '\r' | '\u{85}' => "a line break",
+        '\t' => "a tab",
+        _ => "a control character",
+    };
+    Err(UseCaseError::invalid(
+        Field::Title,
+        format!(
+            "The title `{}` contains {what} (U+{:04X}): a page title is one line of text; \
+             remove it.",
+            input.trim().escape_debug(),
+            u32::from(c)
+        ),
+    ))
+}
+
 /// A page title as typed, validated (no request).
 pub(crate) fn parse_title(input: &str) -> UseCaseResult<Title> {
-    let title = input.trim();
-    Title::parse(title)
-        .map_err(|e| UseCaseError::invalid(Field::Title, format!("The title `{title}`: {e}")))
+    let title = title_text(input)?;
+    let parsed = Title::parse(title)
+        .map_err(|e| UseCaseError::invalid(Field::Title, format!("The title `{title}`: {e}")))?;
+    fits_title_column(parsed.as_str())?;
+    Ok(parsed)
+}
+
+/// The most characters a stored page title holds (`page_title VARCHAR(255)` and the like).
+pub const MAX_TITLE_CHARS: usize = 255;
+
+/// Refuses a normalised title longer than the store's column. MediaWiki limits the name
+/// without its namespace prefix to 255 bytes, so `MediaWiki:` plus a long name can be valid
+/// on the wiki and still not fit: say so here rather than fail in the database.
+pub(crate) fn fits_title_column(title: &str) -> UseCaseResult<()> {
+    let chars = title.chars().count();
+    if chars > MAX_TITLE_CHARS {
+        return Err(UseCaseError::invalid(
+            Field::Title,
+            format!(
+                "The title is {chars} characters long with its namespace; this tool keeps \
+                 titles of at most {MAX_TITLE_CHARS} characters. Choose a shorter page name."
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -5,7 +5,7 @@
 use super::{App, UseCaseResult};
 use crate::publish::{
     AdHocPublish, Credentials, MappingPublish, PublishFailure, PublishOptions, PublishOutcome,
-    PublishReport,
+    PublishReport, PublishSource, SourceRevision,
 };
 use crate::store::{Mapping, MappingId, UserId, WatchedFileId};
 
@@ -157,12 +157,23 @@ impl App {
     }
 
     /// Publishes to a target that need not be a stored mapping (the CLI and CI jobs), as
-    /// `request.user`.
+    /// `request.user`. A wiki off the allow-list or a malformed title is refused here, before
+    /// any request, as [`super::UseCaseError::Invalid`] naming the field: it is the caller's
+    /// input to fix, like the same mistake anywhere else. So is a branch git would refuse or
+    /// a path longer than the store keeps.
     pub async fn publish_ad_hoc(
         &self,
         request: AdHocPublish,
         options: PublishOptions,
     ) -> UseCaseResult<Result<PublishReport, PublishFailure>> {
+        self.parse_page(&request.wiki, &request.page)?;
+        // What the publish log keeps must fit its columns: say so now, not fail in the store.
+        if let PublishSource::Repository { revision, path, .. } = &request.source {
+            if let SourceRevision::Branch(branch) = revision {
+                super::repositories::validate_branch_name(branch)?;
+            }
+            super::files::check_path_fits(path)?;
+        }
         if matches!(request.credentials, Credentials::Stored) {
             self.vault()?;
         }

@@ -381,7 +381,7 @@ const MAX_BRANCH_CHARS: usize = 200;
 
 /// Refuses branch names git itself refuses (`git check-ref-format`'s rules that matter here),
 /// before any request.
-fn validate_branch_name(branch: &str) -> UseCaseResult<()> {
+pub(crate) fn validate_branch_name(branch: &str) -> UseCaseResult<()> {
     let bad = branch.chars().count() > MAX_BRANCH_CHARS
         || branch.starts_with(['-', '/'])
         || branch.ends_with(['/', '.'])

@@ -94,16 +94,19 @@ impl App {
 
 /// A title checked against the wiki's namespaces (no request); refusals name the title field.
 pub(crate) fn site_title(wiki: &WikiIdentity, input: &str) -> UseCaseResult<SiteTitle> {
-    let title = input.trim();
+    let title = super::mappings::title_text(input)?;
     if title.is_empty() {
         return Err(UseCaseError::invalid(Field::Title, "Name the page."));
     }
-    wiki.title(title).map_err(|e| {
+    let site_title = wiki.title(title).map_err(|e| {
         UseCaseError::invalid(
             Field::Title,
             format!("The title `{}` on {}: {e}", title, wiki.display_name()),
         )
-    })
+    })?;
+    // The wiki's local namespace name may be longer than the one typed.
+    super::mappings::fits_title_column(site_title.title.as_str())?;
+    Ok(site_title)
 }
 
 /// The content model a file needs its page to have, from its suffix (`None`: any).

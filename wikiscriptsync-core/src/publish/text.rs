@@ -66,8 +66,9 @@ impl FileKind {
 /// The published-from comment put at the top of a page, or `None` for JSON (which has no
 /// comment syntax). It tells on-wiki readers where to make changes so that they are not lost.
 pub fn banner(kind: FileKind, source: &str) -> Option<String> {
-    // A source never contains a newline, and "*/" would close the CSS comment early.
-    let source = source.replace(['\n', '\r'], " ").replace("*/", "* /");
+    // Every JavaScript line terminator (LF, CR, U+2028, U+2029) ends a `//` comment, and NEL
+    // and the other separators end a line in editors; "*/" would close the CSS comment early.
+    let source = source.replace(is_line_break, " ").replace("*/", "* /");
     let text = format!(
         "Published by WikiScriptSync from {source}. Edit the file in its repository: changes made \
          here are overwritten by the next publish."
@@ -77,6 +78,15 @@ pub fn banner(kind: FileKind, source: &str) -> Option<String> {
         FileKind::Css => Some(format!("/* {text} */\n")),
         FileKind::Json => None,
     }
+}
+
+/// Whether `c` ends a line anywhere the banner is read: JavaScript's line terminators plus the
+/// other Unicode line breaks (NEL, VT, FF).
+fn is_line_break(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}'
+    )
 }
 
 /// `Publish <repo>@<short SHA>: <path> (<commit URL>)`. The MediaWiki client trims it to the
@@ -146,6 +156,25 @@ mod tests {
             Some(FileKind::JavaScript)
         );
         assert_eq!(FileKind::from_path("README.md"), None);
+    }
+
+    #[test]
+    fn no_line_terminator_in_the_source_can_end_the_banner_comment() {
+        // In JavaScript U+2028 and U+2029 end a `//` comment like LF and CR do: the rest of the
+        // banner would run as code.
+        for terminator in [
+            "\n", "\r", "\r\n", "\u{2028}", "\u{2029}", "\u{85}", "\u{0B}", "\u{0C}",
+        ] {
+            let source = format!("o/r@abc:a{terminator}alert(1)//.js");
+            for kind in [FileKind::JavaScript, FileKind::Css] {
+                let text = banner(kind, &source).unwrap();
+                let body = text.strip_suffix('\n').unwrap();
+                assert!(
+                    !body.contains(|c| terminator.contains(c)),
+                    "{kind:?} banner for {terminator:?} breaks the line: {text:?}"
+                );
+            }
+        }
     }
 
     #[test]

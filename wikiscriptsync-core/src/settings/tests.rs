@@ -257,6 +257,7 @@ fn each_malformed_variable_is_named_with_what_to_do() {
             "whole number of seconds",
         ),
         (&[(KEY_ENV_VAR, "not-a-key")], KEY_ENV_VAR, "generate-key"),
+        (&[(KEY_ENV_VAR, ",")], KEY_ENV_VAR, "set but holds no key"),
         (
             &[(NOTIFY_BOT_USER_ENV, "N@notify")],
             NOTIFY_BOT_PASSWORD_ENV,

@@ -169,7 +169,7 @@ async fn user(app: &App, who: &Who, create: bool) -> Result<User, Failure> {
 
 /// A use case's error as the CLI reports it: the user's to fix (exit 2, naming the flag when
 /// it is about one input) or a failure (exit 1).
-fn refusal(flag: &str, error: UseCaseError) -> Failure {
+pub(crate) fn refusal(flag: &str, error: UseCaseError) -> Failure {
     if !error.is_user_error() {
         return Failure::Other(error.into());
     }

@@ -184,7 +184,9 @@ pub async fn add_mapping(
     let input = MapFile {
         file: WatchedFileId(id),
         wiki: values.wiki.clone(),
-        title: values.title.clone(),
+        // As typed: the core decides, the same way for the command line (a trailing line break
+        // is refused with the reason, not trimmed away and stored).
+        title: form.title.clone(),
         options: MappingOptions {
             publish_enabled: values.publish_enabled,
             allow_create: values.allow_create,
