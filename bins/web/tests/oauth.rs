@@ -271,9 +271,7 @@ async fn admin_rights_follow_the_central_id_not_the_user_name() {
     )
     .await
     .expect(StatusCode::SEE_OTHER);
-    app.get(&mut usurper, "/")
-        .await
-        .expect(StatusCode::OK);
+    app.get(&mut usurper, "/").await.expect(StatusCode::OK);
     app.get(&mut usurper, "/admin/metrics")
         .await
         .expect(StatusCode::NOT_FOUND);

@@ -1677,7 +1677,13 @@ async fn a_copied_session_cookie_is_refused_after_logout() {
         .await
         .unwrap()
         .unwrap();
-    assert!(app.store.list_repositories(user.id).await.unwrap().is_empty());
+    assert!(
+        app.store
+            .list_repositories(user.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// "Log out everywhere" ends every session of the user (another browser's too), no one
