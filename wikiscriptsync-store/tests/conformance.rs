@@ -122,7 +122,7 @@ async fn migrations_apply_from_empty_and_running_them_again_is_a_no_op(db: &Test
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND \
                 (name LIKE 'sync_%' OR name LIKE 'publish_%' OR name LIKE 'wiki_monitor_%' OR \
                 name LIKE 'notifications_%' OR \
-                name IN ('users', 'accounts_toolvisit', 'wikis', 'wiki_spellings'))"
+                name IN ('users', 'user_sessions', 'accounts_toolvisit', 'wikis', 'wiki_spellings'))"
             }
             Engine::MariaDb => {
                 "SELECT COUNT(*) FROM information_schema.tables WHERE \
@@ -131,8 +131,8 @@ async fn migrations_apply_from_empty_and_running_them_again_is_a_no_op(db: &Test
         })
         .await;
     assert_eq!(
-        tables, 16,
-        "13 seed tables, users, wikis and their spellings"
+        tables, 17,
+        "13 seed tables, users, their sessions, wikis and their spellings"
     );
 }
 
@@ -147,7 +147,7 @@ async fn an_empty_database_is_refused_until_it_is_migrated(db: &TestDb) {
     .await
     .unwrap_err();
     assert!(
-        matches!(error, StoreError::SchemaNotMigrated { pending: 4 }),
+        matches!(error, StoreError::SchemaNotMigrated { pending: 5 }),
         "{error:?}"
     );
     assert!(
