@@ -478,3 +478,40 @@ async fn a_repository_stored_before_full_names_is_located_from_its_url_once() {
     let detail = &report.unwrap().failures[0].detail;
     assert!(detail.contains("cannot be located"), "{detail}");
 }
+
+#[tokio::test]
+async fn sessions_end_at_logout_one_or_all_and_a_blocked_account_cannot_log_in() {
+    let fakes = Fakes::start(false).await;
+    let app = &fakes.app;
+    let first = app.start_session(fakes.alice).await.unwrap();
+    let second = app.start_session(fakes.alice).await.unwrap();
+    let bobs = app.start_session(fakes.bob).await.unwrap();
+    assert_ne!(first, second);
+    let user_of = |id: String| async move { app.session_user(&id).await.unwrap().map(|u| u.id) };
+    assert_eq!(user_of(first.clone()).await, Some(fakes.alice));
+
+    app.log_out(&first).await.unwrap();
+    assert_eq!(user_of(first.clone()).await, None);
+    assert_eq!(user_of(second.clone()).await, Some(fakes.alice));
+    assert_eq!(app.log_out_everywhere(fakes.alice).await.unwrap(), 1);
+    assert_eq!(user_of(second).await, None);
+    assert_eq!(user_of(bobs).await, Some(fakes.bob));
+
+    let profile = |blocked: bool| -> wikiscriptsync_core::mw::oauth::Profile {
+        serde_json::from_value(serde_json::json!({
+            "sub": "77", "username": "Mallory", "blocked": blocked
+        }))
+        .unwrap()
+    };
+    match app.log_in_oauth(&profile(true)).await {
+        Err(err @ UseCaseError::Forbidden(_)) => {
+            assert!(err.to_string().contains("blocked"), "{err}");
+            assert!(err.is_user_error());
+        }
+        other => panic!("a blocked account logged in: {other:?}"),
+    }
+    let store = fakes.db.open().await;
+    assert!(store.user_by_central_id("77").await.unwrap().is_none());
+    let mallory = app.log_in_oauth(&profile(false)).await.unwrap();
+    assert_eq!(mallory.username, "Mallory");
+}

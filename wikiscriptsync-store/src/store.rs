@@ -55,6 +55,25 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// A user by current user name (for the CLI's `--user NAME`).
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<User>>;
 
+    /// Record a web session `id` (a random token, at most 64 characters) of `user`, usable
+    /// until `expires`. The user's sessions that expired by `now` are deleted.
+    async fn create_session(
+        &self,
+        id: &str,
+        user: UserId,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// The user of session `id` when it exists and has not expired at `now`.
+    async fn session_user(&self, id: &str, now: DateTime<Utc>) -> StoreResult<Option<User>>;
+
+    /// End session `id` (a logout); `false` when there was none.
+    async fn end_session(&self, id: &str) -> StoreResult<bool>;
+
+    /// End every session of `user` ("log out everywhere"); how many there were.
+    async fn end_user_sessions(&self, user: UserId) -> StoreResult<u64>;
+
     // ----- repositories, watched files, mappings -------------------------------------------
 
     /// Track a repository; it is due for a check at once. [`StoreError::AlreadyExists`] when the

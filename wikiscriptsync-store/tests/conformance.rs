@@ -122,7 +122,7 @@ async fn migrations_apply_from_empty_and_running_them_again_is_a_no_op(db: &Test
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND \
                 (name LIKE 'sync_%' OR name LIKE 'publish_%' OR name LIKE 'wiki_monitor_%' OR \
                 name LIKE 'notifications_%' OR \
-                name IN ('users', 'accounts_toolvisit', 'wikis', 'wiki_spellings'))"
+                name IN ('users', 'user_sessions', 'accounts_toolvisit', 'wikis', 'wiki_spellings'))"
             }
             Engine::MariaDb => {
                 "SELECT COUNT(*) FROM information_schema.tables WHERE \
@@ -131,8 +131,8 @@ async fn migrations_apply_from_empty_and_running_them_again_is_a_no_op(db: &Test
         })
         .await;
     assert_eq!(
-        tables, 16,
-        "13 seed tables, users, wikis and their spellings"
+        tables, 17,
+        "13 seed tables, users, their sessions, wikis and their spellings"
     );
 }
 
@@ -147,7 +147,7 @@ async fn an_empty_database_is_refused_until_it_is_migrated(db: &TestDb) {
     .await
     .unwrap_err();
     assert!(
-        matches!(error, StoreError::SchemaNotMigrated { pending: 4 }),
+        matches!(error, StoreError::SchemaNotMigrated { pending: 5 }),
         "{error:?}"
     );
     assert!(
@@ -207,6 +207,78 @@ async fn users_are_keyed_by_central_id_and_a_rename_updates_the_name(db: &TestDb
         "4242"
     );
     assert!(store.upsert_user("", "x", t0()).await.is_err());
+}
+
+/// Web sessions: found by id until they expire; a logout ends one, "log out everywhere" all of
+/// a user's.
+async fn sessions_live_until_they_expire_or_are_ended_one_or_all(db: &TestDb) {
+    let store = db.open().await;
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let later = t0() + Duration::hours(12);
+    store
+        .create_session("a1", alice, t0(), later)
+        .await
+        .unwrap();
+    store
+        .create_session("a2", alice, t0(), later)
+        .await
+        .unwrap();
+    store.create_session("b1", bob, t0(), later).await.unwrap();
+    let user_of = |id: &'static str, at: DateTime<Utc>| {
+        let store = Arc::clone(&store);
+        async move { store.session_user(id, at).await.unwrap().map(|u| u.id) }
+    };
+    assert_eq!(user_of("a1", t0()).await, Some(alice));
+    assert_eq!(user_of("b1", t0()).await, Some(bob));
+    assert_eq!(user_of("unknown", t0()).await, None);
+    // Expired at its expiry time.
+    assert_eq!(user_of("a1", later).await, None);
+    // A duplicate id is refused, not taken over.
+    assert!(store.create_session("a1", bob, t0(), later).await.is_err());
+    assert_eq!(user_of("a1", t0()).await, Some(alice));
+    // An empty or over-long id is refused.
+    assert!(matches!(
+        store.create_session("", alice, t0(), later).await,
+        Err(StoreError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        store
+            .create_session(&"x".repeat(65), alice, t0(), later)
+            .await,
+        Err(StoreError::InvalidInput(_))
+    ));
+
+    // Logging out ends that session only.
+    assert!(store.end_session("a1").await.unwrap());
+    assert!(!store.end_session("a1").await.unwrap());
+    assert_eq!(user_of("a1", t0()).await, None);
+    assert_eq!(user_of("a2", t0()).await, Some(alice));
+
+    // Logging out everywhere ends every session of that user, no one else's.
+    store
+        .create_session("a3", alice, t0(), later)
+        .await
+        .unwrap();
+    assert_eq!(store.end_user_sessions(alice).await.unwrap(), 2);
+    assert_eq!(user_of("a2", t0()).await, None);
+    assert_eq!(user_of("a3", t0()).await, None);
+    assert_eq!(user_of("b1", t0()).await, Some(bob));
+
+    // A new session drops the user's expired ones: the id of an expired session is free again.
+    store
+        .create_session("a4", alice, t0(), t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    store
+        .create_session("a5", alice, later, later + Duration::hours(1))
+        .await
+        .unwrap();
+    store
+        .create_session("a4", alice, later, later + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(user_of("a4", later).await, Some(alice));
 }
 
 async fn repositories_files_and_mappings_are_visible_to_their_owner_only(db: &TestDb) {
@@ -2519,6 +2591,7 @@ conformance!(
     an_empty_database_is_refused_until_it_is_migrated,
     a_schema_migrated_by_a_newer_binary_is_refused_with_a_clear_error,
     users_are_keyed_by_central_id_and_a_rename_updates_the_name,
+    sessions_live_until_they_expire_or_are_ended_one_or_all,
     repositories_files_and_mappings_are_visible_to_their_owner_only,
     duplicates_are_reported_as_already_existing,
     removing_a_repository_removes_its_files_and_mappings_but_keeps_the_publish_log,

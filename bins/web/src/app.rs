@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/callback", get(auth::oauth_callback))
         .route("/login/dev", post(auth::dev_login))
         .route("/logout", post(auth::logout))
+        .route("/logout/everywhere", post(auth::logout_everywhere))
         .route(
             "/repositories/new",
             get(repositories::new_form).post(repositories::add),

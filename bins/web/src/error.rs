@@ -81,6 +81,7 @@ impl From<UseCaseError> for AppError {
             UseCaseError::NotFound { .. } => Self::NotFound,
             UseCaseError::Invalid { message, .. } => Self::BadRequest(message),
             UseCaseError::Conflict(message) => Self::BadRequest(message),
+            UseCaseError::Forbidden(message) => Self::Forbidden(message),
             err @ (UseCaseError::Forge { .. } | UseCaseError::Wiki { .. }) => {
                 Self::Upstream(err.to_string())
             }

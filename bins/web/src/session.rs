@@ -1,6 +1,9 @@
 //! The session: an encrypted, authenticated cookie (`__Host-session`, AES-GCM through
-//! `PrivateCookieJar`) holding the user id and name, a per-session form nonce and, during an
-//! OAuth login, the state and PKCE verifier. Nothing is kept on the server.
+//! `PrivateCookieJar`) holding a per-session form nonce, during an OAuth login the state and
+//! PKCE verifier, and after a login the id of a session kept on the server. A request is
+//! logged in only while the core says that server-side session is live
+//! (`App::session_user`), so a logout or "log out everywhere" ends it even for a copied
+//! cookie; the user's name and central id are read from the store on each request.
 //!
 //! Every POST must carry the session's nonce in its `csrf` form field ([`require_form_nonce`]),
 //! on top of tower-http's `CsrfLayer` (Origin / Sec-Fetch-Site); forms get it from the page.
@@ -30,8 +33,8 @@ pub const COOKIE_NAME: &str = "__Host-session";
 /// The form field every POST carries.
 pub const NONCE_FIELD: &str = "csrf";
 
-/// How long a login lasts.
-pub const SESSION_LIFETIME: Duration = Duration::hours(12);
+/// How long a login lasts (the server-side session's lifetime, see the core).
+pub const SESSION_LIFETIME: Duration = wikiscriptsync_core::app::users::SESSION_LIFETIME;
 
 /// How long an OAuth round trip may take.
 pub const OAUTH_LIFETIME: Duration = Duration::minutes(10);
@@ -53,10 +56,12 @@ pub struct PendingOAuth {
 /// What the cookie holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
-    /// The logged-in user, if any.
+    /// The logged-in user, if any (a hint for the dashboard cache; the login itself is
+    /// `session`).
     pub user: Option<i64>,
-    /// Their user name when logged in.
-    pub username: Option<String>,
+    /// The server-side session's id when logged in.
+    #[serde(default)]
+    pub session: Option<String>,
     /// The form nonce.
     pub nonce: String,
     /// When the session expires (seconds since the epoch).
@@ -71,29 +76,38 @@ impl Session {
     pub fn anonymous(now: DateTime<Utc>) -> Result<Self, AppError> {
         Ok(Self {
             user: None,
-            username: None,
+            session: None,
             nonce: random_token()?,
             expires: (now + SESSION_LIFETIME).timestamp(),
             oauth: None,
         })
     }
 
-    /// A fresh logged-in session (new nonce: the login rotates it).
-    pub fn logged_in(user: UserId, username: &str, now: DateTime<Utc>) -> Result<Self, AppError> {
+    /// A fresh logged-in session of `user` with the server-side session `session` (new nonce:
+    /// the login rotates it).
+    pub fn logged_in(user: UserId, session: String, now: DateTime<Utc>) -> Result<Self, AppError> {
         Ok(Self {
             user: Some(user.0),
-            username: Some(username.to_owned()),
+            session: Some(session),
             ..Self::anonymous(now)?
         })
     }
 
-    /// The logged-in user.
-    pub fn user(&self) -> Option<CurrentUser> {
-        Some(CurrentUser {
-            id: UserId(self.user?),
-            username: self.username.clone()?,
+    /// The logged-in user, when the server-side session is still live.
+    pub async fn user(&self, state: &AppState) -> Result<Option<CurrentUser>, AppError> {
+        let Some(id) = &self.session else {
+            return Ok(None);
+        };
+        let Some(user) = state.app.session_user(id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(CurrentUser {
+            id: user.id,
+            username: user.username,
+            central_id: user.central_id,
+            session: id.clone(),
             nonce: self.nonce.clone(),
-        })
+        }))
     }
 
     /// Reads the session from the request's cookies; `None` when absent, tampered with or
@@ -163,8 +177,12 @@ pub fn random_token() -> Result<String, AppError> {
 pub struct CurrentUser {
     /// Their row id: every store call is scoped by it.
     pub id: UserId,
-    /// Their user name.
+    /// Their user name (as of their last login).
     pub username: String,
+    /// Their central id (OAuth `sub`): what administrators are known by.
+    pub central_id: String,
+    /// The server-side session this request belongs to.
+    pub session: String,
     /// The form nonce to put in every form.
     pub nonce: String,
 }
@@ -173,9 +191,19 @@ impl FromRequestParts<SharedState> for CurrentUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Response> {
-        Session::from_parts(parts, &state.cookie_key)
-            .and_then(|s| s.user())
-            .ok_or_else(|| Redirect::to("/login").into_response())
+        let Some(session) = Session::from_parts(parts, &state.cookie_key) else {
+            return Err(Redirect::to("/login").into_response());
+        };
+        match session.user(state).await {
+            Ok(Some(user)) => Ok(user),
+            // Ended or expired on the server: that cookie is of no use any more.
+            Ok(None) if session.session.is_some() => {
+                Err((Session::cleared(state), Redirect::to("/login")).into_response())
+            }
+            // An anonymous session keeps its cookie (its nonce serves the login form).
+            Ok(None) => Err(Redirect::to("/login").into_response()),
+            Err(err) => Err(err.into_response()),
+        }
     }
 }
 
@@ -253,7 +281,7 @@ impl Layout {
             dev: state.mode == Mode::Development,
             username: Some(user.username.clone()),
             nonce: user.nonce.clone(),
-            admin: state.is_admin(&user.username),
+            admin: state.is_admin(&user.central_id),
             title: title.into(),
         }
     }

@@ -32,7 +32,7 @@ pub struct AppState {
     pub cookie_key: Key,
     /// Wikimedia OAuth 2.0 (production); `None` in development, which has a login form.
     pub oauth: Option<Arc<OAuthClient>>,
-    /// User names that may see usage metrics.
+    /// Central ids (OAuth `sub`) of the users who may see usage metrics.
     pub admins: Arc<BTreeSet<String>>,
     /// Wikis offered in the mapping and BotPassword forms (any allow-listed wiki is accepted).
     pub suggested_wikis: Arc<Vec<String>>,
@@ -104,8 +104,9 @@ impl AppState {
         }
     }
 
-    /// Whether `username` may see usage metrics.
-    pub fn is_admin(&self, username: &str) -> bool {
-        self.admins.contains(username)
+    /// Whether the user with this central id (OAuth `sub`, never the user name: names can be
+    /// renamed away and taken by someone else) may see usage metrics.
+    pub fn is_admin(&self, central_id: &str) -> bool {
+        self.admins.contains(central_id)
     }
 }

@@ -73,7 +73,7 @@ async fn a_maintainer_publishes_a_file_to_the_real_test_wiki_in_headless_chromiu
         ],
     );
     let dir = tempfile::tempdir().unwrap();
-    let state = state_for(dir.path(), &github, wiki_client(allow), &["alice"])
+    let state = state_for(dir.path(), &github, wiki_client(allow), &["dev:alice"])
         .await
         .state;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

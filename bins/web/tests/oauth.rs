@@ -174,3 +174,105 @@ async fn a_refused_oauth_login_says_so_and_logs_nobody_in() {
         .await;
     declined.expect(StatusCode::BAD_REQUEST);
 }
+
+/// Logs in through the OAuth round trip as the profile `profile`, with `code` (each login its
+/// own code and token); the callback's response.
+async fn oauth_login(
+    app: &TestApp,
+    server: &MockServer,
+    agent: &mut Agent,
+    code: &str,
+    profile: serde_json::Value,
+) -> TestResponse {
+    let start = app.get(agent, "/login/oauth").await;
+    let state = query(start.location().unwrap(), "state");
+    let token = format!("token-{code}");
+    Mock::given(method("POST"))
+        .and(path("/w/rest.php/oauth2/access_token"))
+        .and(body_string_contains(format!("code={code}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": token, "token_type": "Bearer", "expires_in": 3600
+        })))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/w/rest.php/oauth2/resource/profile"))
+        .and(header("authorization", format!("Bearer {token}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(profile))
+        .mount(server)
+        .await;
+    app.get(agent, &format!("/oauth/callback?code={code}&state={state}"))
+        .await
+}
+
+#[tokio::test]
+async fn a_blocked_account_cannot_log_in() {
+    let (app, server) = production_app().await;
+    let mut agent = Agent::default();
+    let callback = oauth_login(
+        &app,
+        &server,
+        &mut agent,
+        "blocked-code",
+        json!({ "sub": "666", "username": "Vandal", "blocked": true }),
+    )
+    .await;
+    callback.expect(StatusCode::FORBIDDEN);
+    assert!(callback.body.contains("blocked"), "{}", callback.body);
+    assert_eq!(app.get(&mut agent, "/").await.location(), Some("/login"));
+    assert!(app.store.user_by_central_id("666").await.unwrap().is_none());
+}
+
+/// Administrators are known by central id: a renamed administrator keeps the metrics page,
+/// and whoever takes the old name later does not get it.
+#[tokio::test]
+async fn admin_rights_follow_the_central_id_not_the_user_name() {
+    let (mut app, server) = production_app().await;
+    let mut state = app.state.clone();
+    state.admins = Arc::new(["4242".to_owned()].into_iter().collect());
+    app.router = wikiscriptsync_web::router(state.clone());
+    app.state = state;
+
+    let mut admin = Agent::default();
+    oauth_login(
+        &app,
+        &server,
+        &mut admin,
+        "c1",
+        json!({ "sub": "4242", "username": "Alice Example", "blocked": false }),
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    app.get(&mut admin, "/admin/metrics")
+        .await
+        .expect(StatusCode::OK);
+
+    let mut renamed = Agent::default();
+    oauth_login(
+        &app,
+        &server,
+        &mut renamed,
+        "c2",
+        json!({ "sub": "4242", "username": "Alice Renamed", "blocked": false }),
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    let metrics = app.get(&mut renamed, "/admin/metrics").await;
+    metrics.expect(StatusCode::OK);
+    assert!(metrics.body.contains("Alice Renamed"), "{}", metrics.body);
+
+    let mut usurper = Agent::default();
+    oauth_login(
+        &app,
+        &server,
+        &mut usurper,
+        "c3",
+        json!({ "sub": "9999", "username": "Alice Example", "blocked": false }),
+    )
+    .await
+    .expect(StatusCode::SEE_OTHER);
+    app.get(&mut usurper, "/").await.expect(StatusCode::OK);
+    app.get(&mut usurper, "/admin/metrics")
+        .await
+        .expect(StatusCode::NOT_FOUND);
+}

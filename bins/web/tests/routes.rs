@@ -1775,3 +1775,65 @@ async fn notice_headings_are_listed_as_the_plain_text_they_show_on_the_wiki() {
         assert!(!page.body.contains("nowiki"), "{route}: {}", page.body);
     }
 }
+
+/// A logout ends the session on the server: a copy of the cookie taken before it (a shared
+/// machine, a stolen cookie) opens nothing afterwards, and cannot send forms either.
+#[tokio::test]
+async fn a_copied_session_cookie_is_refused_after_logout() {
+    let app = TestApp::start().await;
+    let mut alice = app.login("alice").await;
+    let mut copy = alice.clone();
+    app.get(&mut copy, "/").await.expect(StatusCode::OK);
+
+    app.post(&mut alice, "/logout", &[])
+        .await
+        .expect(StatusCode::SEE_OTHER);
+    assert!(alice.cookie.is_none(), "the logout clears the cookie");
+    let dashboard = app.get(&mut copy.clone(), "/").await;
+    assert_eq!(dashboard.location(), Some("/login"), "{}", dashboard.body);
+    let form = app
+        .post(
+            &mut copy.clone(),
+            "/repositories/new",
+            &[("url", "https://github.com/alice/other")],
+        )
+        .await;
+    assert_eq!(form.location(), Some("/login"), "{}", form.body);
+    // The login page does not send the copy back to the dashboard either.
+    app.get(&mut copy, "/login").await.expect(StatusCode::OK);
+    let user = app
+        .store
+        .user_by_central_id("dev:alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        app.store
+            .list_repositories(user.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// "Log out everywhere" ends every session of the user (another browser's too), no one
+/// else's.
+#[tokio::test]
+async fn logging_out_everywhere_ends_the_users_other_sessions() {
+    let app = TestApp::start().await;
+    let mut laptop = app.login("alice").await;
+    let mut phone = app.login("alice").await;
+    let mut bob = app.login("bob").await;
+    let page = app.get(&mut laptop, "/").await;
+    assert!(page.body.contains("/logout/everywhere"), "{}", page.body);
+
+    let out = app.post(&mut laptop, "/logout/everywhere", &[]).await;
+    out.expect(StatusCode::SEE_OTHER);
+    assert_eq!(out.location(), Some("/login"));
+    assert_eq!(app.get(&mut phone, "/").await.location(), Some("/login"));
+    assert!(laptop.cookie.is_none());
+    app.get(&mut bob, "/").await.expect(StatusCode::OK);
+    // Logging in again works as before.
+    let mut again = app.login("alice").await;
+    app.get(&mut again, "/").await.expect(StatusCode::OK);
+}

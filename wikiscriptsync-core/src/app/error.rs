@@ -72,6 +72,9 @@ pub enum UseCaseError {
     /// The same thing exists already; the message names it.
     #[error("{0}")]
     Conflict(String),
+    /// The acting user may not do this (a blocked account logging in); the message says why.
+    #[error("{0}")]
+    Forbidden(String),
     /// A forge request failed (not the user's input).
     #[error("{context}: {cause}")]
     Forge {
@@ -94,6 +97,9 @@ pub enum UseCaseError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The machine failed (the system random source); nothing the user can fix.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl UseCaseError {
@@ -110,7 +116,7 @@ impl UseCaseError {
     pub fn is_user_error(&self) -> bool {
         matches!(
             self,
-            Self::Invalid { .. } | Self::NotFound { .. } | Self::Conflict(_)
+            Self::Invalid { .. } | Self::NotFound { .. } | Self::Conflict(_) | Self::Forbidden(_)
         )
     }
 

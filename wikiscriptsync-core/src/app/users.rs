@@ -1,16 +1,76 @@
 //! Who acts: users logging in to the web app (by OAuth central id, or by name in development
-//! mode) and the CLI's local users.
+//! mode), their web sessions, and the CLI's local users.
+//!
+//! A web session lives on the server: [`App::start_session`] stores a random id that the web
+//! app keeps in its encrypted cookie, and every request asks [`App::session_user`] whether that
+//! id still names a live session. So a logout ([`App::log_out`]) or a revocation of all of a
+//! user's sessions ([`App::log_out_everywhere`]) takes effect at once, even for a copied cookie.
 
-use chrono::Utc;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Duration, Utc};
 
 use super::{App, Field, UseCaseError, UseCaseResult};
+use crate::mw::oauth::Profile;
 use crate::setup::CLI_USER_PREFIX;
 use crate::store::{User, UserId};
 
 /// The longest user name accepted.
 pub const MAX_USERNAME_CHARS: usize = 85;
 
+/// How long a web login lasts.
+pub const SESSION_LIFETIME: Duration = Duration::hours(12);
+
+/// Random bytes in a session id (base64url: 43 characters).
+const SESSION_ID_BYTES: usize = 32;
+
 impl App {
+    /// Records an OAuth login from the profile Wikimedia confirmed: refused for a hidden
+    /// account (no user name) and for a blocked one; else as [`App::log_in`] by `sub`.
+    pub async fn log_in_oauth(&self, profile: &Profile) -> UseCaseResult<User> {
+        let username = profile.username.as_deref().ok_or_else(|| {
+            UseCaseError::Forbidden("This Wikimedia account is hidden and cannot log in.".into())
+        })?;
+        if profile.blocked {
+            return Err(UseCaseError::Forbidden(
+                "This Wikimedia account is blocked, so it cannot log in to publish to the wikis."
+                    .into(),
+            ));
+        }
+        self.log_in(&profile.sub, username).await
+    }
+
+    /// Starts a web session of `user`, valid for [`SESSION_LIFETIME`]: its random id, for the
+    /// session cookie.
+    pub async fn start_session(&self, user: UserId) -> UseCaseResult<String> {
+        let mut bytes = [0u8; SESSION_ID_BYTES];
+        getrandom::fill(&mut bytes)
+            .map_err(|_| UseCaseError::Internal("the system random source failed".to_owned()))?;
+        let id = URL_SAFE_NO_PAD.encode(bytes);
+        let now = Utc::now();
+        self.store
+            .create_session(&id, user, now, now + SESSION_LIFETIME)
+            .await?;
+        Ok(id)
+    }
+
+    /// The user of web session `id`, `None` when it was ended, has expired or never existed
+    /// (every request of a logged-in user is checked here).
+    pub async fn session_user(&self, id: &str) -> UseCaseResult<Option<User>> {
+        Ok(self.store.session_user(id, Utc::now()).await?)
+    }
+
+    /// Ends web session `id` (a logout): its cookie, even a copy, no longer logs anyone in.
+    pub async fn log_out(&self, id: &str) -> UseCaseResult<()> {
+        self.store.end_session(id).await?;
+        Ok(())
+    }
+
+    /// Ends every web session of `user` ("log out everywhere"); how many there were.
+    pub async fn log_out_everywhere(&self, user: UserId) -> UseCaseResult<u64> {
+        Ok(self.store.end_user_sessions(user).await?)
+    }
+
     /// Records a login: the user with this central id (OAuth `sub`), created on first login,
     /// renamed when the user name changed.
     pub async fn log_in(&self, central_id: &str, username: &str) -> UseCaseResult<User> {

@@ -173,7 +173,7 @@ pub struct WebSettings {
     pub oauth: Option<OAuthConfig>,
     /// The site's public origin, from `WIKISCRIPTSYNC_OAUTH_REDIRECT_URL`.
     pub public_origin: Option<String>,
-    /// `WIKISCRIPTSYNC_ADMIN_USERS`.
+    /// `WIKISCRIPTSYNC_ADMIN_USERS`: central ids (OAuth `sub`), never user names.
     pub admin_users: BTreeSet<String>,
     /// `WIKISCRIPTSYNC_DASHBOARD_CACHE_SECONDS`.
     pub dashboard_cache: Duration,

@@ -183,7 +183,7 @@ pub const OAUTH_CLIENT_SECRET_ENV: &str = "WIKISCRIPTSYNC_OAUTH_CLIENT_SECRET";
 pub const OAUTH_REDIRECT_URL_ENV: &str = "WIKISCRIPTSYNC_OAUTH_REDIRECT_URL";
 /// `WIKISCRIPTSYNC_OAUTH_BASE_URL`.
 pub const OAUTH_BASE_URL_ENV: &str = "WIKISCRIPTSYNC_OAUTH_BASE_URL";
-/// `WIKISCRIPTSYNC_ADMIN_USERS`.
+/// `WIKISCRIPTSYNC_ADMIN_USERS`: central ids (OAuth `sub`) of the administrators.
 pub const ADMIN_USERS_ENV: &str = "WIKISCRIPTSYNC_ADMIN_USERS";
 /// `WIKISCRIPTSYNC_DASHBOARD_CACHE_SECONDS`.
 pub const DASHBOARD_CACHE_ENV: &str = "WIKISCRIPTSYNC_DASHBOARD_CACHE_SECONDS";
@@ -290,7 +290,13 @@ pub const VARIABLES: &[EnvVar] = &[
         .default(crate::mw::oauth::DEFAULT_OAUTH_BASE)
         .example(crate::mw::oauth::DEFAULT_OAUTH_BASE),
     var(ADMIN_USERS_ENV, Section::Web, WEB)
-        .help("Wikimedia user names that may see the usage metrics, comma-separated."),
+        .help(
+            "Central user ids (the OAuth `sub`, not user names: a name can be renamed away and \
+             taken by someone else) of the users who may see the usage metrics, comma-separated. \
+             A user's id is the `id` of action=query&meta=globaluserinfo&guiuser=NAME on Meta; \
+             in development mode it is dev:NAME.",
+        )
+        .example("12345678"),
     var(DASHBOARD_CACHE_ENV, Section::Web, WEB)
         .help(
             "Seconds a user's dashboard is served from memory, 0 to 3600 (0: off); a user's own \

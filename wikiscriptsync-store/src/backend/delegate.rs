@@ -42,6 +42,32 @@ macro_rules! impl_store_trait {
                 Self::user_by_name(self, username).await
             }
 
+            async fn create_session(
+                &self,
+                id: &str,
+                user: UserId,
+                now: DateTime<Utc>,
+                expires: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                Self::create_session(self, id, user, now, expires).await
+            }
+
+            async fn session_user(
+                &self,
+                id: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<Option<User>> {
+                Self::session_user(self, id, now).await
+            }
+
+            async fn end_session(&self, id: &str) -> StoreResult<bool> {
+                Self::end_session(self, id).await
+            }
+
+            async fn end_user_sessions(&self, user: UserId) -> StoreResult<u64> {
+                Self::end_user_sessions(self, user).await
+            }
+
             async fn add_repository(
                 &self,
                 user: UserId,

@@ -1,4 +1,4 @@
-//! Users, keyed by the OAuth central id.
+//! Users, keyed by the OAuth central id, and their web sessions (rows that a logout deletes).
 //!
 //! Written once for both engines as a macro expanding to an inherent `impl` of each backend
 //! (see the parent module); the `Store` implementation delegates to it.
@@ -65,6 +65,77 @@ macro_rules! impl_users {
                     .await
                     .map_err(from_query)?;
                 row.map(UserRow::into_domain).transpose()
+            }
+
+            async fn create_session(
+                &self,
+                id: &str,
+                user: UserId,
+                now: DateTime<Utc>,
+                expires: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                if id.is_empty() || id.len() > 64 {
+                    return Err(StoreError::InvalidInput(
+                        "a session id is 1 to 64 characters".to_owned(),
+                    ));
+                }
+                // The user's expired sessions go here, so the table stays as small as the
+                // sessions that can still be used.
+                sqlx::query("DELETE FROM user_sessions WHERE user_id = ? AND expires_at <= ?")
+                    .bind(user.0)
+                    .bind(ms(now))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(from_query)?;
+                sqlx::query(
+                    "INSERT INTO user_sessions (id, user_id, created_at, expires_at) \
+                     VALUES (?, ?, ?, ?)",
+                )
+                .bind(id)
+                .bind(user.0)
+                .bind(ms(now))
+                .bind(ms(expires))
+                .execute(&self.pool)
+                .await
+                .map_err(from_query)?;
+                Ok(())
+            }
+
+            async fn session_user(
+                &self,
+                id: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<Option<User>> {
+                let sql = format!(
+                    "SELECT {} FROM users WHERE id = (SELECT user_id FROM user_sessions \
+                     WHERE id = ? AND expires_at > ?)",
+                    UserRow::COLUMNS
+                );
+                let row: Option<UserRow> = sqlx::query_as(&sql)
+                    .bind(id)
+                    .bind(ms(now))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(from_query)?;
+                row.map(UserRow::into_domain).transpose()
+            }
+
+            async fn end_session(&self, id: &str) -> StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM user_sessions WHERE id = ?")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(from_query)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn end_user_sessions(&self, user: UserId) -> StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM user_sessions WHERE user_id = ?")
+                    .bind(user.0)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(from_query)?;
+                Ok(done.rows_affected())
             }
         }
     };

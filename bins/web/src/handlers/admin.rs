@@ -1,5 +1,6 @@
 //! Usage metrics for the tool's maintainers: uses per day and feature, no personal data,
-//! visible only to the user names in `WIKISCRIPTSYNC_ADMIN_USERS` (others get a 404).
+//! visible only to the users whose central ids (OAuth `sub`) are in `WIKISCRIPTSYNC_ADMIN_USERS`
+//! (others get a 404).
 
 use askama::Template;
 use axum::extract::State;
@@ -31,7 +32,7 @@ pub async fn metrics(
     State(state): State<SharedState>,
     user: CurrentUser,
 ) -> AppResult<Html<String>> {
-    if !state.is_admin(&user.username) {
+    if !state.is_admin(&user.central_id) {
         return Err(AppError::NotFound);
     }
     // Counts still in memory first, so the page is up to date.

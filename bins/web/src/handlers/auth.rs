@@ -1,6 +1,7 @@
 //! Logging in and out: Wikimedia OAuth 2.0 (identity only, PKCE S256 and state, the user keyed
 //! by the central id `sub`; the access token is used once for the profile and dropped), or in
-//! development mode a form that asks only for a user name.
+//! development mode a form that asks only for a user name. A login starts a session on the
+//! server; logging out ends it, and "log out everywhere" ends every session of the user.
 
 use askama::Template;
 use axum::Form;
@@ -11,10 +12,11 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use wikiscriptsync_core::mw::oauth::verify_state;
+use wikiscriptsync_core::store::UserId;
 
 use crate::config::Mode;
 use crate::error::{AppError, AppResult};
-use crate::session::{MaybeSession, OAUTH_LIFETIME, PendingOAuth, Session};
+use crate::session::{CurrentUser, MaybeSession, OAUTH_LIFETIME, PendingOAuth, Session};
 use crate::state::SharedState;
 use crate::views::Layout;
 
@@ -36,7 +38,9 @@ pub async fn login_page(
     State(state): State<SharedState>,
     MaybeSession(session): MaybeSession,
 ) -> AppResult<Response> {
-    if session.as_ref().and_then(Session::user).is_some() {
+    if let Some(session) = &session
+        && session.user(&state).await?.is_some()
+    {
         return Ok(Redirect::to("/").into_response());
     }
     let session = match session {
@@ -120,14 +124,9 @@ pub async fn oauth_callback(
         .await
         .map_err(|e| AppError::BadRequest(format!("Wikimedia did not confirm the login: {e}")))?;
     drop(token);
-    let username = profile.username.ok_or_else(|| {
-        AppError::Forbidden("This Wikimedia account is hidden and cannot log in.".into())
-    })?;
-    let now = Utc::now();
-    let user = state.app.log_in(&profile.sub, &username).await?;
-    record_usage(&state, "login");
-    let session = Session::logged_in(user.id, &user.username, now)?;
-    Ok((session.to_cookie(&state)?, Redirect::to("/")).into_response())
+    // Hidden and blocked accounts are refused there.
+    let user = state.app.log_in_oauth(&profile).await?;
+    start_session(&state, user.id).await
 }
 
 /// The development login form.
@@ -148,12 +147,33 @@ pub async fn dev_login(
     let central_id = format!("{DEV_CENTRAL_ID_PREFIX}{username}");
     // A refused name is a 400 page (the login form has nothing else to keep).
     let user = state.app.log_in(&central_id, username).await?;
-    record_usage(&state, "login");
-    let session = Session::logged_in(user.id, &user.username, Utc::now())?;
-    Ok((session.to_cookie(&state)?, Redirect::to("/")).into_response())
+    start_session(&state, user.id).await
 }
 
-/// `POST /logout`.
-pub async fn logout(State(state): State<SharedState>) -> Response {
-    (Session::cleared(&state), Redirect::to("/login")).into_response()
+/// Starts the server-side session of a user who just logged in, and its cookie.
+async fn start_session(state: &SharedState, user: UserId) -> AppResult<Response> {
+    let id = state.app.start_session(user).await?;
+    record_usage(state, "login");
+    let session = Session::logged_in(user, id, Utc::now())?;
+    Ok((session.to_cookie(state)?, Redirect::to("/")).into_response())
+}
+
+/// `POST /logout`: ends this session on the server (a copy of its cookie no longer works).
+pub async fn logout(
+    State(state): State<SharedState>,
+    MaybeSession(session): MaybeSession,
+) -> AppResult<Response> {
+    if let Some(id) = session.and_then(|s| s.session) {
+        state.app.log_out(&id).await?;
+    }
+    Ok((Session::cleared(&state), Redirect::to("/login")).into_response())
+}
+
+/// `POST /logout/everywhere`: ends every session of the user, on every device.
+pub async fn logout_everywhere(
+    State(state): State<SharedState>,
+    user: CurrentUser,
+) -> AppResult<Response> {
+    state.app.log_out_everywhere(user.id).await?;
+    Ok((Session::cleared(&state), Redirect::to("/login")).into_response())
 }

@@ -151,7 +151,7 @@ pub async fn state_for(
 }
 
 impl TestApp {
-    /// Starts the fakes and the app; `alice` is an admin.
+    /// Starts the fakes and the app; `alice` (central id `dev:alice`) is an admin.
     pub async fn start() -> Self {
         let github = FakeGitHub::start().await;
         github.add_repo(
@@ -181,7 +181,7 @@ impl TestApp {
             dir.path(),
             &github,
             wiki_client(wiki.allow_list()),
-            &["alice"],
+            &["dev:alice"],
         )
         .await;
         Self {
