@@ -38,7 +38,7 @@ pub use forge::Forge;
 pub use github::GitHubForge;
 pub use gitlab::GitLabForge;
 pub use instance::{ForgeInstance, ForgeKind, Token};
-pub use locator::{LocatorError, RepoLocator};
+pub use locator::{LocatorError, RepoLocator, is_branch_name};
 pub use model::{
     BlobSha, CommitSha, FileContent, HeadProbe, InvalidSha, KnownHead, RateLimitSnapshot, TreeFile,
     Usage, is_publishable,

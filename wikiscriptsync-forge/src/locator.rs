@@ -585,15 +585,7 @@ fn validate_name(forge: ForgeKind, part: &'static str, value: &str) -> Result<()
 }
 
 fn validate_ref(forge: ForgeKind, branch: &str) -> Result<(), LocatorError> {
-    let bad = branch.is_empty()
-        || branch.contains("..")
-        || branch.contains("@{")
-        || branch.ends_with(".lock")
-        || branch.starts_with('-')
-        || branch
-            .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\'));
-    if bad {
+    if !is_branch_name(branch) {
         return Err(LocatorError::InvalidCharacters {
             forge,
             part: "branch",
@@ -602,6 +594,24 @@ fn validate_ref(forge: ForgeKind, branch: &str) -> Result<(), LocatorError> {
     }
     Ok(())
 }
+
+/// Whether git accepts `branch` as a branch name (the rules of `git check-ref-format` that a
+/// typed name can break): not empty; no whitespace, control characters or `~^:?*[\`; no `..`,
+/// `//` or `@{`; not starting with `-` or `/`; not ending with `/`, `.` or `.lock`. The one rule
+/// for branches in URLs and branches typed on their own.
+pub fn is_branch_name(branch: &str) -> bool {
+    !(branch.is_empty()
+        || branch.starts_with(['-', '/'])
+        || branch.ends_with(['/', '.'])
+        || branch.ends_with(".lock")
+        || branch.contains("..")
+        || branch.contains("//")
+        || branch.contains("@{")
+        || branch
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c)))
+}
+
 /// `locator` when it is on a forge of `kind`, else the refusal a client of that kind gives
 /// for a repository it does not serve.
 pub(crate) fn only_kind(

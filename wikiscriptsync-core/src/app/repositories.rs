@@ -6,7 +6,9 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::{App, Field, UseCaseError, UseCaseResult};
-use crate::forge::{CommitSha, ForgeError, Missing, RepoLocator, TreeFile, Usage, near_matches};
+use crate::forge::{
+    CommitSha, ForgeError, Missing, RepoLocator, TreeFile, Usage, is_branch_name, near_matches,
+};
 use crate::monitor::{RepositoryCheckSettings, RepositoryChecker, RepositoryRunReport};
 use crate::store::{
     MappingScope, MappingStatus, Repository, RepositoryId, StoreError, WatchedFile,
@@ -382,17 +384,7 @@ const MAX_BRANCH_CHARS: usize = 200;
 /// Refuses branch names git itself refuses (`git check-ref-format`'s rules that matter here),
 /// before any request.
 pub(crate) fn validate_branch_name(branch: &str) -> UseCaseResult<()> {
-    let bad = branch.chars().count() > MAX_BRANCH_CHARS
-        || branch.starts_with(['-', '/'])
-        || branch.ends_with(['/', '.'])
-        || branch.ends_with(".lock")
-        || branch.contains("..")
-        || branch.contains("//")
-        || branch.contains("@{")
-        || branch
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c));
-    if bad {
+    if branch.chars().count() > MAX_BRANCH_CHARS || !is_branch_name(branch) {
         return Err(UseCaseError::invalid(
             Field::Branch,
             format!(
