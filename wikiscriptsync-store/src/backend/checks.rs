@@ -8,9 +8,29 @@
 macro_rules! impl_checks {
     ($store:ident, $db:ty, $conn:ty, $dialect:expr, $migrator:expr) => {
         impl $store {
+            /// [`Self::claim_ids_once`], tried again after a transient failure (a deadlock or a
+            /// busy database between concurrent runners), for both check queues.
+            async fn claim_ids(
+                &self,
+                table: &str,
+                claim: &ClaimRequest,
+                only: Option<&[i64]>,
+            ) -> StoreResult<Vec<i64>> {
+                let mut attempt = 0;
+                loop {
+                    match self.claim_ids_once(table, claim, only).await {
+                        Err(error) if is_transient(&error) && attempt + 1 < MAX_ATTEMPTS => {
+                            backoff(attempt).await;
+                            attempt += 1;
+                        }
+                        other => return other,
+                    }
+                }
+            }
+
             /// Lock and lease due rows of `table` (only rows among `only` when given) in one
             /// transaction; returns their ids.
-            async fn claim_ids(
+            async fn claim_ids_once(
                 &self,
                 table: &str,
                 claim: &ClaimRequest,
@@ -66,19 +86,9 @@ macro_rules! impl_checks {
                 claim: &ClaimRequest,
                 only: Option<&[i64]>,
             ) -> StoreResult<Vec<ClaimedRepository>> {
-                let mut attempt = 0;
-                let ids = loop {
-                    match self
-                        .claim_ids("sync_trackedrepository", claim, only)
-                        .await
-                    {
-                        Err(error) if is_transient(&error) && attempt + 1 < MAX_ATTEMPTS => {
-                            backoff(attempt).await;
-                            attempt += 1;
-                        }
-                        other => break other?,
-                    }
-                };
+                let ids = self
+                    .claim_ids("sync_trackedrepository", claim, only)
+                    .await?;
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }

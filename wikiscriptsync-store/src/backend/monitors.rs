@@ -181,19 +181,9 @@ macro_rules! impl_monitors {
                 claim: &ClaimRequest,
                 only: Option<&[i64]>,
             ) -> StoreResult<Vec<PageMonitor>> {
-                let mut attempt = 0;
-                let ids = loop {
-                    match self
-                        .claim_ids("wiki_monitor_pagemonitor", claim, only)
-                        .await
-                    {
-                        Err(error) if is_transient(&error) && attempt + 1 < MAX_ATTEMPTS => {
-                            backoff(attempt).await;
-                            attempt += 1;
-                        }
-                        other => break other?,
-                    }
-                };
+                let ids = self
+                    .claim_ids("wiki_monitor_pagemonitor", claim, only)
+                    .await?;
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
