@@ -93,6 +93,16 @@ impl App {
     ) -> UseCaseResult<TargetOutcome<PublishReport>> {
         let mapping = self.mapping(user, mapping).await?;
         self.vault()?;
+        Ok(self.publish_target(user, mapping, overwrite_drift).await)
+    }
+
+    /// Publishes a mapping already read for this user (the vault was checked).
+    async fn publish_target(
+        &self,
+        user: UserId,
+        mapping: Mapping,
+        overwrite_drift: bool,
+    ) -> TargetOutcome<PublishReport> {
         let result = self
             .publisher
             .publish_mapping(
@@ -106,7 +116,7 @@ impl App {
                 },
             )
             .await;
-        Ok(TargetOutcome { mapping, result })
+        TargetOutcome { mapping, result }
     }
 
     /// The mappings a file is published to by "publish everywhere": those with publishing on.
@@ -149,9 +159,9 @@ impl App {
         overwrite_drift: bool,
     ) -> UseCaseResult<Vec<TargetOutcome<PublishReport>>> {
         let mut results = Vec::new();
+        // The targets were read (and the vault checked) once, for all of them.
         for mapping in self.publishing_targets(user, file).await? {
-            let outcome = self.publish(user, mapping.id, overwrite_drift).await?;
-            results.push(outcome);
+            results.push(self.publish_target(user, mapping, overwrite_drift).await);
         }
         Ok(results)
     }
