@@ -2,22 +2,18 @@
 //! happens before any request or write and says what to do; ownership is checked everywhere;
 //! a mapping and the monitor it created come and go together.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
 use secrecy::SecretString;
 use wikiscriptsync_core::app::CheckNowOutcome;
-use wikiscriptsync_core::app::{App, AppParts, Field, MapFile, UseCaseError};
-use wikiscriptsync_core::forge::Forges;
+use wikiscriptsync_core::app::{App, Field, MapFile, UseCaseError};
 use wikiscriptsync_core::forge::testkit::FakeGitHub;
 use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki};
-use wikiscriptsync_core::mw::{ActionApiClient, ClientConfig, RetryPolicy, UserAgent};
 use wikiscriptsync_core::publish::PublishOutcome;
 use wikiscriptsync_core::store::testkit::TestDatabase;
 use wikiscriptsync_core::store::{
     Forge, MappingOptions, MonitorOrigin, NewRepository, RepositoryId, UserId,
 };
-use wikiscriptsync_core::vault::Vault;
 
 const REPO: &str = "octo/gadgets";
 const PASSWORD: &str = "useCaseBotPassw0rdQQ12";
@@ -49,20 +45,7 @@ impl Fakes {
         github.commit(REPO, "maintenance", [("src/a.js", Some("// m"))]);
         let db = TestDatabase::sqlite();
         let store = db.open().await;
-        let mut config =
-            ClientConfig::new(UserAgent::from_contact("https://example.org/tests").unwrap())
-                .interactive();
-        config.allow_list = wiki.allow_list();
-        config.retry = RetryPolicy::fast_for_tests();
-        config.request_timeout = Duration::from_secs(5);
-        let app = App::new(AppParts {
-            store,
-            wiki: Arc::new(ActionApiClient::new(config).unwrap()),
-            forges: Arc::new(Forges::new(github.config_builder().build().unwrap()).unwrap()),
-            vault: with_vault
-                .then(|| Arc::new(Vault::from_key_list(&Vault::generate_key()).unwrap())),
-            runner_host: "tests".to_owned(),
-        });
+        let app = common::use_cases(store, &wiki, &github, with_vault);
         let alice = app.log_in("1", "Alice").await.unwrap().id;
         let bob = app.log_in("2", "Bob").await.unwrap().id;
         Self {

@@ -3,19 +3,15 @@
 //! and once the wiki is known every refusal of a title (or an empty file) happens before any
 //! request to the wiki or the forge and names the field at fault.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
 use secrecy::SecretString;
-use wikiscriptsync_core::app::{App, AppParts, Field, MapFile, UseCaseError};
-use wikiscriptsync_core::forge::Forges;
+use wikiscriptsync_core::app::{App, Field, MapFile, UseCaseError};
 use wikiscriptsync_core::forge::testkit::FakeGitHub;
 use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki};
-use wikiscriptsync_core::mw::{ActionApiClient, ClientConfig, RetryPolicy, UserAgent};
 use wikiscriptsync_core::publish::PublishError;
 use wikiscriptsync_core::store::testkit::TestDatabase;
 use wikiscriptsync_core::store::{MappingOptions, UserId, WatchedFileId};
-use wikiscriptsync_core::vault::Vault;
 
 const REPO: &str = "octo/gadgets";
 const PASSWORD: &str = "wikiIdentityBotPassw0rd1";
@@ -50,21 +46,7 @@ impl Fakes {
         );
         let db = TestDatabase::sqlite();
         let store = db.open().await;
-        let mut config =
-            ClientConfig::new(UserAgent::from_contact("https://example.org/tests").unwrap())
-                .interactive();
-        config.allow_list = wiki.allow_list();
-        config.retry = RetryPolicy::fast_for_tests();
-        config.request_timeout = Duration::from_secs(5);
-        let app = App::new(AppParts {
-            store,
-            wiki: Arc::new(ActionApiClient::new(config).unwrap()),
-            forges: Arc::new(Forges::new(github.config_builder().build().unwrap()).unwrap()),
-            vault: Some(Arc::new(
-                Vault::from_key_list(&Vault::generate_key()).unwrap(),
-            )),
-            runner_host: "tests".to_owned(),
-        });
+        let app = common::use_cases(store, &wiki, &github, true);
         let alice = app.log_in("1", "Alice").await.unwrap().id;
         Self {
             wiki,

@@ -74,6 +74,23 @@ pub fn mw_client(wiki: &FakeWiki) -> ActionApiClient {
     ActionApiClient::new(config).unwrap()
 }
 
+/// The use cases over `store`, the fake wiki (through [`mw_client`]) and the fake GitHub, with
+/// a fresh vault when `with_vault`.
+pub fn use_cases(
+    store: Arc<dyn Store>,
+    wiki: &FakeWiki,
+    github: &FakeGitHub,
+    with_vault: bool,
+) -> wikiscriptsync_core::app::App {
+    wikiscriptsync_core::app::App::new(wikiscriptsync_core::app::AppParts {
+        store,
+        wiki: Arc::new(mw_client(wiki)),
+        forges: Arc::new(Forges::new(github.config_builder().build().unwrap()).unwrap()),
+        vault: with_vault.then(|| Arc::new(Vault::from_key_list(&Vault::generate_key()).unwrap())),
+        runner_host: "tests".to_owned(),
+    })
+}
+
 impl Env {
     pub async fn start() -> Self {
         let wiki = FakeWiki::start().await;
