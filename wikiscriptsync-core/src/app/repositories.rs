@@ -338,7 +338,8 @@ impl App {
         id: RepositoryId,
         runner: &str,
     ) -> UseCaseResult<(CheckNowOutcome, Option<RepositoryRunReport>)> {
-        self.repository(user, id).await?;
+        // `check_one` makes the repository due only when it is this user's: another user's id
+        // comes back as `None` below, with no separate ownership read first.
         let mut settings = RepositoryCheckSettings::new(self.runner_id(runner));
         settings.quota_reserve = INTERACTIVE_QUOTA_RESERVE;
         let checker =
@@ -348,7 +349,7 @@ impl App {
                 tracing::info!(summary = %report.summary(), "repository checked on request");
                 Ok((CheckNowOutcome::of(&report), Some(report)))
             }
-            // Removed since the ownership check.
+            // Not this user's repository (or removed meanwhile).
             Ok(None) => Err(UseCaseError::NotFound {
                 what: "repository",
                 id: id.0,
