@@ -98,6 +98,7 @@ fn log_entry(
         base_revid: Some(10),
         new_revid: None,
         message: None,
+        content_sha1: None,
     }
 }
 
@@ -147,7 +148,7 @@ async fn an_empty_database_is_refused_until_it_is_migrated(db: &TestDb) {
     .await
     .unwrap_err();
     assert!(
-        matches!(error, StoreError::SchemaNotMigrated { pending: 5 }),
+        matches!(error, StoreError::SchemaNotMigrated { pending: 6 }),
         "{error:?}"
     );
     assert!(
@@ -698,6 +699,125 @@ async fn the_publish_log_is_append_only_and_paginates_newest_first(db: &TestDb) 
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::InvalidInput(_)));
+}
+
+async fn a_row_written_ahead_of_an_edit_is_settled_once_by_its_owner(db: &TestDb) {
+    let store = db.open().await;
+    let alice = user(&store, "Alice").await;
+    let bob = user(&store, "Bob").await;
+    let mut ahead = log_entry(alice, None, PublishOutcome::Pending);
+    ahead.content_sha1 = Some("a".repeat(40));
+    let id = store.append_publish_log(&ahead).await.unwrap();
+    let read = |user| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .publish_log(user, PublishLogFilter::All, PageRequest::first(10))
+                .await
+                .unwrap()
+                .items
+        }
+    };
+    assert_eq!(
+        read(alice).await[0].entry,
+        ahead,
+        "the write-ahead row round-trips"
+    );
+    let settled = PublishSettlement {
+        outcome: PublishOutcome::Published,
+        new_revid: Some(11),
+        message: Some("published revision 11".to_owned()),
+    };
+    assert!(
+        !store.settle_publish_log(bob, id, &settled).await.unwrap(),
+        "another user's row is not theirs to settle"
+    );
+    assert_eq!(read(alice).await[0].entry.outcome, PublishOutcome::Pending);
+    assert!(store.settle_publish_log(alice, id, &settled).await.unwrap());
+    let row = read(alice).await.remove(0).entry;
+    assert_eq!(row.outcome, PublishOutcome::Published);
+    assert_eq!(row.new_revid, Some(11));
+    assert_eq!(row.message.as_deref(), Some("published revision 11"));
+    assert_eq!(row.content_sha1, ahead.content_sha1);
+    assert_eq!(row.base_revid, ahead.base_revid);
+    // Settled once: a second result never rewrites the record.
+    let again = PublishSettlement {
+        outcome: PublishOutcome::Failed,
+        new_revid: None,
+        message: Some("rewritten".to_owned()),
+    };
+    assert!(!store.settle_publish_log(alice, id, &again).await.unwrap());
+    assert_eq!(read(alice).await[0].entry, row);
+    // A row that was never pending cannot be settled either.
+    let failed = store
+        .append_publish_log(&log_entry(alice, None, PublishOutcome::Failed))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .settle_publish_log(alice, failed, &settled)
+            .await
+            .unwrap()
+    );
+    let pending = PublishSettlement {
+        outcome: PublishOutcome::Pending,
+        new_revid: None,
+        message: None,
+    };
+    assert!(matches!(
+        store.settle_publish_log(alice, id, &pending).await,
+        Err(StoreError::InvalidInput(_))
+    ));
+}
+
+async fn a_stopping_runner_gives_back_every_claim_it_holds_and_only_its_own(db: &TestDb) {
+    let store = db.open().await;
+    let (alice, repo, _, _) = fixture(&store, "Alice").await;
+    let second = store
+        .add_repository(alice, &new_repo("https://github.com/a/two"), t0())
+        .await
+        .unwrap();
+    let page = store
+        .add_page_monitor(alice, "en.wikipedia.org", "MediaWiki:Common.js", t0())
+        .await
+        .unwrap();
+    let now = t0() + Duration::seconds(1);
+    let mine = store
+        .claim_due_repositories(&claim("runner-a", now, 1))
+        .await
+        .unwrap();
+    assert_eq!(mine[0].repository.id, repo.id);
+    let theirs = store
+        .claim_due_repositories(&claim("runner-b", now, 10))
+        .await
+        .unwrap();
+    assert_eq!(theirs[0].repository.id, second.id);
+    let pages = store
+        .claim_due_pages(&claim("runner-a", now, 10))
+        .await
+        .unwrap();
+    assert_eq!(pages[0].id, page.id);
+    assert_eq!(store.due_counts(now).await.unwrap().repositories, 0);
+
+    assert_eq!(store.release_all_claims("runner-a").await.unwrap(), 2);
+    // Runner a's repository and page are due again at once; runner b's claim stands.
+    let again = store
+        .claim_due_repositories(&claim("runner-c", now, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|c| c.repository.id).collect::<Vec<_>>(),
+        vec![repo.id]
+    );
+    let pages = store
+        .claim_due_pages(&claim("runner-c", now, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        pages.iter().map(|p| p.id).collect::<Vec<_>>(),
+        vec![page.id]
+    );
+    assert_eq!(store.release_all_claims("runner-a").await.unwrap(), 0);
 }
 
 // ----- credentials -------------------------------------------------------------------------------
@@ -2600,6 +2720,8 @@ conformance!(
     a_running_task_older_than_five_minutes_is_expired_and_taken_over,
     many_concurrent_acquirers_on_one_pool_get_exactly_one_mutex,
     the_publish_log_is_append_only_and_paginates_newest_first,
+    a_row_written_ahead_of_an_edit_is_settled_once_by_its_owner,
+    a_stopping_runner_gives_back_every_claim_it_holds_and_only_its_own,
     one_botpassword_ciphertext_per_user_and_wiki_with_compare_and_swap_rotation,
     due_repositories_are_claimed_once_until_the_lease_expires,
     check_now_makes_one_repository_of_its_owner_due_and_claims_only_that_one,

@@ -96,6 +96,10 @@ pub struct PublishReport {
     pub log_id: Option<PublishLogId>,
     /// A one-line message for the user.
     pub message: String,
+    /// Why the attempt's record (its publish-log row, the revision remembered on the
+    /// mapping, the lock's release) could not be written, when it could not: the edit
+    /// happened but the audit trail is incomplete (the CLI exits non-zero).
+    pub record_error: Option<String>,
 }
 
 impl PublishReport {

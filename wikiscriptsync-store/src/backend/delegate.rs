@@ -197,6 +197,19 @@ macro_rules! impl_store_trait {
                 Self::publish_task(self, task).await
             }
 
+            async fn settle_publish_log(
+                &self,
+                user: UserId,
+                id: PublishLogId,
+                settlement: &PublishSettlement,
+            ) -> StoreResult<bool> {
+                Self::settle_publish_log(self, user, id, settlement).await
+            }
+
+            async fn release_all_claims(&self, owner: &str) -> StoreResult<u64> {
+                Self::release_all_claims(self, owner).await
+            }
+
             async fn append_publish_log(
                 &self,
                 entry: &NewPublishLogEntry,

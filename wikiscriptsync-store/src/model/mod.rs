@@ -202,6 +202,13 @@ string_enum!(
         Busy = "busy",
         /// Failed (network, credentials, forge, ...); the message says where.
         Failed = "failed",
+        /// Written ahead of an edit: the edit was being sent and no result is recorded yet.
+        /// A row left in this state means the process stopped before it could record the
+        /// answer: the page's history says whether the edit landed.
+        Pending = "pending",
+        /// The wiki's answer to the edit was lost and the page could not tell whether the
+        /// edit landed; the message says to check the page's history.
+        Unknown = "unknown",
     }
 );
 
