@@ -663,7 +663,7 @@ async fn an_edit_whose_answer_is_lost_is_resolved_from_the_real_page() {
     let landed = Publisher::new(
         Arc::new(LosingWiki {
             inner: real.client.clone(),
-            send: true,
+            mode: Lose::AfterSending,
         }),
         real.forges.clone(),
         real.store.clone(),
@@ -704,7 +704,7 @@ async fn an_edit_whose_answer_is_lost_is_resolved_from_the_real_page() {
     let lost = Publisher::new(
         Arc::new(LosingWiki {
             inner: real.client.clone(),
-            send: false,
+            mode: Lose::BeforeSending,
         }),
         real.forges.clone(),
         real.store.clone(),
@@ -724,11 +724,64 @@ async fn an_edit_whose_answer_is_lost_is_resolved_from_the_real_page() {
     assert!(text::same_page_text(&real.live_text(&page).await, V1));
 }
 
-/// A client whose sessions lose the answer to every edit: after sending it (`send`), or
-/// instead of sending it — a connection that dies after or before the request got through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_retried_after_its_first_try_landed_records_the_revision_that_try_made() {
+    let Some(real) = Real::start("retried-edit").await else {
+        return;
+    };
+    let page = gadget_title();
+    let title = Title::parse(&page).unwrap();
+    let mut create = EditRequest::new(title.clone(), "// before\n", "setup");
+    create.create = mw::CreatePolicy::MayCreate;
+    real.admin_session().await.edit(&create).await.unwrap();
+    let base = real
+        .admin_session()
+        .await
+        .probe(&title)
+        .await
+        .unwrap()
+        .page
+        .revision_id
+        .unwrap();
+
+    // The first try lands but its answer is a proxy's 503; the client's retry then hears
+    // "no change" from MediaWiki (our own edit since the base is no conflict).
+    let retrying = Publisher::new(
+        Arc::new(LosingWiki {
+            inner: real.client.clone(),
+            mode: Lose::FirstOfTwo,
+        }),
+        real.forges.clone(),
+        real.store.clone(),
+        Some(real.vault.clone()),
+    );
+    let report = retrying
+        .publish(common_ad_hoc(&real, &page), opts(false, false))
+        .await
+        .unwrap();
+    let live = real.admin_session().await.probe(&title).await.unwrap();
+    let revision = live.page.revision_id.unwrap();
+    assert_ne!(revision, base, "the first try landed");
+    assert_eq!(report.new_revision(), Some(revision), "{report:?}");
+    assert!(report.message.contains("earlier try"), "{}", report.message);
+}
+
+/// How [`LosingWiki`] loses the answer to an edit.
+#[derive(Clone, Copy)]
+enum Lose {
+    /// The connection dies after the request got through.
+    AfterSending,
+    /// The connection dies before the request got through.
+    BeforeSending,
+    /// The request gets through, its answer is lost, and it is sent again (the client's
+    /// retry after a 503): the second answer is returned.
+    FirstOfTwo,
+}
+
+/// A client whose sessions lose the answer to every edit, as [`Lose`] says.
 struct LosingWiki {
     inner: Arc<ActionApiClient>,
-    send: bool,
+    mode: Lose,
 }
 
 #[async_trait]
@@ -750,7 +803,7 @@ impl WikiApi for LosingWiki {
         let session = WikiApi::login(self.inner.as_ref(), wiki, credentials).await?;
         Ok(Arc::new(LosingSession {
             inner: session,
-            send: self.send,
+            mode: self.mode,
         }))
     }
     fn anonymous(&self, wiki: &WikiUrl) -> Result<Arc<dyn WikiSession>, mw::Error> {
@@ -763,7 +816,7 @@ impl WikiApi for LosingWiki {
 
 struct LosingSession {
     inner: Arc<dyn WikiSession>,
-    send: bool,
+    mode: Lose,
 }
 
 #[async_trait]
@@ -794,8 +847,15 @@ impl WikiSession for LosingSession {
         self.inner.probe(title).await
     }
     async fn edit(&self, request: &EditRequest) -> Result<EditOutcome, mw::Error> {
-        if self.send {
-            self.inner.edit(request).await?;
+        match self.mode {
+            Lose::AfterSending => {
+                self.inner.edit(request).await?;
+            }
+            Lose::BeforeSending => {}
+            Lose::FirstOfTwo => {
+                self.inner.edit(request).await?;
+                return self.inner.edit(request).await;
+            }
         }
         Err(mw::Error::Network {
             wiki: self.inner.wiki().host(),

@@ -146,6 +146,26 @@ impl Publisher {
         count_wiki();
         let lost = match answer {
             Ok(Ok(outcome)) => {
+                let mut note = None;
+                let mut outcome = outcome;
+                if outcome == EditOutcome::NoChange {
+                    // We only edit a page whose text differs from ours, so "no change" means
+                    // the wiki's own save transform made them equal, or an earlier try of this
+                    // very edit (the client retries after HTTP 503 or 429) saved it: the page
+                    // tells which, and which revision to remember.
+                    if let Some(landed) = self
+                        .earlier_try(session.as_ref(), &edit.title, base, &sha1)
+                        .await
+                    {
+                        outcome = landed;
+                        note = Some(
+                            "the wiki answered \"no change\" because an earlier try of this edit \
+                             had already saved it"
+                                .to_owned(),
+                        );
+                    }
+                    count_wiki();
+                }
                 let (outcome, revision, diff_url) = edit_result(&outcome, &wiki, base);
                 return Ok(Done {
                     outcome,
@@ -154,7 +174,7 @@ impl Publisher {
                     overwrote_drift,
                     published: Some((blob_sha, commit, revision)),
                     drift: None,
-                    note: None,
+                    note,
                 });
             }
             Ok(Err(error)) if answer_lost(&error) => error.to_string(),
@@ -232,6 +252,43 @@ impl Publisher {
             ))),
             None => Err(unknown("the page does not exist now".to_owned())),
         }
+    }
+
+    /// After a "no change" answer: the edit that saved our text, when the page's latest
+    /// revision is newer than `base` and has exactly the text sent.
+    async fn earlier_try(
+        &self,
+        session: &dyn WikiSession,
+        title: &Title,
+        base: Option<u64>,
+        sha1: &str,
+    ) -> Option<EditOutcome> {
+        let probe = match tokio::time::timeout(VERIFY_BUDGET, session.probe(title)).await {
+            Ok(Ok(probe)) => probe,
+            Ok(Err(error)) => {
+                warn!(%error, "could not look at the page after a \"no change\" answer");
+                return None;
+            }
+            Err(_) => return None,
+        };
+        let page = probe.page;
+        let latest = page.revision_id.filter(|_| page.exists)?;
+        let ours = page.text.as_deref().map(content_sha1).as_deref() == Some(sha1);
+        if Some(latest) == base || !ours {
+            return None;
+        }
+        Some(match base {
+            Some(old_revision) => EditOutcome::Updated {
+                old_revision,
+                new_revision: latest,
+                timestamp: None,
+            },
+            None => EditOutcome::Created {
+                page_id: page.page_id.unwrap_or_default(),
+                revision: latest,
+                timestamp: None,
+            },
+        })
     }
 
     /// The lock is still ours, with time left for the edit and its record.
