@@ -301,19 +301,7 @@ async fn publish(args: PublishArgs, settings: &Settings) -> Result<Exit, Failure
         dry_run: args.dry_run,
         overwrite_drift: args.overwrite_drift,
     };
-    // A stop signal never cuts a publish short: the edit may be in flight, and its result
-    // must be recorded (and the lock released) before the process ends, non-zero.
-    let publishing = app.publish_ad_hoc(request, options);
-    tokio::pin!(publishing);
-    let (result, stopped) = tokio::select! {
-        result = &mut publishing => (result, None),
-        signal = stop_signal() => {
-            eprintln!(
-                "stopping: letting the running publish finish and record its result first"
-            );
-            (publishing.await, Some(signal))
-        }
-    };
+    let (result, stopped) = finish_despite_signal(app.publish_ad_hoc(request, options)).await;
     app.close().await;
     // A bad --wiki or --page is a usage error (exit 2), as in every other command.
     let result = result.map_err(|e| match e.field() {
@@ -325,6 +313,22 @@ async fn publish(args: PublishArgs, settings: &Settings) -> Result<Exit, Failure
     })?;
     let exit = print_result(&args, &result);
     Ok(stopped.unwrap_or(exit))
+}
+
+/// Runs a publish to its end even when SIGINT or SIGTERM comes: the edit may be in flight, and
+/// its result must be recorded (and the lock released) before the process ends. Returns the
+/// exit code of the signal, if one came, for the caller to end with (non-zero).
+pub(crate) async fn finish_despite_signal<F: std::future::Future>(
+    publishing: F,
+) -> (F::Output, Option<Exit>) {
+    tokio::pin!(publishing);
+    tokio::select! {
+        result = &mut publishing => (result, None),
+        signal = stop_signal() => {
+            eprintln!("stopping: letting the running publish finish and record its result first");
+            (publishing.await, Some(signal))
+        }
+    }
 }
 
 /// Completes on SIGINT or, on Unix, SIGTERM, with the exit code a shell reports for it.
