@@ -153,10 +153,8 @@ impl Publisher {
                     // the wiki's own save transform made them equal, or an earlier try of this
                     // very edit (the client retries after HTTP 503 or 429) saved it: the page
                     // tells which, and which revision to remember.
-                    if let Some(landed) = self
-                        .earlier_try(session.as_ref(), &edit.title, base, &sha1)
-                        .await
-                    {
+                    let look = look_at_page(session.as_ref(), &edit.title, base, &sha1).await;
+                    if let Ok(Landed::Ours(landed)) = look {
                         outcome = landed;
                         note = Some(
                             "the wiki answered \"no change\" because an earlier try of this edit \
@@ -192,47 +190,19 @@ impl Publisher {
             why,
             history: history.clone(),
         };
-        let look = tokio::time::timeout(VERIFY_BUDGET, session.probe(&edit.title)).await;
+        let look = look_at_page(session.as_ref(), &edit.title, base, &sha1).await;
         count_wiki();
-        let page = match look {
-            Ok(Ok(probe)) => probe.page,
-            Ok(Err(error)) => {
-                return Err(unknown(format!("looking at the page failed too ({error})")));
-            }
-            Err(_) => {
-                return Err(unknown(
-                    "looking at the page got no answer either".to_owned(),
-                ));
-            }
-        };
-        let latest = page.revision_id.filter(|_| page.exists);
-        if latest == base {
-            return Err(PublishError::EditNotApplied {
+        match look.map_err(unknown)? {
+            Landed::NotApplied => Err(PublishError::EditNotApplied {
                 lost,
                 revision: base,
-            });
-        }
-        let ours = page.text.as_deref().map(content_sha1).as_deref() == Some(sha1.as_str());
-        match latest {
-            Some(revision) if ours => {
+            }),
+            Landed::Ours(outcome) => {
+                let (outcome, revision, diff_url) = edit_result(&outcome, &wiki, base);
                 info!(
                     revision,
                     "the page's latest revision has our text: the edit landed"
                 );
-                let outcome = if base.is_some() {
-                    EditOutcome::Updated {
-                        old_revision: base.unwrap_or_default(),
-                        new_revision: revision,
-                        timestamp: None,
-                    }
-                } else {
-                    EditOutcome::Created {
-                        page_id: page.page_id.unwrap_or_default(),
-                        revision,
-                        timestamp: None,
-                    }
-                };
-                let (outcome, revision, diff_url) = edit_result(&outcome, &wiki, base);
                 Ok(Done {
                     outcome,
                     diff,
@@ -246,49 +216,12 @@ impl Publisher {
                     )),
                 })
             }
-            Some(revision) => Err(unknown(format!(
+            Landed::Other(revision) => Err(unknown(format!(
                 "the page is now at revision {revision}, which does not have the text sent \
                  (someone else may have edited it since)"
             ))),
-            None => Err(unknown("the page does not exist now".to_owned())),
+            Landed::Missing => Err(unknown("the page does not exist now".to_owned())),
         }
-    }
-
-    /// After a "no change" answer: the edit that saved our text, when the page's latest
-    /// revision is newer than `base` and has exactly the text sent.
-    async fn earlier_try(
-        &self,
-        session: &dyn WikiSession,
-        title: &Title,
-        base: Option<u64>,
-        sha1: &str,
-    ) -> Option<EditOutcome> {
-        let probe = match tokio::time::timeout(VERIFY_BUDGET, session.probe(title)).await {
-            Ok(Ok(probe)) => probe,
-            Ok(Err(error)) => {
-                warn!(%error, "could not look at the page after a \"no change\" answer");
-                return None;
-            }
-            Err(_) => return None,
-        };
-        let page = probe.page;
-        let latest = page.revision_id.filter(|_| page.exists)?;
-        let ours = page.text.as_deref().map(content_sha1).as_deref() == Some(sha1);
-        if Some(latest) == base || !ours {
-            return None;
-        }
-        Some(match base {
-            Some(old_revision) => EditOutcome::Updated {
-                old_revision,
-                new_revision: latest,
-                timestamp: None,
-            },
-            None => EditOutcome::Created {
-                page_id: page.page_id.unwrap_or_default(),
-                revision: latest,
-                timestamp: None,
-            },
-        })
     }
 
     /// The lock is still ours, with time left for the edit and its record.
@@ -385,6 +318,55 @@ impl Publisher {
         }
         true
     }
+}
+
+/// What the page's latest revision says about an edit of text with `sha1` on `base`.
+enum Landed {
+    /// The page is still at `base` (or still missing): the edit did not land.
+    NotApplied,
+    /// A newer revision has exactly the text sent: the edit landed, as this outcome.
+    Ours(EditOutcome),
+    /// A newer revision with other text.
+    Other(u64),
+    /// The page is gone.
+    Missing,
+}
+
+/// Reads the page's latest revision (one request) to learn whether an edit landed; `Err`
+/// says why the page could not be read.
+async fn look_at_page(
+    session: &dyn WikiSession,
+    title: &Title,
+    base: Option<u64>,
+    sha1: &str,
+) -> Result<Landed, String> {
+    let page = match tokio::time::timeout(VERIFY_BUDGET, session.probe(title)).await {
+        Ok(Ok(probe)) => probe.page,
+        Ok(Err(error)) => return Err(format!("looking at the page failed too ({error})")),
+        Err(_) => return Err("looking at the page got no answer either".to_owned()),
+    };
+    let latest = page.revision_id.filter(|_| page.exists);
+    if latest == base {
+        return Ok(Landed::NotApplied);
+    }
+    let Some(latest) = latest else {
+        return Ok(Landed::Missing);
+    };
+    if page.text.as_deref().map(content_sha1).as_deref() != Some(sha1) {
+        return Ok(Landed::Other(latest));
+    }
+    Ok(Landed::Ours(match base {
+        Some(old_revision) => EditOutcome::Updated {
+            old_revision,
+            new_revision: latest,
+            timestamp: None,
+        },
+        None => EditOutcome::Created {
+            page_id: page.page_id.unwrap_or_default(),
+            revision: latest,
+            timestamp: None,
+        },
+    }))
 }
 
 /// What an edit did, as an outcome, the revision to remember and the diff link.
