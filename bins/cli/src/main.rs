@@ -407,22 +407,20 @@ pub(crate) fn database_context() -> String {
 
 /// Prints the result (text or JSON) and chooses the exit code.
 fn print_result(args: &PublishArgs, result: &Result<PublishReport, PublishFailure>) -> Exit {
-    let record_error = match result {
-        Ok(report) => report.record_error.as_deref(),
-        Err(failure) => failure.record_error.as_deref(),
+    // The same words as the web app's result page, from core.
+    let unrecorded = match result {
+        Ok(report) => report.unrecorded_warning(),
+        Err(failure) => failure.unrecorded_warning(),
     };
     let exit = match result {
         // What happened is not (fully) on record: never a success.
-        _ if record_error.is_some() => Exit::Other,
+        _ if unrecorded.is_some() => Exit::Other,
         Ok(_) => Exit::Ok,
         Err(failure) if failure.class() == FailureClass::Refused => Exit::Refused,
         Err(_) => Exit::Other,
     };
-    if let Some(error) = record_error {
-        eprintln!(
-            "error: this attempt could not be recorded completely: {error}; the message below says \
-             what happened on the wiki"
-        );
+    if let Some(warning) = unrecorded {
+        eprintln!("error: {warning}");
     }
     if args.json {
         println!("{}", result_json(result));

@@ -297,6 +297,17 @@ impl PublishFailure {
         self.error.class()
     }
 
+    /// What to tell the user when this attempt could not be recorded completely
+    /// ([`record_error`](Self::record_error)), after [`user_message`](Self::user_message)
+    /// (which says what happened on the wiki). The web app and the CLI both say it (`None`:
+    /// recorded).
+    pub fn unrecorded_warning(&self) -> Option<String> {
+        let error = self.record_error.as_deref()?;
+        let tail = super::report::unrecorded_tail(error);
+        // The tail starts with "this attempt": as a sentence of its own, with a capital.
+        Some(format!("T{}", &tail[1..]))
+    }
+
     /// The message shown to the user: the step, then the error (which says what to do).
     pub fn user_message(&self) -> String {
         format!("stopped at {}: {}", self.step, self.error)
