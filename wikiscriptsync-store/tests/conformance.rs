@@ -2658,9 +2658,7 @@ async fn user_counts_and_action_slots_are_per_user(db: &TestDb) {
 
     // Concurrent takers of one user get exactly the limit.
     let carol = user(&store, "carol").await;
-    let takers: Vec<_> = (0..10)
-        .map(|_| tokio::spawn(take(carol, t0())))
-        .collect();
+    let takers: Vec<_> = (0..10).map(|_| tokio::spawn(take(carol, t0()))).collect();
     let mut taken = 0;
     for taker in takers {
         if taker.await.unwrap() == ActionSlot::Taken {

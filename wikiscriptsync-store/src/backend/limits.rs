@@ -9,13 +9,9 @@ macro_rules! impl_limits {
     ($store:ident, $db:ty, $conn:ty, $dialect:expr, $migrator:expr) => {
         impl $store {
             async fn user_counts(&self, user: UserId) -> StoreResult<UserCounts> {
-                let (repositories, watched_files, mappings, monitored_pages): (
-                    i64,
-                    i64,
-                    i64,
-                    i64,
-                ) = sqlx::query_as(
-                    "SELECT \
+                let (repositories, watched_files, mappings, monitored_pages): (i64, i64, i64, i64) =
+                    sqlx::query_as(
+                        "SELECT \
                      (SELECT COUNT(*) FROM sync_trackedrepository WHERE user_id = ?), \
                      (SELECT COUNT(*) FROM sync_watchedfile f \
                       JOIN sync_trackedrepository r ON r.id = f.repository_id \
@@ -25,14 +21,14 @@ macro_rules! impl_limits {
                       JOIN sync_trackedrepository r ON r.id = f.repository_id \
                       WHERE r.user_id = ?), \
                      (SELECT COUNT(*) FROM wiki_monitor_pagemonitor WHERE user_id = ?)",
-                )
-                .bind(user.0)
-                .bind(user.0)
-                .bind(user.0)
-                .bind(user.0)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(from_query)?;
+                    )
+                    .bind(user.0)
+                    .bind(user.0)
+                    .bind(user.0)
+                    .bind(user.0)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(from_query)?;
                 let count = |n: i64| u64::try_from(n).unwrap_or(0);
                 Ok(UserCounts {
                     repositories: count(repositories),
@@ -90,13 +86,15 @@ macro_rules! impl_limits {
                     };
                     return Ok(ActionSlot::Refused { next_at });
                 }
-                sqlx::query("INSERT INTO user_actions (user_id, action, taken_at) VALUES (?, ?, ?)")
-                    .bind(user.0)
-                    .bind(action.as_str())
-                    .bind(ms(now))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(from_query)?;
+                sqlx::query(
+                    "INSERT INTO user_actions (user_id, action, taken_at) VALUES (?, ?, ?)",
+                )
+                .bind(user.0)
+                .bind(action.as_str())
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(from_query)?;
                 tx.commit().await.map_err(from_query)?;
                 Ok(ActionSlot::Taken)
             }
