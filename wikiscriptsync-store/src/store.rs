@@ -475,6 +475,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         page: PageRequest,
     ) -> StoreResult<Paged<NotificationLogEntry>>;
 
+    // ----- per-user limits ---------------------------------------------------------------
+
+    /// How many repositories, watched files, mappings and monitored pages the user holds (one
+    /// query).
+    async fn user_counts(&self, user: UserId) -> StoreResult<UserCounts>;
+
+    /// Takes one `action` for the user when fewer than `limit` were taken in the `window`
+    /// before `now` (and records it), else refuses with the time one frees up. Counting and
+    /// recording are one transaction: concurrent takers of one user never exceed the limit.
+    async fn take_action_slot(
+        &self,
+        user: UserId,
+        action: UserAction,
+        now: DateTime<Utc>,
+        window: chrono::TimeDelta,
+        limit: u32,
+    ) -> StoreResult<ActionSlot>;
+
     // ----- dashboard, metrics, maintenance -------------------------------------------------
 
     /// Everything the user's dashboard shows: counts per repository, the mappings needing

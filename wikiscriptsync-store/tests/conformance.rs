@@ -123,7 +123,8 @@ async fn migrations_apply_from_empty_and_running_them_again_is_a_no_op(db: &Test
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND \
                 (name LIKE 'sync_%' OR name LIKE 'publish_%' OR name LIKE 'wiki_monitor_%' OR \
                 name LIKE 'notifications_%' OR \
-                name IN ('users', 'user_sessions', 'accounts_toolvisit', 'wikis', 'wiki_spellings'))"
+                name IN ('users', 'user_sessions', 'accounts_toolvisit', 'wikis', 'wiki_spellings', \
+                'user_actions'))"
             }
             Engine::MariaDb => {
                 "SELECT COUNT(*) FROM information_schema.tables WHERE \
@@ -132,8 +133,8 @@ async fn migrations_apply_from_empty_and_running_them_again_is_a_no_op(db: &Test
         })
         .await;
     assert_eq!(
-        tables, 17,
-        "13 seed tables, users, their sessions, wikis and their spellings"
+        tables, 18,
+        "13 seed tables, users, their sessions and rate-limited actions, wikis and their spellings"
     );
 }
 
@@ -2682,6 +2683,111 @@ async fn the_wikis_migration_rewrites_rows_that_spelled_a_known_wiki_differently
     );
 }
 
+/// The per-user limits' inputs: one user's counts see nothing of another's, and a rate-limited
+/// action is taken at most `limit` times in a window, per user, even by concurrent takers.
+async fn user_counts_and_action_slots_are_per_user(db: &TestDb) {
+    let store = db.open().await;
+    let (alice, _, _, _) = fixture(&store, "alice").await;
+    store
+        .add_page_monitor(alice, "de.wikipedia.org", "Benutzer:Alice/x.js", t0())
+        .await
+        .unwrap();
+    let (bob, _, file, _) = fixture(&store, "bob").await;
+    store
+        .add_repository(bob, &new_repo("https://github.com/bob/second"), t0())
+        .await
+        .unwrap();
+    let repo = store.list_repositories(bob).await.unwrap()[0].id;
+    store
+        .watch_file(bob, repo, "src/other.js", t0())
+        .await
+        .unwrap();
+    store
+        .add_mapping_with_monitor(
+            bob,
+            &NewMapping {
+                watched_file_id: file.id,
+                wiki: "fr.wikipedia.org".to_owned(),
+                page_title: "Utilisateur:Bob/gadget.js".to_owned(),
+                options: MappingOptions::default(),
+            },
+            true,
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_counts(alice).await.unwrap(),
+        UserCounts {
+            repositories: 1,
+            watched_files: 1,
+            mappings: 1,
+            monitored_pages: 1,
+        }
+    );
+    assert_eq!(
+        store.user_counts(bob).await.unwrap(),
+        UserCounts {
+            repositories: 2,
+            watched_files: 2,
+            mappings: 2,
+            monitored_pages: 1,
+        }
+    );
+
+    let hour = Duration::hours(1);
+    let take = |who: UserId, at: DateTime<Utc>| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .take_action_slot(who, UserAction::CredentialCheck, at, hour, 3)
+                .await
+                .unwrap()
+        }
+    };
+    for minute in 0..3 {
+        assert_eq!(
+            take(alice, t0() + Duration::minutes(minute)).await,
+            ActionSlot::Taken
+        );
+    }
+    // The fourth in the hour is refused until the first leaves the window; nothing is recorded.
+    let late = t0() + Duration::minutes(3);
+    assert_eq!(
+        take(alice, late).await,
+        ActionSlot::Refused {
+            next_at: t0() + hour
+        }
+    );
+    assert_eq!(
+        take(alice, late).await,
+        ActionSlot::Refused {
+            next_at: t0() + hour
+        }
+    );
+    // Another user's share is their own.
+    assert_eq!(take(bob, late).await, ActionSlot::Taken);
+    // Once the first left the window, one more fits; then the second must leave too.
+    assert_eq!(take(alice, t0() + hour).await, ActionSlot::Taken);
+    assert_eq!(
+        take(alice, t0() + hour).await,
+        ActionSlot::Refused {
+            next_at: t0() + hour + Duration::minutes(1)
+        }
+    );
+
+    // Concurrent takers of one user get exactly the limit.
+    let carol = user(&store, "carol").await;
+    let takers: Vec<_> = (0..10).map(|_| tokio::spawn(take(carol, t0()))).collect();
+    let mut taken = 0;
+    for taker in takers {
+        if taker.await.unwrap() == ActionSlot::Taken {
+            taken += 1;
+        }
+    }
+    assert_eq!(taken, 3);
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -2746,4 +2852,5 @@ conformance!(
     repositories_from_before_full_names_get_them_from_canonical_urls,
     a_wiki_is_found_by_its_key_its_api_url_and_every_spelling_it_was_saved_with,
     the_wikis_migration_rewrites_rows_that_spelled_a_known_wiki_differently,
+    user_counts_and_action_slots_are_per_user,
 );

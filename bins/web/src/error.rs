@@ -80,7 +80,9 @@ impl From<UseCaseError> for AppError {
         match err {
             UseCaseError::NotFound { .. } => Self::NotFound,
             UseCaseError::Invalid { message, .. } => Self::BadRequest(message),
-            UseCaseError::Conflict(message) => Self::BadRequest(message),
+            UseCaseError::Conflict(message) | UseCaseError::LimitReached { message, .. } => {
+                Self::BadRequest(message)
+            }
             UseCaseError::Forbidden(message) => Self::Forbidden(message),
             err @ (UseCaseError::Forge { .. } | UseCaseError::Wiki { .. }) => {
                 Self::Upstream(err.to_string())

@@ -172,6 +172,7 @@ impl App {
     /// Tracks a repository at a branch: the one given, else the one in a `/tree/` URL, else the
     /// default branch. The branch must exist (one request); a missing one is refused with the
     /// default branch and near matches suggested. The repository is due for a check at once.
+    /// A user at their repository limit is refused before any request.
     pub async fn add_repository(
         &self,
         user: crate::store::UserId,
@@ -183,6 +184,8 @@ impl App {
         if let Some(branch) = given {
             validate_branch_name(branch)?;
         }
+        self.ensure_room(user, super::Limit::Repositories, 1)
+            .await?;
         let mut usage = Usage::default();
         let branch = match given.map(str::to_owned).or_else(|| locator.branch.clone()) {
             Some(branch) => branch,

@@ -499,6 +499,21 @@ macro_rules! impl_store_trait {
                 Self::mapping_statuses(self, user, scope).await
             }
 
+            async fn user_counts(&self, user: UserId) -> StoreResult<UserCounts> {
+                Self::user_counts(self, user).await
+            }
+
+            async fn take_action_slot(
+                &self,
+                user: UserId,
+                action: UserAction,
+                now: DateTime<Utc>,
+                window: chrono::TimeDelta,
+                limit: u32,
+            ) -> StoreResult<ActionSlot> {
+                Self::take_action_slot(self, user, action, now, window, limit).await
+            }
+
             async fn dashboard(
                 &self,
                 user: UserId,

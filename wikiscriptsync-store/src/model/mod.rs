@@ -6,6 +6,7 @@ use std::fmt;
 use crate::error::{StoreError, StoreResult};
 
 mod checks;
+mod limits;
 mod notifications;
 mod publish;
 mod reports;
@@ -13,6 +14,7 @@ mod sync;
 mod wikis;
 
 pub use checks::*;
+pub use limits::*;
 pub use notifications::*;
 pub use publish::*;
 pub use reports::*;
