@@ -11,6 +11,7 @@ use crate::instance::ForgeKind;
 use crate::locator::{LocatorError, RepoLocator};
 use crate::model::{
     BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
+    Visibility,
 };
 
 /// Read access to a forge, in the fewest requests the API allows.
@@ -25,6 +26,22 @@ pub trait Forge: Send + Sync {
         repo: &RepoLocator,
         usage: &mut Usage,
     ) -> Result<String, ForgeError>;
+
+    /// Who may read the repository ([`Visibility`]), asked afresh: a repository can turn
+    /// private at any time, so ask before each read made for a user.
+    ///
+    /// When this client sends no token to the repository's host, every request it makes is
+    /// anonymous and can only ever read public repositories: the answer is
+    /// [`Visibility::Public`] without a request (a private repository then looks missing to
+    /// the reads that follow). With a token, one request: GitHub's `GET /repos/{owner}/{repo}`,
+    /// conditional (a `304` sent with a token costs no quota); GitLab's `GET /projects/:id`,
+    /// which also resolves the numeric id the other calls need, and which concurrent calls for
+    /// one project share.
+    async fn visibility(
+        &self,
+        repo: &RepoLocator,
+        usage: &mut Usage,
+    ) -> Result<Visibility, ForgeError>;
 
     /// Where `branch` points, as a conditional probe against what the caller knows: one request;
     /// on GitHub with a token an unchanged branch costs no quota.

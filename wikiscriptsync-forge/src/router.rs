@@ -16,6 +16,7 @@ use crate::instance::{ForgeInstance, ForgeKind, host_key};
 use crate::locator::{LocatorError, RepoLocator};
 use crate::model::{
     BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
+    Visibility,
 };
 use crate::transport::{ApiRequest, Transport};
 
@@ -177,6 +178,14 @@ impl Forge for Forges {
         usage: &mut Usage,
     ) -> Result<String, ForgeError> {
         self.client(repo).default_branch(repo, usage).await
+    }
+
+    async fn visibility(
+        &self,
+        repo: &RepoLocator,
+        usage: &mut Usage,
+    ) -> Result<Visibility, ForgeError> {
+        self.client(repo).visibility(repo, usage).await
     }
 
     async fn head(
