@@ -1,5 +1,6 @@
-//! The repository checker (`check-updates`): for every due repository, one conditional head
-//! probe; only if the branch moved (or a file is watched for the first time), one tree request
+//! The repository checker (`check-updates`): for every due repository, the visibility rule
+//! ([`crate::repository::require_public`]: nothing of a repository that is no longer public
+//! is read), one conditional head probe; only if the branch moved (or a file is watched for the first time), one tree request
 //! for the watched paths' blob SHAs. Each repository's result is written in one transaction
 //! (file check log rows included) and its rate-limit snapshots go to the quota log.
 //!
@@ -24,6 +25,7 @@ use crate::forge::{
     CommitSha, Forge, ForgeError, HeadProbe, KnownHead, LimitKind, RateLimitSnapshot, RepoLocator,
     Usage,
 };
+use crate::repository::ReadRefused;
 use crate::store::{
     ApiQuotaSnapshot, CheckQueue, ClaimRequest, ClaimedRepository, FileCheckResult,
     FileCheckStatus, RepositoryCheck, RepositoryCheckStatus, RepositoryId, Store, StoreError,
@@ -418,6 +420,20 @@ impl RepositoryChecker {
         };
         let host = Some(locator.api_host());
         let forge = Arc::clone(&self.forges);
+        // Nothing of a repository that is no longer public is read: each check says so in
+        // the file check log (no notice: the check log and the run's summary carry it).
+        match crate::repository::require_public(forge.as_ref(), &locator, &mut usage).await {
+            Ok(()) => {}
+            Err(ReadRefused::NotPublic(refusal)) => {
+                return failed(check, usage, Err(refusal.to_string()), host);
+            }
+            Err(ReadRefused::Forge(err)) => {
+                if let ForgeError::NotFound { .. } = err {
+                    check.status = RepositoryCheckStatus::Missing;
+                }
+                return failed(check, usage, Ok(&err), host);
+            }
+        }
         let known = repo
             .head_sha
             .as_deref()
