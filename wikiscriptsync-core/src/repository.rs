@@ -98,7 +98,8 @@ pub enum ReadRefused {
 /// Asks the forge, afresh, who may read `locator`, and refuses unless it is public: the rule
 /// every read made for a user goes through first (a repository can turn private at any time).
 /// Free when no token is configured for the host (every read is anonymous then); otherwise one
-/// request, which on GitHub is conditional and free when nothing changed.
+/// request, which on GitHub is conditional on `known` (a validator an earlier answer gave, see
+/// [`Validators`]) and free when nothing changed. Returns the validator to keep.
 ///
 /// # Errors
 /// [`ReadRefused::NotPublic`] for an internal or private repository; the forge's error when it
@@ -106,16 +107,97 @@ pub enum ReadRefused {
 pub async fn require_public(
     forge: &dyn ForgeClient,
     locator: &RepoLocator,
+    known: Option<&str>,
     usage: &mut Usage,
-) -> Result<(), ReadRefused> {
-    let visibility = forge.visibility(locator, usage).await?;
-    if visibility.is_public() {
-        return Ok(());
+) -> Result<Option<String>, ReadRefused> {
+    let probe = forge.visibility(locator, known, usage).await?;
+    if probe.visibility.is_public() {
+        return Ok(probe.validator);
     }
     Err(NotPublic {
         url: locator.web_url(),
         host: locator.web_host(),
-        visibility,
+        visibility: probe.visibility,
     }
     .into())
+}
+
+/// The longest validator text the repository row keeps (`etag VARCHAR(255)`).
+const MAX_VALIDATOR_CHARS: usize = 255;
+
+/// The validators a repository row keeps in its one `etag` column: the head probe's, and on
+/// a second line the visibility probe's (so that the hourly check, a new process each time,
+/// can ask GitHub conditionally and free). A row from before keeps only the head's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// The head probe's ([`crate::forge::KnownHead::validator`]).
+    pub head: Option<String>,
+    /// The visibility probe's ([`crate::forge::VisibilityProbe::validator`]).
+    pub visibility: Option<String>,
+}
+
+impl Validators {
+    /// The validators in a row's `etag` column (validators hold no line breaks).
+    pub fn parse(stored: Option<&str>) -> Self {
+        let Some(stored) = stored else {
+            return Self::default();
+        };
+        let (head, visibility) = stored.split_once('\n').unwrap_or((stored, ""));
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        Self {
+            head: some(head),
+            visibility: some(visibility),
+        }
+    }
+
+    /// The text for the `etag` column (`None` when there is nothing to keep). The visibility
+    /// validator is dropped rather than the column overflowed: it only saves a request.
+    pub fn to_column(&self) -> Option<String> {
+        let head = self.head.clone().unwrap_or_default();
+        let joined = match &self.visibility {
+            Some(v) if !v.contains('\n') => format!("{head}\n{v}"),
+            _ => head.clone(),
+        };
+        let kept = if joined.chars().count() > MAX_VALIDATOR_CHARS {
+            head
+        } else {
+            joined
+        };
+        (!kept.is_empty()).then_some(kept)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_validators_share_the_column_and_old_rows_keep_their_head_validator() {
+        let both = Validators {
+            head: Some("\"abc\"".to_owned()),
+            visibility: Some("W/\"def\"".to_owned()),
+        };
+        let column = both.to_column();
+        assert_eq!(column.as_deref(), Some("\"abc\"\nW/\"def\""));
+        assert_eq!(Validators::parse(column.as_deref()), both);
+        let old = Validators::parse(Some("gitlab-project:42"));
+        assert_eq!(old.head.as_deref(), Some("gitlab-project:42"));
+        assert_eq!(old.visibility, None);
+        assert_eq!(Validators::parse(None), Validators::default());
+        assert_eq!(Validators::default().to_column(), None);
+        let only_visibility = Validators {
+            head: None,
+            visibility: Some("W/\"v\"".to_owned()),
+        };
+        assert_eq!(
+            Validators::parse(only_visibility.to_column().as_deref()),
+            only_visibility
+        );
+        // Too long for the column: the head validator is what matters.
+        let long = Validators {
+            head: Some("h".repeat(200)),
+            visibility: Some("v".repeat(100)),
+        };
+        assert_eq!(long.to_column(), Some("h".repeat(200)));
+    }
 }

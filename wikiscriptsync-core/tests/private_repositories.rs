@@ -25,7 +25,7 @@ struct Fakes {
     wiki: FakeWiki,
     github: FakeGitHub,
     gitlab: FakeGitLab,
-    _db: TestDatabase,
+    db: TestDatabase,
     app: App,
     alice: UserId,
 }
@@ -68,10 +68,30 @@ impl Fakes {
             wiki,
             github,
             gitlab,
-            _db: db,
+            db,
             app,
             alice,
         }
+    }
+
+    /// The same use cases in a new process: a new forge client (no ETag cache, no project
+    /// ids) over the same database.
+    async fn new_process(&self) -> App {
+        let host = self.gitlab.uri().trim_start_matches("http://").to_owned();
+        let config = self
+            .github
+            .config_builder_with_token(GITHUB_TOKEN)
+            .gitlab_instance(&self.gitlab.uri())
+            .gitlab_token(&host, GITLAB_TOKEN.into())
+            .build()
+            .unwrap();
+        App::new(AppParts {
+            store: self.db.open().await,
+            wiki: Arc::new(common::mw_client(&self.wiki)),
+            forges: Arc::new(Forges::new(config).unwrap()),
+            vault: None,
+            runner_host: "tests".to_owned(),
+        })
     }
 
     fn forget_requests(&self) {
@@ -291,5 +311,39 @@ async fn a_gitlab_project_that_turns_internal_is_not_read_by_the_next_check() {
         endpoints(&fakes.gitlab.requests()),
         [Endpoint::Project],
         "no branch, tree or file request"
+    );
+}
+
+#[tokio::test]
+async fn an_unchanged_public_github_repository_still_costs_no_quota_in_a_new_process() {
+    let fakes = Fakes::start().await;
+    let repo = fakes
+        .app
+        .add_repository(fakes.alice, &fakes.github.repo_url("octo/open"), None)
+        .await
+        .unwrap();
+    fakes
+        .app
+        .watch_files(fakes.alice, repo.id, &["src/a.js".to_owned()])
+        .await
+        .unwrap();
+
+    // The next hourly run is a new process: only what the check stored is known.
+    let hourly = fakes.new_process().await;
+    fakes.forget_requests();
+    let (outcome, report) = hourly
+        .check_repository_now(fakes.alice, repo.id, "tests")
+        .await
+        .unwrap();
+    assert_eq!(outcome, CheckNowOutcome::Unchanged, "{report:?}");
+    let stats = fakes.github.stats();
+    assert_eq!(
+        (stats.requests, stats.not_modified, stats.quota_spent),
+        (2, 2, 0),
+        "who may read it and the head probe, both answered 304 to stored validators: {stats:?}"
+    );
+    assert_eq!(
+        endpoints(&fakes.github.requests()),
+        [Endpoint::Repository, Endpoint::Commit]
     );
 }

@@ -22,7 +22,7 @@ use crate::instance::ForgeKind;
 use crate::locator::RepoLocator;
 use crate::model::{
     BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
-    Visibility,
+    Visibility, VisibilityProbe,
 };
 use crate::transport::{ApiRequest, MAX_JSON_BYTES, Reply, Transport};
 
@@ -126,21 +126,26 @@ impl GitHubForge {
         }
     }
 
-    /// `GET /repos/{owner}/{repo}`, conditional: with a token an unchanged repository is a
-    /// free `304` answered from the ETag cache.
-    async fn repository(
+    /// `GET /repos/{owner}/{repo}`, conditional on `validator` (else on the ETag cache): with
+    /// a token an unchanged repository is a free `304`. The body is `None` for a `304` to a
+    /// validator the cache does not hold; the ETag is the answer's.
+    async fn repository_reply(
         &self,
         repo: &RepoLocator,
+        validator: Option<String>,
         usage: &mut Usage,
-    ) -> Result<RepoJson, ForgeError> {
+    ) -> Result<(Option<RepoJson>, Option<String>), ForgeError> {
         let mut req = self.request(repo, &[], ACCEPT_JSON, "repository");
         req.conditional = true;
+        req.validator = validator;
         let reply = self.transport.send(req, usage).await?;
+        let etag = reply.etag;
         let body = match reply.status {
             StatusCode::OK => reply.body,
-            StatusCode::NOT_MODIFIED => reply
-                .cached_body
-                .ok_or_else(|| malformed(repo, "repository", "304 without a cached answer"))?,
+            StatusCode::NOT_MODIFIED => match reply.cached_body {
+                Some(body) => body,
+                None => return Ok((None, etag)),
+            },
             StatusCode::NOT_FOUND => {
                 return Err(ForgeError::NotFound {
                     what: Missing::Repository,
@@ -149,7 +154,19 @@ impl GitHubForge {
             }
             other => return Err(unexpected_status(repo, "repository", other)),
         };
-        Self::parse_json(repo, "repository", &body)
+        Ok((Some(Self::parse_json(repo, "repository", &body)?), etag))
+    }
+
+    /// [`Self::repository_reply`] conditional on the ETag cache only, so it always has a body.
+    async fn repository(
+        &self,
+        repo: &RepoLocator,
+        usage: &mut Usage,
+    ) -> Result<RepoJson, ForgeError> {
+        self.repository_reply(repo, None, usage)
+            .await?
+            .0
+            .ok_or_else(|| malformed(repo, "repository", "304 without a cached answer"))
     }
 
     fn parse_json<T: for<'de> Deserialize<'de>>(
@@ -274,13 +291,26 @@ impl Forge for GitHubForge {
     async fn visibility(
         &self,
         repo: &RepoLocator,
+        known: Option<&str>,
         usage: &mut Usage,
-    ) -> Result<Visibility, ForgeError> {
+    ) -> Result<VisibilityProbe, ForgeError> {
         if self.instance.token.is_none() {
             // Every request of this client is anonymous: it can only read public repositories.
-            return Ok(Visibility::Public);
+            return Ok(VisibilityProbe::public(None));
         }
-        Ok(self.repository(repo, usage).await?.visibility())
+        let sent = known.map(str::to_owned);
+        match self.repository_reply(repo, sent.clone(), usage).await? {
+            (Some(json), etag) => {
+                let visibility = json.visibility();
+                Ok(VisibilityProbe {
+                    visibility,
+                    // Handed out only with a public answer: a later 304 to it means public.
+                    validator: etag.filter(|_| visibility.is_public()),
+                })
+            }
+            // Unchanged since a validator that was only ever handed out with a public answer.
+            (None, _) => Ok(VisibilityProbe::public(sent)),
+        }
     }
 
     async fn head(

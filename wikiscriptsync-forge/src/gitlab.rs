@@ -26,7 +26,7 @@ use crate::instance::Token;
 use crate::locator::RepoLocator;
 use crate::model::{
     BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
-    Visibility,
+    Visibility, VisibilityProbe,
 };
 use crate::transport::{ApiRequest, MAX_JSON_BYTES, Reply, Transport, next_link};
 
@@ -424,13 +424,18 @@ impl Forge for GitLabForge {
     async fn visibility(
         &self,
         repo: &RepoLocator,
+        _known: Option<&str>,
         usage: &mut Usage,
-    ) -> Result<Visibility, ForgeError> {
+    ) -> Result<VisibilityProbe, ForgeError> {
         if !self.tokens.contains_key(&repo.api_base) {
             // Every request of this client to the host is anonymous: only public projects.
-            return Ok(Visibility::Public);
+            return Ok(VisibilityProbe::public(None));
         }
-        Ok(self.lookup_project(repo, usage).await?.visibility())
+        // GitLab grants no 304 relief, so there is no validator worth keeping.
+        Ok(VisibilityProbe {
+            visibility: self.lookup_project(repo, usage).await?.visibility(),
+            validator: None,
+        })
     }
 
     async fn head(

@@ -44,7 +44,7 @@ pub use instance::{ForgeInstance, ForgeKind, Token};
 pub use locator::{LocatorError, RepoLocator, is_branch_name};
 pub use model::{
     BlobSha, CommitSha, FileContent, HeadProbe, InvalidSha, KnownHead, RateLimitSnapshot, TreeFile,
-    Usage, Visibility, is_publishable,
+    Usage, Visibility, VisibilityProbe, is_publishable,
 };
 pub use router::{Forges, HostHealth};
 pub use suggest::near_matches;

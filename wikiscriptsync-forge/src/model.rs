@@ -155,6 +155,27 @@ impl fmt::Display for Visibility {
     }
 }
 
+/// The answer to [`crate::Forge::visibility`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisibilityProbe {
+    /// Who may read the repository.
+    pub visibility: Visibility,
+    /// Opaque validator to store and hand back to the next probe, which is then free when
+    /// nothing changed (GitHub: the repository's ETag, only ever given with a public answer;
+    /// `None` when there is nothing worth keeping).
+    pub validator: Option<String>,
+}
+
+impl VisibilityProbe {
+    /// Public, with this validator.
+    pub fn public(validator: Option<String>) -> Self {
+        Self {
+            visibility: Visibility::Public,
+            validator,
+        }
+    }
+}
+
 /// What the caller already knows about a branch head, from its store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnownHead {

@@ -16,7 +16,7 @@ use crate::instance::{ForgeInstance, ForgeKind, host_key};
 use crate::locator::{LocatorError, RepoLocator};
 use crate::model::{
     BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
-    Visibility,
+    VisibilityProbe,
 };
 use crate::transport::{ApiRequest, Transport};
 
@@ -183,9 +183,10 @@ impl Forge for Forges {
     async fn visibility(
         &self,
         repo: &RepoLocator,
+        known: Option<&str>,
         usage: &mut Usage,
-    ) -> Result<Visibility, ForgeError> {
-        self.client(repo).visibility(repo, usage).await
+    ) -> Result<VisibilityProbe, ForgeError> {
+        self.client(repo).visibility(repo, known, usage).await
     }
 
     async fn head(

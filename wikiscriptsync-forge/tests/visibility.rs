@@ -35,8 +35,17 @@ async fn github_says_who_may_read_a_repository_with_a_conditional_request() {
         ("octo/corp", Visibility::Internal),
     ] {
         let mut usage = Usage::default();
-        let visibility = forges.visibility(&locate(name), &mut usage).await.unwrap();
-        assert_eq!(visibility, expected, "{name}");
+        let probe = forges
+            .visibility(&locate(name), None, &mut usage)
+            .await
+            .unwrap();
+        assert_eq!(probe.visibility, expected, "{name}");
+        // Only a public answer gives a validator to keep.
+        assert_eq!(
+            probe.validator.is_some(),
+            expected == Visibility::Public,
+            "{name}"
+        );
         assert_eq!(usage.requests, 1, "{name}: one repository request");
     }
     assert!(
@@ -48,22 +57,43 @@ async fn github_says_who_may_read_a_repository_with_a_conditional_request() {
     // Asked again: the same conditional request, a 304 that costs no quota with a token.
     let mut usage = Usage::default();
     let again = forges
-        .visibility(&locate("octo/open"), &mut usage)
+        .visibility(&locate("octo/open"), None, &mut usage)
         .await
         .unwrap();
-    assert_eq!(again, Visibility::Public);
+    assert_eq!(again.visibility, Visibility::Public);
     assert_eq!(
         (usage.requests, usage.quota_spent, usage.not_modified),
         (1, 0, 1)
     );
 
-    // Turned private since: the next answer says so (the ETag no longer matches).
-    fake.set_visibility("octo/open", Visibility::Private);
-    let now = forges
-        .visibility(&locate("octo/open"), &mut Usage::default())
+    // A new process (a new client, an empty ETag cache) with the kept validator: still free.
+    let fresh = Forges::new(
+        fake.config_builder_with_token(GITHUB_TOKEN)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let kept = again.validator.expect("a public answer gives a validator");
+    let mut usage = Usage::default();
+    let probe = fresh
+        .visibility(&locate("octo/open"), Some(&kept), &mut usage)
         .await
         .unwrap();
-    assert_eq!(now, Visibility::Private);
+    assert_eq!(probe.visibility, Visibility::Public);
+    assert_eq!(probe.validator.as_deref(), Some(kept.as_str()));
+    assert_eq!(
+        (usage.requests, usage.quota_spent, usage.not_modified),
+        (1, 0, 1)
+    );
+
+    // Turned private since: the next answer says so (the ETag no longer matches), and gives
+    // no validator to keep.
+    fake.set_visibility("octo/open", Visibility::Private);
+    let now = fresh
+        .visibility(&locate("octo/open"), Some(&kept), &mut Usage::default())
+        .await
+        .unwrap();
+    assert_eq!((now.visibility, now.validator), (Visibility::Private, None));
 }
 
 #[tokio::test]
@@ -83,7 +113,11 @@ async fn without_a_token_every_read_is_anonymous_so_visibility_costs_nothing() {
     for url in [github.repo_url("octo/open"), gitlab.repo_url("team/open")] {
         let repo = forges.parse_repo_url(&url).unwrap();
         let mut usage = Usage::default();
-        let visibility = forges.visibility(&repo, &mut usage).await.unwrap();
+        let visibility = forges
+            .visibility(&repo, None, &mut usage)
+            .await
+            .unwrap()
+            .visibility;
         assert_eq!(
             (visibility, usage.requests),
             (Visibility::Public, 0),
@@ -114,7 +148,11 @@ async fn gitlab_says_who_may_read_a_project_from_the_project_lookup() {
         let repo = forges.parse_repo_url(&fake.repo_url(name)).unwrap();
         let mut usage = Usage::default();
         assert_eq!(
-            forges.visibility(&repo, &mut usage).await.unwrap(),
+            forges
+                .visibility(&repo, None, &mut usage)
+                .await
+                .unwrap()
+                .visibility,
             expected,
             "{name}"
         );
@@ -148,11 +186,11 @@ async fn concurrent_lookups_of_one_gitlab_project_share_one_request() {
         .unwrap();
     let (mut u1, mut u2) = (Usage::default(), Usage::default());
     let (a, b) = tokio::join!(
-        forges.visibility(&repo, &mut u1),
-        forges.visibility(&repo, &mut u2)
+        forges.visibility(&repo, None, &mut u1),
+        forges.visibility(&repo, None, &mut u2)
     );
     assert_eq!(
-        (a.unwrap(), b.unwrap()),
+        (a.unwrap().visibility, b.unwrap().visibility),
         (Visibility::Public, Visibility::Public)
     );
     assert_eq!(fake.stats().by_endpoint.get(&Endpoint::Project), Some(&1));

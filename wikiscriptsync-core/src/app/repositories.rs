@@ -328,8 +328,8 @@ impl App {
         locator: &RepoLocator,
         usage: &mut Usage,
     ) -> UseCaseResult<()> {
-        match crate::repository::require_public(self.forges.as_ref(), locator, usage).await {
-            Ok(()) => Ok(()),
+        match crate::repository::require_public(self.forges.as_ref(), locator, None, usage).await {
+            Ok(_) => Ok(()),
             Err(ReadRefused::NotPublic(refusal)) => {
                 Err(UseCaseError::invalid(Field::Url, refusal.to_string()))
             }

@@ -311,7 +311,7 @@ impl Publisher {
         usage: &mut Usage,
     ) -> Result<(CommitSha, crate::forge::FileContent), PublishError> {
         // A repository can turn private after it was added: ask before reading anything.
-        crate::repository::require_public(self.forges.as_ref(), repo, usage).await?;
+        crate::repository::require_public(self.forges.as_ref(), repo, None, usage).await?;
         let commit = match revision {
             SourceRevision::Commit(sha) => sha.clone(),
             SourceRevision::Branch(branch) if branch.is_empty() => {
