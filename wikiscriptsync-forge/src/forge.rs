@@ -36,8 +36,9 @@ pub trait Forge: Send + Sync {
     /// [`crate::Visibility::Public`] without a request (a private repository then looks missing to
     /// the reads that follow). With a token, one request: GitHub's `GET /repos/{owner}/{repo}`,
     /// conditional on `known` or the ETag cache (a `304` sent with a token costs no quota);
-    /// GitLab's `GET /projects/:id`, which also resolves the numeric id the other calls need,
-    /// and which concurrent calls for one project share.
+    /// GitLab's `GET /projects/:id` (by the id a kept validator names, else by the path),
+    /// which also resolves the numeric id the other calls need, and which concurrent calls for
+    /// one project share.
     async fn visibility(
         &self,
         repo: &RepoLocator,

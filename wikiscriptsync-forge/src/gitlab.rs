@@ -118,6 +118,11 @@ struct MessageJson {
     message: Option<String>,
 }
 
+/// The project id a validator of this client names (`gitlab-project:<id>`).
+fn id_of_validator(validator: Option<&str>) -> Option<u64> {
+    validator?.strip_prefix(VALIDATOR_PREFIX)?.parse().ok()
+}
+
 /// Which kind of thing a GitLab 404 is about, from its `{"message": "404 Project Not Found"}`.
 fn missing_from(body: &[u8], default: Missing) -> Missing {
     let message = serde_json::from_slice::<MessageJson>(body)
@@ -192,12 +197,14 @@ impl GitLabForge {
         (repo.api_base.clone(), repo.full_name())
     }
 
-    /// `GET /projects/:namespace%2Fname`: the project's id (remembered), default branch and
-    /// visibility. Callers that ask while a lookup of the same project is under way wait for
-    /// it and share its answer, so two branches of one project checked at once cost one lookup.
+    /// `GET /projects/:id` (by the numeric id when known, else by `namespace%2Fname`): the
+    /// project's id (remembered), default branch and visibility. Callers that ask while a
+    /// lookup of the same project is under way wait for it and share its answer, so two
+    /// branches of one project checked at once cost one lookup.
     async fn lookup_project(
         &self,
         repo: &RepoLocator,
+        id: Option<u64>,
         usage: &mut Usage,
     ) -> Result<ProjectJson, ForgeError> {
         let asked = Instant::now();
@@ -212,7 +219,17 @@ impl GitLabForge {
         if let Some(done) = latest.as_ref().filter(|l| l.finished >= asked) {
             return Ok(done.project.clone());
         }
-        let project = self.fetch_project(repo, usage).await?;
+        let project = match id {
+            Some(id) => match self.fetch_project(repo, &id.to_string(), usage).await {
+                // A stale id (project deleted or recreated): resolve the path once more.
+                Err(ForgeError::NotFound { .. }) => {
+                    self.forget_project(repo);
+                    self.fetch_project(repo, &repo.full_name(), usage).await
+                }
+                other => other,
+            },
+            None => self.fetch_project(repo, &repo.full_name(), usage).await,
+        }?;
         *latest = Some(Lookup {
             finished: Instant::now(),
             project: project.clone(),
@@ -220,14 +237,14 @@ impl GitLabForge {
         Ok(project)
     }
 
-    /// One `GET /projects/:namespace%2Fname`.
+    /// One `GET /projects/:id`, `id` being the numeric id or `namespace%2Fname`.
     async fn fetch_project(
         &self,
         repo: &RepoLocator,
+        id: &str,
         usage: &mut Usage,
     ) -> Result<ProjectJson, ForgeError> {
-        let full_name = repo.full_name();
-        let url = Self::project_url(repo, &full_name, &[]);
+        let url = Self::project_url(repo, id, &[]);
         let reply = self
             .transport
             .send(self.request(repo, url, ACCEPT_JSON, "project"), usage)
@@ -241,10 +258,18 @@ impl GitLabForge {
             }
             StatusCode::NOT_FOUND => Err(ForgeError::NotFound {
                 what: Missing::Repository,
-                subject: full_name,
+                subject: repo.full_name(),
             }),
             other => Err(unexpected_status(repo, "project", other)),
         }
+    }
+
+    fn cached_id(&self, repo: &RepoLocator) -> Option<u64> {
+        self.project_ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&Self::cache_key(repo))
+            .copied()
     }
 
     fn remember_id(&self, repo: &RepoLocator, id: u64) {
@@ -263,24 +288,14 @@ impl GitLabForge {
         known: Option<&KnownHead>,
         usage: &mut Usage,
     ) -> Result<u64, ForgeError> {
-        let cached = self
-            .project_ids
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&Self::cache_key(repo))
-            .copied();
-        if let Some(id) = cached {
+        if let Some(id) = self.cached_id(repo) {
             return Ok(id);
         }
-        if let Some(id) = known
-            .and_then(|k| k.validator.as_deref())
-            .and_then(|v| v.strip_prefix(VALIDATOR_PREFIX))
-            .and_then(|id| id.parse().ok())
-        {
+        if let Some(id) = known.and_then(|k| id_of_validator(k.validator.as_deref())) {
             self.remember_id(repo, id);
             return Ok(id);
         }
-        Ok(self.lookup_project(repo, usage).await?.id)
+        Ok(self.lookup_project(repo, None, usage).await?.id)
     }
 
     fn forget_project(&self, repo: &RepoLocator) {
@@ -412,7 +427,7 @@ impl Forge for GitLabForge {
         repo: &RepoLocator,
         usage: &mut Usage,
     ) -> Result<String, ForgeError> {
-        self.lookup_project(repo, usage)
+        self.lookup_project(repo, None, usage)
             .await?
             .default_branch
             .ok_or_else(|| ForgeError::NotFound {
@@ -424,17 +439,19 @@ impl Forge for GitLabForge {
     async fn visibility(
         &self,
         repo: &RepoLocator,
-        _known: Option<&str>,
+        known: Option<&str>,
         usage: &mut Usage,
     ) -> Result<VisibilityProbe, ForgeError> {
         if !self.tokens.contains_key(&repo.api_base) {
             // Every request of this client to the host is anonymous: only public projects.
             return Ok(VisibilityProbe::public(None));
         }
-        // GitLab grants no 304 relief, so there is no validator worth keeping.
+        // By the id when known: the project the other calls read, even after a rename.
+        let id = self.cached_id(repo).or_else(|| id_of_validator(known));
+        let project = self.lookup_project(repo, id, usage).await?;
         Ok(VisibilityProbe {
-            visibility: self.lookup_project(repo, usage).await?.visibility(),
-            validator: None,
+            visibility: project.visibility(),
+            validator: Some(format!("{VALIDATOR_PREFIX}{}", project.id)),
         })
     }
 
@@ -452,7 +469,7 @@ impl Forge for GitLabForge {
         {
             // A stale id (project recreated): resolve the path once more.
             self.forget_project(repo);
-            id = self.lookup_project(repo, usage).await?.id;
+            id = self.lookup_project(repo, None, usage).await?.id;
             reply = self.probe_branch(repo, id, branch, usage).await?;
         }
         match reply.status {
@@ -496,7 +513,7 @@ impl Forge for GitLabForge {
         if reply.status == StatusCode::NOT_FOUND {
             // A stale id (project recreated): resolve the path once more.
             self.forget_project(repo);
-            id = self.lookup_project(repo, usage).await?.id;
+            id = self.lookup_project(repo, None, usage).await?.id;
             reply = self.list_branches(repo, id, search, usage).await?;
         }
         match reply.status {

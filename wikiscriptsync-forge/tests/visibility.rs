@@ -169,6 +169,48 @@ async fn gitlab_says_who_may_read_a_project_from_the_project_lookup() {
 }
 
 #[tokio::test]
+async fn a_kept_gitlab_validator_asks_for_the_project_by_its_id_in_a_new_process() {
+    let fake = FakeGitLab::start().await;
+    fake.add_repo("team/gadgets", [("a.js", "1")]);
+    let config = fake
+        .config_builder_with_token(GITLAB_TOKEN)
+        .build()
+        .unwrap();
+    let first = Forges::new(config.clone()).unwrap();
+    let repo = first
+        .parse_repo_url(&fake.repo_url("team/gadgets"))
+        .unwrap();
+    let probe = first
+        .visibility(&repo, None, &mut Usage::default())
+        .await
+        .unwrap();
+    let id = fake.project_id("team/gadgets").unwrap();
+    assert_eq!(probe.validator, Some(format!("gitlab-project:{id}")));
+
+    // A new process: the project the head probe and the tree walk will read, by its id.
+    let fresh = Forges::new(config).unwrap();
+    fake.reset_stats();
+    let again = fresh
+        .visibility(&repo, probe.validator.as_deref(), &mut Usage::default())
+        .await
+        .unwrap();
+    assert_eq!(again, probe);
+    let asked: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .map(|r| r.path_and_query)
+        .collect();
+    assert_eq!(asked, [format!("/api/v4/projects/{id}")]);
+    // The head probe then needs no lookup either.
+    fake.reset_stats();
+    fresh
+        .head(&repo, "main", None, &mut Usage::default())
+        .await
+        .unwrap();
+    assert_eq!(endpoints(&fake.requests()), [Endpoint::Branch]);
+}
+
+#[tokio::test]
 async fn concurrent_lookups_of_one_gitlab_project_share_one_request() {
     let fake = FakeGitLab::start().await;
     fake.add_repo("team/gadgets", [("a.js", "1")]);
