@@ -36,7 +36,7 @@ async fn notify_wiki() -> FakeWiki {
 }
 
 #[tokio::test]
-async fn unchanged_repositories_cost_one_request_each_and_no_quota() {
+async fn unchanged_repositories_cost_no_quota_with_a_token() {
     let github = FakeGitHub::start().await;
     let db = TestDb::sqlite();
     let store = db.open().await;
@@ -66,8 +66,8 @@ async fn unchanged_repositories_cost_one_request_each_and_no_quota() {
     let first = checker.run().await.unwrap();
     assert_eq!(first.checked, 5);
     assert_eq!(
-        first.requests, 10,
-        "first sight: a head probe and a tree each"
+        first.requests, 15,
+        "first sight: who may read it, a head probe and a tree each"
     );
     assert!(
         first.changes.is_empty(),
@@ -77,11 +77,12 @@ async fn unchanged_repositories_cost_one_request_each_and_no_quota() {
     github.reset_stats();
     let second = checker.run().await.unwrap();
     assert_eq!((second.checked, second.unchanged), (5, 5));
-    assert_eq!(second.requests, 5, "{}", second.summary());
-    assert_eq!(second.not_modified, 5);
+    // Each: who may read it and the head probe, both conditional.
+    assert_eq!(second.requests, 10, "{}", second.summary());
+    assert_eq!(second.not_modified, 10);
     assert_eq!(second.quota_spent, 0, "authorised 304s are free");
     let stats = github.stats();
-    assert_eq!(stats.requests, 5);
+    assert_eq!(stats.requests, 10);
     assert_eq!(stats.by_endpoint.get(&Endpoint::Tree), None);
     assert!(second.changes.is_empty());
 }
@@ -221,7 +222,10 @@ async fn check_now_checks_only_the_named_repository_of_its_owner_at_once() {
         Some(&1),
         "one head probe"
     );
-    assert_eq!(stats.requests, 2, "the head probe and one tree");
+    assert_eq!(
+        stats.requests, 3,
+        "who may read it, the head probe and one tree"
+    );
     assert_eq!(
         store
             .due_counts(chrono::Utc::now())
@@ -680,8 +684,8 @@ async fn a_long_rate_limit_back_off_stops_the_host_for_the_run_instead_of_failin
     assert_eq!(report.reserve_reached[0].skipped, 3);
     assert_eq!(
         github.stats().requests,
-        1,
-        "nothing more was sent to the host"
+        2,
+        "who may read the first one and its refused head probe; nothing more"
     );
     let due = store.due_counts(chrono::Utc::now()).await.unwrap();
     assert_eq!(

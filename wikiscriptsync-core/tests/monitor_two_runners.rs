@@ -104,8 +104,8 @@ async fn two_runners_never_check_the_same_item_twice(db: TestDb) {
     );
     assert_eq!(
         github.stats().requests,
-        2 * REPOSITORIES as u64,
-        "probe + tree, once each"
+        3 * REPOSITORIES as u64,
+        "who may read it, probe and tree, once each"
     );
     for file in &files {
         let log = setup

@@ -18,7 +18,7 @@ pub enum LimitKind {
 /// What could not be found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Missing {
-    /// The repository (or it is private and no token with access was sent).
+    /// The repository (or it is not public and the request was anonymous).
     Repository,
     /// The branch.
     Branch,
@@ -43,10 +43,10 @@ impl std::fmt::Display for Missing {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ForgeError {
-    /// The repository, branch, commit or file does not exist (GitHub also answers 404 for
-    /// private repositories without a token that can see them).
+    /// The repository, branch, commit or file does not exist (both forges also answer 404 for
+    /// a repository that is not public to a request without a token that can see it).
     #[error(
-        "{what} not found: {subject} (check the spelling; a private repository needs a token with read access)"
+        "{what} not found: {subject} (check the spelling; only public repositories can be read)"
     )]
     NotFound {
         /// What is missing.
@@ -67,9 +67,10 @@ pub enum ForgeError {
         /// The branch, as asked for.
         branch: String,
     },
-    /// 401/403 that is not a rate limit: private repository, bad or under-scoped token.
+    /// 401/403 that is not a rate limit: a bad or under-scoped token, or a repository that is
+    /// not public.
     #[error(
-        "{host} refused access ({status}): the repository is private or the token is invalid or lacks read access"
+        "{host} refused access ({status}): the configured token is invalid or lacks read access to public repositories, or the repository is not public"
     )]
     Unauthorized {
         /// API host.

@@ -11,6 +11,7 @@ use crate::instance::ForgeKind;
 use crate::locator::{LocatorError, RepoLocator};
 use crate::model::{
     BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
+    VisibilityProbe,
 };
 
 /// Read access to a forge, in the fewest requests the API allows.
@@ -25,6 +26,25 @@ pub trait Forge: Send + Sync {
         repo: &RepoLocator,
         usage: &mut Usage,
     ) -> Result<String, ForgeError>;
+
+    /// Who may read the repository ([`crate::Visibility`]), asked afresh: a repository can turn
+    /// private at any time, so ask before each read made for a user. `known` is the
+    /// [`VisibilityProbe::validator`] of an earlier probe, if the caller kept one.
+    ///
+    /// When this client sends no token to the repository's host, every request it makes is
+    /// anonymous and can only ever read public repositories: the answer is
+    /// [`crate::Visibility::Public`] without a request (a private repository then looks missing to
+    /// the reads that follow). With a token, one request: GitHub's `GET /repos/{owner}/{repo}`,
+    /// conditional on `known` or the ETag cache (a `304` sent with a token costs no quota);
+    /// GitLab's `GET /projects/:id` (by the id a kept validator names, else by the path),
+    /// which also resolves the numeric id the other calls need, and which concurrent calls for
+    /// one project share.
+    async fn visibility(
+        &self,
+        repo: &RepoLocator,
+        known: Option<&str>,
+        usage: &mut Usage,
+    ) -> Result<VisibilityProbe, ForgeError>;
 
     /// Where `branch` points, as a conditional probe against what the caller knows: one request;
     /// on GitHub with a token an unchanged branch costs no quota.

@@ -1,4 +1,5 @@
-//! GitHub REST client: `commits/{ref}` with the `.sha` media type as a conditional head probe,
+//! GitHub REST client: `repos/{owner}/{repo}` (conditional) for the default branch and the
+//! visibility, `commits/{ref}` with the `.sha` media type as a conditional head probe,
 //! `branches?per_page=100` for branch names,
 //! `git/trees/{sha}?recursive=1` (walking subtrees by hand when GitHub truncates), and
 //! `contents/{path}?ref=<commit>` in the raw media type for file bytes.
@@ -21,6 +22,7 @@ use crate::instance::ForgeKind;
 use crate::locator::RepoLocator;
 use crate::model::{
     BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
+    Visibility, VisibilityProbe,
 };
 use crate::transport::{ApiRequest, MAX_JSON_BYTES, Reply, Transport};
 
@@ -38,9 +40,28 @@ pub struct GitHubForge {
     max_tree_requests: u32,
 }
 
+/// The fields of `GET /repos/{owner}/{repo}` this client reads.
 #[derive(Deserialize)]
 struct RepoJson {
     default_branch: String,
+    /// `true` for private (and internal) repositories.
+    #[serde(default)]
+    private: bool,
+    /// `public`, `private` or `internal`; newer than `private`, so absent from some answers.
+    visibility: Option<String>,
+}
+
+impl RepoJson {
+    fn visibility(&self) -> Visibility {
+        match self.visibility.as_deref() {
+            // Both must say public: a disagreement is not public.
+            Some(word) if !self.private => Visibility::from_word(word),
+            Some("internal") => Visibility::Internal,
+            Some(_) => Visibility::Private,
+            None if self.private => Visibility::Private,
+            None => Visibility::Public,
+        }
+    }
 }
 
 /// One entry of `GET /repos/{o}/{r}/branches` (`commit` and `protected` are not needed).
@@ -103,6 +124,49 @@ impl GitHubForge {
             what,
             free: false,
         }
+    }
+
+    /// `GET /repos/{owner}/{repo}`, conditional on `validator` (else on the ETag cache): with
+    /// a token an unchanged repository is a free `304`. The body is `None` for a `304` to a
+    /// validator the cache does not hold; the ETag is the answer's.
+    async fn repository_reply(
+        &self,
+        repo: &RepoLocator,
+        validator: Option<String>,
+        usage: &mut Usage,
+    ) -> Result<(Option<RepoJson>, Option<String>), ForgeError> {
+        let mut req = self.request(repo, &[], ACCEPT_JSON, "repository");
+        req.conditional = true;
+        req.validator = validator;
+        let reply = self.transport.send(req, usage).await?;
+        let etag = reply.etag;
+        let body = match reply.status {
+            StatusCode::OK => reply.body,
+            StatusCode::NOT_MODIFIED => match reply.cached_body {
+                Some(body) => body,
+                None => return Ok((None, etag)),
+            },
+            StatusCode::NOT_FOUND => {
+                return Err(ForgeError::NotFound {
+                    what: Missing::Repository,
+                    subject: repo.full_name(),
+                });
+            }
+            other => return Err(unexpected_status(repo, "repository", other)),
+        };
+        Ok((Some(Self::parse_json(repo, "repository", &body)?), etag))
+    }
+
+    /// [`Self::repository_reply`] conditional on the ETag cache only, so it always has a body.
+    async fn repository(
+        &self,
+        repo: &RepoLocator,
+        usage: &mut Usage,
+    ) -> Result<RepoJson, ForgeError> {
+        self.repository_reply(repo, None, usage)
+            .await?
+            .0
+            .ok_or_else(|| malformed(repo, "repository", "304 without a cached answer"))
     }
 
     fn parse_json<T: for<'de> Deserialize<'de>>(
@@ -221,24 +285,32 @@ impl Forge for GitHubForge {
         repo: &RepoLocator,
         usage: &mut Usage,
     ) -> Result<String, ForgeError> {
-        let mut req = self.request(repo, &[], ACCEPT_JSON, "repository");
-        req.conditional = true;
-        let reply = self.transport.send(req, usage).await?;
-        let body = match reply.status {
-            StatusCode::OK => reply.body,
-            StatusCode::NOT_MODIFIED => reply
-                .cached_body
-                .ok_or_else(|| malformed(repo, "repository", "304 without a cached answer"))?,
-            StatusCode::NOT_FOUND => {
-                return Err(ForgeError::NotFound {
-                    what: Missing::Repository,
-                    subject: repo.full_name(),
-                });
+        Ok(self.repository(repo, usage).await?.default_branch)
+    }
+
+    async fn visibility(
+        &self,
+        repo: &RepoLocator,
+        known: Option<&str>,
+        usage: &mut Usage,
+    ) -> Result<VisibilityProbe, ForgeError> {
+        if self.instance.token.is_none() {
+            // Every request of this client is anonymous: it can only read public repositories.
+            return Ok(VisibilityProbe::public(None));
+        }
+        let sent = known.map(str::to_owned);
+        match self.repository_reply(repo, sent.clone(), usage).await? {
+            (Some(json), etag) => {
+                let visibility = json.visibility();
+                Ok(VisibilityProbe {
+                    visibility,
+                    // Handed out only with a public answer: a later 304 to it means public.
+                    validator: etag.filter(|_| visibility.is_public()),
+                })
             }
-            other => return Err(unexpected_status(repo, "repository", other)),
-        };
-        let parsed: RepoJson = Self::parse_json(repo, "repository", &body)?;
-        Ok(parsed.default_branch)
+            // Unchanged since a validator that was only ever handed out with a public answer.
+            (None, _) => Ok(VisibilityProbe::public(sent)),
+        }
     }
 
     async fn head(
@@ -409,5 +481,48 @@ impl Forge for GitHubForge {
             });
         }
         self.config.locate(kind, web_host, full_name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repository_is_public_only_when_both_fields_say_so() {
+        let cases = [
+            (
+                r#"{"default_branch":"main","private":false,"visibility":"public"}"#,
+                Visibility::Public,
+            ),
+            (
+                r#"{"default_branch":"main","private":false}"#,
+                Visibility::Public,
+            ),
+            (
+                r#"{"default_branch":"main","private":true}"#,
+                Visibility::Private,
+            ),
+            (
+                r#"{"default_branch":"main","private":true,"visibility":"private"}"#,
+                Visibility::Private,
+            ),
+            (
+                r#"{"default_branch":"main","private":true,"visibility":"internal"}"#,
+                Visibility::Internal,
+            ),
+            (
+                r#"{"default_branch":"main","private":true,"visibility":"public"}"#,
+                Visibility::Private,
+            ),
+            (
+                r#"{"default_branch":"main","private":false,"visibility":"internal"}"#,
+                Visibility::Internal,
+            ),
+        ];
+        for (json, expected) in cases {
+            let repo: RepoJson = serde_json::from_str(json).unwrap();
+            assert_eq!(repo.visibility(), expected, "{json}");
+        }
     }
 }

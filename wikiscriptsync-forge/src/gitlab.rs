@@ -1,11 +1,14 @@
 //! GitLab REST v4 client: the numeric project id is resolved once (and handed back as the head
-//! validator so later runs skip the lookup), the branch endpoint is the head probe,
+//! validator so later runs skip the lookup; the tree walk and file reads reuse it, and
+//! concurrent lookups of one project share one request), the project answers who may read it
+//! (its `visibility`), the branch endpoint is the head probe,
 //! `repository/branches?search=` lists branch names, the tree comes from keyset-paginated
 //! `repository/tree` following `Link` headers, and file bytes from
 //! `repository/files/:path/raw?ref=<commit>`. GitLab grants no 304 relief: every request costs 1.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use reqwest::StatusCode;
@@ -23,6 +26,7 @@ use crate::instance::Token;
 use crate::locator::RepoLocator;
 use crate::model::{
     BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
+    Visibility, VisibilityProbe,
 };
 use crate::transport::{ApiRequest, MAX_JSON_BYTES, Reply, Transport, next_link};
 
@@ -39,14 +43,50 @@ pub struct GitLabForge {
     tokens: HashMap<Url, Token>,
     /// Numeric project ids by (API base, path with namespace).
     project_ids: Mutex<HashMap<(Url, String), u64>>,
+    /// One slot per project holding its latest lookup: a caller waits for a lookup already
+    /// under way and takes its answer instead of sending the same request again.
+    lookups: Mutex<HashMap<(Url, String), Arc<LookupSlot>>>,
     max_file_bytes: u64,
     max_tree_requests: u32,
 }
 
-#[derive(Deserialize)]
+/// The fields of `GET /projects/:id` this client reads.
+#[derive(Clone, Deserialize)]
 struct ProjectJson {
     id: u64,
     default_branch: Option<String>,
+    /// `public`, `internal` or `private`.
+    visibility: Option<String>,
+    /// Who may read the repository of the project: `enabled` (everyone who can see the
+    /// project), `private` (project members only) or `disabled`; sent only to some callers.
+    repository_access_level: Option<String>,
+}
+
+impl ProjectJson {
+    fn visibility(&self) -> Visibility {
+        let Some(word) = self.visibility.as_deref() else {
+            // Unknown is not public.
+            return Visibility::Private;
+        };
+        match (
+            Visibility::from_word(word),
+            self.repository_access_level.as_deref(),
+        ) {
+            // A public project whose repository only members can read: not readable anonymously.
+            (Visibility::Public, Some(level)) if level != "enabled" => Visibility::Private,
+            (visibility, _) => visibility,
+        }
+    }
+}
+
+/// Where one project's latest lookup is kept; held while a lookup is under way.
+type LookupSlot = tokio::sync::Mutex<Option<Lookup>>;
+
+/// A finished project lookup.
+#[derive(Clone)]
+struct Lookup {
+    finished: Instant,
+    project: ProjectJson,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +116,11 @@ struct TreeEntryJson {
 #[derive(Deserialize)]
 struct MessageJson {
     message: Option<String>,
+}
+
+/// The project id a validator of this client names (`gitlab-project:<id>`).
+fn id_of_validator(validator: Option<&str>) -> Option<u64> {
+    validator?.strip_prefix(VALIDATOR_PREFIX)?.parse().ok()
 }
 
 /// Which kind of thing a GitLab 404 is about, from its `{"message": "404 Project Not Found"}`.
@@ -116,6 +161,7 @@ impl GitLabForge {
                 .filter_map(|i| Some((i.api_base.clone(), i.token.clone()?)))
                 .collect(),
             project_ids: Mutex::new(HashMap::new()),
+            lookups: Mutex::new(HashMap::new()),
             max_file_bytes: config.max_file_bytes,
             max_tree_requests: config.max_tree_requests,
         }
@@ -151,14 +197,54 @@ impl GitLabForge {
         (repo.api_base.clone(), repo.full_name())
     }
 
-    /// `GET /projects/:namespace%2Fname`: the project id (cached) and default branch.
+    /// `GET /projects/:id` (by the numeric id when known, else by `namespace%2Fname`): the
+    /// project's id (remembered), default branch and visibility. Callers that ask while a
+    /// lookup of the same project is under way wait for it and share its answer, so two
+    /// branches of one project checked at once cost one lookup.
     async fn lookup_project(
         &self,
         repo: &RepoLocator,
+        id: Option<u64>,
         usage: &mut Usage,
     ) -> Result<ProjectJson, ForgeError> {
-        let full_name = repo.full_name();
-        let url = Self::project_url(repo, &full_name, &[]);
+        let asked = Instant::now();
+        let slot = Arc::clone(
+            self.lookups
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(Self::cache_key(repo))
+                .or_default(),
+        );
+        let mut latest = slot.lock().await;
+        if let Some(done) = latest.as_ref().filter(|l| l.finished >= asked) {
+            return Ok(done.project.clone());
+        }
+        let project = match id {
+            Some(id) => match self.fetch_project(repo, &id.to_string(), usage).await {
+                // A stale id (project deleted or recreated): resolve the path once more.
+                Err(ForgeError::NotFound { .. }) => {
+                    self.forget_project(repo);
+                    self.fetch_project(repo, &repo.full_name(), usage).await
+                }
+                other => other,
+            },
+            None => self.fetch_project(repo, &repo.full_name(), usage).await,
+        }?;
+        *latest = Some(Lookup {
+            finished: Instant::now(),
+            project: project.clone(),
+        });
+        Ok(project)
+    }
+
+    /// One `GET /projects/:id`, `id` being the numeric id or `namespace%2Fname`.
+    async fn fetch_project(
+        &self,
+        repo: &RepoLocator,
+        id: &str,
+        usage: &mut Usage,
+    ) -> Result<ProjectJson, ForgeError> {
+        let url = Self::project_url(repo, id, &[]);
         let reply = self
             .transport
             .send(self.request(repo, url, ACCEPT_JSON, "project"), usage)
@@ -167,44 +253,49 @@ impl GitLabForge {
             StatusCode::OK => {
                 let project: ProjectJson = serde_json::from_slice(&reply.body)
                     .map_err(|e| malformed(repo, "project", e))?;
-                self.project_ids
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(Self::cache_key(repo), project.id);
+                self.remember_id(repo, project.id);
                 Ok(project)
             }
             StatusCode::NOT_FOUND => Err(ForgeError::NotFound {
                 what: Missing::Repository,
-                subject: full_name,
+                subject: repo.full_name(),
             }),
             other => Err(unexpected_status(repo, "project", other)),
         }
     }
 
-    /// The numeric id: from the caller's validator, the cache, or one lookup.
+    fn cached_id(&self, repo: &RepoLocator) -> Option<u64> {
+        self.project_ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&Self::cache_key(repo))
+            .copied()
+    }
+
+    fn remember_id(&self, repo: &RepoLocator, id: u64) {
+        self.project_ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(Self::cache_key(repo), id);
+    }
+
+    /// The numeric id: remembered by this client, else from the caller's validator (then
+    /// remembered, so that the tree walk and file reads of this check need no lookup), else
+    /// one lookup.
     async fn project_id(
         &self,
         repo: &RepoLocator,
         known: Option<&KnownHead>,
         usage: &mut Usage,
     ) -> Result<u64, ForgeError> {
-        if let Some(id) = known
-            .and_then(|k| k.validator.as_deref())
-            .and_then(|v| v.strip_prefix(VALIDATOR_PREFIX))
-            .and_then(|id| id.parse().ok())
-        {
+        if let Some(id) = self.cached_id(repo) {
             return Ok(id);
         }
-        let cached = self
-            .project_ids
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&Self::cache_key(repo))
-            .copied();
-        match cached {
-            Some(id) => Ok(id),
-            None => Ok(self.lookup_project(repo, usage).await?.id),
+        if let Some(id) = known.and_then(|k| id_of_validator(k.validator.as_deref())) {
+            self.remember_id(repo, id);
+            return Ok(id);
         }
+        Ok(self.lookup_project(repo, None, usage).await?.id)
     }
 
     fn forget_project(&self, repo: &RepoLocator) {
@@ -336,13 +427,32 @@ impl Forge for GitLabForge {
         repo: &RepoLocator,
         usage: &mut Usage,
     ) -> Result<String, ForgeError> {
-        self.lookup_project(repo, usage)
+        self.lookup_project(repo, None, usage)
             .await?
             .default_branch
             .ok_or_else(|| ForgeError::NotFound {
                 what: Missing::Branch,
                 subject: format!("{} (empty repository)", repo.full_name()),
             })
+    }
+
+    async fn visibility(
+        &self,
+        repo: &RepoLocator,
+        known: Option<&str>,
+        usage: &mut Usage,
+    ) -> Result<VisibilityProbe, ForgeError> {
+        if !self.tokens.contains_key(&repo.api_base) {
+            // Every request of this client to the host is anonymous: only public projects.
+            return Ok(VisibilityProbe::public(None));
+        }
+        // By the id when known: the project the other calls read, even after a rename.
+        let id = self.cached_id(repo).or_else(|| id_of_validator(known));
+        let project = self.lookup_project(repo, id, usage).await?;
+        Ok(VisibilityProbe {
+            visibility: project.visibility(),
+            validator: Some(format!("{VALIDATOR_PREFIX}{}", project.id)),
+        })
     }
 
     async fn head(
@@ -359,7 +469,7 @@ impl Forge for GitLabForge {
         {
             // A stale id (project recreated): resolve the path once more.
             self.forget_project(repo);
-            id = self.lookup_project(repo, usage).await?.id;
+            id = self.lookup_project(repo, None, usage).await?.id;
             reply = self.probe_branch(repo, id, branch, usage).await?;
         }
         match reply.status {
@@ -403,7 +513,7 @@ impl Forge for GitLabForge {
         if reply.status == StatusCode::NOT_FOUND {
             // A stale id (project recreated): resolve the path once more.
             self.forget_project(repo);
-            id = self.lookup_project(repo, usage).await?.id;
+            id = self.lookup_project(repo, None, usage).await?.id;
             reply = self.list_branches(repo, id, search, usage).await?;
         }
         match reply.status {
@@ -503,5 +613,45 @@ impl Forge for GitLabForge {
             });
         }
         self.config.locate(kind, web_host, full_name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(json: &str) -> ProjectJson {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn only_a_public_project_with_an_open_repository_is_public() {
+        let cases = [
+            (
+                r#"{"id":1,"visibility":"public","repository_access_level":"enabled"}"#,
+                Visibility::Public,
+            ),
+            (r#"{"id":1,"visibility":"public"}"#, Visibility::Public),
+            (r#"{"id":1,"visibility":"internal"}"#, Visibility::Internal),
+            (r#"{"id":1,"visibility":"private"}"#, Visibility::Private),
+            // Members only, or no repository: an anonymous request cannot read its files.
+            (
+                r#"{"id":1,"visibility":"public","repository_access_level":"private"}"#,
+                Visibility::Private,
+            ),
+            (
+                r#"{"id":1,"visibility":"public","repository_access_level":"disabled"}"#,
+                Visibility::Private,
+            ),
+            // Unknown is not public.
+            (r#"{"id":1}"#, Visibility::Private),
+            (
+                r#"{"id":1,"visibility":"secret-new-level"}"#,
+                Visibility::Private,
+            ),
+        ];
+        for (json, expected) in cases {
+            assert_eq!(project(json).visibility(), expected, "{json}");
+        }
     }
 }

@@ -6,6 +6,9 @@
 //! - [`Forges::parse_repo_url`] turns a URL into a [`RepoLocator`] or a [`LocatorError`] saying why not.
 //! - [`Forges::locate`] (and [`Forge::locate`]) rebuilds a stored repository's [`RepoLocator`]
 //!   from its kind, web host and `namespace/name`, without parsing a URL.
+//! - Only public repositories may be read for a user: [`Forge::visibility`] says who can read
+//!   one ([`Visibility`]), free when the client sends no token to that host (then every read is
+//!   anonymous), else one request (on GitHub a conditional one, free when unchanged).
 //! - A check is [`Forge::head`] (one conditional request; free on GitHub with a token when
 //!   nothing moved) and, only if the branch moved, [`Forge::blob_shas`] (one tree request).
 //! - A branch that does not exist is [`ForgeError::BranchNotFound`]; [`Forge::branches`] and
@@ -44,7 +47,7 @@ pub use instance::{ForgeInstance, ForgeKind, Token};
 pub use locator::{LocatorError, RepoLocator, is_branch_name};
 pub use model::{
     BlobSha, CommitSha, FileContent, HeadProbe, InvalidSha, KnownHead, RateLimitSnapshot, TreeFile,
-    Usage, is_publishable,
+    Usage, Visibility, VisibilityProbe, is_publishable,
 };
 pub use router::{Forges, HostHealth};
 pub use suggest::near_matches;

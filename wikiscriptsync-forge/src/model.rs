@@ -104,6 +104,78 @@ pub fn is_publishable(path: &str) -> bool {
     })
 }
 
+/// Who may read a repository, as its forge says: GitHub's `visibility` (`public`, `private`,
+/// `internal`) with its `private` flag, GitLab's project `visibility` (`public`, `internal`,
+/// `private`).
+///
+/// Only [`Visibility::Public`] can be read by anyone without signing in; the others are
+/// readable only with a token that has access (such as the operator's), so a tool shared by
+/// many users must not read them for a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Visibility {
+    /// Anyone can read it, signed in or not.
+    Public,
+    /// Only signed-in users of the instance (GitLab `internal`, GitHub Enterprise `internal`).
+    Internal,
+    /// Only members or collaborators. A GitLab project that is public but whose repository is
+    /// open to project members only (`repository_access_level` `private` or `disabled`) is
+    /// reported as private too: an anonymous request cannot read its files.
+    Private,
+}
+
+impl Visibility {
+    /// Whether anyone can read it without signing in.
+    pub fn is_public(self) -> bool {
+        self == Self::Public
+    }
+
+    /// The forge's word for it: `public`, `internal` or `private`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Internal => "internal",
+            Self::Private => "private",
+        }
+    }
+
+    /// The visibility a forge names (`public`, `internal`, `private`). Any other word is not
+    /// public: a value the forge adds later is treated as restricted until known.
+    pub fn from_word(word: &str) -> Self {
+        match word {
+            "public" => Self::Public,
+            "internal" => Self::Internal,
+            _ => Self::Private,
+        }
+    }
+}
+
+impl fmt::Display for Visibility {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The answer to [`crate::Forge::visibility`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisibilityProbe {
+    /// Who may read the repository.
+    pub visibility: Visibility,
+    /// Opaque validator to store and hand back to the next probe, which is then free when
+    /// nothing changed (GitHub: the repository's ETag, only ever given with a public answer;
+    /// `None` when there is nothing worth keeping).
+    pub validator: Option<String>,
+}
+
+impl VisibilityProbe {
+    /// Public, with this validator.
+    pub fn public(validator: Option<String>) -> Self {
+        Self {
+            visibility: Visibility::Public,
+            validator,
+        }
+    }
+}
+
 /// What the caller already knows about a branch head, from its store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnownHead {

@@ -16,6 +16,7 @@ use crate::instance::{ForgeInstance, ForgeKind, host_key};
 use crate::locator::{LocatorError, RepoLocator};
 use crate::model::{
     BlobSha, CommitSha, FileContent, HeadProbe, KnownHead, RateLimitSnapshot, TreeFile, Usage,
+    VisibilityProbe,
 };
 use crate::transport::{ApiRequest, Transport};
 
@@ -177,6 +178,15 @@ impl Forge for Forges {
         usage: &mut Usage,
     ) -> Result<String, ForgeError> {
         self.client(repo).default_branch(repo, usage).await
+    }
+
+    async fn visibility(
+        &self,
+        repo: &RepoLocator,
+        known: Option<&str>,
+        usage: &mut Usage,
+    ) -> Result<VisibilityProbe, ForgeError> {
+        self.client(repo).visibility(repo, known, usage).await
     }
 
     async fn head(

@@ -221,7 +221,10 @@ async fn private_repository_without_a_token_looks_missing() {
             ..
         }
     ));
-    assert!(err.to_string().contains("token"), "{err}");
+    assert!(
+        err.to_string().contains("only public repositories"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

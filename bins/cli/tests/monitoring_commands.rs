@@ -681,3 +681,34 @@ async fn a_users_limit_set_by_the_operator_is_refused_with_the_same_words_as_the
     );
     assert_eq!(fakes.github.stats().requests, requests, "no request");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_repository_is_refused_although_the_token_could_read_it() {
+    let fakes = Fakes::start().await;
+    // The operator's token (set in `command`) can read it; the tool must not.
+    fakes
+        .github
+        .add_repo_with("octo/secret", "main", true, [("src/a.js", "secret")]);
+    let url = fakes.github.repo_url("octo/secret");
+    let refused = fakes
+        .run(&["repo", "add", "--user", "Alice", &url, "--branch", "main"])
+        .await;
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(
+            "https://github.com/octo/secret is private on github.com; only public \
+             repositories can be tracked"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        fakes
+            .github
+            .requests()
+            .iter()
+            .all(|r| r.endpoint == wikiscriptsync_forge::testkit::Endpoint::Repository),
+        "{:?}",
+        fakes.github.requests()
+    );
+}

@@ -10,6 +10,7 @@ use crate::forge::{
     CommitSha, ForgeError, Missing, RepoLocator, TreeFile, Usage, is_branch_name, near_matches,
 };
 use crate::monitor::{RepositoryCheckSettings, RepositoryChecker, RepositoryRunReport};
+use crate::repository::ReadRefused;
 use crate::store::{
     MappingScope, MappingStatus, Repository, RepositoryId, StoreError, WatchedFile,
 };
@@ -161,16 +162,19 @@ impl App {
     /// before the repository is added.
     pub async fn default_branch(&self, url: &str) -> UseCaseResult<(RepoLocator, String)> {
         let locator = self.parse_repository_url(url)?;
+        let mut usage = Usage::default();
+        self.require_public(&locator, &mut usage).await?;
         let branch = self
             .forges
-            .default_branch(&locator, &mut Usage::default())
+            .default_branch(&locator, &mut usage)
             .await
             .map_err(|e| repository_error(&locator, e))?;
         Ok((locator, branch))
     }
 
-    /// Tracks a repository at a branch: the one given, else the one in a `/tree/` URL, else the
-    /// default branch. The branch must exist (one request); a missing one is refused with the
+    /// Tracks a public repository at a branch: the one given, else the one in a `/tree/` URL,
+    /// else the default branch. An internal or private repository is refused before anything
+    /// else is read; the branch must exist (one request), and a missing one is refused with the
     /// default branch and near matches suggested. The repository is due for a check at once.
     /// A user at their repository limit is refused before any request.
     pub async fn add_repository(
@@ -187,6 +191,7 @@ impl App {
         self.ensure_room(user, super::Limit::Repositories, 1)
             .await?;
         let mut usage = Usage::default();
+        self.require_public(&locator, &mut usage).await?;
         let branch = match given.map(str::to_owned).or_else(|| locator.branch.clone()) {
             Some(branch) => branch,
             None => self
@@ -297,10 +302,12 @@ impl App {
     }
 
     /// The publishable files at the head of the repository's branch (a head request and a
-    /// tree request), to choose which to watch.
+    /// tree request), to choose which to watch; refused, before either, when the repository is
+    /// no longer public.
     pub async fn branch_files(&self, repository: &Repository) -> UseCaseResult<BranchFiles> {
         let locator = self.locator(repository)?;
         let mut usage = Usage::default();
+        self.require_public(&locator, &mut usage).await?;
         let head = self
             .forges
             .head(&locator, &repository.branch, None, &mut usage)
@@ -315,6 +322,22 @@ impl App {
             head: head.sha().clone(),
             files,
         })
+    }
+
+    /// Refuses a repository that is not public (see [`crate::repository::require_public`]),
+    /// with the reason, as a fault of the repository URL.
+    pub(crate) async fn require_public(
+        &self,
+        locator: &RepoLocator,
+        usage: &mut Usage,
+    ) -> UseCaseResult<()> {
+        match crate::repository::require_public(self.forges.as_ref(), locator, None, usage).await {
+            Ok(_) => Ok(()),
+            Err(ReadRefused::NotPublic(refusal)) => {
+                Err(UseCaseError::invalid(Field::Url, refusal.to_string()))
+            }
+            Err(ReadRefused::Forge(err)) => Err(repository_error(locator, err)),
+        }
     }
 
     /// Where a stored repository lives, as the forge router knows it (from the row's typed

@@ -84,6 +84,9 @@ pub enum PublishError {
     /// The forge failed (not found, rate limit, blob mismatch, ...).
     #[error(transparent)]
     Forge(#[from] ForgeError),
+    /// The repository is not public (any more), so nothing of it is published.
+    #[error(transparent)]
+    NotPublic(#[from] crate::repository::NotPublic),
     /// A local file could not be read.
     #[error("cannot read {path}: {detail}")]
     LocalFile {
@@ -207,7 +210,8 @@ impl PublishError {
             Self::PageMissing { .. }
             | Self::Drift { .. }
             | Self::MissingRight(_)
-            | Self::EmptyFile { .. } => FailureClass::Refused,
+            | Self::EmptyFile { .. }
+            | Self::NotPublic(_) => FailureClass::Refused,
             Self::Wiki(
                 W::MissingRight(_)
                 | W::PermissionDenied { .. }
@@ -244,6 +248,7 @@ impl PublishError {
             Self::Store(_) => "database",
             Self::RepoUrl(_) => "repository_url",
             Self::Forge(_) => "forge",
+            Self::NotPublic(_) => "not_public",
             Self::LocalFile { .. } => "local_file",
             Self::TooLarge { .. } => "too_large",
             Self::NotText { .. } => "not_text",
@@ -311,5 +316,14 @@ impl PublishFailure {
     /// The message shown to the user: the step, then the error (which says what to do).
     pub fn user_message(&self) -> String {
         format!("stopped at {}: {}", self.step, self.error)
+    }
+}
+
+impl From<crate::repository::ReadRefused> for PublishError {
+    fn from(refused: crate::repository::ReadRefused) -> Self {
+        match refused {
+            crate::repository::ReadRefused::NotPublic(refusal) => Self::NotPublic(refusal),
+            crate::repository::ReadRefused::Forge(err) => Self::Forge(err),
+        }
     }
 }

@@ -357,6 +357,8 @@ impl Publisher {
         expected: Option<&BlobSha>,
         usage: &mut Usage,
     ) -> Result<(CommitSha, crate::forge::FileContent), PublishError> {
+        // A repository can turn private after it was added: ask before reading anything.
+        crate::repository::require_public(self.forges.as_ref(), repo, None, usage).await?;
         let commit = match revision {
             SourceRevision::Commit(sha) => sha.clone(),
             SourceRevision::Branch(branch) if branch.is_empty() => {

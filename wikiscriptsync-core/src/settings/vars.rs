@@ -252,7 +252,8 @@ pub const VARIABLES: &[EnvVar] = &[
     var(GITHUB_TOKEN_ENV, Section::Forges, ALL)
         .help(
             "A GitHub token (fine-grained, public repositories read-only): 5,000 requests an \
-             hour instead of 60, and unchanged repositories cost no quota (secret).",
+             hour instead of 60, and unchanged repositories cost no quota; private repositories \
+             are refused whatever the token can read (secret).",
         )
         .secret(),
     var(GITHUB_API_URL_ENV, Section::Forges, ALL)
@@ -264,7 +265,11 @@ pub const VARIABLES: &[EnvVar] = &[
          are always known; plain http on loopback only).",
     ),
     var(GITLAB_TOKENS_ENV, Section::Forges, ALL)
-        .help("GitLab tokens (read_api), host=token pairs, comma-separated (secret).")
+        .help(
+            "GitLab tokens (read_api, of an account that is a member of no project), host=token \
+             pairs, comma-separated: a higher rate limit only, internal and private projects are \
+             refused whatever the token can read (secret).",
+        )
         .secret(),
     var(FORGE_TIMEOUT_ENV, Section::Forges, ALL)
         .help("Per-request timeout of forge requests, in whole seconds.")

@@ -43,7 +43,8 @@ pub(crate) struct Repo {
     pub id: u64,
     pub full_name: String,
     pub default_branch: String,
-    pub private: bool,
+    /// Who may read it; anything but public needs a token.
+    pub visibility: crate::model::Visibility,
     pub branches: BTreeMap<String, String>,
 }
 

@@ -103,7 +103,7 @@ impl GitHubDialect {
             "node_id": format!("R_kgDO{}", repo.id),
             "name": name,
             "full_name": repo.full_name,
-            "private": repo.private,
+            "private": !repo.visibility.is_public(),
             "owner": {"login": owner, "id": repo.id + 7, "type": "User", "url": format!("{base}/users/{owner}"), "html_url": format!("https://github.com/{owner}")},
             "html_url": format!("https://github.com/{}", repo.full_name),
             "description": null,
@@ -113,7 +113,7 @@ impl GitHubDialect {
             "ssh_url": format!("git@github.com:{}.git", repo.full_name),
             "clone_url": format!("https://github.com/{}.git", repo.full_name),
             "default_branch": repo.default_branch,
-            "visibility": if repo.private { "private" } else { "public" },
+            "visibility": repo.visibility.as_str(),
             "archived": false,
             "disabled": false,
             "size": 1,
@@ -353,7 +353,7 @@ impl Dialect for GitHubDialect {
         let Some(repo) = git
             .repos
             .get(&full_name)
-            .filter(|r| !r.private || ctx.authorized)
+            .filter(|r| r.visibility.is_public() || ctx.authorized)
         else {
             return not_found("repos/repos#get-a-repository");
         };

@@ -99,7 +99,8 @@ impl GitLabDialect {
             "star_count": 0,
             "last_activity_at": TIME,
             "namespace": {"id": repo.id + 100_000, "name": namespace, "path": namespace.rsplit('/').next().unwrap_or(namespace), "kind": "group", "full_path": namespace, "web_url": format!("{base}/groups/{namespace}")},
-            "visibility": if repo.private { "private" } else { "public" },
+            "visibility": repo.visibility.as_str(),
+            "repository_access_level": "enabled",
             "empty_repo": false,
             "archived": false,
         })
@@ -418,7 +419,7 @@ impl Dialect for GitLabDialect {
         };
         let Some(repo) = full_name
             .and_then(|n| git.repos.get(&n))
-            .filter(|r| !r.private || ctx.authorized)
+            .filter(|r| r.visibility.is_public() || ctx.authorized)
         else {
             return message(404, "404 Project Not Found");
         };

@@ -31,7 +31,7 @@ pub use github::FakeGitHub;
 pub use gitlab::FakeGitLab;
 
 use crate::config::{ForgeConfig, ForgeConfigBuilder, RetryPolicy};
-use crate::model::{BlobSha, CommitSha};
+use crate::model::{BlobSha, CommitSha, Visibility};
 use git::GitStore;
 
 /// The User-Agent the fakes' config builders use.
@@ -418,7 +418,8 @@ impl FakeServer {
         self.add_repo_with(full_name, "main", false, files)
     }
 
-    /// Creates a repository with the given default branch and visibility.
+    /// Creates a repository with the given default branch, private when `private` (see
+    /// [`Self::set_visibility`] for internal).
     pub fn add_repo_with<P: Into<String>, C: AsRef<[u8]>>(
         &self,
         full_name: &str,
@@ -442,11 +443,30 @@ impl FakeServer {
                 id,
                 full_name: full_name.to_owned(),
                 default_branch: default_branch.to_owned(),
-                private,
+                visibility: if private {
+                    Visibility::Private
+                } else {
+                    Visibility::Public
+                },
                 branches: BTreeMap::from([(default_branch.to_owned(), commit.clone())]),
             },
         );
         to_commit_sha(&commit)
+    }
+
+    /// Makes a repository public, internal or private from now on (as its owner can at any
+    /// time): anything but public answers anonymous requests `404`, as the forges do.
+    ///
+    /// # Panics
+    /// If the repository does not exist (a mistake in the test).
+    pub fn set_visibility(&self, full_name: &str, visibility: Visibility) {
+        let mut state = self.state();
+        state
+            .git
+            .repos
+            .get_mut(full_name)
+            .unwrap_or_else(|| panic!("no fake repository {full_name}"))
+            .visibility = visibility;
     }
 
     /// Commits on `branch` (created from the default branch if new): `Some(bytes)` writes a

@@ -1,7 +1,9 @@
-//! The repository checker (`check-updates`): for every due repository, one conditional head
-//! probe; only if the branch moved (or a file is watched for the first time), one tree request
-//! for the watched paths' blob SHAs. Each repository's result is written in one transaction
-//! (file check log rows included) and its rate-limit snapshots go to the quota log.
+//! The repository checker (`check-updates`): for every due repository, the visibility rule
+//! ([`crate::repository::require_public`]: nothing of a repository that is no longer public
+//! is read), one conditional head probe; only if the branch moved (or a file is watched for
+//! the first time), one tree request for the watched paths' blob SHAs. Each repository's
+//! result is written in one transaction (file check log rows included) and its rate-limit
+//! snapshots go to the quota log.
 //!
 //! Work is claimed in the database with a lease, so runners that overlap never check the same
 //! repository in a run. A per-host quota reserve stops checking a host for the rest of the run
@@ -24,6 +26,7 @@ use crate::forge::{
     CommitSha, Forge, ForgeError, HeadProbe, KnownHead, LimitKind, RateLimitSnapshot, RepoLocator,
     Usage,
 };
+use crate::repository::{ReadRefused, Validators};
 use crate::store::{
     ApiQuotaSnapshot, CheckQueue, ClaimRequest, ClaimedRepository, FileCheckResult,
     FileCheckStatus, RepositoryCheck, RepositoryCheckStatus, RepositoryId, Store, StoreError,
@@ -418,13 +421,35 @@ impl RepositoryChecker {
         };
         let host = Some(locator.api_host());
         let forge = Arc::clone(&self.forges);
+        let stored = Validators::parse(repo.etag.as_deref());
+        // Nothing of a repository that is no longer public is read: each check says so in
+        // the file check log (no notice: the check log and the run's summary carry it).
+        let visibility_validator = match crate::repository::require_public(
+            forge.as_ref(),
+            &locator,
+            stored.visibility.as_deref(),
+            &mut usage,
+        )
+        .await
+        {
+            Ok(validator) => validator,
+            Err(ReadRefused::NotPublic(refusal)) => {
+                return failed(check, usage, Err(refusal.to_string()), host);
+            }
+            Err(ReadRefused::Forge(err)) => {
+                if let ForgeError::NotFound { .. } = err {
+                    check.status = RepositoryCheckStatus::Missing;
+                }
+                return failed(check, usage, Ok(&err), host);
+            }
+        };
         let known = repo
             .head_sha
             .as_deref()
             .and_then(|sha| CommitSha::parse(sha).ok())
             .map(|sha| KnownHead {
                 sha,
-                validator: repo.etag.clone(),
+                validator: stored.head.clone(),
             });
         let probe = match forge
             .head(&locator, &repo.branch, known.as_ref(), &mut usage)
@@ -439,10 +464,21 @@ impl RepositoryChecker {
             }
         };
         let head = probe.sha().clone();
+        // Both validators are written with a successful check (the column keeps the old text
+        // when a check fails).
+        let validators = Validators {
+            head: match &probe {
+                HeadProbe::Moved { validator, .. } => validator.clone(),
+                HeadProbe::NotModified { .. } => stored.head.clone(),
+            },
+            visibility: visibility_validator,
+        }
+        .to_column();
         let first_sighting = claimed.files.iter().any(|f| f.last_blob_sha.is_none());
         if !probe.moved() && !first_sighting {
             check.status = RepositoryCheckStatus::Unchanged;
             check.head_sha = Some(head.to_string());
+            check.etag = validators;
             check.files = claimed
                 .files
                 .iter()
@@ -476,9 +512,7 @@ impl RepositoryChecker {
             RepositoryCheckStatus::Unchanged
         };
         check.head_sha = Some(head.to_string());
-        if let HeadProbe::Moved { validator, .. } = &probe {
-            check.etag.clone_from(validator);
-        }
+        check.etag = validators;
         let mut events = Vec::new();
         for file in &claimed.files {
             let change = |new: Option<String>| FileChange {
