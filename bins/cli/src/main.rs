@@ -494,18 +494,28 @@ async fn rotate(dry_run: bool, settings: &Settings) -> Result<Exit, Failure> {
     };
     println!(
         "{} stored BotPassword(s): {verb} {}, already on the newest key {}, undecryptable {}, \
-         changed meanwhile {}",
+         changed meanwhile {}, sealed for another user or wiki {}",
         report.total,
         report.reencrypted,
         report.current,
         report.undecryptable,
-        report.changed_meanwhile
+        report.changed_meanwhile,
+        report.wrong_owner
     );
     if report.undecryptable > 0 {
         eprintln!(
             "warning: {} BotPassword(s) cannot be decrypted with any configured key; keep the \
              old key until their owners save them again",
             report.undecryptable
+        );
+        return Ok(Exit::Other);
+    }
+    if report.wrong_owner > 0 {
+        eprintln!(
+            "warning: {} BotPassword(s) are sealed for another user or wiki than the database \
+             row that holds them (the row was altered); they are never used: their owners must \
+             save them again",
+            report.wrong_owner
         );
         return Ok(Exit::Other);
     }

@@ -191,6 +191,13 @@ fn read_or_create(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wikiscriptsync_core::store::UserId;
+    use wikiscriptsync_core::vault::CredentialOwner;
+
+    const OWNER: CredentialOwner<'static> = CredentialOwner {
+        user: UserId(1),
+        wiki: "en.wikipedia.org",
+    };
 
     #[test]
     fn development_keys_are_generated_once_with_mode_600_and_reused() {
@@ -206,8 +213,13 @@ mod tests {
         }
         let second = Keys::load_or_generate(dir.path()).unwrap();
         assert_eq!(first.cookie.expose_secret(), second.cookie.expose_secret());
-        let token = first.vault.encrypt(&SecretString::from("pw".to_owned()));
-        assert_eq!(second.vault.decrypt(&token).unwrap().expose_secret(), "pw");
+        let token = first
+            .vault
+            .encrypt(OWNER, &SecretString::from("pw".to_owned()));
+        assert_eq!(
+            second.vault.decrypt(OWNER, &token).unwrap().expose_secret(),
+            "pw"
+        );
     }
 
     #[test]
@@ -229,11 +241,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let configured = Vault::generate_key();
         let keys = Keys::load_or_generate_with(dir.path(), Some(&configured)).unwrap();
-        let token = keys.vault.encrypt(&SecretString::from("pw".to_owned()));
+        let token = keys
+            .vault
+            .encrypt(OWNER, &SecretString::from("pw".to_owned()));
         let by_configured = Vault::from_key_list(&configured).unwrap();
-        assert_eq!(by_configured.decrypt(&token).unwrap().expose_secret(), "pw");
+        assert_eq!(
+            by_configured
+                .decrypt(OWNER, &token)
+                .unwrap()
+                .expose_secret(),
+            "pw"
+        );
         let from_file = Keys::load_or_generate(dir.path()).unwrap();
-        assert!(from_file.vault.decrypt(&token).is_err());
+        assert!(from_file.vault.decrypt(OWNER, &token).is_err());
     }
 
     #[test]
