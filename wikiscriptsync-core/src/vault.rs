@@ -229,7 +229,7 @@ impl Vault {
         let Ok(bytes) = self.newest.decrypt(ciphertext).map(Zeroizing::new) else {
             return false;
         };
-        matches!(open_envelope(owner, bytes), Ok(Opened::Bound(_)))
+        matches!(open_envelope(owner, &bytes), Ok(Opened::Bound(_)))
     }
 
     /// Re-encrypts a ciphertext with the newest key, sealed for the same `owner`, for key
@@ -249,20 +249,20 @@ impl Vault {
             .keys
             .decrypt(ciphertext)
             .map_err(|_| VaultError::Undecryptable)?;
-        open_envelope(owner, Zeroizing::new(bytes))
+        // Wiped when dropped, whatever the envelope holds.
+        let bytes = Zeroizing::new(bytes);
+        open_envelope(owner, &bytes)
     }
 }
 
-/// The secret in a decrypted plaintext, checked against `owner` when it is an envelope.
-fn open_envelope(
-    owner: CredentialOwner<'_>,
-    bytes: Zeroizing<Vec<u8>>,
-) -> Result<Opened, VaultError> {
+/// The secret in a decrypted plaintext, checked against `owner` when it is an envelope; the
+/// caller keeps `bytes` in a zeroizing buffer.
+fn open_envelope(owner: CredentialOwner<'_>, bytes: &[u8]) -> Result<Opened, VaultError> {
     let Some(rest) = bytes.strip_prefix(ENVELOPE_V1) else {
         if bytes.starts_with(ENVELOPE_PREFIX) {
             return Err(VaultError::UnknownFormat);
         }
-        return text(&bytes).map(Opened::Unbound);
+        return text(bytes).map(Opened::Unbound);
     };
     let mut parts = rest.splitn(3, |byte| *byte == 0);
     let (Some(user), Some(wiki), Some(secret)) = (parts.next(), parts.next(), parts.next()) else {

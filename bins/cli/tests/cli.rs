@@ -406,6 +406,9 @@ async fn a_bad_wiki_page_branch_or_path_in_publish_exits_2_naming_the_flag() {
     assert_eq!(fakes.github.stats().requests, 0, "and before the forge");
 }
 
+/// A command run: arguments, environment, exit code, words stderr must hold.
+type Case<'a> = (Vec<String>, &'a [(&'a str, &'a str)], i32, &'a str);
+
 /// One exit-code rule for every command: 2 for bad arguments or configuration (naming the
 /// flag), 1 for failures while running; `wikiscriptsync --help` states it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -434,8 +437,7 @@ async fn every_command_follows_one_exit_code_rule() {
     let with_key: &[(&str, &str)] = &[("CREDENTIAL_ENCRYPTION_KEY", &key)];
     let no_key: &[(&str, &str)] = &[];
     let comma: &[(&str, &str)] = &[("CREDENTIAL_ENCRYPTION_KEY", ",")];
-    // (arguments, environment, exit code, words stderr must hold)
-    let cases: Vec<(Vec<String>, &[(&str, &str)], i32, &str)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         // Bad arguments: the flag is named, whichever command takes it.
         (set("@bot"), with_key, 2, "--bot-user"),
         (set("Admin@"), with_key, 2, "--bot-user"),
