@@ -388,6 +388,96 @@ proptest! {
     }
 }
 
+/// Either a typed value or, now and then, any JSON: so that answers reach past their first
+/// field and each field is also tried with the wrong type.
+fn field(typed: impl Strategy<Value = Value> + 'static) -> BoxedStrategy<Value> {
+    prop_oneof![9 => typed, 1 => json_value()].boxed()
+}
+
+fn text() -> BoxedStrategy<Value> {
+    field(string_leaf().prop_map(Value::String))
+}
+
+fn number() -> BoxedStrategy<Value> {
+    field(prop_oneof![0u64..1000, any::<u64>()].prop_map(Value::from))
+}
+
+fn flag() -> BoxedStrategy<Value> {
+    field(any::<bool>().prop_map(Value::Bool))
+}
+
+fn names() -> BoxedStrategy<Value> {
+    field(prop::collection::vec(string_leaf(), 0..4).prop_map(|v| json!(v)))
+}
+
+/// A page of `prop=revisions|info` (`formatversion=2`), typed as documented or not.
+fn page_like() -> impl Strategy<Value = Value> {
+    let revision = (number(), number(), text(), text(), text(), text()).prop_map(
+        |(revid, parentid, timestamp, user, model, content)| {
+            json!({"revid": revid, "parentid": parentid, "timestamp": timestamp, "user": user,
+                "slots": {"main": {"contentmodel": model, "contentformat": "text/javascript",
+                    "content": content}}})
+        },
+    );
+    (
+        text(),
+        number(),
+        number(),
+        flag(),
+        flag(),
+        field(prop::collection::vec(revision, 0..2).prop_map(Value::Array)),
+        text(),
+    )
+        .prop_map(|(title, ns, pageid, missing, invalid, revisions, model)| {
+            json!({"title": title, "ns": ns, "pageid": pageid, "missing": missing,
+                "invalid": invalid, "revisions": revisions, "contentmodel": model,
+                "protection": [], "lastrevid": pageid})
+        })
+}
+
+/// An answer with every part the client reads (tokens, login, user info, pages, edit, Flow,
+/// siteinfo), each typed as documented or not; or an API error.
+fn answer_like() -> impl Strategy<Value = Value> {
+    let userinfo = (number(), text(), names(), names(), field(number()), text()).prop_map(
+        |(id, name, rights, groups, blockid, blockedby)| {
+            json!({"id": id, "name": name, "rights": rights, "groups": groups,
+                "blockid": blockid, "blockedby": blockedby})
+        },
+    );
+    let query = (
+        (text(), text()),
+        userinfo,
+        field(prop::collection::vec(page_like(), 0..3).prop_map(Value::Array)),
+        text(),
+    )
+        .prop_map(|((csrf, login), userinfo, pages, server)| {
+            let mut query = siteinfo("http://127.0.0.1:8080", "/w")["query"].clone();
+            query["tokens"] = json!({"csrftoken": csrf, "logintoken": login});
+            query["userinfo"] = userinfo;
+            query["pages"] = pages;
+            query["general"]["server"] = server;
+            query
+        });
+    let whole = (
+        query,
+        (text(), text()),
+        (text(), number(), number(), flag(), text()),
+        text(),
+    )
+        .prop_map(
+            |(query, (result, user), (edit, newrev, oldrev, nochange, ts), flow)| {
+                json!({"batchcomplete": true, "curtimestamp": ts, "query": query,
+                "login": {"result": result, "lgusername": user, "reason": user},
+                "edit": {"result": edit, "newrevid": newrev, "oldrevid": oldrev,
+                    "nochange": nochange, "newtimestamp": ts, "title": "MediaWiki:Gadget-x.js"},
+                "flow": {"new-topic": {"status": flow, "committed": {"topiclist": {}}}}})
+            },
+        );
+    let error = (text(), text())
+        .prop_map(|(code, info)| json!({"error": {"code": code, "info": info}, "servedby": "mw1"}));
+    prop_oneof![4 => whole, 1 => error]
+}
+
 /// One answer of the stand-in wiki.
 #[derive(Debug, Clone)]
 struct Answer {
@@ -402,7 +492,6 @@ fn answer() -> impl Strategy<Value = Answer> {
             "retry-after",
             "content-type",
             "mediawiki-api-error",
-            "content-length",
             "set-cookie",
         ]),
         prop_oneof![
@@ -413,10 +502,14 @@ fn answer() -> impl Strategy<Value = Answer> {
         ],
     );
     (
-        prop::sample::select(vec![200u16, 200, 200, 200, 301, 403, 404, 429, 500, 503]),
+        prop_oneof![
+            4 => Just(200u16),
+            1 => prop::sample::select(vec![301u16, 403, 404, 429, 500, 503]),
+        ],
         prop::collection::vec(header, 0..3),
         prop_oneof![
-            5 => json_value().prop_map(|v| serde_json::to_vec(&v).unwrap()),
+            6 => answer_like().prop_map(|v| serde_json::to_vec(&v).unwrap()),
+            2 => json_value().prop_map(|v| serde_json::to_vec(&v).unwrap()),
             1 => prop::collection::vec(any::<u8>(), 0..128),
         ],
     )
