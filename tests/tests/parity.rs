@@ -270,6 +270,8 @@ async fn web_router(
     wiki: &FakeWiki,
     github: &FakeGitHub,
 ) -> Router {
+    // The data directory must be the owner's only (the keys refuse a looser one).
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     let keys = Keys::load_or_generate(dir).unwrap();
     let mut config =
         ClientConfig::new(UserAgent::from_contact("https://example.org/parity").unwrap())

@@ -1,8 +1,9 @@
 //! Key rotation for stored BotPasswords: re-encrypt every ciphertext with the vault's newest
-//! key, so an old key can be removed from `CREDENTIAL_ENCRYPTION_KEY`.
+//! key, so an old key can be removed from `CREDENTIAL_ENCRYPTION_KEY`, keeping each one sealed
+//! for its row's user and wiki (and sealing rows from before binding; see [`crate::vault`]).
 
 use crate::store::{Store, StoreError};
-use crate::vault::Vault;
+use crate::vault::{CredentialOwner, Vault, VaultError};
 
 /// What a rotation did (or, in a dry run, would do).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -18,6 +19,9 @@ pub struct RotationReport {
     pub undecryptable: u64,
     /// Changed by a concurrent save while rotating: left as saved (already current).
     pub changed_meanwhile: u64,
+    /// Sealed for another user or wiki than the row holds them (the row was altered in the
+    /// database): left alone, never re-sealed for the row; the owner must save them again.
+    pub wrong_owner: u64,
     /// Whether nothing was written.
     pub dry_run: bool,
 }
@@ -25,13 +29,13 @@ pub struct RotationReport {
 impl RotationReport {
     /// Whether an old key can be retired: every credential is on the newest key.
     pub fn old_keys_retirable(&self) -> bool {
-        !self.dry_run && self.undecryptable == 0
+        !self.dry_run && self.undecryptable == 0 && self.wrong_owner == 0
     }
 }
 
-/// Re-encrypts every stored BotPassword with the newest key. Each row is replaced with a
-/// compare-and-swap, so a BotPassword saved meanwhile is never overwritten. Plaintext exists
-/// only inside [`Vault::reencrypt`].
+/// Re-encrypts every stored BotPassword with the newest key, sealed for its row's user and wiki.
+/// Each row is replaced with a compare-and-swap, so a BotPassword saved meanwhile is never
+/// overwritten. Plaintext exists only inside [`Vault::reencrypt`].
 pub async fn rotate_credentials(
     store: &dyn Store,
     vault: &Vault,
@@ -43,14 +47,26 @@ pub async fn rotate_credentials(
     };
     for credential in store.all_credentials().await? {
         report.total += 1;
-        if vault.is_current(&credential.ciphertext) {
+        let owner = CredentialOwner {
+            user: credential.user_id,
+            wiki: &credential.wiki,
+        };
+        if vault.is_current(owner, &credential.ciphertext) {
             report.current += 1;
             continue;
         }
-        let Ok(new) = vault.reencrypt(&credential.ciphertext) else {
-            tracing::warn!(credential = %credential.id, wiki = %credential.wiki, "a stored BotPassword cannot be decrypted with any configured key");
-            report.undecryptable += 1;
-            continue;
+        let new = match vault.reencrypt(owner, &credential.ciphertext) {
+            Ok(new) => new,
+            Err(VaultError::WrongOwner { .. }) => {
+                tracing::warn!(credential = %credential.id, wiki = %credential.wiki, "a stored BotPassword is sealed for another user or wiki than its row");
+                report.wrong_owner += 1;
+                continue;
+            }
+            Err(_) => {
+                tracing::warn!(credential = %credential.id, wiki = %credential.wiki, "a stored BotPassword cannot be decrypted with any configured key");
+                report.undecryptable += 1;
+                continue;
+            }
         };
         let replaced = dry_run
             || store

@@ -68,7 +68,12 @@ pub async fn open_store(
     migrations: MigrationPolicy,
 ) -> Result<Arc<dyn Store>, SetupError> {
     if let Some(dir) = sqlite_parent_dir(url.expose()) {
-        std::fs::create_dir_all(dir).map_err(|err| SetupError::DataDir {
+        // Owner-only, as the web app's development data directory (often the same `data/`)
+        // must be: it holds the database and, in development, the keys.
+        use std::os::unix::fs::DirBuilderExt as _;
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true).mode(0o700);
+        builder.create(dir).map_err(|err| SetupError::DataDir {
             path: dir.display().to_string(),
             detail: err.to_string(),
         })?;

@@ -374,7 +374,12 @@ async fn a_missing_or_undecryptable_stored_password_fails_at_decrypt_before_any_
 
     // Encrypted with a key the publisher does not have (a bad key).
     let other = Vault::from_key_list(&Vault::generate_key()).unwrap();
-    let ciphertext = other.encrypt(&secrecy::SecretString::from(PASSWORD));
+    let wiki = env.wiki_key();
+    let owner = wikiscriptsync_core::vault::CredentialOwner {
+        user: env.user,
+        wiki: &wiki,
+    };
+    let ciphertext = other.encrypt(owner, &secrecy::SecretString::from(PASSWORD));
     env.store
         .set_credential(env.user, &env.wiki_key(), ADMIN, &ciphertext, Utc::now())
         .await
@@ -789,7 +794,11 @@ async fn rotation_reencrypts_old_ciphertexts_and_counts_them() {
     let env = Env::start().await;
     let old_key = Vault::generate_key();
     let old = Vault::from_key_list(&old_key).unwrap();
-    let ciphertext = old.encrypt(&secrecy::SecretString::from(PASSWORD));
+    let owner = wikiscriptsync_core::vault::CredentialOwner {
+        user: env.user,
+        wiki: "en.wikipedia.org",
+    };
+    let ciphertext = old.encrypt(owner, &secrecy::SecretString::from(PASSWORD));
     env.store
         .set_credential(env.user, "en.wikipedia.org", ADMIN, &ciphertext, Utc::now())
         .await
@@ -825,7 +834,7 @@ async fn rotation_reencrypts_old_ciphertexts_and_counts_them() {
         .unwrap()
         .unwrap();
     assert!(
-        env.vault.is_current(&stored.ciphertext),
+        env.vault.is_current(owner, &stored.ciphertext),
         "now readable with the newest key alone"
     );
 }

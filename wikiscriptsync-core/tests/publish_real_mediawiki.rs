@@ -182,12 +182,17 @@ impl Real {
     }
 
     async fn save_credential(&self, account: &BotPassword, password: &SecretString) {
+        let wiki = self.wiki_key();
+        let owner = wikiscriptsync_core::vault::CredentialOwner {
+            user: self.user,
+            wiki: &wiki,
+        };
         self.store
             .set_credential(
                 self.user,
-                &self.wiki_key(),
+                &wiki,
                 account.login_name(),
-                &self.vault.encrypt(password),
+                &self.vault.encrypt(owner, password),
                 Utc::now(),
             )
             .await
@@ -473,12 +478,17 @@ async fn a_bad_key_fails_at_decrypt_before_contacting_the_wiki() {
         return;
     };
     let other = Vault::from_key_list(&Vault::generate_key()).unwrap();
+    let wiki = real.wiki_key();
+    let owner = wikiscriptsync_core::vault::CredentialOwner {
+        user: real.user,
+        wiki: &wiki,
+    };
     real.store
         .set_credential(
             real.user,
-            &real.wiki_key(),
+            &wiki,
             real.accounts.admin.login_name(),
-            &other.encrypt(&Real::admin_password()),
+            &other.encrypt(owner, &Real::admin_password()),
             Utc::now(),
         )
         .await

@@ -114,7 +114,12 @@ async fn no_secret_reaches_a_log_an_error_message_or_the_database() {
     // A key that cannot decrypt the stored password.
     let other_key = Vault::generate_key();
     let other = Vault::from_key_list(&other_key).unwrap();
-    let foreign = other.encrypt(&SecretString::from(PASSWORD));
+    let wiki = env.wiki_key();
+    let owner = wikiscriptsync_core::vault::CredentialOwner {
+        user: env.user,
+        wiki: &wiki,
+    };
+    let foreign = other.encrypt(owner, &SecretString::from(PASSWORD));
     env.store
         .set_credential(env.user, &env.wiki_key(), ADMIN, &foreign, Utc::now())
         .await

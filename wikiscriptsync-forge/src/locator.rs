@@ -90,11 +90,20 @@ pub enum LocatorError {
         /// The scheme given.
         scheme: String,
     },
-    /// Plain http to an instance that is served over https.
-    #[error("{host} is served over https: use https:// instead of http://")]
-    NotHttps {
-        /// The host.
+    /// A scheme other than the one the instance at that host is served over (`http://` for
+    /// github.com, `https://` for a plain-http loopback instance).
+    #[error(
+        "{host} is served over {expected}, not {given}: use {expected}:// as the configured instance does ({base})"
+    )]
+    WrongScheme {
+        /// The host (with its port when the URL gave one).
         host: String,
+        /// The scheme the configured instance uses.
+        expected: String,
+        /// The scheme the URL used.
+        given: String,
+        /// The configured instance's web address.
+        base: String,
     },
     /// User name or password inside the URL.
     #[error(
@@ -264,13 +273,7 @@ pub(crate) fn parse(candidates: &[WebBase<'_>], input: &str) -> Result<RepoLocat
         .iter()
         .find(|c| port_matches(c) && c.web_base.scheme() == url.scheme())
     else {
-        if url.scheme() != first.web_base.scheme() {
-            return Err(LocatorError::NotHttps { host });
-        }
-        return Err(LocatorError::OddPort {
-            host,
-            port: url.port_or_known_default().unwrap_or_default(),
-        });
+        return Err(mismatch(&url, host, is_ip, &by_host, first));
     };
     // Strip the instance's own path prefix (GitLab served under /gitlab/).
     let base_path = candidate.web_base.path().trim_end_matches('/');
@@ -282,6 +285,45 @@ pub(crate) fn parse(candidates: &[WebBase<'_>], input: &str) -> Result<RepoLocat
     };
     let segments = decoded_segments(rest)?;
     build(candidate, &segments)
+}
+
+/// Why a URL on a configured instance's host is not that instance: the scheme differs from the
+/// instance's at the same port (say which scheme it uses), an IP address names no instance at
+/// that port (an IP address, whatever instance shares the address), a host name is never
+/// served over this scheme, or the port is not the instance's.
+fn mismatch(
+    url: &Url,
+    host: String,
+    is_ip: bool,
+    by_host: &[&WebBase<'_>],
+    first: &WebBase<'_>,
+) -> LocatorError {
+    let port = url.port_or_known_default();
+    let wrong_scheme = |instance: &WebBase<'_>| LocatorError::WrongScheme {
+        host: match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.clone(),
+        },
+        expected: instance.web_base.scheme().to_owned(),
+        given: url.scheme().to_owned(),
+        base: instance.web_base.to_string(),
+    };
+    if let Some(same_port) = by_host
+        .iter()
+        .find(|c| c.web_base.port_or_known_default() == port)
+    {
+        return wrong_scheme(same_port);
+    }
+    if is_ip {
+        return LocatorError::IpLiteral { host };
+    }
+    if by_host.iter().all(|c| c.web_base.scheme() != url.scheme()) {
+        return wrong_scheme(first);
+    }
+    LocatorError::OddPort {
+        host,
+        port: port.unwrap_or_default(),
+    }
 }
 
 /// Builds the locator of a repository from its typed parts — forge kind, web host (`host` or

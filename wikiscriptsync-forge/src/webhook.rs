@@ -182,8 +182,10 @@ struct GitLabProjectJson {
     web_url: String,
 }
 
+/// The object id, or `None` for git's null id (all zeros: the ref was created or deleted). The
+/// null id has an object id's length; an empty or short run of zeros is refused.
 fn sha_or_none(value: &str) -> Result<Option<CommitSha>, WebhookError> {
-    if value.bytes().all(|b| b == b'0') {
+    if matches!(value.len(), 40 | 64) && value.bytes().all(|b| b == b'0') {
         return Ok(None);
     }
     CommitSha::parse(value)

@@ -300,9 +300,10 @@ const BAD: &[Bad] = &[
     ("bob@github.com:octo/gadgets.git", |e| {
         matches!(e, LocatorError::Userinfo)
     }),
-    ("http://github.com/octo/gadgets", |e| {
-        matches!(e, LocatorError::NotHttps { .. })
-    }),
+    (
+        "http://github.com/octo/gadgets",
+        |e| matches!(e, LocatorError::WrongScheme { expected, given, .. } if expected == "https" && given == "http"),
+    ),
     ("ftp://github.com/octo/gadgets", |e| {
         matches!(e, LocatorError::UnsupportedScheme { .. })
     }),
@@ -322,8 +323,12 @@ const BAD: &[Bad] = &[
         matches!(e, LocatorError::OddPort { port: 8443, .. })
     }),
     ("http://127.0.0.1:9999/team/tool", |e| {
-        matches!(e, LocatorError::OddPort { .. })
+        matches!(e, LocatorError::IpLiteral { .. })
     }),
+    (
+        "https://127.0.0.1:8929/team/tool",
+        |e| matches!(e, LocatorError::WrongScheme { expected, given, .. } if expected == "http" && given == "https"),
+    ),
     ("https://github.com/octo/../admin/gadgets", |e| {
         matches!(e, LocatorError::PathTraversal)
     }),
@@ -484,6 +489,58 @@ fn an_overridden_github_api_serves_github_com_urls_and_its_own_origin() {
         .parse_repo_url("https://ghe.example.org/team/tool")
         .unwrap();
     assert_eq!(locator.api_base.as_str(), "https://ghe.example.org/api/v3/");
+}
+
+#[test]
+fn an_ip_address_is_refused_as_one_whatever_instance_shares_it() {
+    // A loopback GitHub override and a loopback GitLab instance share 127.0.0.1: a URL at
+    // another port or scheme of that address names no instance, so it is an IP address.
+    let config = ForgeConfig::builder("ua")
+        .github_api_url("http://127.0.0.1:4010")
+        .gitlab_instance("http://127.0.0.1:8929")
+        .build()
+        .unwrap();
+    for input in [
+        "https://127.0.0.1/octo/gadgets",
+        "https://127.0.0.1:8443/octo/gadgets",
+        "http://127.0.0.1/octo/gadgets",
+        "https://[::1]/octo/gadgets",
+    ] {
+        let error = config.parse_repo_url(input).unwrap_err();
+        assert!(
+            matches!(error, LocatorError::IpLiteral { .. }),
+            "{input}: {error:?}"
+        );
+        assert!(error.to_string().contains("is an IP address"), "{error}");
+    }
+}
+
+#[test]
+fn a_scheme_the_instance_does_not_use_is_named_with_the_one_it_does() {
+    let config = ForgeConfig::builder("ua")
+        .gitlab_instance("http://127.0.0.1:8929")
+        .gitlab_instance("http://localhost:8930")
+        .build()
+        .unwrap();
+    for (input, host) in [
+        ("https://127.0.0.1:8929/team/tool", "127.0.0.1:8929"),
+        ("https://localhost:8930/team/tool", "localhost:8930"),
+    ] {
+        let message = config.parse_repo_url(input).unwrap_err().to_string();
+        assert!(
+            message.starts_with(&format!("{host} is served over http, not https")),
+            "{message}"
+        );
+        assert!(message.contains("use http://"), "{message}");
+    }
+    let message = config
+        .parse_repo_url("http://github.com/octo/gadgets")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.starts_with("github.com is served over https, not http: use https://"),
+        "{message}"
+    );
 }
 
 // ----- locating a stored repository from its typed parts ----------------------------------------

@@ -83,4 +83,6 @@ pub use site::{
     SITEINFO_PROPS, SiteNamespace, SiteTitle, SiteTitleError, SiteinfoError, WikiIdentity,
 };
 pub use title::{ContentModel, Namespace, Title, TitleError, UserTalkTitle};
-pub use wiki::{AllowList, ApiSearch, WIKIMEDIA_DOMAINS, WikiAddress, WikiUrl, WikiUrlError};
+pub use wiki::{
+    AllowList, ApiSearch, WIKIMEDIA_API_PATH, WIKIMEDIA_DOMAINS, WikiAddress, WikiUrl, WikiUrlError,
+};

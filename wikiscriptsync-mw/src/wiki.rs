@@ -9,7 +9,8 @@ use std::net::IpAddr;
 
 use url::{Host, Url};
 
-/// Wikimedia production domains: these and their subdomains are allowed over https by default.
+/// Wikimedia production domains: these and their subdomains are allowed over https by default,
+/// at the default port and only at their real API path, [`WIKIMEDIA_API_PATH`].
 pub const WIKIMEDIA_DOMAINS: &[&str] = &[
     "wikipedia.org",
     "wiktionary.org",
@@ -24,6 +25,9 @@ pub const WIKIMEDIA_DOMAINS: &[&str] = &[
     "mediawiki.org",
     "wikifunctions.org",
 ];
+
+/// Where every Wikimedia production wiki serves its Action API.
+pub const WIKIMEDIA_API_PATH: &str = "/w/api.php";
 
 /// Why a wiki address was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,6 +83,15 @@ pub enum WikiUrlError {
         /// What the caller gave.
         input: String,
     },
+    /// A Wikimedia production wiki addressed at an API path other than its real one.
+    #[error(
+        "`{input}` is not a Wikimedia wiki's API: Wikimedia wikis answer at /w/api.php only; \
+         give just the host (e.g. en.wikipedia.org)"
+    )]
+    NotWikimediaApiPath {
+        /// What the caller gave.
+        input: String,
+    },
     /// An entry of the extra hosts list is malformed.
     #[error(
         "the extra wiki host `{entry}` (`AllowList::with_hosts`; operators: \
@@ -94,7 +107,20 @@ pub enum WikiUrlError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ExtraHost {
     host: String,
+    /// The port written in the entry; `None` means the scheme's default port only.
     port: Option<u16>,
+}
+
+impl ExtraHost {
+    /// Whether a URL's host and port are this entry's: its port when it names one, else the
+    /// default port of the URL's scheme (`url_port` is `None` there), never any port.
+    fn matches(&self, host: &str, url_port: Option<u16>, effective_port: Option<u16>) -> bool {
+        self.host == host
+            && match self.port {
+                Some(port) => effective_port == Some(port),
+                None => url_port.is_none(),
+            }
+    }
 }
 
 /// Which wiki hosts requests may go to.
@@ -132,7 +158,13 @@ impl AllowList {
         Ok(self)
     }
 
-    fn allows(&self, host: &str, port: Option<u16>, https: bool) -> Result<(), WikiUrlError> {
+    fn allows(
+        &self,
+        host: &str,
+        port: Option<u16>,
+        effective_port: Option<u16>,
+        https: bool,
+    ) -> Result<(), WikiUrlError> {
         let host_display = match port {
             Some(port) => format!("{host}:{port}"),
             None => host.to_owned(),
@@ -140,18 +172,10 @@ impl AllowList {
         let is_extra = self
             .extra
             .iter()
-            .any(|extra| extra.host == host && (extra.port.is_none() || extra.port == port));
-        let is_wikimedia = https
-            && port.is_none()
-            && WIKIMEDIA_DOMAINS
-                .iter()
-                .any(|domain| host == *domain || host.ends_with(&format!(".{domain}")));
+            .any(|extra| extra.matches(host, port, effective_port));
+        let is_wikimedia = https && port.is_none() && is_wikimedia_host(host);
         if !is_wikimedia && !is_extra {
-            let https_would_pass = !https
-                && port.is_none()
-                && WIKIMEDIA_DOMAINS
-                    .iter()
-                    .any(|domain| host == *domain || host.ends_with(&format!(".{domain}")));
+            let https_would_pass = !https && port.is_none() && is_wikimedia_host(host);
             return Err(if https_would_pass {
                 WikiUrlError::InsecureHttp { host: host_display }
             } else {
@@ -180,8 +204,22 @@ impl AllowList {
             input: url.to_string(),
             reason: "no host".to_owned(),
         })?;
-        self.allows(&host, url.port(), https)
+        self.allows(&host, url.port(), url.port_or_known_default(), https)
     }
+}
+
+/// Whether `host` is a Wikimedia production domain or one of its subdomains.
+fn is_wikimedia_host(host: &str) -> bool {
+    WIKIMEDIA_DOMAINS
+        .iter()
+        .any(|domain| host == *domain || host.ends_with(&format!(".{domain}")))
+}
+
+/// Whether an API URL's path is one its host may serve the API at: anywhere ending in
+/// `/api.php` for an extra host, only [`WIKIMEDIA_API_PATH`] on a Wikimedia host.
+fn api_path_allowed(api: &Url) -> bool {
+    !host_string(api).is_some_and(|host| is_wikimedia_host(&host))
+        || api.path() == WIKIMEDIA_API_PATH
 }
 
 fn parse_extra_host(entry: &str) -> Result<ExtraHost, WikiUrlError> {
@@ -193,9 +231,12 @@ fn parse_extra_host(entry: &str) -> Result<ExtraHost, WikiUrlError> {
         return Err(bad());
     }
     let host = host_string(&url).ok_or_else(bad)?;
+    // The url crate forgets a port that is its scheme's default: `:80` survives only under
+    // https, `:443` only under http, so the port written is whichever parse kept one.
+    let under_https = Url::parse(&format!("https://{entry}")).map_err(|_| bad())?;
     Ok(ExtraHost {
         host,
-        port: url.port(),
+        port: url.port().or(under_https.port()),
     })
 }
 
@@ -251,9 +292,14 @@ impl WikiUrl {
         allow.check_url(&url)?;
         let path = url.path().to_owned();
         if path.is_empty() || path == "/" || path == "/w" || path == "/w/" || path == "/wiki/" {
-            url.set_path("/w/api.php");
+            url.set_path(WIKIMEDIA_API_PATH);
         } else if !path.ends_with("/api.php") {
             return Err(WikiUrlError::NotAnApiPath {
+                input: trimmed.to_owned(),
+            });
+        }
+        if !api_path_allowed(&url) {
+            return Err(WikiUrlError::NotWikimediaApiPath {
                 input: trimmed.to_owned(),
             });
         }
@@ -379,7 +425,13 @@ impl WikiAddress {
             api.set_query(None);
             WikiUrl { api }
         };
-        let conventional = || vec![at("/w/api.php"), at("/api.php")];
+        // A Wikimedia wiki has one API path; other hosts are looked for where MediaWiki is
+        // usually installed.
+        let conventional = || {
+            let mut places = vec![at(WIKIMEDIA_API_PATH), at("/api.php")];
+            places.retain(|place| api_path_allowed(place.api_url()));
+            places
+        };
         let (spelling_path, search) = if path.ends_with("/api.php") {
             (path.clone(), ApiSearch::Exact(at(&path)))
         } else if let Some(index) = path.find("/index.php").filter(|i| {
@@ -402,6 +454,13 @@ impl WikiAddress {
                 },
             )
         };
+        if let ApiSearch::Exact(api) = &search
+            && !api_path_allowed(api.api_url())
+        {
+            return Err(WikiUrlError::NotWikimediaApiPath {
+                input: trimmed.to_owned(),
+            });
+        }
         let mut spelled = url.clone();
         spelled.set_path(&spelling_path);
         spelled.set_query(None);
@@ -437,14 +496,14 @@ mod tests {
     #[test]
     fn wikimedia_wikis_are_keyed_by_host_and_others_by_api_url() {
         let allow = AllowList::wikimedia()
-            .with_extra_hosts("127.0.0.1:8080")
+            .with_extra_hosts("127.0.0.1:8080, wiki.example.org")
             .unwrap();
         let en = WikiUrl::parse("en.wikipedia.org", &allow).unwrap();
         assert_eq!(en.key(), "en.wikipedia.org");
         let local = WikiUrl::parse("http://127.0.0.1:8080/api.php", &allow).unwrap();
         assert_eq!(local.key(), "http://127.0.0.1:8080/api.php");
-        let odd_path = WikiUrl::parse("https://en.wikipedia.org/x/api.php", &allow).unwrap();
-        assert_eq!(odd_path.key(), "https://en.wikipedia.org/x/api.php");
+        let odd_path = WikiUrl::parse("https://wiki.example.org/x/api.php", &allow).unwrap();
+        assert_eq!(odd_path.key(), "https://wiki.example.org/x/api.php");
         for wiki in [en, local, odd_path] {
             assert_eq!(
                 WikiUrl::parse(&wiki.key(), &allow).unwrap(),
@@ -540,7 +599,94 @@ mod tests {
             WikiUrl::parse("http://127.0.0.1:9999/api.php", &allow),
             Err(WikiUrlError::HostNotAllowed { host }) if host == "127.0.0.1:9999"
         ));
-        assert!(WikiUrl::parse("http://localhost:1234/x/api.php", &allow).is_ok());
+        assert!(WikiUrl::parse("http://localhost/x/api.php", &allow).is_ok());
+    }
+
+    #[test]
+    fn an_extra_host_without_a_port_means_its_default_port_only() {
+        let allow = AllowList::with_hosts(["localhost", "wiki.example.org"]).unwrap();
+        assert!(WikiUrl::parse("http://localhost/api.php", &allow).is_ok());
+        assert!(WikiUrl::parse("http://localhost:80/api.php", &allow).is_ok());
+        assert!(WikiUrl::parse("https://wiki.example.org/w/api.php", &allow).is_ok());
+        assert!(WikiUrl::parse("https://wiki.example.org:443/w/api.php", &allow).is_ok());
+        for other_port in [
+            "http://localhost:1234/api.php",
+            "http://localhost:443/api.php",
+            "https://wiki.example.org:8443/w/api.php",
+            "https://wiki.example.org:80/w/api.php",
+        ] {
+            assert!(
+                matches!(
+                    WikiUrl::parse(other_port, &allow),
+                    Err(WikiUrlError::HostNotAllowed { .. })
+                ),
+                "{other_port}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_extra_host_with_a_port_means_that_port_even_a_default_one() {
+        let allow =
+            AllowList::with_hosts(["wiki.example.org:80", "other.example.org:443"]).unwrap();
+        // `:80` names port 80, so https (443) is not allowed; `:443` allows https itself.
+        assert!(matches!(
+            WikiUrl::parse("https://wiki.example.org/w/api.php", &allow),
+            Err(WikiUrlError::HostNotAllowed { .. })
+        ));
+        assert!(WikiUrl::parse("https://other.example.org/w/api.php", &allow).is_ok());
+        assert!(matches!(
+            WikiUrl::parse("https://other.example.org:8443/w/api.php", &allow),
+            Err(WikiUrlError::HostNotAllowed { .. })
+        ));
+    }
+
+    #[test]
+    fn wikimedia_wikis_are_reached_only_at_their_real_api_path() {
+        for input in [
+            "https://en.wikipedia.org/x/api.php",
+            "https://en.wikipedia.org/api.php",
+            "https://en.wikipedia.org/w/extensions/x/api.php",
+            "https://meta.wikimedia.org/wiki/api.php",
+        ] {
+            let error = wikimedia(input).unwrap_err();
+            assert!(
+                matches!(error, WikiUrlError::NotWikimediaApiPath { .. }),
+                "{input}: {error:?}"
+            );
+            assert!(error.to_string().contains("/w/api.php"), "{error}");
+            let address = WikiAddress::parse(input, &AllowList::wikimedia()).unwrap_err();
+            assert!(
+                matches!(address, WikiUrlError::NotWikimediaApiPath { .. }),
+                "{input}: {address:?}"
+            );
+        }
+        assert!(matches!(
+            WikiAddress::parse(
+                "https://en.wikipedia.org/index.php?title=X",
+                &AllowList::wikimedia()
+            ),
+            Err(WikiUrlError::NotWikimediaApiPath { .. })
+        ));
+        // The host alone, a site URL and an article URL look only at /w/api.php.
+        for input in ["en.wikipedia.org", "https://en.wikipedia.org/wiki/Foo"] {
+            let address = WikiAddress::parse(input, &AllowList::wikimedia()).unwrap();
+            let places = match address.search() {
+                ApiSearch::Conventional(places) => places.clone(),
+                ApiSearch::Page { fallback, .. } => fallback.clone(),
+                ApiSearch::Exact(_) => panic!("{input} named no API"),
+            };
+            let places: Vec<&str> = places.iter().map(WikiUrl::as_str).collect();
+            assert_eq!(places, ["https://en.wikipedia.org/w/api.php"], "{input}");
+        }
+        let exact = WikiAddress::parse(
+            "https://en.wikipedia.org/w/index.php?title=X",
+            &AllowList::wikimedia(),
+        )
+        .unwrap();
+        assert!(
+            matches!(exact.search(), ApiSearch::Exact(api) if api.as_str() == "https://en.wikipedia.org/w/api.php")
+        );
     }
 
     #[test]

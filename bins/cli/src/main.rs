@@ -1,8 +1,9 @@
 //! `wikiscriptsync`: the command-line face of WikiScriptSync.
 //!
 //! Thin by design: it parses arguments, reads configuration and calls into
-//! `wikiscriptsync-core`; the exit code says what happened (0 published or no change,
-//! 1 other error, 2 usage, 3 refused).
+//! `wikiscriptsync-core`; the exit code says what happened, by one rule for every command
+//! ([`EXIT_CODES`]: 0 done, 1 failed while running, 2 bad arguments or configuration,
+//! 3 refused).
 
 mod checks;
 mod manage;
@@ -36,6 +37,20 @@ fn publish_help() -> String {
         vars::env_help(vars::Reader::Publish)
     )
 }
+
+/// The exit-code rule of every command, shown by `wikiscriptsync --help`.
+const EXIT_CODES: &str = "\
+Exit codes (the same rule for every command):
+  0  done (publish: published, or the page already had the file's text)
+  1  failed while running: a network, wiki, forge or database failure, a publish whose
+     login failed, a stored BotPassword that cannot be decrypted or was not saved for this
+     user and wiki
+  2  bad arguments or configuration: a refused or missing flag or argument (the message
+     names it; refused before any request), an unknown id, a BotPassword whose check login
+     failed when saving it, an unusable variable such as a missing or malformed
+     CREDENTIAL_ENCRYPTION_KEY or a missing WIKISCRIPTSYNC_CONTACT
+  3  refused by a check: the page changed on-wiki since your last publish (drift), an edit
+     conflict, a missing right (publish, map publish, credential verify)";
 
 const PUBLISH_EXIT_CODES: &str = "\
 Exit codes:
@@ -81,7 +96,7 @@ pub(crate) fn settings() -> Result<&'static Settings, Failure> {
 
 /// Keep gadget and user-script pages in step with the Git repositories they are developed in.
 #[derive(Debug, Parser)]
-#[command(name = "wikiscriptsync", version, about, long_about = None)]
+#[command(name = "wikiscriptsync", version, about, long_about = None, after_help = EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -303,13 +318,19 @@ async fn publish(args: PublishArgs, settings: &Settings) -> Result<Exit, Failure
     };
     let (result, stopped) = finish_despite_signal(app.publish_ad_hoc(request, options)).await;
     app.close().await;
-    // A bad --wiki or --page is a usage error (exit 2), as in every other command.
-    let result = result.map_err(|e| match e.field() {
-        Some(Field::Wiki) => manage::refusal("--wiki", e),
-        Some(Field::Title) => manage::refusal("--page", e),
-        Some(Field::Branch) => manage::refusal("--branch", e),
-        Some(Field::Paths) => manage::refusal("--file", e),
-        _ => Failure::Other(e.into()),
+    // A refused input is a usage error naming its flag (exit 2), as in every other command.
+    let result = result.map_err(|e| {
+        let flag = match e.field() {
+            Some(Field::Wiki) => "--wiki",
+            Some(Field::Title) => "--page",
+            Some(Field::Branch) => "--branch",
+            Some(Field::Paths) => "--file",
+            Some(Field::Url) => "--repo",
+            Some(Field::BotUser) => "--bot-user",
+            Some(Field::Password) => "--password-env",
+            _ => "input",
+        };
+        manage::refusal(flag, e)
     })?;
     let exit = print_result(&args, &result);
     Ok(stopped.unwrap_or(exit))
@@ -392,10 +413,14 @@ pub(crate) fn config_failure(error: setup::SetupError) -> Failure {
     }
 }
 
-/// A missing or malformed CREDENTIAL_ENCRYPTION_KEY is a configuration mistake (exit 2); the
-/// message says how to make a key.
+/// A missing or malformed CREDENTIAL_ENCRYPTION_KEY is a configuration mistake (exit 2, as in
+/// every command); the message says how to make a key.
 fn key_failure(error: &VaultError) -> Failure {
-    Failure::Usage(error.to_string())
+    if error.is_configuration() {
+        Failure::Usage(error.to_string())
+    } else {
+        Failure::Other(anyhow::anyhow!("{error}"))
+    }
 }
 
 pub(crate) fn database_context() -> String {
@@ -548,18 +573,28 @@ async fn rotate(dry_run: bool, settings: &Settings) -> Result<Exit, Failure> {
     };
     println!(
         "{} stored BotPassword(s): {verb} {}, already on the newest key {}, undecryptable {}, \
-         changed meanwhile {}",
+         changed meanwhile {}, sealed for another user or wiki {}",
         report.total,
         report.reencrypted,
         report.current,
         report.undecryptable,
-        report.changed_meanwhile
+        report.changed_meanwhile,
+        report.wrong_owner
     );
     if report.undecryptable > 0 {
         eprintln!(
             "warning: {} BotPassword(s) cannot be decrypted with any configured key; keep the \
              old key until their owners save them again",
             report.undecryptable
+        );
+        return Ok(Exit::Other);
+    }
+    if report.wrong_owner > 0 {
+        eprintln!(
+            "warning: {} BotPassword(s) are sealed for another user or wiki than the database \
+             row that holds them (the row was altered); they are never used: their owners must \
+             save them again",
+            report.wrong_owner
         );
         return Ok(Exit::Other);
     }

@@ -405,3 +405,121 @@ async fn a_bad_wiki_page_branch_or_path_in_publish_exits_2_naming_the_flag() {
     assert_eq!(fakes.wiki.request_count(), 0, "refused before any request");
     assert_eq!(fakes.github.stats().requests, 0, "and before the forge");
 }
+
+/// A command run: arguments, environment, exit code, words stderr must hold.
+type Case<'a> = (Vec<String>, &'a [(&'a str, &'a str)], i32, &'a str);
+
+/// One exit-code rule for every command: 2 for bad arguments or configuration (naming the
+/// flag), 1 for failures while running; `wikiscriptsync --help` states it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_follows_one_exit_code_rule() {
+    let fakes = Fakes::start().await;
+    let key = String::from_utf8(fakes.run_with(&["generate-key"], &[]).await.stdout).unwrap();
+    let key = key.trim().to_owned();
+    let wiki = fakes.wiki.api_url();
+    let set = |bot: &str| -> Vec<String> {
+        [
+            "credential",
+            "set",
+            "--user",
+            "Admin",
+            "--wiki",
+            &wiki,
+            "--bot-user",
+            bot,
+            "--password-env",
+            "BOT_PASSWORD",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+    };
+    let with_key: &[(&str, &str)] = &[("CREDENTIAL_ENCRYPTION_KEY", &key)];
+    let no_key: &[(&str, &str)] = &[];
+    let comma: &[(&str, &str)] = &[("CREDENTIAL_ENCRYPTION_KEY", ",")];
+    let cases: Vec<Case<'_>> = vec![
+        // Bad arguments: the flag is named, whichever command takes it.
+        (set("@bot"), with_key, 2, "--bot-user"),
+        (set("Admin@"), with_key, 2, "--bot-user"),
+        (fakes.publish_args("@bot", &[]), no_key, 2, "--bot-user"),
+        (
+            with_value(
+                fakes.publish_args(ADMIN, &[]),
+                "--wiki",
+                "wiki.not-allowed.example",
+            ),
+            no_key,
+            2,
+            "--wiki",
+        ),
+        (
+            [
+                "repo",
+                "add",
+                "--user",
+                "Admin",
+                "https://127.0.0.1/octo/gadgets",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            no_key,
+            2,
+            "is an IP address",
+        ),
+        // Bad configuration: a missing or empty key is 2 in `credential set` as in
+        // `rotate-credentials`.
+        (
+            set(ADMIN),
+            no_key,
+            2,
+            "CREDENTIAL_ENCRYPTION_KEY is not set",
+        ),
+        (set(ADMIN), comma, 2, "holds no key"),
+        (
+            vec!["rotate-credentials".to_owned()],
+            no_key,
+            2,
+            "is not set",
+        ),
+        (
+            vec!["rotate-credentials".to_owned()],
+            comma,
+            2,
+            "holds no key",
+        ),
+        // A failure while running: the database cannot be reached.
+        (
+            vec!["migrate".to_owned()],
+            &[(
+                "WIKISCRIPTSYNC_DATABASE_URL",
+                "mysql://root@127.0.0.1:1/none",
+            )],
+            1,
+            "opening the database",
+        ),
+    ];
+    for (args, env, expected, words) in cases {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = fakes.run_with(&refs, env).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), expected, "{args:?}: {stderr}");
+        assert!(stderr.contains(words), "{args:?}: {stderr}");
+    }
+    assert_eq!(
+        fakes.wiki.request_count(),
+        0,
+        "every refusal came before any request"
+    );
+    assert_eq!(fakes.github.stats().requests, 0);
+
+    let output = fakes.run_with(&["--help"], &[]).await;
+    let help = String::from_utf8_lossy(&output.stdout);
+    for line in [
+        "Exit codes (the same rule for every command)",
+        "1  failed while running",
+        "2  bad arguments or configuration",
+        "3  refused by a check",
+    ] {
+        assert!(help.contains(line), "{help}");
+    }
+}

@@ -39,6 +39,8 @@ const WRK_ROUNDS: usize = 3;
 type BoxError = Box<dyn std::error::Error>;
 
 async fn seed(dir: &Path) -> Result<(), BoxError> {
+    // The data directory must be the owner's only (the server refuses a looser one).
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
     Keys::load_or_generate(dir)?;
     let config = WebConfig::development(0, dir.to_owned());
     let store = wikiscriptsync_web::config::open_store(&config).await?;

@@ -4,7 +4,8 @@
 //! In production both come from the settings (`WIKISCRIPTSYNC_COOKIE_KEY`,
 //! `CREDENTIAL_ENCRYPTION_KEY`). In development they are generated on first start into the data
 //! directory, readable by the owner only (mode 600), and reused afterwards so that sessions and
-//! stored credentials survive a restart.
+//! stored credentials survive a restart. The directory itself must be the owner's only (mode
+//! 700, checked on every start, not only when it is made): it holds the keys and the database.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write as _};
@@ -41,6 +42,17 @@ pub enum KeyError {
     )]
     TooOpen {
         /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The data directory can be listed or entered by other users; refuse rather than keep
+    /// keys and the database where others reach them.
+    #[error(
+        "the data directory {path} is open to other users (mode {mode:o}); run `chmod 700 {path}`"
+    )]
+    DirectoryTooOpen {
+        /// The directory.
         path: PathBuf,
         /// Its permission bits.
         mode: u32,
@@ -104,19 +116,7 @@ impl Keys {
         dir: &Path,
         credential_keys: Option<&SecretString>,
     ) -> Result<Self, KeyError> {
-        if !dir.exists() {
-            fs::create_dir_all(dir).map_err(|source| KeyError::File {
-                path: dir.into(),
-                source,
-            })?;
-            // Only the owner may list the directory that holds the keys and the database.
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|source| {
-                KeyError::File {
-                    path: dir.into(),
-                    source,
-                }
-            })?;
-        }
+        owner_only_directory(dir)?;
         let cookie_file = dir.join("cookie.key");
         let cookie = read_or_create(&cookie_file, || {
             let mut bytes = zeroize::Zeroizing::new([0u8; COOKIE_KEY_BYTES]);
@@ -139,6 +139,28 @@ impl Keys {
             vault: Arc::new(vault),
         })
     }
+}
+
+/// Makes `dir` with mode 700 when it is missing; an existing one must already be the owner's
+/// only (a directory made by hand, or by an older version, is checked on every start too).
+fn owner_only_directory(dir: &Path) -> Result<(), KeyError> {
+    let file_error = |source| KeyError::File {
+        path: dir.into(),
+        source,
+    };
+    if !dir.exists() {
+        fs::create_dir_all(dir).map_err(file_error)?;
+        // Only the owner may list the directory that holds the keys and the database.
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(file_error)?;
+    }
+    let mode = fs::metadata(dir).map_err(file_error)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(KeyError::DirectoryTooOpen {
+            path: dir.into(),
+            mode,
+        });
+    }
+    Ok(())
 }
 
 fn decode_cookie_key(text: &SecretString) -> Result<secrecy::SecretSlice<u8>, KeyError> {
@@ -191,10 +213,24 @@ fn read_or_create(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wikiscriptsync_core::store::UserId;
+    use wikiscriptsync_core::vault::CredentialOwner;
+
+    const OWNER: CredentialOwner<'static> = CredentialOwner {
+        user: UserId(1),
+        wiki: "en.wikipedia.org",
+    };
+
+    /// A temporary directory that is the owner's only, as a data directory must be.
+    fn owner_only_tempdir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        dir
+    }
 
     #[test]
     fn development_keys_are_generated_once_with_mode_600_and_reused() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owner_only_tempdir();
         let first = Keys::load_or_generate(dir.path()).unwrap();
         for name in ["cookie.key", "credential.key"] {
             let mode = fs::metadata(dir.path().join(name))
@@ -206,13 +242,18 @@ mod tests {
         }
         let second = Keys::load_or_generate(dir.path()).unwrap();
         assert_eq!(first.cookie.expose_secret(), second.cookie.expose_secret());
-        let token = first.vault.encrypt(&SecretString::from("pw".to_owned()));
-        assert_eq!(second.vault.decrypt(&token).unwrap().expose_secret(), "pw");
+        let token = first
+            .vault
+            .encrypt(OWNER, &SecretString::from("pw".to_owned()));
+        assert_eq!(
+            second.vault.decrypt(OWNER, &token).unwrap().expose_secret(),
+            "pw"
+        );
     }
 
     #[test]
     fn a_key_file_readable_by_others_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owner_only_tempdir();
         Keys::load_or_generate(dir.path()).unwrap();
         let path = dir.path().join("cookie.key");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
@@ -225,15 +266,51 @@ mod tests {
     }
 
     #[test]
+    fn an_existing_data_directory_open_to_others_is_refused_on_every_start() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("data");
+        Keys::load_or_generate(&dir).unwrap();
+        let mode = |dir: &Path| fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700, "made owner-only");
+        for loose in [0o755, 0o750, 0o701] {
+            fs::set_permissions(&dir, fs::Permissions::from_mode(loose)).unwrap();
+            let err = Keys::load_or_generate(&dir).unwrap_err();
+            assert!(
+                matches!(err, KeyError::DirectoryTooOpen { mode, .. } if mode == loose),
+                "{err}"
+            );
+            assert!(err.to_string().contains("chmod 700"), "{err}");
+        }
+        // A directory made by hand (not by us) is checked as well.
+        let by_hand = parent.path().join("by-hand");
+        fs::create_dir(&by_hand).unwrap();
+        fs::set_permissions(&by_hand, fs::Permissions::from_mode(0o775)).unwrap();
+        assert!(matches!(
+            Keys::load_or_generate(&by_hand),
+            Err(KeyError::DirectoryTooOpen { mode: 0o775, .. })
+        ));
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(Keys::load_or_generate(&dir).is_ok());
+    }
+
+    #[test]
     fn configured_credential_keys_win_over_the_generated_file() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = owner_only_tempdir();
         let configured = Vault::generate_key();
         let keys = Keys::load_or_generate_with(dir.path(), Some(&configured)).unwrap();
-        let token = keys.vault.encrypt(&SecretString::from("pw".to_owned()));
+        let token = keys
+            .vault
+            .encrypt(OWNER, &SecretString::from("pw".to_owned()));
         let by_configured = Vault::from_key_list(&configured).unwrap();
-        assert_eq!(by_configured.decrypt(&token).unwrap().expose_secret(), "pw");
+        assert_eq!(
+            by_configured
+                .decrypt(OWNER, &token)
+                .unwrap()
+                .expose_secret(),
+            "pw"
+        );
         let from_file = Keys::load_or_generate(dir.path()).unwrap();
-        assert!(from_file.vault.decrypt(&token).is_err());
+        assert!(from_file.vault.decrypt(OWNER, &token).is_err());
     }
 
     #[test]

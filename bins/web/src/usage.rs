@@ -93,7 +93,15 @@ mod tests {
             store,
             wiki: Arc::new(setup::wiki_client_with_contact(&settings, contact, true).unwrap()),
             forges: Arc::new(setup::forges_with_contact(&settings, contact).unwrap()),
-            vault: Some(Keys::load_or_generate(dir.path()).unwrap().vault),
+            vault: Some({
+                // The data directory must be the owner's only (the keys refuse a looser one).
+                std::fs::set_permissions(
+                    dir.path(),
+                    std::os::unix::fs::PermissionsExt::from_mode(0o700),
+                )
+                .unwrap();
+                Keys::load_or_generate(dir.path()).unwrap().vault
+            }),
             runner_host: "tests".to_owned(),
         });
         let counter = UsageCounter::default();

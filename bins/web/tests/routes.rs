@@ -1337,7 +1337,13 @@ async fn saving_a_botpassword_again_replaces_it_and_the_list_never_shows_it() {
         .unwrap();
     assert_eq!(
         app.vault
-            .decrypt(&stored.ciphertext)
+            .decrypt(
+                wikiscriptsync_core::vault::CredentialOwner {
+                    user: user.id,
+                    wiki: &stored.wiki,
+                },
+                &stored.ciphertext
+            )
             .map(|s| secrecy::ExposeSecret::expose_secret(&s).to_owned())
             .unwrap(),
         BOT_PASSWORD

@@ -13,6 +13,7 @@ use crate::mw::{
     BotPassword, Title, UserInfo, WikiUrl, check_rights, grant_for_right, required_rights,
 };
 use crate::store::{CredentialSummary, MappingScope, UserId};
+use crate::vault::CredentialOwner;
 
 /// Grants every BotPassword has, whatever is ticked.
 const ALWAYS_GRANTED: &[&str] = &["basic"];
@@ -96,7 +97,7 @@ impl App {
             .check_login(&wiki, credentials, "so it was not saved")
             .await?;
         let key = wiki.key();
-        let ciphertext = vault.encrypt(&password);
+        let ciphertext = vault.encrypt(CredentialOwner { user, wiki: &key }, &password);
         drop(password);
         self.store
             .set_credential(user, &key, &login, &ciphertext, Utc::now())
@@ -119,7 +120,13 @@ impl App {
                 format!("No BotPassword is stored for {key}: save one first."),
             )
         })?;
-        let password = self.vault()?.decrypt(&stored.ciphertext)?;
+        // Sealed for this user and the row's wiki: a row altered in the database is refused
+        // here, before the login.
+        let owner = CredentialOwner {
+            user,
+            wiki: &stored.wiki,
+        };
+        let password = self.vault()?.decrypt(owner, &stored.ciphertext)?;
         self.take_credential_check(user).await?;
         let credentials = BotPassword::new(stored.bot_username.clone(), password);
         let info = self

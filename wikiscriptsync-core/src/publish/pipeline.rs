@@ -277,7 +277,13 @@ impl Publisher {
                     .vault
                     .as_deref()
                     .ok_or(crate::vault::VaultError::MissingKey)?;
-                let password = vault.decrypt(&stored.ciphertext)?;
+                // Sealed for this user and the row's wiki: a row altered in the database is
+                // refused here, before the login.
+                let owner = crate::vault::CredentialOwner {
+                    user: job.user,
+                    wiki: &stored.wiki,
+                };
+                let password = vault.decrypt(owner, &stored.ciphertext)?;
                 Ok(BotPassword::new(stored.bot_username, password))
             }
         }

@@ -136,7 +136,12 @@ impl Env {
 
     /// Saves the user's BotPassword for the fake wiki, encrypted.
     pub async fn store_credential(&self, login: &str) {
-        let ciphertext = self.vault.encrypt(&SecretString::from(PASSWORD));
+        let wiki = self.wiki_key();
+        let owner = wikiscriptsync_core::vault::CredentialOwner {
+            user: self.user,
+            wiki: &wiki,
+        };
+        let ciphertext = self.vault.encrypt(owner, &SecretString::from(PASSWORD));
         self.store
             .set_credential(self.user, &self.wiki_key(), login, &ciphertext, Utc::now())
             .await

@@ -168,9 +168,15 @@ async fn user(app: &App, who: &Who, create: bool) -> Result<User, Failure> {
         .map_err(|e| refusal("--user", e))
 }
 
-/// A use case's error as the CLI reports it: the user's to fix (exit 2, naming the flag when
-/// it is about one input) or a failure (exit 1).
+/// A use case's error as the CLI reports it (the exit-code rule in `crate::EXIT_CODES`): the
+/// user's to fix (exit 2, naming the flag when it is about one input), a missing or malformed
+/// key (exit 2, as in every command), or a failure while running (exit 1).
 pub(crate) fn refusal(flag: &str, error: UseCaseError) -> Failure {
+    if let UseCaseError::Vault(vault) = &error
+        && vault.is_configuration()
+    {
+        return Failure::Usage(error.to_string());
+    }
     if !error.is_user_error() {
         return Failure::Other(error.into());
     }

@@ -121,6 +121,8 @@ pub async fn state_for(
     wiki: ActionApiClient,
     admins: &[&str],
 ) -> TestState {
+    // The data directory must be the owner's only (the keys refuse a looser one).
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     let keys = Keys::load_or_generate(dir).unwrap();
     let config = WebConfig::development(0, dir.to_owned());
     let store = wikiscriptsync_web::config::open_store(&config)
