@@ -136,7 +136,8 @@ pub async fn check_updates_selected(
 }
 
 /// `check-updates --all` / `--repo ID` (see [`check_updates_selected`]) until `stop`
-/// completes: a run cut short gives back the claims it still holds (see [`until_stopped`]).
+/// completes: a run cut short is dropped and gives back the claims it still holds
+/// ([`RunEnd::Stopped`]).
 pub async fn check_updates_until<S>(
     services: &Services,
     selection: &Selection<RepositoryId>,
@@ -194,8 +195,8 @@ pub async fn check_wiki_updates_selected(
 }
 
 /// `check-wiki-updates --all` / `--page ID` (see [`check_wiki_updates_selected`]) until
-/// `stop` completes: a run cut short gives back the claims it still holds (see
-/// [`until_stopped`]).
+/// `stop` completes: a run cut short is dropped and gives back the claims it still holds
+/// ([`RunEnd::Stopped`]).
 pub async fn check_wiki_updates_until<S>(
     services: &Services,
     selection: &Selection<PageMonitorId>,

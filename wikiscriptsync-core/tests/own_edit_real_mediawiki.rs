@@ -102,7 +102,7 @@ async fn the_sha1_written_ahead_is_mediawikis_and_the_watcher_takes_the_unrecord
     let mapping = seed_mapping(store.as_ref(), user, &github, &wiki.key(), &page, options).await;
     let request = wikiscriptsync_core::publish::MappingPublish { user, mapping };
     let created = publisher
-        .publish_mapping(request.clone(), opts(false, false))
+        .publish_mapping(request, opts(false, false))
         .await
         .unwrap();
     let lookup = |store: Arc<dyn Store>| {
