@@ -64,6 +64,17 @@ async fn the_watcher_takes_our_unrecorded_publish_for_ours_and_settles_it_once()
         .add_page_monitor(env.user, &env.wiki_key(), PAGE, Utc::now())
         .await
         .unwrap();
+    // Another user watches the same page: our edit is an on-wiki change to them.
+    let other = env
+        .store
+        .upsert_user("central-2", "Other", Utc::now())
+        .await
+        .unwrap()
+        .id;
+    env.store
+        .add_page_monitor(other, &env.wiki_key(), PAGE, Utc::now())
+        .await
+        .unwrap();
     assert_eq!(page_changes(&watch(&env).await), 0, "first sight");
 
     // v2 lands on the wiki, but neither its log row nor the mapping can be updated after.
@@ -98,13 +109,17 @@ async fn the_watcher_takes_our_unrecorded_publish_for_ours_and_settles_it_once()
 
     // The watcher sees the new revision: ours, so no change and no notable check.
     let run = watch(&env).await;
-    assert_eq!(run.checked, 1, "{run:?}");
-    assert_eq!(
-        page_changes(&run),
-        0,
-        "our own edit is no on-wiki change: {run:?}"
-    );
-    assert_eq!(run.changed, 0, "{run:?}");
+    assert_eq!(run.checked, 2, "{run:?}");
+    let changed_for: Vec<_> = run
+        .changes
+        .iter()
+        .filter_map(|e| match e {
+            ChangeEvent::PageChanged(change) => Some(change.user),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changed_for, [other], "no on-wiki change to us: {run:?}");
+    assert_eq!(run.changed, 1, "{run:?}");
     let monitor = env
         .store
         .list_page_monitors(env.user)
@@ -138,18 +153,19 @@ async fn the_watcher_takes_our_unrecorded_publish_for_ours_and_settles_it_once()
     // Once: a run with nothing new touches nothing.
     let again = watch(&env).await;
     assert_eq!(page_changes(&again), 0);
+    assert_eq!(again.checked, 2);
     assert_eq!(env.log().await, log);
 
     // Someone else's edit is still an on-wiki change, also when it restores our text.
     env.wiki
         .edit_as(PAGE, "// v2\n// tweak\n", "Someone", "tweak");
     let run = watch(&env).await;
-    assert_eq!(page_changes(&run), 1, "{run:?}");
+    assert_eq!(page_changes(&run), 2, "{run:?}");
     env.wiki.edit_as(PAGE, "// v2\n", "Someone", "revert");
     let run = watch(&env).await;
     assert_eq!(
         page_changes(&run),
-        1,
+        2,
         "a revert to our text is someone's edit: {run:?}"
     );
     let statuses = env
