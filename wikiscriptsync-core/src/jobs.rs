@@ -1,7 +1,8 @@
 //! The scheduled jobs, shared by the `wikiscriptsync-jobs` binary and the CLI: the services
 //! built from the [`Settings`], one function per job (check, then notify), and a local
-//! scheduler that runs all three on their intervals until told to stop, then gives back the
-//! claims of the run it cut short.
+//! scheduler that runs all three on their intervals until told to stop. A run cut short by a
+//! signal — a single one ([`check_updates_until`]) or the scheduler's — gives back the claims
+//! it still holds.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -134,6 +135,20 @@ pub async fn check_updates_selected(
     check_repositories_as(services, selection, progress, owner).await
 }
 
+/// `check-updates --all` / `--repo ID` (see [`check_updates_selected`]) until `stop`
+/// completes: a run cut short is dropped and gives back the claims it still holds
+/// ([`RunEnd::Stopped`]).
+pub async fn check_updates_until<S>(
+    services: &Services,
+    selection: &Selection<RepositoryId>,
+    progress: Option<ProgressSink>,
+    stop: impl Future<Output = S>,
+) -> Result<RunEnd<RepositoryJobReport, S>, JobError> {
+    let owner = runner_id("check-updates", &services.runner_host);
+    let run = check_repositories_as(services, selection, progress, owner.clone());
+    until_stopped(services, &owner, run, stop).await
+}
+
 /// `check-updates` claiming as `owner`.
 async fn check_repositories_as(
     services: &Services,
@@ -177,6 +192,60 @@ pub async fn check_wiki_updates_selected(
 ) -> Result<PageJobReport, JobError> {
     let owner = runner_id("check-wiki-updates", &services.runner_host);
     check_pages_as(services, selection, progress, owner).await
+}
+
+/// `check-wiki-updates --all` / `--page ID` (see [`check_wiki_updates_selected`]) until
+/// `stop` completes: a run cut short is dropped and gives back the claims it still holds
+/// ([`RunEnd::Stopped`]).
+pub async fn check_wiki_updates_until<S>(
+    services: &Services,
+    selection: &Selection<PageMonitorId>,
+    progress: Option<ProgressSink>,
+    stop: impl Future<Output = S>,
+) -> Result<RunEnd<PageJobReport, S>, JobError> {
+    let owner = runner_id("check-wiki-updates", &services.runner_host);
+    let run = check_pages_as(services, selection, progress, owner.clone());
+    until_stopped(services, &owner, run, stop).await
+}
+
+/// How a single run that can be stopped ended.
+#[derive(Debug)]
+pub enum RunEnd<T, S> {
+    /// It ran to its end.
+    Finished(T),
+    /// `stop` came first: the run was cut short and its claims given back.
+    Stopped {
+        /// What `stop` completed with (e.g. the [`StopSignal`]).
+        by: S,
+        /// How many repository and page claims were given back (due again at once).
+        released: u64,
+        /// Why they could not be given back, when they could not (they then expire with
+        /// their leases).
+        release_error: Option<StoreError>,
+    },
+}
+
+/// Runs `run`, which claims as `owner`, until `stop` completes; then drops it and gives back
+/// every claim `owner` still holds, so that no lease outlives the process (the next run, or
+/// a check by hand, need not wait fifteen minutes). Dropping a run is safe: each check is one
+/// transaction, so what it finished stays finished. The one way every single run and the
+/// scheduler stop.
+async fn until_stopped<T, S>(
+    services: &Services,
+    owner: &str,
+    run: impl Future<Output = Result<T, JobError>>,
+    stop: impl Future<Output = S>,
+) -> Result<RunEnd<T, S>, JobError> {
+    tokio::select! {
+        result = run => result.map(RunEnd::Finished),
+        by = stop => {
+            let (released, release_error) = match services.store.release_all_claims(owner).await {
+                Ok(released) => (released, None),
+                Err(err) => (0, Some(err)),
+            };
+            Ok(RunEnd::Stopped { by, released, release_error })
+        }
+    }
 }
 
 /// `check-wiki-updates` claiming as `owner`.
@@ -313,23 +382,52 @@ pub async fn run_scheduler(
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM (what Kubernetes sends before stopping a pod).
 pub async fn shutdown_signal() {
+    stop_signal().await;
+}
+
+/// The signal that asked a process to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM (what Kubernetes sends before stopping a pod).
+    Terminate,
+}
+
+impl StopSignal {
+    /// The exit code a shell reports for a process ended by this signal (128 + its number).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Interrupt => 130,
+            Self::Terminate => 143,
+        }
+    }
+
+    /// The signal's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Interrupt => "SIGINT",
+            Self::Terminate => "SIGTERM",
+        }
+    }
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM, saying which. The handlers are installed when
+/// it is first polled. Without any handler it never completes (the signal then ends the
+/// process the default way).
+pub async fn stop_signal() -> StopSignal {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => StopSignal::Interrupt,
+                _ = term.recv() => StopSignal::Terminate,
+            };
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => StopSignal::Interrupt,
+        Err(_) => std::future::pending().await,
     }
 }

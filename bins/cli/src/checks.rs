@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 use serde_json::{Value, json};
-use wikiscriptsync_core::jobs::{self, PageJobReport, RepositoryJobReport, Services};
+use wikiscriptsync_core::jobs::{
+    self, PageJobReport, RepositoryJobReport, RunEnd, Services, StopSignal,
+};
 use wikiscriptsync_core::maintenance::{self, HealthReport};
 use wikiscriptsync_core::monitor::{ChangeEvent, Progress, ProgressSink, RunOutlook, Selection};
 use wikiscriptsync_core::notify::NotifyReport;
@@ -125,23 +127,35 @@ async fn run_command(command: CheckCommand, settings: &Settings) -> Result<Exit,
         CheckCommand::CheckUpdates { all, repo, json } => {
             let selection = Selection::from_flags(all, repo.into_iter().map(RepositoryId));
             let services = services(settings).await?;
+            let progress = progress_line(json);
             let result =
-                jobs::check_updates_selected(&services, &selection, progress_line(json)).await;
+                jobs::check_updates_until(&services, &selection, progress, jobs::stop_signal())
+                    .await;
             services.close().await;
             finish_progress(json);
-            let report = result?;
-            print_repositories(&report, json);
+            match result? {
+                RunEnd::Finished(report) => print_repositories(&report, json),
+                stopped => return Ok(print_stopped("check-updates", stopped, json)),
+            }
             Ok(Exit::Ok)
         }
         CheckCommand::CheckWikiUpdates { all, page, json } => {
             let selection = Selection::from_flags(all, page.into_iter().map(PageMonitorId));
             let services = services(settings).await?;
-            let result =
-                jobs::check_wiki_updates_selected(&services, &selection, progress_line(json)).await;
+            let progress = progress_line(json);
+            let result = jobs::check_wiki_updates_until(
+                &services,
+                &selection,
+                progress,
+                jobs::stop_signal(),
+            )
+            .await;
             services.close().await;
             finish_progress(json);
-            let report = result?;
-            print_pages(&report, json);
+            match result? {
+                RunEnd::Finished(report) => print_pages(&report, json),
+                stopped => return Ok(print_stopped("check-wiki-updates", stopped, json)),
+            }
             Ok(Exit::Ok)
         }
         CheckCommand::CheckHealth { json } => Ok(health(json, settings).await),
@@ -220,6 +234,43 @@ fn progress_line(json: bool) -> Option<ProgressSink> {
         let _ = write!(err, "\r{} done, {} in progress   ", p.done, p.pending);
         let _ = err.flush();
     }))
+}
+
+/// Says that a check run was stopped by a signal and what it gave back (`{"ok": false,
+/// "outcome": "stopped", ...}` with `--json`); the exit code is the signal's.
+fn print_stopped<T>(job: &str, end: RunEnd<T, StopSignal>, json: bool) -> Exit {
+    let RunEnd::Stopped {
+        by,
+        released,
+        release_error,
+    } = end
+    else {
+        return Exit::Ok;
+    };
+    let message = match &release_error {
+        None => format!(
+            "{job}: stopped by {}; gave back {released} claims (due again at once)",
+            by.name()
+        ),
+        Some(err) => format!(
+            "{job}: stopped by {}; could not give back its claims ({err}): they expire with \
+             their leases",
+            by.name()
+        ),
+    };
+    if json {
+        println!(
+            "{}",
+            json!({"ok": false, "outcome": "stopped", "signal": by.name(),
+                   "released": released, "message": message})
+        );
+    } else {
+        println!("{message}");
+    }
+    match by {
+        StopSignal::Interrupt => Exit::Interrupted,
+        StopSignal::Terminate => Exit::Terminated,
+    }
 }
 
 fn finish_progress(json: bool) {

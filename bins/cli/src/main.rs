@@ -193,9 +193,10 @@ pub(crate) enum Exit {
     Other = 1,
     Usage = 2,
     Refused = 3,
-    /// Stopped by SIGINT (128 + 2), after the running publish finished and was recorded.
+    /// Stopped by SIGINT (128 + 2): after the running publish finished and was recorded, or a
+    /// check run cut short with its claims given back.
     Interrupted = 130,
-    /// Stopped by SIGTERM (128 + 15), after the running publish finished and was recorded.
+    /// Stopped by SIGTERM (128 + 15), as [`Exit::Interrupted`].
     Terminated = 143,
 }
 
@@ -354,20 +355,9 @@ pub(crate) async fn finish_despite_signal<F: std::future::Future>(
 
 /// Completes on SIGINT or, on Unix, SIGTERM, with the exit code a shell reports for it.
 async fn stop_signal() -> Exit {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            return tokio::select! {
-                _ = tokio::signal::ctrl_c() => Exit::Interrupted,
-                _ = term.recv() => Exit::Terminated,
-            };
-        }
-    }
-    // Without a handler the signal cannot be caught: wait for Ctrl-C only.
-    match tokio::signal::ctrl_c().await {
-        Ok(()) => Exit::Interrupted,
-        Err(_) => std::future::pending().await,
+    match wikiscriptsync_core::jobs::stop_signal().await {
+        wikiscriptsync_core::jobs::StopSignal::Interrupt => Exit::Interrupted,
+        wikiscriptsync_core::jobs::StopSignal::Terminate => Exit::Terminated,
     }
 }
 

@@ -1,12 +1,13 @@
 //! The monitoring and management commands of `wikiscriptsync`, run as an operator would,
 //! against a fake GitHub and a fake wiki: `repo`/`watch`/`map`/`monitor`/`prefs`/`credential`,
 //! `check-updates` and `check-wiki-updates` with `--json` listing every change with old and new
-//! SHA or revision, `check-health` exit codes, `cleanup-logs` and `clean-orphan-data`.
+//! SHA or revision, `check-health` exit codes, `cleanup-logs` and `clean-orphan-data`; a check
+//! stopped by Ctrl-C gives back its claims.
 
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use wikiscriptsync_forge::testkit::FakeGitHub;
+use wikiscriptsync_forge::testkit::{Endpoint, FakeGitHub, Fault};
 use wikiscriptsync_mw::testkit::{FakeAccount, FakeWiki};
 
 const SECRET: &str = "cliMonitorBotPassw0rdZZ99yy88xx77";
@@ -711,4 +712,76 @@ async fn a_private_repository_is_refused_although_the_token_could_read_it() {
         "{:?}",
         fakes.github.requests()
     );
+}
+
+/// How many repositories and pages are claimed in the CLI's SQLite file now.
+async fn claimed(db: &std::path::Path) -> i64 {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
+        .await
+        .unwrap();
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM sync_trackedrepository WHERE lease_owner IS NOT NULL) \
+         + (SELECT COUNT(*) FROM wiki_monitor_pagemonitor WHERE lease_owner IS NOT NULL)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_updates_stopped_by_ctrl_c_gives_back_its_claims_and_exits_130() {
+    let fakes = Fakes::start().await;
+    fakes.run(&["migrate"]).await;
+    let url = fakes.github.repo_url("octo/gadgets");
+    let repo = fakes
+        .json(&[
+            "repo", "add", "--user", "Alice", &url, "--branch", "main", "--json",
+        ])
+        .await;
+    let repo_id = repo["id"].as_i64().unwrap().to_string();
+    fakes
+        .json(&[
+            "watch", "add", "--user", "Alice", "--repo", &repo_id, "src/a.js", "--json",
+        ])
+        .await;
+    let db = fakes.dir.path().join("data/wikiscriptsync.sqlite3");
+    // The head probe hangs, so Ctrl-C finds the check holding its claim.
+    fakes.github.push_fault_on(
+        Endpoint::Commit,
+        Fault::Delay(std::time::Duration::from_secs(60)),
+        1,
+    );
+    let mut command = fakes.command(&["check-updates", "--all", "--json"]);
+    command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().unwrap();
+    let mut polls = 0;
+    while claimed(&db).await == 0 {
+        assert!(polls < 3000, "check-updates never claimed the repository");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        polls += 1;
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    let value: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["outcome"], "stopped", "{value}");
+    assert_eq!(value["signal"], "SIGINT", "{value}");
+    assert_eq!(value["released"], 1, "{value}");
+    assert_eq!(claimed(&db).await, 0, "no lease outlives the command");
+    // Checked by hand again at once: nothing is held by another runner.
+    let again = fakes
+        .json(&["check-updates", "--repo", &repo_id, "--json"])
+        .await;
+    assert_eq!(again["checked"], 1, "{again}");
 }

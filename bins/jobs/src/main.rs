@@ -6,14 +6,14 @@
 //! The work lives in `wikiscriptsync-core` (`jobs`); this binary parses arguments, sets up
 //! logging and prints one summary line per run. Exit codes: 0 the job ran (failures of single
 //! repositories or pages are logged, not fatal), 1 the job could not run or stopped early,
-//! 2 configuration error.
+//! 2 configuration error, 130/143 a check run stopped by SIGINT/SIGTERM (its claims given back).
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use wikiscriptsync_core::jobs::{self, JobError, Schedule, Services};
+use wikiscriptsync_core::jobs::{self, JobError, RunEnd, Schedule, Services, StopSignal};
 use wikiscriptsync_core::monitor::Selection;
 use wikiscriptsync_core::settings::{Settings, vars};
 use wikiscriptsync_core::store::{PageMonitorId, RepositoryId};
@@ -90,7 +90,8 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli.job)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(None) => ExitCode::SUCCESS,
+        Ok(Some(signal)) => ExitCode::from(signal.exit_code()),
         Err(err) => {
             tracing::error!(error = %err, "job failed");
             eprintln!("error: {err}");
@@ -146,31 +147,37 @@ impl From<JobError> for Failed {
     }
 }
 
-async fn run(job: Job) -> Result<(), Failed> {
+/// Runs the job; `Some(signal)` when a signal cut a check run short (its claims given back).
+async fn run(job: Job) -> Result<Option<StopSignal>, Failed> {
     let settings = Settings::from_env()?;
     let services = Services::from_settings(&settings).await?;
     let result = match job {
         Job::CheckUpdates { all, repo } => {
             let selection = Selection::from_flags(all, repo.into_iter().map(RepositoryId));
-            jobs::check_updates_selected(&services, &selection, None)
+            jobs::check_updates_until(&services, &selection, None, jobs::stop_signal())
                 .await
-                .map(|r| {
-                    println!("{}", r.checks.summary());
-                    println!("{}", r.notifications.summary());
+                .map(|end| {
+                    ended("check-updates", end, |r| {
+                        println!("{}", r.checks.summary());
+                        println!("{}", r.notifications.summary());
+                    })
                 })
         }
         Job::CheckWikiUpdates { all, page } => {
             let selection = Selection::from_flags(all, page.into_iter().map(PageMonitorId));
-            jobs::check_wiki_updates_selected(&services, &selection, None)
+            jobs::check_wiki_updates_until(&services, &selection, None, jobs::stop_signal())
                 .await
-                .map(|r| {
-                    println!("{}", r.checks.summary());
-                    println!("{}", r.notifications.summary());
+                .map(|end| {
+                    ended("check-wiki-updates", end, |r| {
+                        println!("{}", r.checks.summary());
+                        println!("{}", r.notifications.summary());
+                    })
                 })
         }
         Job::CleanupLogs { dry_run } => jobs::cleanup_logs(&services, dry_run)
             .await
-            .map(|r| println!("{}", r.summary())),
+            .map(|r| println!("{}", r.summary()))
+            .map(|()| None),
         Job::RunScheduler {
             repositories_every,
             pages_every,
@@ -185,11 +192,39 @@ async fn run(job: Job) -> Result<(), Failed> {
                 println!("{line}");
             })
             .await;
-            Ok(())
+            Ok(None)
         }
     };
     services.close().await;
     Ok(result?)
+}
+
+/// Prints a finished run with `print`, or says that `job` was stopped and what it gave back.
+fn ended<T>(job: &str, end: RunEnd<T, StopSignal>, print: impl FnOnce(T)) -> Option<StopSignal> {
+    match end {
+        RunEnd::Finished(report) => {
+            print(report);
+            None
+        }
+        RunEnd::Stopped {
+            by,
+            released,
+            release_error,
+        } => {
+            match release_error {
+                None => println!(
+                    "{job}: stopped by {}; gave back {released} claims (due again at once)",
+                    by.name()
+                ),
+                Some(err) => println!(
+                    "{job}: stopped by {}; could not give back its claims ({err}): they expire \
+                     with their leases",
+                    by.name()
+                ),
+            }
+            Some(by)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The `wikiscriptsync-jobs` binary against the fakes: each job prints its summary, two
 //! processes that provably run at the same time never check a repository twice, and
 //! `run-scheduler` stops cleanly on SIGTERM after its first round, or in the middle of one,
-//! giving back what it had claimed.
+//! giving back what it had claimed, as a single `check-updates` / `check-wiki-updates` does on
+//! SIGTERM or SIGINT.
 
 mod support;
 
@@ -11,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use chrono::Utc;
 use support::{Meeting, Rendezvous, TestDatabase, jobs_command, output, stdout, summary_numbers};
 use wikiscriptsync_core::forge::testkit::{Endpoint, FakeGitHub, Fault as ForgeFault};
-use wikiscriptsync_core::mw::testkit::FakeWiki;
+use wikiscriptsync_core::mw::testkit::{FakeWiki, Fault as WikiFault};
 use wikiscriptsync_core::store::{
     CheckQueue, Forge, NewRepository, PageRequest, Store, StoreSettings, UserId,
 };
@@ -336,4 +337,86 @@ async fn run_scheduler_stopped_mid_check_gives_back_its_claims_and_a_check_by_ha
     let text = stdout(&out);
     assert!(!text.contains("0 repositories checked"), "{text}");
     assert!(text.contains("repositories checked"), "{text}");
+}
+
+/// How many pages another runner than "observer" holds now.
+async fn pages_held(env: &Env) -> u64 {
+    env.store
+        .check_outlook(CheckQueue::Pages, "observer", Utc::now())
+        .await
+        .unwrap()
+        .held
+}
+
+/// Starts `args`, waits until it holds a claim (`held` > 0), sends it `signal`, and waits for
+/// it to end.
+async fn signal_while_holding<F, Fut>(env: &Env, args: &[&str], signal: &str, held: F) -> Output
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = u64>,
+{
+    let mut command = env.command(args);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = command.spawn().expect("start the job");
+    let mut polls = 0;
+    while held().await == 0 {
+        assert!(polls < 3000, "{args:?} never claimed anything");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        polls += 1;
+    }
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_check_stopped_by_a_signal_gives_back_its_claims_and_exits_with_the_signals_code()
+{
+    let env = env(2).await;
+    // Both head probes hang, so SIGTERM finds check-updates holding both claims.
+    env.github.push_fault_on(
+        Endpoint::Commit,
+        ForgeFault::Delay(std::time::Duration::from_secs(60)),
+        2,
+    );
+    let out = signal_while_holding(&env, &["check-updates"], "-TERM", || held(&env)).await;
+    assert_eq!(out.status.code(), Some(143), "{out:?}");
+    let text = stdout(&out);
+    assert!(
+        text.contains("check-updates: stopped by SIGTERM; gave back 2 claims"),
+        "{text}"
+    );
+    assert_eq!(held(&env).await, 0, "no lease outlives the run");
+    // Both repositories are due again at once, not in fifteen minutes.
+    let out = output(env.command(&["check-updates"])).await;
+    let text = stdout(&out);
+    assert!(
+        text.contains("check-updates: 2 repositories checked"),
+        "{text}"
+    );
+
+    // check-wiki-updates, its page lookup hanging, stopped by Ctrl-C (SIGINT).
+    env.wiki.inject_for(
+        "query",
+        WikiFault::Delay(std::time::Duration::from_secs(60)),
+        1,
+    );
+    let out =
+        signal_while_holding(&env, &["check-wiki-updates"], "-INT", || pages_held(&env)).await;
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert!(
+        stdout(&out).contains("check-wiki-updates: stopped by SIGINT; gave back 1 claims"),
+        "{out:?}"
+    );
+    assert_eq!(pages_held(&env).await, 0, "no lease outlives the run");
+    let out = output(env.command(&["check-wiki-updates"])).await;
+    assert!(
+        stdout(&out).contains("check-wiki-updates: 1 pages on 1 wikis checked"),
+        "{out:?}"
+    );
 }

@@ -126,6 +126,25 @@ async fn link_to(driver: &Driver, text: &str) -> String {
         .to_owned()
 }
 
+/// Makes the test's SQLite file refuse (or accept again) updates of publish-log rows, so a
+/// publish cannot settle the row it wrote ahead of its edit.
+async fn refused_log_updates(app: &TestApp, refused: bool) {
+    use sqlx::Connection as _;
+    let url = format!(
+        "sqlite://{}",
+        app.dir.path().join("wikiscriptsync.sqlite3").display()
+    );
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let statement = if refused {
+        "CREATE TRIGGER fail_log_updates BEFORE UPDATE ON publish_log \
+         BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END"
+    } else {
+        "DROP TRIGGER fail_log_updates"
+    };
+    sqlx::query(statement).execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn every_page_state_meets_wcag_2_1_aa_at_360_px_and_200_percent_zoom() {
     let Some(chromedriver) = chromedriver_path() else {
@@ -317,6 +336,19 @@ async fn every_page_state_meets_wcag_2_1_aa_at_360_px_and_200_percent_zoom() {
         .await;
     driver.find("#results").await;
     audit(&driver, &axe, "publish all, results", f).await;
+
+    // A publish whose record cannot be written: the result is a warning saying so.
+    app.wiki.edit_as(PAGE, "// changed again\n", "Bob", "again");
+    refused_log_updates(&app, true).await;
+    driver.goto(&preview).await;
+    driver.find("input[name=overwrite]").await;
+    driver.click("input[name=overwrite]").await;
+    driver
+        .click("form[action$='/publish'] button[type=submit]")
+        .await;
+    driver.find("#unrecorded").await;
+    audit(&driver, &axe, "publish result, not recorded", f).await;
+    refused_log_updates(&app, false).await;
 
     // The publish log, monitored pages, one page.
     driver.goto(&format!("{base}/publishes")).await;

@@ -9,7 +9,6 @@ use sqlx::Connection as _;
 use sqlx::sqlite::SqliteConnection;
 
 use common::*;
-use wikiscriptsync_core::store::Store as _;
 
 /// Makes the test's SQLite file refuse every change to an existing publish-log row, so the
 /// row written ahead of an edit cannot be settled after it.

@@ -21,10 +21,7 @@ use sha1::{Digest as _, Sha1};
 use tracing::{info, warn};
 
 use crate::mw::{self, EditOutcome, EditRequest, Title, WikiSession, WikiUrl};
-use crate::store::{
-    PageRequest, PublishLogFilter, PublishOutcome as LogOutcome, PublishSettlement, PublishTaskId,
-    PublishTaskStatus,
-};
+use crate::store::{PublishOutcome as LogOutcome, PublishTaskId, PublishTaskStatus};
 
 use super::error::PublishError;
 use super::publisher::{Done, Job, Publisher, SharedProgress, update};
@@ -32,6 +29,7 @@ use super::record::{log_entry, snapshot};
 use super::report::PublishOutcome;
 use super::step::PublishStep;
 use super::text;
+use super::unrecorded;
 
 /// The longest the edit request may take (with the client's own retries) before its answer
 /// counts as lost.
@@ -40,9 +38,6 @@ const EDIT_BUDGET: Duration = Duration::from_secs(90);
 const VERIFY_BUDGET: Duration = Duration::from_secs(30);
 /// Kept free at the end of the lock for writing the record.
 const RECORD_RESERVE: Duration = Duration::from_secs(30);
-
-/// How many of the user's newest log rows are searched for an unsettled write-ahead row.
-const WRITE_AHEAD_LOOKBACK: u32 = 200;
 
 /// The publish lock an attempt holds: its task and when another publish may take it over.
 #[derive(Debug, Clone, Copy)]
@@ -95,7 +90,7 @@ pub(super) struct ReadyEdit {
 
 /// SHA-1 (hex) of `text` as MediaWiki saves it (line endings and trailing whitespace
 /// normalised); for a JavaScript or CSS page this is the revision's `rvprop=sha1`.
-pub(super) fn content_sha1(text: &str) -> String {
+pub fn content_sha1(text: &str) -> String {
     let digest = Sha1::digest(text::normalize(text).as_bytes());
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
@@ -264,7 +259,8 @@ impl Publisher {
 
     /// Whether the live revision `live` is an edit of ours whose record was lost: an
     /// unsettled write-ahead row (pending, or unknown after a lost answer) for this page sent
-    /// exactly the live text. Such a row is settled now as published at `live`.
+    /// exactly the live text (see [`super::unrecorded`]). A pending row is settled now as
+    /// published at `live`.
     pub(super) async fn recognise_unrecorded_edit(
         &self,
         job: &Job,
@@ -274,48 +270,12 @@ impl Publisher {
         live_text: &str,
     ) -> bool {
         let sha1 = content_sha1(live_text);
-        let rows = match self
-            .store
-            .publish_log(
-                job.user,
-                PublishLogFilter::All,
-                PageRequest::first(WRITE_AHEAD_LOOKBACK),
-            )
-            .await
-        {
-            Ok(page) => page.items,
-            Err(error) => {
-                warn!(%error, "could not read the publish log to recognise an unrecorded edit");
-                return false;
-            }
-        };
-        let Some(row) = rows.into_iter().find(|row| {
-            let e = &row.entry;
-            matches!(e.outcome, LogOutcome::Pending | LogOutcome::Unknown)
-                && e.wiki == wiki_key
-                && e.page_title == title.as_str()
-                && e.content_sha1.as_deref() == Some(sha1.as_str())
-        }) else {
+        let store = self.store.as_ref();
+        let found = unrecorded::find(store, job.user, wiki_key, title.as_str(), &sha1, None).await;
+        let Some(row) = found else {
             return false;
         };
-        info!(live, row = %row.id, "the live revision is our own edit whose record was lost");
-        if row.entry.outcome == LogOutcome::Pending {
-            let settlement = PublishSettlement {
-                outcome: LogOutcome::Published,
-                new_revid: i64::try_from(live).ok(),
-                message: Some(format!(
-                    "published (revision {live}): recorded by a later publish, which found this \
-                     attempt's text on the page; the attempt had stopped before recording it"
-                )),
-            };
-            if let Err(error) = self
-                .store
-                .settle_publish_log(job.user, row.id, &settlement)
-                .await
-            {
-                warn!(%error, "could not settle the unrecorded edit's row");
-            }
-        }
+        unrecorded::settle(store, job.user, &row, live, "a later publish").await;
         true
     }
 }

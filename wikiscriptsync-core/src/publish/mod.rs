@@ -20,7 +20,9 @@ mod report;
 mod request;
 mod step;
 pub mod text;
+pub(crate) mod unrecorded;
 
+pub use edit::content_sha1;
 pub use error::{FailureClass, PublishError, PublishFailure};
 pub use pipeline::MAX_FILE_BYTES;
 pub use publisher::{Publisher, TargetResult};

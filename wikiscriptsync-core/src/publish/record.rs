@@ -401,4 +401,47 @@ mod tests {
         assert_eq!(cut.chars().count(), 10);
         assert!(cut.ends_with('…'));
     }
+
+    #[test]
+    fn an_attempt_not_recorded_says_what_happened_what_is_missing_and_what_to_do() {
+        let mut report = PublishReport {
+            outcome: PublishOutcome::Published {
+                old_revision: Some(1),
+                new_revision: 2,
+                created: false,
+            },
+            dry_run: false,
+            target: PublishTargetSummary::default(),
+            requests: RequestCounts::default(),
+            diff_url: None,
+            diff: String::new(),
+            drift: None,
+            overwrote_drift: false,
+            log_id: None,
+            message: "published".to_owned(),
+            record_error: None,
+        };
+        assert_eq!(report.unrecorded_warning(), None);
+        report.record_error = Some("disk full".to_owned());
+        let warning = report.unrecorded_warning().unwrap();
+        assert!(warning.starts_with("The edit was made on the wiki, but this attempt could not be recorded completely (disk full)"), "{warning}");
+        assert!(warning.contains("Check the page's history"), "{warning}");
+
+        let failure = PublishFailure {
+            step: PublishStep::Edit,
+            error: PublishError::OutOfTime {
+                reason: "late".to_owned(),
+            },
+            target: PublishTargetSummary::default(),
+            requests: RequestCounts::default(),
+            log_id: None,
+            dry_run: false,
+            record_error: Some("disk full".to_owned()),
+        };
+        let warning = failure.unrecorded_warning().unwrap();
+        assert!(
+            warning.starts_with("This attempt could not be recorded completely (disk full)"),
+            "{warning}"
+        );
+    }
 }

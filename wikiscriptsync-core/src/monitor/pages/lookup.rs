@@ -1,12 +1,13 @@
 //! One wiki's lane of a page run: its lookups, one request at a time, the comparison of
 //! each monitor with what the wiki said, and the writes of the results.
 
+use super::own;
 use super::*;
 /// One lookup's results, not written yet.
 pub(super) struct Looked {
-    checked_at: chrono::DateTime<Utc>,
-    checks: Vec<PageCheck>,
-    events: Vec<(PageMonitorId, ChangeEvent)>,
+    pub(super) checked_at: chrono::DateTime<Utc>,
+    pub(super) checks: Vec<PageCheck>,
+    pub(super) events: Vec<(PageMonitorId, ChangeEvent)>,
 }
 
 impl PageRunReport {
@@ -134,6 +135,7 @@ impl PageWatcher {
                     checks: Vec::with_capacity(chunk.len()),
                     events: Vec::new(),
                 };
+                let mut own = Vec::new();
                 for monitor in &chunk {
                     let lookup = index
                         .get(monitor.page_title.as_str())
@@ -141,9 +143,22 @@ impl PageWatcher {
                     let (check, event) = compare(monitor, lookup, &url, next_check_at);
                     looked.checks.push(check);
                     if let Some(event) = event {
+                        // A new revision may be our own publish whose record was lost.
+                        if let (ChangeEvent::PageChanged(_), Some(PageState::Exists(rev))) =
+                            (&event, lookup.map(|l| &l.state))
+                            && let Some(sha1) = &rev.sha1
+                        {
+                            own.push(own::Candidate {
+                                check: looked.checks.len() - 1,
+                                monitor: monitor.clone(),
+                                revision: rev.revision_id,
+                                sha1: sha1.clone(),
+                            });
+                        }
                         looked.events.push((monitor.id, event));
                     }
                 }
+                self.take_own_edits(shared, &mut looked, own).await;
                 if results.send(looked).is_err() {
                     // The writer stopped at a database error, which the lane reports.
                     break None;

@@ -7,9 +7,11 @@
 //! each request's results are written (one transaction) while the wiki's next request is out.
 //!
 //! This module holds the run: settings, report, and the claim loop that queues claimed pages
-//! per wiki and starts a lane for each; [`lookup`] holds what one wiki's lane does.
+//! per wiki and starts a lane for each; [`lookup`] holds what one wiki's lane does, and
+//! [`own`] how a new revision that is our own unrecorded publish is told from an on-wiki edit.
 
 mod lookup;
+mod own;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
