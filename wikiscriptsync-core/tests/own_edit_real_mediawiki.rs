@@ -84,12 +84,17 @@ async fn the_sha1_written_ahead_is_mediawikis_and_the_watcher_takes_the_unrecord
         .unwrap()
         .id;
     let secret = SecretString::from(password);
+    let wiki_key = wiki.key();
+    let owner = wikiscriptsync_core::vault::CredentialOwner {
+        user,
+        wiki: &wiki_key,
+    };
     store
         .set_credential(
             user,
-            &wiki.key(),
+            &wiki_key,
             &login,
-            &vault.encrypt(&secret),
+            &vault.encrypt(owner, &secret),
             Utc::now(),
         )
         .await

@@ -149,7 +149,7 @@ async fn an_empty_database_is_refused_until_it_is_migrated(db: &TestDb) {
     .await
     .unwrap_err();
     assert!(
-        matches!(error, StoreError::SchemaNotMigrated { pending: 6 }),
+        matches!(error, StoreError::SchemaNotMigrated { pending: 7 }),
         "{error:?}"
     );
     assert!(
