@@ -208,8 +208,9 @@ async fn two_processes_check_every_repository_exactly_once(env: Env) {
     }
     assert_eq!(
         env.github.stats().requests,
-        2 * REPOSITORIES as u64,
-        "probe + tree once per repository"
+        3 * REPOSITORIES as u64,
+        "visibility + probe + tree once per repository (the operator has a token, so each \
+         repository is first asked whether it is still public)"
     );
     for repo in env.store.list_repositories(env.user).await.unwrap() {
         let file = &env

@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use common::{BOT_LOGIN, BOT_PASSWORD, REPO, SCRIPT, SCRIPT_PATH, TestApp, wiki_client};
+use common::{
+    BOT_LOGIN, BOT_PASSWORD, REPO, SCRIPT, SCRIPT_PATH, TestApp, owner_only, wiki_client,
+};
 use wikiscriptsync_core::forge::testkit::{Endpoint, FakeGitHub};
 use wikiscriptsync_core::forge::{Forges, Visibility};
 use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki};
@@ -25,6 +27,7 @@ async fn start_with_token() -> TestApp {
     let wiki = FakeWiki::start().await;
     wiki.add_account(FakeAccount::new(BOT_LOGIN, BOT_PASSWORD).with_rights(&["edit"]));
     let dir = tempfile::tempdir().unwrap();
+    owner_only(dir.path());
     let keys = Keys::load_or_generate(dir.path()).unwrap();
     let config = WebConfig::development(0, dir.path().to_owned());
     let store = wikiscriptsync_web::config::open_store(&config)

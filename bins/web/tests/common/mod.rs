@@ -115,14 +115,18 @@ pub struct TestState {
 }
 
 /// A state over a temporary SQLite store, `github` and `wiki`.
+/// Makes a data directory the owner's only, as the development keys require on every start.
+pub fn owner_only(dir: &std::path::Path) {
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+}
+
 pub async fn state_for(
     dir: &std::path::Path,
     github: &FakeGitHub,
     wiki: ActionApiClient,
     admins: &[&str],
 ) -> TestState {
-    // The data directory must be the owner's only (the keys refuse a looser one).
-    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    owner_only(dir);
     let keys = Keys::load_or_generate(dir).unwrap();
     let config = WebConfig::development(0, dir.to_owned());
     let store = wikiscriptsync_web::config::open_store(&config)
