@@ -48,6 +48,8 @@ pub struct Services {
     pub runner_host: String,
     /// Days of logs `cleanup-logs` keeps.
     pub retention_days: u32,
+    /// How each forge host's quota is shared (`WIKISCRIPTSYNC_QUOTA_RESERVE_PERCENT`).
+    pub quota: crate::quota::QuotaPolicy,
 }
 
 impl std::fmt::Debug for Services {
@@ -83,6 +85,7 @@ impl Services {
             bot: settings.notify_bot.clone(),
             runner_host: settings.runner_host.clone(),
             retention_days: settings.log_retention_days,
+            quota: settings.forge.quota,
         })
     }
 
@@ -129,10 +132,13 @@ pub async fn check_updates_selected(
     selection: &Selection<RepositoryId>,
     progress: Option<ProgressSink>,
 ) -> Result<RepositoryJobReport, JobError> {
+    let mut settings =
+        RepositoryCheckSettings::new(runner_id("check-updates", &services.runner_host));
+    settings.quota = services.quota;
     let mut checker = RepositoryChecker::new(
         Arc::clone(&services.store),
         services.forges.clone(),
-        RepositoryCheckSettings::new(runner_id("check-updates", &services.runner_host)),
+        settings,
     );
     if let Some(sink) = progress {
         checker = checker.with_progress(sink);

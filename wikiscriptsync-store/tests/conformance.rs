@@ -1183,7 +1183,10 @@ async fn forge_quota_use_is_summed_per_user_and_host_since_the_hour_began(db: &T
 
     // A host's quota is shared among the users who track repositories there.
     assert_eq!(
-        store.users_tracking_host(Forge::GitHub, "github.com").await.unwrap(),
+        store
+            .users_tracking_host(Forge::GitHub, "github.com")
+            .await
+            .unwrap(),
         0
     );
     for (who, name) in [(alice, "a/one"), (alice, "a/two"), (bob, "b/one")] {
@@ -1193,15 +1196,24 @@ async fn forge_quota_use_is_summed_per_user_and_host_since_the_hour_began(db: &T
             .unwrap();
     }
     assert_eq!(
-        store.users_tracking_host(Forge::GitHub, "github.com").await.unwrap(),
+        store
+            .users_tracking_host(Forge::GitHub, "github.com")
+            .await
+            .unwrap(),
         2
     );
     assert_eq!(
-        store.users_tracking_host(Forge::GitLab, "github.com").await.unwrap(),
+        store
+            .users_tracking_host(Forge::GitLab, "github.com")
+            .await
+            .unwrap(),
         0
     );
     assert_eq!(
-        store.users_tracking_host(Forge::GitHub, "gitlab.com").await.unwrap(),
+        store
+            .users_tracking_host(Forge::GitHub, "gitlab.com")
+            .await
+            .unwrap(),
         0
     );
 }

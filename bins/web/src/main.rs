@@ -112,7 +112,8 @@ async fn main() -> anyhow::Result<()> {
     state.app = state
         .app
         .clone()
-        .with_runner_host(settings.runner_host.clone());
+        .with_runner_host(settings.runner_host.clone())
+        .with_quota_policy(settings.forge.quota);
     let flusher = state.usage.spawn_flusher(state.app.clone());
 
     let listener = TcpListener::bind(config.bind)

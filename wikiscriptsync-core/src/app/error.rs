@@ -75,6 +75,10 @@ pub enum UseCaseError {
     /// The acting user may not do this (a blocked account logging in); the message says why.
     #[error("{0}")]
     Forbidden(String),
+    /// The acting user's share of a forge host's requests for this hour is spent; the message
+    /// names the host and when it comes back.
+    #[error("{0}")]
+    ShareSpent(crate::quota::ShareSpent),
     /// A forge request failed (not the user's input).
     #[error("{context}: {cause}")]
     Forge {

@@ -16,6 +16,7 @@
 //! | operations | [`operations`] | migrate the database, rotate the BotPassword key |
 //! | reports | [`reports`] | dashboard, logs, usage metrics, health |
 
+mod branch_cache;
 mod error;
 
 pub mod credentials;
@@ -75,6 +76,10 @@ pub struct App {
     vault: Option<Arc<Vault>>,
     runner_host: String,
     publisher: Publisher,
+    /// Each user's share of each forge host's hourly quota.
+    quota: crate::quota::QuotaShares,
+    /// What repository page views read, by branch head.
+    branches: Arc<branch_cache::BranchCache>,
 }
 
 impl std::fmt::Debug for App {
@@ -96,7 +101,14 @@ impl App {
             Arc::clone(&parts.store),
             parts.vault.clone(),
         );
+        let quota = crate::quota::QuotaShares::new(
+            Arc::clone(&parts.store),
+            Arc::clone(&forges),
+            crate::quota::QuotaPolicy::default(),
+        );
         Self {
+            quota,
+            branches: Arc::default(),
             store: parts.store,
             wiki: parts.wiki,
             forges,
@@ -111,6 +123,18 @@ impl App {
     #[must_use]
     pub fn with_runner_host(mut self, host: impl Into<String>) -> Self {
         self.runner_host = host.into();
+        self
+    }
+
+    /// The same use cases sharing each forge host's quota by `policy`
+    /// (`WIKISCRIPTSYNC_QUOTA_RESERVE_PERCENT`; the default otherwise).
+    #[must_use]
+    pub fn with_quota_policy(mut self, policy: crate::quota::QuotaPolicy) -> Self {
+        self.quota = crate::quota::QuotaShares::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.forges),
+            policy,
+        );
         self
     }
 
@@ -150,6 +174,7 @@ impl App {
             bot,
             runner_host: self.runner_host.clone(),
             retention_days,
+            quota: self.quota.policy(),
         }
     }
 

@@ -7,16 +7,13 @@ use chrono::Utc;
 
 use super::{App, Field, UseCaseError, UseCaseResult};
 use crate::forge::{
-    CommitSha, ForgeError, Missing, RepoLocator, TreeFile, Usage, is_branch_name, near_matches,
+    CommitSha, ForgeError, HeadProbe, Missing, RepoLocator, TreeFile, Usage, is_branch_name,
+    near_matches,
 };
 use crate::monitor::{RepositoryCheckSettings, RepositoryChecker, RepositoryRunReport};
 use crate::store::{
-    MappingScope, MappingStatus, Repository, RepositoryId, StoreError, WatchedFile,
+    MappingScope, MappingStatus, Repository, RepositoryId, StoreError, UserId, WatchedFile,
 };
-
-/// Requests per forge host left unspent by checks a person starts: without a token GitHub
-/// allows only 60 an hour, so the hourly job's reserve of 100 would refuse every such check.
-pub const INTERACTIVE_QUOTA_RESERVE: u64 = 5;
 
 /// A repository with what the user tracks in it.
 #[derive(Debug, Clone)]
@@ -60,24 +57,29 @@ pub enum CheckNowOutcome {
     Failed,
     /// Not checked: the forge quota is down to the reserve.
     Reserve,
+    /// Not checked: the user's share of the forge's requests for this hour is spent.
+    Share,
     /// Not checked: another runner (the scheduled job) holds the repository's lease.
     Busy,
 }
 
 impl CheckNowOutcome {
     /// Every outcome.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Unchanged,
         Self::Moved,
         Self::FirstCheck,
         Self::Failed,
         Self::Reserve,
+        Self::Share,
         Self::Busy,
     ];
 
     fn of(report: &RepositoryRunReport) -> Self {
         if report.checked == 0 {
-            if report.reserve_reached.is_empty() {
+            if !report.shares_spent.is_empty() {
+                Self::Share
+            } else if report.reserve_reached.is_empty() {
                 Self::Busy
             } else {
                 Self::Reserve
@@ -101,6 +103,7 @@ impl CheckNowOutcome {
             Self::FirstCheck => "first",
             Self::Failed => "failed",
             Self::Reserve => "reserve",
+            Self::Share => "share",
             Self::Busy => "busy",
         }
     }
@@ -128,6 +131,10 @@ impl CheckNowOutcome {
             Self::Reserve => {
                 "Not checked: the forge's request quota for this hour is nearly spent. The \
                  hourly check will check it once the quota is back."
+            }
+            Self::Share => {
+                "Not checked: your share of this forge's requests for this hour is spent. Checks \
+                 of your repositories there resume when the next hour begins."
             }
             Self::Busy => {
                 "Not checked now: the scheduled check is checking this repository at this \
@@ -157,16 +164,33 @@ impl App {
             .map_err(|e| UseCaseError::invalid(Field::Url, format!("The URL `{url}`: {e}")))
     }
 
-    /// The repository a URL names and its default branch (one request), to offer the branch
-    /// before the repository is added.
-    pub async fn default_branch(&self, url: &str) -> UseCaseResult<(RepoLocator, String)> {
+    /// The repository a URL names and its default branch (one request, counted against the
+    /// user's share of the host), to offer the branch before the repository is added.
+    pub async fn default_branch(
+        &self,
+        user: UserId,
+        url: &str,
+    ) -> UseCaseResult<(RepoLocator, String)> {
         let locator = self.parse_repository_url(url)?;
-        let branch = self
-            .forges
-            .default_branch(&locator, &mut Usage::default())
-            .await
-            .map_err(|e| repository_error(&locator, e))?;
+        self.require_share(user, &locator).await?;
+        let mut usage = Usage::default();
+        let branch = self.forges.default_branch(&locator, &mut usage).await;
+        self.quota.record(user, &locator, &usage).await?;
+        let branch = branch.map_err(|e| repository_error(&locator, e))?;
         Ok((locator, branch))
+    }
+
+    /// Refuses, before any request, when the user's share of the repository's forge host for
+    /// this hour is spent (see [`crate::quota`]).
+    pub(crate) async fn require_share(
+        &self,
+        user: UserId,
+        locator: &RepoLocator,
+    ) -> UseCaseResult<()> {
+        self.quota
+            .check(user, locator)
+            .await?
+            .map_err(UseCaseError::ShareSpent)
     }
 
     /// Tracks a repository at a branch: the one given, else the one in a `/tree/` URL, else the
@@ -183,16 +207,13 @@ impl App {
         if let Some(branch) = given {
             validate_branch_name(branch)?;
         }
+        self.require_share(user, &locator).await?;
         let mut usage = Usage::default();
-        let branch = match given.map(str::to_owned).or_else(|| locator.branch.clone()) {
-            Some(branch) => branch,
-            None => self
-                .forges
-                .default_branch(&locator, &mut usage)
-                .await
-                .map_err(|e| repository_error(&locator, e))?,
-        };
-        self.require_branch(&locator, &branch, &mut usage).await?;
+        let branch = self
+            .existing_branch(&locator, given.map(str::to_owned), &mut usage)
+            .await;
+        self.quota.record(user, &locator, &usage).await?;
+        let branch = branch?;
         let new = crate::repository::new_repository(&locator, branch);
         match self.store.add_repository(user, &new, Utc::now()).await {
             Ok(repository) => Ok(repository),
@@ -202,6 +223,25 @@ impl App {
             ))),
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// The branch given (else the one in the URL, else the default branch), which must exist.
+    async fn existing_branch(
+        &self,
+        locator: &RepoLocator,
+        given: Option<String>,
+        usage: &mut Usage,
+    ) -> UseCaseResult<String> {
+        let branch = match given.or_else(|| locator.branch.clone()) {
+            Some(branch) => branch,
+            None => self
+                .forges
+                .default_branch(locator, usage)
+                .await
+                .map_err(|e| repository_error(locator, e))?,
+        };
+        self.require_branch(locator, &branch, usage).await?;
+        Ok(branch)
     }
 
     /// Refuses a branch that does not exist, naming the default branch and the branches whose
@@ -293,23 +333,60 @@ impl App {
         })
     }
 
-    /// The publishable files at the head of the repository's branch (a head request and a
-    /// tree request), to choose which to watch.
+    /// The publishable files at the head of the repository's branch, to choose which to
+    /// watch: a conditional head probe, and a tree request only when the head is not the one
+    /// these files were last read at (by any user: the repositories are public). Counted
+    /// against the repository's user's share of the host, and refused when it is spent.
     pub async fn branch_files(&self, repository: &Repository) -> UseCaseResult<BranchFiles> {
         let locator = self.locator(repository)?;
+        let user = repository.user_id;
+        self.require_share(user, &locator).await?;
         let mut usage = Usage::default();
-        let head = self
+        let files = self
+            .read_branch_files(&locator, &repository.branch, &mut usage)
+            .await;
+        self.quota.record(user, &locator, &usage).await?;
+        files
+    }
+
+    async fn read_branch_files(
+        &self,
+        locator: &RepoLocator,
+        branch: &str,
+        usage: &mut Usage,
+    ) -> UseCaseResult<BranchFiles> {
+        let cached = self.branches.get(locator, branch);
+        let probe = self
             .forges
-            .head(&locator, &repository.branch, None, &mut usage)
+            .head(locator, branch, cached.as_ref().map(|c| &c.head), usage)
             .await
-            .map_err(|e| repository_error(&locator, e))?;
+            .map_err(|e| repository_error(locator, e))?;
+        if let Some(cached) = cached
+            && cached.head.sha == *probe.sha()
+        {
+            return Ok(BranchFiles {
+                head: cached.head.sha,
+                files: cached.files,
+            });
+        }
         let files = self
             .forges
-            .publishable_files(&locator, head.sha(), &mut usage)
+            .publishable_files(locator, probe.sha(), usage)
             .await
-            .map_err(|e| repository_error(&locator, e))?;
+            .map_err(|e| repository_error(locator, e))?;
+        let validator = match &probe {
+            HeadProbe::Moved { validator, .. } => validator.clone(),
+            HeadProbe::NotModified { .. } => None,
+        };
+        self.branches.put(
+            locator,
+            branch,
+            probe.sha().clone(),
+            validator,
+            files.clone(),
+        );
         Ok(BranchFiles {
-            head: head.sha().clone(),
+            head: probe.sha().clone(),
             files,
         })
     }
@@ -341,7 +418,9 @@ impl App {
         // `check_one` makes the repository due only when it is this user's: another user's id
         // comes back as `None` below, with no separate ownership read first.
         let mut settings = RepositoryCheckSettings::new(self.runner_id(runner));
-        settings.quota_reserve = INTERACTIVE_QUOTA_RESERVE;
+        settings.quota = self.quota.policy();
+        // The reserve is kept for what people do, and this is that; the user's share applies.
+        settings.leave_reserve = false;
         let checker =
             RepositoryChecker::new(Arc::clone(&self.store), Arc::clone(&self.forges), settings);
         match checker.check_one(user, id).await {

@@ -133,7 +133,8 @@ pub(crate) async fn open_app(settings: &Settings, sends_requests: bool) -> Resul
         forges: Arc::new(forges),
         vault,
         runner_host: settings.runner_host.clone(),
-    }))
+    })
+    .with_quota_policy(settings.forge.quota))
 }
 
 pub(crate) async fn run(command: ManageCommand, settings: &Settings) -> Result<Exit, Failure> {

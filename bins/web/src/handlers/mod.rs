@@ -50,6 +50,7 @@ pub fn refused(err: UseCaseError, fields: &[&'static str]) -> AppResult<FormErro
             Ok(FormError { message, field })
         }
         UseCaseError::Conflict(message) => Ok(FormError::general(message)),
+        UseCaseError::ShareSpent(spent) => Ok(FormError::general(spent.to_string())),
         other => Err(AppError::from(other)),
     }
 }
