@@ -192,14 +192,16 @@ impl QuotaShares {
         })
     }
 
-    /// Refuses when `user`'s share of the host is spent (before a request made for them).
+    /// Refuses when `user`'s share of the host has no room for `requests` more (before
+    /// requests made for them).
     pub async fn check(
         &self,
         user: UserId,
         locator: &RepoLocator,
+        requests: u64,
     ) -> Result<Result<(), ShareSpent>, StoreError> {
         let standing = self.standing(user, locator).await?;
-        Ok(standing.refusal(user, 1).map_or(Ok(()), Err))
+        Ok(standing.refusal(user, requests).map_or(Ok(()), Err))
     }
 
     /// Counts what requests made for `user` cost against their share of the host.

@@ -262,3 +262,28 @@ async fn a_spent_share_refuses_page_views_and_checks_naming_the_host_and_when_it
     assert!(outcome.is_success(), "{outcome:?}");
     assert!(app.branch_files(&theirs).await.is_ok());
 }
+
+#[tokio::test]
+async fn every_repository_skipped_for_a_spent_share_is_counted_with_checks_in_parallel() {
+    let github = FakeGitHub::start().await;
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    let mallory = user(store.as_ref(), "Mallory").await;
+    for (i, added) in times(20).iter().enumerate() {
+        let name = format!("mallory/r{i}");
+        github.add_repo(&name, [("x.js", "1")]);
+        track(store.as_ref(), mallory, &github, &name, &["x.js"], *added).await;
+    }
+    anonymous_limit_seen(store.as_ref(), &github, 60).await;
+    spend(store.as_ref(), mallory, 54).await;
+    let checker = RepositoryChecker::new(
+        Arc::clone(&store),
+        forges(github.config_builder()),
+        repo_settings("runner", 8),
+    );
+    let report = checker.run().await.unwrap();
+    assert_eq!(report.checked, 0, "{}", report.summary());
+    assert_eq!(report.shares_spent.len(), 1);
+    assert_eq!(report.shares_spent[0].skipped, 20, "{}", report.summary());
+    assert_eq!(github.stats().requests, 0);
+}

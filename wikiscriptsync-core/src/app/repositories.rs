@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
+use super::branch_cache::CachedBranch;
 use super::{App, Field, UseCaseError, UseCaseResult};
 use crate::forge::{
     CommitSha, ForgeError, HeadProbe, Missing, RepoLocator, TreeFile, Usage, is_branch_name,
@@ -172,7 +173,7 @@ impl App {
         url: &str,
     ) -> UseCaseResult<(RepoLocator, String)> {
         let locator = self.parse_repository_url(url)?;
-        self.require_share(user, &locator).await?;
+        self.require_share(user, &locator, 1).await?;
         let mut usage = Usage::default();
         let branch = self.forges.default_branch(&locator, &mut usage).await;
         self.quota.record(user, &locator, &usage).await?;
@@ -181,14 +182,15 @@ impl App {
     }
 
     /// Refuses, before any request, when the user's share of the repository's forge host for
-    /// this hour is spent (see [`crate::quota`]).
+    /// this hour has no room for `requests` more (see [`crate::quota`]).
     pub(crate) async fn require_share(
         &self,
         user: UserId,
         locator: &RepoLocator,
+        requests: u64,
     ) -> UseCaseResult<()> {
         self.quota
-            .check(user, locator)
+            .check(user, locator, requests)
             .await?
             .map_err(UseCaseError::ShareSpent)
     }
@@ -207,7 +209,13 @@ impl App {
         if let Some(branch) = given {
             validate_branch_name(branch)?;
         }
-        self.require_share(user, &locator).await?;
+        // The branch's head, and the default branch when none is given.
+        let requests = if given.is_some() || locator.branch.is_some() {
+            1
+        } else {
+            2
+        };
+        self.require_share(user, &locator, requests).await?;
         let mut usage = Usage::default();
         let branch = self
             .existing_branch(&locator, given.map(str::to_owned), &mut usage)
@@ -340,10 +348,13 @@ impl App {
     pub async fn branch_files(&self, repository: &Repository) -> UseCaseResult<BranchFiles> {
         let locator = self.locator(repository)?;
         let user = repository.user_id;
-        self.require_share(user, &locator).await?;
+        let cached = self.branches.get(&locator, &repository.branch);
+        // Unknown to the cache: the head probe and the tree request.
+        let requests = if cached.is_some() { 1 } else { 2 };
+        self.require_share(user, &locator, requests).await?;
         let mut usage = Usage::default();
         let files = self
-            .read_branch_files(&locator, &repository.branch, &mut usage)
+            .read_branch_files(&locator, &repository.branch, cached, &mut usage)
             .await;
         self.quota.record(user, &locator, &usage).await?;
         files
@@ -353,9 +364,9 @@ impl App {
         &self,
         locator: &RepoLocator,
         branch: &str,
+        cached: Option<CachedBranch>,
         usage: &mut Usage,
     ) -> UseCaseResult<BranchFiles> {
-        let cached = self.branches.get(locator, branch);
         let probe = self
             .forges
             .head(locator, branch, cached.as_ref().map(|c| &c.head), usage)

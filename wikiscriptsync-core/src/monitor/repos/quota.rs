@@ -116,19 +116,18 @@ impl RepositoryChecker {
             quota.shares.insert(host.to_owned(), share);
             let running = quota.in_flight.get(&key).copied().unwrap_or(0);
             if spent.saturating_add(running) >= share {
-                quota.spent.insert(
-                    key,
-                    UserShareSpent {
-                        spent: ShareSpent {
-                            user,
-                            host: host.to_owned(),
-                            share,
-                            spent: spent.saturating_add(running),
-                            resumes_at,
-                        },
-                        skipped: 0,
+                // Checks that ran concurrently may find it spent too: the first one's note
+                // stays, with the repositories skipped so far.
+                quota.spent.entry(key).or_insert(UserShareSpent {
+                    spent: ShareSpent {
+                        user,
+                        host: host.to_owned(),
+                        share,
+                        spent: spent.saturating_add(running),
+                        resumes_at,
                     },
-                );
+                    skipped: 0,
+                });
                 return Ok(false);
             }
         }
