@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
-use crate::forge::{Forge, RepoLocator, Usage};
-use crate::store::{ForgeQuotaUse, Store, StoreError, UserId};
+use crate::forge::{Forge, RateLimitSnapshot, RepoLocator, Usage};
+use crate::store::{ApiQuotaSnapshot, ForgeQuotaUse, Store, StoreError, UserId};
 
 /// The default of `WIKISCRIPTSYNC_QUOTA_RESERVE_PERCENT`.
 pub const DEFAULT_RESERVE_PERCENT: u8 = 10;
@@ -204,13 +204,17 @@ impl QuotaShares {
         Ok(standing.refusal(user, requests).map_or(Ok(()), Err))
     }
 
-    /// Counts what requests made for `user` cost against their share of the host.
+    /// Counts what requests made for `user` cost against their share of the host, and logs
+    /// the host's latest rate-limit snapshot, so every process (the CLI's too) knows its limit.
     pub async fn record(
         &self,
         user: UserId,
         locator: &RepoLocator,
         usage: &Usage,
     ) -> Result<(), StoreError> {
+        if let Some(row) = usage.latest_snapshot().and_then(quota_row) {
+            self.store.record_api_quota(&row).await?;
+        }
         record(self.store.as_ref(), user, &locator.web_host(), usage).await
     }
 }
@@ -233,6 +237,22 @@ pub(crate) async fn record(
             recorded_at: Utc::now(),
         })
         .await
+}
+
+/// A forge snapshot as a quota log row (snapshots without numbers are not worth a row).
+pub(crate) fn quota_row(snapshot: &RateLimitSnapshot) -> Option<ApiQuotaSnapshot> {
+    let (limit, remaining) = (snapshot.limit?, snapshot.remaining?);
+    Some(ApiQuotaSnapshot {
+        host: snapshot.host.clone(),
+        resource: snapshot
+            .resource
+            .clone()
+            .unwrap_or_else(|| "core".to_owned()),
+        limit: i64::try_from(limit).unwrap_or(i64::MAX),
+        remaining: i64::try_from(remaining).unwrap_or(i64::MAX),
+        reset_at: snapshot.reset_at.map(DateTime::<Utc>::from),
+        recorded_at: DateTime::<Utc>::from(snapshot.observed_at),
+    })
 }
 
 #[cfg(test)]

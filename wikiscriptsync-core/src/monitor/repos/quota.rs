@@ -1,7 +1,6 @@
 //! The checker's quota bookkeeping for one run: the per-host reserve (a share of the host's
 //! own limit) that stops a host for the rest of the run, each user's share of a host (their
-//! repositories there wait once it is spent, other users' are still checked), and the quota
-//! log rows made from the forge's rate-limit snapshots.
+//! repositories there wait once it is spent, other users' are still checked).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, PoisonError};
@@ -10,9 +9,10 @@ use std::time::SystemTime;
 use chrono::{DateTime, Utc};
 
 use super::{Checked, RepositoryChecker, ReserveReached, UserShareSpent};
-use crate::forge::{RateLimitSnapshot, RepoLocator};
+use crate::forge::RepoLocator;
+pub(super) use crate::quota::quota_row;
 use crate::quota::{ShareSpent, hour_of};
-use crate::store::{ApiQuotaSnapshot, StoreError, UserId};
+use crate::store::{StoreError, UserId};
 
 /// Per-run state shared by the tasks: which hosts are out of quota, and which users' shares.
 #[derive(Default)]
@@ -164,20 +164,4 @@ impl RepositoryChecker {
 
 fn reset_passed(reset_at: Option<SystemTime>) -> bool {
     reset_at.is_some_and(|r| r <= SystemTime::now())
-}
-
-/// A forge snapshot as a quota log row (snapshots without numbers are not worth a row).
-pub(crate) fn quota_row(snapshot: &RateLimitSnapshot) -> Option<ApiQuotaSnapshot> {
-    let (limit, remaining) = (snapshot.limit?, snapshot.remaining?);
-    Some(ApiQuotaSnapshot {
-        host: snapshot.host.clone(),
-        resource: snapshot
-            .resource
-            .clone()
-            .unwrap_or_else(|| "core".to_owned()),
-        limit: i64::try_from(limit).unwrap_or(i64::MAX),
-        remaining: i64::try_from(remaining).unwrap_or(i64::MAX),
-        reset_at: snapshot.reset_at.map(DateTime::<Utc>::from),
-        recorded_at: DateTime::<Utc>::from(snapshot.observed_at),
-    })
 }
