@@ -1,6 +1,7 @@
 //! The scheduled jobs, shared by the `wikiscriptsync-jobs` binary and the CLI: the services
 //! built from the [`Settings`], one function per job (check, then notify), and a local
-//! scheduler that runs all three on their intervals until told to stop.
+//! scheduler that runs all three on their intervals until told to stop, then gives back the
+//! claims of the run it cut short.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -132,8 +133,18 @@ pub async fn check_updates_selected(
     selection: &Selection<RepositoryId>,
     progress: Option<ProgressSink>,
 ) -> Result<RepositoryJobReport, JobError> {
-    let mut settings =
-        RepositoryCheckSettings::new(runner_id("check-updates", &services.runner_host));
+    let owner = runner_id("check-updates", &services.runner_host);
+    check_repositories_as(services, selection, progress, owner).await
+}
+
+/// `check-updates` claiming as `owner`.
+async fn check_repositories_as(
+    services: &Services,
+    selection: &Selection<RepositoryId>,
+    progress: Option<ProgressSink>,
+    owner: String,
+) -> Result<RepositoryJobReport, JobError> {
+    let mut settings = RepositoryCheckSettings::new(owner);
     settings.quota = services.quota;
     let mut checker = RepositoryChecker::new(
         Arc::clone(&services.store),
@@ -169,10 +180,21 @@ pub async fn check_wiki_updates_selected(
     selection: &Selection<PageMonitorId>,
     progress: Option<ProgressSink>,
 ) -> Result<PageJobReport, JobError> {
+    let owner = runner_id("check-wiki-updates", &services.runner_host);
+    check_pages_as(services, selection, progress, owner).await
+}
+
+/// `check-wiki-updates` claiming as `owner`.
+async fn check_pages_as(
+    services: &Services,
+    selection: &Selection<PageMonitorId>,
+    progress: Option<ProgressSink>,
+    owner: String,
+) -> Result<PageJobReport, JobError> {
     let mut watcher = PageWatcher::new(
         Arc::clone(&services.store),
         Arc::clone(&services.wiki),
-        PageCheckSettings::new(runner_id("check-wiki-updates", &services.runner_host)),
+        PageCheckSettings::new(owner),
     );
     if let Some(sink) = progress {
         watcher = watcher.with_progress(sink);
@@ -219,8 +241,9 @@ impl Default for Schedule {
 
 /// Runs the three jobs on their intervals (each once at start) until `shutdown` completes.
 /// A job that fails is reported and tried again at its next tick; a job still running at
-/// shutdown is cancelled, which is safe: every check is one transaction and claims expire.
-/// `report` receives one line per job run.
+/// shutdown is cancelled, which is safe: every check is one transaction. The claims the
+/// scheduler still holds are then given back, so the next run (or a check started by hand)
+/// need not wait out their leases. `report` receives one line per job run.
 pub async fn run_scheduler(
     services: &Services,
     schedule: Schedule,
@@ -238,6 +261,9 @@ pub async fn run_scheduler(
         // Said once, not after every run.
         report(&NotifyReport::default().summary());
     }
+    // One claim owner per job for the scheduler's life, so that its claims can be given back.
+    let repository_owner = runner_id("check-updates", &services.runner_host);
+    let page_owner = runner_id("check-wiki-updates", &services.runner_host);
     let with_notifications = |checks: String, notifications: &NotifyReport| {
         if notifications.enabled {
             format!("{checks}; {}", notifications.summary())
@@ -250,14 +276,14 @@ pub async fn run_scheduler(
             () = &mut shutdown => break,
             _ = repositories.tick() => tokio::select! {
                 () = &mut shutdown => break,
-                result = check_updates(services, None) => match result {
+                result = check_repositories_as(services, &Selection::Due, None, repository_owner.clone()) => match result {
                     Ok(r) => with_notifications(r.checks.summary(), &r.notifications),
                     Err(err) => format!("check-updates failed: {err}"),
                 },
             },
             _ = pages.tick() => tokio::select! {
                 () = &mut shutdown => break,
-                result = check_wiki_updates(services, None) => match result {
+                result = check_pages_as(services, &Selection::Due, None, page_owner.clone()) => match result {
                     Ok(r) => with_notifications(r.checks.summary(), &r.notifications),
                     Err(err) => format!("check-wiki-updates failed: {err}"),
                 },
@@ -271,6 +297,21 @@ pub async fn run_scheduler(
             },
         };
         report(&line);
+    }
+    let mut released = 0;
+    for owner in [&repository_owner, &page_owner] {
+        match services.store.release_all_claims(owner).await {
+            Ok(n) => released += n,
+            Err(err) => report(&format!(
+                "scheduler: could not give back the claims of {owner} ({err}); they expire with \
+                 their leases"
+            )),
+        }
+    }
+    if released > 0 {
+        report(&format!(
+            "scheduler: gave back {released} claims of the run cut short (due again at once)"
+        ));
     }
     report("scheduler: stopping (shutdown requested)");
 }

@@ -138,6 +138,19 @@ pub fn forges_with_contact(settings: &Settings, contact: &str) -> Result<Forges,
     Ok(Forges::new(config)?)
 }
 
+/// The web app's forge router: as [`forges_with_contact`], but a rate limit fails fast instead
+/// of being slept out. A web request waits for nobody's quota: sleeping would hold the host's
+/// request slot (and the page slot) for up to the forge's `Retry-After`, while every other
+/// request to that host queued behind it. The jobs wait; a person is told when to retry.
+pub fn web_forges_with_contact(settings: &Settings, contact: &str) -> Result<Forges, SetupError> {
+    let config = settings
+        .forge
+        .builder(forge::user_agent(contact)?)
+        .rate_limit_waits(forge::RateLimitWaits::FailFast)
+        .build()?;
+    Ok(Forges::new(config)?)
+}
+
 /// The local user the CLI publishes as: keyed by the bot account's user name (the part of
 /// `User@BotName` before `@`) with the central id `cli:<User>`, so that a CLI user never
 /// collides with a web user (whose central id is the numeric OAuth `sub`). The CLI's publish
@@ -210,6 +223,18 @@ mod tests {
         .unwrap();
         let forges = forges(&settings).unwrap();
         assert!(forges.config().github().token.is_some());
+        assert_eq!(
+            forges.config().rate_limit_waits(),
+            forge::RateLimitWaits::WaitAndRetry,
+            "the jobs sleep out a short rate limit"
+        );
+        let web = web_forges_with_contact(&settings, "ops@example.org").unwrap();
+        assert_eq!(
+            web.config().rate_limit_waits(),
+            forge::RateLimitWaits::FailFast,
+            "a web request never sleeps out a rate limit"
+        );
+        assert!(web.config().github().token.is_some());
         assert!(forges.config().user_agent().contains("ops@example.org"));
         let client = wiki_client(&settings, true).unwrap();
         assert!(mw::WikiApi::parse_wiki(&client, "http://127.0.0.1:8080").is_ok());

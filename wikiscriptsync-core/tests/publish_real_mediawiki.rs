@@ -647,3 +647,222 @@ impl WikiSession for RacingSession {
         self.inner.post_talk_notice(notice).await
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_whose_answer_is_lost_is_resolved_from_the_real_page() {
+    let Some(real) = Real::start("answer-lost").await else {
+        return;
+    };
+    let page = gadget_title();
+    let title = Title::parse(&page).unwrap();
+    let mut create = EditRequest::new(title.clone(), "// before\n", "setup");
+    create.create = mw::CreatePolicy::MayCreate;
+    real.admin_session().await.edit(&create).await.unwrap();
+
+    // The edit reaches the wiki and lands; its answer never comes back.
+    let landed = Publisher::new(
+        Arc::new(LosingWiki {
+            inner: real.client.clone(),
+            mode: Lose::AfterSending,
+        }),
+        real.forges.clone(),
+        real.store.clone(),
+        Some(real.vault.clone()),
+    );
+    let report = landed
+        .publish(common_ad_hoc(&real, &page), opts(false, false))
+        .await
+        .unwrap();
+    let live = real.admin_session().await.probe(&title).await.unwrap();
+    let revision = live.page.revision_id.unwrap();
+    assert_eq!(report.new_revision(), Some(revision), "{report:?}");
+    assert!(
+        report.message.contains("answer was lost"),
+        "{}",
+        report.message
+    );
+    assert!(text::same_page_text(&real.live_text(&page).await, V1));
+    let log = real
+        .store
+        .publish_log(
+            real.user,
+            wikiscriptsync_core::store::PublishLogFilter::All,
+            wikiscriptsync_core::store::PageRequest::first(10),
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(
+        log[0].entry.new_revid,
+        Some(i64::try_from(revision).unwrap())
+    );
+
+    // The connection dies before the edit reaches the wiki: recorded as not applied.
+    real.github
+        .commit(REPO, "main", [(PATH, Some("// v2 from the repository\n"))]);
+    let lost = Publisher::new(
+        Arc::new(LosingWiki {
+            inner: real.client.clone(),
+            mode: Lose::BeforeSending,
+        }),
+        real.forges.clone(),
+        real.store.clone(),
+        Some(real.vault.clone()),
+    );
+    let failure = lost
+        .publish(common_ad_hoc(&real, &page), opts(false, false))
+        .await
+        .unwrap_err();
+    assert_eq!(failure.error.code(), "edit_not_applied", "{failure}");
+    assert!(
+        failure
+            .to_string()
+            .contains(&format!("still at revision {revision}")),
+        "{failure}"
+    );
+    assert!(text::same_page_text(&real.live_text(&page).await, V1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_retried_after_its_first_try_landed_records_the_revision_that_try_made() {
+    let Some(real) = Real::start("retried-edit").await else {
+        return;
+    };
+    let page = gadget_title();
+    let title = Title::parse(&page).unwrap();
+    let mut create = EditRequest::new(title.clone(), "// before\n", "setup");
+    create.create = mw::CreatePolicy::MayCreate;
+    real.admin_session().await.edit(&create).await.unwrap();
+    let base = real
+        .admin_session()
+        .await
+        .probe(&title)
+        .await
+        .unwrap()
+        .page
+        .revision_id
+        .unwrap();
+
+    // The first try lands but its answer is a proxy's 503; the client's retry then hears
+    // "no change" from MediaWiki (our own edit since the base is no conflict).
+    let retrying = Publisher::new(
+        Arc::new(LosingWiki {
+            inner: real.client.clone(),
+            mode: Lose::FirstOfTwo,
+        }),
+        real.forges.clone(),
+        real.store.clone(),
+        Some(real.vault.clone()),
+    );
+    let report = retrying
+        .publish(common_ad_hoc(&real, &page), opts(false, false))
+        .await
+        .unwrap();
+    let live = real.admin_session().await.probe(&title).await.unwrap();
+    let revision = live.page.revision_id.unwrap();
+    assert_ne!(revision, base, "the first try landed");
+    assert_eq!(report.new_revision(), Some(revision), "{report:?}");
+    assert!(report.message.contains("earlier try"), "{}", report.message);
+}
+
+/// How [`LosingWiki`] loses the answer to an edit.
+#[derive(Clone, Copy)]
+enum Lose {
+    /// The connection dies after the request got through.
+    AfterSending,
+    /// The connection dies before the request got through.
+    BeforeSending,
+    /// The request gets through, its answer is lost, and it is sent again (the client's
+    /// retry after a 503): the second answer is returned.
+    FirstOfTwo,
+}
+
+/// A client whose sessions lose the answer to every edit, as [`Lose`] says.
+struct LosingWiki {
+    inner: Arc<ActionApiClient>,
+    mode: Lose,
+}
+
+#[async_trait]
+impl WikiApi for LosingWiki {
+    fn parse_wiki(&self, input: &str) -> Result<WikiUrl, mw::Error> {
+        self.inner.parse_wiki(input)
+    }
+    fn parse_address(&self, input: &str) -> Result<mw::WikiAddress, mw::Error> {
+        WikiApi::parse_address(self.inner.as_ref(), input)
+    }
+    async fn resolve_wiki(&self, input: &str) -> Result<mw::WikiIdentity, mw::Error> {
+        WikiApi::resolve_wiki(self.inner.as_ref(), input).await
+    }
+    async fn login(
+        &self,
+        wiki: &WikiUrl,
+        credentials: BotPassword,
+    ) -> Result<Arc<dyn WikiSession>, mw::Error> {
+        let session = WikiApi::login(self.inner.as_ref(), wiki, credentials).await?;
+        Ok(Arc::new(LosingSession {
+            inner: session,
+            mode: self.mode,
+        }))
+    }
+    fn anonymous(&self, wiki: &WikiUrl) -> Result<Arc<dyn WikiSession>, mw::Error> {
+        WikiApi::anonymous(self.inner.as_ref(), wiki)
+    }
+    fn request_count(&self) -> u64 {
+        WikiApi::request_count(self.inner.as_ref())
+    }
+}
+
+struct LosingSession {
+    inner: Arc<dyn WikiSession>,
+    mode: Lose,
+}
+
+#[async_trait]
+impl WikiSession for LosingSession {
+    fn wiki(&self) -> &WikiUrl {
+        self.inner.wiki()
+    }
+    fn user_name(&self) -> Option<String> {
+        self.inner.user_name()
+    }
+    fn request_count(&self) -> u64 {
+        self.inner.request_count()
+    }
+    async fn user_info(&self) -> Result<UserInfo, mw::Error> {
+        self.inner.user_info().await
+    }
+    async fn lookup_revisions(&self, titles: &[String]) -> Result<Vec<PageLookup>, mw::Error> {
+        self.inner.lookup_revisions(titles).await
+    }
+    async fn page_text(
+        &self,
+        title: &Title,
+        revision: Option<u64>,
+    ) -> Result<Option<PageText>, mw::Error> {
+        self.inner.page_text(title, revision).await
+    }
+    async fn probe(&self, title: &Title) -> Result<Probe, mw::Error> {
+        self.inner.probe(title).await
+    }
+    async fn edit(&self, request: &EditRequest) -> Result<EditOutcome, mw::Error> {
+        match self.mode {
+            Lose::AfterSending => {
+                self.inner.edit(request).await?;
+            }
+            Lose::BeforeSending => {}
+            Lose::FirstOfTwo => {
+                self.inner.edit(request).await?;
+                return self.inner.edit(request).await;
+            }
+        }
+        Err(mw::Error::Network {
+            wiki: self.inner.wiki().host(),
+            detail: "connection reset by peer (injected)".to_owned(),
+        })
+    }
+    async fn post_talk_notice(&self, notice: &TalkNotice) -> Result<TalkNoticeOutcome, mw::Error> {
+        self.inner.post_talk_notice(notice).await
+    }
+}

@@ -107,6 +107,20 @@ impl Default for RetryPolicy {
     }
 }
 
+/// What a client does when a forge asks it to wait a while (a secondary rate limit with a
+/// `Retry-After` within [`RetryPolicy::max_wait`]). Waiting holds the host's request slot, so
+/// every other request to that host waits too: right for the scheduled jobs, wrong where a
+/// person waits for a page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RateLimitWaits {
+    /// Sleep out the wait (up to [`RetryPolicy::max_wait`]) and retry: the jobs.
+    #[default]
+    WaitAndRetry,
+    /// Return [`crate::ForgeError::RateLimited`] at once, saying when to retry; the host is
+    /// not asked again before then (the web app).
+    FailFast,
+}
+
 /// Everything the forge clients need. Build with [`ForgeConfig::builder`].
 #[derive(Debug, Clone)]
 pub struct ForgeConfig {
@@ -118,6 +132,7 @@ pub struct ForgeConfig {
     pub(crate) request_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) retry: RetryPolicy,
+    pub(crate) rate_limit_waits: RateLimitWaits,
     pub(crate) max_file_bytes: u64,
     pub(crate) per_host_concurrency: usize,
     pub(crate) max_tree_requests: u32,
@@ -135,6 +150,7 @@ impl ForgeConfig {
             request_timeout: Duration::from_secs(20),
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            rate_limit_waits: RateLimitWaits::default(),
             max_file_bytes: MAX_FILE_BYTES,
             per_host_concurrency: 1,
             max_tree_requests: 200,
@@ -159,6 +175,11 @@ impl ForgeConfig {
     /// The retry policy.
     pub fn retry(&self) -> &RetryPolicy {
         &self.retry
+    }
+
+    /// Whether the clients sleep out a rate limit's wait or fail fast.
+    pub fn rate_limit_waits(&self) -> RateLimitWaits {
+        self.rate_limit_waits
     }
 
     /// Largest file [`crate::Forge::file_content`] will return.
@@ -227,6 +248,7 @@ pub struct ForgeConfigBuilder {
     request_timeout: Duration,
     connect_timeout: Duration,
     retry: RetryPolicy,
+    rate_limit_waits: RateLimitWaits,
     max_file_bytes: u64,
     per_host_concurrency: usize,
     max_tree_requests: u32,
@@ -272,6 +294,12 @@ impl ForgeConfigBuilder {
     /// Retry bounds and backoff floors.
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Sleep out rate-limit waits (the default, for jobs) or fail fast (where a person waits).
+    pub fn rate_limit_waits(mut self, waits: RateLimitWaits) -> Self {
+        self.rate_limit_waits = waits;
         self
     }
 
@@ -363,6 +391,7 @@ impl ForgeConfigBuilder {
             request_timeout: self.request_timeout,
             connect_timeout: self.connect_timeout,
             retry: self.retry,
+            rate_limit_waits: self.rate_limit_waits,
             max_file_bytes: self.max_file_bytes,
             per_host_concurrency: self.per_host_concurrency,
             max_tree_requests: self.max_tree_requests,

@@ -19,6 +19,7 @@
 
 pub mod config;
 pub mod error;
+mod etag_cache;
 pub mod forge;
 pub mod github;
 pub mod gitlab;
@@ -32,7 +33,9 @@ pub mod testkit;
 mod transport;
 pub mod webhook;
 
-pub use config::{ConfigError, ForgeConfig, ForgeConfigBuilder, RetryPolicy, user_agent};
+pub use config::{
+    ConfigError, ForgeConfig, ForgeConfigBuilder, RateLimitWaits, RetryPolicy, user_agent,
+};
 pub use error::{ForgeError, ForgeResult, LimitKind, Missing};
 pub use forge::Forge;
 pub use github::GitHubForge;

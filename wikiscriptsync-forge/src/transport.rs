@@ -1,6 +1,7 @@
 //! The one place requests leave the crate: allow-listed hosts only, the configured User-Agent,
 //! authorization headers, serial-per-host gates, rate-limit bookkeeping and blocking, bounded
-//! backoff on 5xx / secondary limits / 429, the ETag cache and body size limits.
+//! backoff on 5xx / secondary limits / 429 (or, for clients where a person waits, failing fast),
+//! the ETag cache (bounded, see `etag_cache`) and body size limits.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -11,8 +12,9 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use tokio::sync::Semaphore;
 use url::Url;
 
-use crate::config::{ForgeConfig, RetryPolicy};
+use crate::config::{ForgeConfig, RateLimitWaits, RetryPolicy};
 use crate::error::{ForgeError, LimitKind};
+use crate::etag_cache::{EtagCache, EtagKey};
 use crate::instance::ForgeKind;
 use crate::instance::Token;
 use crate::instance::host_key;
@@ -66,25 +68,14 @@ struct HostGate {
     state: Mutex<HostState>,
 }
 
-#[derive(Hash, PartialEq, Eq)]
-struct EtagKey {
-    url: String,
-    accept: &'static str,
-    credential: String,
-}
-
-struct Cached {
-    etag: String,
-    body: Vec<u8>,
-}
-
 /// Shared HTTP machinery for both forges.
 pub(crate) struct Transport {
     client: reqwest::Client,
     allowed: Arc<Vec<Url>>,
     gates: Mutex<HashMap<String, Arc<HostGate>>>,
-    etags: Mutex<HashMap<EtagKey, Cached>>,
+    etags: Mutex<EtagCache>,
     retry: RetryPolicy,
+    waits: RateLimitWaits,
     per_host: usize,
 }
 
@@ -134,8 +125,9 @@ impl Transport {
             client,
             allowed,
             gates: Mutex::new(HashMap::new()),
-            etags: Mutex::new(HashMap::new()),
+            etags: Mutex::new(EtagCache::default()),
             retry: config.retry.clone(),
+            waits: config.rate_limit_waits,
             per_host: config.per_host_concurrency,
         })
     }
@@ -182,7 +174,7 @@ impl Transport {
             credential,
         };
         let cached_etag = if req.conditional {
-            lock(&self.etags).get(&cache_key).map(|c| c.etag.clone())
+            lock(&self.etags).etag(&cache_key)
         } else {
             None
         };
@@ -280,7 +272,11 @@ impl Transport {
                         });
                     }
                     Wait::For(duration) => {
-                        if attempt < self.retry.max_retries && duration <= self.retry.max_wait {
+                        // Sleeping holds the host's slot: only where nobody waits for a page.
+                        if self.waits == RateLimitWaits::WaitAndRetry
+                            && attempt < self.retry.max_retries
+                            && duration <= self.retry.max_wait
+                        {
                             tracing::warn!(%host, ?duration, "secondary rate limit; backing off");
                             tokio::time::sleep(duration).await;
                             attempt += 1;
@@ -333,21 +329,13 @@ impl Transport {
             if req.conditional {
                 let mut etags = lock(&self.etags);
                 if status == StatusCode::NOT_MODIFIED {
-                    if let Some(c) = etags.get(&cache_key)
-                        && Some(&c.etag) == validator.as_ref()
-                    {
-                        cached_body = Some(c.body.clone());
+                    if let Some(sent) = &validator {
+                        cached_body = etags.body_for(&cache_key, sent);
                     }
                 } else if status.is_success()
                     && let Some(e) = &etag
                 {
-                    etags.insert(
-                        cache_key,
-                        Cached {
-                            etag: e.clone(),
-                            body: body.clone(),
-                        },
-                    );
+                    etags.insert(cache_key, e.clone(), body.clone());
                 }
             }
             let etag = if status == StatusCode::NOT_MODIFIED {

@@ -7,6 +7,11 @@ use crate::wiki::AllowList;
 /// The most requests we ever allow in flight to one wiki (Wikimedia's published guidance).
 pub const MAX_IN_FLIGHT_CAP: usize = 3;
 
+/// The largest answer a wiki may send unless [`ClientConfig::max_response_bytes`] says
+/// otherwise: a page holds at most 2 MiB, and its JSON-escaped text in an answer (or the
+/// revisions of 50 pages) stays well below this.
+pub const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Why a configuration was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -135,6 +140,8 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Which hosts may be contacted.
     pub allow_list: AllowList,
+    /// The largest answer read; a larger one is refused ([`crate::Error::TooLarge`]).
+    pub max_response_bytes: u64,
 }
 
 impl ClientConfig {
@@ -148,6 +155,7 @@ impl ClientConfig {
             max_in_flight: 1,
             retry: RetryPolicy::default(),
             allow_list: AllowList::wikimedia(),
+            max_response_bytes: MAX_RESPONSE_BYTES,
         }
     }
 

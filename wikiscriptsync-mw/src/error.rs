@@ -170,6 +170,17 @@ pub enum Error {
         /// What was wrong.
         detail: String,
     },
+    /// The answer was larger than the client reads ([`crate::ClientConfig::max_response_bytes`]).
+    #[error(
+        "{wiki} sent an answer larger than {limit} bytes, more than any answer we ask for; we \
+         stopped reading it (the wiki or a proxy may be misbehaving), try again later"
+    )]
+    TooLarge {
+        /// The wiki's host.
+        wiki: String,
+        /// The cap, in bytes.
+        limit: u64,
+    },
     /// A retryable condition persisted through every attempt.
     #[error(
         "{wiki} kept refusing because of {cause}: retried {retries} times over {waited:?} and gave \
@@ -342,6 +353,7 @@ impl Error {
                 | Self::Timeout { .. }
                 | Self::RetriesExhausted { .. }
                 | Self::InvalidResponse { .. }
+                | Self::TooLarge { .. }
         ) || matches!(self, Self::Http { status, .. } if *status >= 500)
     }
 }

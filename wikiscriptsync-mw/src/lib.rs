@@ -48,6 +48,7 @@
 
 mod answer;
 mod api;
+mod body;
 mod client;
 mod config;
 mod edit;
@@ -70,7 +71,9 @@ pub use api::{
     WikiSession,
 };
 pub use client::{ActionApiClient, Session};
-pub use config::{ClientConfig, ConfigError, MAX_IN_FLIGHT_CAP, RetryPolicy, UserAgent};
+pub use config::{
+    ClientConfig, ConfigError, MAX_IN_FLIGHT_CAP, MAX_RESPONSE_BYTES, RetryPolicy, UserAgent,
+};
 pub use edit::{SUMMARY_CHARACTER_LIMIT, normalize_text, trim_summary};
 pub use error::{Error, LoginError, RetryCause};
 pub use revisions::{TITLES_PER_REQUEST, TITLES_PER_REQUEST_HIGH};

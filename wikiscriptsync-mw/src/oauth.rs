@@ -215,10 +215,7 @@ impl OAuthClient {
             .await
             .map_err(|e| OAuthError::Network(e.without_url().to_string()))?;
         let status = response.status();
-        let body: serde_json::Value = response
-            .json()
-            .await
-            .map_err(|e| OAuthError::InvalidResponse(e.without_url().to_string()))?;
+        let body = read_json(response).await?;
         if !status.is_success() {
             return Err(refused(status.as_u16(), &body));
         }
@@ -238,15 +235,31 @@ impl OAuthClient {
             .await
             .map_err(|e| OAuthError::Network(e.without_url().to_string()))?;
         let status = response.status();
-        let body: serde_json::Value = response
-            .json()
-            .await
-            .map_err(|e| OAuthError::InvalidResponse(e.without_url().to_string()))?;
+        let body = read_json(response).await?;
         if !status.is_success() {
             return Err(refused(status.as_u16(), &body));
         }
         serde_json::from_value(body).map_err(|e| OAuthError::InvalidResponse(e.to_string()))
     }
+}
+
+/// The largest OAuth answer read: a token or a profile is a few hundred bytes.
+pub const MAX_OAUTH_RESPONSE_BYTES: u64 = 64 * 1024;
+
+/// An answer's body as JSON, at most [`MAX_OAUTH_RESPONSE_BYTES`].
+async fn read_json(response: reqwest::Response) -> Result<serde_json::Value, OAuthError> {
+    let body = crate::body::read_capped(response, MAX_OAUTH_RESPONSE_BYTES)
+        .await
+        .map_err(|e| match e {
+            crate::body::BodyError::TooLarge => OAuthError::InvalidResponse(format!(
+                "the answer is larger than {MAX_OAUTH_RESPONSE_BYTES} bytes, more than any \
+                 token or profile; we stopped reading it"
+            )),
+            crate::body::BodyError::Transport(e) => {
+                OAuthError::Network(e.without_url().to_string())
+            }
+        })?;
+    serde_json::from_slice(&body).map_err(|e| OAuthError::InvalidResponse(e.to_string()))
 }
 
 /// Compares the `state` we stored with the one the callback brought back, in constant time.

@@ -378,12 +378,13 @@ pub(crate) struct PublishLogRow {
     base_revid: Option<i64>,
     new_revid: Option<i64>,
     message: Option<Text>,
+    content_sha1: Option<Text>,
 }
 
 impl PublishLogRow {
     pub(crate) const COLUMNS: &'static str = "id, user_id, mapping_id, task_id, created_at, \
         outcome, dry_run, wiki, page_title, repo_url, branch, file_path, commit_sha, blob_sha, \
-        base_revid, new_revid, message";
+        base_revid, new_revid, message, content_sha1";
 
     pub(crate) fn into_domain(self) -> StoreResult<PublishLogEntry> {
         Ok(PublishLogEntry {
@@ -405,6 +406,7 @@ impl PublishLogRow {
                 base_revid: self.base_revid,
                 new_revid: self.new_revid,
                 message: self.message.plain(),
+                content_sha1: self.content_sha1.plain(),
             },
         })
     }

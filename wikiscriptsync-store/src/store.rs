@@ -206,8 +206,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// A publish task by id.
     async fn publish_task(&self, task: PublishTaskId) -> StoreResult<Option<PublishTask>>;
 
-    /// Append a publish attempt to the permanent audit log (there is no update or delete).
+    /// Append a publish attempt to the permanent audit log. There is no delete, and the only
+    /// update is [`Store::settle_publish_log`] of a row written ahead of its edit.
     async fn append_publish_log(&self, entry: &NewPublishLogEntry) -> StoreResult<PublishLogId>;
+
+    /// Settle one of the user's rows written ahead of an edit ([`PublishOutcome::Pending`])
+    /// with the edit's result, once: false, and nothing changed, when the row is not the
+    /// user's or is no longer pending. A `Pending` settlement is [`StoreError::InvalidInput`].
+    async fn settle_publish_log(
+        &self,
+        user: UserId,
+        id: PublishLogId,
+        settlement: &PublishSettlement,
+    ) -> StoreResult<bool>;
 
     /// The user's publish attempts, newest first, paginated.
     async fn publish_log(
@@ -321,6 +332,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// one sync_filechecklog row per file; releases the claim. [`StoreError::LeaseLost`] (and
     /// nothing written) when `owner` no longer holds the claim.
     async fn complete_repository_check(&self, check: &RepositoryCheck) -> StoreResult<()>;
+
+    /// Give back every repository and page claim `owner` still holds (a runner stopping
+    /// early, e.g. on SIGTERM), so that the next run need not wait for the leases to expire.
+    /// Returns how many claims were released.
+    async fn release_all_claims(&self, owner: &str) -> StoreResult<u64>;
 
     /// Give claimed repositories back unchecked (e.g. quota reserve reached); they stay due.
     async fn release_repository_claims(
@@ -475,6 +491,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         user: UserId,
         page: PageRequest,
     ) -> StoreResult<Paged<NotificationLogEntry>>;
+
+    // ----- per-user limits ---------------------------------------------------------------
+
+    /// How many repositories, watched files, mappings and monitored pages the user holds (one
+    /// query).
+    async fn user_counts(&self, user: UserId) -> StoreResult<UserCounts>;
+
+    /// Takes one `action` for the user when fewer than `limit` were taken in the `window`
+    /// before `now` (and records it), else refuses with the time one frees up. Counting and
+    /// recording are one transaction: concurrent takers of one user never exceed the limit.
+    async fn take_action_slot(
+        &self,
+        user: UserId,
+        action: UserAction,
+        now: DateTime<Utc>,
+        window: chrono::TimeDelta,
+        limit: u32,
+    ) -> StoreResult<ActionSlot>;
 
     // ----- dashboard, metrics, maintenance -------------------------------------------------
 

@@ -98,6 +98,7 @@ fn log_entry(
         base_revid: Some(10),
         new_revid: None,
         message: None,
+        content_sha1: None,
     }
 }
 
@@ -122,7 +123,8 @@ async fn migrations_apply_from_empty_and_running_them_again_is_a_no_op(db: &Test
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND \
                 (name LIKE 'sync_%' OR name LIKE 'publish_%' OR name LIKE 'wiki_monitor_%' OR \
                 name LIKE 'notifications_%' OR \
-                name IN ('users', 'user_sessions', 'accounts_toolvisit', 'wikis', 'wiki_spellings'))"
+                name IN ('users', 'user_sessions', 'accounts_toolvisit', 'wikis', 'wiki_spellings', \
+                'user_actions'))"
             }
             Engine::MariaDb => {
                 "SELECT COUNT(*) FROM information_schema.tables WHERE \
@@ -131,8 +133,9 @@ async fn migrations_apply_from_empty_and_running_them_again_is_a_no_op(db: &Test
         })
         .await;
     assert_eq!(
-        tables, 18,
-        "13 seed tables, users, their sessions, wikis and their spellings, forge quota use"
+        tables, 19,
+        "13 seed tables, users, their sessions and rate-limited actions, wikis and their spellings, \
+         forge quota use"
     );
 }
 
@@ -147,7 +150,7 @@ async fn an_empty_database_is_refused_until_it_is_migrated(db: &TestDb) {
     .await
     .unwrap_err();
     assert!(
-        matches!(error, StoreError::SchemaNotMigrated { pending: 6 }),
+        matches!(error, StoreError::SchemaNotMigrated { pending: 8 }),
         "{error:?}"
     );
     assert!(
@@ -698,6 +701,125 @@ async fn the_publish_log_is_append_only_and_paginates_newest_first(db: &TestDb) 
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::InvalidInput(_)));
+}
+
+async fn a_row_written_ahead_of_an_edit_is_settled_once_by_its_owner(db: &TestDb) {
+    let store = db.open().await;
+    let alice = user(&store, "Alice").await;
+    let bob = user(&store, "Bob").await;
+    let mut ahead = log_entry(alice, None, PublishOutcome::Pending);
+    ahead.content_sha1 = Some("a".repeat(40));
+    let id = store.append_publish_log(&ahead).await.unwrap();
+    let read = |user| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .publish_log(user, PublishLogFilter::All, PageRequest::first(10))
+                .await
+                .unwrap()
+                .items
+        }
+    };
+    assert_eq!(
+        read(alice).await[0].entry,
+        ahead,
+        "the write-ahead row round-trips"
+    );
+    let settled = PublishSettlement {
+        outcome: PublishOutcome::Published,
+        new_revid: Some(11),
+        message: Some("published revision 11".to_owned()),
+    };
+    assert!(
+        !store.settle_publish_log(bob, id, &settled).await.unwrap(),
+        "another user's row is not theirs to settle"
+    );
+    assert_eq!(read(alice).await[0].entry.outcome, PublishOutcome::Pending);
+    assert!(store.settle_publish_log(alice, id, &settled).await.unwrap());
+    let row = read(alice).await.remove(0).entry;
+    assert_eq!(row.outcome, PublishOutcome::Published);
+    assert_eq!(row.new_revid, Some(11));
+    assert_eq!(row.message.as_deref(), Some("published revision 11"));
+    assert_eq!(row.content_sha1, ahead.content_sha1);
+    assert_eq!(row.base_revid, ahead.base_revid);
+    // Settled once: a second result never rewrites the record.
+    let again = PublishSettlement {
+        outcome: PublishOutcome::Failed,
+        new_revid: None,
+        message: Some("rewritten".to_owned()),
+    };
+    assert!(!store.settle_publish_log(alice, id, &again).await.unwrap());
+    assert_eq!(read(alice).await[0].entry, row);
+    // A row that was never pending cannot be settled either.
+    let failed = store
+        .append_publish_log(&log_entry(alice, None, PublishOutcome::Failed))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .settle_publish_log(alice, failed, &settled)
+            .await
+            .unwrap()
+    );
+    let pending = PublishSettlement {
+        outcome: PublishOutcome::Pending,
+        new_revid: None,
+        message: None,
+    };
+    assert!(matches!(
+        store.settle_publish_log(alice, id, &pending).await,
+        Err(StoreError::InvalidInput(_))
+    ));
+}
+
+async fn a_stopping_runner_gives_back_every_claim_it_holds_and_only_its_own(db: &TestDb) {
+    let store = db.open().await;
+    let (alice, repo, _, _) = fixture(&store, "Alice").await;
+    let second = store
+        .add_repository(alice, &new_repo("https://github.com/a/two"), t0())
+        .await
+        .unwrap();
+    let page = store
+        .add_page_monitor(alice, "en.wikipedia.org", "MediaWiki:Common.js", t0())
+        .await
+        .unwrap();
+    let now = t0() + Duration::seconds(1);
+    let mine = store
+        .claim_due_repositories(&claim("runner-a", now, 1))
+        .await
+        .unwrap();
+    assert_eq!(mine[0].repository.id, repo.id);
+    let theirs = store
+        .claim_due_repositories(&claim("runner-b", now, 10))
+        .await
+        .unwrap();
+    assert_eq!(theirs[0].repository.id, second.id);
+    let pages = store
+        .claim_due_pages(&claim("runner-a", now, 10))
+        .await
+        .unwrap();
+    assert_eq!(pages[0].id, page.id);
+    assert_eq!(store.due_counts(now).await.unwrap().repositories, 0);
+
+    assert_eq!(store.release_all_claims("runner-a").await.unwrap(), 2);
+    // Runner a's repository and page are due again at once; runner b's claim stands.
+    let again = store
+        .claim_due_repositories(&claim("runner-c", now, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|c| c.repository.id).collect::<Vec<_>>(),
+        vec![repo.id]
+    );
+    let pages = store
+        .claim_due_pages(&claim("runner-c", now, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        pages.iter().map(|p| p.id).collect::<Vec<_>>(),
+        vec![page.id]
+    );
+    assert_eq!(store.release_all_claims("runner-a").await.unwrap(), 0);
 }
 
 // ----- credentials -------------------------------------------------------------------------------
@@ -2645,6 +2767,111 @@ async fn the_wikis_migration_rewrites_rows_that_spelled_a_known_wiki_differently
     );
 }
 
+/// The per-user limits' inputs: one user's counts see nothing of another's, and a rate-limited
+/// action is taken at most `limit` times in a window, per user, even by concurrent takers.
+async fn user_counts_and_action_slots_are_per_user(db: &TestDb) {
+    let store = db.open().await;
+    let (alice, _, _, _) = fixture(&store, "alice").await;
+    store
+        .add_page_monitor(alice, "de.wikipedia.org", "Benutzer:Alice/x.js", t0())
+        .await
+        .unwrap();
+    let (bob, _, file, _) = fixture(&store, "bob").await;
+    store
+        .add_repository(bob, &new_repo("https://github.com/bob/second"), t0())
+        .await
+        .unwrap();
+    let repo = store.list_repositories(bob).await.unwrap()[0].id;
+    store
+        .watch_file(bob, repo, "src/other.js", t0())
+        .await
+        .unwrap();
+    store
+        .add_mapping_with_monitor(
+            bob,
+            &NewMapping {
+                watched_file_id: file.id,
+                wiki: "fr.wikipedia.org".to_owned(),
+                page_title: "Utilisateur:Bob/gadget.js".to_owned(),
+                options: MappingOptions::default(),
+            },
+            true,
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_counts(alice).await.unwrap(),
+        UserCounts {
+            repositories: 1,
+            watched_files: 1,
+            mappings: 1,
+            monitored_pages: 1,
+        }
+    );
+    assert_eq!(
+        store.user_counts(bob).await.unwrap(),
+        UserCounts {
+            repositories: 2,
+            watched_files: 2,
+            mappings: 2,
+            monitored_pages: 1,
+        }
+    );
+
+    let hour = Duration::hours(1);
+    let take = |who: UserId, at: DateTime<Utc>| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .take_action_slot(who, UserAction::CredentialCheck, at, hour, 3)
+                .await
+                .unwrap()
+        }
+    };
+    for minute in 0..3 {
+        assert_eq!(
+            take(alice, t0() + Duration::minutes(minute)).await,
+            ActionSlot::Taken
+        );
+    }
+    // The fourth in the hour is refused until the first leaves the window; nothing is recorded.
+    let late = t0() + Duration::minutes(3);
+    assert_eq!(
+        take(alice, late).await,
+        ActionSlot::Refused {
+            next_at: t0() + hour
+        }
+    );
+    assert_eq!(
+        take(alice, late).await,
+        ActionSlot::Refused {
+            next_at: t0() + hour
+        }
+    );
+    // Another user's share is their own.
+    assert_eq!(take(bob, late).await, ActionSlot::Taken);
+    // Once the first left the window, one more fits; then the second must leave too.
+    assert_eq!(take(alice, t0() + hour).await, ActionSlot::Taken);
+    assert_eq!(
+        take(alice, t0() + hour).await,
+        ActionSlot::Refused {
+            next_at: t0() + hour + Duration::minutes(1)
+        }
+    );
+
+    // Concurrent takers of one user get exactly the limit.
+    let carol = user(&store, "carol").await;
+    let takers: Vec<_> = (0..10).map(|_| tokio::spawn(take(carol, t0()))).collect();
+    let mut taken = 0;
+    for taker in takers {
+        if taker.await.unwrap() == ActionSlot::Taken {
+            taken += 1;
+        }
+    }
+    assert_eq!(taken, 3);
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -2683,6 +2910,8 @@ conformance!(
     a_running_task_older_than_five_minutes_is_expired_and_taken_over,
     many_concurrent_acquirers_on_one_pool_get_exactly_one_mutex,
     the_publish_log_is_append_only_and_paginates_newest_first,
+    a_row_written_ahead_of_an_edit_is_settled_once_by_its_owner,
+    a_stopping_runner_gives_back_every_claim_it_holds_and_only_its_own,
     one_botpassword_ciphertext_per_user_and_wiki_with_compare_and_swap_rotation,
     due_repositories_are_claimed_once_until_the_lease_expires,
     check_now_makes_one_repository_of_its_owner_due_and_claims_only_that_one,
@@ -2708,4 +2937,5 @@ conformance!(
     repositories_from_before_full_names_get_them_from_canonical_urls,
     a_wiki_is_found_by_its_key_its_api_url_and_every_spelling_it_was_saved_with,
     the_wikis_migration_rewrites_rows_that_spelled_a_known_wiki_differently,
+    user_counts_and_action_slots_are_per_user,
 );

@@ -40,11 +40,13 @@ fn publish_help() -> String {
 const PUBLISH_EXIT_CODES: &str = "\
 Exit codes:
   0  published, or the page already had the file's text (no change); a dry run that ran
-  1  any other error (network, login, forge, database, configuration)
+  1  any other error (network, login, forge, database, configuration), and any attempt whose
+     record (publish log row, lock release) could not be written, even when the edit landed
   2  usage or configuration error (bad or missing arguments, no password available,
      WIKISCRIPTSYNC_CONTACT missing, a malformed variable such as CREDENTIAL_ENCRYPTION_KEY)
   3  refused: the page changed on-wiki since your last publish (drift), an edit conflict,
      a missing right, a missing page without --create, a protected page or a block
+  130/143  stopped by SIGINT/SIGTERM: the running publish was let finish and recorded first
 
 Password: from the variable named by --password-env, or typed at a prompt (no echo). It is
 never accepted as a flag value. Without a terminal and without --password-env the command
@@ -176,6 +178,10 @@ pub(crate) enum Exit {
     Other = 1,
     Usage = 2,
     Refused = 3,
+    /// Stopped by SIGINT (128 + 2), after the running publish finished and was recorded.
+    Interrupted = 130,
+    /// Stopped by SIGTERM (128 + 15), after the running publish finished and was recorded.
+    Terminated = 143,
 }
 
 /// A failure before or around the publish itself.
@@ -295,7 +301,7 @@ async fn publish(args: PublishArgs, settings: &Settings) -> Result<Exit, Failure
         dry_run: args.dry_run,
         overwrite_drift: args.overwrite_drift,
     };
-    let result = app.publish_ad_hoc(request, options).await;
+    let (result, stopped) = finish_despite_signal(app.publish_ad_hoc(request, options)).await;
     app.close().await;
     // A bad --wiki or --page is a usage error (exit 2), as in every other command.
     let result = result.map_err(|e| match e.field() {
@@ -305,7 +311,43 @@ async fn publish(args: PublishArgs, settings: &Settings) -> Result<Exit, Failure
         Some(Field::Paths) => manage::refusal("--file", e),
         _ => Failure::Other(e.into()),
     })?;
-    Ok(print_result(&args, &result))
+    let exit = print_result(&args, &result);
+    Ok(stopped.unwrap_or(exit))
+}
+
+/// Runs a publish to its end even when SIGINT or SIGTERM comes: the edit may be in flight, and
+/// its result must be recorded (and the lock released) before the process ends. Returns the
+/// exit code of the signal, if one came, for the caller to end with (non-zero).
+pub(crate) async fn finish_despite_signal<F: std::future::Future>(
+    publishing: F,
+) -> (F::Output, Option<Exit>) {
+    tokio::pin!(publishing);
+    tokio::select! {
+        result = &mut publishing => (result, None),
+        signal = stop_signal() => {
+            eprintln!("stopping: letting the running publish finish and record its result first");
+            (publishing.await, Some(signal))
+        }
+    }
+}
+
+/// Completes on SIGINT or, on Unix, SIGTERM, with the exit code a shell reports for it.
+async fn stop_signal() -> Exit {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => Exit::Interrupted,
+                _ = term.recv() => Exit::Terminated,
+            };
+        }
+    }
+    // Without a handler the signal cannot be caught: wait for Ctrl-C only.
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => Exit::Interrupted,
+        Err(_) => std::future::pending().await,
+    }
 }
 
 fn publish_source(args: &PublishArgs, app: &App) -> Result<PublishSource, Failure> {
@@ -365,11 +407,21 @@ pub(crate) fn database_context() -> String {
 
 /// Prints the result (text or JSON) and chooses the exit code.
 fn print_result(args: &PublishArgs, result: &Result<PublishReport, PublishFailure>) -> Exit {
+    // The same words as the web app's result page, from core.
+    let unrecorded = match result {
+        Ok(report) => report.unrecorded_warning(),
+        Err(failure) => failure.unrecorded_warning(),
+    };
     let exit = match result {
+        // What happened is not (fully) on record: never a success.
+        _ if unrecorded.is_some() => Exit::Other,
         Ok(_) => Exit::Ok,
         Err(failure) if failure.class() == FailureClass::Refused => Exit::Refused,
         Err(_) => Exit::Other,
     };
+    if let Some(warning) = unrecorded {
+        eprintln!("error: {warning}");
+    }
     if args.json {
         println!("{}", result_json(result));
         return exit;
@@ -427,6 +479,7 @@ fn result_json(result: &Result<PublishReport, PublishFailure>) -> Value {
             "diff_url": report.diff_url,
             "diff": report.diff,
             "overwrote_drift": report.overwrote_drift,
+            "record_error": report.record_error,
             "requests": { "forge": report.requests.forge, "wiki": report.requests.wiki },
         }),
         Err(failure) => json!({
@@ -452,6 +505,7 @@ fn result_json(result: &Result<PublishReport, PublishFailure>) -> Value {
             "commit": failure.target.commit,
             "blob_sha": failure.target.blob_sha,
             "base_revision": failure.target.base_revision,
+            "record_error": failure.record_error,
             "requests": { "forge": failure.requests.forge, "wiki": failure.requests.wiki },
         }),
     }

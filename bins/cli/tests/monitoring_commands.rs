@@ -711,3 +711,35 @@ async fn a_spent_share_is_said_by_repo_check_and_in_the_check_updates_summary() 
     assert!(summary.contains(&resumes), "{summary}");
     assert_eq!(fakes.github.stats().requests, 0, "nothing sent");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_limit_set_by_the_operator_is_refused_with_the_same_words_as_the_web() {
+    let fakes = Fakes::start().await;
+    fakes.github.add_repo("octo/tools", [("tool.js", "// t")]);
+    let add = |repo: &str| {
+        let mut command = fakes.command(&[
+            "repo",
+            "add",
+            "--user",
+            "Alice",
+            &fakes.github.repo_url(repo),
+        ]);
+        command.env("WIKISCRIPTSYNC_MAX_REPOSITORIES_PER_USER", "1");
+        command
+    };
+    let output = |mut command: Command| {
+        tokio::task::spawn_blocking(move || command.output().expect("run wikiscriptsync"))
+    };
+    let first = output(add("octo/gadgets")).await.unwrap();
+    assert!(first.status.success(), "{first:?}");
+    let requests = fakes.github.stats().requests;
+    let second = output(add("octo/tools")).await.unwrap();
+    assert_eq!(second.status.code(), Some(2), "a usage error: {second:?}");
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        said.contains("Limit reached: this service allows 1 tracked repositories per user")
+            && said.contains("WIKISCRIPTSYNC_MAX_REPOSITORIES_PER_USER"),
+        "{said}"
+    );
+    assert_eq!(fakes.github.stats().requests, requests, "no request");
+}

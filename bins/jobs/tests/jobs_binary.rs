@@ -1,6 +1,7 @@
 //! The `wikiscriptsync-jobs` binary against the fakes: each job prints its summary, two
 //! processes that provably run at the same time never check a repository twice, and
-//! `run-scheduler` stops cleanly on SIGTERM after its first round.
+//! `run-scheduler` stops cleanly on SIGTERM after its first round, or in the middle of one,
+//! giving back what it had claimed.
 
 mod support;
 
@@ -9,9 +10,11 @@ use std::process::{Command, Output, Stdio};
 
 use chrono::Utc;
 use support::{Meeting, Rendezvous, TestDatabase, jobs_command, output, stdout, summary_numbers};
-use wikiscriptsync_core::forge::testkit::FakeGitHub;
+use wikiscriptsync_core::forge::testkit::{Endpoint, FakeGitHub, Fault as ForgeFault};
 use wikiscriptsync_core::mw::testkit::FakeWiki;
-use wikiscriptsync_core::store::{Forge, NewRepository, PageRequest, Store, StoreSettings, UserId};
+use wikiscriptsync_core::store::{
+    CheckQueue, Forge, NewRepository, PageRequest, Store, StoreSettings, UserId,
+};
 
 struct Env {
     github: FakeGitHub,
@@ -278,4 +281,59 @@ async fn run_scheduler_runs_the_jobs_and_stops_cleanly_on_sigterm() {
             .ends_with("scheduler: stopping (shutdown requested)"),
         "{text}"
     );
+}
+
+/// How many repositories another runner than "observer" holds now.
+async fn held(env: &Env) -> u64 {
+    env.store
+        .check_outlook(CheckQueue::Repositories, "observer", Utc::now())
+        .await
+        .unwrap()
+        .held
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_scheduler_stopped_mid_check_gives_back_its_claims_and_a_check_by_hand_names_held_work()
+{
+    let env = env(2).await;
+    // The scheduler's first head probe hangs, so SIGTERM finds it in the middle of a run.
+    env.github.push_fault_on(
+        Endpoint::Commit,
+        ForgeFault::Delay(std::time::Duration::from_secs(60)),
+        1,
+    );
+    let mut command = env.command(&["run-scheduler"]);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = command.spawn().expect("start the scheduler");
+    let pid = child.id();
+    let mut polls = 0;
+    while held(&env).await == 0 {
+        assert!(polls < 3000, "the scheduler never claimed anything");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        polls += 1;
+    }
+
+    // A check started by hand meanwhile says why it could not check what is held.
+    let out = output(env.command(&["check-updates", "--all"])).await;
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(text.contains("held by another runner until"), "{text}");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(text.contains("scheduler: gave back"), "{text}");
+    assert_eq!(held(&env).await, 0, "no lease outlives the scheduler");
+    // The repository it was checking is due again at once, not in fifteen minutes.
+    let out = output(env.command(&["check-updates"])).await;
+    let text = stdout(&out);
+    assert!(!text.contains("0 repositories checked"), "{text}");
+    assert!(text.contains("repositories checked"), "{text}");
 }

@@ -121,6 +121,7 @@ async fn seed(dir: &Path) -> Result<(), BoxError> {
                 base_revid: None,
                 new_revid: Some(p as i64),
                 message: Some("published".into()),
+                content_sha1: None,
             })
             .await?;
     }

@@ -1,6 +1,12 @@
 //! The router: every page and form, the layers that make them safe by default (CSRF, form
 //! nonce, body and time limits, security headers), the health check, the vendored
-//! stylesheets and the 404 page of unknown routes.
+//! stylesheets and the 404 page of unknown routes; and the server loop under it, which reads
+//! request heads with a timeout and a size limit.
+//!
+//! Capacity is protected in this order: a request's head must arrive within
+//! [`HEADER_READ_TIMEOUT`] (hyper, before any route); a form's body within
+//! [`BODY_READ_TIMEOUT`] (the nonce check, before a page slot); only then does a page take one
+//! of the [`MAX_CONCURRENT_PAGES`] slots. The health check and the static files take no slot.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,6 +19,9 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower_http::csrf::CsrfLayer;
@@ -44,8 +53,42 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Pages built at the same time. More wait their turn holding only their request, so a burst
-/// cannot hold hundreds of dashboards (each hundreds of KiB) in memory at once.
+/// cannot hold hundreds of dashboards (each hundreds of KiB) in memory at once. A request
+/// takes its slot only once its headers and its body are in (see [`ServerLimits`]), so slow
+/// clients cannot hold the slots.
 pub const MAX_CONCURRENT_PAGES: usize = 16;
+
+/// The longest a client may take to send a request's start line and headers (also how long an
+/// idle kept-alive connection stays open).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest a form's body may take to arrive once its headers are in.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The largest request head (start line and headers) read; hyper's smallest buffer. Our
+/// cookie and a browser's headers take a few KiB.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// The most headers a request may have.
+pub const MAX_HEADERS: usize = 64;
+
+/// How the server protects its capacity from slow or greedy clients. Tests shorten the times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// See [`HEADER_READ_TIMEOUT`].
+    pub header_read_timeout: Duration,
+    /// See [`BODY_READ_TIMEOUT`].
+    pub body_read_timeout: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            body_read_timeout: BODY_READ_TIMEOUT,
+        }
+    }
+}
 
 /// The application's routes with every protective layer applied.
 pub fn router(state: AppState) -> Router {
@@ -95,13 +138,15 @@ pub fn router(state: AppState) -> Router {
             get(notifications::show).post(notifications::save),
         )
         .route("/admin/metrics", get(admin::metrics))
+        // Inner: a page takes its slot only after the nonce check below has read its body,
+        // so a client sending its form slowly holds no slot.
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state.page_slots),
+            one_of_a_few,
+        ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             session::require_form_nonce,
-        ))
-        .route_layer(middleware::from_fn_with_state(
-            Arc::new(Semaphore::new(MAX_CONCURRENT_PAGES)),
-            one_of_a_few,
         ));
     let mut csrf = CsrfLayer::new();
     if let Some(origin) = &state.public_origin {
@@ -138,18 +183,59 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, finishing requests in flight.
+/// Serves `app` on `listener` until `shutdown` completes, finishing requests in flight, with
+/// the default [`ServerLimits`].
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, app, shutdown, &ServerLimits::default()).await
 }
 
-/// Runs the page when one of [`MAX_CONCURRENT_PAGES`] permits is free.
+/// [`serve`] with these limits: HTTP/1.1 whose request head must arrive within
+/// `header_read_timeout` and fit [`MAX_HEAD_BYTES`] and [`MAX_HEADERS`] (else the connection
+/// is closed, or answered 431), before any route sees it. `axum::serve` sets neither.
+pub async fn serve_with(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: &ServerLimits,
+) -> std::io::Result<()> {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_headers(MAX_HEADERS);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors and the like: pause instead of spinning.
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Runs the page when one of the page slots ([`MAX_CONCURRENT_PAGES`]) is free.
 async fn one_of_a_few(
     State(permits): State<Arc<Semaphore>>,
     request: Request,

@@ -85,7 +85,9 @@ impl From<UseCaseError> for AppError {
         match err {
             UseCaseError::NotFound { .. } => Self::NotFound,
             UseCaseError::Invalid { message, .. } => Self::BadRequest(message),
-            UseCaseError::Conflict(message) => Self::BadRequest(message),
+            UseCaseError::Conflict(message) | UseCaseError::LimitReached { message, .. } => {
+                Self::BadRequest(message)
+            }
             UseCaseError::Forbidden(message) => Self::Forbidden(message),
             UseCaseError::ShareSpent(spent) => Self::TooManyRequests(spent.to_string()),
             err @ (UseCaseError::Forge { .. } | UseCaseError::Wiki { .. }) => {

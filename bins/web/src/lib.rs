@@ -23,6 +23,6 @@ pub mod state;
 pub mod usage;
 pub mod views;
 
-pub use app::{router, serve};
+pub use app::{ServerLimits, router, serve, serve_with};
 pub use config::{Mode, WebConfig};
 pub use state::{AppState, SharedState};

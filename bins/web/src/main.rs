@@ -80,7 +80,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let wiki = setup::wiki_client_with_contact(&settings, &contact, true)
         .context("cannot set up the MediaWiki client")?;
-    let forges = setup::forges_with_contact(&settings, &contact)
+    let forges = setup::web_forges_with_contact(&settings, &contact)
         .context("cannot set up the GitHub/GitLab clients")?;
     let oauth = match config.mode {
         Mode::Development => None,
@@ -113,7 +113,8 @@ async fn main() -> anyhow::Result<()> {
         .app
         .clone()
         .with_runner_host(settings.runner_host.clone())
-        .with_quota_policy(settings.forge.quota);
+        .with_quota_policy(settings.forge.quota)
+        .with_limits(settings.limits);
     let flusher = state.usage.spawn_flusher(state.app.clone());
 
     let listener = TcpListener::bind(config.bind)

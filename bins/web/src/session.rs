@@ -237,9 +237,22 @@ pub async fn require_form_nonce(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "the form is too large").into_response();
-    };
+    // Read before the page takes a slot (see `app`), so a slow sender holds none, and bounded
+    // in time so it holds its connection only so long.
+    let bytes =
+        match tokio::time::timeout(state.body_read_timeout, to_bytes(body, MAX_FORM_BYTES)).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(_)) => {
+                return (StatusCode::PAYLOAD_TOO_LARGE, "the form is too large").into_response();
+            }
+            Err(_) => {
+                return (
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the form did not arrive in time; send it again",
+                )
+                    .into_response();
+            }
+        };
     let session = Session::from_parts(&parts, &state.cookie_key);
     let expected = session.as_ref().map(|s| s.nonce.clone());
     let given = url::form_urlencoded::parse(&bytes)

@@ -4,8 +4,10 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum_extra::extract::cookie::Key;
+use tokio::sync::Semaphore;
 use wikiscriptsync_core::app::{App, AppParts};
 use wikiscriptsync_core::forge::Forges;
 use wikiscriptsync_core::mw::WikiApi;
@@ -43,6 +45,11 @@ pub struct AppState {
     pub dashboards: Arc<DashboardCache>,
     /// Usage counts not yet written.
     pub usage: Arc<UsageCounter>,
+    /// The slots pages are built in ([`crate::app::MAX_CONCURRENT_PAGES`]); the health check
+    /// and the static files take none.
+    pub page_slots: Arc<Semaphore>,
+    /// How long a form's body may take to arrive (before it takes a page slot).
+    pub body_read_timeout: Duration,
 }
 
 impl std::fmt::Debug for AppState {
@@ -101,6 +108,8 @@ impl AppState {
             public_origin: None,
             dashboards: Arc::new(DashboardCache::new(DEFAULT_TTL)),
             usage: Arc::new(UsageCounter::default()),
+            page_slots: Arc::new(Semaphore::new(crate::app::MAX_CONCURRENT_PAGES)),
+            body_read_timeout: crate::app::BODY_READ_TIMEOUT,
         }
     }
 

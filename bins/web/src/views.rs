@@ -211,6 +211,8 @@ pub fn outcome_words(outcome: PublishOutcome) -> &'static str {
         PublishOutcome::Refused => "refused",
         PublishOutcome::Busy => "busy: another publish was running",
         PublishOutcome::Failed => "failed",
+        PublishOutcome::Pending => "edit sent, result not recorded: check the page's history",
+        PublishOutcome::Unknown => "may have been applied: check the page's history",
     }
 }
 

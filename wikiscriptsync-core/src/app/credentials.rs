@@ -1,6 +1,7 @@
 //! BotPasswords, one per user and wiki, write-only: saving one always logs in once to check it
 //! and reports the rights it carries against what the user's mapped pages on that wiki need;
-//! verifying a stored one does the same; deleting one. The password is never returned.
+//! verifying a stored one does the same; deleting one. The password is never returned. Each
+//! check's login counts against the user's hourly limit of checks ([`super::limits`]).
 
 use std::collections::BTreeSet;
 
@@ -89,6 +90,7 @@ impl App {
         }
         let vault = self.vault()?;
         let wiki = self.resolve_wiki(Field::Wiki, wiki).await?.api;
+        self.take_credential_check(user).await?;
         let credentials = BotPassword::new(login.clone(), password.clone());
         let info = self
             .check_login(&wiki, credentials, "so it was not saved")
@@ -118,6 +120,7 @@ impl App {
             )
         })?;
         let password = self.vault()?.decrypt(&stored.ciphertext)?;
+        self.take_credential_check(user).await?;
         let credentials = BotPassword::new(stored.bot_username.clone(), password);
         let info = self
             .check_login(&wiki, credentials, "check it on the wiki")

@@ -79,6 +79,15 @@ pub enum UseCaseError {
     /// names the host and when it comes back.
     #[error("{0}")]
     ShareSpent(crate::quota::ShareSpent),
+    /// One of the service's limits per user would be passed; nothing was done. The message
+    /// names the limit, its value and what to do.
+    #[error("{message}")]
+    LimitReached {
+        /// Which limit.
+        limit: super::limits::Limit,
+        /// What the limit is and what to do.
+        message: String,
+    },
     /// A forge request failed (not the user's input).
     #[error("{context}: {cause}")]
     Forge {
@@ -120,7 +129,11 @@ impl UseCaseError {
     pub fn is_user_error(&self) -> bool {
         matches!(
             self,
-            Self::Invalid { .. } | Self::NotFound { .. } | Self::Conflict(_) | Self::Forbidden(_)
+            Self::Invalid { .. }
+                | Self::NotFound { .. }
+                | Self::Conflict(_)
+                | Self::Forbidden(_)
+                | Self::LimitReached { .. }
         )
     }
 

@@ -46,7 +46,8 @@ pub struct FileOverview {
 impl App {
     /// Watches files of one of the user's repositories. Every path must name a publishable
     /// file that exists at the branch head (a head and a tree request); nothing is watched
-    /// when any path is refused. When files were added, the repository is checked at once
+    /// when any path is refused, nor when the new paths would take the user past their limit
+    /// of watched files (checked before any request). When files were added, the repository is checked at once
     /// (as "check now" does), so they can be published without waiting for the hourly check.
     pub async fn watch_files(
         &self,
@@ -64,6 +65,8 @@ impl App {
             .map(|f| f.path)
             .collect();
         let new: Vec<&String> = wanted.iter().filter(|p| !already.contains(*p)).collect();
+        self.ensure_room(user, super::Limit::WatchedFiles, new.len() as u64)
+            .await?;
         if !new.is_empty() {
             let at_head = self.branch_files(&repository).await?;
             let present: BTreeSet<&str> = at_head.files.iter().map(|f| f.path.as_str()).collect();

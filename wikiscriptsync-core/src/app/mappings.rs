@@ -50,8 +50,8 @@ impl App {
     /// Maps one of the user's watched files to a page and, when asked, monitors that page —
     /// both or neither. The wiki is resolved (no request once known) and the title checked
     /// against it before anything is saved: no Special or Media page, percent-encoding decoded,
-    /// a page whose content model fits the file, and a page no other file of the user's is
-    /// mapped to.
+    /// a page whose content model fits the file, a page no other file of the user's is
+    /// mapped to, and room within the user's limits of mappings and monitored pages.
     pub async fn map_file(&self, user: UserId, input: &MapFile) -> UseCaseResult<Mapping> {
         let file = self.watched_file(user, input.file).await?;
         // The title's syntax first: a typo costs no request, even for a wiki not yet known.
@@ -97,6 +97,8 @@ impl App {
                 ),
             ));
         }
+        self.ensure_mapping_room(user, &key, title.title.as_str(), input.monitor)
+            .await?;
         let new = NewMapping {
             watched_file_id: file.id,
             wiki: key,
@@ -115,6 +117,31 @@ impl App {
             ))),
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// Refuses a new mapping past the user's mapping limit, or past their monitored-page limit
+    /// when it would monitor a page they do not monitor yet.
+    async fn ensure_mapping_room(
+        &self,
+        user: UserId,
+        wiki: &str,
+        title: &str,
+        monitor: bool,
+    ) -> UseCaseResult<()> {
+        let counts = self.store.user_counts(user).await?;
+        super::limits::check_room(self.limits(), &counts, super::Limit::Mappings, 1)?;
+        if monitor && counts.monitored_pages >= self.limits().monitored_pages {
+            let monitored = self
+                .store
+                .list_page_monitors(user)
+                .await?
+                .iter()
+                .any(|m| m.wiki == wiki && m.page_title == title);
+            if !monitored {
+                super::limits::check_room(self.limits(), &counts, super::Limit::MonitoredPages, 1)?;
+            }
+        }
+        Ok(())
     }
 
     /// One of the user's mappings.

@@ -11,6 +11,7 @@
 //! | users | [`users`] | log in (OAuth or development), the CLI's local user |
 //! | tracking | [`repositories`], [`files`], [`mappings`], [`monitors`] | add/remove a repository, watch/unwatch files, map/unmap (with its monitor, one transaction), monitor/unmonitor pages, check one repository now |
 //! | wikis | [`wikis`] | resolve a wiki once from any address (cached), wiki names for display |
+//! | limits | [`limits`] | what one user may hold and how often they may check a BotPassword, checked before any request |
 //! | accounts | [`credentials`], [`preferences`] | save/verify/delete a BotPassword (always logs in once and reports the rights), notification preferences |
 //! | publishing | [`publishing`] | preview, publish, publish everywhere, publish an ad-hoc file |
 //! | operations | [`operations`] | migrate the database, rotate the BotPassword key |
@@ -21,6 +22,7 @@ mod error;
 
 pub mod credentials;
 pub mod files;
+pub mod limits;
 pub mod mappings;
 pub mod monitors;
 pub mod operations;
@@ -36,6 +38,7 @@ use std::sync::Arc;
 pub use credentials::{CredentialReport, parse_bot_login};
 pub use error::{Field, UseCaseError, UseCaseResult};
 pub use files::{FileOverview, Watched};
+pub use limits::{Limit, UserLimits};
 pub use mappings::MapFile;
 pub use monitors::Monitored;
 pub use preferences::PreferencesChange;
@@ -75,6 +78,7 @@ pub struct App {
     forge_router: Arc<Forges>,
     vault: Option<Arc<Vault>>,
     runner_host: String,
+    limits: UserLimits,
     publisher: Publisher,
     /// Each user's share of each forge host's hourly quota.
     quota: crate::quota::QuotaShares,
@@ -115,6 +119,7 @@ impl App {
             forge_router: parts.forges,
             vault: parts.vault,
             runner_host: parts.runner_host,
+            limits: UserLimits::default(),
             publisher,
         }
     }
@@ -135,6 +140,13 @@ impl App {
             Arc::clone(&self.forges),
             policy,
         );
+        self
+    }
+
+    /// The same use cases with the operator's limits per user (default: [`UserLimits::default`]).
+    #[must_use]
+    pub fn with_limits(mut self, limits: UserLimits) -> Self {
+        self.limits = limits;
         self
     }
 

@@ -22,7 +22,8 @@ pub struct Monitored {
 
 impl App {
     /// Monitors pages of one wiki. The wiki is resolved (no request once known) and every
-    /// title validated against its namespaces before anything is stored.
+    /// title validated against its namespaces before anything is stored; pages past the user's
+    /// monitored-page limit are refused.
     pub async fn monitor_pages(
         &self,
         user: UserId,
@@ -46,6 +47,7 @@ impl App {
                 "Name at least one page to monitor.",
             ));
         }
+        self.ensure_monitor_room(user, &wiki, &titles).await?;
         let now = Utc::now();
         let mut monitored = Monitored {
             wiki,
@@ -66,6 +68,35 @@ impl App {
             }
         }
         Ok(monitored)
+    }
+
+    /// Refuses titles that would take the user past their monitored-page limit (titles they
+    /// monitor already, on their own or through a mapping, add nothing).
+    async fn ensure_monitor_room(
+        &self,
+        user: UserId,
+        wiki: &str,
+        titles: &[crate::mw::Title],
+    ) -> UseCaseResult<()> {
+        let counts = self.store.user_counts(user).await?;
+        let limit = super::Limit::MonitoredPages;
+        if super::limits::check_room(self.limits(), &counts, limit, titles.len() as u64).is_ok() {
+            return Ok(());
+        }
+        let monitored: std::collections::BTreeSet<String> = self
+            .store
+            .list_page_monitors(user)
+            .await?
+            .into_iter()
+            .filter(|m| m.wiki == wiki)
+            .map(|m| m.page_title)
+            .collect();
+        let new: std::collections::BTreeSet<&str> = titles
+            .iter()
+            .map(crate::mw::Title::as_str)
+            .filter(|t| !monitored.contains(*t))
+            .collect();
+        super::limits::check_room(self.limits(), &counts, limit, new.len() as u64)
     }
 
     /// The user's monitored pages, by wiki and title.

@@ -198,6 +198,7 @@ impl App {
     /// Tracks a repository at a branch: the one given, else the one in a `/tree/` URL, else the
     /// default branch. The branch must exist (one request); a missing one is refused with the
     /// default branch and near matches suggested. The repository is due for a check at once.
+    /// A user at their repository limit is refused before any request.
     pub async fn add_repository(
         &self,
         user: crate::store::UserId,
@@ -209,6 +210,8 @@ impl App {
         if let Some(branch) = given {
             validate_branch_name(branch)?;
         }
+        self.ensure_room(user, super::Limit::Repositories, 1)
+            .await?;
         // The branch's head, and the default branch when none is given.
         let requests = if given.is_some() || locator.branch.is_some() {
             1

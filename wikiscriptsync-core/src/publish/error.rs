@@ -155,6 +155,38 @@ pub enum PublishError {
     /// The wiki failed or refused (login, probe, edit).
     #[error(transparent)]
     Wiki(#[from] mw::Error),
+    /// The publish could not reach its edit within its lock's lifetime, or lost the lock:
+    /// nothing was edited.
+    #[error("{reason}; nothing was edited: publish again")]
+    OutOfTime {
+        /// What ran out.
+        reason: String,
+    },
+    /// The wiki's answer to the edit was lost, and the page shows the edit did not land.
+    #[error(
+        "the wiki's answer to the edit was lost ({lost}); the page is still at {}, so the edit \
+         was not applied: publish again",
+        .revision.map_or_else(|| "no revision (it does not exist)".to_owned(), |r| format!("revision {r}"))
+    )]
+    EditNotApplied {
+        /// Why the answer was lost.
+        lost: String,
+        /// The page's revision, unchanged (`None`: the page still does not exist).
+        revision: Option<u64>,
+    },
+    /// The wiki's answer to the edit was lost, and the page could not tell whether it landed.
+    #[error(
+        "the wiki's answer to the edit was lost ({lost}) and {why}: the edit may have been \
+         applied; check the page's history ({history}) before publishing again"
+    )]
+    EditUnknown {
+        /// Why the answer was lost.
+        lost: String,
+        /// Why the page could not tell.
+        why: String,
+        /// The page's history on the wiki.
+        history: String,
+    },
     /// The pipeline panicked (a bug). The attempt was logged and the mutex released.
     #[error(
         "the publish stopped unexpectedly at {step} (an internal error); it was recorded, please \
@@ -227,6 +259,9 @@ impl PublishError {
             Self::Wiki(W::Blocked { .. }) => "blocked",
             Self::Wiki(W::PageDeleted { .. }) => "page_deleted",
             Self::Wiki(_) => "wiki",
+            Self::OutOfTime { .. } => "out_of_time",
+            Self::EditNotApplied { .. } => "edit_not_applied",
+            Self::EditUnknown { .. } => "edit_unknown",
             Self::Panicked { .. } => "internal",
         }
     }
@@ -250,12 +285,27 @@ pub struct PublishFailure {
     pub log_id: Option<PublishLogId>,
     /// Whether it was a dry run.
     pub dry_run: bool,
+    /// Why the attempt's record (its publish-log row, the lock's release) could not be
+    /// written, when it could not: the caller must not report the attempt as recorded (the
+    /// CLI exits non-zero).
+    pub record_error: Option<String>,
 }
 
 impl PublishFailure {
     /// Refused, busy or other.
     pub fn class(&self) -> FailureClass {
         self.error.class()
+    }
+
+    /// What to tell the user when this attempt could not be recorded completely
+    /// ([`record_error`](Self::record_error)), after [`user_message`](Self::user_message)
+    /// (which says what happened on the wiki). The web app and the CLI both say it (`None`:
+    /// recorded).
+    pub fn unrecorded_warning(&self) -> Option<String> {
+        let error = self.record_error.as_deref()?;
+        let tail = super::report::unrecorded_tail(error);
+        // The tail starts with "this attempt": as a sentence of its own, with a capital.
+        Some(format!("T{}", &tail[1..]))
     }
 
     /// The message shown to the user: the step, then the error (which says what to do).

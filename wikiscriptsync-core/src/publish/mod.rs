@@ -4,10 +4,14 @@
 //!
 //! [`Publisher`] runs the steps of issue 5 in order ([`PublishStep`]): mutex → decrypt → fetch
 //! and verify → log in and probe → drift guard → no change → edit → publish log and release.
+//! Under the lock the steps before the edit are bounded by the lock's lifetime, the lock is
+//! checked right before the edit, the attempt is written down ahead of the edit and settled
+//! with its result, and a lost answer is resolved by looking at the page (`edit.rs`).
 //! A success is a [`PublishReport`]; anything else is a [`PublishFailure`] naming the step and
 //! a [`PublishError`] classed as refused, busy or other. A dry run (a preview) is a read: it
 //! skips the mutex and the record, so it writes no row and is never busy.
 
+mod edit;
 mod error;
 mod pipeline;
 mod publisher;

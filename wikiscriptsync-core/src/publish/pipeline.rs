@@ -1,16 +1,22 @@
 //! The publish pipeline, steps 2–7 of [`PublishStep`]: the wiki and title checked, the
 //! BotPassword decrypted, the file fetched and verified, a fresh wiki session and its probe,
-//! the drift guard, the no-change check and the edit. It reports what it learns into the
-//! shared progress as it goes, so that a failure is recorded with everything known before it.
+//! the drift guard and the no-change check (here), then the edit (`edit.rs`). It reports what
+//! it learns into the shared progress as it goes, so that a failure is recorded with
+//! everything known before it.
+//!
+//! Under the publish lock, everything before the edit must finish in the lock's time left for
+//! it ([`super::edit::LockWindow`]), so that a pipeline stalled in retries gives up, having
+//! edited nothing, before another publish may take the lock over.
 
 use std::path::Path;
 
 use tracing::{debug, info};
 
 use crate::forge::{BlobSha, CommitSha, RepoLocator, Usage};
-use crate::mw::{self, BotPassword, CreatePolicy, EditOutcome, EditRequest, Title, WikiUrl};
+use crate::mw::{self, BotPassword, CreatePolicy, EditRequest, Title, WikiUrl};
 use crate::store::{PageRequest, PublishLogFilter, PublishOutcome as LogOutcome, UserId};
 
+use super::edit::{ReadyEdit, content_sha1};
 use super::error::PublishError;
 use super::publisher::{Done, Job, Publisher, SharedProgress, update, without_userinfo};
 use super::report::PublishOutcome;
@@ -25,14 +31,42 @@ pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
 /// target (the drift guard's reference revision).
 const LAST_PUBLISH_LOOKBACK: u32 = 200;
 
+/// Where the steps before the edit ended.
+pub(super) enum Prepared {
+    /// Nothing to edit: no change, or a dry run's answer.
+    Done(Done),
+    /// Everything is ready for step 7.
+    Edit(Box<ReadyEdit>),
+}
+
 impl Publisher {
-    /// Steps 2–7.
+    /// Steps 2–7: steps 2–6 bounded by the lock's time left for them, then the edit.
     pub(super) async fn pipeline(
         &self,
         job: &Job,
         credentials: Credentials,
         progress: &SharedProgress,
     ) -> Result<Done, PublishError> {
+        let prepare = self.prepare(job, credentials, progress);
+        let prepared = match &job.lock {
+            Some(lock) => tokio::time::timeout(lock.time_to_prepare(), prepare)
+                .await
+                .map_err(|_| lock.too_slow())??,
+            None => prepare.await?,
+        };
+        match prepared {
+            Prepared::Done(done) => Ok(done),
+            Prepared::Edit(ready) => self.edit(job, *ready, progress).await,
+        }
+    }
+
+    /// Steps 2–6.
+    async fn prepare(
+        &self,
+        job: &Job,
+        credentials: Credentials,
+        progress: &SharedProgress,
+    ) -> Result<Prepared, PublishError> {
         let set_step = |step: PublishStep| {
             debug!(%step, "publish step");
             update(progress, |p| p.step = Some(step));
@@ -132,7 +166,19 @@ impl Publisher {
                         .await?
                 }
             };
-            if let Some(last) = last.filter(|last| *last != live) {
+            let last = match last.filter(|last| *last != live) {
+                // Our own edit whose record was lost (written ahead, never settled) is not an
+                // on-wiki change: the write-ahead row knows its text.
+                Some(_)
+                    if self
+                        .recognise_unrecorded_edit(job, &wiki_key, &title, live, &live_text)
+                        .await =>
+                {
+                    None
+                }
+                last => last,
+            };
+            if let Some(last) = last {
                 if unchanged {
                     debug!(last, live, "the page changed on-wiki but equals the file");
                 } else if job.options.overwrite_drift {
@@ -163,7 +209,7 @@ impl Publisher {
         set_step(PublishStep::NoChange);
         if unchanged {
             let revision = live_revision.unwrap_or_default();
-            return Ok(Done {
+            return Ok(Prepared::Done(Done {
                 outcome: PublishOutcome::NoChange { revision },
                 diff: String::new(),
                 diff_url: None,
@@ -171,10 +217,11 @@ impl Publisher {
                 published: (!job.options.dry_run)
                     .then(|| (file.blob_sha.clone(), file.commit.clone(), revision)),
                 drift: None,
-            });
+                note: None,
+            }));
         }
         if job.options.dry_run {
-            return Ok(Done {
+            return Ok(Prepared::Done(Done {
                 outcome: PublishOutcome::WouldPublish {
                     would_create: !page.exists,
                 },
@@ -183,11 +230,12 @@ impl Publisher {
                 overwrote_drift,
                 published: None,
                 drift,
-            });
+                note: None,
+            }));
         }
 
-        // Step 7: the edit, based on the probed revision and started at the probe's time.
-        set_step(PublishStep::Edit);
+        // Step 7 (in `edit.rs`): based on the probed revision and started at the probe's time.
+        let sha1 = content_sha1(&publish_text);
         let mut edit = EditRequest::new(title.clone(), publish_text, file.summary.clone());
         edit.base_revision = live_revision;
         edit.start_timestamp = Some(probe.server_time.clone());
@@ -196,17 +244,16 @@ impl Publisher {
         } else {
             CreatePolicy::MustExist
         };
-        let outcome = session.edit(&edit).await;
-        count_wiki();
-        let (outcome, new_revision, diff_url) = edit_result(&outcome?, &wiki, live_revision);
-        Ok(Done {
-            outcome,
+        Ok(Prepared::Edit(Box::new(ReadyEdit {
+            session,
+            wiki,
+            edit,
+            content_sha1: sha1,
             diff,
-            diff_url,
             overwrote_drift,
-            published: Some((file.blob_sha, file.commit, new_revision)),
-            drift: None,
-        })
+            blob_sha: file.blob_sha,
+            commit: file.commit,
+        })))
     }
 
     /// Step 2.
@@ -408,42 +455,5 @@ fn drift_diff(
             "(the text of revision {last} cannot be read; compare on the wiki: {})\n",
             wiki.diff_link(live, Some(last))
         ),
-    }
-}
-
-/// What an edit did, as an outcome, the revision to remember and the diff link.
-fn edit_result(
-    outcome: &EditOutcome,
-    wiki: &WikiUrl,
-    live_revision: Option<u64>,
-) -> (PublishOutcome, u64, Option<String>) {
-    match *outcome {
-        EditOutcome::Created { revision, .. } => (
-            PublishOutcome::Published {
-                old_revision: None,
-                new_revision: revision,
-                created: true,
-            },
-            revision,
-            Some(wiki.diff_link(revision, None)),
-        ),
-        EditOutcome::Updated {
-            old_revision,
-            new_revision,
-            ..
-        } => (
-            PublishOutcome::Published {
-                old_revision: Some(old_revision),
-                new_revision,
-                created: false,
-            },
-            new_revision,
-            Some(wiki.diff_link(new_revision, Some(old_revision))),
-        ),
-        // The wiki's own pre-save transform made the texts equal: nothing new was saved.
-        EditOutcome::NoChange => {
-            let revision = live_revision.unwrap_or_default();
-            (PublishOutcome::NoChange { revision }, revision, None)
-        }
     }
 }

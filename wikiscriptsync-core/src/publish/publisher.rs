@@ -18,9 +18,12 @@ use tracing::{Instrument as _, error, info, info_span, warn};
 
 use crate::forge::{BlobSha, CommitSha, Forge};
 use crate::mw::WikiApi;
-use crate::store::{MappingId, PublishLock, Store, UserId, WatchedFileId};
+use crate::store::{
+    MappingId, PUBLISH_TASK_EXPIRY, PublishLock, PublishLogId, Store, UserId, WatchedFileId,
+};
 use crate::vault::Vault;
 
+use super::edit::LockWindow;
 use super::error::{PublishError, PublishFailure};
 use super::record::{preview_failed, previewed};
 use super::report::{PublishOutcome, PublishReport, PublishTargetSummary, RequestCounts};
@@ -81,6 +84,8 @@ pub(super) struct Job {
     /// report) and the preview goes on to what publishing over it would do, from the same
     /// login and probe, instead of stopping at the drift refusal.
     pub(super) show_drift: bool,
+    /// The publish lock held (`None` for a dry run, which takes none).
+    pub(super) lock: Option<LockWindow>,
 }
 
 /// What the pipeline knows so far; shared with the attempt so that a failure or a panic is
@@ -90,6 +95,8 @@ pub(super) struct Progress {
     pub(super) step: Option<PublishStep>,
     pub(super) target: PublishTargetSummary,
     pub(super) requests: RequestCounts,
+    /// The publish-log row written ahead of the edit, which step 8 settles.
+    pub(super) write_ahead: Option<PublishLogId>,
 }
 
 pub(super) type SharedProgress = Arc<Mutex<Progress>>;
@@ -110,6 +117,8 @@ pub(super) struct Done {
     /// The on-wiki change since our last publish, as a unified diff (previews with
     /// `show_drift` only).
     pub(super) drift: Option<String>,
+    /// Something the user should know about how the result was learnt (a lost answer).
+    pub(super) note: Option<String>,
 }
 
 impl Publisher {
@@ -189,6 +198,7 @@ impl Publisher {
             last_published: None,
             options,
             show_drift: false,
+            lock: None,
         };
         self.attempt(job).await
     }
@@ -234,6 +244,7 @@ impl Publisher {
             requests: RequestCounts::default(),
             log_id: None,
             dry_run: options.dry_run,
+            record_error: None,
         };
         let user = request.user;
         let mapping = self
@@ -306,6 +317,7 @@ impl Publisher {
                 .and_then(|p| u64::try_from(p.revid).ok()),
             options,
             show_drift: false,
+            lock: None,
         })
     }
 
@@ -335,6 +347,7 @@ impl Publisher {
                     requests: RequestCounts::default(),
                     log_id: None,
                     dry_run,
+                    record_error: Some("the publish task ended abnormally".to_owned()),
                 })
             }
         }
@@ -383,6 +396,19 @@ impl Publisher {
             }
         };
 
+        // The lock's lifetime, from the row itself, bounds the pipeline.
+        let started = match self.store.publish_task(task).await {
+            Ok(row) => row.and_then(|t| t.started_at).unwrap_or_else(Utc::now),
+            Err(err) => {
+                return Err(self
+                    .fail(&job, Some(task), &progress, PublishStep::Mutex, err.into())
+                    .await);
+            }
+        };
+        job.lock = Some(LockWindow {
+            task,
+            expires_at: started + PUBLISH_TASK_EXPIRY,
+        });
         match self.run_pipeline(&job, credentials, &progress).await {
             Ok(done) => Ok(self.succeed(&job, task, &progress, done).await),
             Err(error) => {
@@ -426,6 +452,7 @@ fn new_progress(job: &Job) -> SharedProgress {
         step: Some(PublishStep::Mutex),
         target: initial_target(job),
         requests: RequestCounts::default(),
+        write_ahead: None,
     }))
 }
 

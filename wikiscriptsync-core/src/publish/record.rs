@@ -1,6 +1,8 @@
 //! Record-keeping, step 8 of a publish: what was published remembered on the mapping, one
-//! publish-log row per attempt (also for attempts that stopped before the mutex), the mutex
-//! released, and the [`PublishReport`] or [`PublishFailure`] the caller gets. A dry run
+//! publish-log row per attempt (also for attempts that stopped before the mutex; for an
+//! attempt that reached the edit, the row written ahead of it, settled now), the mutex
+//! released, and the [`PublishReport`] or [`PublishFailure`] the caller gets — which says when
+//! any of this could not be written. A dry run
 //! records nothing: [`previewed`] and [`preview_failed`] only build what the caller gets.
 
 use std::sync::PoisonError;
@@ -9,8 +11,8 @@ use chrono::Utc;
 use tracing::{error, info, warn};
 
 use crate::store::{
-    NewPublishLogEntry, PublishLogId, PublishOutcome as LogOutcome, PublishTaskId, PublishedState,
-    TaskOutcome,
+    NewPublishLogEntry, PublishLogId, PublishOutcome as LogOutcome, PublishSettlement,
+    PublishTaskId, PublishedState, TaskOutcome,
 };
 
 use super::error::{FailureClass, PublishError, PublishFailure};
@@ -34,6 +36,7 @@ impl Publisher {
         update(progress, |p| p.step = Some(PublishStep::Record));
         let (target, requests) = snapshot(progress);
         let mut message = success_message(&done, &target, job.options.dry_run);
+        let mut record_error = None;
         if let (Some(mapping), Some((blob, commit, revision))) = (job.mapping, &done.published) {
             let state = PublishedState {
                 blob_sha: blob.clone(),
@@ -43,6 +46,9 @@ impl Publisher {
             };
             if let Err(err) = self.store.record_published(job.user, mapping, &state).await {
                 error!(%err, "could not remember the published revision on the mapping");
+                record_error = Some(format!(
+                    "the published revision could not be remembered on the mapping: {err}"
+                ));
                 message.push_str(
                     " (warning: the published revision could not be saved, so the next publish \
                      may warn about drift)",
@@ -60,8 +66,15 @@ impl Publisher {
             PublishOutcome::NoChange { revision } => i64::try_from(revision).ok(),
             PublishOutcome::WouldPublish { .. } => None,
         };
-        let log_id = self.record(&entry, Some(task), &TaskOutcome::Done).await;
-        report(job, target, requests, done, message, log_id)
+        let written = self
+            .record(&entry, progress, Some(task), &TaskOutcome::Done)
+            .await;
+        let mut report = report(job, target, requests, done, message, written.log_id);
+        report.record_error = record_error
+            .into_iter()
+            .chain(written.error)
+            .reduce(|a, b| format!("{a}; {b}"));
+        report
     }
 
     /// Step 8 after a failure: log, release (when we hold the mutex).
@@ -77,10 +90,19 @@ impl Publisher {
         let failure = preview_failed(job, progress, step, error);
         let message = failure.user_message();
         let entry = log_entry(job, task, &failure.target, outcome, &message);
-        let log_id = self
-            .record(&entry, task, &TaskOutcome::Failed(truncate(&message, 500)))
+        let written = self
+            .record(
+                &entry,
+                progress,
+                task,
+                &TaskOutcome::Failed(truncate(&message, 500)),
+            )
             .await;
-        PublishFailure { log_id, ..failure }
+        PublishFailure {
+            log_id: written.log_id,
+            record_error: written.error,
+            ..failure
+        }
     }
 
     /// Logs a mapping publish that stopped before the mutex (publishing switched off, the
@@ -111,25 +133,33 @@ impl Publisher {
             base_revid: None,
             new_revid: None,
             message: Some(truncate(&failure.user_message(), LOG_MESSAGE_CHARS)),
+            content_sha1: None,
         };
-        let log_id = self.record(&entry, None, &TaskOutcome::Done).await;
-        PublishFailure { log_id, ..failure }
+        let written = self.append(&entry).await;
+        PublishFailure {
+            log_id: written.log_id,
+            record_error: written.error,
+            ..failure
+        }
     }
 
-    /// Appends the log row, then releases the mutex; failures of either are logged, never
-    /// raised (the publish itself already happened or failed).
+    /// Writes the attempt's row — settles the row written ahead of the edit, or appends one
+    /// — then releases the mutex. Failures are logged and returned, never raised (the publish
+    /// itself already happened or failed); the caller reports them.
     async fn record(
         &self,
         entry: &NewPublishLogEntry,
+        progress: &SharedProgress,
         task: Option<PublishTaskId>,
         outcome: &TaskOutcome,
-    ) -> Option<PublishLogId> {
-        let log_id = match self.store.append_publish_log(entry).await {
-            Ok(id) => Some(id),
-            Err(err) => {
-                error!(%err, "could not write the publish log row");
-                None
-            }
+    ) -> Written {
+        let write_ahead = progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .write_ahead;
+        let mut written = match write_ahead {
+            Some(id) => self.settle(entry, id).await,
+            None => self.append(entry).await,
         };
         if let Some(task) = task {
             match self
@@ -143,11 +173,73 @@ impl Publisher {
                 }
                 Err(err) => {
                     error!(%err, %task, "could not release the publish mutex; it expires after five minutes");
+                    let released = format!(
+                        "the publish lock could not be released ({err}); it expires five minutes \
+                         after the publish started"
+                    );
+                    written.error = Some(match written.error {
+                        Some(earlier) => format!("{earlier}; {released}"),
+                        None => released,
+                    });
                 }
             }
         }
-        log_id
+        written
     }
+
+    async fn append(&self, entry: &NewPublishLogEntry) -> Written {
+        match self.store.append_publish_log(entry).await {
+            Ok(id) => Written {
+                log_id: Some(id),
+                error: None,
+            },
+            Err(err) => {
+                error!(%err, "could not write the publish log row");
+                Written {
+                    log_id: None,
+                    error: Some(format!("the publish log row could not be written: {err}")),
+                }
+            }
+        }
+    }
+
+    /// Settles the row written ahead of the edit with the result in `entry`.
+    async fn settle(&self, entry: &NewPublishLogEntry, id: PublishLogId) -> Written {
+        let settlement = PublishSettlement {
+            outcome: entry.outcome,
+            new_revid: entry.new_revid,
+            message: entry.message.clone(),
+        };
+        let error = match self
+            .store
+            .settle_publish_log(entry.user_id, id, &settlement)
+            .await
+        {
+            Ok(true) => None,
+            Ok(false) => Some(format!(
+                "the publish log row {id} written before the edit was no longer pending"
+            )),
+            Err(err) => Some(format!(
+                "the result could not be written to the publish log (row {id} still says the \
+                 edit was being sent): {err}"
+            )),
+        };
+        if let Some(error) = &error {
+            error!(%error, "could not settle the write-ahead publish log row");
+        }
+        Written {
+            log_id: Some(id),
+            error,
+        }
+    }
+}
+
+/// What step 8 managed to write.
+struct Written {
+    /// The attempt's publish-log row, when there is one.
+    log_id: Option<PublishLogId>,
+    /// What could not be written.
+    error: Option<String>,
 }
 
 /// A dry run's report: nothing is logged, released or remembered.
@@ -175,6 +267,7 @@ pub(super) fn preview_failed(
         requests,
         log_id: None,
         dry_run: job.options.dry_run,
+        record_error: None,
     }
 }
 
@@ -203,6 +296,7 @@ fn report(
         overwrote_drift: done.overwrote_drift,
         log_id,
         message,
+        record_error: None,
     }
 }
 
@@ -210,18 +304,19 @@ fn report(
 fn log_outcome(error: &PublishError) -> LogOutcome {
     match (error, error.class()) {
         (PublishError::Drift { .. }, _) => LogOutcome::DriftRefused,
+        (PublishError::EditUnknown { .. }, _) => LogOutcome::Unknown,
         (_, FailureClass::Busy) => LogOutcome::Busy,
         (_, FailureClass::Refused) => LogOutcome::Refused,
         (_, FailureClass::Other) => LogOutcome::Failed,
     }
 }
 
-fn snapshot(progress: &SharedProgress) -> (PublishTargetSummary, RequestCounts) {
+pub(super) fn snapshot(progress: &SharedProgress) -> (PublishTargetSummary, RequestCounts) {
     let p = progress.lock().unwrap_or_else(PoisonError::into_inner);
     (p.target.clone(), p.requests)
 }
 
-fn log_entry(
+pub(super) fn log_entry(
     job: &Job,
     task: Option<PublishTaskId>,
     target: &PublishTargetSummary,
@@ -245,6 +340,7 @@ fn log_entry(
         base_revid: target.base_revision.and_then(|r| i64::try_from(r).ok()),
         new_revid: None,
         message: Some(truncate(message, LOG_MESSAGE_CHARS)),
+        content_sha1: None,
     }
 }
 
@@ -272,6 +368,9 @@ fn success_message(done: &Done, target: &PublishTargetSummary, dry_run: bool) ->
     };
     if done.overwrote_drift {
         message.push_str(" — an on-wiki change since your last publish was overwritten on request");
+    }
+    if let Some(note) = &done.note {
+        message.push_str(&format!(" ({note})"));
     }
     if done.drift.is_some() {
         message.push_str(

@@ -96,9 +96,26 @@ pub struct PublishReport {
     pub log_id: Option<PublishLogId>,
     /// A one-line message for the user.
     pub message: String,
+    /// Why the attempt's record (its publish-log row, the revision remembered on the
+    /// mapping, the lock's release) could not be written, when it could not: the edit
+    /// happened but the audit trail is incomplete (the CLI exits non-zero).
+    pub record_error: Option<String>,
 }
 
 impl PublishReport {
+    /// What to tell the user when this attempt could not be recorded completely
+    /// ([`record_error`](Self::record_error)): what happened on the wiki, that the record of
+    /// it is missing, and what to do. The web app and the CLI both say it (`None`: recorded).
+    pub fn unrecorded_warning(&self) -> Option<String> {
+        let error = self.record_error.as_deref()?;
+        let happened = match self.outcome {
+            PublishOutcome::Published { .. } => "The edit was made on the wiki",
+            PublishOutcome::NoChange { .. } => "Nothing was changed on the wiki",
+            PublishOutcome::WouldPublish { .. } => "Nothing was edited",
+        };
+        Some(format!("{happened}, but {}", unrecorded_tail(error)))
+    }
+
     /// The new revision, after an edit.
     pub fn new_revision(&self) -> Option<u64> {
         match self.outcome {
@@ -106,4 +123,14 @@ impl PublishReport {
             _ => None,
         }
     }
+}
+
+/// The part of an "attempt not recorded" warning after what happened on the wiki.
+pub(super) fn unrecorded_tail(error: &str) -> String {
+    format!(
+        "this attempt could not be recorded completely ({error}): the publish log may not show \
+         it, and the next publish may take the page's current text for a change made on-wiki. \
+         Check the page's history on the wiki before publishing again; if this happens again, \
+         tell the tool's maintainers."
+    )
 }

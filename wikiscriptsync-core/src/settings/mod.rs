@@ -1,8 +1,8 @@
 //! The configuration of every binary, read from the environment once ([`Settings::from_env`])
 //! and handed to the leaf crates as values: the database rule (including ToolsDB), the
 //! User-Agent contact, the wiki allow-list, the forge instances and tokens, the credential keys,
-//! the notification bot, log retention, health-check targets, this runner's host name and the
-//! web app's OAuth, cookie, admin and dashboard-cache settings.
+//! the notification bot, log retention, health-check targets, this runner's host name, the
+//! limits per user and the web app's OAuth, cookie, admin and dashboard-cache settings.
 //!
 //! Every variable is listed once, in [`vars::VARIABLES`]; the help texts and `.env.example` are
 //! made from that list. Parsing checks every variable and reports all the wrong ones at once,
@@ -23,6 +23,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
+use crate::app::UserLimits;
 use crate::forge::{ForgeConfig, ForgeConfigBuilder, Token};
 use crate::maintenance::{
     DEFAULT_HEALTH_PROBE_WIKIS, DEFAULT_RETENTION_DAYS, HEALTH_FORGES_ENV, HEALTH_PROBE_WIKIS_ENV,
@@ -222,6 +223,9 @@ pub struct Settings {
     pub health_probe_wikis: Vec<String>,
     /// `HOSTNAME`, for claim owners.
     pub runner_host: String,
+    /// The limits per user (`WIKISCRIPTSYNC_MAX_*_PER_USER`,
+    /// `WIKISCRIPTSYNC_CREDENTIAL_CHECKS_PER_HOUR`).
+    pub limits: UserLimits,
     /// The web app's settings.
     pub web: WebSettings,
 }
@@ -242,6 +246,7 @@ impl fmt::Debug for Settings {
             .field("health_forges", &self.health_forges)
             .field("health_probe_wikis", &self.health_probe_wikis)
             .field("runner_host", &self.runner_host)
+            .field("limits", &self.limits)
             .field("web", &self.web)
             .finish()
     }
@@ -381,6 +386,7 @@ impl Parser<'_> {
         let runner_host = self
             .get(HOSTNAME_ENV)
             .unwrap_or_else(|| DEFAULT_RUNNER_HOST.to_owned());
+        let limits = self.limits();
         let web = self.web();
         Settings {
             database,
@@ -393,7 +399,31 @@ impl Parser<'_> {
             health_forges,
             health_probe_wikis,
             runner_host,
+            limits,
             web,
+        }
+    }
+
+    fn limits(&mut self) -> UserLimits {
+        let defaults = UserLimits::default();
+        let mut count = |name, default| self.number(name, default, 1..=1_000_000, "a whole number");
+        let repositories = count(vars::MAX_REPOSITORIES_ENV, defaults.repositories);
+        let watched_files = count(vars::MAX_WATCHED_FILES_ENV, defaults.watched_files);
+        let mappings = count(vars::MAX_MAPPINGS_ENV, defaults.mappings);
+        let monitored_pages = count(vars::MAX_MONITORED_PAGES_ENV, defaults.monitored_pages);
+        let checks = self.number(
+            vars::CREDENTIAL_CHECKS_PER_HOUR_ENV,
+            u64::from(defaults.credential_checks_per_hour),
+            1..=10_000,
+            "a whole number of checks",
+        );
+        UserLimits {
+            repositories,
+            watched_files,
+            mappings,
+            monitored_pages,
+            credential_checks_per_hour: u32::try_from(checks)
+                .unwrap_or(defaults.credential_checks_per_hour),
         }
     }
 

@@ -54,6 +54,7 @@ fn nothing_set_gives_the_documented_defaults() {
     assert_eq!(s.web.public_origin, None);
     assert!(s.web.admin_users.is_empty());
     assert_eq!(s.web.dashboard_cache, Duration::from_secs(5));
+    assert_eq!(s.limits, UserLimits::default());
 }
 
 #[test]
@@ -102,6 +103,11 @@ fn every_variable_is_read_into_its_typed_value() {
         (OAUTH_BASE_URL_ENV, "https://meta.example.org"),
         (ADMIN_USERS_ENV, "Alice, Bob"),
         (DASHBOARD_CACHE_ENV, "0"),
+        (vars::MAX_REPOSITORIES_ENV, "3"),
+        (vars::MAX_WATCHED_FILES_ENV, "4"),
+        (vars::MAX_MAPPINGS_ENV, "5"),
+        (vars::MAX_MONITORED_PAGES_ENV, "6"),
+        (vars::CREDENTIAL_CHECKS_PER_HOUR_ENV, "7"),
     ]);
     assert_eq!(s.contact.as_deref(), Some("ops@example.org"));
     assert_eq!(s.contact().unwrap(), "ops@example.org");
@@ -169,6 +175,16 @@ fn every_variable_is_read_into_its_typed_value() {
         BTreeSet::from(["Alice".to_owned(), "Bob".to_owned()])
     );
     assert_eq!(s.web.dashboard_cache, Duration::ZERO);
+    assert_eq!(
+        s.limits,
+        UserLimits {
+            repositories: 3,
+            watched_files: 4,
+            mappings: 5,
+            monitored_pages: 6,
+            credential_checks_per_hour: 7,
+        }
+    );
 }
 
 #[test]
@@ -318,6 +334,16 @@ fn each_malformed_variable_is_named_with_what_to_do() {
             &[(DASHBOARD_CACHE_ENV, "1.5")],
             DASHBOARD_CACHE_ENV,
             "turns the dashboard cache off",
+        ),
+        (
+            &[(vars::MAX_REPOSITORIES_ENV, "0")],
+            vars::MAX_REPOSITORIES_ENV,
+            "from 1 to",
+        ),
+        (
+            &[(vars::CREDENTIAL_CHECKS_PER_HOUR_ENV, "many")],
+            vars::CREDENTIAL_CHECKS_PER_HOUR_ENV,
+            "a whole number of checks",
         ),
     ];
     for (pairs, variable, hint) in cases {

@@ -49,6 +49,8 @@ pub enum Section {
     Forges,
     /// The web app.
     Web,
+    /// Limits per user (the web app and the CLI's management commands).
+    Limits,
     /// The scheduled jobs.
     Jobs,
     /// The `publish_one_file` example.
@@ -64,6 +66,7 @@ impl Section {
             Self::Everyone => "Everyone",
             Self::Forges => "Forges (web, CLI, jobs)",
             Self::Web => "Web app",
+            Self::Limits => "Limits per user (web app and CLI)",
             Self::Jobs => "Jobs",
             Self::Example => "The publish_one_file example",
             Self::Tests => {
@@ -152,6 +155,7 @@ const SERVICES: &[Reader] = &[Web, Jobs, Cli, Publish];
 const DATABASE_USERS: &[Reader] = &[Web, Jobs, Cli, Publish, Example];
 const JOBS: &[Reader] = &[Jobs, Cli];
 const WEB: &[Reader] = &[Web];
+const LIMITS: &[Reader] = &[Web, Cli];
 const EXAMPLE: &[Reader] = &[Example];
 const TESTS: &[Reader] = &[Tests];
 
@@ -191,6 +195,16 @@ pub const ADMIN_USERS_ENV: &str = "WIKISCRIPTSYNC_ADMIN_USERS";
 pub const DASHBOARD_CACHE_ENV: &str = "WIKISCRIPTSYNC_DASHBOARD_CACHE_SECONDS";
 /// `WIKISCRIPTSYNC_DATA_DIR`.
 pub const DATA_DIR_ENV: &str = "WIKISCRIPTSYNC_DATA_DIR";
+/// `WIKISCRIPTSYNC_MAX_REPOSITORIES_PER_USER`.
+pub const MAX_REPOSITORIES_ENV: &str = "WIKISCRIPTSYNC_MAX_REPOSITORIES_PER_USER";
+/// `WIKISCRIPTSYNC_MAX_WATCHED_FILES_PER_USER`.
+pub const MAX_WATCHED_FILES_ENV: &str = "WIKISCRIPTSYNC_MAX_WATCHED_FILES_PER_USER";
+/// `WIKISCRIPTSYNC_MAX_MAPPINGS_PER_USER`.
+pub const MAX_MAPPINGS_ENV: &str = "WIKISCRIPTSYNC_MAX_MAPPINGS_PER_USER";
+/// `WIKISCRIPTSYNC_MAX_MONITORED_PAGES_PER_USER`.
+pub const MAX_MONITORED_PAGES_ENV: &str = "WIKISCRIPTSYNC_MAX_MONITORED_PAGES_PER_USER";
+/// `WIKISCRIPTSYNC_CREDENTIAL_CHECKS_PER_HOUR`.
+pub const CREDENTIAL_CHECKS_PER_HOUR_ENV: &str = "WIKISCRIPTSYNC_CREDENTIAL_CHECKS_PER_HOUR";
 /// `HOSTNAME` (set by the system).
 pub const HOSTNAME_ENV: &str = "HOSTNAME";
 
@@ -321,6 +335,30 @@ pub const VARIABLES: &[EnvVar] = &[
         )
         .default("data")
         .example("data"),
+    // ---- Limits per user
+    var(MAX_REPOSITORIES_ENV, Section::Limits, LIMITS)
+        .help("Repositories one user may track.")
+        .default("50")
+        .example("50"),
+    var(MAX_WATCHED_FILES_ENV, Section::Limits, LIMITS)
+        .help("Files one user may watch, over all their repositories.")
+        .default("500")
+        .example("500"),
+    var(MAX_MAPPINGS_ENV, Section::Limits, LIMITS)
+        .help("File-to-page mappings one user may have.")
+        .default("1000")
+        .example("1000"),
+    var(MAX_MONITORED_PAGES_ENV, Section::Limits, LIMITS)
+        .help("Pages one user may monitor (mapping a page monitors it by default).")
+        .default("2000")
+        .example("2000"),
+    var(CREDENTIAL_CHECKS_PER_HOUR_ENV, Section::Limits, LIMITS)
+        .help(
+            "BotPassword checks (saves and verifications) one user may make an hour; each logs \
+             in to a wiki from the service's shared address.",
+        )
+        .default("12")
+        .example("12"),
     // ---- Jobs
     var(NOTIFY_BOT_USER_ENV, Section::Jobs, JOBS).help(
         "The bot account that posts talk-page notifications, User@BotName (talk-page rights \

@@ -12,7 +12,7 @@ mod resolve;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use async_trait::async_trait;
 use secrecy::SecretString;
@@ -34,9 +34,26 @@ use crate::wiki::{WikiAddress, WikiUrl};
 struct Shared {
     config: ClientConfig,
     /// One semaphore per wiki API URL: at most `max_in_flight` requests in flight to a wiki,
-    /// whichever session sends them.
-    gates: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// whichever session sends them. Held weakly: the sessions hold them, and a wiki nobody has
+    /// a session on is dropped from the map, so the map does not grow with every API URL users
+    /// name over the life of the process.
+    gates: Mutex<HashMap<String, Weak<Semaphore>>>,
     requests: AtomicU64,
+}
+
+impl Shared {
+    /// The gate of the wiki at `api_url`: the one live sessions share, else a new one. Gates
+    /// no session holds any more are dropped here.
+    fn gate(&self, api_url: &str) -> Arc<Semaphore> {
+        let mut gates = self.gates.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(gate) = gates.get(api_url).and_then(Weak::upgrade) {
+            return gate;
+        }
+        gates.retain(|_, gate| gate.strong_count() > 0);
+        let gate = Arc::new(Semaphore::new(self.config.max_in_flight));
+        gates.insert(api_url.to_owned(), Arc::downgrade(&gate));
+        gate
+    }
 }
 
 /// The MediaWiki Action API client: opens [`Session`]s, enforces the allow-list and the
@@ -202,14 +219,7 @@ impl Session {
                 wiki: wiki.host(),
                 detail: format!("could not build the HTTP client: {}", err.without_url()),
             })?;
-        let gate = {
-            let mut gates = shared.gates.lock().unwrap_or_else(PoisonError::into_inner);
-            Arc::clone(
-                gates
-                    .entry(wiki.as_str().to_owned())
-                    .or_insert_with(|| Arc::new(Semaphore::new(shared.config.max_in_flight))),
-            )
-        };
+        let gate = shared.gate(wiki.as_str());
         Ok(Self {
             host: wiki.host(),
             wiki: wiki.clone(),
@@ -338,5 +348,41 @@ impl WikiSession for Session {
 
     async fn post_talk_notice(&self, notice: &TalkNotice) -> Result<TalkNoticeOutcome, Error> {
         Session::post_talk_notice(self, notice).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::UserAgent;
+    use crate::wiki::AllowList;
+
+    #[test]
+    fn gates_live_as_long_as_sessions_on_their_wiki_not_as_long_as_the_client() {
+        let mut config = ClientConfig::new(UserAgent::from_contact("tests@example.org").unwrap());
+        config.allow_list = AllowList::wikimedia()
+            .with_extra_hosts("127.0.0.1:8080")
+            .unwrap();
+        let client = ActionApiClient::new(config).unwrap();
+        let gates = || client.shared.gates.lock().unwrap().len();
+        let wiki = |n: usize| {
+            client
+                .parse_wiki(&format!("http://127.0.0.1:8080/w{n}/api.php"))
+                .unwrap()
+        };
+        // Two sessions on one wiki share its gate.
+        let first = client.anonymous_session(&wiki(0)).unwrap();
+        let second = client.anonymous_session(&wiki(0)).unwrap();
+        assert!(Arc::ptr_eq(&first.gate, &second.gate));
+        // Sessions on a hundred other wikis, each ended: the map keeps only live ones.
+        for n in 1..=100 {
+            drop(client.anonymous_session(&wiki(n)).unwrap());
+        }
+        assert!(gates() <= 2, "{} gates kept", gates());
+        let third = client.anonymous_session(&wiki(0)).unwrap();
+        assert!(Arc::ptr_eq(&first.gate, &third.gate), "a live gate is kept");
+        drop((first, second, third));
+        let _other = client.anonymous_session(&wiki(1)).unwrap();
+        assert_eq!(gates(), 1);
     }
 }

@@ -152,10 +152,15 @@ impl Session {
         let response = request.send().await.map_err(|e| self.transport_error(&e))?;
         let status = response.status();
         let retry_after = parse_retry_after(response.headers(), SystemTime::now());
-        let body = response
-            .bytes()
+        let body = crate::body::read_capped(response, config.max_response_bytes)
             .await
-            .map_err(|e| self.transport_error(&e))?;
+            .map_err(|e| match e {
+                crate::body::BodyError::TooLarge => Error::TooLarge {
+                    wiki: self.host.clone(),
+                    limit: config.max_response_bytes,
+                },
+                crate::body::BodyError::Transport(e) => self.transport_error(&e),
+            })?;
         drop(permit);
 
         if status == StatusCode::TOO_MANY_REQUESTS {

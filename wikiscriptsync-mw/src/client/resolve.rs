@@ -63,7 +63,10 @@ impl ActionApiClient {
             if !response.status().is_success() {
                 return None;
             }
-            let html = response.text().await.ok()?;
+            let html = crate::body::read_capped(response, self.config().max_response_bytes)
+                .await
+                .ok()?;
+            let html = String::from_utf8_lossy(&html);
             let href = edit_uri_href(&html)?;
             let mut api = url.join(&href).ok()?;
             api.set_query(None);

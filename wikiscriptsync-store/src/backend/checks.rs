@@ -354,6 +354,24 @@ macro_rules! impl_checks {
                 tx.commit().await.map_err(from_query)
             }
 
+            async fn release_all_claims(&self, owner: &str) -> StoreResult<u64> {
+                let mut released = 0;
+                for queue in [CheckQueue::Repositories, CheckQueue::Pages] {
+                    let sql = format!(
+                        "UPDATE {} SET lease_owner = NULL, lease_expires_at = NULL \
+                         WHERE lease_owner = ?",
+                        queue_table(queue)
+                    );
+                    released += sqlx::query(&sql)
+                        .bind(owner)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(from_query)?
+                        .rows_affected();
+                }
+                Ok(released)
+            }
+
             async fn release_repository_claims(
                 &self,
                 owner: &str,

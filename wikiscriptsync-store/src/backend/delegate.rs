@@ -197,6 +197,19 @@ macro_rules! impl_store_trait {
                 Self::publish_task(self, task).await
             }
 
+            async fn settle_publish_log(
+                &self,
+                user: UserId,
+                id: PublishLogId,
+                settlement: &PublishSettlement,
+            ) -> StoreResult<bool> {
+                Self::settle_publish_log(self, user, id, settlement).await
+            }
+
+            async fn release_all_claims(&self, owner: &str) -> StoreResult<u64> {
+                Self::release_all_claims(self, owner).await
+            }
+
             async fn append_publish_log(
                 &self,
                 entry: &NewPublishLogEntry,
@@ -501,6 +514,21 @@ macro_rules! impl_store_trait {
                 scope: &MappingScope,
             ) -> StoreResult<Vec<MappingStatus>> {
                 Self::mapping_statuses(self, user, scope).await
+            }
+
+            async fn user_counts(&self, user: UserId) -> StoreResult<UserCounts> {
+                Self::user_counts(self, user).await
+            }
+
+            async fn take_action_slot(
+                &self,
+                user: UserId,
+                action: UserAction,
+                now: DateTime<Utc>,
+                window: chrono::TimeDelta,
+                limit: u32,
+            ) -> StoreResult<ActionSlot> {
+                Self::take_action_slot(self, user, action, now, window, limit).await
             }
 
             async fn dashboard(

@@ -11,6 +11,7 @@ mod base;
 mod checks;
 mod credentials;
 mod delegate;
+mod limits;
 mod maintenance;
 mod mappings;
 mod monitors;
@@ -63,6 +64,8 @@ pub(crate) struct Dialect {
     claim_lock_suffix: &'static str,
     /// Statement that opens a write transaction (None: the driver's default `BEGIN`).
     begin_write: Option<&'static str>,
+    /// Appended to a SELECT of one row inside a write transaction to lock it.
+    lock_row_suffix: &'static str,
 }
 
 const SQLITE: Dialect = Dialect {
@@ -92,6 +95,7 @@ const SQLITE: Dialect = Dialect {
         ON CONFLICT (spelling) DO UPDATE SET wiki = excluded.wiki",
     claim_lock_suffix: "",
     begin_write: Some("BEGIN IMMEDIATE"),
+    lock_row_suffix: "",
 };
 
 const MYSQL: Dialect = Dialect {
@@ -120,6 +124,7 @@ const MYSQL: Dialect = Dialect {
         ON DUPLICATE KEY UPDATE wiki = VALUES(wiki)",
     claim_lock_suffix: " FOR UPDATE SKIP LOCKED",
     begin_write: None,
+    lock_row_suffix: " FOR UPDATE",
 };
 
 // ----- shared SQL ---------------------------------------------------------------------------
@@ -324,6 +329,7 @@ macro_rules! impl_store {
         mappings::impl_mappings!($store, $db, $conn, $dialect, $migrator);
         publish::impl_publish!($store, $db, $conn, $dialect, $migrator);
         credentials::impl_credentials!($store, $db, $conn, $dialect, $migrator);
+        limits::impl_limits!($store, $db, $conn, $dialect, $migrator);
         wikis::impl_wikis!($store, $db, $conn, $dialect, $migrator);
         checks::impl_checks!($store, $db, $conn, $dialect, $migrator);
         monitors::impl_monitors!($store, $db, $conn, $dialect, $migrator);

@@ -141,8 +141,8 @@ macro_rules! impl_publish {
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO publish_log (user_id, mapping_id, task_id, created_at, outcome, \
                      dry_run, wiki, page_title, repo_url, branch, file_path, commit_sha, \
-                     blob_sha, base_revid, new_revid, message) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                     blob_sha, base_revid, new_revid, message, content_sha1) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 )
                 .bind(entry.user_id.0)
                 .bind(entry.mapping_id.map(|m| m.0))
@@ -160,10 +160,42 @@ macro_rules! impl_publish {
                 .bind(entry.base_revid)
                 .bind(entry.new_revid)
                 .bind(message)
+                .bind(&entry.content_sha1)
                 .fetch_one(&self.pool)
                 .await
                 .map_err(from_query)?;
                 Ok(PublishLogId(id))
+            }
+
+            async fn settle_publish_log(
+                &self,
+                user: UserId,
+                id: PublishLogId,
+                settlement: &PublishSettlement,
+            ) -> StoreResult<bool> {
+                if settlement.outcome == PublishOutcome::Pending {
+                    return Err(StoreError::InvalidInput(
+                        "a publish-log row is settled with a result, not with `pending`".to_owned(),
+                    ));
+                }
+                let message = settlement
+                    .message
+                    .as_ref()
+                    .map(|m| m.chars().take(1000).collect::<String>());
+                // Only a pending row changes, once: the log stays a record of what happened.
+                let done = sqlx::query(
+                    "UPDATE publish_log SET outcome = ?, new_revid = ?, message = ? \
+                     WHERE id = ? AND user_id = ? AND outcome = 'pending'",
+                )
+                .bind(settlement.outcome.as_str())
+                .bind(settlement.new_revid)
+                .bind(message)
+                .bind(id.0)
+                .bind(user.0)
+                .execute(&self.pool)
+                .await
+                .map_err(from_query)?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn publish_log(

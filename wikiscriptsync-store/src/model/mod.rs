@@ -6,6 +6,7 @@ use std::fmt;
 use crate::error::{StoreError, StoreResult};
 
 mod checks;
+mod limits;
 mod notifications;
 mod publish;
 mod reports;
@@ -13,6 +14,7 @@ mod sync;
 mod wikis;
 
 pub use checks::*;
+pub use limits::*;
 pub use notifications::*;
 pub use publish::*;
 pub use reports::*;
@@ -202,6 +204,13 @@ string_enum!(
         Busy = "busy",
         /// Failed (network, credentials, forge, ...); the message says where.
         Failed = "failed",
+        /// Written ahead of an edit: the edit was being sent and no result is recorded yet.
+        /// A row left in this state means the process stopped before it could record the
+        /// answer: the page's history says whether the edit landed.
+        Pending = "pending",
+        /// The wiki's answer to the edit was lost and the page could not tell whether the
+        /// edit landed; the message says to check the page's history.
+        Unknown = "unknown",
     }
 );
 

@@ -86,6 +86,21 @@ pub struct NewPublishLogEntry {
     pub new_revid: Option<i64>,
     /// Human-readable message (error text, refusal reason). Never a secret.
     pub message: Option<String>,
+    /// SHA-1 (hex) of the text an edit sent, after MediaWiki's save normalisation: written
+    /// ahead of the edit, so that the page's revision can later be recognised as this edit.
+    pub content_sha1: Option<String>,
+}
+
+/// The result that settles a publish-log row written ahead of its edit
+/// ([`PublishOutcome::Pending`]); see [`crate::Store::settle_publish_log`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishSettlement {
+    /// What came of the edit (anything but `Pending`).
+    pub outcome: PublishOutcome,
+    /// The revision the edit created, when known.
+    pub new_revid: Option<i64>,
+    /// What happened, for the user. Never a secret.
+    pub message: Option<String>,
 }
 
 /// A recorded publish attempt.

@@ -73,7 +73,8 @@ pub(crate) enum MapCommand {
     },
     /// Publish a mapping: its file at the commit of the last check, with the stored
     /// BotPassword. Exit 0 published or no change, 3 refused (drift, missing right, ...), 1
-    /// other failures.
+    /// other failures or an attempt that could not be recorded; SIGINT/SIGTERM let the publish
+    /// finish and be recorded, then exit 130/143.
     Publish {
         #[command(flatten)]
         who: Who,
@@ -248,11 +249,11 @@ pub(super) async fn run(app: &App, command: MapCommand) -> Result<Printed, Failu
             overwrite_drift,
         } => {
             let user = user(app, &who, false).await?;
-            let target = app
-                .publish(user.id, MappingId(id), overwrite_drift)
-                .await
-                .map_err(failure)?;
-            Ok(match &target.result {
+            let (target, stopped) =
+                crate::finish_despite_signal(app.publish(user.id, MappingId(id), overwrite_drift))
+                    .await;
+            let target = target.map_err(failure)?;
+            let printed = match &target.result {
                 Ok(report) => Printed::ok(
                     &who,
                     report_json(&target.mapping, report),
@@ -264,6 +265,14 @@ pub(super) async fn run(app: &App, command: MapCommand) -> Result<Printed, Failu
                     format!("error: {}", failure.user_message()),
                 )
                 .exit(worst_exit([Some(failure.class())])),
+            };
+            let printed = match record_error(&target.result) {
+                Some(_) => printed.exit(Exit::Other),
+                None => printed,
+            };
+            Ok(match stopped {
+                Some(signal) => printed.exit(signal),
+                None => printed,
             })
         }
         MapCommand::Remove { who, id } => {
@@ -287,11 +296,26 @@ fn mapping_json(m: &Mapping) -> Value {
     })
 }
 
-/// A publish that went through, in one line.
+/// Why a publish's record could not be written, when it could not (the exit code is then
+/// never 0).
+pub(super) fn record_error(result: &Result<PublishReport, PublishFailure>) -> Option<&str> {
+    match result {
+        Ok(report) => report.record_error.as_deref(),
+        Err(failure) => failure.record_error.as_deref(),
+    }
+}
+
+/// A publish that went through, in one line (with what could not be recorded).
 pub(super) fn report_line(report: &PublishReport) -> String {
-    match &report.diff_url {
+    let line = match &report.diff_url {
         Some(link) => format!("{} ({link})", report.message),
         None => report.message.clone(),
+    };
+    match &report.record_error {
+        Some(error) => {
+            format!("{line}; error: this attempt could not be recorded completely: {error}")
+        }
+        None => line,
     }
 }
 
@@ -302,6 +326,7 @@ pub(super) fn report_json(mapping: &Mapping, report: &PublishReport) -> Value {
         "ok": true, "outcome": report.outcome.as_str(), "message": report.message,
         "new_revision": report.new_revision(), "diff_url": report.diff_url,
         "commit": report.target.commit, "overwrote_drift": report.overwrote_drift,
+        "record_error": report.record_error,
     })
 }
 
@@ -317,6 +342,7 @@ pub(super) fn failure_json(mapping: &Mapping, failure: &PublishFailure) -> Value
         },
         "message": failure.user_message(),
         "error": {"code": failure.error.code(), "step": failure.step.as_str()},
+        "record_error": failure.record_error,
     })
 }
 

@@ -134,7 +134,8 @@ pub(crate) async fn open_app(settings: &Settings, sends_requests: bool) -> Resul
         vault,
         runner_host: settings.runner_host.clone(),
     })
-    .with_quota_policy(settings.forge.quota))
+    .with_quota_policy(settings.forge.quota)
+    .with_limits(settings.limits))
 }
 
 pub(crate) async fn run(command: ManageCommand, settings: &Settings) -> Result<Exit, Failure> {

@@ -137,6 +137,7 @@ pub(super) async fn run(app: &App, command: WatchCommand) -> Result<Printed, Fai
         } => {
             let user = user(app, &who, false).await?;
             let file = WatchedFileId(id);
+            let mut stopped = None;
             let outcomes: Vec<TargetOutcome<Result<PublishReport, String>>> = if dry_run {
                 app.preview_everywhere(user.id, file)
                     .await
@@ -148,8 +149,14 @@ pub(super) async fn run(app: &App, command: WatchCommand) -> Result<Printed, Fai
                     })
                     .collect()
             } else {
-                app.publish_everywhere(user.id, file, overwrite_drift)
-                    .await
+                let (published, signal) = crate::finish_despite_signal(app.publish_everywhere(
+                    user.id,
+                    file,
+                    overwrite_drift,
+                ))
+                .await;
+                stopped = signal;
+                published
                     .map_err(failure)?
                     .into_iter()
                     .map(|t| TargetOutcome {
@@ -158,7 +165,11 @@ pub(super) async fn run(app: &App, command: WatchCommand) -> Result<Printed, Fai
                     })
                     .collect()
             };
-            everywhere(&who, &outcomes)
+            let printed = everywhere(&who, &outcomes)?;
+            Ok(match stopped {
+                Some(signal) => printed.exit(signal),
+                None => printed,
+            })
         }
         WatchCommand::Remove { who, id } => {
             let user = user(app, &who, false).await?;
@@ -203,12 +214,16 @@ fn everywhere(
             Ok(Ok(report)) => {
                 lines.push(format!("{page}: {}", report_line(report)));
                 rows.push(report_json(mapping, report));
-                classes.push(None);
+                // An attempt not fully recorded is never a success.
+                classes.push(report.record_error.is_some().then_some(FailureClass::Other));
             }
             Err(failure) => {
                 lines.push(format!("{page}: {}", failure.user_message()));
                 rows.push(failure_json(mapping, failure));
-                classes.push(Some(failure.class()));
+                classes.push(Some(match failure.record_error {
+                    Some(_) => FailureClass::Other,
+                    None => failure.class(),
+                }));
             }
         }
     }

@@ -49,7 +49,9 @@ pub fn refused(err: UseCaseError, fields: &[&'static str]) -> AppResult<FormErro
             let field = fields.iter().copied().find(|f| *f == field.as_str());
             Ok(FormError { message, field })
         }
-        UseCaseError::Conflict(message) => Ok(FormError::general(message)),
+        UseCaseError::Conflict(message) | UseCaseError::LimitReached { message, .. } => {
+            Ok(FormError::general(message))
+        }
         UseCaseError::ShareSpent(spent) => Ok(FormError::general(spent.to_string())),
         other => Err(AppError::from(other)),
     }

@@ -218,6 +218,9 @@ pub struct TargetResult {
     pub diff_url: Option<String>,
     /// Why it failed.
     pub error: Option<Failure>,
+    /// The attempt could not be recorded completely: what happened, that it is not on record
+    /// and what to do (core's words, as the CLI says them). Never shown as a plain success.
+    pub unrecorded: Option<String>,
 }
 
 impl TargetResult {
@@ -225,6 +228,7 @@ impl TargetResult {
     pub fn of(result: Result<PublishReport, PublishFailure>, repository: Option<i64>) -> Self {
         match result {
             Ok(report) => {
+                let unrecorded = report.unrecorded_warning();
                 let (ok, outcome, outcome_class, revision) = match report.outcome {
                     PublishOutcome::Published {
                         created: true,
@@ -254,6 +258,11 @@ impl TargetResult {
                         (report.message.clone(), "not published", "muted", None)
                     }
                 };
+                let (outcome, outcome_class) = if unrecorded.is_some() {
+                    ("done, but not recorded", "status-warn")
+                } else {
+                    (outcome, outcome_class)
+                };
                 Self {
                     ok: Some(ok),
                     outcome,
@@ -261,9 +270,11 @@ impl TargetResult {
                     revision,
                     diff_url: report.diff_url,
                     error: None,
+                    unrecorded,
                 }
             }
             Err(failure) => {
+                let unrecorded = failure.unrecorded_warning();
                 let error = Failure::from(&failure, repository);
                 let (outcome, outcome_class) = if error.busy {
                     ("busy", "status-warn")
@@ -279,6 +290,7 @@ impl TargetResult {
                     revision: None,
                     diff_url: None,
                     error: Some(error),
+                    unrecorded,
                 }
             }
         }

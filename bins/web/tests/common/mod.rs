@@ -12,8 +12,8 @@ use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use tower::ServiceExt as _;
 
-use wikiscriptsync_core::forge::Forges;
 use wikiscriptsync_core::forge::testkit::FakeGitHub;
+use wikiscriptsync_core::forge::{Forges, RateLimitWaits};
 use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki};
 use wikiscriptsync_core::mw::{ActionApiClient, ClientConfig, RetryPolicy, UserAgent};
 use wikiscriptsync_core::store::Store;
@@ -126,7 +126,15 @@ pub async fn state_for(
     let store = wikiscriptsync_web::config::open_store(&config)
         .await
         .unwrap();
-    let forges = Forges::new(github.config_builder().build().unwrap()).unwrap();
+    // As the binary builds them (`setup::web_forges_with_contact`): a rate limit fails fast.
+    let forges = Forges::new(
+        github
+            .config_builder()
+            .rate_limit_waits(RateLimitWaits::FailFast)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     let mut state = AppState::new(
         Mode::Development,
         Arc::clone(&store),
