@@ -7,7 +7,7 @@
 //! A user's share of a host for the current clock hour (UTC) is the host's limit less the
 //! reserve, divided by the number of users tracking a repository there (at least one request).
 //! Everything done for a user counts against it: page views, adding and watching, manual and
-//! scheduled checks. So one user's clicks or thousands of repositories spend their own share,
+//! scheduled checks, publishing and previews. So one user's clicks or thousands of repositories spend their own share,
 //! never another user's. The limit is the one the host last reported in its rate-limit
 //! headers; until a host has answered once, nothing is refused (the first answer tells).
 
@@ -212,11 +212,23 @@ impl QuotaShares {
         locator: &RepoLocator,
         usage: &Usage,
     ) -> Result<(), StoreError> {
-        if let Some(row) = usage.latest_snapshot().and_then(quota_row) {
-            self.store.record_api_quota(&row).await?;
-        }
-        record(self.store.as_ref(), user, &locator.web_host(), usage).await
+        record_for(self.store.as_ref(), user, locator, usage).await
     }
+}
+
+/// Counts what requests made for `user` on the repository's host cost against their share,
+/// and logs the host's latest rate-limit snapshot (for callers without a [`QuotaShares`], such
+/// as the publisher).
+pub(crate) async fn record_for(
+    store: &dyn Store,
+    user: UserId,
+    locator: &RepoLocator,
+    usage: &Usage,
+) -> Result<(), StoreError> {
+    if let Some(row) = usage.latest_snapshot().and_then(quota_row) {
+        store.record_api_quota(&row).await?;
+    }
+    record(store, user, &locator.web_host(), usage).await
 }
 
 /// Counts what `usage` cost against `user`'s share of `host` (its web host).

@@ -287,3 +287,71 @@ async fn every_repository_skipped_for_a_spent_share_is_counted_with_checks_in_pa
     assert_eq!(report.shares_spent[0].skipped, 20, "{}", report.summary());
     assert_eq!(github.stats().requests, 0);
 }
+
+/// The use cases over the publisher test environment's parts.
+fn publishing_app(env: &common::Env) -> App {
+    App::new(AppParts {
+        store: Arc::clone(&env.store),
+        wiki: env.client.clone(),
+        forges: Arc::clone(&env.forges),
+        vault: Some(Arc::clone(&env.vault)),
+        runner_host: "tests".to_owned(),
+    })
+}
+
+#[tokio::test]
+async fn a_publish_counts_against_the_users_share_and_is_refused_past_it_before_any_request() {
+    let env = common::Env::start().await;
+    env.store_credential(common::ADMIN).await;
+    let mapping = env
+        .checked_mapping(common::PAGE, common::create_allowed())
+        .await;
+    let app = publishing_app(&env);
+    // GitHub's anonymous 60 an hour, one user tracking there: a share of 54.
+    anonymous_limit_seen(env.store.as_ref(), &env.github, 59).await;
+    let (start, _) = hour_of(Utc::now());
+    env.github.reset_stats();
+    let published = app.publish(env.user, mapping, false).await.unwrap();
+    published.result.unwrap();
+    let sent = env.github.stats().quota_spent;
+    assert!(sent >= 1, "the file was fetched");
+    assert_eq!(
+        env.store
+            .forge_quota_spent(env.user, HOST, start)
+            .await
+            .unwrap(),
+        sent,
+        "the publish's forge requests count against the publishing user"
+    );
+
+    spend(env.store.as_ref(), env.user, 54 - sent).await;
+    env.github.reset_stats();
+    let wiki_before = env.wiki.request_count();
+    let refusals = [
+        app.publish(env.user, mapping, false).await.map(|_| ()),
+        app.preview(env.user, mapping).await.map(|_| ()),
+        app.publish_ad_hoc(
+            env.ad_hoc(common::ADMIN, common::PASSWORD, common::PAGE),
+            common::opts(false, false),
+        )
+        .await
+        .map(|_| ()),
+    ];
+    for refused in refusals {
+        let Err(UseCaseError::ShareSpent(spent)) = refused else {
+            panic!("not refused: {refused:?}");
+        };
+        assert_eq!(
+            (spent.host.as_str(), spent.spent, spent.share),
+            (HOST, 54, 54)
+        );
+        assert!(
+            spent
+                .to_string()
+                .starts_with("Your share of github.com's requests for this hour is spent"),
+            "{spent}"
+        );
+    }
+    assert_eq!(env.github.stats().requests, 0, "no forge request");
+    assert_eq!(env.wiki.request_count(), wiki_before, "no wiki request");
+}
