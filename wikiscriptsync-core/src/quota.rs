@@ -115,6 +115,40 @@ pub fn hour_of(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     (start, start + Duration::hours(1))
 }
 
+/// What time it is for the accounting of shares: the wall clock in production, a fixed
+/// instant in tests (so that no test depends on which clock hour it runs in).
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+
+impl Clock {
+    /// The wall clock (UTC).
+    pub fn system() -> Self {
+        Self(Arc::new(Utc::now))
+    }
+
+    /// A clock that always says `at`.
+    pub fn fixed(at: DateTime<Utc>) -> Self {
+        Self(Arc::new(move || at))
+    }
+
+    /// The time now, by this clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::system()
+    }
+}
+
+impl fmt::Debug for Clock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Clock").field(&self.now()).finish()
+    }
+}
+
 /// The users' shares of the forge hosts, over the store (what was spent) and the forges (the
 /// limits they report). Cheap to clone.
 #[derive(Clone)]
@@ -122,6 +156,7 @@ pub struct QuotaShares {
     store: Arc<dyn Store>,
     forges: Arc<dyn Forge>,
     policy: QuotaPolicy,
+    clock: Clock,
 }
 
 impl fmt::Debug for QuotaShares {
@@ -139,12 +174,25 @@ impl QuotaShares {
             store,
             forges,
             policy,
+            clock: Clock::system(),
         }
+    }
+
+    /// The same shares, with the hour and the accounting taken from `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The policy.
     pub fn policy(&self) -> QuotaPolicy {
         self.policy
+    }
+
+    /// The clock the hour and the accounting are taken from.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The host's hourly limit as it last reported it: the forge client's latest snapshot,
@@ -182,7 +230,7 @@ impl QuotaShares {
         locator: &RepoLocator,
     ) -> Result<Standing, StoreError> {
         let host = locator.web_host();
-        let (start, next) = hour_of(Utc::now());
+        let (start, next) = hour_of(self.clock.now());
         let spent = self.store.forge_quota_spent(user, &host, start).await?;
         Ok(Standing {
             share: self.share(locator).await?,
@@ -212,31 +260,33 @@ impl QuotaShares {
         locator: &RepoLocator,
         usage: &Usage,
     ) -> Result<(), StoreError> {
-        record_for(self.store.as_ref(), user, locator, usage).await
+        record_for(self.store.as_ref(), user, locator, usage, self.clock.now()).await
     }
 }
 
-/// Counts what requests made for `user` on the repository's host cost against their share,
-/// and logs the host's latest rate-limit snapshot (for callers without a [`QuotaShares`], such
-/// as the publisher).
+/// Counts what requests made for `user` on the repository's host cost against their share
+/// (as spent `at`), and logs the host's latest rate-limit snapshot (for callers without a
+/// [`QuotaShares`], such as the publisher).
 pub(crate) async fn record_for(
     store: &dyn Store,
     user: UserId,
     locator: &RepoLocator,
     usage: &Usage,
+    at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     if let Some(row) = usage.latest_snapshot().and_then(quota_row) {
         store.record_api_quota(&row).await?;
     }
-    record(store, user, &locator.web_host(), usage).await
+    record(store, user, &locator.web_host(), usage, at).await
 }
 
-/// Counts what `usage` cost against `user`'s share of `host` (its web host).
+/// Counts what `usage` cost against `user`'s share of `host` (its web host), as spent `at`.
 pub(crate) async fn record(
     store: &dyn Store,
     user: UserId,
     host: &str,
     usage: &Usage,
+    at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     if usage.quota_spent == 0 {
         return Ok(());
@@ -246,7 +296,7 @@ pub(crate) async fn record(
             user_id: user,
             host: host.to_owned(),
             spent: u64::from(usage.quota_spent),
-            recorded_at: Utc::now(),
+            recorded_at: at,
         })
         .await
 }

@@ -8,21 +8,31 @@ mod monitor_support;
 
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use monitor_support::*;
 use wikiscriptsync_core::app::{App, AppParts, CheckNowOutcome, UseCaseError};
 use wikiscriptsync_core::forge::Forges;
 use wikiscriptsync_core::forge::testkit::{Endpoint, FakeGitHub};
 use wikiscriptsync_core::monitor::RepositoryChecker;
 use wikiscriptsync_core::mw::testkit::FakeWiki;
-use wikiscriptsync_core::quota::{QuotaPolicy, hour_of};
+use wikiscriptsync_core::quota::{Clock, QuotaPolicy, hour_of};
 use wikiscriptsync_core::store::{ApiQuotaSnapshot, ForgeQuotaUse, Store, UserId};
 
 /// The fake GitHub's web host as the stored repositories name it.
 const HOST: &str = "github.com";
 
+/// The instant the shares are reckoned at, whatever the wall clock says: the last second of
+/// an hour, where a test reading the wall clock would see the hour turn between its steps.
+fn share_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 3, 59, 59).unwrap()
+}
+
+fn clock() -> Clock {
+    Clock::fixed(share_time())
+}
+
 fn app(store: &Arc<dyn Store>, wiki: &FakeWiki, github: &FakeGitHub) -> App {
-    common::use_cases(Arc::clone(store), wiki, github, false)
+    common::use_cases(Arc::clone(store), wiki, github, false).with_quota_clock(clock())
 }
 
 fn app_with_token(store: &Arc<dyn Store>, wiki: &FakeWiki, github: &FakeGitHub) -> App {
@@ -33,6 +43,7 @@ fn app_with_token(store: &Arc<dyn Store>, wiki: &FakeWiki, github: &FakeGitHub) 
         vault: None,
         runner_host: "tests".to_owned(),
     })
+    .with_quota_clock(clock())
 }
 
 /// A snapshot of GitHub's anonymous limit in the quota log, as a run before left it.
@@ -58,7 +69,7 @@ async fn spend(store: &dyn Store, user: UserId, spent: u64) {
             user_id: user,
             host: HOST.to_owned(),
             spent,
-            recorded_at: Utc::now(),
+            recorded_at: share_time(),
         })
         .await
         .unwrap();
@@ -125,7 +136,8 @@ async fn the_reserve_on_a_60_per_hour_host_lets_scheduled_checks_run() {
         Arc::clone(&store),
         forges(github.config_builder()),
         repo_settings("runner", 1),
-    );
+    )
+    .with_quota_clock(clock());
     let report = checker.run().await.unwrap();
     assert_eq!(report.checked, 3, "{}", report.summary());
     assert!(report.reserve_reached.is_empty(), "{}", report.summary());
@@ -136,7 +148,8 @@ async fn the_reserve_on_a_60_per_hour_host_lets_scheduled_checks_run() {
         Arc::clone(&store),
         forges(github.config_builder()),
         repo_settings("runner-2", 1),
-    );
+    )
+    .with_quota_clock(clock());
     let again = checker.run().await.unwrap();
     assert_eq!(again.checked, 0, "{}", again.summary());
     assert_eq!(again.reserve_reached[0].remaining, Some(5));
@@ -166,7 +179,8 @@ async fn a_user_past_their_share_is_skipped_while_another_users_check_still_runs
         Arc::clone(&store),
         forges(github.config_builder()),
         repo_settings("runner", 1),
-    );
+    )
+    .with_quota_clock(clock());
     let report = checker.run().await.unwrap();
     // Alice's first repository costs her last 2 (probe and tree); her other two wait. Bob's
     // repository, due last, is still checked.
@@ -177,7 +191,7 @@ async fn a_user_past_their_share_is_skipped_while_another_users_check_still_runs
         (spent.spent.user, spent.spent.host.as_str(), spent.skipped),
         (alice, HOST, 2)
     );
-    let (start, next) = hour_of(Utc::now());
+    let (start, next) = hour_of(share_time());
     let summary = report.summary();
     assert!(
         summary.contains(&format!(
@@ -215,7 +229,7 @@ async fn a_spent_share_refuses_page_views_and_checks_naming_the_host_and_when_it
     let url = github.repo_url("octo/gadgets");
     let mine = app.add_repository(alice, &url, None).await.unwrap();
     let theirs = app.add_repository(bob, &url, None).await.unwrap();
-    let (start, next) = hour_of(Utc::now());
+    let (start, next) = hour_of(share_time());
     let spent_before = store.forge_quota_spent(alice, HOST, start).await.unwrap();
     assert!(
         spent_before > 0,
@@ -280,7 +294,8 @@ async fn every_repository_skipped_for_a_spent_share_is_counted_with_checks_in_pa
         Arc::clone(&store),
         forges(github.config_builder()),
         repo_settings("runner", 8),
-    );
+    )
+    .with_quota_clock(clock());
     let report = checker.run().await.unwrap();
     assert_eq!(report.checked, 0, "{}", report.summary());
     assert_eq!(report.shares_spent.len(), 1);
@@ -297,6 +312,7 @@ fn publishing_app(env: &common::Env) -> App {
         vault: Some(Arc::clone(&env.vault)),
         runner_host: "tests".to_owned(),
     })
+    .with_quota_clock(clock())
 }
 
 #[tokio::test]
@@ -309,7 +325,7 @@ async fn a_publish_counts_against_the_users_share_and_is_refused_past_it_before_
     let app = publishing_app(&env);
     // GitHub's anonymous 60 an hour, one user tracking there: a share of 54.
     anonymous_limit_seen(env.store.as_ref(), &env.github, 59).await;
-    let (start, _) = hour_of(Utc::now());
+    let (start, _) = hour_of(share_time());
     env.github.reset_stats();
     let published = app.publish(env.user, mapping, false).await.unwrap();
     published.result.unwrap();

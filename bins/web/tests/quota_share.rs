@@ -6,16 +6,21 @@
 mod common;
 
 use axum::http::StatusCode;
-use chrono::Utc;
+use chrono::{TimeZone, Utc};
 
 use common::*;
 use wikiscriptsync_core::forge::testkit::Endpoint;
-use wikiscriptsync_core::quota::hour_of;
+use wikiscriptsync_core::quota::{Clock, hour_of};
 use wikiscriptsync_core::store::{Forge, ForgeQuotaUse, NewRepository};
 
 #[tokio::test]
 async fn a_spent_share_is_said_on_the_page_and_sends_nothing() {
-    let app = TestApp::start().await;
+    let mut app = TestApp::start().await;
+    // The shares are reckoned at a fixed instant, the last second of an hour, so the test
+    // does not depend on the hour it runs in.
+    let at = Utc.with_ymd_and_hms(2026, 6, 1, 3, 59, 59).unwrap();
+    app.state.app = app.state.app.clone().with_quota_clock(Clock::fixed(at));
+    app.router = wikiscriptsync_web::router(app.state.clone());
     let mut alice = app.login("alice").await;
     let user = app
         .store
@@ -58,13 +63,14 @@ async fn a_spent_share_is_said_on_the_page_and_sends_nothing() {
             user_id: user.id,
             host: "github.com".into(),
             spent: 1_000,
-            recorded_at: Utc::now(),
+            recorded_at: at,
         })
         .await
         .unwrap();
     app.github.reset_stats();
-    let (_, next) = hour_of(Utc::now());
+    let (_, next) = hour_of(at);
     let resumes = format!("checks resume at {} UTC", next.format("%H:%M"));
+    assert_eq!(resumes, "checks resume at 04:00 UTC");
     let page = app.get(&mut alice, &path).await;
     page.expect(StatusCode::OK);
     assert!(page.body.contains("share of github.com"), "{}", page.body);

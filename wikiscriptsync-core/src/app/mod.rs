@@ -135,11 +135,22 @@ impl App {
     /// (`WIKISCRIPTSYNC_QUOTA_RESERVE_PERCENT`; the default otherwise).
     #[must_use]
     pub fn with_quota_policy(mut self, policy: crate::quota::QuotaPolicy) -> Self {
+        let clock = self.quota.clock().clone();
         self.quota = crate::quota::QuotaShares::new(
             Arc::clone(&self.store),
             Arc::clone(&self.forges),
             policy,
-        );
+        )
+        .with_clock(clock);
+        self
+    }
+
+    /// The same use cases taking the hour of users' forge shares, and the time their requests
+    /// are counted at, from `clock` (the wall clock otherwise; tests fix it).
+    #[must_use]
+    pub fn with_quota_clock(mut self, clock: crate::quota::Clock) -> Self {
+        self.publisher = self.publisher.with_quota_clock(clock.clone());
+        self.quota = self.quota.with_clock(clock);
         self
     }
 

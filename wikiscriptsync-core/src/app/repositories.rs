@@ -436,7 +436,8 @@ impl App {
         // The reserve is kept for what people do, and this is that; the user's share applies.
         settings.leave_reserve = false;
         let checker =
-            RepositoryChecker::new(Arc::clone(&self.store), Arc::clone(&self.forges), settings);
+            RepositoryChecker::new(Arc::clone(&self.store), Arc::clone(&self.forges), settings)
+                .with_quota_clock(self.quota.clock().clone());
         match checker.check_one(user, id).await {
             Ok(Some(report)) => {
                 tracing::info!(summary = %report.summary(), "repository checked on request");

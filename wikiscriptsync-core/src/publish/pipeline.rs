@@ -304,7 +304,8 @@ impl Publisher {
                 update(progress, |p| p.requests.forge = u64::from(usage.requests));
                 // The requests count against the publishing user's share of the host (the
                 // use case checked it had room before the publish began).
-                crate::quota::record_for(self.store.as_ref(), user, repo, &usage).await?;
+                let at = self.quota_clock.now();
+                crate::quota::record_for(self.store.as_ref(), user, repo, &usage, at).await?;
                 let (commit, content) = result?;
                 let blob_sha = content.blob_sha.to_string();
                 update(progress, |p| {

@@ -102,6 +102,14 @@ impl RepositoryChecker {
         self
     }
 
+    /// Takes the hour of users' shares, and the time their checks' requests are counted at,
+    /// from `clock` (the wall clock otherwise).
+    #[must_use]
+    pub fn with_quota_clock(mut self, clock: crate::quota::Clock) -> Self {
+        self.shares = self.shares.with_clock(clock);
+        self
+    }
+
     /// Checks every due repository once. Per-repository failures are logged and reported;
     /// only the database failing ends the run early ([`RunError`]).
     pub async fn run(&self) -> Result<RepositoryRunReport, RunError> {
@@ -304,7 +312,8 @@ impl RepositoryChecker {
                 }
             }
             // Counted even when the result is lost below: the requests were made.
-            crate::quota::record(self.store.as_ref(), user, &host, &checked.usage).await?;
+            let at = self.shares.clock().now();
+            crate::quota::record(self.store.as_ref(), user, &host, &checked.usage, at).await?;
         }
         match self.store.complete_repository_check(&checked.check).await {
             Ok(()) => {}

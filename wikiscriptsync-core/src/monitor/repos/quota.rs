@@ -106,7 +106,7 @@ impl RepositoryChecker {
             Some(share) => Some(share),
             None => self.shares.share(locator).await?,
         };
-        let (start, resumes_at) = hour_of(Utc::now());
+        let (start, resumes_at) = hour_of(self.shares.clock().now());
         let spent = match share {
             Some(_) => self.store.forge_quota_spent(user, host, start).await?,
             None => 0,
