@@ -31,7 +31,7 @@ use wikiscriptsync_core::forge::testkit::FakeGitHub;
 use wikiscriptsync_core::forge::{ForgeConfigBuilder, Forges};
 use wikiscriptsync_core::monitor::{RepositoryCheckSettings, RepositoryChecker};
 use wikiscriptsync_core::mw::{ActionApiClient, ClientConfig, UserAgent};
-use wikiscriptsync_core::quota::{QuotaPolicy, hour_of};
+use wikiscriptsync_core::quota::{Clock, QuotaPolicy, hour_of};
 use wikiscriptsync_core::store::testkit::TestDatabase;
 use wikiscriptsync_core::store::{
     ApiQuotaSnapshot, ClaimRequest, FileCheckResult, FileCheckStatus, Forge, NewRepository,
@@ -248,7 +248,9 @@ async fn run(scenario: &Scenario) -> Result<Figures, BoxError> {
     github.reset_stats();
     github.set_rate_limits(5000, 60);
     progress(&started, "moved");
-    let (hour, _) = hour_of(Utc::now());
+    // One instant for the whole measured hour, so the hour cannot turn between its steps.
+    let clock = Clock::fixed(Utc::now());
+    let (hour, _) = hour_of(clock.now());
     let users = store.users_tracking_host(Forge::GitHub, HOST).await?;
     let share = QuotaPolicy::default().user_share(scenario.limit, users);
 
@@ -262,7 +264,8 @@ async fn run(scenario: &Scenario) -> Result<Figures, BoxError> {
         forges: forges(&github, scenario.token)?,
         vault: None,
         runner_host: "bench".to_owned(),
-    });
+    })
+    .with_quota_clock(clock.clone());
     let repositories = app.repositories(hostile).await?;
     progress(&started, "app");
     let (mut views_served, mut views_refused) = (0, 0);
@@ -284,7 +287,8 @@ async fn run(scenario: &Scenario) -> Result<Figures, BoxError> {
         Arc::clone(&store),
         forges(&github, scenario.token)?,
         RepositoryCheckSettings::new("bench-check-updates"),
-    );
+    )
+    .with_quota_clock(clock);
     let report = checker.run().await?;
     progress(&started, "run");
 
