@@ -50,6 +50,8 @@ pub struct Services {
     pub runner_host: String,
     /// Days of logs `cleanup-logs` keeps.
     pub retention_days: u32,
+    /// How each forge host's quota is shared (`WIKISCRIPTSYNC_QUOTA_RESERVE_PERCENT`).
+    pub quota: crate::quota::QuotaPolicy,
 }
 
 impl std::fmt::Debug for Services {
@@ -85,6 +87,7 @@ impl Services {
             bot: settings.notify_bot.clone(),
             runner_host: settings.runner_host.clone(),
             retention_days: settings.log_retention_days,
+            quota: settings.forge.quota,
         })
     }
 
@@ -156,10 +159,12 @@ async fn check_repositories_as(
     progress: Option<ProgressSink>,
     owner: String,
 ) -> Result<RepositoryJobReport, JobError> {
+    let mut settings = RepositoryCheckSettings::new(owner);
+    settings.quota = services.quota;
     let mut checker = RepositoryChecker::new(
         Arc::clone(&services.store),
         services.forges.clone(),
-        RepositoryCheckSettings::new(owner),
+        settings,
     );
     if let Some(sink) = progress {
         checker = checker.with_progress(sink);

@@ -25,6 +25,7 @@ pub mod maintenance;
 pub mod monitor;
 pub mod notify;
 pub mod publish;
+pub mod quota;
 pub mod repository;
 pub mod settings;
 pub mod setup;

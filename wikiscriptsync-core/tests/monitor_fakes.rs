@@ -346,7 +346,7 @@ async fn without_a_bot_checks_still_run_and_the_report_says_notifications_are_of
 #[tokio::test]
 async fn the_quota_reserve_stops_a_host_for_the_run_and_leaves_the_rest_due() {
     let github = FakeGitHub::start().await;
-    // Anonymous: 10 requests per window.
+    // Anonymous: 10 requests per window, half of it kept in reserve.
     github.set_rate_limits(5000, 10);
     let db = TestDb::sqlite();
     let store = db.open().await;
@@ -358,7 +358,7 @@ async fn the_quota_reserve_stops_a_host_for_the_run_and_leaves_the_rest_due() {
         track(store.as_ref(), alice, &github, &name, &["x.js"], *added).await;
     }
     let mut settings = repo_settings("runner", 1);
-    settings.quota_reserve = 5;
+    settings.quota.reserve_percent = 50;
     let checker = RepositoryChecker::new(
         Arc::clone(&store),
         forges(github.config_builder()),
@@ -394,7 +394,7 @@ async fn the_quota_reserve_stops_a_host_for_the_run_and_leaves_the_rest_due() {
     // A new run (a new process) sees the stored snapshot and does not spend the reserve.
     let checker = RepositoryChecker::new(Arc::clone(&store), forges(github.config_builder()), {
         let mut s = repo_settings("runner-2", 1);
-        s.quota_reserve = 5;
+        s.quota.reserve_percent = 50;
         s
     });
     let again = checker.run().await.unwrap();

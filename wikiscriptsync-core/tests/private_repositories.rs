@@ -131,7 +131,7 @@ async fn a_private_or_internal_repository_is_refused_when_added_before_anything_
             "{message}"
         );
     }
-    refused_url(app.default_branch(&url).await);
+    refused_url(app.default_branch(fakes.alice, &url).await);
     // Only the repository resource was asked (who may read it), never its branch or files.
     let asked = fakes.github.requests();
     assert!(!asked.is_empty());

@@ -359,6 +359,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The newest rate-limit snapshot for a host.
     async fn latest_api_quota(&self, host: &str) -> StoreResult<Option<ApiQuotaSnapshot>>;
 
+    /// Record what a user's forge requests cost on a host (nothing for a use that cost no
+    /// quota); the user's rows on that host older than two hours are deleted on the way, as
+    /// no hourly share needs them.
+    async fn record_forge_quota_use(&self, usage: &ForgeQuotaUse) -> StoreResult<()>;
+
+    /// The quota the user's forge requests on `host` cost since `since` (the hour's start).
+    async fn forge_quota_spent(
+        &self,
+        user: UserId,
+        host: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
+    /// How many users track at least one repository on the forge `forge` at web host `host`:
+    /// the number of users a host's quota is shared among.
+    async fn users_tracking_host(&self, forge: Forge, host: &str) -> StoreResult<u64>;
+
     /// How many repositories and pages are due and unclaimed at `now`.
     async fn due_counts(&self, now: DateTime<Utc>) -> StoreResult<DueCounts>;
 

@@ -133,8 +133,9 @@ async fn migrations_apply_from_empty_and_running_them_again_is_a_no_op(db: &Test
         })
         .await;
     assert_eq!(
-        tables, 18,
-        "13 seed tables, users, their sessions and rate-limited actions, wikis and their spellings"
+        tables, 19,
+        "13 seed tables, users, their sessions and rate-limited actions, wikis and their spellings, \
+         forge quota use"
     );
 }
 
@@ -149,7 +150,7 @@ async fn an_empty_database_is_refused_until_it_is_migrated(db: &TestDb) {
     .await
     .unwrap_err();
     assert!(
-        matches!(error, StoreError::SchemaNotMigrated { pending: 7 }),
+        matches!(error, StoreError::SchemaNotMigrated { pending: 8 }),
         "{error:?}"
     );
     assert!(
@@ -1254,6 +1255,89 @@ async fn api_quota_snapshots_are_recorded_per_host(db: &TestDb) {
         Some(snapshot(4000, 1))
     );
     assert_eq!(store.latest_api_quota("gitlab.com").await.unwrap(), None);
+}
+
+async fn forge_quota_use_is_summed_per_user_and_host_since_the_hour_began(db: &TestDb) {
+    let store = db.open().await;
+    let (alice, bob) = (user(&store, "Alice").await, user(&store, "Bob").await);
+    let spend = |user_id, host: &str, spent, minute| ForgeQuotaUse {
+        user_id,
+        host: host.to_owned(),
+        spent,
+        recorded_at: t0() + Duration::minutes(minute),
+    };
+    for usage in [
+        spend(alice, "github.com", 7, -30),
+        spend(alice, "github.com", 2, 0),
+        spend(alice, "github.com", 3, 10),
+        spend(alice, "github.com", 0, 11),
+        spend(alice, "gitlab.com", 40, 12),
+        spend(bob, "github.com", 1, 13),
+    ] {
+        store.record_forge_quota_use(&usage).await.unwrap();
+    }
+    let spent = |user, host: &'static str| {
+        let store = Arc::clone(&store);
+        async move { store.forge_quota_spent(user, host, t0()).await.unwrap() }
+    };
+    assert_eq!(spent(alice, "github.com").await, 5, "the hour's rows only");
+    assert_eq!(spent(alice, "gitlab.com").await, 40);
+    assert_eq!(spent(bob, "github.com").await, 1);
+    assert_eq!(spent(bob, "gitlab.com").await, 0);
+    // Rows older than two hours go when the user's next use on that host is written.
+    store
+        .record_forge_quota_use(&spend(alice, "github.com", 1, 100))
+        .await
+        .unwrap();
+    let all = store
+        .forge_quota_spent(alice, "github.com", t0() - Duration::hours(5))
+        .await
+        .unwrap();
+    assert_eq!(all, 2 + 3 + 1, "the row from before 12:20 is gone");
+    assert_eq!(
+        store
+            .forge_quota_spent(bob, "github.com", t0() - Duration::hours(5))
+            .await
+            .unwrap(),
+        1,
+        "another user's rows are left alone"
+    );
+
+    // A host's quota is shared among the users who track repositories there.
+    assert_eq!(
+        store
+            .users_tracking_host(Forge::GitHub, "github.com")
+            .await
+            .unwrap(),
+        0
+    );
+    for (who, name) in [(alice, "a/one"), (alice, "a/two"), (bob, "b/one")] {
+        store
+            .add_repository(who, &new_repo(&format!("https://github.com/{name}")), t0())
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .users_tracking_host(Forge::GitHub, "github.com")
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .users_tracking_host(Forge::GitLab, "github.com")
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .users_tracking_host(Forge::GitHub, "gitlab.com")
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 // ----- page monitors -----------------------------------------------------------------------------
@@ -2834,6 +2918,7 @@ conformance!(
     a_repository_check_records_shas_etag_and_one_log_row_per_file_atomically,
     concurrent_runners_claim_disjoint_sets_of_due_work,
     api_quota_snapshots_are_recorded_per_host,
+    forge_quota_use_is_summed_per_user_and_host_since_the_hour_began,
     page_monitors_are_claimed_checked_and_logged,
     a_notification_is_sent_at_most_once_and_failures_are_retried,
     notification_preferences_default_to_everything_on_and_round_trip,

@@ -652,6 +652,75 @@ async fn check_updates_json_prints_an_error_object_when_the_database_fails() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spent_share_is_said_by_repo_check_and_in_the_check_updates_summary() {
+    use sqlx::Connection as _;
+    let fakes = Fakes::start().await;
+    let url = fakes.github.repo_url("octo/gadgets");
+    let repo = fakes
+        .json(&["repo", "add", "--user", "Alice", &url, "--json"])
+        .await;
+    let repo_id = repo["id"].as_i64().unwrap().to_string();
+    // Alice spent far more than her share of github.com this hour (as a burst of page views
+    // in the web app would have). The CLI reads the wall clock, so the spending is dated at
+    // the start of the next hour: it counts in this hour and in that one, and the test holds
+    // even when the hour turns while it runs.
+    use chrono::DurationRound as _;
+    let next_hour = chrono::Utc::now()
+        .duration_trunc(chrono::Duration::hours(1))
+        .unwrap()
+        + chrono::Duration::hours(1);
+    let db = fakes.dir.path().join("data/wikiscriptsync.sqlite3");
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO sync_forgequotause (user_id, host, spent, recorded_at) \
+         SELECT user_id, host, 100000, ? FROM sync_trackedrepository",
+    )
+    .bind(next_hour.timestamp_millis())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    fakes.github.reset_stats();
+    // When checks resume: the next hour, or the one after if the hour turned meanwhile.
+    let resumes = [next_hour, next_hour + chrono::Duration::hours(1)]
+        .map(|at| format!("checks resume at {} UTC", at.format("%H:00")));
+    let says_when = |text: &str| resumes.iter().any(|r| text.contains(r.as_str()));
+
+    let check = fakes
+        .run(&["repo", "check", "--user", "Alice", &repo_id])
+        .await;
+    assert_eq!(check.status.code(), Some(1), "{check:?}");
+    let text = stdout(&check);
+    assert!(
+        text.contains("Your share of github.com's requests for this hour is spent"),
+        "{text}"
+    );
+    assert!(says_when(&text), "{text}");
+
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE sync_trackedrepository SET next_check_at = 0")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let run = fakes.json(&["check-updates", "--json"]).await;
+    assert_eq!(run["checked"], 0, "{run}");
+    assert_eq!(run["shares_spent"][0]["host"], "github.com", "{run}");
+    assert_eq!(run["shares_spent"][0]["repositories_left"], 1, "{run}");
+    let summary = run["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("share of github.com's requests for this hour is spent"),
+        "{summary}"
+    );
+    assert!(says_when(summary), "{summary}");
+    assert_eq!(fakes.github.stats().requests, 0, "nothing sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_users_limit_set_by_the_operator_is_refused_with_the_same_words_as_the_web() {
     let fakes = Fakes::start().await;
     fakes.github.add_repo("octo/tools", [("tool.js", "// t")]);

@@ -1,7 +1,8 @@
 //! `wikiscriptsync publish` (and `map publish`) under faults, as a user meets them: SIGTERM
 //! while the edit is in flight (the publish finishes and is recorded, then the process exits
 //! 143), and a database that refuses writes after the edit (the edit is reported, and the exit
-//! code is non-zero because the attempt could not be recorded).
+//! code is non-zero because the attempt could not be recorded), and a user whose share of the
+//! forge host is spent (refused before any request, exit 1, with the words of every refusal).
 
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -275,4 +276,50 @@ async fn sigterm_during_a_map_publish_lets_it_finish_and_record_then_exits_143()
         log,
         vec![("published".to_owned(), i64::try_from(revision).ok())]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_past_the_users_share_of_the_forge_exits_1_with_the_share_words_and_sends_nothing()
+ {
+    let fakes = Fakes::start().await;
+    let first = output_of(fakes.publish(&[])).await;
+    assert_eq!(first.status.code(), Some(0), "{first:?}");
+    // The publish's fetch counted against the publishing user's share of the host.
+    let counted = fakes
+        .rows("SELECT host, SUM(spent) FROM sync_forgequotause GROUP BY host")
+        .await;
+    assert_eq!(counted.len(), 1, "{counted:?}");
+    assert!(counted[0].1.is_some_and(|spent| spent >= 1), "{counted:?}");
+    // Then the user spends far beyond their share, dated at the start of the next hour so it
+    // counts whichever hour the CLI's clock is in.
+    use chrono::DurationRound as _;
+    let next_hour = chrono::Utc::now()
+        .duration_trunc(chrono::Duration::hours(1))
+        .unwrap()
+        + chrono::Duration::hours(1);
+    fakes
+        .sql(&format!(
+            "INSERT INTO sync_forgequotause (user_id, host, spent, recorded_at) \
+             SELECT user_id, host, 100000, {} FROM sync_forgequotause LIMIT 1",
+            next_hour.timestamp_millis()
+        ))
+        .await;
+    fakes.github.commit(REPO, "main", [(PATH, Some("// v2\n"))]);
+    fakes.github.reset_stats();
+    let wiki_requests = fakes.wiki.request_count();
+
+    let refused = output_of(fakes.publish(&[])).await;
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains(&format!(
+            "Your share of {}'s requests for this hour is spent",
+            counted[0].0
+        )),
+        "{said}"
+    );
+    assert!(said.contains("checks resume at"), "{said}");
+    assert_eq!(fakes.github.stats().requests, 0, "no forge request");
+    assert_eq!(fakes.wiki.request_count(), wiki_requests, "no wiki request");
+    assert_eq!(fakes.wiki.page_text(PAGE).unwrap(), "// v1");
 }

@@ -22,6 +22,10 @@ pub enum AppError {
     /// The input was wrong; the message says how to fix it.
     #[error("{0}")]
     BadRequest(String),
+    /// The user's share of a shared resource (a forge host's requests this hour) is spent;
+    /// the message says which and when it comes back.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// A forge or wiki request failed; the message names the service and why (no secrets).
     #[error("{0}")]
     Upstream(String),
@@ -45,6 +49,7 @@ impl IntoResponse for AppError {
             ),
             Self::Forbidden(message) => (StatusCode::FORBIDDEN, message.clone()),
             Self::BadRequest(message) => (StatusCode::BAD_REQUEST, message.clone()),
+            Self::TooManyRequests(message) => (StatusCode::TOO_MANY_REQUESTS, message.clone()),
             Self::Upstream(message) => {
                 tracing::warn!(error = %message, "a forge or wiki request failed");
                 (
@@ -84,6 +89,7 @@ impl From<UseCaseError> for AppError {
                 Self::BadRequest(message)
             }
             UseCaseError::Forbidden(message) => Self::Forbidden(message),
+            UseCaseError::ShareSpent(spent) => Self::TooManyRequests(spent.to_string()),
             err @ (UseCaseError::Forge { .. } | UseCaseError::Wiki { .. }) => {
                 Self::Upstream(err.to_string())
             }

@@ -113,6 +113,7 @@ async fn main() -> anyhow::Result<()> {
         .app
         .clone()
         .with_runner_host(settings.runner_host.clone())
+        .with_quota_policy(settings.forge.quota)
         .with_limits(settings.limits);
     let flusher = state.usage.spawn_flusher(state.app.clone());
 

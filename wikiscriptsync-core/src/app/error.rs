@@ -75,6 +75,10 @@ pub enum UseCaseError {
     /// The acting user may not do this (a blocked account logging in); the message says why.
     #[error("{0}")]
     Forbidden(String),
+    /// The acting user's share of a forge host's requests for this hour is spent; the message
+    /// names the host and when it comes back.
+    #[error("{0}")]
+    ShareSpent(crate::quota::ShareSpent),
     /// One of the service's limits per user would be passed; nothing was done. The message
     /// names the limit, its value and what to do.
     #[error("{message}")]

@@ -17,6 +17,7 @@
 //! | operations | [`operations`] | migrate the database, rotate the BotPassword key |
 //! | reports | [`reports`] | dashboard, logs, usage metrics, health |
 
+mod branch_cache;
 mod error;
 
 pub mod credentials;
@@ -79,6 +80,10 @@ pub struct App {
     runner_host: String,
     limits: UserLimits,
     publisher: Publisher,
+    /// Each user's share of each forge host's hourly quota.
+    quota: crate::quota::QuotaShares,
+    /// What repository page views read, by branch head.
+    branches: Arc<branch_cache::BranchCache>,
 }
 
 impl std::fmt::Debug for App {
@@ -100,7 +105,14 @@ impl App {
             Arc::clone(&parts.store),
             parts.vault.clone(),
         );
+        let quota = crate::quota::QuotaShares::new(
+            Arc::clone(&parts.store),
+            Arc::clone(&forges),
+            crate::quota::QuotaPolicy::default(),
+        );
         Self {
+            quota,
+            branches: Arc::default(),
             store: parts.store,
             wiki: parts.wiki,
             forges,
@@ -116,6 +128,29 @@ impl App {
     #[must_use]
     pub fn with_runner_host(mut self, host: impl Into<String>) -> Self {
         self.runner_host = host.into();
+        self
+    }
+
+    /// The same use cases sharing each forge host's quota by `policy`
+    /// (`WIKISCRIPTSYNC_QUOTA_RESERVE_PERCENT`; the default otherwise).
+    #[must_use]
+    pub fn with_quota_policy(mut self, policy: crate::quota::QuotaPolicy) -> Self {
+        let clock = self.quota.clock().clone();
+        self.quota = crate::quota::QuotaShares::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.forges),
+            policy,
+        )
+        .with_clock(clock);
+        self
+    }
+
+    /// The same use cases taking the hour of users' forge shares, and the time their requests
+    /// are counted at, from `clock` (the wall clock otherwise; tests fix it).
+    #[must_use]
+    pub fn with_quota_clock(mut self, clock: crate::quota::Clock) -> Self {
+        self.publisher = self.publisher.with_quota_clock(clock.clone());
+        self.quota = self.quota.with_clock(clock);
         self
     }
 
@@ -162,6 +197,7 @@ impl App {
             bot,
             runner_host: self.runner_host.clone(),
             retention_days,
+            quota: self.quota.policy(),
         }
     }
 

@@ -53,6 +53,7 @@ impl App {
     pub async fn preview(&self, user: UserId, mapping: MappingId) -> UseCaseResult<Preview> {
         let mapping = self.mapping(user, mapping).await?;
         self.vault()?;
+        self.require_publish_share(user, &mapping, 1).await?;
         let result = self.dry_run(user, &mapping).await;
         Ok(Preview { mapping, result })
     }
@@ -84,7 +85,9 @@ impl App {
 
     /// Publishes one of the user's mappings: its watched file at the commit of the last check,
     /// with the stored BotPassword; an on-wiki change since our last publish is overwritten only
-    /// with `overwrite_drift`.
+    /// with `overwrite_drift`. The file's fetch counts against the user's share of the forge
+    /// host; a user whose share is spent is refused before any request
+    /// ([`super::UseCaseError::ShareSpent`]), as is a preview.
     pub async fn publish(
         &self,
         user: UserId,
@@ -93,6 +96,7 @@ impl App {
     ) -> UseCaseResult<TargetOutcome<PublishReport>> {
         let mapping = self.mapping(user, mapping).await?;
         self.vault()?;
+        self.require_publish_share(user, &mapping, 1).await?;
         Ok(self.publish_target(user, mapping, overwrite_drift).await)
     }
 
@@ -134,6 +138,54 @@ impl App {
             .collect())
     }
 
+    /// The publishing targets of a file, refused before any request when the user's share of
+    /// its repository's host has no room for fetching it once per target.
+    async fn publishing_targets_within_share(
+        &self,
+        user: UserId,
+        file: WatchedFileId,
+    ) -> UseCaseResult<Vec<Mapping>> {
+        let targets = self.publishing_targets(user, file).await?;
+        if let Some(first) = targets.first() {
+            let times = u64::try_from(targets.len()).unwrap_or(u64::MAX);
+            self.require_publish_share(user, first, times).await?;
+        }
+        Ok(targets)
+    }
+
+    /// Refuses, before any request, publishing (or previewing) `mapping` `times` times when
+    /// the user's share of its repository's forge host for this hour has no room for the file's
+    /// fetch (one request at the commit of the last check; see [`crate::quota`]). A mapping
+    /// that costs no forge request (publishing off, its file or repository gone, never
+    /// checked) is left to the publisher, which says why it stops.
+    async fn require_publish_share(
+        &self,
+        user: UserId,
+        mapping: &Mapping,
+        times: u64,
+    ) -> UseCaseResult<()> {
+        if !mapping.options.publish_enabled {
+            return Ok(());
+        }
+        let Some(file) = self
+            .store
+            .watched_file(user, mapping.watched_file_id)
+            .await?
+        else {
+            return Ok(());
+        };
+        let Some(repository) = self.store.repository(user, file.repository_id).await? else {
+            return Ok(());
+        };
+        if repository.head_sha.is_none() {
+            return Ok(());
+        }
+        let Ok(locator) = self.locator(&repository) else {
+            return Ok(());
+        };
+        self.require_share(user, &locator, times).await
+    }
+
     /// Previews publishing one of the user's files to every page it is mapped to (publishing
     /// on), one dry run per target (each a read, as [`App::preview`]).
     pub async fn preview_everywhere(
@@ -142,7 +194,7 @@ impl App {
         file: WatchedFileId,
     ) -> UseCaseResult<Vec<TargetOutcome<PreviewDiff>>> {
         let mut previews = Vec::new();
-        for mapping in self.publishing_targets(user, file).await? {
+        for mapping in self.publishing_targets_within_share(user, file).await? {
             let result = self.dry_run(user, &mapping).await;
             previews.push(TargetOutcome { mapping, result });
         }
@@ -160,7 +212,7 @@ impl App {
     ) -> UseCaseResult<Vec<TargetOutcome<PublishReport>>> {
         let mut results = Vec::new();
         // The targets were read (and the vault checked) once, for all of them.
-        for mapping in self.publishing_targets(user, file).await? {
+        for mapping in self.publishing_targets_within_share(user, file).await? {
             results.push(self.publish_target(user, mapping, overwrite_drift).await);
         }
         Ok(results)
@@ -170,7 +222,9 @@ impl App {
     /// `request.user`. A wiki off the allow-list or a malformed title is refused here, before
     /// any request, as [`super::UseCaseError::Invalid`] naming the field: it is the caller's
     /// input to fix, like the same mistake anywhere else. So is a branch git would refuse or
-    /// a path longer than the store keeps.
+    /// a path longer than the store keeps. A user whose share of the repository's forge host
+    /// for this hour is spent is refused ([`super::UseCaseError::ShareSpent`]), also before any
+    /// request; the file's fetch counts against that share.
     pub async fn publish_ad_hoc(
         &self,
         request: AdHocPublish,
@@ -186,6 +240,17 @@ impl App {
         }
         if matches!(request.credentials, Credentials::Stored) {
             self.vault()?;
+        }
+        if let PublishSource::Repository { repo, revision, .. } = &request.source {
+            // The file at a commit, or the branch's head and then the file.
+            let requests = match revision {
+                SourceRevision::Commit(_) => 1,
+                SourceRevision::Branch(branch) if branch.is_empty() => 0,
+                SourceRevision::Branch(_) => 2,
+            };
+            if requests > 0 {
+                self.require_share(request.user, repo, requests).await?;
+            }
         }
         Ok(self.publisher.publish(request, options).await)
     }

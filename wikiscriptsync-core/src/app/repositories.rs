@@ -5,19 +5,17 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
+use super::branch_cache::CachedBranch;
 use super::{App, Field, UseCaseError, UseCaseResult};
 use crate::forge::{
-    CommitSha, ForgeError, Missing, RepoLocator, TreeFile, Usage, is_branch_name, near_matches,
+    CommitSha, ForgeError, HeadProbe, Missing, RepoLocator, TreeFile, Usage, is_branch_name,
+    near_matches,
 };
 use crate::monitor::{RepositoryCheckSettings, RepositoryChecker, RepositoryRunReport};
 use crate::repository::ReadRefused;
 use crate::store::{
-    MappingScope, MappingStatus, Repository, RepositoryId, StoreError, WatchedFile,
+    MappingScope, MappingStatus, Repository, RepositoryId, StoreError, UserId, WatchedFile,
 };
-
-/// Requests per forge host left unspent by checks a person starts: without a token GitHub
-/// allows only 60 an hour, so the hourly job's reserve of 100 would refuse every such check.
-pub const INTERACTIVE_QUOTA_RESERVE: u64 = 5;
 
 /// A repository with what the user tracks in it.
 #[derive(Debug, Clone)]
@@ -61,24 +59,29 @@ pub enum CheckNowOutcome {
     Failed,
     /// Not checked: the forge quota is down to the reserve.
     Reserve,
+    /// Not checked: the user's share of the forge's requests for this hour is spent.
+    Share,
     /// Not checked: another runner (the scheduled job) holds the repository's lease.
     Busy,
 }
 
 impl CheckNowOutcome {
     /// Every outcome.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Unchanged,
         Self::Moved,
         Self::FirstCheck,
         Self::Failed,
         Self::Reserve,
+        Self::Share,
         Self::Busy,
     ];
 
     fn of(report: &RepositoryRunReport) -> Self {
         if report.checked == 0 {
-            if report.reserve_reached.is_empty() {
+            if !report.shares_spent.is_empty() {
+                Self::Share
+            } else if report.reserve_reached.is_empty() {
                 Self::Busy
             } else {
                 Self::Reserve
@@ -102,6 +105,7 @@ impl CheckNowOutcome {
             Self::FirstCheck => "first",
             Self::Failed => "failed",
             Self::Reserve => "reserve",
+            Self::Share => "share",
             Self::Busy => "busy",
         }
     }
@@ -129,6 +133,10 @@ impl CheckNowOutcome {
             Self::Reserve => {
                 "Not checked: the forge's request quota for this hour is nearly spent. The \
                  hourly check will check it once the quota is back."
+            }
+            Self::Share => {
+                "Not checked: your share of this forge's requests for this hour is spent. Checks \
+                 of your repositories there resume when the next hour begins."
             }
             Self::Busy => {
                 "Not checked now: the scheduled check is checking this repository at this \
@@ -158,18 +166,40 @@ impl App {
             .map_err(|e| UseCaseError::invalid(Field::Url, format!("The URL `{url}`: {e}")))
     }
 
-    /// The repository a URL names and its default branch (one request), to offer the branch
-    /// before the repository is added.
-    pub async fn default_branch(&self, url: &str) -> UseCaseResult<(RepoLocator, String)> {
+    /// The repository a URL names and its default branch (one request, counted against the
+    /// user's share of the host), to offer the branch before the repository is added.
+    pub async fn default_branch(
+        &self,
+        user: UserId,
+        url: &str,
+    ) -> UseCaseResult<(RepoLocator, String)> {
         let locator = self.parse_repository_url(url)?;
+        self.require_share(user, &locator, 1).await?;
         let mut usage = Usage::default();
-        self.require_public(&locator, &mut usage).await?;
-        let branch = self
-            .forges
-            .default_branch(&locator, &mut usage)
-            .await
-            .map_err(|e| repository_error(&locator, e))?;
-        Ok((locator, branch))
+        let branch = match self.require_public(&locator, &mut usage).await {
+            Ok(()) => self
+                .forges
+                .default_branch(&locator, &mut usage)
+                .await
+                .map_err(|e| repository_error(&locator, e)),
+            Err(refused) => Err(refused),
+        };
+        self.quota.record(user, &locator, &usage).await?;
+        Ok((locator, branch?))
+    }
+
+    /// Refuses, before any request, when the user's share of the repository's forge host for
+    /// this hour has no room for `requests` more (see [`crate::quota`]).
+    pub(crate) async fn require_share(
+        &self,
+        user: UserId,
+        locator: &RepoLocator,
+        requests: u64,
+    ) -> UseCaseResult<()> {
+        self.quota
+            .check(user, locator, requests)
+            .await?
+            .map_err(UseCaseError::ShareSpent)
     }
 
     /// Tracks a public repository at a branch: the one given, else the one in a `/tree/` URL,
@@ -190,17 +220,23 @@ impl App {
         }
         self.ensure_room(user, super::Limit::Repositories, 1)
             .await?;
-        let mut usage = Usage::default();
-        self.require_public(&locator, &mut usage).await?;
-        let branch = match given.map(str::to_owned).or_else(|| locator.branch.clone()) {
-            Some(branch) => branch,
-            None => self
-                .forges
-                .default_branch(&locator, &mut usage)
-                .await
-                .map_err(|e| repository_error(&locator, e))?,
+        // The branch's head, and the default branch when none is given.
+        let requests = if given.is_some() || locator.branch.is_some() {
+            1
+        } else {
+            2
         };
-        self.require_branch(&locator, &branch, &mut usage).await?;
+        self.require_share(user, &locator, requests).await?;
+        let mut usage = Usage::default();
+        let branch = match self.require_public(&locator, &mut usage).await {
+            Ok(()) => {
+                self.existing_branch(&locator, given.map(str::to_owned), &mut usage)
+                    .await
+            }
+            Err(refused) => Err(refused),
+        };
+        self.quota.record(user, &locator, &usage).await?;
+        let branch = branch?;
         let new = crate::repository::new_repository(&locator, branch);
         match self.store.add_repository(user, &new, Utc::now()).await {
             Ok(repository) => Ok(repository),
@@ -210,6 +246,25 @@ impl App {
             ))),
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// The branch given (else the one in the URL, else the default branch), which must exist.
+    async fn existing_branch(
+        &self,
+        locator: &RepoLocator,
+        given: Option<String>,
+        usage: &mut Usage,
+    ) -> UseCaseResult<String> {
+        let branch = match given.or_else(|| locator.branch.clone()) {
+            Some(branch) => branch,
+            None => self
+                .forges
+                .default_branch(locator, usage)
+                .await
+                .map_err(|e| repository_error(locator, e))?,
+        };
+        self.require_branch(locator, &branch, usage).await?;
+        Ok(branch)
     }
 
     /// Refuses a branch that does not exist, naming the default branch and the branches whose
@@ -301,25 +356,68 @@ impl App {
         })
     }
 
-    /// The publishable files at the head of the repository's branch (a head request and a
-    /// tree request), to choose which to watch; refused, before either, when the repository is
-    /// no longer public.
+    /// The publishable files at the head of the repository's branch, to choose which to
+    /// watch: a conditional head probe, and a tree request only when the head is not the one
+    /// these files were last read at (by any user: the repositories are public). Refused,
+    /// before either, when the repository is no longer public; counted against the
+    /// repository's user's share of the host, and refused when it is spent.
     pub async fn branch_files(&self, repository: &Repository) -> UseCaseResult<BranchFiles> {
         let locator = self.locator(repository)?;
+        let user = repository.user_id;
+        let cached = self.branches.get(&locator, &repository.branch);
+        // Unknown to the cache: the head probe and the tree request.
+        let requests = if cached.is_some() { 1 } else { 2 };
+        self.require_share(user, &locator, requests).await?;
         let mut usage = Usage::default();
-        self.require_public(&locator, &mut usage).await?;
-        let head = self
+        let files = match self.require_public(&locator, &mut usage).await {
+            Ok(()) => {
+                self.read_branch_files(&locator, &repository.branch, cached, &mut usage)
+                    .await
+            }
+            Err(refused) => Err(refused),
+        };
+        self.quota.record(user, &locator, &usage).await?;
+        files
+    }
+
+    async fn read_branch_files(
+        &self,
+        locator: &RepoLocator,
+        branch: &str,
+        cached: Option<CachedBranch>,
+        usage: &mut Usage,
+    ) -> UseCaseResult<BranchFiles> {
+        let probe = self
             .forges
-            .head(&locator, &repository.branch, None, &mut usage)
+            .head(locator, branch, cached.as_ref().map(|c| &c.head), usage)
             .await
-            .map_err(|e| repository_error(&locator, e))?;
+            .map_err(|e| repository_error(locator, e))?;
+        if let Some(cached) = cached
+            && cached.head.sha == *probe.sha()
+        {
+            return Ok(BranchFiles {
+                head: cached.head.sha,
+                files: cached.files,
+            });
+        }
         let files = self
             .forges
-            .publishable_files(&locator, head.sha(), &mut usage)
+            .publishable_files(locator, probe.sha(), usage)
             .await
-            .map_err(|e| repository_error(&locator, e))?;
+            .map_err(|e| repository_error(locator, e))?;
+        let validator = match &probe {
+            HeadProbe::Moved { validator, .. } => validator.clone(),
+            HeadProbe::NotModified { .. } => None,
+        };
+        self.branches.put(
+            locator,
+            branch,
+            probe.sha().clone(),
+            validator,
+            files.clone(),
+        );
         Ok(BranchFiles {
-            head: head.sha().clone(),
+            head: probe.sha().clone(),
             files,
         })
     }
@@ -367,9 +465,12 @@ impl App {
         // `check_one` makes the repository due only when it is this user's: another user's id
         // comes back as `None` below, with no separate ownership read first.
         let mut settings = RepositoryCheckSettings::new(self.runner_id(runner));
-        settings.quota_reserve = INTERACTIVE_QUOTA_RESERVE;
+        settings.quota = self.quota.policy();
+        // The reserve is kept for what people do, and this is that; the user's share applies.
+        settings.leave_reserve = false;
         let checker =
-            RepositoryChecker::new(Arc::clone(&self.store), Arc::clone(&self.forges), settings);
+            RepositoryChecker::new(Arc::clone(&self.store), Arc::clone(&self.forges), settings)
+                .with_quota_clock(self.quota.clock().clone());
         match checker.check_one(user, id).await {
             Ok(Some(report)) => {
                 tracing::info!(summary = %report.summary(), "repository checked on request");

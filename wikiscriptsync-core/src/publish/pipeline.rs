@@ -96,7 +96,7 @@ impl Publisher {
 
         // Step 3: the file, verified.
         set_step(PublishStep::Fetch);
-        let file = self.fetch(&job.source, progress).await?;
+        let file = self.fetch(job.user, &job.source, progress).await?;
         // Before the login: an empty file never costs a wiki request.
         if file.text.trim().is_empty() {
             return Err(PublishError::EmptyFile { path: file.path });
@@ -289,9 +289,10 @@ impl Publisher {
         }
     }
 
-    /// Step 3.
+    /// Step 3, its forge requests counted against `user`'s share of the host.
     async fn fetch(
         &self,
+        user: UserId,
         source: &PublishSource,
         progress: &SharedProgress,
     ) -> Result<FetchedFile, PublishError> {
@@ -307,6 +308,10 @@ impl Publisher {
                     .fetch_from_repo(repo, revision, path, expected_blob.as_ref(), &mut usage)
                     .await;
                 update(progress, |p| p.requests.forge = u64::from(usage.requests));
+                // The requests count against the publishing user's share of the host (the
+                // use case checked it had room before the publish began).
+                let at = self.quota_clock.now();
+                crate::quota::record_for(self.store.as_ref(), user, repo, &usage, at).await?;
                 let (commit, content) = result?;
                 let blob_sha = content.blob_sha.to_string();
                 update(progress, |p| {

@@ -44,6 +44,8 @@ pub struct Publisher {
     pub(super) store: Arc<dyn Store>,
     /// `None` when no key is configured: only given credentials can be used then.
     pub(super) vault: Option<Arc<Vault>>,
+    /// When a publish's forge requests are counted against the user's share.
+    pub(super) quota_clock: crate::quota::Clock,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -136,7 +138,16 @@ impl Publisher {
             forges,
             store,
             vault,
+            quota_clock: crate::quota::Clock::system(),
         }
+    }
+
+    /// The same publisher counting its forge requests against users' shares at the time
+    /// `clock` says (the wall clock otherwise).
+    #[must_use]
+    pub fn with_quota_clock(mut self, clock: crate::quota::Clock) -> Self {
+        self.quota_clock = clock;
+        self
     }
 
     /// The store (for callers that also read the publish log).

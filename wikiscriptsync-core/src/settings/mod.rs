@@ -39,8 +39,8 @@ use vars::{
     ADMIN_USERS_ENV, COOKIE_KEY_ENV, DASHBOARD_CACHE_ENV, DATA_DIR_ENV, EXTRA_WIKI_HOSTS_ENV,
     FORGE_TIMEOUT_ENV, GITHUB_API_URL_ENV, GITHUB_TOKEN_ENV, GITLAB_INSTANCES_ENV,
     GITLAB_TOKENS_ENV, HOSTNAME_ENV, OAUTH_BASE_URL_ENV, OAUTH_CLIENT_ID_ENV,
-    OAUTH_CLIENT_SECRET_ENV, OAUTH_REDIRECT_URL_ENV, PORT_ENV, TOOLSDB_PASSWORD_ENV,
-    TOOLSDB_USER_ENV,
+    OAUTH_CLIENT_SECRET_ENV, OAUTH_REDIRECT_URL_ENV, PORT_ENV, QUOTA_RESERVE_ENV,
+    TOOLSDB_PASSWORD_ENV, TOOLSDB_USER_ENV,
 };
 
 /// The web app's port unless `PORT` or `--port` says otherwise.
@@ -139,6 +139,8 @@ pub struct ForgeSettings {
     pub gitlab_tokens: Vec<(String, Token)>,
     /// `WIKISCRIPTSYNC_FORGE_TIMEOUT_SECS`.
     pub request_timeout: Duration,
+    /// `WIKISCRIPTSYNC_QUOTA_RESERVE_PERCENT`: how each host's quota is shared.
+    pub quota: crate::quota::QuotaPolicy,
 }
 
 impl ForgeSettings {
@@ -484,6 +486,7 @@ impl Parser<'_> {
             gitlab_instances: self.list(GITLAB_INSTANCES_ENV),
             gitlab_tokens: Vec::new(),
             request_timeout: Duration::from_secs(DEFAULT_FORGE_TIMEOUT_SECS),
+            quota: crate::quota::QuotaPolicy::default(),
         };
         for (index, entry) in self.list(GITLAB_TOKENS_ENV).iter().enumerate() {
             match entry
@@ -512,6 +515,14 @@ impl Parser<'_> {
             "a whole number of seconds",
         );
         forge.request_timeout = Duration::from_secs(seconds);
+        let percent = self.number(
+            QUOTA_RESERVE_ENV,
+            u64::from(crate::quota::DEFAULT_RESERVE_PERCENT),
+            0..=90,
+            "a whole number of percent",
+        );
+        forge.quota.reserve_percent =
+            u8::try_from(percent).unwrap_or(crate::quota::DEFAULT_RESERVE_PERCENT);
         // Check the URLs and tokens now, with a stand-in User-Agent, so that a mistake is
         // reported at start naming its variable.
         if let Err(err) = forge.builder("wikiscriptsync (check)".to_owned()).build() {

@@ -83,6 +83,7 @@ fn every_variable_is_read_into_its_typed_value() {
             "git.example.org=glpat-1, localhost:8929 = glpat-2",
         ),
         (FORGE_TIMEOUT_ENV, "7"),
+        (QUOTA_RESERVE_ENV, "25"),
         (KEY_ENV_VAR, &format!("{KEY}, {OTHER_KEY}")),
         (NOTIFY_BOT_USER_ENV, "Notifier@notify"),
         (NOTIFY_BOT_PASSWORD_ENV, "pw"),
@@ -130,6 +131,7 @@ fn every_variable_is_read_into_its_typed_value() {
         .collect();
     assert_eq!(hosts, ["git.example.org", "localhost:8929"]);
     assert_eq!(s.forge.request_timeout, Duration::from_secs(7));
+    assert_eq!(s.forge.quota.reserve_percent, 25);
     let config = s.forge.builder("ua".into()).build().unwrap();
     assert!(config.gitlab_instances()[2].token.is_some());
     assert_eq!(s.vault().unwrap().key_count(), 2);
@@ -271,6 +273,11 @@ fn each_malformed_variable_is_named_with_what_to_do() {
             &[(FORGE_TIMEOUT_ENV, "5s")],
             FORGE_TIMEOUT_ENV,
             "whole number of seconds",
+        ),
+        (
+            &[(QUOTA_RESERVE_ENV, "95")],
+            QUOTA_RESERVE_ENV,
+            "whole number of percent from 0 to 90",
         ),
         (&[(KEY_ENV_VAR, "not-a-key")], KEY_ENV_VAR, "generate-key"),
         (&[(KEY_ENV_VAR, ",")], KEY_ENV_VAR, "set but holds no key"),

@@ -171,6 +171,8 @@ pub const GITLAB_INSTANCES_ENV: &str = "WIKISCRIPTSYNC_GITLAB_INSTANCES";
 pub const GITLAB_TOKENS_ENV: &str = "WIKISCRIPTSYNC_GITLAB_TOKENS";
 /// `WIKISCRIPTSYNC_FORGE_TIMEOUT_SECS`.
 pub const FORGE_TIMEOUT_ENV: &str = "WIKISCRIPTSYNC_FORGE_TIMEOUT_SECS";
+/// `WIKISCRIPTSYNC_QUOTA_RESERVE_PERCENT`.
+pub const QUOTA_RESERVE_ENV: &str = "WIKISCRIPTSYNC_QUOTA_RESERVE_PERCENT";
 /// `TOOL_TOOLSDB_USER` (set by Toolforge).
 pub const TOOLSDB_USER_ENV: &str = "TOOL_TOOLSDB_USER";
 /// `TOOL_TOOLSDB_PASSWORD` (set by Toolforge).
@@ -275,6 +277,14 @@ pub const VARIABLES: &[EnvVar] = &[
         .help("Per-request timeout of forge requests, in whole seconds.")
         .default("20")
         .example("20"),
+    var(QUOTA_RESERVE_ENV, Section::Forges, ALL)
+        .help(
+            "Percent of each forge host's hourly request limit (as its rate-limit headers report \
+             it) that scheduled checks leave for what people do; the rest is shared evenly among \
+             the users tracking repositories there, per hour (0 to 90).",
+        )
+        .default("10")
+        .example("10"),
     // ---- Web app
     var(PORT_ENV, Section::Web, WEB)
         .help("The port to listen on (Toolforge sets it; --port overrides).")

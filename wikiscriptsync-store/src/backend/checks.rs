@@ -437,6 +437,67 @@ macro_rules! impl_checks {
                 row.map(ApiQuotaRow::into_domain).transpose()
             }
 
+            async fn record_forge_quota_use(&self, usage: &ForgeQuotaUse) -> StoreResult<()> {
+                let at = ms(usage.recorded_at);
+                if usage.spent > 0 {
+                    sqlx::query(
+                        "INSERT INTO sync_forgequotause (user_id, host, spent, recorded_at) \
+                         VALUES (?, ?, ?, ?)",
+                    )
+                    .bind(usage.user_id.0)
+                    .bind(&usage.host)
+                    .bind(i64::try_from(usage.spent).unwrap_or(i64::MAX))
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(from_query)?;
+                }
+                // Two hours back: no hourly share reaches further.
+                sqlx::query(
+                    "DELETE FROM sync_forgequotause WHERE user_id = ? AND host = ? \
+                     AND recorded_at < ?",
+                )
+                .bind(usage.user_id.0)
+                .bind(&usage.host)
+                .bind(at.saturating_sub(2 * 3_600_000))
+                .execute(&self.pool)
+                .await
+                .map_err(from_query)?;
+                Ok(())
+            }
+
+            async fn forge_quota_spent(
+                &self,
+                user: UserId,
+                host: &str,
+                since: DateTime<Utc>,
+            ) -> StoreResult<u64> {
+                let (spent,): (Option<i64>,) = sqlx::query_as(
+                    "SELECT CAST(SUM(spent) AS SIGNED) FROM sync_forgequotause \
+                     WHERE user_id = ? AND host = ? AND recorded_at >= ?",
+                )
+                .bind(user.0)
+                .bind(host)
+                .bind(ms(since))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(from_query)?;
+                Ok(u64::try_from(spent.unwrap_or(0)).unwrap_or(0))
+            }
+
+            async fn users_tracking_host(&self, forge: Forge, host: &str) -> StoreResult<u64> {
+                let (n,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(DISTINCT user_id) FROM sync_trackedrepository \
+                     WHERE forge = ? AND host = ?",
+                )
+                .bind(forge.as_str())
+                .bind(host)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(from_query)?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            }
+
             async fn due_counts(&self, now: DateTime<Utc>) -> StoreResult<DueCounts> {
                 let due = |table: &str| {
                     format!(

@@ -331,6 +331,23 @@ macro_rules! impl_store_trait {
                 Self::latest_api_quota(self, host).await
             }
 
+            async fn record_forge_quota_use(&self, usage: &ForgeQuotaUse) -> StoreResult<()> {
+                Self::record_forge_quota_use(self, usage).await
+            }
+
+            async fn forge_quota_spent(
+                &self,
+                user: UserId,
+                host: &str,
+                since: DateTime<Utc>,
+            ) -> StoreResult<u64> {
+                Self::forge_quota_spent(self, user, host, since).await
+            }
+
+            async fn users_tracking_host(&self, forge: Forge, host: &str) -> StoreResult<u64> {
+                Self::users_tracking_host(self, forge, host).await
+            }
+
             async fn due_counts(&self, now: DateTime<Utc>) -> StoreResult<DueCounts> {
                 Self::due_counts(self, now).await
             }

@@ -160,6 +160,20 @@ pub struct ApiQuotaSnapshot {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// What one use case or repository check done for a user cost on a forge host (a row of
+/// `sync_forgequotause`), so each user's spending of the host's shared quota can be summed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForgeQuotaUse {
+    /// The user the requests were made for.
+    pub user_id: UserId,
+    /// The forge's web host (`github.com`, `gitlab.example.org:8443`).
+    pub host: String,
+    /// The quota the requests cost (a GitHub `304` sent with a token costs none).
+    pub spent: u64,
+    /// When they were made.
+    pub recorded_at: DateTime<Utc>,
+}
+
 /// One of the two queues of scheduled checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CheckQueue {

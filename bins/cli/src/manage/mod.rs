@@ -134,6 +134,7 @@ pub(crate) async fn open_app(settings: &Settings, sends_requests: bool) -> Resul
         vault,
         runner_host: settings.runner_host.clone(),
     })
+    .with_quota_policy(settings.forge.quota)
     .with_limits(settings.limits))
 }
 

@@ -103,10 +103,20 @@ pub(super) async fn run(app: &App, command: RepoCommand) -> Result<Printed, Fail
                 .flat_map(|r| &r.changes)
                 .map(|c| json!({"kind": c.kind(), "subject": c.subject()}))
                 .collect();
+            // A spent share names its host and when checks resume.
+            let share = report
+                .iter()
+                .flat_map(|r| &r.shares_spent)
+                .map(|s| s.spent.to_string())
+                .next();
+            let text = match &share {
+                Some(share) => format!("{} {share}", outcome.sentence()),
+                None => outcome.sentence().to_owned(),
+            };
             let printed = Printed::ok(
                 &who,
-                json!({"ok": outcome.is_success(), "outcome": outcome.as_str(), "changes": changes}),
-                outcome.sentence(),
+                json!({"ok": outcome.is_success(), "outcome": outcome.as_str(), "changes": changes, "share_spent": share}),
+                text,
             );
             Ok(if outcome.is_success() {
                 printed

@@ -52,6 +52,7 @@ pub fn refused(err: UseCaseError, fields: &[&'static str]) -> AppResult<FormErro
         UseCaseError::Conflict(message) | UseCaseError::LimitReached { message, .. } => {
             Ok(FormError::general(message))
         }
+        UseCaseError::ShareSpent(spent) => Ok(FormError::general(spent.to_string())),
         other => Err(AppError::from(other)),
     }
 }

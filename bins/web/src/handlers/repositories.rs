@@ -69,7 +69,7 @@ pub async fn new_form(
         return Ok(render(&page)?.into_response());
     };
     page.url = url.trim().to_owned();
-    match state.app.default_branch(&page.url).await {
+    match state.app.default_branch(user.id, &page.url).await {
         Ok((locator, branch)) => {
             page.branch = locator.branch.unwrap_or_else(|| branch.clone());
             page.default_branch = Some(branch);

@@ -6,31 +6,38 @@
 //! snapshots go to the quota log.
 //!
 //! Work is claimed in the database with a lease, so runners that overlap never check the same
-//! repository in a run. A per-host quota reserve stops checking a host for the rest of the run
-//! when its remaining quota falls below it; those repositories stay due for the next run.
+//! repository in a run. A per-host quota reserve (a share of the host's own limit, see
+//! [`crate::quota`]) stops checking a host for the rest of the run when its remaining quota
+//! falls below it; and a user whose fair share of a host for this hour is spent has their
+//! repositories there skipped while other users' are checked. What each check cost is counted
+//! against its user's share. Skipped repositories stay due for the next run.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use tokio::task::JoinSet;
 
+mod quota;
 mod report;
 
-pub use report::{RepositoryCheckSettings, RepositoryFailure, RepositoryRunReport, ReserveReached};
+use quota::{Quota, quota_row};
+
+pub use report::{
+    RepositoryCheckSettings, RepositoryFailure, RepositoryRunReport, ReserveReached, UserShareSpent,
+};
 
 use super::events::{ChangeEvent, FileChange};
 use super::{Progress, ProgressSink, RunError, Selection, report_progress};
 use crate::forge::{
-    CommitSha, Forge, ForgeError, HeadProbe, KnownHead, LimitKind, RateLimitSnapshot, RepoLocator,
-    Usage,
+    CommitSha, Forge, ForgeError, HeadProbe, KnownHead, LimitKind, RepoLocator, Usage,
 };
+use crate::quota::QuotaShares;
 use crate::repository::{ReadRefused, Validators};
 use crate::store::{
-    ApiQuotaSnapshot, CheckQueue, ClaimRequest, ClaimedRepository, FileCheckResult,
-    FileCheckStatus, RepositoryCheck, RepositoryCheckStatus, RepositoryId, Store, StoreError,
-    UserId,
+    CheckQueue, ClaimRequest, ClaimedRepository, FileCheckResult, FileCheckStatus, RepositoryCheck,
+    RepositoryCheckStatus, RepositoryId, Store, StoreError, UserId,
 };
 
 /// Checks due repositories against the forges. Cheap to clone.
@@ -39,6 +46,7 @@ pub struct RepositoryChecker {
     store: Arc<dyn Store>,
     forges: Arc<dyn Forge>,
     settings: Arc<RepositoryCheckSettings>,
+    shares: QuotaShares,
     progress: Option<ProgressSink>,
 }
 
@@ -48,15 +56,6 @@ impl std::fmt::Debug for RepositoryChecker {
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
-}
-
-/// Per-run state shared by the tasks: which hosts are out of quota.
-#[derive(Default)]
-struct Quota {
-    /// Hosts whose stored snapshot has been consulted this run.
-    consulted: BTreeSet<String>,
-    /// Hosts that reached the reserve, with what was known then.
-    exhausted: BTreeMap<String, ReserveReached>,
 }
 
 /// What checking one repository produced, before it is written.
@@ -78,6 +77,8 @@ enum TaskResult {
     LeaseLost(Usage),
     /// Left unchecked because its host is out of quota.
     Skipped(RepositoryId, String),
+    /// Left unchecked because its user's share of the (web) host is spent.
+    ShareSpent(RepositoryId, UserId, String),
 }
 
 impl RepositoryChecker {
@@ -87,10 +88,12 @@ impl RepositoryChecker {
         forges: Arc<dyn Forge>,
         settings: RepositoryCheckSettings,
     ) -> Self {
+        let shares = QuotaShares::new(Arc::clone(&store), Arc::clone(&forges), settings.quota);
         Self {
             store,
             forges,
             settings: Arc::new(settings),
+            shares,
             progress: None,
         }
     }
@@ -99,6 +102,14 @@ impl RepositoryChecker {
     #[must_use]
     pub fn with_progress(mut self, sink: ProgressSink) -> Self {
         self.progress = Some(sink);
+        self
+    }
+
+    /// Takes the hour of users' shares, and the time their checks' requests are counted at,
+    /// from `clock` (the wall clock otherwise).
+    #[must_use]
+    pub fn with_quota_clock(mut self, clock: crate::quota::Clock) -> Self {
+        self.shares = self.shares.with_clock(clock);
         self
     }
 
@@ -220,6 +231,13 @@ impl RepositoryChecker {
                         reserve.skipped += 1;
                     }
                 }
+                Ok(TaskResult::ShareSpent(id, user, host)) => {
+                    skipped.push(id);
+                    let mut quota = quota.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(share) = quota.spent.get_mut(&(user, host)) {
+                        share.skipped += 1;
+                    }
+                }
                 Err(err) => {
                     // The database is gone or refuses writes: stop at once. Each check is
                     // one transaction, so nothing is half-written; claims expire by lease.
@@ -243,6 +261,17 @@ impl RepositoryChecker {
         }
         let quota = quota.lock().unwrap_or_else(PoisonError::into_inner);
         report.reserve_reached = quota.exhausted.values().cloned().collect();
+        report.shares_spent = quota.spent.values().cloned().collect();
+        for share in &report.shares_spent {
+            tracing::info!(
+                user = %share.spent.user,
+                host = %share.spent.host,
+                spent = share.spent.spent,
+                share = share.spent.share,
+                skipped = share.skipped,
+                "a user's share of the host's quota for this hour is spent: their checks wait"
+            );
+        }
         for reserve in &report.reserve_reached {
             tracing::warn!(
                 host = %reserve.host,
@@ -261,15 +290,33 @@ impl RepositoryChecker {
         quota: Arc<Mutex<Quota>>,
     ) -> Result<TaskResult, StoreError> {
         let locator = crate::repository::locator_of(self.forges.as_ref(), &claimed.repository);
+        let user = claimed.repository.user_id;
+        let mut web_host = None;
         if let Ok(locator) = &locator {
             let host = locator.api_host();
             if !self.host_has_quota(&host, locator, &quota).await? {
                 return Ok(TaskResult::Skipped(claimed.repository.id, host));
             }
+            let host = locator.web_host();
+            if !self.user_has_share(user, &host, locator, &quota).await? {
+                return Ok(TaskResult::ShareSpent(claimed.repository.id, user, host));
+            }
+            web_host = Some(host);
         }
         let checked = self.check(&claimed, locator).await;
         if let Some(host) = &checked.host {
             self.note_quota(host, &checked, &quota);
+        }
+        if let Some(host) = web_host {
+            {
+                let mut quota = quota.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(n) = quota.in_flight.get_mut(&(user, host.clone())) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+            // Counted even when the result is lost below: the requests were made.
+            let at = self.shares.clock().now();
+            crate::quota::record(self.store.as_ref(), user, &host, &checked.usage, at).await?;
         }
         match self.store.complete_repository_check(&checked.check).await {
             Ok(()) => {}
@@ -285,77 +332,6 @@ impl RepositoryChecker {
             tracing::warn!(repository = %failure.url, branch = %failure.branch, error = %failure.detail, "repository check failed");
         }
         Ok(TaskResult::Written(Box::new(checked)))
-    }
-
-    /// Whether the host may be asked: not exhausted this run, and neither the client's latest
-    /// snapshot nor (on first contact in this run) the stored one is below the reserve.
-    async fn host_has_quota(
-        &self,
-        host: &str,
-        locator: &RepoLocator,
-        quota: &Mutex<Quota>,
-    ) -> Result<bool, StoreError> {
-        let first_contact = {
-            let mut quota = quota.lock().unwrap_or_else(PoisonError::into_inner);
-            if quota.exhausted.contains_key(host) {
-                return Ok(false);
-            }
-            quota.consulted.insert(host.to_owned())
-        };
-        let reserve = self.settings.quota_reserve;
-        let live = self.forges.rate_limit(locator);
-        let low = match &live {
-            Some(snapshot) => snapshot
-                .remaining
-                .filter(|&r| r < reserve && !reset_passed(snapshot.reset_at))
-                .map(|r| (r, snapshot.reset_at.map(DateTime::<Utc>::from))),
-            None if first_contact => self
-                .store
-                .latest_api_quota(host)
-                .await?
-                .filter(|s| {
-                    (s.remaining.max(0) as u64) < reserve
-                        && s.reset_at.is_some_and(|r| r > Utc::now())
-                })
-                .map(|s| (s.remaining.max(0) as u64, s.reset_at)),
-            None => None,
-        };
-        let Some((remaining, reset_at)) = low else {
-            return Ok(true);
-        };
-        let mut quota = quota.lock().unwrap_or_else(PoisonError::into_inner);
-        quota
-            .exhausted
-            .entry(host.to_owned())
-            .or_insert(ReserveReached {
-                host: host.to_owned(),
-                remaining: Some(remaining),
-                reset_at,
-                skipped: 0,
-            });
-        Ok(false)
-    }
-
-    /// After a check: a primary rate-limit error, or a snapshot below the reserve, stops the
-    /// host for the rest of the run.
-    fn note_quota(&self, host: &str, checked: &Checked, quota: &Mutex<Quota>) {
-        let reserve = self.settings.quota_reserve;
-        let latest = checked.usage.latest_snapshot();
-        let below = latest.and_then(|s| s.remaining).filter(|&r| r < reserve);
-        let rate_limited = checked.host_blocked;
-        if below.is_none() && !rate_limited {
-            return;
-        }
-        let mut quota = quota.lock().unwrap_or_else(PoisonError::into_inner);
-        quota
-            .exhausted
-            .entry(host.to_owned())
-            .or_insert(ReserveReached {
-                host: host.to_owned(),
-                remaining: below,
-                reset_at: latest.and_then(|s| s.reset_at).map(DateTime::<Utc>::from),
-                skipped: 0,
-            });
     }
 
     /// Probes and compares one repository; never fails (failures become the result).
@@ -590,28 +566,8 @@ fn blocks_host(error: &ForgeError) -> bool {
     }
 }
 
-fn reset_passed(reset_at: Option<SystemTime>) -> bool {
-    reset_at.is_some_and(|r| r <= SystemTime::now())
-}
-
 fn add_usage(report: &mut RepositoryRunReport, usage: &Usage) {
     report.requests += u64::from(usage.requests);
     report.quota_spent += u64::from(usage.quota_spent);
     report.not_modified += u64::from(usage.not_modified);
-}
-
-/// A forge snapshot as a quota log row (snapshots without numbers are not worth a row).
-pub(crate) fn quota_row(snapshot: &RateLimitSnapshot) -> Option<ApiQuotaSnapshot> {
-    let (limit, remaining) = (snapshot.limit?, snapshot.remaining?);
-    Some(ApiQuotaSnapshot {
-        host: snapshot.host.clone(),
-        resource: snapshot
-            .resource
-            .clone()
-            .unwrap_or_else(|| "core".to_owned()),
-        limit: i64::try_from(limit).unwrap_or(i64::MAX),
-        remaining: i64::try_from(remaining).unwrap_or(i64::MAX),
-        reset_at: snapshot.reset_at.map(DateTime::<Utc>::from),
-        recorded_at: DateTime::<Utc>::from(snapshot.observed_at),
-    })
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::monitor::RunOutlook;
 use crate::monitor::events::ChangeEvent;
+use crate::quota::{QuotaPolicy, ShareSpent};
 use crate::store::RepositoryId;
 
 /// How the repository checker runs.
@@ -21,12 +22,17 @@ pub struct RepositoryCheckSettings {
     pub concurrency: usize,
     /// When a checked repository is due again.
     pub interval: chrono::Duration,
-    /// Stop checking a host for the rest of the run when its remaining quota is below this.
-    pub quota_reserve: u64,
+    /// How each host's quota is shared: the reserve (a share of the host's own limit) and each
+    /// user's share of the rest per hour.
+    pub quota: QuotaPolicy,
+    /// Stop checking a host for the rest of the run when its remaining quota falls below the
+    /// reserve (scheduled runs); a check a person starts may spend the reserve (it is theirs).
+    pub leave_reserve: bool,
 }
 
 impl RepositoryCheckSettings {
-    /// Hourly checks, a 15-minute lease, 8 at a time, a reserve of 100 requests per host.
+    /// Hourly checks, a 15-minute lease, 8 at a time, the default reserve (10% of each host's
+    /// limit) left unspent.
     pub fn new(owner: impl Into<String>) -> Self {
         Self {
             owner: owner.into(),
@@ -35,7 +41,8 @@ impl RepositoryCheckSettings {
             concurrency: 8,
             // A little under an hour, so an hourly job finds last hour's repositories due.
             interval: chrono::Duration::minutes(55),
-            quota_reserve: 100,
+            quota: QuotaPolicy::default(),
+            leave_reserve: true,
         }
     }
 }
@@ -66,6 +73,15 @@ pub struct ReserveReached {
     pub skipped: u64,
 }
 
+/// A user whose share of a host's quota was spent during the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserShareSpent {
+    /// Whose share, of which host, and when it comes back.
+    pub spent: ShareSpent,
+    /// Their repositories left unchecked (still due).
+    pub skipped: u64,
+}
+
 /// What one `check-updates` run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RepositoryRunReport {
@@ -87,6 +103,8 @@ pub struct RepositoryRunReport {
     pub failures: Vec<RepositoryFailure>,
     /// Hosts that reached the quota reserve.
     pub reserve_reached: Vec<ReserveReached>,
+    /// Users whose share of a host's quota for this hour was spent, by user and host.
+    pub shares_spent: Vec<UserShareSpent>,
     /// Checks dropped because another runner took the claim over (lease expired).
     pub lease_lost: u64,
     /// Forge requests sent.
@@ -126,6 +144,28 @@ impl RepositoryRunReport {
             line.push_str(&format!(
                 "; {why}: stopped checking it for this run ({} repositories left for the next run)",
                 reserve.skipped
+            ));
+        }
+        const LISTED: usize = 5;
+        for share in self.shares_spent.iter().take(LISTED) {
+            let spent = &share.spent;
+            line.push_str(&format!(
+                "; user {}'s share of {}'s requests for this hour is spent ({} of {}): {} of \
+                 their repositories left, checks resume at {} UTC",
+                spent.user,
+                spent.host,
+                spent.spent,
+                spent.share,
+                share.skipped,
+                spent.resumes_at.format("%H:%M"),
+            ));
+        }
+        if self.shares_spent.len() > LISTED {
+            let more = &self.shares_spent[LISTED..];
+            line.push_str(&format!(
+                "; {} more users' shares spent ({} repositories left)",
+                more.len(),
+                more.iter().map(|s| s.skipped).sum::<u64>()
             ));
         }
         if self.lease_lost > 0 {
