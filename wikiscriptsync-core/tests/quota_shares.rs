@@ -379,3 +379,44 @@ async fn a_publish_counts_against_the_users_share_and_is_refused_past_it_before_
     assert_eq!(env.github.stats().requests, 0, "no forge request");
     assert_eq!(env.wiki.request_count(), wiki_before, "no wiki request");
 }
+
+#[tokio::test]
+async fn with_a_token_a_read_budgets_the_visibility_question_and_the_check_too() {
+    let (wiki, github) = (FakeWiki::start().await, FakeGitHub::start().await);
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    let alice = user(store.as_ref(), "Alice").await;
+    github.add_repo("octo/gadgets", [("a.js", "1")]);
+    let (repo, _) = track(
+        store.as_ref(),
+        alice,
+        &github,
+        "octo/gadgets",
+        &["a.js"],
+        times(1)[0],
+    )
+    .await;
+    anonymous_limit_seen(store.as_ref(), &github, 60).await;
+    // Alice alone on github.com: a share of 54, of which 2 are left.
+    let share = QuotaPolicy::default().user_share(60, 1);
+    spend(store.as_ref(), alice, share - 2).await;
+    github.reset_stats();
+    // With a token, a page view not in the cache asks whether the repository is still
+    // public, then probes the head and reads the tree: 3 requests do not fit in 2.
+    let app = app_with_token(&store, &wiki, &github);
+    let refused = app.branch_files(&repo).await.unwrap_err();
+    assert!(matches!(refused, UseCaseError::ShareSpent(_)), "{refused}");
+    assert_eq!(github.stats().requests, 0, "refused before any request");
+    // And so is a scheduled check left only 1: the visibility question and the probe.
+    spend(store.as_ref(), alice, 1).await;
+    let checker = RepositoryChecker::new(
+        Arc::clone(&store),
+        forges(github_with_token(&github)),
+        repo_settings("runner", 1),
+    )
+    .with_quota_clock(clock());
+    let report = checker.run().await.unwrap();
+    assert_eq!(report.checked, 0, "{}", report.summary());
+    assert_eq!(report.shares_spent.len(), 1, "{}", report.summary());
+    assert_eq!(github.stats().requests, 0, "skipped before any request");
+}

@@ -27,6 +27,11 @@ pub trait Forge: Send + Sync {
         usage: &mut Usage,
     ) -> Result<String, ForgeError>;
 
+    /// Whether [`Forge::visibility`] sends a request for `repo` (it does when this client sends
+    /// the operator's token to the repository's host), so a caller that budgets requests can
+    /// count it before asking. No request is made.
+    fn asks_visibility(&self, repo: &RepoLocator) -> bool;
+
     /// Who may read the repository ([`crate::Visibility`]), asked afresh: a repository can turn
     /// private at any time, so ask before each read made for a user. `known` is the
     /// [`VisibilityProbe::validator`] of an earlier probe, if the caller kept one.

@@ -288,13 +288,17 @@ impl Forge for GitHubForge {
         Ok(self.repository(repo, usage).await?.default_branch)
     }
 
+    fn asks_visibility(&self, _repo: &RepoLocator) -> bool {
+        self.instance.token.is_some()
+    }
+
     async fn visibility(
         &self,
         repo: &RepoLocator,
         known: Option<&str>,
         usage: &mut Usage,
     ) -> Result<VisibilityProbe, ForgeError> {
-        if self.instance.token.is_none() {
+        if !self.asks_visibility(repo) {
             // Every request of this client is anonymous: it can only read public repositories.
             return Ok(VisibilityProbe::public(None));
         }

@@ -436,13 +436,17 @@ impl Forge for GitLabForge {
             })
     }
 
+    fn asks_visibility(&self, repo: &RepoLocator) -> bool {
+        self.tokens.contains_key(&repo.api_base)
+    }
+
     async fn visibility(
         &self,
         repo: &RepoLocator,
         known: Option<&str>,
         usage: &mut Usage,
     ) -> Result<VisibilityProbe, ForgeError> {
-        if !self.tokens.contains_key(&repo.api_base) {
+        if !self.asks_visibility(repo) {
             // Every request of this client to the host is anonymous: only public projects.
             return Ok(VisibilityProbe::public(None));
         }

@@ -180,6 +180,10 @@ impl Forge for Forges {
         self.client(repo).default_branch(repo, usage).await
     }
 
+    fn asks_visibility(&self, repo: &RepoLocator) -> bool {
+        self.client(repo).asks_visibility(repo)
+    }
+
     async fn visibility(
         &self,
         repo: &RepoLocator,

@@ -189,15 +189,17 @@ impl App {
     }
 
     /// Refuses, before any request, when the user's share of the repository's forge host for
-    /// this hour has no room for `requests` more (see [`crate::quota`]).
+    /// this hour has no room for `requests` more, plus the question whether the repository is
+    /// still public when that costs one (see [`crate::quota`]).
     pub(crate) async fn require_share(
         &self,
         user: UserId,
         locator: &RepoLocator,
         requests: u64,
     ) -> UseCaseResult<()> {
+        let visibility = u64::from(self.forges.asks_visibility(locator));
         self.quota
-            .check(user, locator, requests)
+            .check(user, locator, requests + visibility)
             .await?
             .map_err(UseCaseError::ShareSpent)
     }

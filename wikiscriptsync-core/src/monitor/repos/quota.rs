@@ -86,7 +86,10 @@ impl RepositoryChecker {
     }
 
     /// Whether `user`'s share of the web host `host` this hour has room for one more check
-    /// (counting their checks running now); when not, the user is noted as spent for the run.
+    /// (counting their checks running now): its head probe, and the visibility question
+    /// before it when that costs a request; when not, the user is noted as spent for the run.
+    /// A tree request the check may need is not known beforehand, so a user's last check can
+    /// go one request past the share.
     pub(super) async fn user_has_share(
         &self,
         user: UserId,
@@ -115,7 +118,8 @@ impl RepositoryChecker {
         if let Some(share) = share {
             quota.shares.insert(host.to_owned(), share);
             let running = quota.in_flight.get(&key).copied().unwrap_or(0);
-            if spent.saturating_add(running) >= share {
+            let needed = 1 + u64::from(self.forges.asks_visibility(locator));
+            if spent.saturating_add(running).saturating_add(needed) > share {
                 // Checks that ran concurrently may find it spent too: the first one's note
                 // stays, with the repositories skipped so far.
                 quota.spent.entry(key).or_insert(UserShareSpent {
