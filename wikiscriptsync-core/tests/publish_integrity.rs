@@ -13,19 +13,12 @@ use common::*;
 use sqlx::{Connection as _, SqliteConnection};
 use wikiscriptsync_core::forge::Forges;
 use wikiscriptsync_core::mw::testkit::{FakeWiki, Fault as WikiFault};
-use wikiscriptsync_core::mw::{ActionApiClient, ClientConfig, RetryPolicy, UserAgent};
 use wikiscriptsync_core::publish::{PublishOutcome, PublishStep, Publisher};
 use wikiscriptsync_core::store::{PublishOutcome as Logged, PublishTaskStatus};
 
 /// A publisher whose wiki client gives up on an answer after `timeout`.
 fn publisher_with_timeout(env: &Env, timeout: Duration) -> Publisher {
-    let mut config =
-        ClientConfig::new(UserAgent::from_contact("https://example.org/tests").unwrap())
-            .interactive();
-    config.allow_list = env.wiki.allow_list();
-    config.retry = RetryPolicy::fast_for_tests();
-    config.request_timeout = timeout;
-    let client = Arc::new(ActionApiClient::new(config).unwrap());
+    let client = Arc::new(mw_client_with_timeout(&env.wiki, timeout));
     let forges = Arc::new(Forges::new(env.github.config_builder().build().unwrap()).unwrap());
     Publisher::new(
         client,
@@ -100,11 +93,7 @@ async fn an_edit_whose_answer_is_lost_before_it_landed_is_recorded_as_not_applie
     let base = env.wiki.page(PAGE).unwrap().latest().unwrap().id;
     // A proxy answers 502 without the wiki ever saving anything.
     env.wiki.inject_for("edit", WikiFault::HttpStatus(502), 1);
-    let failure = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap_err();
+    let failure = env.publish_page().await.unwrap_err();
     assert_eq!(failure.step, PublishStep::Edit);
     assert_eq!(failure.error.code(), "edit_not_applied");
     let message = failure.user_message();
@@ -157,19 +146,12 @@ async fn a_database_failing_after_the_edit_keeps_the_write_ahead_row_and_its_edi
     let env = Env::start().await;
     env.wiki.add_page(PAGE, "// old\n");
     // v1, recorded normally: the drift guard's reference.
-    env.publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap();
+    env.publish_page().await.unwrap();
 
     // v2: the edit lands, then the database refuses every update.
     env.github.commit(REPO, "main", [(PATH, Some("// v2\n"))]);
     sql(&env, &[FAIL_LOG_UPDATES, FAIL_TASK_UPDATES]).await;
-    let report = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap();
+    let report = env.publish_page().await.unwrap();
     let unrecorded = env.wiki.page(PAGE).unwrap().latest().unwrap().id;
     assert_eq!(report.new_revision(), Some(unrecorded));
     let error = report.record_error.as_deref().expect("the record failed");
@@ -201,11 +183,7 @@ async fn a_database_failing_after_the_edit_keeps_the_write_ahead_row_and_its_edi
     )
     .await;
     env.github.commit(REPO, "main", [(PATH, Some("// v3\n"))]);
-    let report = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap();
+    let report = env.publish_page().await.unwrap();
     assert_eq!(report.outcome.as_str(), "published", "{report:?}");
     assert_eq!(env.wiki.page_text(PAGE).unwrap(), "// v3");
     let log = env.log().await;
@@ -227,11 +205,7 @@ async fn no_edit_is_sent_when_the_attempt_cannot_be_written_ahead() {
         ],
     )
     .await;
-    let failure = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap_err();
+    let failure = env.publish_page().await.unwrap_err();
     assert_eq!(failure.step, PublishStep::Edit);
     assert_eq!(failure.error.code(), "database");
     assert_eq!(
@@ -248,11 +222,8 @@ async fn no_edit_is_sent_when_the_attempt_cannot_be_written_ahead() {
 async fn a_publish_whose_lock_was_taken_over_before_the_edit_edits_nothing() {
     let env = Env::start().await;
     env.wiki.add_page(PAGE, "// old\n");
-    // The login token passes; the probe is held while the lock changes hands.
-    env.wiki
-        .inject_for("query", WikiFault::Delay(Duration::ZERO), 1);
-    env.wiki
-        .inject_for("query", WikiFault::Delay(Duration::from_secs(1)), 1);
+    // The probe is held while the lock changes hands.
+    env.fault_on_probe(WikiFault::Delay(Duration::from_secs(1)));
     let publisher = env.publisher.clone();
     let request = env.ad_hoc(ADMIN, PASSWORD, PAGE);
     let publish = tokio::spawn(async move { publisher.publish(request, opts(false, false)).await });
@@ -291,15 +262,8 @@ async fn a_pipeline_stalled_until_its_lock_runs_out_gives_up_before_the_edit() {
         ],
     )
     .await;
-    env.wiki
-        .inject_for("query", WikiFault::Delay(Duration::ZERO), 1);
-    env.wiki
-        .inject_for("query", WikiFault::Delay(Duration::from_secs(4)), 1);
-    let failure = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap_err();
+    env.fault_on_probe(WikiFault::Delay(Duration::from_secs(4)));
+    let failure = env.publish_page().await.unwrap_err();
     assert_eq!(failure.error.code(), "out_of_time");
     assert_eq!(failure.step, PublishStep::Probe);
     assert!(

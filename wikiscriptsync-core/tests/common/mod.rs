@@ -9,11 +9,11 @@ use chrono::Utc;
 use secrecy::SecretString;
 use wikiscriptsync_core::forge::testkit::FakeGitHub;
 use wikiscriptsync_core::forge::{BlobSha, CommitSha, Forges, RepoLocator};
-use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki};
+use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki, Fault};
 use wikiscriptsync_core::mw::{ActionApiClient, BotPassword, ClientConfig, RetryPolicy, UserAgent};
 use wikiscriptsync_core::publish::{
-    AdHocPublish, Credentials, MappingPublish, PublishOptions, PublishSource, Publisher,
-    SourceRevision,
+    AdHocPublish, Credentials, MappingPublish, PublishFailure, PublishOptions, PublishReport,
+    PublishSource, Publisher, SourceRevision,
 };
 use wikiscriptsync_core::store::{
     ClaimRequest, DatabaseUrl, FileCheckResult, FileCheckStatus, Forge, MappingId, MappingOptions,
@@ -65,12 +65,17 @@ pub fn admin_account(login: &str) -> FakeAccount {
 }
 
 pub fn mw_client(wiki: &FakeWiki) -> ActionApiClient {
+    mw_client_with_timeout(wiki, Duration::from_secs(5))
+}
+
+/// A client for the fake wiki that gives up on an answer after `timeout`.
+pub fn mw_client_with_timeout(wiki: &FakeWiki, timeout: Duration) -> ActionApiClient {
     let mut config =
         ClientConfig::new(UserAgent::from_contact("https://example.org/tests").unwrap())
             .interactive();
     config.allow_list = wiki.allow_list();
     config.retry = RetryPolicy::fast_for_tests();
-    config.request_timeout = Duration::from_secs(5);
+    config.request_timeout = timeout;
     ActionApiClient::new(config).unwrap()
 }
 
@@ -165,6 +170,21 @@ impl Env {
     /// The watched file, checked at the current head (re-used if it already exists).
     pub async fn checked_file(&self) -> (WatchedFileId, CommitSha) {
         seed_checked_file(self.store.as_ref(), self.user, &self.github).await
+    }
+
+    /// Publishes the file to [`PAGE`] as [`ADMIN`], for real (no dry run, no overwrite).
+    pub async fn publish_page(&self) -> Result<PublishReport, PublishFailure> {
+        self.publisher
+            .publish(self.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
+            .await
+    }
+
+    /// Lets the first `query` (the login token) through and gives the second (the probe)
+    /// `fault`.
+    pub fn fault_on_probe(&self, fault: Fault) {
+        self.wiki
+            .inject_for("query", Fault::Delay(Duration::ZERO), 1);
+        self.wiki.inject_for("query", fault, 1);
     }
 
     pub fn mapping_request(&self, mapping: MappingId) -> MappingPublish {
