@@ -11,9 +11,8 @@ use std::io::Write as _;
 use std::sync::Arc;
 
 use chrono::Utc;
-use common::{PATH, REPO, opts, seed_checked_file, seed_mapping, temp_store};
+use common::{PATH, REPO, opts, seed_checked_file, seed_mapping, sql, temp_store};
 use secrecy::SecretString;
-use sqlx::{Connection as _, SqliteConnection};
 use wikiscriptsync_core::forge::Forges;
 use wikiscriptsync_core::forge::testkit::FakeGitHub;
 use wikiscriptsync_core::monitor::{
@@ -34,13 +33,6 @@ const NEXT: &str = "// own edit, unrecorded\r\nmw.log( 'y' );\t\r\n";
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-async fn sql(db: &std::path::Path, statement: &str) {
-    let url = format!("sqlite:{}", db.display());
-    let mut conn = SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query(statement).execute(&mut conn).await.unwrap();
-    conn.close().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,10 +147,10 @@ async fn the_sha1_written_ahead_is_mediawikis_and_the_watcher_takes_the_unrecord
     for table in ["publish_log", "sync_filemapping"] {
         sql(
             &db,
-            &format!(
+            &[&format!(
                 "CREATE TRIGGER fail_{table} BEFORE UPDATE ON {table} \
                  BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END"
-            ),
+            )],
         )
         .await;
     }
@@ -168,7 +160,7 @@ async fn the_sha1_written_ahead_is_mediawikis_and_the_watcher_takes_the_unrecord
         .unwrap();
     assert!(unrecorded.record_error.is_some(), "{unrecorded:?}");
     for table in ["publish_log", "sync_filemapping"] {
-        sql(&db, &format!("DROP TRIGGER fail_{table}")).await;
+        sql(&db, &[&format!("DROP TRIGGER fail_{table}")]).await;
     }
     let (revision, log) = lookup(store.clone()).await;
     assert_eq!(log[0].entry.outcome, Logged::Pending);

@@ -730,15 +730,7 @@ async fn a_panic_in_the_pipeline_is_logged_and_releases_the_mutex() {
         "{failure:?}"
     );
     assert_eq!(failure.step, PublishStep::Login);
-    let log = env.log().await;
-    assert_eq!(log[0].entry.outcome, Logged::Failed);
-    let task = env
-        .store
-        .publish_task(log[0].entry.task_id.unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(task.status, PublishTaskStatus::Failed);
+    env.assert_newest_task_failed().await;
     env.assert_mutex_released().await;
 }
 

@@ -17,8 +17,9 @@ use wikiscriptsync_core::publish::{
 };
 use wikiscriptsync_core::store::{
     ClaimRequest, DatabaseUrl, FileCheckResult, FileCheckStatus, Forge, MappingId, MappingOptions,
-    NewMapping, NewRepository, PageRequest, PublishLogEntry, PublishLogFilter, PublishTaskStatus,
-    RepositoryCheck, RepositoryCheckStatus, Store, StoreSettings, UserId, WatchedFileId,
+    NewMapping, NewRepository, PageRequest, PublishLogEntry, PublishLogFilter, PublishOutcome,
+    PublishTaskStatus, RepositoryCheck, RepositoryCheckStatus, Store, StoreSettings, UserId,
+    WatchedFileId,
 };
 use wikiscriptsync_core::vault::Vault;
 
@@ -241,6 +242,24 @@ impl Env {
             .items
     }
 
+    /// Runs SQL on the store's SQLite file from a second connection (fault injection).
+    pub async fn sql(&self, statements: &[&str]) {
+        sql(&self.db_path, statements).await;
+    }
+
+    /// Asserts the newest log row failed and its publish task is marked FAILED.
+    pub async fn assert_newest_task_failed(&self) {
+        let log = self.log().await;
+        assert_eq!(log[0].entry.outcome, PublishOutcome::Failed, "{log:?}");
+        let task = self
+            .store
+            .publish_task(log[0].entry.task_id.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(task.status, PublishTaskStatus::Failed);
+    }
+
     /// Asserts the newest log row's task (if any) is no longer RUNNING, and that a new
     /// publish could take the mutex right away.
     pub async fn assert_mutex_released(&self) {
@@ -267,6 +286,18 @@ impl Env {
             busy => panic!("the mutex is still held: {busy:?}"),
         }
     }
+}
+
+/// Runs SQL on the SQLite file `db` from a connection of its own (fault injection beside a
+/// store that has it open).
+pub async fn sql(db: &std::path::Path, statements: &[&str]) {
+    use sqlx::Connection as _;
+    let url = format!("sqlite:{}", db.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    for statement in statements {
+        sqlx::query(statement).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
 }
 
 pub fn opts(dry_run: bool, overwrite_drift: bool) -> PublishOptions {
