@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -40,19 +39,7 @@ struct Accounts {
 /// The wiki's coordinates, or `None` after printing "skipped" (panics in CI).
 fn accounts() -> Option<Accounts> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let Some(api_url) = var("WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL is not set in CI: start scripts/mediawiki-test-server"
-        );
-        // Straight to stderr: the test harness captures eprintln! too, and shows it only for
-        // failing tests.
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set (no real MediaWiki)"
-        );
-        return None;
-    };
+    let api_url = common::real_wiki_api_url()?;
     let account = |user: &str, password: &str| {
         BotPassword::new(
             var(user).unwrap_or_else(|| panic!("{user} must be set with the wiki")),

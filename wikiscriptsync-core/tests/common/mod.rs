@@ -300,6 +300,29 @@ pub async fn sql(db: &std::path::Path, statements: &[&str]) {
     conn.close().await.unwrap();
 }
 
+/// The real test wiki's API URL (`WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL`, set by
+/// `scripts/mediawiki-test-server`), or `None` after printing "skipped"; in CI (`CI` set) a
+/// missing wiki fails the test instead.
+pub fn real_wiki_api_url() -> Option<String> {
+    use std::io::Write as _;
+    let api_url = std::env::var("WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL")
+        .ok()
+        .filter(|v| !v.is_empty());
+    if api_url.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL is not set in CI: start scripts/mediawiki-test-server"
+        );
+        // Straight to stderr: the test harness captures eprintln! too, and shows it only for
+        // failing tests.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set (no real MediaWiki)"
+        );
+    }
+    api_url
+}
+
 pub fn opts(dry_run: bool, overwrite_drift: bool) -> PublishOptions {
     PublishOptions {
         dry_run,
