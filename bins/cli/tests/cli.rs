@@ -7,39 +7,28 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{ADMIN, PAGE, PASSWORD, PATH, REPO, output_of, wikiscriptsync};
+use common::{ADMIN, Fakes, PAGE, PASSWORD, PATH, REPO, output_of};
 use serde_json::Value;
-use wikiscriptsync_forge::testkit::FakeGitHub;
-use wikiscriptsync_mw::testkit::{FakeAccount, FakeWiki};
+use wikiscriptsync_mw::testkit::FakeAccount;
 
 const LIMITED: &str = "Limited@publisher";
 
-struct Fakes {
-    wiki: FakeWiki,
-    github: FakeGitHub,
-    dir: tempfile::TempDir,
-}
-
 impl Fakes {
     async fn start() -> Self {
-        let wiki = FakeWiki::start().await;
-        wiki.add_account(FakeAccount::new(ADMIN, PASSWORD).with_rights(&[
-            "read",
-            "edit",
-            "writeapi",
-            "createpage",
-            "editsitejs",
-            "editinterface",
-        ]));
-        wiki.add_account(FakeAccount::new(LIMITED, PASSWORD));
-        wiki.add_page(PAGE, "// old\n");
-        let github = FakeGitHub::start().await;
-        github.add_repo(REPO, [(PATH, "// v1\nmw.log('hi');\n")]);
-        Self {
-            wiki,
-            github,
-            dir: tempfile::tempdir().unwrap(),
-        }
+        let fakes = Fakes::with_page_and_file(
+            &[
+                "read",
+                "edit",
+                "writeapi",
+                "createpage",
+                "editsitejs",
+                "editinterface",
+            ],
+            "// v1\nmw.log('hi');\n",
+        )
+        .await;
+        fakes.wiki.add_account(FakeAccount::new(LIMITED, PASSWORD));
+        fakes
     }
 
     fn db_path(&self) -> std::path::PathBuf {
@@ -47,7 +36,7 @@ impl Fakes {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = wikiscriptsync(self.dir.path(), &self.wiki, &self.github, args);
+        let mut command = self.binary(args);
         command
             .env(
                 "WIKISCRIPTSYNC_DATABASE_URL",

@@ -9,36 +9,18 @@ mod common;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{ADMIN, PAGE, PASSWORD, PATH, REPO, output_of, wikiscriptsync};
+use common::{ADMIN, Fakes, PAGE, PASSWORD, PATH, REPO, output_of};
 use serde_json::Value;
 use sqlx::{Connection as _, SqliteConnection};
-use wikiscriptsync_forge::testkit::FakeGitHub;
-use wikiscriptsync_mw::testkit::{FakeAccount, FakeWiki, Fault};
-
-struct Fakes {
-    wiki: FakeWiki,
-    github: FakeGitHub,
-    dir: tempfile::TempDir,
-}
+use wikiscriptsync_mw::testkit::Fault;
 
 impl Fakes {
     async fn start() -> Self {
-        let wiki = FakeWiki::start().await;
-        wiki.add_account(FakeAccount::new(ADMIN, PASSWORD).with_rights(&[
-            "read",
-            "edit",
-            "writeapi",
-            "editsitejs",
-            "editinterface",
-        ]));
-        wiki.add_page(PAGE, "// old\n");
-        let github = FakeGitHub::start().await;
-        github.add_repo(REPO, [(PATH, "// v1\n")]);
-        Self {
-            wiki,
-            github,
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Fakes::with_page_and_file(
+            &["read", "edit", "writeapi", "editsitejs", "editinterface"],
+            "// v1\n",
+        )
+        .await
     }
 
     fn db_url(&self) -> String {
@@ -46,7 +28,7 @@ impl Fakes {
     }
 
     fn command(&self, args: &[&str], key: &str) -> Command {
-        let mut command = wikiscriptsync(self.dir.path(), &self.wiki, &self.github, args);
+        let mut command = self.binary(args);
         command
             .env("WIKISCRIPTSYNC_DATABASE_URL", self.db_url())
             .env("CREDENTIAL_ENCRYPTION_KEY", key)
@@ -67,7 +49,7 @@ impl Fakes {
 
     fn publish(&self, extra: &[&str]) -> Command {
         let args = common::publish_args(&self.wiki, &self.github, ADMIN);
-        let mut command = wikiscriptsync(self.dir.path(), &self.wiki, &self.github, &[]);
+        let mut command = self.binary(&[]);
         command
             .args(args)
             .args(extra)

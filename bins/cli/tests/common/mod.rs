@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use wikiscriptsync_forge::testkit::FakeGitHub;
-use wikiscriptsync_mw::testkit::FakeWiki;
+use wikiscriptsync_mw::testkit::{FakeAccount, FakeWiki};
 
 /// The BotPassword of the fake accounts: distinctive, so a leak is easy to find.
 pub const PASSWORD: &str = "cliBotPassw0rdQQ77zz31secretvalue";
@@ -18,6 +18,36 @@ pub const REPO: &str = "octo/gadgets";
 pub const PATH: &str = "src/Gadget-hello.js";
 /// The target page.
 pub const PAGE: &str = "MediaWiki:Gadget-hello.js";
+
+/// The fakes a publish runs against, and the directory the binary runs in; each test file adds
+/// the commands it needs in an `impl` of its own.
+pub struct Fakes {
+    pub wiki: FakeWiki,
+    pub github: FakeGitHub,
+    pub dir: tempfile::TempDir,
+}
+
+impl Fakes {
+    /// A wiki where [`ADMIN`] has `admin_rights` and [`PAGE`] holds `// old`, and a GitHub
+    /// where [`REPO`] holds `file` at [`PATH`].
+    pub async fn with_page_and_file(admin_rights: &[&str], file: &str) -> Self {
+        let wiki = FakeWiki::start().await;
+        wiki.add_account(FakeAccount::new(ADMIN, PASSWORD).with_rights(admin_rights));
+        wiki.add_page(PAGE, "// old\n");
+        let github = FakeGitHub::start().await;
+        github.add_repo(REPO, [(PATH, file)]);
+        Self {
+            wiki,
+            github,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// [`wikiscriptsync`] with `args` against these fakes.
+    pub fn binary(&self, args: &[&str]) -> Command {
+        wikiscriptsync(self.dir.path(), &self.wiki, &self.github, args)
+    }
+}
 
 /// The binary with `args`, run in `dir` with no environment but `PATH`, a contact and the
 /// fakes' addresses (the wiki's host allowed, GitHub's API pointed at the fake); each test adds
