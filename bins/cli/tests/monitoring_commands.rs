@@ -60,6 +60,18 @@ impl Fakes {
         output_of(self.command(args)).await
     }
 
+    /// Migrates the database and has Alice track octo/gadgets on `main`; the repository's id.
+    async fn alice_tracks_gadgets(&self) -> String {
+        self.run(&["migrate"]).await;
+        let url = self.github.repo_url("octo/gadgets");
+        let repo = self
+            .json(&[
+                "repo", "add", "--user", "Alice", &url, "--branch", "main", "--json",
+            ])
+            .await;
+        repo["id"].as_i64().unwrap().to_string()
+    }
+
     /// Runs a command that must succeed and print JSON.
     async fn json(&self, args: &[&str]) -> Value {
         let out = self.run(args).await;
@@ -375,14 +387,7 @@ async fn credential_set_logs_in_once_stores_only_ciphertext_and_never_prints_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_commands_list_every_changed_file_and_page_with_old_and_new_values() {
     let fakes = Fakes::start().await;
-    fakes.run(&["migrate"]).await;
-    let url = fakes.github.repo_url("octo/gadgets");
-    let repo = fakes
-        .json(&[
-            "repo", "add", "--user", "Alice", &url, "--branch", "main", "--json",
-        ])
-        .await;
-    let repo_id = repo["id"].as_i64().unwrap().to_string();
+    let repo_id = fakes.alice_tracks_gadgets().await;
     fakes
         .json(&[
             "watch",
@@ -472,14 +477,7 @@ async fn check_commands_list_every_changed_file_and_page_with_old_and_new_values
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_check_that_finds_nothing_due_says_when_the_next_is_and_repo_or_page_checks_now() {
     let fakes = Fakes::start().await;
-    fakes.run(&["migrate"]).await;
-    let url = fakes.github.repo_url("octo/gadgets");
-    let repo = fakes
-        .json(&[
-            "repo", "add", "--user", "Alice", &url, "--branch", "main", "--json",
-        ])
-        .await;
-    let repo_id = repo["id"].as_i64().unwrap().to_string();
+    let repo_id = fakes.alice_tracks_gadgets().await;
     let watched = fakes
         .json(&[
             "watch", "add", "--user", "Alice", "--repo", &repo_id, "src/a.js", "--json",
@@ -787,14 +785,7 @@ async fn claimed(db: &std::path::Path) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_updates_stopped_by_ctrl_c_gives_back_its_claims_and_exits_130() {
     let fakes = Fakes::start().await;
-    fakes.run(&["migrate"]).await;
-    let url = fakes.github.repo_url("octo/gadgets");
-    let repo = fakes
-        .json(&[
-            "repo", "add", "--user", "Alice", &url, "--branch", "main", "--json",
-        ])
-        .await;
-    let repo_id = repo["id"].as_i64().unwrap().to_string();
+    let repo_id = fakes.alice_tracks_gadgets().await;
     fakes
         .json(&[
             "watch", "add", "--user", "Alice", "--repo", &repo_id, "src/a.js", "--json",
