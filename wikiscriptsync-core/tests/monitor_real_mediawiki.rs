@@ -7,9 +7,9 @@
 //! client has a User-Agent of its own, so its request counts are compared with the requests the
 //! wiki logged for it.
 
+mod common;
 mod monitor_support;
 
-use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,19 +37,7 @@ struct Wiki {
 /// The wiki's coordinates, or `None` after printing "skipped" (panics in CI).
 fn wiki() -> Option<Wiki> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let Some(api) = var("WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL is not set in CI: start scripts/mediawiki-test-server"
-        );
-        // Straight to stderr: the test harness captures eprintln! too, and shows it only for
-        // failing tests.
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set (no real MediaWiki)"
-        );
-        return None;
-    };
+    let api = common::real_wiki_api_url()?;
     let must = |name: &str| var(name).unwrap_or_else(|| panic!("{name} must be set with the wiki"));
     let bot = |user: &str, password: &str| {
         BotPassword::new(must(user), SecretString::from(must(password)))

@@ -5,9 +5,9 @@
 //! `WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL` the test prints "skipped: ..." — except in CI (`CI`
 //! set), where a missing wiki fails.
 
+mod common;
 mod monitor_support;
 
-use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,15 +74,7 @@ async fn put(admin: &dyn wikiscriptsync_core::mw::WikiSession, title: &str, text
 
 #[tokio::test]
 async fn a_notice_about_a_hostile_file_name_posts_no_link_template_signature_or_heading() {
-    let Some(api) = var("WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL is not set in CI: start scripts/mediawiki-test-server"
-        );
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set (no real MediaWiki)"
-        );
+    let Some(api) = common::real_wiki_api_url() else {
         return;
     };
     let client = client();

@@ -7,13 +7,11 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::sync::Arc;
 
 use chrono::Utc;
-use common::{PATH, REPO, opts, seed_checked_file, seed_mapping, temp_store};
+use common::{PATH, REPO, opts, seed_checked_file, seed_mapping, sql, temp_store};
 use secrecy::SecretString;
-use sqlx::{Connection as _, SqliteConnection};
 use wikiscriptsync_core::forge::Forges;
 use wikiscriptsync_core::forge::testkit::FakeGitHub;
 use wikiscriptsync_core::monitor::{
@@ -36,24 +34,9 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-async fn sql(db: &std::path::Path, statement: &str) {
-    let url = format!("sqlite:{}", db.display());
-    let mut conn = SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query(statement).execute(&mut conn).await.unwrap();
-    conn.close().await.unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sha1_written_ahead_is_mediawikis_and_the_watcher_takes_the_unrecorded_edit_for_ours() {
-    let Some(api_url) = var("WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL is not set in CI: start scripts/mediawiki-test-server"
-        );
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set (no real MediaWiki)"
-        );
+    let Some(api_url) = common::real_wiki_api_url() else {
         return;
     };
     let login = var("WIKISCRIPTSYNC_TEST_MW_ADMIN_USER").expect("set with the wiki");
@@ -155,10 +138,10 @@ async fn the_sha1_written_ahead_is_mediawikis_and_the_watcher_takes_the_unrecord
     for table in ["publish_log", "sync_filemapping"] {
         sql(
             &db,
-            &format!(
+            &[&format!(
                 "CREATE TRIGGER fail_{table} BEFORE UPDATE ON {table} \
                  BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END"
-            ),
+            )],
         )
         .await;
     }
@@ -168,7 +151,7 @@ async fn the_sha1_written_ahead_is_mediawikis_and_the_watcher_takes_the_unrecord
         .unwrap();
     assert!(unrecorded.record_error.is_some(), "{unrecorded:?}");
     for table in ["publish_log", "sync_filemapping"] {
-        sql(&db, &format!("DROP TRIGGER fail_{table}")).await;
+        sql(&db, &[&format!("DROP TRIGGER fail_{table}")]).await;
     }
     let (revision, log) = lookup(store.clone()).await;
     assert_eq!(log[0].entry.outcome, Logged::Pending);

@@ -8,13 +8,17 @@ mod common;
 use std::sync::Arc;
 
 use secrecy::SecretString;
-use wikiscriptsync_core::app::{App, AppParts, CheckNowOutcome, Field, MapFile, UseCaseError};
+use wikiscriptsync_core::app::{
+    App, AppParts, CheckNowOutcome, Field, MapFile, UseCaseError, Watched,
+};
 use wikiscriptsync_core::forge::testkit::{Endpoint, FakeGitHub, FakeGitLab, RecordedRequest};
 use wikiscriptsync_core::forge::{Forges, Visibility};
 use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki};
 use wikiscriptsync_core::publish::PublishError;
 use wikiscriptsync_core::store::testkit::TestDatabase;
-use wikiscriptsync_core::store::{FileCheckStatus, MappingOptions, PageRequest, UserId};
+use wikiscriptsync_core::store::{
+    FileCheckStatus, MappingOptions, PageRequest, Repository, UserId,
+};
 use wikiscriptsync_core::vault::Vault;
 
 const PASSWORD: &str = "privateRepoBotPassw0rdQQ12";
@@ -92,6 +96,23 @@ impl Fakes {
             vault: None,
             runner_host: "tests".to_owned(),
         })
+    }
+
+    /// Alice tracks the repository at `url` and watches its `src/a.js`, which the first check
+    /// reads.
+    async fn track_a_js(&self, url: &str) -> (Repository, Watched) {
+        let repo = self
+            .app
+            .add_repository(self.alice, url, None)
+            .await
+            .unwrap();
+        let watched = self
+            .app
+            .watch_files(self.alice, repo.id, &["src/a.js".to_owned()])
+            .await
+            .unwrap();
+        assert_eq!(watched.check, Some(CheckNowOutcome::FirstCheck));
+        (repo, watched)
     }
 
     fn forget_requests(&self) {
@@ -174,15 +195,7 @@ async fn a_private_or_internal_repository_is_refused_when_added_before_anything_
 async fn a_github_repository_that_turns_private_is_not_read_by_checks_listings_or_publishes() {
     let fakes = Fakes::start().await;
     let app = &fakes.app;
-    let repo = app
-        .add_repository(fakes.alice, &fakes.github.repo_url("octo/open"), None)
-        .await
-        .unwrap();
-    let watched = app
-        .watch_files(fakes.alice, repo.id, &["src/a.js".to_owned()])
-        .await
-        .unwrap();
-    assert_eq!(watched.check, Some(CheckNowOutcome::FirstCheck));
+    let (repo, watched) = fakes.track_a_js(&fakes.github.repo_url("octo/open")).await;
     let file = watched.added[0].id;
     app.save_credential(
         fakes.alice,
@@ -283,15 +296,7 @@ async fn a_github_repository_that_turns_private_is_not_read_by_checks_listings_o
 async fn a_gitlab_project_that_turns_internal_is_not_read_by_the_next_check() {
     let fakes = Fakes::start().await;
     let app = &fakes.app;
-    let repo = app
-        .add_repository(fakes.alice, &fakes.gitlab.repo_url("team/open"), None)
-        .await
-        .unwrap();
-    let watched = app
-        .watch_files(fakes.alice, repo.id, &["src/a.js".to_owned()])
-        .await
-        .unwrap();
-    assert_eq!(watched.check, Some(CheckNowOutcome::FirstCheck));
+    let (repo, _) = fakes.track_a_js(&fakes.gitlab.repo_url("team/open")).await;
 
     fakes
         .gitlab

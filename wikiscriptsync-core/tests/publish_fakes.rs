@@ -5,7 +5,6 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -106,11 +105,7 @@ async fn a_cold_publish_of_a_checked_mapping_costs_one_forge_and_four_wiki_reque
 async fn a_branch_publish_resolves_the_head_then_reads_tree_and_blob() {
     let env = Env::start().await;
     env.wiki.add_page(PAGE, "// old\n");
-    let report = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap();
+    let report = env.publish_page().await.unwrap();
     assert_eq!(report.outcome.as_str(), "published");
     // head + tree (for the blob SHA to verify against) + content.
     assert_eq!(report.requests.forge, 3, "{report:?}");
@@ -126,11 +121,7 @@ async fn a_page_that_already_has_the_text_is_recorded_as_no_change_without_an_ed
     let env = Env::start().await;
     // Same text with CRLF and trailing whitespace: equal after MediaWiki's normalisation.
     env.wiki.add_page(PAGE, &V1.replace('\n', "\r\n"));
-    let report = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap();
+    let report = env.publish_page().await.unwrap();
     assert!(
         matches!(report.outcome, PublishOutcome::NoChange { .. }),
         "{report:?}"
@@ -246,11 +237,7 @@ async fn an_on_wiki_change_since_the_last_publish_is_refused_with_its_diff_until
 async fn an_existing_page_without_a_previous_publish_is_not_drift_and_the_diff_shows_the_change() {
     let env = Env::start().await;
     env.wiki.add_page(PAGE, "// someone else's version\n");
-    let report = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap();
+    let report = env.publish_page().await.unwrap();
     assert_eq!(report.outcome.as_str(), "published");
     assert!(
         report.diff.contains("-// someone else's version"),
@@ -260,22 +247,14 @@ async fn an_existing_page_without_a_previous_publish_is_not_drift_and_the_diff_s
     // The ad-hoc drift guard remembers this publish through the log.
     env.wiki
         .edit_as(PAGE, "// changed on-wiki\n", "Someone", "x");
-    let failure = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap_err();
+    let failure = env.publish_page().await.unwrap_err();
     assert_eq!(failure.error.code(), "drift");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_page_is_refused_without_create_and_created_with_it() {
     let env = Env::start().await;
-    let failure = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap_err();
+    let failure = env.publish_page().await.unwrap_err();
     assert_eq!(failure.step, PublishStep::Probe);
     assert_eq!(failure.error.code(), "page_missing");
     assert!(failure.error.is_refusal());
@@ -408,11 +387,7 @@ async fn a_blob_that_does_not_match_is_never_published() {
         .push_fault_on(Endpoint::Blob, ForgeFault::TamperedContent, 1);
     env.github
         .push_fault_on(Endpoint::Contents, ForgeFault::TamperedContent, 1);
-    let failure = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap_err();
+    let failure = env.publish_page().await.unwrap_err();
     assert_eq!(failure.step, PublishStep::Fetch);
     assert_eq!(failure.error.code(), "forge");
     assert_eq!(env.wiki.request_count(), 0, "no login after a failed fetch");
@@ -461,25 +436,15 @@ async fn a_local_file_is_published_with_its_blob_sha_logged() {
 async fn an_edit_conflict_racing_the_publish_is_refused() {
     let env = Env::start().await;
     env.wiki.add_page(PAGE, "// old\n");
-    // The first query (the login token) passes; right after answering the second (the probe,
-    // which reads the base revision) the fake saves someone else's revision.
-    env.wiki
-        .inject_for("query", WikiFault::Delay(Duration::ZERO), 1);
-    env.wiki.inject_for(
-        "query",
-        WikiFault::RacingEdit {
-            title: PAGE.to_owned(),
-            text: "// racing edit\n".to_owned(),
-            user: "Someone".to_owned(),
-            comment: "race".to_owned(),
-        },
-        1,
-    );
-    let failure = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap_err();
+    // Right after answering the probe, which reads the base revision, the fake saves someone
+    // else's revision.
+    env.fault_on_probe(WikiFault::RacingEdit {
+        title: PAGE.to_owned(),
+        text: "// racing edit\n".to_owned(),
+        user: "Someone".to_owned(),
+        comment: "race".to_owned(),
+    });
+    let failure = env.publish_page().await.unwrap_err();
     assert_eq!(failure.step, PublishStep::Edit);
     assert_eq!(failure.error.code(), "edit_conflict");
     assert!(failure.error.is_refusal());
@@ -508,11 +473,7 @@ async fn a_blocked_account_and_a_failing_edit_leave_a_row_and_a_free_mutex() {
     env.assert_mutex_released().await;
 
     env.wiki.inject_for("edit", WikiFault::HttpStatus(400), 1);
-    let failure = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap_err();
+    let failure = env.publish_page().await.unwrap_err();
     assert_eq!(failure.step, PublishStep::Edit);
     assert_eq!(failure.class(), FailureClass::Other);
     assert_eq!(env.log().await[0].entry.outcome, Logged::Failed);
@@ -590,11 +551,7 @@ async fn a_running_task_older_than_five_minutes_is_taken_over() {
         PublishLock::Acquired { task, .. } => task,
         busy => panic!("{busy:?}"),
     };
-    let report = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap();
+    let report = env.publish_page().await.unwrap();
     assert_eq!(report.outcome.as_str(), "published");
     let stale = env.store.publish_task(stale).await.unwrap().unwrap();
     assert_eq!(stale.status, PublishTaskStatus::Failed);
@@ -606,11 +563,7 @@ async fn a_running_task_older_than_five_minutes_is_taken_over() {
         .await
         .unwrap();
     assert!(matches!(fresh, PublishLock::Acquired { .. }));
-    let failure = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap_err();
+    let failure = env.publish_page().await.unwrap_err();
     assert_eq!(failure.class(), FailureClass::Busy);
 }
 
@@ -777,15 +730,7 @@ async fn a_panic_in_the_pipeline_is_logged_and_releases_the_mutex() {
         "{failure:?}"
     );
     assert_eq!(failure.step, PublishStep::Login);
-    let log = env.log().await;
-    assert_eq!(log[0].entry.outcome, Logged::Failed);
-    let task = env
-        .store
-        .publish_task(log[0].entry.task_id.unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(task.status, PublishTaskStatus::Failed);
+    env.assert_newest_task_failed().await;
     env.assert_mutex_released().await;
 }
 

@@ -10,22 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use sqlx::{Connection as _, SqliteConnection};
 use wikiscriptsync_core::forge::Forges;
 use wikiscriptsync_core::mw::testkit::{FakeWiki, Fault as WikiFault};
-use wikiscriptsync_core::mw::{ActionApiClient, ClientConfig, RetryPolicy, UserAgent};
 use wikiscriptsync_core::publish::{PublishOutcome, PublishStep, Publisher};
-use wikiscriptsync_core::store::{PublishOutcome as Logged, PublishTaskStatus};
+use wikiscriptsync_core::store::PublishOutcome as Logged;
 
 /// A publisher whose wiki client gives up on an answer after `timeout`.
 fn publisher_with_timeout(env: &Env, timeout: Duration) -> Publisher {
-    let mut config =
-        ClientConfig::new(UserAgent::from_contact("https://example.org/tests").unwrap())
-            .interactive();
-    config.allow_list = env.wiki.allow_list();
-    config.retry = RetryPolicy::fast_for_tests();
-    config.request_timeout = timeout;
-    let client = Arc::new(ActionApiClient::new(config).unwrap());
+    let client = Arc::new(mw_client_with_timeout(&env.wiki, timeout));
     let forges = Arc::new(Forges::new(env.github.config_builder().build().unwrap()).unwrap());
     Publisher::new(
         client,
@@ -33,16 +25,6 @@ fn publisher_with_timeout(env: &Env, timeout: Duration) -> Publisher {
         Arc::clone(&env.store),
         Some(Arc::clone(&env.vault)),
     )
-}
-
-/// Runs SQL on the store's SQLite file from a second connection (fault injection).
-async fn sql(env: &Env, statements: &[&str]) {
-    let url = format!("sqlite:{}", env.db_path.display());
-    let mut conn = SqliteConnection::connect(&url).await.unwrap();
-    for statement in statements {
-        sqlx::query(statement).execute(&mut conn).await.unwrap();
-    }
-    conn.close().await.unwrap();
 }
 
 const FAIL_LOG_UPDATES: &str = "CREATE TRIGGER fail_log_updates BEFORE UPDATE ON publish_log \
@@ -100,11 +82,7 @@ async fn an_edit_whose_answer_is_lost_before_it_landed_is_recorded_as_not_applie
     let base = env.wiki.page(PAGE).unwrap().latest().unwrap().id;
     // A proxy answers 502 without the wiki ever saving anything.
     env.wiki.inject_for("edit", WikiFault::HttpStatus(502), 1);
-    let failure = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap_err();
+    let failure = env.publish_page().await.unwrap_err();
     assert_eq!(failure.step, PublishStep::Edit);
     assert_eq!(failure.error.code(), "edit_not_applied");
     let message = failure.user_message();
@@ -157,19 +135,12 @@ async fn a_database_failing_after_the_edit_keeps_the_write_ahead_row_and_its_edi
     let env = Env::start().await;
     env.wiki.add_page(PAGE, "// old\n");
     // v1, recorded normally: the drift guard's reference.
-    env.publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap();
+    env.publish_page().await.unwrap();
 
     // v2: the edit lands, then the database refuses every update.
     env.github.commit(REPO, "main", [(PATH, Some("// v2\n"))]);
-    sql(&env, &[FAIL_LOG_UPDATES, FAIL_TASK_UPDATES]).await;
-    let report = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap();
+    env.sql(&[FAIL_LOG_UPDATES, FAIL_TASK_UPDATES]).await;
+    let report = env.publish_page().await.unwrap();
     let unrecorded = env.wiki.page(PAGE).unwrap().latest().unwrap().id;
     assert_eq!(report.new_revision(), Some(unrecorded));
     let error = report.record_error.as_deref().expect("the record failed");
@@ -191,21 +162,14 @@ async fn a_database_failing_after_the_edit_keeps_the_write_ahead_row_and_its_edi
 
     // The database recovers; the stuck task expires. v3 is not refused as drift over our own
     // unrecorded edit, and the pending row is settled with the revision it made.
-    sql(
-        &env,
-        &[
-            "DROP TRIGGER fail_log_updates",
-            "DROP TRIGGER fail_task_updates",
-            "UPDATE publish_task SET started_at = started_at - 600000 WHERE status = 'RUNNING'",
-        ],
-    )
+    env.sql(&[
+        "DROP TRIGGER fail_log_updates",
+        "DROP TRIGGER fail_task_updates",
+        "UPDATE publish_task SET started_at = started_at - 600000 WHERE status = 'RUNNING'",
+    ])
     .await;
     env.github.commit(REPO, "main", [(PATH, Some("// v3\n"))]);
-    let report = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap();
+    let report = env.publish_page().await.unwrap();
     assert_eq!(report.outcome.as_str(), "published", "{report:?}");
     assert_eq!(env.wiki.page_text(PAGE).unwrap(), "// v3");
     let log = env.log().await;
@@ -219,19 +183,12 @@ async fn a_database_failing_after_the_edit_keeps_the_write_ahead_row_and_its_edi
 async fn no_edit_is_sent_when_the_attempt_cannot_be_written_ahead() {
     let env = Env::start().await;
     env.wiki.add_page(PAGE, "// old\n");
-    sql(
-        &env,
-        &[
-            "CREATE TRIGGER fail_write_ahead BEFORE INSERT ON publish_log \
+    env.sql(&[
+        "CREATE TRIGGER fail_write_ahead BEFORE INSERT ON publish_log \
            WHEN NEW.outcome = 'pending' BEGIN SELECT RAISE(ABORT, 'disk full (injected)'); END",
-        ],
-    )
+    ])
     .await;
-    let failure = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap_err();
+    let failure = env.publish_page().await.unwrap_err();
     assert_eq!(failure.step, PublishStep::Edit);
     assert_eq!(failure.error.code(), "database");
     assert_eq!(
@@ -248,23 +205,17 @@ async fn no_edit_is_sent_when_the_attempt_cannot_be_written_ahead() {
 async fn a_publish_whose_lock_was_taken_over_before_the_edit_edits_nothing() {
     let env = Env::start().await;
     env.wiki.add_page(PAGE, "// old\n");
-    // The login token passes; the probe is held while the lock changes hands.
-    env.wiki
-        .inject_for("query", WikiFault::Delay(Duration::ZERO), 1);
-    env.wiki
-        .inject_for("query", WikiFault::Delay(Duration::from_secs(1)), 1);
+    // The probe is held while the lock changes hands.
+    env.fault_on_probe(WikiFault::Delay(Duration::from_secs(1)));
     let publisher = env.publisher.clone();
     let request = env.ad_hoc(ADMIN, PASSWORD, PAGE);
     let publish = tokio::spawn(async move { publisher.publish(request, opts(false, false)).await });
     wait_for(&env.wiki, "query", 2).await;
     // What a second publish does to a task it finds older than five minutes.
-    sql(
-        &env,
-        &[
-            "UPDATE publish_task SET status = 'FAILED', reason = 'expired', \
+    env.sql(&[
+        "UPDATE publish_task SET status = 'FAILED', reason = 'expired', \
            running_user_id = NULL WHERE status = 'RUNNING'",
-        ],
-    )
+    ])
     .await;
     let failure = publish.await.unwrap().unwrap_err();
     assert_eq!(failure.error.code(), "out_of_time");
@@ -283,23 +234,13 @@ async fn a_pipeline_stalled_until_its_lock_runs_out_gives_up_before_the_edit() {
     env.wiki.add_page(PAGE, "// old\n");
     // The task looks as if it started 149 s ago: one second is left before the edit must
     // start (five minutes minus the 150 s kept for the edit, its check and the record).
-    sql(
-        &env,
-        &[
-            "CREATE TRIGGER aged_task AFTER INSERT ON publish_task BEGIN \
+    env.sql(&[
+        "CREATE TRIGGER aged_task AFTER INSERT ON publish_task BEGIN \
            UPDATE publish_task SET started_at = NEW.started_at - 149000 WHERE id = NEW.id; END",
-        ],
-    )
+    ])
     .await;
-    env.wiki
-        .inject_for("query", WikiFault::Delay(Duration::ZERO), 1);
-    env.wiki
-        .inject_for("query", WikiFault::Delay(Duration::from_secs(4)), 1);
-    let failure = env
-        .publisher
-        .publish(env.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
-        .await
-        .unwrap_err();
+    env.fault_on_probe(WikiFault::Delay(Duration::from_secs(4)));
+    let failure = env.publish_page().await.unwrap_err();
     assert_eq!(failure.error.code(), "out_of_time");
     assert_eq!(failure.step, PublishStep::Probe);
     assert!(
@@ -308,13 +249,5 @@ async fn a_pipeline_stalled_until_its_lock_runs_out_gives_up_before_the_edit() {
         failure.user_message()
     );
     assert_eq!(env.wiki.requests_for("edit"), 0);
-    let log = env.log().await;
-    assert_eq!(log[0].entry.outcome, Logged::Failed);
-    let task = env
-        .store
-        .publish_task(log[0].entry.task_id.unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(task.status, PublishTaskStatus::Failed);
+    env.assert_newest_task_failed().await;
 }

@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -40,19 +39,7 @@ struct Accounts {
 /// The wiki's coordinates, or `None` after printing "skipped" (panics in CI).
 fn accounts() -> Option<Accounts> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let Some(api_url) = var("WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL is not set in CI: start scripts/mediawiki-test-server"
-        );
-        // Straight to stderr: the test harness captures eprintln! too, and shows it only for
-        // failing tests.
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set (no real MediaWiki)"
-        );
-        return None;
-    };
+    let api_url = common::real_wiki_api_url()?;
     let account = |user: &str, password: &str| {
         BotPassword::new(
             var(user).unwrap_or_else(|| panic!("{user} must be set with the wiki")),
@@ -175,6 +162,19 @@ impl Real {
             "requests logged by the wiki vs counted by the client ({})",
             self.user_agent.as_str()
         );
+    }
+
+    /// A publisher like `self.publisher` whose wiki sessions edit through `hook`.
+    fn publisher_with(&self, hook: impl EditHook) -> Publisher {
+        Publisher::new(
+            Arc::new(HookedWiki {
+                inner: self.client.clone(),
+                hook: Arc::new(hook),
+            }),
+            self.forges.clone(),
+            self.store.clone(),
+            Some(self.vault.clone()),
+        )
     }
 
     fn wiki_key(&self) -> String {
@@ -531,16 +531,10 @@ async fn an_edit_racing_the_publish_is_an_edit_conflict() {
     create.create = mw::CreatePolicy::MayCreate;
     limited.edit(&create).await.unwrap();
 
-    let racing = Publisher::new(
-        Arc::new(RacingWiki {
-            inner: real.client.clone(),
-            racer: limited,
-            title: title.clone(),
-        }),
-        real.forges.clone(),
-        real.store.clone(),
-        Some(real.vault.clone()),
-    );
+    let racing = real.publisher_with(Racer {
+        racer: limited,
+        title: title.clone(),
+    });
     let failure = racing
         .publish(common_ad_hoc(&real, &page), opts(false, false))
         .await
@@ -573,88 +567,26 @@ fn common_ad_hoc(real: &Real, page: &str) -> wikiscriptsync_core::publish::AdHoc
     }
 }
 
-/// A client whose sessions let another account edit the page just before our edit is sent,
-/// i.e. after the probe: the race the drift guard cannot see and `baserevid` must catch.
-struct RacingWiki {
-    inner: Arc<ActionApiClient>,
+/// Another account edits the page just before our edit is sent, i.e. after the probe: the race
+/// the drift guard cannot see and `baserevid` must catch.
+struct Racer {
     racer: Arc<dyn WikiSession>,
     title: Title,
 }
 
 #[async_trait]
-impl WikiApi for RacingWiki {
-    fn parse_wiki(&self, input: &str) -> Result<WikiUrl, mw::Error> {
-        self.inner.parse_wiki(input)
-    }
-    fn parse_address(&self, input: &str) -> Result<mw::WikiAddress, mw::Error> {
-        WikiApi::parse_address(self.inner.as_ref(), input)
-    }
-    async fn resolve_wiki(&self, input: &str) -> Result<mw::WikiIdentity, mw::Error> {
-        WikiApi::resolve_wiki(self.inner.as_ref(), input).await
-    }
-    async fn login(
+impl EditHook for Racer {
+    async fn edit(
         &self,
-        wiki: &WikiUrl,
-        credentials: BotPassword,
-    ) -> Result<Arc<dyn WikiSession>, mw::Error> {
-        let session = WikiApi::login(self.inner.as_ref(), wiki, credentials).await?;
-        Ok(Arc::new(RacingSession {
-            inner: session,
-            racer: self.racer.clone(),
-            title: self.title.clone(),
-        }))
-    }
-    fn anonymous(&self, wiki: &WikiUrl) -> Result<Arc<dyn WikiSession>, mw::Error> {
-        WikiApi::anonymous(self.inner.as_ref(), wiki)
-    }
-    fn request_count(&self) -> u64 {
-        WikiApi::request_count(self.inner.as_ref())
-    }
-}
-
-struct RacingSession {
-    inner: Arc<dyn WikiSession>,
-    racer: Arc<dyn WikiSession>,
-    title: Title,
-}
-
-#[async_trait]
-impl WikiSession for RacingSession {
-    fn wiki(&self) -> &WikiUrl {
-        self.inner.wiki()
-    }
-    fn user_name(&self) -> Option<String> {
-        self.inner.user_name()
-    }
-    fn request_count(&self) -> u64 {
-        self.inner.request_count()
-    }
-    async fn user_info(&self) -> Result<UserInfo, mw::Error> {
-        self.inner.user_info().await
-    }
-    async fn lookup_revisions(&self, titles: &[String]) -> Result<Vec<PageLookup>, mw::Error> {
-        self.inner.lookup_revisions(titles).await
-    }
-    async fn page_text(
-        &self,
-        title: &Title,
-        revision: Option<u64>,
-    ) -> Result<Option<PageText>, mw::Error> {
-        self.inner.page_text(title, revision).await
-    }
-    async fn probe(&self, title: &Title) -> Result<Probe, mw::Error> {
-        self.inner.probe(title).await
-    }
-    async fn edit(&self, request: &EditRequest) -> Result<EditOutcome, mw::Error> {
+        inner: &dyn WikiSession,
+        request: &EditRequest,
+    ) -> Result<EditOutcome, mw::Error> {
         // The racer changes the same line, so MediaWiki cannot merge the two edits.
         let probe = self.racer.probe(&self.title).await?;
         let mut race = EditRequest::new(self.title.clone(), "// the racer's line one\n", "race");
         race.base_revision = probe.page.revision_id;
         self.racer.edit(&race).await?;
-        self.inner.edit(request).await
-    }
-    async fn post_talk_notice(&self, notice: &TalkNotice) -> Result<TalkNoticeOutcome, mw::Error> {
-        self.inner.post_talk_notice(notice).await
+        inner.edit(request).await
     }
 }
 
@@ -670,15 +602,7 @@ async fn an_edit_whose_answer_is_lost_is_resolved_from_the_real_page() {
     real.admin_session().await.edit(&create).await.unwrap();
 
     // The edit reaches the wiki and lands; its answer never comes back.
-    let landed = Publisher::new(
-        Arc::new(LosingWiki {
-            inner: real.client.clone(),
-            mode: Lose::AfterSending,
-        }),
-        real.forges.clone(),
-        real.store.clone(),
-        Some(real.vault.clone()),
-    );
+    let landed = real.publisher_with(Lose::AfterSending);
     let report = landed
         .publish(common_ad_hoc(&real, &page), opts(false, false))
         .await
@@ -711,15 +635,7 @@ async fn an_edit_whose_answer_is_lost_is_resolved_from_the_real_page() {
     // The connection dies before the edit reaches the wiki: recorded as not applied.
     real.github
         .commit(REPO, "main", [(PATH, Some("// v2 from the repository\n"))]);
-    let lost = Publisher::new(
-        Arc::new(LosingWiki {
-            inner: real.client.clone(),
-            mode: Lose::BeforeSending,
-        }),
-        real.forges.clone(),
-        real.store.clone(),
-        Some(real.vault.clone()),
-    );
+    let lost = real.publisher_with(Lose::BeforeSending);
     let failure = lost
         .publish(common_ad_hoc(&real, &page), opts(false, false))
         .await
@@ -756,15 +672,7 @@ async fn an_edit_retried_after_its_first_try_landed_records_the_revision_that_tr
 
     // The first try lands but its answer is a proxy's 503; the client's retry then hears
     // "no change" from MediaWiki (our own edit since the base is no conflict).
-    let retrying = Publisher::new(
-        Arc::new(LosingWiki {
-            inner: real.client.clone(),
-            mode: Lose::FirstOfTwo,
-        }),
-        real.forges.clone(),
-        real.store.clone(),
-        Some(real.vault.clone()),
-    );
+    let retrying = real.publisher_with(Lose::FirstOfTwo);
     let report = retrying
         .publish(common_ad_hoc(&real, &page), opts(false, false))
         .await
@@ -788,14 +696,50 @@ enum Lose {
     FirstOfTwo,
 }
 
-/// A client whose sessions lose the answer to every edit, as [`Lose`] says.
-struct LosingWiki {
+/// Sessions lose the answer to every edit, as [`Lose`] says.
+#[async_trait]
+impl EditHook for Lose {
+    async fn edit(
+        &self,
+        inner: &dyn WikiSession,
+        request: &EditRequest,
+    ) -> Result<EditOutcome, mw::Error> {
+        match self {
+            Lose::AfterSending => {
+                inner.edit(request).await?;
+            }
+            Lose::BeforeSending => {}
+            Lose::FirstOfTwo => {
+                inner.edit(request).await?;
+                return inner.edit(request).await;
+            }
+        }
+        Err(mw::Error::Network {
+            wiki: inner.wiki().host(),
+            detail: "connection reset by peer (injected)".to_owned(),
+        })
+    }
+}
+
+/// What a [`HookedWiki`]'s sessions do in place of a plain edit.
+#[async_trait]
+trait EditHook: Send + Sync + 'static {
+    /// Sends (or does not send) `request` through `inner`, the real session.
+    async fn edit(
+        &self,
+        inner: &dyn WikiSession,
+        request: &EditRequest,
+    ) -> Result<EditOutcome, mw::Error>;
+}
+
+/// The real client, whose logged-in sessions edit through `hook`; everything else passes through.
+struct HookedWiki {
     inner: Arc<ActionApiClient>,
-    mode: Lose,
+    hook: Arc<dyn EditHook>,
 }
 
 #[async_trait]
-impl WikiApi for LosingWiki {
+impl WikiApi for HookedWiki {
     fn parse_wiki(&self, input: &str) -> Result<WikiUrl, mw::Error> {
         self.inner.parse_wiki(input)
     }
@@ -811,9 +755,9 @@ impl WikiApi for LosingWiki {
         credentials: BotPassword,
     ) -> Result<Arc<dyn WikiSession>, mw::Error> {
         let session = WikiApi::login(self.inner.as_ref(), wiki, credentials).await?;
-        Ok(Arc::new(LosingSession {
+        Ok(Arc::new(HookedSession {
             inner: session,
-            mode: self.mode,
+            hook: self.hook.clone(),
         }))
     }
     fn anonymous(&self, wiki: &WikiUrl) -> Result<Arc<dyn WikiSession>, mw::Error> {
@@ -824,13 +768,13 @@ impl WikiApi for LosingWiki {
     }
 }
 
-struct LosingSession {
+struct HookedSession {
     inner: Arc<dyn WikiSession>,
-    mode: Lose,
+    hook: Arc<dyn EditHook>,
 }
 
 #[async_trait]
-impl WikiSession for LosingSession {
+impl WikiSession for HookedSession {
     fn wiki(&self) -> &WikiUrl {
         self.inner.wiki()
     }
@@ -857,20 +801,7 @@ impl WikiSession for LosingSession {
         self.inner.probe(title).await
     }
     async fn edit(&self, request: &EditRequest) -> Result<EditOutcome, mw::Error> {
-        match self.mode {
-            Lose::AfterSending => {
-                self.inner.edit(request).await?;
-            }
-            Lose::BeforeSending => {}
-            Lose::FirstOfTwo => {
-                self.inner.edit(request).await?;
-                return self.inner.edit(request).await;
-            }
-        }
-        Err(mw::Error::Network {
-            wiki: self.inner.wiki().host(),
-            detail: "connection reset by peer (injected)".to_owned(),
-        })
+        self.hook.edit(self.inner.as_ref(), request).await
     }
     async fn post_talk_notice(&self, notice: &TalkNotice) -> Result<TalkNoticeOutcome, mw::Error> {
         self.inner.post_talk_notice(notice).await

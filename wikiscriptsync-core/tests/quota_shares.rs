@@ -75,6 +75,32 @@ async fn spend(store: &dyn Store, user: UserId, spent: u64) {
         .unwrap();
 }
 
+/// For each of `owners` in turn, a repository `{org}/r{i}` on the fake GitHub holding one file,
+/// `x.js`, tracked by that owner a second after the one before (so they fall due in this order).
+async fn track_one_each(store: &dyn Store, github: &FakeGitHub, org: &str, owners: &[UserId]) {
+    for (i, (owner, added)) in owners.iter().zip(times(owners.len())).enumerate() {
+        let name = format!("{org}/r{i}");
+        github.add_repo(&name, [("x.js", "1")]);
+        track(store, *owner, github, &name, &["x.js"], added).await;
+    }
+}
+
+/// A repository checker named `runner` over the fake GitHub, `parallel` checks at a time, its
+/// shares reckoned at [`share_time`].
+fn repo_checker(
+    store: &Arc<dyn Store>,
+    github: &FakeGitHub,
+    runner: &str,
+    parallel: usize,
+) -> RepositoryChecker {
+    RepositoryChecker::new(
+        Arc::clone(store),
+        forges(github.config_builder()),
+        repo_settings(runner, parallel),
+    )
+    .with_quota_clock(clock())
+}
+
 #[tokio::test]
 async fn a_second_page_view_at_the_same_head_sends_no_tree_request() {
     let (wiki, github) = (FakeWiki::start().await, FakeGitHub::start().await);
@@ -133,31 +159,17 @@ async fn the_reserve_on_a_60_per_hour_host_lets_scheduled_checks_run() {
     let db = TestDb::sqlite();
     let store = db.open().await;
     let alice = user(store.as_ref(), "Alice").await;
-    for (i, added) in times(3).iter().enumerate() {
-        let name = format!("octo/r{i}");
-        github.add_repo(&name, [("x.js", "1")]);
-        track(store.as_ref(), alice, &github, &name, &["x.js"], *added).await;
-    }
+    track_one_each(store.as_ref(), &github, "octo", &[alice; 3]).await;
     // Anonymous GitHub: 60 an hour, 50 of them left. A fixed reserve of 100 checked nothing.
     anonymous_limit_seen(store.as_ref(), &github, 50).await;
-    let checker = RepositoryChecker::new(
-        Arc::clone(&store),
-        forges(github.config_builder()),
-        repo_settings("runner", 1),
-    )
-    .with_quota_clock(clock());
+    let checker = repo_checker(&store, &github, "runner", 1);
     let report = checker.run().await.unwrap();
     assert_eq!(report.checked, 3, "{}", report.summary());
     assert!(report.reserve_reached.is_empty(), "{}", report.summary());
 
     // The reserve is still kept: 10% of 60 is 6, and a host below it is left alone.
     anonymous_limit_seen(store.as_ref(), &github, 5).await;
-    let checker = RepositoryChecker::new(
-        Arc::clone(&store),
-        forges(github.config_builder()),
-        repo_settings("runner-2", 1),
-    )
-    .with_quota_clock(clock());
+    let checker = repo_checker(&store, &github, "runner-2", 1);
     let again = checker.run().await.unwrap();
     assert_eq!(again.checked, 0, "{}", again.summary());
     assert_eq!(again.reserve_reached[0].remaining, Some(5));
@@ -172,23 +184,13 @@ async fn a_user_past_their_share_is_skipped_while_another_users_check_still_runs
         user(store.as_ref(), "Alice").await,
         user(store.as_ref(), "Bob").await,
     );
-    let at = times(4);
-    for (i, who) in [alice, alice, alice, bob].into_iter().enumerate() {
-        let name = format!("octo/r{i}");
-        github.add_repo(&name, [("x.js", "1")]);
-        track(store.as_ref(), who, &github, &name, &["x.js"], at[i]).await;
-    }
+    track_one_each(store.as_ref(), &github, "octo", &[alice, alice, alice, bob]).await;
     anonymous_limit_seen(store.as_ref(), &github, 60).await;
     // Two users on github.com: each may spend (60 - 6) / 2 = 27 this hour.
     let share = QuotaPolicy::default().user_share(60, 2);
     assert_eq!(share, 27);
     spend(store.as_ref(), alice, share - 2).await;
-    let checker = RepositoryChecker::new(
-        Arc::clone(&store),
-        forges(github.config_builder()),
-        repo_settings("runner", 1),
-    )
-    .with_quota_clock(clock());
+    let checker = repo_checker(&store, &github, "runner", 1);
     let report = checker.run().await.unwrap();
     // Alice's first repository costs her last 2 (probe and tree); her other two wait. Bob's
     // repository, due last, is still checked.
@@ -291,19 +293,10 @@ async fn every_repository_skipped_for_a_spent_share_is_counted_with_checks_in_pa
     let db = TestDb::sqlite();
     let store = db.open().await;
     let mallory = user(store.as_ref(), "Mallory").await;
-    for (i, added) in times(20).iter().enumerate() {
-        let name = format!("mallory/r{i}");
-        github.add_repo(&name, [("x.js", "1")]);
-        track(store.as_ref(), mallory, &github, &name, &["x.js"], *added).await;
-    }
+    track_one_each(store.as_ref(), &github, "mallory", &[mallory; 20]).await;
     anonymous_limit_seen(store.as_ref(), &github, 60).await;
     spend(store.as_ref(), mallory, 54).await;
-    let checker = RepositoryChecker::new(
-        Arc::clone(&store),
-        forges(github.config_builder()),
-        repo_settings("runner", 8),
-    )
-    .with_quota_clock(clock());
+    let checker = repo_checker(&store, &github, "runner", 8);
     let report = checker.run().await.unwrap();
     assert_eq!(report.checked, 0, "{}", report.summary());
     assert_eq!(report.shares_spent.len(), 1);

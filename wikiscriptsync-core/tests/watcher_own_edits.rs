@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use common::*;
-use sqlx::{Connection as _, SqliteConnection};
 use wikiscriptsync_core::monitor::{
     ChangeEvent, PageCheckSettings, PageRunReport, PageWatcher, Selection,
 };
@@ -18,16 +17,6 @@ use wikiscriptsync_core::mw::WikiApi;
 use wikiscriptsync_core::store::{
     MappingOptions, MappingScope, MappingSyncState, PageCheckStatus, PublishOutcome as Logged,
 };
-
-/// Runs SQL on the store's SQLite file from a second connection (fault injection).
-async fn sql(env: &Env, statements: &[&str]) {
-    let url = format!("sqlite:{}", env.db_path.display());
-    let mut conn = SqliteConnection::connect(&url).await.unwrap();
-    for statement in statements {
-        sqlx::query(statement).execute(&mut conn).await.unwrap();
-    }
-    conn.close().await.unwrap();
-}
 
 /// Checks every monitored page now.
 async fn watch(env: &Env) -> PageRunReport {
@@ -80,15 +69,12 @@ async fn the_watcher_takes_our_unrecorded_publish_for_ours_and_settles_it_once()
     // v2 lands on the wiki, but neither its log row nor the mapping can be updated after.
     env.github.commit(REPO, "main", [(PATH, Some("// v2\n"))]);
     env.checked_file().await;
-    sql(
-        &env,
-        &[
-            "CREATE TRIGGER fail_log_updates BEFORE UPDATE ON publish_log \
+    env.sql(&[
+        "CREATE TRIGGER fail_log_updates BEFORE UPDATE ON publish_log \
              BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END",
-            "CREATE TRIGGER fail_mapping_updates BEFORE UPDATE ON sync_filemapping \
+        "CREATE TRIGGER fail_mapping_updates BEFORE UPDATE ON sync_filemapping \
              BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END",
-        ],
-    )
+    ])
     .await;
     let report = env
         .publisher
@@ -98,13 +84,10 @@ async fn the_watcher_takes_our_unrecorded_publish_for_ours_and_settles_it_once()
     assert!(report.record_error.is_some(), "{report:?}");
     let ours = env.wiki.page(PAGE).unwrap().latest().unwrap().id;
     assert_eq!(env.log().await[0].entry.outcome, Logged::Pending);
-    sql(
-        &env,
-        &[
-            "DROP TRIGGER fail_log_updates",
-            "DROP TRIGGER fail_mapping_updates",
-        ],
-    )
+    env.sql(&[
+        "DROP TRIGGER fail_log_updates",
+        "DROP TRIGGER fail_mapping_updates",
+    ])
     .await;
 
     // The watcher sees the new revision: ours, so no change and no notable check.

@@ -2,46 +2,33 @@
 //! exit codes 0/1/2/3, `--json`, `--stats`, `migrate`, `rotate-credentials`, and no secret in
 //! anything it prints (stdout, stderr at TRACE level) or in its database file.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use common::{ADMIN, Fakes, PAGE, PASSWORD, PATH, REPO, output_of};
 use serde_json::Value;
-use wikiscriptsync_forge::testkit::FakeGitHub;
-use wikiscriptsync_mw::testkit::{FakeAccount, FakeWiki};
+use wikiscriptsync_mw::testkit::FakeAccount;
 
-const PASSWORD: &str = "cliBotPassw0rdQQ77zz31secretvalue";
-const ADMIN: &str = "Admin@publisher";
 const LIMITED: &str = "Limited@publisher";
-const REPO: &str = "octo/gadgets";
-const PATH: &str = "src/Gadget-hello.js";
-const PAGE: &str = "MediaWiki:Gadget-hello.js";
-
-struct Fakes {
-    wiki: FakeWiki,
-    github: FakeGitHub,
-    dir: tempfile::TempDir,
-}
 
 impl Fakes {
     async fn start() -> Self {
-        let wiki = FakeWiki::start().await;
-        wiki.add_account(FakeAccount::new(ADMIN, PASSWORD).with_rights(&[
-            "read",
-            "edit",
-            "writeapi",
-            "createpage",
-            "editsitejs",
-            "editinterface",
-        ]));
-        wiki.add_account(FakeAccount::new(LIMITED, PASSWORD));
-        wiki.add_page(PAGE, "// old\n");
-        let github = FakeGitHub::start().await;
-        github.add_repo(REPO, [(PATH, "// v1\nmw.log('hi');\n")]);
-        Self {
-            wiki,
-            github,
-            dir: tempfile::tempdir().unwrap(),
-        }
+        let fakes = Fakes::with_page_and_file(
+            &[
+                "read",
+                "edit",
+                "writeapi",
+                "createpage",
+                "editsitejs",
+                "editinterface",
+            ],
+            "// v1\nmw.log('hi');\n",
+        )
+        .await;
+        fakes.wiki.add_account(FakeAccount::new(LIMITED, PASSWORD));
+        fakes
     }
 
     fn db_path(&self) -> std::path::PathBuf {
@@ -49,15 +36,8 @@ impl Fakes {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wikiscriptsync"));
+        let mut command = self.binary(args);
         command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("WIKISCRIPTSYNC_CONTACT", "https://example.org/cli-tests")
-            .env("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS", self.wiki.host())
-            .env("WIKISCRIPTSYNC_GITHUB_API_URL", self.github.uri())
             .env(
                 "WIKISCRIPTSYNC_DATABASE_URL",
                 format!("sqlite:{}", self.db_path().display()),
@@ -70,36 +50,14 @@ impl Fakes {
 
     /// `publish` from the fake repository to the fake wiki, plus `extra` flags.
     fn publish_args(&self, bot: &str, extra: &[&str]) -> Vec<String> {
-        let mut args: Vec<String> = [
-            "publish",
-            "--repo",
-            &self.github.repo_url(REPO),
-            "--branch",
-            "main",
-            "--file",
-            PATH,
-            "--wiki",
-            &self.wiki.api_url(),
-            "--page",
-            PAGE,
-            "--bot-user",
-            bot,
-            "--password-env",
-            "BOT_PASSWORD",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+        let mut args = common::publish_args(&self.wiki, &self.github, bot);
         args.extend(extra.iter().map(|s| (*s).to_owned()));
         args
     }
 
     async fn run(&self, args: Vec<String>) -> Output {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut command = self.command(&refs);
-        tokio::task::spawn_blocking(move || command.output().unwrap())
-            .await
-            .unwrap()
+        output_of(self.command(&refs)).await
     }
 
     async fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -107,9 +65,7 @@ impl Fakes {
         for (k, v) in env {
             command.env(k, v);
         }
-        tokio::task::spawn_blocking(move || command.output().unwrap())
-            .await
-            .unwrap()
+        output_of(command).await
     }
 }
 

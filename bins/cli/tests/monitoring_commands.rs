@@ -4,8 +4,11 @@
 //! SHA or revision, `check-health` exit codes, `cleanup-logs` and `clean-orphan-data`; a check
 //! stopped by Ctrl-C gives back its claims.
 
+mod common;
+
 use std::process::{Command, Output};
 
+use common::{output_of, wikiscriptsync};
 use serde_json::Value;
 use wikiscriptsync_forge::testkit::{Endpoint, FakeGitHub, Fault};
 use wikiscriptsync_mw::testkit::{FakeAccount, FakeWiki};
@@ -36,15 +39,8 @@ impl Fakes {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wikiscriptsync"));
+        let mut command = wikiscriptsync(self.dir.path(), &self.wiki, &self.github, args);
         command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("WIKISCRIPTSYNC_CONTACT", "https://example.org/cli-tests")
-            .env("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS", self.wiki.host())
-            .env("WIKISCRIPTSYNC_GITHUB_API_URL", self.github.uri())
             .env(
                 "WIKISCRIPTSYNC_GITHUB_TOKEN",
                 "ghp_cli0000000000000000000000000000000000",
@@ -61,10 +57,19 @@ impl Fakes {
     }
 
     async fn run(&self, args: &[&str]) -> Output {
-        let mut command = self.command(args);
-        tokio::task::spawn_blocking(move || command.output().expect("run wikiscriptsync"))
-            .await
-            .unwrap()
+        output_of(self.command(args)).await
+    }
+
+    /// Migrates the database and has Alice track octo/gadgets on `main`; the repository's id.
+    async fn alice_tracks_gadgets(&self) -> String {
+        self.run(&["migrate"]).await;
+        let url = self.github.repo_url("octo/gadgets");
+        let repo = self
+            .json(&[
+                "repo", "add", "--user", "Alice", &url, "--branch", "main", "--json",
+            ])
+            .await;
+        repo["id"].as_i64().unwrap().to_string()
     }
 
     /// Runs a command that must succeed and print JSON.
@@ -382,14 +387,7 @@ async fn credential_set_logs_in_once_stores_only_ciphertext_and_never_prints_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_commands_list_every_changed_file_and_page_with_old_and_new_values() {
     let fakes = Fakes::start().await;
-    fakes.run(&["migrate"]).await;
-    let url = fakes.github.repo_url("octo/gadgets");
-    let repo = fakes
-        .json(&[
-            "repo", "add", "--user", "Alice", &url, "--branch", "main", "--json",
-        ])
-        .await;
-    let repo_id = repo["id"].as_i64().unwrap().to_string();
+    let repo_id = fakes.alice_tracks_gadgets().await;
     fakes
         .json(&[
             "watch",
@@ -479,14 +477,7 @@ async fn check_commands_list_every_changed_file_and_page_with_old_and_new_values
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_check_that_finds_nothing_due_says_when_the_next_is_and_repo_or_page_checks_now() {
     let fakes = Fakes::start().await;
-    fakes.run(&["migrate"]).await;
-    let url = fakes.github.repo_url("octo/gadgets");
-    let repo = fakes
-        .json(&[
-            "repo", "add", "--user", "Alice", &url, "--branch", "main", "--json",
-        ])
-        .await;
-    let repo_id = repo["id"].as_i64().unwrap().to_string();
+    let repo_id = fakes.alice_tracks_gadgets().await;
     let watched = fakes
         .json(&[
             "watch", "add", "--user", "Alice", "--repo", &repo_id, "src/a.js", "--json",
@@ -586,9 +577,7 @@ async fn check_health_passes_against_the_fakes_and_fails_with_exit_1_when_someth
 
     let mut no_key = fakes.command(&["check-health"]);
     no_key.env_remove("CREDENTIAL_ENCRYPTION_KEY");
-    let out = tokio::task::spawn_blocking(move || no_key.output().unwrap())
-        .await
-        .unwrap();
+    let out = output_of(no_key).await;
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(stdout(&out).contains("[FAIL] encryption key"), "{out:?}");
 
@@ -597,9 +586,7 @@ async fn check_health_passes_against_the_fakes_and_fails_with_exit_1_when_someth
     bad_forge
         .env("WIKISCRIPTSYNC_GITHUB_API_URL", "http://127.0.0.1:9")
         .env("WIKISCRIPTSYNC_HEALTH_FORGES", "127.0.0.1:9");
-    let out = tokio::task::spawn_blocking(move || bad_forge.output().unwrap())
-        .await
-        .unwrap();
+    let out = output_of(bad_forge).await;
     assert_eq!(out.status.code(), Some(1), "{out:?}");
 }
 
@@ -634,9 +621,7 @@ async fn check_updates_json_prints_an_error_object_when_the_database_fails() {
     for command in ["check-updates", "check-wiki-updates"] {
         let mut check = fakes.command(&[command, "--json"]);
         check.env("WIKISCRIPTSYNC_DATABASE_URL", &url);
-        let out = tokio::task::spawn_blocking(move || check.output().unwrap())
-            .await
-            .unwrap();
+        let out = output_of(check).await;
         assert_eq!(out.status.code(), Some(1), "{out:?}");
         let value: Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{command}: stdout is not JSON ({e}): {out:?}"));
@@ -735,13 +720,10 @@ async fn a_users_limit_set_by_the_operator_is_refused_with_the_same_words_as_the
         command.env("WIKISCRIPTSYNC_MAX_REPOSITORIES_PER_USER", "1");
         command
     };
-    let output = |mut command: Command| {
-        tokio::task::spawn_blocking(move || command.output().expect("run wikiscriptsync"))
-    };
-    let first = output(add("octo/gadgets")).await.unwrap();
+    let first = output_of(add("octo/gadgets")).await;
     assert!(first.status.success(), "{first:?}");
     let requests = fakes.github.stats().requests;
-    let second = output(add("octo/tools")).await.unwrap();
+    let second = output_of(add("octo/tools")).await;
     assert_eq!(second.status.code(), Some(2), "a usage error: {second:?}");
     let said = String::from_utf8_lossy(&second.stderr);
     assert!(
@@ -803,14 +785,7 @@ async fn claimed(db: &std::path::Path) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_updates_stopped_by_ctrl_c_gives_back_its_claims_and_exits_130() {
     let fakes = Fakes::start().await;
-    fakes.run(&["migrate"]).await;
-    let url = fakes.github.repo_url("octo/gadgets");
-    let repo = fakes
-        .json(&[
-            "repo", "add", "--user", "Alice", &url, "--branch", "main", "--json",
-        ])
-        .await;
-    let repo_id = repo["id"].as_i64().unwrap().to_string();
+    let repo_id = fakes.alice_tracks_gadgets().await;
     fakes
         .json(&[
             "watch", "add", "--user", "Alice", "--repo", &repo_id, "src/a.js", "--json",

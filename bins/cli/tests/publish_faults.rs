@@ -4,44 +4,23 @@
 //! code is non-zero because the attempt could not be recorded), and a user whose share of the
 //! forge host is spent (refused before any request, exit 1, with the words of every refusal).
 
+mod common;
+
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use common::{ADMIN, Fakes, PAGE, PASSWORD, PATH, REPO, output_of};
 use serde_json::Value;
 use sqlx::{Connection as _, SqliteConnection};
-use wikiscriptsync_forge::testkit::FakeGitHub;
-use wikiscriptsync_mw::testkit::{FakeAccount, FakeWiki, Fault};
-
-const PASSWORD: &str = "cliBotPassw0rdQQ77zz31secretvalue";
-const ADMIN: &str = "Admin@publisher";
-const REPO: &str = "octo/gadgets";
-const PATH: &str = "src/Gadget-hello.js";
-const PAGE: &str = "MediaWiki:Gadget-hello.js";
-
-struct Fakes {
-    wiki: FakeWiki,
-    github: FakeGitHub,
-    dir: tempfile::TempDir,
-}
+use wikiscriptsync_mw::testkit::Fault;
 
 impl Fakes {
     async fn start() -> Self {
-        let wiki = FakeWiki::start().await;
-        wiki.add_account(FakeAccount::new(ADMIN, PASSWORD).with_rights(&[
-            "read",
-            "edit",
-            "writeapi",
-            "editsitejs",
-            "editinterface",
-        ]));
-        wiki.add_page(PAGE, "// old\n");
-        let github = FakeGitHub::start().await;
-        github.add_repo(REPO, [(PATH, "// v1\n")]);
-        Self {
-            wiki,
-            github,
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Fakes::with_page_and_file(
+            &["read", "edit", "writeapi", "editsitejs", "editinterface"],
+            "// v1\n",
+        )
+        .await
     }
 
     fn db_url(&self) -> String {
@@ -49,15 +28,8 @@ impl Fakes {
     }
 
     fn command(&self, args: &[&str], key: &str) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wikiscriptsync"));
+        let mut command = self.binary(args);
         command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("WIKISCRIPTSYNC_CONTACT", "https://example.org/cli-tests")
-            .env("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS", self.wiki.host())
-            .env("WIKISCRIPTSYNC_GITHUB_API_URL", self.github.uri())
             .env("WIKISCRIPTSYNC_DATABASE_URL", self.db_url())
             .env("CREDENTIAL_ENCRYPTION_KEY", key)
             .env("BOT_PASSWORD", PASSWORD)
@@ -76,32 +48,11 @@ impl Fakes {
     }
 
     fn publish(&self, extra: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wikiscriptsync"));
+        let args = common::publish_args(&self.wiki, &self.github, ADMIN);
+        let mut command = self.binary(&[]);
         command
-            .args([
-                "publish",
-                "--repo",
-                &self.github.repo_url(REPO),
-                "--branch",
-                "main",
-                "--file",
-                PATH,
-                "--wiki",
-                &self.wiki.api_url(),
-                "--page",
-                PAGE,
-                "--bot-user",
-                ADMIN,
-                "--password-env",
-                "BOT_PASSWORD",
-            ])
+            .args(args)
             .args(extra)
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("WIKISCRIPTSYNC_CONTACT", "https://example.org/cli-tests")
-            .env("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS", self.wiki.host())
-            .env("WIKISCRIPTSYNC_GITHUB_API_URL", self.github.uri())
             .env("WIKISCRIPTSYNC_DATABASE_URL", self.db_url())
             .env("BOT_PASSWORD", PASSWORD)
             .stdin(Stdio::null())
@@ -122,12 +73,6 @@ impl Fakes {
         conn.close().await.unwrap();
         rows
     }
-}
-
-async fn output_of(mut command: Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap()
 }
 
 /// Sends SIGTERM to `child` once the fake wiki has received an edit, and waits for it.

@@ -167,15 +167,7 @@ async fn a_forge_rate_limit_met_by_a_page_is_reported_at_once_not_slept_out() {
     let app = TestApp::start().await;
     let mut alice = app.login("alice").await;
     let url = app.github.repo_url(REPO);
-    let added = app
-        .post(
-            &mut alice,
-            "/repositories/new",
-            &[("url", &url), ("branch", "")],
-        )
-        .await;
-    added.expect(StatusCode::SEE_OTHER);
-    let page = added.location().unwrap().to_owned();
+    let page = app.add_repository(&mut alice, &url).await;
     // A wait of a second, within what the jobs' client sleeps out (2 s for the fakes).
     app.github.reset_stats();
     app.github.push_fault(Fault::SecondaryRateLimit {

@@ -4,19 +4,13 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
-
 use axum::http::StatusCode;
 use common::{
-    BOT_LOGIN, BOT_PASSWORD, REPO, SCRIPT, SCRIPT_PATH, TestApp, owner_only, wiki_client,
+    BOT_LOGIN, BOT_PASSWORD, REPO, SCRIPT, SCRIPT_PATH, TestApp, state_with_forges, wiki_client,
 };
 use wikiscriptsync_core::forge::testkit::{Endpoint, FakeGitHub};
 use wikiscriptsync_core::forge::{Forges, Visibility};
 use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki};
-use wikiscriptsync_web::dashboard_cache::DashboardCache;
-use wikiscriptsync_web::keys::Keys;
-use wikiscriptsync_web::{AppState, Mode, WebConfig, router};
 
 /// The harness's app, but with an operator token for the fake GitHub (which lets the token
 /// read private repositories, as GitHub does for a token with access).
@@ -27,12 +21,6 @@ async fn start_with_token() -> TestApp {
     let wiki = FakeWiki::start().await;
     wiki.add_account(FakeAccount::new(BOT_LOGIN, BOT_PASSWORD).with_rights(&["edit"]));
     let dir = tempfile::tempdir().unwrap();
-    owner_only(dir.path());
-    let keys = Keys::load_or_generate(dir.path()).unwrap();
-    let config = WebConfig::development(0, dir.path().to_owned());
-    let store = wikiscriptsync_web::config::open_store(&config)
-        .await
-        .unwrap();
     let forges = Forges::new(
         github
             .config_builder_with_token("ghp_OperatorTokenThatCanReadPrivateRepos")
@@ -40,27 +28,8 @@ async fn start_with_token() -> TestApp {
             .unwrap(),
     )
     .unwrap();
-    let mut state = AppState::new(
-        Mode::Development,
-        Arc::clone(&store),
-        Arc::clone(&keys.vault),
-        keys.cookie_key().unwrap(),
-        Arc::new(wiki_client(wiki.allow_list())),
-        Arc::new(forges),
-        None,
-        BTreeSet::new(),
-    );
-    state.dashboards = Arc::new(DashboardCache::new(std::time::Duration::ZERO));
-    TestApp {
-        router: router(state.clone()),
-        state,
-        store,
-        vault: keys.vault,
-        github,
-        wiki,
-        dir,
-        checked: Default::default(),
-    }
+    let state = state_with_forges(dir.path(), forges, wiki_client(wiki.allow_list()), &[]).await;
+    TestApp::assemble(state, github, wiki, dir)
 }
 
 #[tokio::test]

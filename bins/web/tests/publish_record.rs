@@ -32,11 +32,7 @@ async fn refuse_log_updates(app: &TestApp) {
 /// BotPassword, all through the forms. Returns (repository id, file id, mapping id).
 async fn mapped(app: &TestApp, alice: &mut Agent) -> (i64, i64, i64) {
     let url = app.github.repo_url(REPO);
-    let added = app
-        .post(alice, "/repositories/new", &[("url", &url), ("branch", "")])
-        .await;
-    added.expect(StatusCode::SEE_OTHER);
-    let repo_page = added.location().unwrap().to_owned();
+    let repo_page = app.add_repository(alice, &url).await;
     app.post(
         alice,
         &format!("{repo_page}/watch"),
@@ -44,12 +40,7 @@ async fn mapped(app: &TestApp, alice: &mut Agent) -> (i64, i64, i64) {
     )
     .await
     .expect(StatusCode::SEE_OTHER);
-    let user = app
-        .store
-        .user_by_central_id("dev:alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("alice").await;
     let repository = app
         .store
         .list_repositories(user.id)

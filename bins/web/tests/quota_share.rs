@@ -22,12 +22,7 @@ async fn a_spent_share_is_said_on_the_page_and_sends_nothing() {
     app.state.app = app.state.app.clone().with_quota_clock(Clock::fixed(at));
     app.router = wikiscriptsync_web::router(app.state.clone());
     let mut alice = app.login("alice").await;
-    let user = app
-        .store
-        .user_by_central_id("dev:alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("alice").await;
     let repository = app
         .store
         .add_repository(

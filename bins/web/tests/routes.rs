@@ -28,11 +28,7 @@ struct Owned {
 async fn seed(app: &TestApp, username: &str) -> Owned {
     let store = &app.store;
     let now = Utc::now();
-    let user = store
-        .user_by_central_id(&format!("dev:{username}"))
-        .await
-        .unwrap()
-        .expect("log the user in first");
+    let user = app.user(username).await;
     let repository = store
         .add_repository(
             user.id,
@@ -211,12 +207,7 @@ async fn logged_out_visitors_are_sent_to_the_login_page_on_every_route() {
         assert_eq!(response.location(), Some("/login"), "POST {path}");
     }
     // Nothing was changed for alice.
-    let user = app
-        .store
-        .user_by_central_id("dev:alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("alice").await;
     assert_eq!(app.store.list_repositories(user.id).await.unwrap().len(), 1);
 }
 
@@ -253,11 +244,7 @@ async fn another_users_ids_get_404_on_every_route() {
         .expect(StatusCode::NOT_FOUND);
     // Alice's objects are all still there.
     let store = &app.store;
-    let alice = store
-        .user_by_central_id("dev:alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = app.user("alice").await;
     assert_eq!(store.list_repositories(alice.id).await.unwrap().len(), 1);
     assert_eq!(store.list_page_monitors(alice.id).await.unwrap().len(), 1);
     assert_eq!(store.list_credentials(alice.id).await.unwrap().len(), 1);
@@ -327,11 +314,7 @@ async fn every_post_without_the_form_nonce_or_from_another_site_is_refused() {
     }
     // Nothing changed: still one repository, one monitor, one credential, and still logged in.
     let store = &app.store;
-    let user = store
-        .user_by_central_id("dev:alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("alice").await;
     assert_eq!(store.list_repositories(user.id).await.unwrap().len(), 1);
     assert_eq!(store.list_page_monitors(user.id).await.unwrap().len(), 1);
     assert!(
@@ -361,15 +344,7 @@ async fn the_owner_adds_a_repository_watches_maps_saves_a_botpassword_previews_a
         "{}",
         form.body
     );
-    let added = app
-        .post(
-            &mut alice,
-            "/repositories/new",
-            &[("url", &url), ("branch", "")],
-        )
-        .await;
-    added.expect(StatusCode::SEE_OTHER);
-    let repo_page = added.location().unwrap().to_owned();
+    let repo_page = app.add_repository(&mut alice, &url).await;
     // The same repository twice is refused with a message.
     app.post(
         &mut alice,
@@ -396,11 +371,7 @@ async fn the_owner_adds_a_repository_watches_maps_saves_a_botpassword_previews_a
     .await
     .expect(StatusCode::SEE_OTHER);
     let store = &app.store;
-    let user = store
-        .user_by_central_id("dev:alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("alice").await;
     let repository = store.list_repositories(user.id).await.unwrap().remove(0);
     assert!(repository.head_sha.is_some(), "checked after watching");
     let file = store
@@ -767,11 +738,7 @@ async fn the_dashboard_lists_what_needs_attention_and_the_repository_page_lists_
     let owned = seed(&app, "alice").await;
     let store = &app.store;
     let now = Utc::now();
-    let user = store
-        .user_by_central_id("dev:alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("alice").await;
     let repository = RepositoryId(owned.repository);
     for n in 0..29 {
         let file = store
@@ -876,11 +843,7 @@ async fn a_refused_form_comes_back_filled_in_as_sent_with_the_reason() {
     let mut alice = app.login("alice").await;
     let owned = seed(&app, "alice").await;
     let store = &app.store;
-    let user = store
-        .user_by_central_id("dev:alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("alice").await;
 
     let mapping = app
         .post(
@@ -1042,12 +1005,7 @@ async fn a_title_with_a_trailing_line_break_is_refused_not_trimmed() {
     let app = TestApp::start().await;
     let mut alice = app.login("alice").await;
     let owned = seed(&app, "alice").await;
-    let user = app
-        .store
-        .user_by_central_id("dev:alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("alice").await;
     let mapping = app
         .post(
             &mut alice,
@@ -1261,11 +1219,7 @@ async fn a_publish_while_another_runs_says_busy_and_edits_nothing() {
     let mut alice = app.login("alice").await;
     let owned = seed(&app, "alice").await;
     let store = &app.store;
-    let user = store
-        .user_by_central_id("dev:alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("alice").await;
     let lock = store
         .acquire_publish_task(user.id, Utc::now())
         .await
@@ -1323,11 +1277,7 @@ async fn saving_a_botpassword_again_replaces_it_and_the_list_never_shows_it() {
         .expect(StatusCode::OK);
     }
     let store = &app.store;
-    let user = store
-        .user_by_central_id("dev:alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("alice").await;
     let saved = store.list_credentials(user.id).await.unwrap();
     assert_eq!(saved.len(), 1, "replaced, not added");
     let stored = store
@@ -1417,15 +1367,7 @@ async fn a_file_is_published_to_all_its_pages_with_one_outcome_per_page() {
     let mut alice = app.login("alice").await;
     let wiki = app.wiki_input();
     let url = app.github.repo_url(REPO);
-    let added = app
-        .post(
-            &mut alice,
-            "/repositories/new",
-            &[("url", &url), ("branch", "")],
-        )
-        .await;
-    added.expect(StatusCode::SEE_OTHER);
-    let repo_page = added.location().unwrap().to_owned();
+    let repo_page = app.add_repository(&mut alice, &url).await;
     app.post(
         &mut alice,
         &format!("{repo_page}/watch"),
@@ -1434,11 +1376,7 @@ async fn a_file_is_published_to_all_its_pages_with_one_outcome_per_page() {
     .await
     .expect(StatusCode::SEE_OTHER);
     let store = &app.store;
-    let user = store
-        .user_by_central_id("dev:alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("alice").await;
     let repository = store.list_repositories(user.id).await.unwrap().remove(0);
     let file = store
         .list_watched_files(user.id, repository.id)
@@ -1673,12 +1611,7 @@ async fn a_saved_botpassword_is_checked_again_on_request() {
     )
     .await
     .expect(StatusCode::OK);
-    let user = app
-        .store
-        .user_by_central_id("dev:alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("alice").await;
     let stored = app.store.list_credentials(user.id).await.unwrap().remove(0);
     let list = app.get(&mut alice, "/credentials").await;
     assert!(
@@ -1730,12 +1663,7 @@ async fn notice_headings_are_listed_as_the_plain_text_they_show_on_the_wiki() {
 
     let app = TestApp::start().await;
     let mut alice = app.login("alice").await;
-    let user = app
-        .store
-        .user_by_central_id("dev:alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("alice").await;
     let event = ChangeEvent::FileChanged(FileChange {
         user: user.id,
         watched_file_id: WatchedFileId(1),
@@ -1807,12 +1735,7 @@ async fn a_copied_session_cookie_is_refused_after_logout() {
     assert_eq!(form.location(), Some("/login"), "{}", form.body);
     // The login page does not send the copy back to the dashboard either.
     app.get(&mut copy, "/login").await.expect(StatusCode::OK);
-    let user = app
-        .store
-        .user_by_central_id("dev:alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("alice").await;
     assert!(
         app.store
             .list_repositories(user.id)

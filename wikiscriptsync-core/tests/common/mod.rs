@@ -9,16 +9,17 @@ use chrono::Utc;
 use secrecy::SecretString;
 use wikiscriptsync_core::forge::testkit::FakeGitHub;
 use wikiscriptsync_core::forge::{BlobSha, CommitSha, Forges, RepoLocator};
-use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki};
+use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki, Fault};
 use wikiscriptsync_core::mw::{ActionApiClient, BotPassword, ClientConfig, RetryPolicy, UserAgent};
 use wikiscriptsync_core::publish::{
-    AdHocPublish, Credentials, MappingPublish, PublishOptions, PublishSource, Publisher,
-    SourceRevision,
+    AdHocPublish, Credentials, MappingPublish, PublishFailure, PublishOptions, PublishReport,
+    PublishSource, Publisher, SourceRevision,
 };
 use wikiscriptsync_core::store::{
     ClaimRequest, DatabaseUrl, FileCheckResult, FileCheckStatus, Forge, MappingId, MappingOptions,
-    NewMapping, NewRepository, PageRequest, PublishLogEntry, PublishLogFilter, PublishTaskStatus,
-    RepositoryCheck, RepositoryCheckStatus, Store, StoreSettings, UserId, WatchedFileId,
+    NewMapping, NewRepository, PageRequest, PublishLogEntry, PublishLogFilter, PublishOutcome,
+    PublishTaskStatus, RepositoryCheck, RepositoryCheckStatus, Store, StoreSettings, UserId,
+    WatchedFileId,
 };
 use wikiscriptsync_core::vault::Vault;
 
@@ -65,12 +66,17 @@ pub fn admin_account(login: &str) -> FakeAccount {
 }
 
 pub fn mw_client(wiki: &FakeWiki) -> ActionApiClient {
+    mw_client_with_timeout(wiki, Duration::from_secs(5))
+}
+
+/// A client for the fake wiki that gives up on an answer after `timeout`.
+pub fn mw_client_with_timeout(wiki: &FakeWiki, timeout: Duration) -> ActionApiClient {
     let mut config =
         ClientConfig::new(UserAgent::from_contact("https://example.org/tests").unwrap())
             .interactive();
     config.allow_list = wiki.allow_list();
     config.retry = RetryPolicy::fast_for_tests();
-    config.request_timeout = Duration::from_secs(5);
+    config.request_timeout = timeout;
     ActionApiClient::new(config).unwrap()
 }
 
@@ -167,6 +173,21 @@ impl Env {
         seed_checked_file(self.store.as_ref(), self.user, &self.github).await
     }
 
+    /// Publishes the file to [`PAGE`] as [`ADMIN`], for real (no dry run, no overwrite).
+    pub async fn publish_page(&self) -> Result<PublishReport, PublishFailure> {
+        self.publisher
+            .publish(self.ad_hoc(ADMIN, PASSWORD, PAGE), opts(false, false))
+            .await
+    }
+
+    /// Lets the first `query` (the login token) through and gives the second (the probe)
+    /// `fault`.
+    pub fn fault_on_probe(&self, fault: Fault) {
+        self.wiki
+            .inject_for("query", Fault::Delay(Duration::ZERO), 1);
+        self.wiki.inject_for("query", fault, 1);
+    }
+
     pub fn mapping_request(&self, mapping: MappingId) -> MappingPublish {
         MappingPublish {
             user: self.user,
@@ -221,6 +242,24 @@ impl Env {
             .items
     }
 
+    /// Runs SQL on the store's SQLite file from a second connection (fault injection).
+    pub async fn sql(&self, statements: &[&str]) {
+        sql(&self.db_path, statements).await;
+    }
+
+    /// Asserts the newest log row failed and its publish task is marked FAILED.
+    pub async fn assert_newest_task_failed(&self) {
+        let log = self.log().await;
+        assert_eq!(log[0].entry.outcome, PublishOutcome::Failed, "{log:?}");
+        let task = self
+            .store
+            .publish_task(log[0].entry.task_id.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(task.status, PublishTaskStatus::Failed);
+    }
+
     /// Asserts the newest log row's task (if any) is no longer RUNNING, and that a new
     /// publish could take the mutex right away.
     pub async fn assert_mutex_released(&self) {
@@ -247,6 +286,41 @@ impl Env {
             busy => panic!("the mutex is still held: {busy:?}"),
         }
     }
+}
+
+/// Runs SQL on the SQLite file `db` from a connection of its own (fault injection beside a
+/// store that has it open).
+pub async fn sql(db: &std::path::Path, statements: &[&str]) {
+    use sqlx::Connection as _;
+    let url = format!("sqlite:{}", db.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    for statement in statements {
+        sqlx::query(statement).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+}
+
+/// The real test wiki's API URL (`WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL`, set by
+/// `scripts/mediawiki-test-server`), or `None` after printing "skipped"; in CI (`CI` set) a
+/// missing wiki fails the test instead.
+pub fn real_wiki_api_url() -> Option<String> {
+    use std::io::Write as _;
+    let api_url = std::env::var("WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL")
+        .ok()
+        .filter(|v| !v.is_empty());
+    if api_url.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL is not set in CI: start scripts/mediawiki-test-server"
+        );
+        // Straight to stderr: the test harness captures eprintln! too, and shows it only for
+        // failing tests.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: WIKISCRIPTSYNC_TEST_MEDIAWIKI_URL not set (no real MediaWiki)"
+        );
+    }
+    api_url
 }
 
 pub fn opts(dry_run: bool, overwrite_drift: bool) -> PublishOptions {

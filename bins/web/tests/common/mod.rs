@@ -16,7 +16,7 @@ use wikiscriptsync_core::forge::testkit::FakeGitHub;
 use wikiscriptsync_core::forge::{Forges, RateLimitWaits};
 use wikiscriptsync_core::mw::testkit::{FakeAccount, FakeWiki};
 use wikiscriptsync_core::mw::{ActionApiClient, ClientConfig, RetryPolicy, UserAgent};
-use wikiscriptsync_core::store::Store;
+use wikiscriptsync_core::store::{Store, User};
 use wikiscriptsync_core::vault::Vault;
 use wikiscriptsync_web::dashboard_cache::DashboardCache;
 use wikiscriptsync_web::keys::Keys;
@@ -126,12 +126,6 @@ pub async fn state_for(
     wiki: ActionApiClient,
     admins: &[&str],
 ) -> TestState {
-    owner_only(dir);
-    let keys = Keys::load_or_generate(dir).unwrap();
-    let config = WebConfig::development(0, dir.to_owned());
-    let store = wikiscriptsync_web::config::open_store(&config)
-        .await
-        .unwrap();
     // As the binary builds them (`setup::web_forges_with_contact`): a rate limit fails fast.
     let forges = Forges::new(
         github
@@ -141,6 +135,22 @@ pub async fn state_for(
             .unwrap(),
     )
     .unwrap();
+    state_with_forges(dir, forges, wiki, admins).await
+}
+
+/// [`state_for`] with the forge router given, for a test that configures its own.
+pub async fn state_with_forges(
+    dir: &std::path::Path,
+    forges: Forges,
+    wiki: ActionApiClient,
+    admins: &[&str],
+) -> TestState {
+    owner_only(dir);
+    let keys = Keys::load_or_generate(dir).unwrap();
+    let config = WebConfig::development(0, dir.to_owned());
+    let store = wikiscriptsync_web::config::open_store(&config)
+        .await
+        .unwrap();
     let mut state = AppState::new(
         Mode::Development,
         Arc::clone(&store),
@@ -187,17 +197,28 @@ impl TestApp {
             "editsitejs",
         ]));
         let dir = tempfile::tempdir().unwrap();
-        let TestState {
-            state,
-            store,
-            vault,
-        } = state_for(
+        let state = state_for(
             dir.path(),
             &github,
             wiki_client(wiki.allow_list()),
             &["dev:alice"],
         )
         .await;
+        Self::assemble(state, github, wiki, dir)
+    }
+
+    /// The app over `state`, with the fakes it talks to and the data directory it uses.
+    pub fn assemble(
+        state: TestState,
+        github: FakeGitHub,
+        wiki: FakeWiki,
+        dir: tempfile::TempDir,
+    ) -> Self {
+        let TestState {
+            state,
+            store,
+            vault,
+        } = state;
         Self {
             router: router(state.clone()),
             state,
@@ -208,6 +229,25 @@ impl TestApp {
             dir,
             checked: Default::default(),
         }
+    }
+
+    /// The stored user behind the development login `username` (log them in first).
+    pub async fn user(&self, username: &str) -> User {
+        self.store
+            .user_by_central_id(&format!("dev:{username}"))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("log {username} in first"))
+    }
+
+    /// Adds the repository at `url` through the form, on its default branch; the path of its
+    /// page.
+    pub async fn add_repository(&self, agent: &mut Agent, url: &str) -> String {
+        let added = self
+            .post(agent, "/repositories/new", &[("url", url), ("branch", "")])
+            .await;
+        added.expect(StatusCode::SEE_OTHER);
+        added.location().unwrap().to_owned()
     }
 
     /// The wiki as typed in forms.

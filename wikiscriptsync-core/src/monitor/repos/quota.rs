@@ -72,16 +72,7 @@ impl RepositoryChecker {
         let Some((remaining, reset_at)) = low else {
             return Ok(true);
         };
-        let mut quota = quota.lock().unwrap_or_else(PoisonError::into_inner);
-        quota
-            .exhausted
-            .entry(host.to_owned())
-            .or_insert(ReserveReached {
-                host: host.to_owned(),
-                remaining: Some(remaining),
-                reset_at,
-                skipped: 0,
-            });
+        note_reserve_reached(quota, host, Some(remaining), reset_at);
         Ok(false)
     }
 
@@ -153,17 +144,29 @@ impl RepositoryChecker {
         if below.is_none() && !rate_limited {
             return;
         }
-        let mut quota = quota.lock().unwrap_or_else(PoisonError::into_inner);
-        quota
-            .exhausted
-            .entry(host.to_owned())
-            .or_insert(ReserveReached {
-                host: host.to_owned(),
-                remaining: below,
-                reset_at: latest.and_then(|s| s.reset_at).map(DateTime::<Utc>::from),
-                skipped: 0,
-            });
+        let reset_at = latest.and_then(|s| s.reset_at).map(DateTime::<Utc>::from);
+        note_reserve_reached(quota, host, below, reset_at);
     }
+}
+
+/// Stops `host` for the rest of the run; the first note of a host stays (checks that ran
+/// concurrently may reach the reserve too).
+fn note_reserve_reached(
+    quota: &Mutex<Quota>,
+    host: &str,
+    remaining: Option<u64>,
+    reset_at: Option<DateTime<Utc>>,
+) {
+    let mut quota = quota.lock().unwrap_or_else(PoisonError::into_inner);
+    quota
+        .exhausted
+        .entry(host.to_owned())
+        .or_insert(ReserveReached {
+            host: host.to_owned(),
+            remaining,
+            reset_at,
+            skipped: 0,
+        });
 }
 
 fn reset_passed(reset_at: Option<SystemTime>) -> bool {
