@@ -218,6 +218,10 @@ pub struct TargetResult {
     pub diff_url: Option<String>,
     /// Why it failed.
     pub error: Option<Failure>,
+    /// MediaWiki merged the edit into on-wiki changes made meanwhile: what it merged (the
+    /// text the publish was based on → the live text before it). Shown as a warning with
+    /// this diff, never as a plain success.
+    pub merged: Option<Vec<DiffLine>>,
     /// The attempt could not be recorded completely: what happened, that it is not on record
     /// and what to do (core's words, as the CLI says them). Never shown as a plain success.
     pub unrecorded: Option<String>,
@@ -229,6 +233,8 @@ impl TargetResult {
         match result {
             Ok(report) => {
                 let unrecorded = report.unrecorded_warning();
+                let merged = matches!(report.outcome, PublishOutcome::Merged { .. })
+                    .then(|| diff_lines(report.drift.as_deref().unwrap_or_default()));
                 let (ok, outcome, outcome_class, revision) = match report.outcome {
                     PublishOutcome::Published {
                         created: true,
@@ -245,6 +251,16 @@ impl TargetResult {
                         "published",
                         "status-ok",
                         Some(new_revision),
+                    ),
+                    PublishOutcome::Merged {
+                        new_revision,
+                        latest_revision,
+                        ..
+                    } => (
+                        report.message.clone(),
+                        "merged with on-wiki changes",
+                        "status-warn",
+                        Some(new_revision.unwrap_or(latest_revision)),
                     ),
                     PublishOutcome::NoChange { revision } => (
                         format!(
@@ -270,6 +286,7 @@ impl TargetResult {
                     revision,
                     diff_url: report.diff_url,
                     error: None,
+                    merged,
                     unrecorded,
                 }
             }
@@ -290,6 +307,7 @@ impl TargetResult {
                     revision: None,
                     diff_url: None,
                     error: Some(error),
+                    merged: None,
                     unrecorded,
                 }
             }
