@@ -347,3 +347,41 @@ pub async fn publish(
         mapping,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wikiscriptsync_core::publish::{PublishTargetSummary, RequestCounts};
+
+    #[test]
+    fn a_merged_publish_is_a_warning_with_the_merged_change_never_a_plain_success() {
+        let report = PublishReport {
+            outcome: PublishOutcome::Merged {
+                base_revision: 7,
+                latest_revision: 8,
+                new_revision: Some(9),
+            },
+            dry_run: false,
+            target: PublishTargetSummary::default(),
+            requests: RequestCounts::default(),
+            diff_url: None,
+            diff: String::new(),
+            drift: Some("--- a\n+++ b\n@@ -1 +1 @@\n-d();\n+D();\n".to_owned()),
+            overwrote_drift: false,
+            log_id: None,
+            message: "not a clean publish: merged".to_owned(),
+            record_error: None,
+        };
+        let result = TargetResult::of(Ok(report), None);
+        assert_eq!(result.outcome, "merged with on-wiki changes");
+        assert_eq!(result.outcome_class, "status-warn");
+        assert_eq!(result.revision, Some(9));
+        let merged = result.merged.expect("the merged change is shown");
+        assert!(
+            merged
+                .iter()
+                .any(|l| l.class == "diff-add" && l.text.contains("D();")),
+            "the racer's line is shown as added"
+        );
+    }
+}
