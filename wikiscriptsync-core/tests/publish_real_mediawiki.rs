@@ -534,6 +534,7 @@ async fn an_edit_racing_the_publish_is_an_edit_conflict() {
     let racing = real.publisher_with(Racer {
         racer: limited,
         title: title.clone(),
+        race_text: "// the racer's line one\n",
     });
     let failure = racing
         .publish(common_ad_hoc(&real, &page), opts(false, false))
@@ -544,6 +545,100 @@ async fn an_edit_racing_the_publish_is_an_edit_conflict() {
     assert_eq!(failure.class(), FailureClass::Refused);
     assert_eq!(real.live_text(&page).await, "// the racer's line one");
     real.assert_server_agrees();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_racing_the_publish_that_mediawiki_merges_is_reported_as_drift_not_published() {
+    let Some(real) = Real::start("race-merged").await else {
+        return;
+    };
+    // As above, the racer is another account, on its own user script.
+    let limited_user = real.accounts.limited.user_name().to_owned();
+    let page = format!("User:{limited_user}/{}.js", unique("wss-merged"));
+    let title = Title::parse(&page).unwrap();
+    let limited = real
+        .client
+        .login(&real.wiki, real.accounts.limited.clone())
+        .await
+        .unwrap();
+    let mut create = EditRequest::new(title.clone(), "a();\nb();\nc();\nd();\n", "setup");
+    create.create = mw::CreatePolicy::MayCreate;
+    let EditOutcome::Created { revision: base, .. } = limited.edit(&create).await.unwrap() else {
+        panic!("not created")
+    };
+    // The file changes the first line; the racer, between our probe and our edit, the last.
+    real.github
+        .commit(REPO, "main", [(PATH, Some("A();\nb();\nc();\nd();\n"))]);
+    let racing = real.publisher_with(Racer {
+        racer: limited.clone(),
+        title: title.clone(),
+        race_text: "a();\nb();\nc();\nD();\n",
+    });
+    let report = racing
+        .publish(common_ad_hoc(&real, &page), opts(false, false))
+        .await
+        .unwrap();
+    let live = limited.probe(&title).await.unwrap().page;
+    let new = live.revision_id.unwrap();
+    let PublishOutcome::Merged {
+        base_revision,
+        latest_revision,
+        new_revision,
+    } = report.outcome
+    else {
+        panic!("a merged edit must not be reported as a clean publish: {report:?}")
+    };
+    assert_eq!(base_revision, base);
+    assert!(
+        latest_revision > base && latest_revision < new,
+        "{report:?}"
+    );
+    assert_eq!(new_revision, Some(new));
+    assert_eq!(report.outcome.as_str(), "merged");
+    // The page holds both changes: the file is not what is live.
+    assert_eq!(real.live_text(&page).await, "A();\nb();\nc();\nD();");
+    // The drift is what was merged: the base text against the racer's revision.
+    let drift = report.drift.as_deref().expect("the merged change is shown");
+    assert!(
+        drift.contains("-d();") && drift.contains("+D();"),
+        "{drift}"
+    );
+    assert!(
+        !drift.contains("A();"),
+        "our own change is not the drift: {drift}"
+    );
+    assert!(
+        report.message.contains("not a clean publish"),
+        "{}",
+        report.message
+    );
+    assert!(report.message.contains("merged"), "{}", report.message);
+    // The publish-log row (written ahead, then settled) says merged, not published.
+    let log = real
+        .store
+        .publish_log(
+            real.user,
+            wikiscriptsync_core::store::PublishLogFilter::All,
+            wikiscriptsync_core::store::PageRequest::first(10),
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(log.len(), 1, "{log:?}");
+    let row = &log[0].entry;
+    assert_eq!(
+        row.outcome,
+        wikiscriptsync_core::store::PublishOutcome::Merged
+    );
+    assert_eq!(row.base_revid, Some(i64::try_from(base).unwrap()));
+    assert_eq!(row.new_revid, Some(i64::try_from(new).unwrap()));
+    assert!(
+        row.message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("not a clean publish"),
+        "{row:?}"
+    );
 }
 
 fn common_ad_hoc(real: &Real, page: &str) -> wikiscriptsync_core::publish::AdHocPublish {
@@ -572,6 +667,8 @@ fn common_ad_hoc(real: &Real, page: &str) -> wikiscriptsync_core::publish::AdHoc
 struct Racer {
     racer: Arc<dyn WikiSession>,
     title: Title,
+    /// The racer's text for the page.
+    race_text: &'static str,
 }
 
 #[async_trait]
@@ -581,9 +678,9 @@ impl EditHook for Racer {
         inner: &dyn WikiSession,
         request: &EditRequest,
     ) -> Result<EditOutcome, mw::Error> {
-        // The racer changes the same line, so MediaWiki cannot merge the two edits.
+        // The racer's edit lands between our probe and our edit.
         let probe = self.racer.probe(&self.title).await?;
-        let mut race = EditRequest::new(self.title.clone(), "// the racer's line one\n", "race");
+        let mut race = EditRequest::new(self.title.clone(), self.race_text, "race");
         race.base_revision = probe.page.revision_id;
         self.racer.edit(&race).await?;
         inner.edit(request).await

@@ -233,7 +233,13 @@ pub struct EditRequest {
     pub text: String,
     /// The summary (trimmed to MediaWiki's 500-character limit when sent).
     pub summary: String,
-    /// The revision the edit is based on (conflict detection). Always send it for updates.
+    /// The revision the edit is based on (`baserevid`). Always send it for updates.
+    ///
+    /// When it is no longer the page's latest revision, MediaWiki does not simply refuse: it
+    /// three-way merges this edit's change (base → text sent) into the revisions made since.
+    /// Changes that overlap are refused as [`Error::EditConflict`]; changes that do not are
+    /// saved, and the edit answers [`EditOutcome::Merged`], naming the revisions the caller did
+    /// not see. The API has no parameter that refuses such a merge.
     pub base_revision: Option<u64>,
     /// When the edit began (server time from the probe): detects deletion meanwhile.
     pub start_timestamp: Option<String>,
@@ -281,6 +287,22 @@ pub enum EditOutcome {
         /// The previous revision.
         old_revision: u64,
         /// The new revision.
+        new_revision: u64,
+        /// Its timestamp.
+        timestamp: Option<String>,
+    },
+    /// The base revision sent was not the page's latest: MediaWiki merged this edit's change
+    /// into the revisions saved after it, which the caller did not see (see
+    /// [`EditRequest::base_revision`]). The saved text is the merge, not the text sent: it
+    /// also has the changes of those revisions. The answer's `oldrevid` is the page's latest
+    /// revision before this edit and differs from the `baserevid` sent.
+    Merged {
+        /// The revision the edit was based on (the `baserevid` sent).
+        base_revision: u64,
+        /// The page's latest revision when the edit was saved (the answer's `oldrevid`): the
+        /// revisions after `base_revision` up to and including this one were merged.
+        latest_revision: u64,
+        /// The new revision, holding the merged text.
         new_revision: u64,
         /// Its timestamp.
         timestamp: Option<String>,
@@ -380,6 +402,10 @@ pub trait WikiSession: Send + Sync {
     async fn probe(&self, title: &Title) -> Result<Probe, Error>;
 
     /// Edits a page. Recovers once from `badtoken` and once from an expired session.
+    ///
+    /// A stale [`EditRequest::base_revision`] whose change does not overlap the newer
+    /// revisions is merged by MediaWiki and answered as [`EditOutcome::Merged`]; an
+    /// overlapping one is [`Error::EditConflict`].
     async fn edit(&self, request: &EditRequest) -> Result<EditOutcome, Error>;
 
     /// Posts a notice as a new section (or a Flow topic) on a user's talk page.

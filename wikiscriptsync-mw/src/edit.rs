@@ -1,5 +1,6 @@
 //! Editing a page: the edit request (base revision and start time for conflict detection,
-//! create policy, content model, tags), its outcome, and the mapping of MediaWiki's edit errors
+//! create policy, content model, tags), replacing or appending text, its outcome (a stale base
+//! MediaWiki merged is its own outcome, never a plain update), and the mapping of MediaWiki's edit errors
 //! to typed [`Error`] variants that name the missing right and grant; with the summary limit and
 //! the save-time text normalisation callers compare against.
 
@@ -38,14 +39,53 @@ pub fn normalize_text(text: &str) -> String {
         .to_owned()
 }
 
+/// Where an edit's text goes: it replaces the page's text, or is added at its end.
+#[derive(Clone, Copy)]
+enum TextParam {
+    Replace,
+    Append,
+}
+
 impl Session {
-    /// Edits a page (POST, CSRF token, `assert=user`, `watchlist=nochange`).
+    /// Edits a page (POST, CSRF token, `assert=user`, `watchlist=nochange`): `text` replaces
+    /// the page's text.
+    ///
+    /// With a [`EditRequest::base_revision`] that is no longer the page's latest revision,
+    /// MediaWiki three-way merges the change (base → `text`) into the newer revisions when
+    /// the changes do not overlap, and this answers [`EditOutcome::Merged`] (the answer's
+    /// `oldrevid` is not the `baserevid` sent); overlapping changes are
+    /// [`Error::EditConflict`]. The API cannot be told to refuse such a merge, so a caller
+    /// that must not publish over unseen changes treats `Merged` as drift.
     pub async fn edit(&self, request: &EditRequest) -> Result<EditOutcome, Error> {
+        self.send_edit(request, TextParam::Replace).await
+    }
+
+    /// Adds `request.text` at the end of the page's current text (`appendtext`): MediaWiki
+    /// reads the latest text and saves it followed by ours, so nothing on the page is
+    /// replaced. Add the separating newline yourself. Everything else is as for
+    /// [`Session::edit`]: the create policy (a missing page appended to with
+    /// [`CreatePolicy::MayCreate`] is created holding only the text), the summary, tags, and
+    /// a base revision, which turns an append to a page changed since into
+    /// [`EditOutcome::Merged`] (or [`Error::EditConflict`] when MediaWiki cannot merge it).
+    /// Appending nothing answers [`EditOutcome::NoChange`].
+    pub async fn append(&self, request: &EditRequest) -> Result<EditOutcome, Error> {
+        self.send_edit(request, TextParam::Append).await
+    }
+
+    async fn send_edit(
+        &self,
+        request: &EditRequest,
+        mode: TextParam,
+    ) -> Result<EditOutcome, Error> {
         let title = request.title.to_string();
+        let text_param = match mode {
+            TextParam::Replace => "text",
+            TextParam::Append => "appendtext",
+        };
         let mut params = vec![
             ("action", "edit".to_owned()),
             ("title", title.clone()),
-            ("text", request.text.clone()),
+            (text_param, request.text.clone()),
             ("summary", trim_summary(&request.summary)),
             ("watchlist", "nochange".to_owned()),
         ];
@@ -81,11 +121,17 @@ impl Session {
         let edit = answer
             .get("edit")
             .ok_or_else(|| self.invalid_answer("no `edit` object in the answer"))?;
-        self.edit_outcome(edit, &title)
+        self.edit_outcome(edit, &title, request.base_revision)
     }
 
-    /// The outcome of an `edit` object; a `result` other than `Success` is an error.
-    pub(crate) fn edit_outcome(&self, edit: &Value, title: &str) -> Result<EditOutcome, Error> {
+    /// The outcome of an `edit` object; a `result` other than `Success` is an error. `base` is
+    /// the `baserevid` sent: an answer whose `oldrevid` differs from it was merged.
+    pub(crate) fn edit_outcome(
+        &self,
+        edit: &Value,
+        title: &str,
+        base: Option<u64>,
+    ) -> Result<EditOutcome, Error> {
         let result = edit
             .get("result")
             .and_then(Value::as_str)
@@ -109,17 +155,26 @@ impl Session {
         let timestamp = str_field(edit, "newtimestamp");
         let old_revision = u64_field(edit, "oldrevid").unwrap_or(0);
         if bool_field(edit, "new") || old_revision == 0 {
-            Ok(EditOutcome::Created {
+            return Ok(EditOutcome::Created {
                 page_id: u64_field(edit, "pageid").unwrap_or(0),
                 revision: new_revision,
                 timestamp,
-            })
-        } else {
-            Ok(EditOutcome::Updated {
+            });
+        }
+        // `oldrevid` is the revision the edit was saved on top of: another one than the base
+        // sent means MediaWiki merged our change into revisions we did not see.
+        match base {
+            Some(base_revision) if base_revision != old_revision => Ok(EditOutcome::Merged {
+                base_revision,
+                latest_revision: old_revision,
+                new_revision,
+                timestamp,
+            }),
+            _ => Ok(EditOutcome::Updated {
                 old_revision,
                 new_revision,
                 timestamp,
-            })
+            }),
         }
     }
 

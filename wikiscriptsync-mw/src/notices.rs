@@ -85,9 +85,11 @@ impl Session {
         let edit = answer
             .get("edit")
             .ok_or_else(|| self.invalid_answer("no `edit` object in the answer"))?;
-        match self.edit_outcome(edit, &title)? {
+        // No base revision is sent: a new section is never a merge of unseen revisions.
+        match self.edit_outcome(edit, &title, None)? {
             EditOutcome::Created { revision, .. } => Ok(TalkNoticeOutcome::Section { revision }),
-            EditOutcome::Updated { new_revision, .. } => Ok(TalkNoticeOutcome::Section {
+            EditOutcome::Updated { new_revision, .. }
+            | EditOutcome::Merged { new_revision, .. } => Ok(TalkNoticeOutcome::Section {
                 revision: new_revision,
             }),
             EditOutcome::NoChange => Err(Error::Api {

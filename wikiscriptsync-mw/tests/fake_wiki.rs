@@ -228,6 +228,51 @@ async fn a_stale_base_revision_and_a_deletion_are_typed_errors() {
 }
 
 #[tokio::test]
+async fn the_fake_merges_a_stale_base_like_mediawiki_and_answers_with_the_latest_as_oldrevid() {
+    let fake = fake_with_accounts().await;
+    let base = fake.add_page("MediaWiki:Gadget-hello.js", "one\ntwo\nthree\nfour");
+    let theirs = fake.edit_as(
+        "MediaWiki:Gadget-hello.js",
+        "ONE\ntwo\nthree\nfour",
+        "Bob",
+        "on-wiki fix",
+    );
+    let client = ActionApiClient::new(config_for(&fake)).unwrap();
+    let session = login(&fake, &client).await;
+    let mut edit = EditRequest::new(gadget(), "one\ntwo\nthree\nFOUR\n", "publish");
+    edit.base_revision = Some(base);
+    let outcome = session.edit(&edit).await.unwrap();
+    let EditOutcome::Merged {
+        base_revision,
+        latest_revision,
+        new_revision,
+        ..
+    } = outcome
+    else {
+        panic!("expected Merged, got {outcome:?}")
+    };
+    assert_eq!((base_revision, latest_revision), (base, theirs));
+    let page = fake.page("MediaWiki:Gadget-hello.js").unwrap();
+    assert_eq!(page.latest().unwrap().id, new_revision);
+    assert_eq!(page.text(), "ONE\ntwo\nthree\nFOUR");
+    // The answer as MediaWiki words it: `oldrevid` is the revision saved on top of.
+    let sent = fake.requests();
+    let last = sent.iter().rev().find(|r| r.action == "edit").unwrap();
+    assert_eq!(last.param("baserevid"), Some(base.to_string().as_str()));
+
+    // Appending goes after the latest text.
+    let append = EditRequest::new(gadget(), "\nmw.log(5);", "append");
+    let outcome = session.append(&append).await.unwrap();
+    assert!(
+        matches!(outcome, EditOutcome::Updated { old_revision, .. } if old_revision == new_revision)
+    );
+    assert_eq!(
+        fake.page_text("MediaWiki:Gadget-hello.js").unwrap(),
+        "ONE\ntwo\nthree\nFOUR\nmw.log(5);"
+    );
+}
+
+#[tokio::test]
 async fn maxlag_is_retried_and_then_succeeds() {
     let fake = fake_with_accounts().await;
     fake.add_page("Foo", "x");

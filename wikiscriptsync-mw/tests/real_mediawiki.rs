@@ -233,6 +233,101 @@ async fn a_stale_base_revision_is_an_edit_conflict() {
 }
 
 #[tokio::test]
+async fn a_stale_base_revision_whose_change_does_not_overlap_is_merged_not_a_clean_update() {
+    let Some(wiki) = real_wiki("edit-merged") else {
+        return;
+    };
+    let title = Title::parse(&format!("MediaWiki:Gadget-{}.js", unique("merged"))).unwrap();
+    let session = wiki.login(&wiki.admin).await.unwrap();
+    let mut create = EditRequest::new(title.clone(), "one\ntwo\nthree\nfour\nfive\n", "base");
+    create.create = CreatePolicy::MustNotExist;
+    let EditOutcome::Created { revision: base, .. } = session.edit(&create).await.unwrap() else {
+        panic!("not created")
+    };
+    // Another edit changes the first line. (The same account is fine: MediaWiki's "no
+    // conflict with yourself" rule needs a `basetimestamp`, which is not sent.)
+    let mut theirs = EditRequest::new(title.clone(), "ONE\ntwo\nthree\nfour\nfive\n", "theirs");
+    theirs.base_revision = Some(base);
+    let EditOutcome::Updated {
+        new_revision: their_revision,
+        ..
+    } = session.edit(&theirs).await.unwrap()
+    else {
+        panic!("their edit was not a plain update")
+    };
+    // Ours changes the last line, based on the revision before theirs.
+    let mut ours = EditRequest::new(title.clone(), "one\ntwo\nthree\nfour\nFIVE\n", "ours");
+    ours.base_revision = Some(base);
+    let outcome = session.edit(&ours).await.unwrap();
+    let EditOutcome::Merged {
+        base_revision,
+        latest_revision,
+        new_revision,
+        timestamp,
+    } = outcome
+    else {
+        panic!("a merge of an unseen revision must not look like a clean update: {outcome:?}")
+    };
+    assert_eq!(base_revision, base, "the base we sent");
+    assert_eq!(
+        latest_revision, their_revision,
+        "the revision we did not see"
+    );
+    assert!(new_revision > their_revision);
+    assert!(timestamp.is_some());
+    // What was saved is the merge: their line and ours, not the text we sent.
+    let saved = session.page_text(&title, None).await.unwrap().unwrap();
+    assert_eq!(saved.revision_id, new_revision);
+    assert_eq!(saved.text, "ONE\ntwo\nthree\nfour\nFIVE");
+    // An edit on the latest revision is still a plain update.
+    let mut fresh = EditRequest::new(title.clone(), "one\ntwo\nthree\nfour\nfive\n", "fresh");
+    fresh.base_revision = Some(new_revision);
+    let outcome = session.edit(&fresh).await.unwrap();
+    assert!(
+        matches!(outcome, EditOutcome::Updated { old_revision, .. } if old_revision == new_revision),
+        "{outcome:?}"
+    );
+    wiki.assert_server_agrees();
+}
+
+#[tokio::test]
+async fn appended_text_goes_after_the_latest_text_and_creates_only_when_allowed() {
+    let Some(wiki) = real_wiki("append") else {
+        return;
+    };
+    let title = Title::parse(&format!("MediaWiki:Gadget-{}.js", unique("append"))).unwrap();
+    let session = wiki.login(&wiki.admin).await.unwrap();
+    // The default policy is "must exist": appending to a missing page is refused.
+    let missing = EditRequest::new(title.clone(), "mw.log(0);", "append");
+    let err = session.append(&missing).await.unwrap_err();
+    assert!(matches!(err, Error::PageMissing { .. }), "{err:?}");
+    let mut create = missing.clone();
+    create.create = CreatePolicy::MayCreate;
+    let EditOutcome::Created { revision, .. } = session.append(&create).await.unwrap() else {
+        panic!("not created")
+    };
+    // Another edit; an append without a base goes after its text, replacing nothing.
+    let mut theirs = EditRequest::new(title.clone(), "mw.log(0);\nmw.log(1);", "theirs");
+    theirs.base_revision = Some(revision);
+    session.edit(&theirs).await.unwrap();
+    let more = EditRequest::new(title.clone(), "\nmw.log(2);", "append");
+    let outcome = session.append(&more).await.unwrap();
+    let EditOutcome::Updated { new_revision, .. } = outcome else {
+        panic!("expected an update, got {outcome:?}")
+    };
+    let saved = session.page_text(&title, None).await.unwrap().unwrap();
+    assert_eq!(saved.revision_id, new_revision);
+    assert_eq!(saved.text, "mw.log(0);\nmw.log(1);\nmw.log(2);");
+    // Appending nothing saves nothing.
+    let nothing = EditRequest::new(title.clone(), "", "append");
+    assert_eq!(
+        session.append(&nothing).await.unwrap(),
+        EditOutcome::NoChange
+    );
+    wiki.assert_server_agrees();
+}
+
+#[tokio::test]
 async fn the_limited_bot_password_is_told_which_right_and_grant_it_lacks() {
     let Some(wiki) = real_wiki("limited") else {
         return;

@@ -22,7 +22,7 @@ use wikiscriptsync_core::forge::CommitSha;
 use wikiscriptsync_core::mw::BotPassword;
 use wikiscriptsync_core::publish::{
     AdHocPublish, Credentials, FailureClass, PublishError, PublishFailure, PublishOptions,
-    PublishReport, PublishSource, RequestCounts, SourceRevision,
+    PublishOutcome, PublishReport, PublishSource, RequestCounts, SourceRevision,
 };
 use wikiscriptsync_core::settings::{Settings, vars};
 use wikiscriptsync_core::setup::{self, DATABASE_URL_ENV};
@@ -60,7 +60,9 @@ Exit codes:
   2  usage or configuration error (bad or missing arguments, no password available,
      WIKISCRIPTSYNC_CONTACT missing, a malformed variable such as CREDENTIAL_ENCRYPTION_KEY)
   3  refused: the page changed on-wiki since your last publish (drift), an edit conflict,
-     a missing right, a missing page without --create, a protected page or a block
+     a missing right, a missing page without --create, a protected page or a block; also
+     an edit MediaWiki merged into on-wiki changes made while publishing (outcome `merged`:
+     the page holds them as well as the file; the merged change is shown)
   130/143  stopped by SIGINT/SIGTERM: the running publish was let finish and recorded first
 
 Password: from the variable named by --password-env, or typed at a prompt (no echo). It is
@@ -430,6 +432,8 @@ fn print_result(args: &PublishArgs, result: &Result<PublishReport, PublishFailur
     let exit = match result {
         // What happened is not (fully) on record: never a success.
         _ if unrecorded.is_some() => Exit::Other,
+        // The edit landed, merged into on-wiki changes made meanwhile: drift, not a success.
+        Ok(report) if matches!(report.outcome, PublishOutcome::Merged { .. }) => Exit::Refused,
         Ok(_) => Exit::Ok,
         Err(failure) if failure.class() == FailureClass::Refused => Exit::Refused,
         Err(_) => Exit::Other,
@@ -449,6 +453,10 @@ fn print_result(args: &PublishArgs, result: &Result<PublishReport, PublishFailur
             }
             if report.dry_run && !report.diff.is_empty() {
                 print!("{}", report.diff);
+            }
+            if let (PublishOutcome::Merged { .. }, Some(merged)) = (&report.outcome, &report.drift)
+            {
+                eprintln!("the on-wiki change MediaWiki merged this publish into:\n{merged}");
             }
             if args.stats {
                 print_stats(report.requests);
@@ -493,6 +501,7 @@ fn result_json(result: &Result<PublishReport, PublishFailure>) -> Value {
             "new_revision": report.new_revision(),
             "diff_url": report.diff_url,
             "diff": report.diff,
+            "drift": report.drift,
             "overwrote_drift": report.overwrote_drift,
             "record_error": report.record_error,
             "requests": { "forge": report.requests.forge, "wiki": report.requests.wiki },

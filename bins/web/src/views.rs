@@ -205,6 +205,7 @@ pub fn file_check(file: &WatchedFile) -> (String, &'static str) {
 pub fn outcome_words(outcome: PublishOutcome) -> &'static str {
     match outcome {
         PublishOutcome::Published => "published",
+        PublishOutcome::Merged => "published, merged with on-wiki changes: check the page",
         PublishOutcome::NoChange => "already up to date",
         PublishOutcome::WouldPublish => "would publish (preview)",
         PublishOutcome::DriftRefused => "refused: changed on-wiki",

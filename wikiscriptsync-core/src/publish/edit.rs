@@ -83,6 +83,9 @@ pub(super) struct ReadyEdit {
     /// [`content_sha1`] of the text sent.
     pub(super) content_sha1: String,
     pub(super) diff: String,
+    /// The text of the base revision (`None` when the page did not exist): what a merge by
+    /// MediaWiki is shown against.
+    pub(super) base_text: Option<String>,
     pub(super) overwrote_drift: bool,
     pub(super) blob_sha: String,
     pub(super) commit: String,
@@ -124,6 +127,7 @@ impl Publisher {
             edit,
             content_sha1: sha1,
             diff,
+            base_text,
             overwrote_drift,
             blob_sha,
             commit,
@@ -140,6 +144,21 @@ impl Publisher {
         let answer = tokio::time::timeout(EDIT_BUDGET, session.edit(&edit)).await;
         count_wiki();
         let lost = match answer {
+            Ok(Ok(EditOutcome::Merged {
+                base_revision,
+                latest_revision,
+                new_revision,
+                ..
+            })) => {
+                let merged = Merged {
+                    base: (base_revision, base_text.as_deref()),
+                    latest: latest_revision,
+                    new: Some(new_revision),
+                };
+                let done = merged_done(session.as_ref(), &wiki, &edit.title, merged, diff).await;
+                count_wiki();
+                return Ok(done);
+            }
             Ok(Ok(outcome)) => {
                 let mut note = None;
                 let mut outcome = outcome;
@@ -149,15 +168,32 @@ impl Publisher {
                     // very edit (the client retries after HTTP 503 or 429) saved it: the page
                     // tells which, and which revision to remember.
                     let look = look_at_page(session.as_ref(), &edit.title, base, &sha1).await;
-                    if let Ok(Landed::Ours(landed)) = look {
-                        outcome = landed;
-                        note = Some(
-                            "the wiki answered \"no change\" because an earlier try of this edit \
-                             had already saved it"
-                                .to_owned(),
-                        );
-                    }
                     count_wiki();
+                    match look {
+                        Ok(Landed::Ours(landed)) => {
+                            outcome = landed;
+                            note = Some(
+                                "the wiki answered \"no change\" because an earlier try of this \
+                                 edit had already saved it"
+                                    .to_owned(),
+                            );
+                        }
+                        // A newer revision without our text: MediaWiki merged our change into
+                        // it and the merge changed nothing. Still not a clean publish.
+                        Ok(Landed::Other(latest)) if let Some(base_revision) = base => {
+                            let merged = Merged {
+                                base: (base_revision, base_text.as_deref()),
+                                latest,
+                                new: None,
+                            };
+                            let done =
+                                merged_done(session.as_ref(), &wiki, &edit.title, merged, diff)
+                                    .await;
+                            count_wiki();
+                            return Ok(done);
+                        }
+                        _ => {}
+                    }
                 }
                 let (outcome, revision, diff_url) = edit_result(&outcome, &wiki, base);
                 return Ok(Done {
@@ -329,6 +365,78 @@ async fn look_at_page(
     }))
 }
 
+/// An edit MediaWiki merged into revisions the publish had not seen.
+struct Merged<'a> {
+    /// The base revision sent and its text.
+    base: (u64, Option<&'a str>),
+    /// The page's latest revision before the edit (the answer's `oldrevid`).
+    latest: u64,
+    /// The merged revision, when the merge saved one.
+    new: Option<u64>,
+}
+
+/// A merged edit as drift: the diff of what was merged (base text → the live text before the
+/// edit, one request for it), nothing remembered on the mapping, the diff link of our edit.
+async fn merged_done(
+    session: &dyn WikiSession,
+    wiki: &WikiUrl,
+    title: &Title,
+    merged: Merged<'_>,
+    diff: String,
+) -> Done {
+    let Merged {
+        base: (base, base_text),
+        latest,
+        new,
+    } = merged;
+    warn!(
+        base,
+        latest, "MediaWiki merged the edit into revisions made since the probe"
+    );
+    let live =
+        match tokio::time::timeout(VERIFY_BUDGET, session.page_text(title, Some(latest))).await {
+            Ok(Ok(Some(page))) => Some(page.text),
+            _ => None,
+        };
+    let drift = match (base_text, live) {
+        (Some(base_text), Some(live)) => text::unified_diff(
+            base_text,
+            &live,
+            &format!(
+                "{} (revision {base}, what this publish was based on)",
+                title.as_str()
+            ),
+            &format!(
+                "{} (revision {latest}, live before this publish)",
+                title.as_str()
+            ),
+        ),
+        // Unreadable (deleted or hidden meanwhile): the wiki can still compare them.
+        _ => format!(
+            "(the merged revisions cannot be read; compare on the wiki: {})\n",
+            wiki.diff_link(latest, Some(base))
+        ),
+    };
+    Done {
+        outcome: PublishOutcome::Merged {
+            base_revision: base,
+            latest_revision: latest,
+            new_revision: new,
+        },
+        diff,
+        diff_url: Some(match new {
+            Some(new) => wiki.diff_link(new, Some(base)),
+            None => wiki.diff_link(latest, Some(base)),
+        }),
+        overwrote_drift: false,
+        // The page is not the file: the mapping keeps its last clean publish, so the next
+        // publish shows this change as drift again.
+        published: None,
+        drift: Some(drift),
+        note: None,
+    }
+}
+
 /// What an edit did, as an outcome, the revision to remember and the diff link.
 fn edit_result(
     outcome: &EditOutcome,
@@ -357,6 +465,21 @@ fn edit_result(
             },
             new_revision,
             Some(wiki.diff_link(new_revision, Some(old_revision))),
+        ),
+        // Handled before, as drift; kept apart should it get here.
+        EditOutcome::Merged {
+            base_revision,
+            latest_revision,
+            new_revision,
+            ..
+        } => (
+            PublishOutcome::Merged {
+                base_revision,
+                latest_revision,
+                new_revision: Some(new_revision),
+            },
+            new_revision,
+            Some(wiki.diff_link(new_revision, Some(base_revision))),
         ),
         // The wiki's own pre-save transform made the texts equal: nothing new was saved.
         EditOutcome::NoChange => {

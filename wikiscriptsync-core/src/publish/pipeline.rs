@@ -250,6 +250,7 @@ impl Publisher {
             edit,
             content_sha1: sha1,
             diff,
+            base_text: page.exists.then_some(live_text),
             overwrote_drift,
             blob_sha: file.blob_sha,
             commit: file.commit,

@@ -57,12 +57,18 @@ impl Publisher {
         }
         let outcome = match done.outcome {
             PublishOutcome::Published { .. } => LogOutcome::Published,
+            PublishOutcome::Merged { .. } => LogOutcome::Merged,
             PublishOutcome::NoChange { .. } => LogOutcome::NoChange,
             PublishOutcome::WouldPublish { .. } => LogOutcome::WouldPublish,
         };
         let mut entry = log_entry(job, Some(task), &target, outcome, &message);
         entry.new_revid = match done.outcome {
             PublishOutcome::Published { new_revision, .. } => i64::try_from(new_revision).ok(),
+            PublishOutcome::Merged {
+                new_revision,
+                latest_revision,
+                ..
+            } => i64::try_from(new_revision.unwrap_or(latest_revision)).ok(),
             PublishOutcome::NoChange { revision } => i64::try_from(revision).ok(),
             PublishOutcome::WouldPublish { .. } => None,
         };
@@ -354,6 +360,28 @@ fn success_message(done: &Done, target: &PublishTargetSummary, dry_run: bool) ->
         } => format!("created {page} (revision {new_revision})"),
         PublishOutcome::Published { new_revision, .. } => {
             format!("published {page} (revision {new_revision})")
+        }
+        PublishOutcome::Merged {
+            base_revision,
+            latest_revision,
+            new_revision,
+        } => {
+            let saved = match new_revision {
+                Some(new) => format!("saved as revision {new}"),
+                None => "which left the page unchanged".to_owned(),
+            };
+            let unseen = if *latest_revision > base_revision + 1 {
+                format!("revisions after {base_revision} up to {latest_revision}")
+            } else {
+                format!("revision {latest_revision}")
+            };
+            return format!(
+                "not a clean publish: {page} changed on-wiki while publishing ({unseen}), and \
+                 MediaWiki merged the file into that change instead of refusing the edit \
+                 ({saved}), so the page holds the on-wiki change as well as the file; review \
+                 the merged change below and publish again (with an overwrite) if the file \
+                 alone should be live"
+            );
         }
         PublishOutcome::NoChange { revision } => format!(
             "no change: {page} already has this text (revision {revision}){}",

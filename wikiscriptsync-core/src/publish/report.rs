@@ -46,6 +46,23 @@ pub enum PublishOutcome {
         /// Whether the page was created.
         created: bool,
     },
+    /// The page had changed on-wiki between the probe and the edit, and MediaWiki merged the
+    /// file's change into those revisions instead of refusing the edit (changes that do not
+    /// overlap are merged; see [`mw::EditRequest::base_revision`](crate::mw::EditRequest)).
+    /// The page holds the on-wiki changes as well as the file's: this is drift, never a
+    /// clean publish. The report's `drift` is the diff of what was merged (the text the
+    /// publish was based on → the live text before the edit); the mapping keeps its last
+    /// clean publish, so the next publish shows the change again.
+    Merged {
+        /// The revision the publish was based on.
+        base_revision: u64,
+        /// The page's latest revision when the edit was saved: the revisions after
+        /// `base_revision` up to this one were merged.
+        latest_revision: u64,
+        /// The new revision with the merged text; `None` when the merge changed nothing
+        /// (the on-wiki revisions already had the file's change).
+        new_revision: Option<u64>,
+    },
     /// The page already had the file's text (after MediaWiki's normalisation): no edit.
     NoChange {
         /// The page's current revision.
@@ -64,6 +81,7 @@ impl PublishOutcome {
         match self {
             Self::Published { created: true, .. } => "created",
             Self::Published { .. } => "published",
+            Self::Merged { .. } => "merged",
             Self::NoChange { .. } => "no_change",
             Self::WouldPublish { .. } => "would_publish",
         }
@@ -88,7 +106,9 @@ pub struct PublishReport {
     pub diff: String,
     /// What changed on-wiki since our last publish (unified diff from the text we last
     /// published to the live text), when a mapping preview found such a change
-    /// ([`Publisher::preview_mapping`](super::Publisher::preview_mapping)); `None` otherwise.
+    /// ([`Publisher::preview_mapping`](super::Publisher::preview_mapping)); after a
+    /// [`PublishOutcome::Merged`] edit, what MediaWiki merged (the text the publish was based
+    /// on → the live text before the edit); `None` otherwise.
     pub drift: Option<String>,
     /// Whether an on-wiki change since the last publish was overwritten on request.
     pub overwrote_drift: bool,
@@ -110,6 +130,9 @@ impl PublishReport {
         let error = self.record_error.as_deref()?;
         let happened = match self.outcome {
             PublishOutcome::Published { .. } => "The edit was made on the wiki",
+            PublishOutcome::Merged { .. } => {
+                "The edit was merged on the wiki with on-wiki changes made meanwhile"
+            }
             PublishOutcome::NoChange { .. } => "Nothing was changed on the wiki",
             PublishOutcome::WouldPublish { .. } => "Nothing was edited",
         };
@@ -120,6 +143,7 @@ impl PublishReport {
     pub fn new_revision(&self) -> Option<u64> {
         match self.outcome {
             PublishOutcome::Published { new_revision, .. } => Some(new_revision),
+            PublishOutcome::Merged { new_revision, .. } => new_revision,
             _ => None,
         }
     }

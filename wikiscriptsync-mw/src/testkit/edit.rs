@@ -1,7 +1,9 @@
-//! Writes: `action=edit` (base revision conflicts, `nocreate`/`createonly`, `nochange`, rights
+//! Writes: `action=edit` (`text` or `appendtext`; a stale base revision merged when the
+//! changes do not overlap, else a conflict; `nocreate`/`createonly`, `nochange`, rights
 //! per page kind, `section=new` with signatures) and `action=flow` new topics.
 
 use super::login::check_token;
+use super::merge;
 use super::respond::{Call, account_for, api_error, ok, rights_of};
 use super::state::timestamp;
 use serde_json::json;
@@ -111,10 +113,20 @@ pub(super) fn edit(state: &mut State, call: &Call, user: Option<&str>) -> Respon
             ));
         }
     }
+    // A stale base is merged when the changes do not overlap (EditPage::mergeChangesIntoContent).
+    let mut merge_base = None;
     if let (Some(page), Some(base)) = (&existing, call.get("baserevid")) {
         let latest = page.latest().map_or(0, |r| r.id);
         if base.parse::<u64>().ok() != Some(latest) {
-            return ok(&api_error("editconflict", "Edit conflict."));
+            let base_text = base
+                .parse::<u64>()
+                .ok()
+                .and_then(|id| page.revisions.iter().find(|r| r.id == id))
+                .map(|r| r.text.clone());
+            let Some(base_text) = base_text else {
+                return ok(&api_error("editconflict", "Edit conflict."));
+            };
+            merge_base = Some(base_text);
         }
     }
     if let (Some(page), Some(model)) = (&existing, call.get("contentmodel"))
@@ -133,7 +145,13 @@ pub(super) fn edit(state: &mut State, call: &Call, user: Option<&str>) -> Respon
         .get("text")
         .unwrap_or_default()
         .replace("~~~~", &signature(user, &now));
-    let new_text = if section_new {
+    let new_text = if let Some(append) = call.get("appendtext") {
+        let current = existing.as_ref().map_or("", |p| p.text());
+        format!(
+            "{current}{}",
+            append.replace("~~~~", &signature(user, &now))
+        )
+    } else if section_new {
         let heading = call.get("sectiontitle").unwrap_or_default();
         let section = format!("== {heading} ==\n\n{text}");
         match &existing {
@@ -144,6 +162,14 @@ pub(super) fn edit(state: &mut State, call: &Call, user: Option<&str>) -> Respon
         text
     };
     let current = existing.as_ref().map(|p| p.text().to_owned());
+    let new_text = match (&merge_base, &current) {
+        (Some(base), Some(latest)) => match merge::merge3(base, &normalize_text(&new_text), latest)
+        {
+            Some(merged) => merged,
+            None => return ok(&api_error("editconflict", "Edit conflict.")),
+        },
+        _ => new_text,
+    };
     let model_name = existing
         .as_ref()
         .map(|p| p.content_model.clone())

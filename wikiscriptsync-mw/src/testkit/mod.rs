@@ -27,6 +27,7 @@
 mod access_log;
 mod edit;
 mod login;
+mod merge;
 mod query;
 mod respond;
 mod site;

@@ -192,6 +192,11 @@ string_enum!(
     PublishOutcome {
         /// The page was edited.
         Published = "published",
+        /// The page was edited, but on a base revision that was no longer the latest:
+        /// MediaWiki merged the file's change into on-wiki revisions the publish had not seen,
+        /// so the page now holds more than the file. Not a clean publish: the next one
+        /// compares against the last clean publish and shows the on-wiki change.
+        Merged = "merged",
         /// The page already had the file's content; nothing was edited.
         NoChange = "no_change",
         /// A dry run that would have edited the page.

@@ -218,6 +218,10 @@ pub struct TargetResult {
     pub diff_url: Option<String>,
     /// Why it failed.
     pub error: Option<Failure>,
+    /// MediaWiki merged the edit into on-wiki changes made meanwhile: what it merged (the
+    /// text the publish was based on → the live text before it). Shown as a warning with
+    /// this diff, never as a plain success.
+    pub merged: Option<Vec<DiffLine>>,
     /// The attempt could not be recorded completely: what happened, that it is not on record
     /// and what to do (core's words, as the CLI says them). Never shown as a plain success.
     pub unrecorded: Option<String>,
@@ -229,6 +233,8 @@ impl TargetResult {
         match result {
             Ok(report) => {
                 let unrecorded = report.unrecorded_warning();
+                let merged = matches!(report.outcome, PublishOutcome::Merged { .. })
+                    .then(|| diff_lines(report.drift.as_deref().unwrap_or_default()));
                 let (ok, outcome, outcome_class, revision) = match report.outcome {
                     PublishOutcome::Published {
                         created: true,
@@ -245,6 +251,16 @@ impl TargetResult {
                         "published",
                         "status-ok",
                         Some(new_revision),
+                    ),
+                    PublishOutcome::Merged {
+                        new_revision,
+                        latest_revision,
+                        ..
+                    } => (
+                        report.message.clone(),
+                        "merged with on-wiki changes",
+                        "status-warn",
+                        Some(new_revision.unwrap_or(latest_revision)),
                     ),
                     PublishOutcome::NoChange { revision } => (
                         format!(
@@ -270,6 +286,7 @@ impl TargetResult {
                     revision,
                     diff_url: report.diff_url,
                     error: None,
+                    merged,
                     unrecorded,
                 }
             }
@@ -290,6 +307,7 @@ impl TargetResult {
                     revision: None,
                     diff_url: None,
                     error: Some(error),
+                    merged: None,
                     unrecorded,
                 }
             }
@@ -328,4 +346,42 @@ pub async fn publish(
         result: TargetResult::of(result, repository),
         mapping,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wikiscriptsync_core::publish::{PublishTargetSummary, RequestCounts};
+
+    #[test]
+    fn a_merged_publish_is_a_warning_with_the_merged_change_never_a_plain_success() {
+        let report = PublishReport {
+            outcome: PublishOutcome::Merged {
+                base_revision: 7,
+                latest_revision: 8,
+                new_revision: Some(9),
+            },
+            dry_run: false,
+            target: PublishTargetSummary::default(),
+            requests: RequestCounts::default(),
+            diff_url: None,
+            diff: String::new(),
+            drift: Some("--- a\n+++ b\n@@ -1 +1 @@\n-d();\n+D();\n".to_owned()),
+            overwrote_drift: false,
+            log_id: None,
+            message: "not a clean publish: merged".to_owned(),
+            record_error: None,
+        };
+        let result = TargetResult::of(Ok(report), None);
+        assert_eq!(result.outcome, "merged with on-wiki changes");
+        assert_eq!(result.outcome_class, "status-warn");
+        assert_eq!(result.revision, Some(9));
+        let merged = result.merged.expect("the merged change is shown");
+        assert!(
+            merged
+                .iter()
+                .any(|l| l.class == "diff-add" && l.text.contains("D();")),
+            "the racer's line is shown as added"
+        );
+    }
 }
