@@ -37,7 +37,8 @@ mod transport;
 pub mod webhook;
 
 pub use config::{
-    ConfigError, ForgeConfig, ForgeConfigBuilder, RateLimitWaits, RetryPolicy, user_agent,
+    ConfigError, ForgeConfig, ForgeConfigBuilder, RateLimitWaits, RetryPolicy, UserAgent,
+    UserAgentError,
 };
 pub use error::{ForgeError, ForgeResult, LimitKind, Missing};
 pub use forge::Forge;

@@ -24,7 +24,7 @@
 //! # use wikiscriptsync_mw::SecretString;
 //! # async fn publish(password: SecretString) -> Result<(), wikiscriptsync_mw::Error> {
 //! use wikiscriptsync_mw::*;
-//! let mut config = ClientConfig::new(UserAgent::from_contact("https://example.org/me")?);
+//! let mut config = ClientConfig::new(UserAgent::new("MyTool", "1.0", "https://example.org/me")?);
 //! config.allow_list = AllowList::with_hosts(["wiki.example.org"])?; // besides Wikimedia's
 //! let client = ActionApiClient::new(config)?;
 //! let wiki = client.parse_wiki("en.wikipedia.org")?;
@@ -73,6 +73,7 @@ pub use api::{
 pub use client::{ActionApiClient, Session};
 pub use config::{
     ClientConfig, ConfigError, MAX_IN_FLIGHT_CAP, MAX_RESPONSE_BYTES, RetryPolicy, UserAgent,
+    UserAgentError,
 };
 pub use edit::{SUMMARY_CHARACTER_LIMIT, normalize_text, trim_summary};
 pub use error::{Error, LoginError, RetryCause};
