@@ -97,7 +97,8 @@ pub enum RateLimitWaits {
 pub struct ForgeConfig {
     pub(crate) user_agent: UserAgent,
     pub(crate) github: ForgeInstance,
-    /// Extra web bases that are GitHub too (github.com when the API is overridden for tests).
+    /// Extra web bases that are GitHub too (github.com when the API is overridden: Enterprise
+    /// or a fake).
     pub(crate) github_web_aliases: Vec<Url>,
     pub(crate) gitlab: Vec<ForgeInstance>,
     pub(crate) request_timeout: Duration,
@@ -239,7 +240,8 @@ impl ForgeConfigBuilder {
         self
     }
 
-    /// Adds a GitLab instance by its base URL (`https://gitlab.example.org`).
+    /// Adds a GitLab instance by its base URL (`https://gitlab.example.org`, or a GitLab under
+    /// a path, `https://example.org/gitlab`) or its API URL (`https://gitlab.example.org/api/v4`).
     pub fn gitlab_instance(mut self, base_url: &str) -> Self {
         self.gitlab.push(base_url.to_owned());
         self
@@ -326,7 +328,7 @@ impl ForgeConfigBuilder {
             .map(|s| (*s).to_owned())
             .chain(self.gitlab)
         {
-            let web_base = validate_base(GITLAB_INSTANCES_SETTING, &base)?;
+            let web_base = gitlab_web_base(validate_base(GITLAB_INSTANCES_SETTING, &base)?);
             if gitlab.iter().any(|i| i.web_base == web_base) {
                 continue;
             }
@@ -366,6 +368,15 @@ impl ForgeConfigBuilder {
             max_tree_requests: self.max_tree_requests,
         })
     }
+}
+
+/// A GitLab instance's web base from what its user has at hand: the base URL itself or its
+/// REST API URL (`…/api/v4`), which is cut back to the base.
+fn gitlab_web_base(mut url: Url) -> Url {
+    if let Some(base) = url.path().strip_suffix("api/v4/").map(str::to_owned) {
+        url.set_path(&base);
+    }
+    url
 }
 
 fn validate_base(setting: &'static str, raw: &str) -> Result<Url, ConfigError> {
@@ -446,6 +457,28 @@ mod tests {
         assert!(config.gitlab[2].token.is_some() && config.gitlab[3].token.is_some());
         assert!(config.gitlab[0].token.is_none());
         assert_eq!(config.request_timeout, Duration::from_secs(7));
+    }
+
+    #[test]
+    fn a_gitlab_instance_may_be_given_by_its_api_url() {
+        let config = ForgeConfig::builder(ua())
+            .gitlab_instance("https://git.example.org/api/v4")
+            .gitlab_instance("https://example.org/gitlab/api/v4/")
+            .build()
+            .unwrap();
+        let web: Vec<&str> = config.gitlab.iter().map(|i| i.web_base.as_str()).collect();
+        let api: Vec<&str> = config.gitlab.iter().map(|i| i.api_base.as_str()).collect();
+        assert_eq!(
+            web[2..],
+            ["https://git.example.org/", "https://example.org/gitlab/"]
+        );
+        assert_eq!(
+            api[2..],
+            [
+                "https://git.example.org/api/v4/",
+                "https://example.org/gitlab/api/v4/"
+            ]
+        );
     }
 
     #[test]
