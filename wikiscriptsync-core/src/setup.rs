@@ -245,14 +245,14 @@ mod tests {
             "a web request never sleeps out a rate limit"
         );
         assert!(web.config().github().token.is_some());
-        assert!(
-            forges
-                .config()
-                .user_agent()
-                .as_str()
-                .contains("ops@example.org")
+        // WikiScriptSync names itself, with the operator's contact, to the forges and the wiki.
+        let ours = format!(
+            "wikiscriptsync/{} (ops@example.org) reqwest/0.13",
+            env!("CARGO_PKG_VERSION")
         );
+        assert_eq!(forges.config().user_agent().as_str(), ours);
         let client = wiki_client(&settings, true).unwrap();
+        assert_eq!(client.config().user_agent.as_str(), ours);
         assert!(mw::WikiApi::parse_wiki(&client, "http://127.0.0.1:8080").is_ok());
     }
 
