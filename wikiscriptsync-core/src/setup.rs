@@ -108,6 +108,14 @@ pub fn contact(settings: &Settings) -> Result<&str, SetupError> {
 /// sets its own contact.
 pub const DEVELOPMENT_CONTACT: &str = "https://gitlab.wikimedia.org/toolforge-repos/wikiscriptsync";
 
+/// The User-Agent every binary sends: WikiScriptSync by name and version, reachable at
+/// `contact` (the same value for the wiki and the forges). A library user names its own tool
+/// with [`UserAgent::new`] instead.
+pub fn user_agent(contact: &str) -> Result<UserAgent, SetupError> {
+    UserAgent::new("wikiscriptsync", env!("CARGO_PKG_VERSION"), contact)
+        .map_err(|err| SetupError::Wiki(mw::ConfigError::UserAgent(err)))
+}
+
 /// The MediaWiki client: User-Agent from [`CONTACT_ENV`], Wikimedia wikis plus
 /// `WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS`. `interactive` drops `maxlag` (a person is waiting).
 pub fn wiki_client(settings: &Settings, interactive: bool) -> Result<ActionApiClient, SetupError> {
@@ -120,7 +128,7 @@ pub fn wiki_client_with_contact(
     contact: &str,
     interactive: bool,
 ) -> Result<ActionApiClient, SetupError> {
-    let mut config = ClientConfig::new(UserAgent::from_contact(contact)?);
+    let mut config = ClientConfig::new(user_agent(contact)?);
     config.allow_list = settings.allow_list.clone();
     if interactive {
         config = config.interactive();
@@ -136,10 +144,7 @@ pub fn forges(settings: &Settings) -> Result<Forges, SetupError> {
 
 /// [`forges`] with the User-Agent contact given.
 pub fn forges_with_contact(settings: &Settings, contact: &str) -> Result<Forges, SetupError> {
-    let config = settings
-        .forge
-        .builder(forge::user_agent(contact)?)
-        .build()?;
+    let config = settings.forge.builder(user_agent(contact)?).build()?;
     Ok(Forges::new(config)?)
 }
 
@@ -150,7 +155,7 @@ pub fn forges_with_contact(settings: &Settings, contact: &str) -> Result<Forges,
 pub fn web_forges_with_contact(settings: &Settings, contact: &str) -> Result<Forges, SetupError> {
     let config = settings
         .forge
-        .builder(forge::user_agent(contact)?)
+        .builder(user_agent(contact)?)
         .rate_limit_waits(forge::RateLimitWaits::FailFast)
         .build()?;
     Ok(Forges::new(config)?)
@@ -240,8 +245,14 @@ mod tests {
             "a web request never sleeps out a rate limit"
         );
         assert!(web.config().github().token.is_some());
-        assert!(forges.config().user_agent().contains("ops@example.org"));
+        // WikiScriptSync names itself, with the operator's contact, to the forges and the wiki.
+        let ours = format!(
+            "wikiscriptsync/{} (ops@example.org) reqwest/0.13",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert_eq!(forges.config().user_agent().as_str(), ours);
         let client = wiki_client(&settings, true).unwrap();
+        assert_eq!(client.config().user_agent.as_str(), ours);
         assert!(mw::WikiApi::parse_wiki(&client, "http://127.0.0.1:8080").is_ok());
     }
 

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use url::Url;
+pub use wikiscriptsync_useragent::{UserAgent, UserAgentError};
 
 use crate::instance::Token;
 use crate::instance::{ForgeInstance, ForgeKind, WebBase, host_key, is_loopback};
@@ -26,17 +27,6 @@ pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// The User-Agent contact is empty.
-    #[error(
-        "the User-Agent contact is empty: Wikimedia and GitHub ask for a way to reach the operator; \
-         pass a URL or e-mail address to `user_agent` (operators: WIKISCRIPTSYNC_CONTACT)"
-    )]
-    EmptyContact,
-    /// The contact cannot go into an HTTP header as one comment.
-    #[error(
-        "the User-Agent contact contains control characters or parentheses: give a plain URL or e-mail address"
-    )]
-    BadContact,
     /// A base URL is unusable.
     #[error("{setting}: {value:?} is not usable as a base URL: {reason}")]
     BadBaseUrl {
@@ -60,25 +50,6 @@ pub enum ConfigError {
     /// The HTTP client could not be built (TLS backend unavailable).
     #[error("could not build the HTTP client: {0}")]
     HttpClient(String),
-}
-
-/// Builds the User-Agent Wikimedia's policy asks for:
-/// `wikiscriptsync/<version> (<contact>) reqwest/0.13`.
-pub fn user_agent(contact: &str) -> Result<String, ConfigError> {
-    let contact = contact.trim();
-    if contact.is_empty() {
-        return Err(ConfigError::EmptyContact);
-    }
-    if contact
-        .chars()
-        .any(|c| c.is_control() || c == '(' || c == ')')
-    {
-        return Err(ConfigError::BadContact);
-    }
-    Ok(format!(
-        "wikiscriptsync/{} ({contact}) reqwest/0.13",
-        env!("CARGO_PKG_VERSION")
-    ))
 }
 
 /// Bounds on waiting and retrying. Floors are configurable so tests run in milliseconds.
@@ -124,9 +95,10 @@ pub enum RateLimitWaits {
 /// Everything the forge clients need. Build with [`ForgeConfig::builder`].
 #[derive(Debug, Clone)]
 pub struct ForgeConfig {
-    pub(crate) user_agent: String,
+    pub(crate) user_agent: UserAgent,
     pub(crate) github: ForgeInstance,
-    /// Extra web bases that are GitHub too (github.com when the API is overridden for tests).
+    /// Extra web bases that are GitHub too (github.com when the API is overridden: Enterprise
+    /// or a fake).
     pub(crate) github_web_aliases: Vec<Url>,
     pub(crate) gitlab: Vec<ForgeInstance>,
     pub(crate) request_timeout: Duration,
@@ -139,10 +111,11 @@ pub struct ForgeConfig {
 }
 
 impl ForgeConfig {
-    /// Starts a configuration with the given User-Agent (see [`user_agent`]).
-    pub fn builder(user_agent: impl Into<String>) -> ForgeConfigBuilder {
+    /// Starts a configuration for the tool named by `user_agent` (your product, version and
+    /// contact: [`UserAgent::new`]); every other setting has a production default.
+    pub fn builder(user_agent: UserAgent) -> ForgeConfigBuilder {
         ForgeConfigBuilder {
-            user_agent: user_agent.into(),
+            user_agent,
             github_api: None,
             github_token: None,
             gitlab: Vec::new(),
@@ -158,7 +131,7 @@ impl ForgeConfig {
     }
 
     /// The User-Agent sent with every request.
-    pub fn user_agent(&self) -> &str {
+    pub fn user_agent(&self) -> &UserAgent {
         &self.user_agent
     }
 
@@ -240,7 +213,7 @@ const GITLAB_INSTANCES_SETTING: &str =
 #[derive(Debug)]
 #[must_use]
 pub struct ForgeConfigBuilder {
-    user_agent: String,
+    user_agent: UserAgent,
     github_api: Option<String>,
     github_token: Option<Token>,
     gitlab: Vec<String>,
@@ -267,7 +240,8 @@ impl ForgeConfigBuilder {
         self
     }
 
-    /// Adds a GitLab instance by its base URL (`https://gitlab.example.org`).
+    /// Adds a GitLab instance by its base URL (`https://gitlab.example.org`, or a GitLab under
+    /// a path, `https://example.org/gitlab`) or its API URL (`https://gitlab.example.org/api/v4`).
     pub fn gitlab_instance(mut self, base_url: &str) -> Self {
         self.gitlab.push(base_url.to_owned());
         self
@@ -323,9 +297,6 @@ impl ForgeConfigBuilder {
 
     /// Validates everything and returns the configuration.
     pub fn build(self) -> Result<ForgeConfig, ConfigError> {
-        if self.user_agent.trim().is_empty() {
-            return Err(ConfigError::EmptyContact);
-        }
         let github_api = validate_base(
             GITHUB_API_SETTING,
             self.github_api.as_deref().unwrap_or(GITHUB_API_URL),
@@ -357,7 +328,7 @@ impl ForgeConfigBuilder {
             .map(|s| (*s).to_owned())
             .chain(self.gitlab)
         {
-            let web_base = validate_base(GITLAB_INSTANCES_SETTING, &base)?;
+            let web_base = gitlab_web_base(validate_base(GITLAB_INSTANCES_SETTING, &base)?);
             if gitlab.iter().any(|i| i.web_base == web_base) {
                 continue;
             }
@@ -397,6 +368,15 @@ impl ForgeConfigBuilder {
             max_tree_requests: self.max_tree_requests,
         })
     }
+}
+
+/// A GitLab instance's web base from what its user has at hand: the base URL itself or its
+/// REST API URL (`…/api/v4`), which is cut back to the base.
+fn gitlab_web_base(mut url: Url) -> Url {
+    if let Some(base) = url.path().strip_suffix("api/v4/").map(str::to_owned) {
+        url.set_path(&base);
+    }
+    url
 }
 
 fn validate_base(setting: &'static str, raw: &str) -> Result<Url, ConfigError> {
@@ -442,32 +422,13 @@ fn validate_base(setting: &'static str, raw: &str) -> Result<Url, ConfigError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn user_agent_names_version_contact_and_library() {
-        let ua = user_agent("https://example.org/contact").unwrap();
-        assert_eq!(
-            ua,
-            format!(
-                "wikiscriptsync/{} (https://example.org/contact) reqwest/0.13",
-                env!("CARGO_PKG_VERSION")
-            )
-        );
-        assert_eq!(user_agent("  "), Err(ConfigError::EmptyContact));
-        assert_eq!(user_agent("me (evil)"), Err(ConfigError::BadContact));
-        assert_eq!(
-            user_agent("a\r\nX-Injected: 1"),
-            Err(ConfigError::BadContact)
-        );
-        let message = ConfigError::EmptyContact.to_string();
-        assert!(
-            message.contains("`user_agent`") && message.contains("WIKISCRIPTSYNC_CONTACT"),
-            "{message}"
-        );
+    fn ua() -> UserAgent {
+        UserAgent::from_contact("ops@example.org").unwrap()
     }
 
     #[test]
     fn the_builder_takes_instances_tokens_and_timeout_as_values() {
-        let config = ForgeConfig::builder(user_agent("ops@example.org").unwrap())
+        let config = ForgeConfig::builder(ua())
             .github_api_url("http://127.0.0.1:9000")
             .github_token(Token::from("ghp_secret"))
             .gitlab_instance("https://git.example.org/")
@@ -499,8 +460,30 @@ mod tests {
     }
 
     #[test]
+    fn a_gitlab_instance_may_be_given_by_its_api_url() {
+        let config = ForgeConfig::builder(ua())
+            .gitlab_instance("https://git.example.org/api/v4")
+            .gitlab_instance("https://example.org/gitlab/api/v4/")
+            .build()
+            .unwrap();
+        let web: Vec<&str> = config.gitlab.iter().map(|i| i.web_base.as_str()).collect();
+        let api: Vec<&str> = config.gitlab.iter().map(|i| i.api_base.as_str()).collect();
+        assert_eq!(
+            web[2..],
+            ["https://git.example.org/", "https://example.org/gitlab/"]
+        );
+        assert_eq!(
+            api[2..],
+            [
+                "https://git.example.org/api/v4/",
+                "https://example.org/gitlab/api/v4/"
+            ]
+        );
+    }
+
+    #[test]
     fn plain_http_is_refused_for_non_loopback_instances_naming_the_option() {
-        let err = ForgeConfig::builder("ua")
+        let err = ForgeConfig::builder(ua())
             .gitlab_instance("http://git.example.org")
             .build()
             .unwrap_err();
@@ -515,7 +498,7 @@ mod tests {
 
     #[test]
     fn a_token_for_an_unknown_instance_names_both_options() {
-        let err = ForgeConfig::builder("ua")
+        let err = ForgeConfig::builder(ua())
             .gitlab_token("git.example.org", Token::from("glpat-leaky-value"))
             .build()
             .unwrap_err();
@@ -535,7 +518,7 @@ mod tests {
 
     #[test]
     fn credentials_in_a_base_url_are_refused_without_echoing_them() {
-        let err = ForgeConfig::builder("ua")
+        let err = ForgeConfig::builder(ua())
             .github_api_url("https://user:pw-secret@ghe.example.org/api/v3")
             .build()
             .unwrap_err();
@@ -546,7 +529,7 @@ mod tests {
 
     #[test]
     fn tokens_never_appear_in_debug_output() {
-        let config = ForgeConfig::builder("ua")
+        let config = ForgeConfig::builder(ua())
             .github_token(Token::from("ghp_supersecret"))
             .gitlab_token("gitlab.com", Token::from("glpat-supersecret"))
             .build()

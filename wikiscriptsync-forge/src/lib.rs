@@ -18,6 +18,51 @@
 //! - [`webhook`] verifies and parses GitHub and GitLab push hooks.
 //! - With the `testkit` feature, `testkit::FakeGitHub` and `testkit::FakeGitLab` serve in-memory
 //!   repositories on loopback.
+//!
+//! Everything is configured in code; the crate reads no environment variable. Name your tool
+//! in the User-Agent ([`UserAgent::new`]: product, version, contact, as the Wikimedia
+//! User-Agent policy asks) and give [`ForgeConfig::builder`] what you have: a GitHub
+//! Enterprise API URL ([`ForgeConfigBuilder::github_api_url`]), a GitLab instance's base URL
+//! ([`ForgeConfigBuilder::gitlab_instance`]), tokens. github.com, gitlab.com and
+//! gitlab.wikimedia.org are known without configuration.
+//!
+//! Reading a repository's head, its publishable files and one file, then asking again whether
+//! the branch moved (free on GitHub with a token). The example runs against the crate's fake
+//! GitHub (feature `testkit`); for github.com leave out `github_api_url`:
+//!
+//! ```
+//! # #[cfg(feature = "testkit")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use wikiscriptsync_forge::testkit::FakeGitHub;
+//! use wikiscriptsync_forge::*;
+//! # let fake = FakeGitHub::start().await;
+//! # fake.add_repo("octo/gadgets", [("src/Gadget.js", "mw.log('hi');\n"), ("README.md", "")]);
+//! let api_url = fake.uri(); // e.g. "https://ghe.example.org/api/v3" for Enterprise
+//!
+//! let agent = UserAgent::new("MyTool", "1.0", "https://example.org/mytool")?;
+//! let forges = Forges::new(ForgeConfig::builder(agent).github_api_url(&api_url).build()?)?;
+//! let repo = forges.parse_repo_url("https://github.com/octo/gadgets")?;
+//! let mut usage = Usage::default();
+//! let head = forges.head(&repo, "main", None, &mut usage).await?;
+//! let files = forges.publishable_files(&repo, head.sha(), &mut usage).await?;
+//! let paths: Vec<&str> = files.iter().map(|file| file.path.as_str()).collect();
+//! assert_eq!(paths, ["src/Gadget.js"]); // only .js, .css and .json files
+//! let file = forges
+//!     .file_content(&repo, head.sha(), "src/Gadget.js", Some(&files[0].blob_sha), &mut usage)
+//!     .await?;
+//! assert_eq!(file.text()?, "mw.log('hi');\n");
+//!
+//! // Next time: hand back what the probe said; an unchanged branch is `NotModified`.
+//! let HeadProbe::Moved { sha, validator } = head else { unreachable!("first probe") };
+//! let known = KnownHead { sha, validator };
+//! let again = forges.head(&repo, "main", Some(&known), &mut usage).await?;
+//! assert!(!again.moved());
+//! assert_eq!(usage.requests, 4);
+//! # Ok(()) }
+//! # #[cfg(not(feature = "testkit"))]
+//! # fn main() {}
+//! ```
 #![warn(missing_docs)]
 
 pub mod config;
@@ -37,7 +82,8 @@ mod transport;
 pub mod webhook;
 
 pub use config::{
-    ConfigError, ForgeConfig, ForgeConfigBuilder, RateLimitWaits, RetryPolicy, user_agent,
+    ConfigError, ForgeConfig, ForgeConfigBuilder, RateLimitWaits, RetryPolicy, UserAgent,
+    UserAgentError,
 };
 pub use error::{ForgeError, ForgeResult, LimitKind, Missing};
 pub use forge::Forge;

@@ -99,7 +99,7 @@ impl Transport {
         );
         let redirect_allowed = Arc::clone(&allowed);
         let client = reqwest::Client::builder()
-            .user_agent(config.user_agent.clone())
+            .user_agent(config.user_agent.as_str())
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
             // A redirect is followed only within the origin first asked (and only to an allowed

@@ -1,6 +1,6 @@
 //! Requests go only to configured API hosts: not through a `Link` header, not through a redirect.
 
-use wikiscriptsync_forge::testkit::TEST_USER_AGENT;
+use wikiscriptsync_forge::testkit::{TEST_USER_AGENT, test_user_agent};
 use wikiscriptsync_forge::{CommitSha, Forge, ForgeConfig, ForgeError, Forges, Usage};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -32,7 +32,7 @@ async fn a_link_header_pointing_at_another_host_is_not_followed() {
         .expect(1)
         .mount(&gitlab)
         .await;
-    let config = ForgeConfig::builder(TEST_USER_AGENT)
+    let config = ForgeConfig::builder(test_user_agent())
         .gitlab_instance(&gitlab.uri())
         .build()
         .unwrap();
@@ -67,7 +67,7 @@ async fn a_redirect_to_another_host_is_not_followed() {
         .expect(1)
         .mount(&github)
         .await;
-    let config = ForgeConfig::builder(TEST_USER_AGENT)
+    let config = ForgeConfig::builder(test_user_agent())
         .github_api_url(&github.uri())
         .build()
         .unwrap();
@@ -106,7 +106,7 @@ async fn a_redirect_within_the_api_host_is_followed() {
         .expect(1)
         .mount(&github)
         .await;
-    let config = ForgeConfig::builder(TEST_USER_AGENT)
+    let config = ForgeConfig::builder(test_user_agent())
         .github_api_url(&github.uri())
         .build()
         .unwrap();
@@ -182,7 +182,7 @@ async fn an_unreachable_host_is_a_network_error_after_the_retries() {
         .local_addr()
         .unwrap()
         .port();
-    let config = ForgeConfig::builder(TEST_USER_AGENT)
+    let config = ForgeConfig::builder(test_user_agent())
         .github_api_url(&format!("http://127.0.0.1:{port}"))
         .retry(wikiscriptsync_forge::testkit::fast_retry())
         .build()
@@ -220,7 +220,7 @@ async fn the_gitlab_token_never_follows_a_redirect_to_another_allowed_host() {
         .mount(&other)
         .await;
     let host = gitlab.uri().trim_start_matches("http://").to_owned();
-    let config = ForgeConfig::builder(TEST_USER_AGENT)
+    let config = ForgeConfig::builder(test_user_agent())
         .gitlab_instance(&gitlab.uri())
         .gitlab_instance(&other.uri())
         .gitlab_token(&host, wikiscriptsync_forge::Token::from(GITLAB_TOKEN))

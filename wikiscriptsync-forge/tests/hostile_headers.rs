@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use wikiscriptsync_forge::testkit::TEST_USER_AGENT;
+use wikiscriptsync_forge::testkit::test_user_agent;
 use wikiscriptsync_forge::{Forge, ForgeConfig, ForgeError, Forges, LimitKind, Usage};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -15,7 +15,7 @@ fn latest() -> SystemTime {
 async fn github_answering(reply: ResponseTemplate) -> ForgeError {
     let github = MockServer::start().await;
     Mock::given(any()).respond_with(reply).mount(&github).await;
-    let config = ForgeConfig::builder(TEST_USER_AGENT)
+    let config = ForgeConfig::builder(test_user_agent())
         .github_api_url(&github.uri())
         .build()
         .unwrap();
@@ -69,7 +69,7 @@ async fn a_huge_gitlab_retry_after_on_exhausted_quota_is_clamped() {
         )
         .mount(&gitlab)
         .await;
-    let config = ForgeConfig::builder(TEST_USER_AGENT)
+    let config = ForgeConfig::builder(test_user_agent())
         .gitlab_instance(&gitlab.uri())
         .build()
         .unwrap();

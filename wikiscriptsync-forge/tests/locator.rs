@@ -4,7 +4,7 @@
 use wikiscriptsync_forge::{ForgeConfig, ForgeKind, LocatorError, RepoLocator};
 
 fn config() -> ForgeConfig {
-    ForgeConfig::builder("wikiscriptsync/test (ops@example.org) reqwest/0.13")
+    ForgeConfig::builder(wikiscriptsync_forge::testkit::test_user_agent())
         .gitlab_instance("https://git.example.org/gitlab")
         .gitlab_instance("http://127.0.0.1:8929")
         .build()
@@ -469,7 +469,7 @@ fn locators_render_canonical_web_and_commit_urls() {
 
 #[test]
 fn an_overridden_github_api_serves_github_com_urls_and_its_own_origin() {
-    let config = ForgeConfig::builder("ua")
+    let config = ForgeConfig::builder(wikiscriptsync_forge::testkit::test_user_agent())
         .github_api_url("http://127.0.0.1:4010")
         .build()
         .unwrap();
@@ -481,7 +481,7 @@ fn an_overridden_github_api_serves_github_com_urls_and_its_own_origin() {
         .parse_repo_url("http://127.0.0.1:4010/octo/gadgets")
         .unwrap();
     assert_eq!(from_fake.kind, ForgeKind::GitHub);
-    let enterprise = ForgeConfig::builder("ua")
+    let enterprise = ForgeConfig::builder(wikiscriptsync_forge::testkit::test_user_agent())
         .github_api_url("https://ghe.example.org/api/v3")
         .build()
         .unwrap();
@@ -495,7 +495,7 @@ fn an_overridden_github_api_serves_github_com_urls_and_its_own_origin() {
 fn an_ip_address_is_refused_as_one_whatever_instance_shares_it() {
     // A loopback GitHub override and a loopback GitLab instance share 127.0.0.1: a URL at
     // another port or scheme of that address names no instance, so it is an IP address.
-    let config = ForgeConfig::builder("ua")
+    let config = ForgeConfig::builder(wikiscriptsync_forge::testkit::test_user_agent())
         .github_api_url("http://127.0.0.1:4010")
         .gitlab_instance("http://127.0.0.1:8929")
         .build()
@@ -517,7 +517,7 @@ fn an_ip_address_is_refused_as_one_whatever_instance_shares_it() {
 
 #[test]
 fn a_scheme_the_instance_does_not_use_is_named_with_the_one_it_does() {
-    let config = ForgeConfig::builder("ua")
+    let config = ForgeConfig::builder(wikiscriptsync_forge::testkit::test_user_agent())
         .gitlab_instance("http://127.0.0.1:8929")
         .gitlab_instance("http://localhost:8930")
         .build()
@@ -565,7 +565,7 @@ fn every_accepted_url_is_located_again_from_its_kind_host_and_full_name() {
         assert_eq!(located, bare(&parsed), "{input}");
     }
     // A GitHub API override serves github.com and its own origin: each comes back as itself.
-    let overridden = ForgeConfig::builder("ua")
+    let overridden = ForgeConfig::builder(wikiscriptsync_forge::testkit::test_user_agent())
         .github_api_url("http://127.0.0.1:4010")
         .build()
         .unwrap();
@@ -584,7 +584,7 @@ fn every_accepted_url_is_located_again_from_its_kind_host_and_full_name() {
 
 #[test]
 fn a_host_is_matched_with_its_port_and_a_bare_host_only_when_one_instance_has_it() {
-    let two_local = ForgeConfig::builder("ua")
+    let two_local = ForgeConfig::builder(wikiscriptsync_forge::testkit::test_user_agent())
         .gitlab_instance("http://127.0.0.1:8929")
         .gitlab_instance("http://127.0.0.1:8930")
         .build()

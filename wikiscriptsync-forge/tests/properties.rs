@@ -35,7 +35,7 @@ fn cases(n: u32) -> Config {
 }
 
 fn config() -> ForgeConfig {
-    ForgeConfig::builder("wikiscriptsync/test (ops@example.org) reqwest/0.13")
+    ForgeConfig::builder(wikiscriptsync_forge::testkit::test_user_agent())
         .gitlab_instance("https://git.example.org/gitlab")
         .gitlab_instance("http://127.0.0.1:8929")
         .build()
@@ -579,7 +579,7 @@ fn server() -> &'static (tokio::runtime::Runtime, MockServer) {
 /// instance (at localhost), and wait for nothing: a fresh set per case, so no case inherits
 /// another's rate-limit state.
 fn clients(server: &MockServer) -> Forges {
-    let config = ForgeConfig::builder("wikiscriptsync/test (ops@example.org) reqwest/0.13")
+    let config = ForgeConfig::builder(wikiscriptsync_forge::testkit::test_user_agent())
         .github_api_url(&server.uri())
         .gitlab_instance(&gitlab_base(server))
         .request_timeout(Duration::from_secs(5))

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::wiki::AllowList;
+pub use wikiscriptsync_useragent::{UserAgent, UserAgentError};
 
 /// The most requests we ever allow in flight to one wiki (Wikimedia's published guidance).
 pub const MAX_IN_FLIGHT_CAP: usize = 3;
@@ -16,17 +17,9 @@ pub const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// The User-Agent contact was empty.
-    #[error(
-        "the User-Agent needs contact information (a URL or an email address); Wikimedia may block \
-         clients without it"
-    )]
-    EmptyContact,
-    /// The contact contains characters that cannot go into an HTTP header.
-    #[error(
-        "the User-Agent contact contains control characters or parentheses; give a plain URL or email"
-    )]
-    BadContact,
+    /// The User-Agent was refused.
+    #[error(transparent)]
+    UserAgent(#[from] UserAgentError),
     /// `max_in_flight` was 0 or above [`MAX_IN_FLIGHT_CAP`].
     #[error(
         "max_in_flight must be between 1 and {MAX_IN_FLIGHT_CAP} (got {0}); Wikimedia asks for at most 3"
@@ -35,36 +28,6 @@ pub enum ConfigError {
     /// The retry policy allows no attempt at all.
     #[error("the retry policy needs at least one attempt")]
     NoAttempts,
-}
-
-/// A Wikimedia-policy User-Agent: `wikiscriptsync/<version> (<contact>) reqwest/0.13`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserAgent(String);
-
-impl UserAgent {
-    /// Builds the policy-compliant User-Agent from a contact (a URL or email). Refuses an empty
-    /// contact.
-    pub fn from_contact(contact: &str) -> Result<Self, ConfigError> {
-        let contact = contact.trim();
-        if contact.is_empty() {
-            return Err(ConfigError::EmptyContact);
-        }
-        if contact
-            .chars()
-            .any(|c| c.is_control() || c == '(' || c == ')')
-        {
-            return Err(ConfigError::BadContact);
-        }
-        Ok(Self(format!(
-            "wikiscriptsync/{} ({contact}) reqwest/0.13",
-            env!("CARGO_PKG_VERSION")
-        )))
-    }
-
-    /// The header value.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// How retryable failures (maxlag, readonly, ratelimited, HTTP 429 and 503) are retried.
@@ -194,11 +157,11 @@ mod tests {
         );
         assert_eq!(
             UserAgent::from_contact("  "),
-            Err(ConfigError::EmptyContact)
+            Err(UserAgentError::EmptyContact)
         );
         assert_eq!(
             UserAgent::from_contact("a\nb"),
-            Err(ConfigError::BadContact)
+            Err(UserAgentError::BadContact)
         );
     }
 

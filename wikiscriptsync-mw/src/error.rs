@@ -344,6 +344,13 @@ fn right_hint(right: Option<&str>, grant: &Option<&'static str>) -> String {
     }
 }
 
+/// A refused User-Agent is a configuration error, so `?` works where a client is built.
+impl From<crate::config::UserAgentError> for Error {
+    fn from(err: crate::config::UserAgentError) -> Self {
+        Self::Config(ConfigError::UserAgent(err))
+    }
+}
+
 impl Error {
     /// Whether trying again later may succeed (network trouble, retries exhausted, timeouts).
     pub fn is_transient(&self) -> bool {

@@ -18,16 +18,33 @@
 //! - [`oauth`] is the OAuth 2.0 identity flow for the web app.
 //! - With the `testkit` feature, `testkit::FakeWiki` is an in-memory wiki on wiremock.
 //!
-//! A cold publish is four requests (login token, login, probe, edit):
+//! Everything is configured in code; the crate reads no environment variable. Name your tool
+//! in the User-Agent ([`UserAgent::new`]: product, version, contact, as the Wikimedia
+//! User-Agent policy asks), and allow any wiki besides Wikimedia's by the address you have
+//! ([`AllowList::with_hosts`] takes an API URL, a base URL or `host[:port]`).
 //!
-//! ```no_run
-//! # use wikiscriptsync_mw::SecretString;
-//! # async fn publish(password: SecretString) -> Result<(), wikiscriptsync_mw::Error> {
+//! A cold publish is four requests (login token, login, probe, edit). This example runs
+//! against the crate's fake wiki (feature `testkit`); for a Wikimedia wiki, leave the
+//! allow-list at its default and pass `"en.wikipedia.org"` to `parse_wiki`:
+//!
+//! ```
+//! # #[cfg(feature = "testkit")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use wikiscriptsync_mw::testkit::{FakeAccount, FakeWiki};
 //! use wikiscriptsync_mw::*;
-//! let mut config = ClientConfig::new(UserAgent::from_contact("https://example.org/me")?);
-//! config.allow_list = AllowList::with_hosts(["wiki.example.org"])?; // besides Wikimedia's
+//! # let fake = FakeWiki::start().await;
+//! # fake.add_account(FakeAccount::new("Me@publisher", "p".repeat(32))
+//! #     .with_rights(&["read", "edit", "createpage", "writeapi", "editmyuserjs"]));
+//! # fake.edit_as("User:Me/tool.js", "mw.log('old');", "Me", "start");
+//! # let password = SecretString::from("p".repeat(32));
+//! let api_url = fake.api_url(); // e.g. "http://127.0.0.1:8080/w/api.php"
+//!
+//! let mut config =
+//!     ClientConfig::new(UserAgent::new("MyTool", "1.0", "https://example.org/mytool")?);
+//! config.allow_list = AllowList::with_hosts([api_url.as_str()])?; // besides Wikimedia's
 //! let client = ActionApiClient::new(config)?;
-//! let wiki = client.parse_wiki("en.wikipedia.org")?;
+//! let wiki = client.parse_wiki(&api_url)?;
 //! let session = client.login_session(&wiki, BotPassword::new("Me@publisher", password)).await?;
 //! let title = Title::parse("User:Me/tool.js")?;
 //! let probe = session.probe(&title).await?;
@@ -39,7 +56,11 @@
 //!     EditOutcome::NoChange => println!("already up to date"),
 //!     outcome => println!("{outcome:?} in {} requests", session.request_count()),
 //! }
+//! assert_eq!(session.request_count(), 4);
+//! assert_eq!(fake.page_text("User:Me/tool.js").as_deref(), Some("mw.log('hi');"));
 //! # Ok(()) }
+//! # #[cfg(not(feature = "testkit"))]
+//! # fn main() {}
 //! ```
 //!
 //! Secrets (BotPasswords, CSRF and OAuth tokens, client secrets) are [`secrecy::SecretString`]s:
@@ -73,6 +94,7 @@ pub use api::{
 pub use client::{ActionApiClient, Session};
 pub use config::{
     ClientConfig, ConfigError, MAX_IN_FLIGHT_CAP, MAX_RESPONSE_BYTES, RetryPolicy, UserAgent,
+    UserAgentError,
 };
 pub use edit::{SUMMARY_CHARACTER_LIMIT, normalize_text, trim_summary};
 pub use error::{Error, LoginError, RetryCause};

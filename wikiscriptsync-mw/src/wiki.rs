@@ -95,7 +95,8 @@ pub enum WikiUrlError {
     /// An entry of the extra hosts list is malformed.
     #[error(
         "the extra wiki host `{entry}` (`AllowList::with_hosts`; operators: \
-         WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS) is not `host` or `host:port`"
+         WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS) is not `host`, `host:port` or the wiki's API URL \
+         (e.g. `https://wiki.example.org/w/api.php`)"
     )]
     BadExtraHost {
         /// The malformed entry.
@@ -135,8 +136,24 @@ impl AllowList {
         Self::default()
     }
 
-    /// Wikimedia production domains plus `hosts` (each `host` or `host:port`; blank entries are
-    /// ignored), e.g. a test wiki on loopback.
+    /// Wikimedia production domains plus `hosts`, e.g. a test wiki on loopback. Each entry is
+    /// what you have at hand: the wiki's API URL (`http://127.0.0.1:8080/w/api.php`) or base URL
+    /// (`https://wiki.example.org/`), or just `host` or `host:port`. A host without a port is
+    /// allowed at its scheme's default port only. Blank entries are ignored.
+    ///
+    /// ```
+    /// # use wikiscriptsync_mw::{AllowList, WikiUrl};
+    /// let allow = AllowList::with_hosts(["http://127.0.0.1:8080/w/api.php"])?;
+    /// let wiki = WikiUrl::parse("http://127.0.0.1:8080/w/api.php", &allow)?;
+    /// assert_eq!(wiki.as_str(), "http://127.0.0.1:8080/w/api.php");
+    /// assert!(WikiUrl::parse("http://127.0.0.1:9999/w/api.php", &allow).is_err());
+    /// # Ok::<(), wikiscriptsync_mw::WikiUrlError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`WikiUrlError::BadExtraHost`] for an entry that is none of these (a URL's path must be
+    /// empty or end in `api.php`); [`WikiUrlError::CredentialsInUrl`] for a URL with a user name
+    /// or password.
     pub fn with_hosts<I>(hosts: I) -> Result<Self, WikiUrlError>
     where
         I: IntoIterator,
@@ -152,7 +169,11 @@ impl AllowList {
         Ok(allow)
     }
 
-    /// Adds extra hosts from a comma-separated `host[:port]` list (blank entries are ignored).
+    /// Adds extra hosts from a comma-separated list of entries as [`AllowList::with_hosts`]
+    /// takes them (blank entries are ignored).
+    ///
+    /// # Errors
+    /// As [`AllowList::with_hosts`].
     pub fn with_extra_hosts(mut self, list: &str) -> Result<Self, WikiUrlError> {
         self.extra.extend(Self::with_hosts(list.split(','))?.extra);
         Ok(self)
@@ -226,6 +247,9 @@ fn parse_extra_host(entry: &str) -> Result<ExtraHost, WikiUrlError> {
     let bad = || WikiUrlError::BadExtraHost {
         entry: entry.to_owned(),
     };
+    if entry.contains("://") {
+        return parse_extra_url(entry);
+    }
     let url = Url::parse(&format!("http://{entry}")).map_err(|_| bad())?;
     if url.path() != "/" || url.query().is_some() || !url.username().is_empty() {
         return Err(bad());
@@ -237,6 +261,36 @@ fn parse_extra_host(entry: &str) -> Result<ExtraHost, WikiUrlError> {
     Ok(ExtraHost {
         host,
         port: url.port().or(under_https.port()),
+    })
+}
+
+/// An extra host given as the wiki's address (`https://wiki.example.org/w/api.php`, or its
+/// base URL): its host, and its port when the URL names one other than the scheme's default.
+fn parse_extra_url(entry: &str) -> Result<ExtraHost, WikiUrlError> {
+    let url = Url::parse(entry).map_err(|_| WikiUrlError::BadExtraHost {
+        entry: entry.to_owned(),
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // Never echo the entry: it holds credentials.
+        return Err(WikiUrlError::CredentialsInUrl);
+    }
+    let path = url.path();
+    let api_or_base = path == "/" || path.ends_with("/api.php");
+    if !matches!(url.scheme(), "http" | "https")
+        || !api_or_base
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(WikiUrlError::BadExtraHost {
+            entry: entry.to_owned(),
+        });
+    }
+    let host = host_string(&url).ok_or_else(|| WikiUrlError::BadExtraHost {
+        entry: entry.to_owned(),
+    })?;
+    Ok(ExtraHost {
+        host,
+        port: url.port(),
     })
 }
 
@@ -721,5 +775,49 @@ mod tests {
             message.contains("`http://x/y`") && message.contains("AllowList::with_hosts"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn an_extra_host_may_be_given_as_the_wikis_api_or_base_url() {
+        let allow = AllowList::with_hosts([
+            "http://127.0.0.1:8080/w/api.php",
+            "https://wiki.example.org/",
+        ])
+        .unwrap();
+        assert!(WikiUrl::parse("http://127.0.0.1:8080/w/api.php", &allow).is_ok());
+        assert!(WikiUrl::parse("https://wiki.example.org/w/api.php", &allow).is_ok());
+        // The port of the URL and no other; a URL without a port means the default port.
+        assert!(matches!(
+            WikiUrl::parse("http://127.0.0.1:8081/w/api.php", &allow),
+            Err(WikiUrlError::HostNotAllowed { .. })
+        ));
+        assert!(matches!(
+            WikiUrl::parse("https://wiki.example.org:8443/w/api.php", &allow),
+            Err(WikiUrlError::HostNotAllowed { .. })
+        ));
+        assert_eq!(
+            AllowList::wikimedia()
+                .with_extra_hosts("http://localhost:8080/api.php, wiki.example.org")
+                .unwrap(),
+            AllowList::with_hosts(["localhost:8080", "wiki.example.org"]).unwrap()
+        );
+        // Not an API or base URL, another scheme, or credentials: refused, secrets not echoed.
+        for entry in [
+            "http://x/wiki/Main_Page",
+            "ftp://x/",
+            "http://x/w/api.php?a=b",
+        ] {
+            assert!(
+                matches!(
+                    AllowList::with_hosts([entry]),
+                    Err(WikiUrlError::BadExtraHost { .. })
+                ),
+                "{entry}"
+            );
+        }
+        let err =
+            AllowList::with_hosts(["https://me:hunter2@wiki.example.org/w/api.php"]).unwrap_err();
+        assert_eq!(err, WikiUrlError::CredentialsInUrl);
+        assert!(!err.to_string().contains("hunter2"));
     }
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use wikiscriptsync_core::forge::{ForgeConfig, Forges, Token, user_agent};
+use wikiscriptsync_core::forge::{ForgeConfig, Forges, Token};
 use wikiscriptsync_core::monitor::{
     PageCheckSettings, PageWatcher, Progress, RepositoryCheckSettings, RepositoryChecker,
 };
@@ -82,7 +82,7 @@ impl Run {
         settle_database(sqlite_url).await?;
         // As an operator would configure it: WIKISCRIPTSYNC_GITHUB_API_URL and a token.
         let forges = Arc::new(Forges::new(
-            ForgeConfig::builder(user_agent("https://example.org/bench")?)
+            ForgeConfig::builder(UserAgent::from_contact("https://example.org/bench")?)
                 .github_api_url(&fakes.github_api_url)
                 .github_token(Token::from("ghp_bench00000000000000000000000000000000"))
                 .per_host_concurrency(FORGE_CONCURRENCY)

@@ -108,7 +108,7 @@ mod tests {
     use crate::forge::ForgeConfig;
 
     fn locator(name: &str) -> RepoLocator {
-        ForgeConfig::builder("test".to_owned())
+        ForgeConfig::builder(crate::forge::UserAgent::from_contact("tests@example.org").unwrap())
             .build()
             .unwrap()
             .parse_repo_url(&format!("https://github.com/octo/{name}"))

@@ -145,7 +145,7 @@ pub struct ForgeSettings {
 
 impl ForgeSettings {
     /// A builder holding these settings, for the given User-Agent.
-    pub fn builder(&self, user_agent: String) -> ForgeConfigBuilder {
+    pub fn builder(&self, user_agent: crate::forge::UserAgent) -> ForgeConfigBuilder {
         let mut builder = ForgeConfig::builder(user_agent).request_timeout(self.request_timeout);
         if let Some(api) = &self.github_api_url {
             builder = builder.github_api_url(api);
@@ -364,7 +364,7 @@ impl Parser<'_> {
         let database = self.database();
         let contact = self.get(CONTACT_ENV);
         if let Some(contact) = &contact
-            && let Err(err) = crate::forge::user_agent(contact)
+            && let Err(err) = crate::forge::UserAgent::from_contact(contact)
         {
             self.problem(CONTACT_ENV, err.to_string());
         }
@@ -525,7 +525,9 @@ impl Parser<'_> {
             u8::try_from(percent).unwrap_or(crate::quota::DEFAULT_RESERVE_PERCENT);
         // Check the URLs and tokens now, with a stand-in User-Agent, so that a mistake is
         // reported at start naming its variable.
-        if let Err(err) = forge.builder("wikiscriptsync (check)".to_owned()).build() {
+        let stand_in = crate::forge::UserAgent::from_contact("check@example.org")
+            .expect("a plain e-mail address");
+        if let Err(err) = forge.builder(stand_in).build() {
             let variable = match &err {
                 crate::forge::ConfigError::BadBaseUrl { setting, .. }
                     if setting.contains(GITHUB_API_URL_ENV) =>

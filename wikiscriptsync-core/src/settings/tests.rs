@@ -132,7 +132,11 @@ fn every_variable_is_read_into_its_typed_value() {
     assert_eq!(hosts, ["git.example.org", "localhost:8929"]);
     assert_eq!(s.forge.request_timeout, Duration::from_secs(7));
     assert_eq!(s.forge.quota.reserve_percent, 25);
-    let config = s.forge.builder("ua".into()).build().unwrap();
+    let config = s
+        .forge
+        .builder(crate::forge::UserAgent::from_contact("ops@example.org").unwrap())
+        .build()
+        .unwrap();
     assert!(config.gitlab_instances()[2].token.is_some());
     assert_eq!(s.vault().unwrap().key_count(), 2);
     assert_eq!(
@@ -447,7 +451,14 @@ fn the_listed_defaults_are_the_defaults_used() {
         ),
     ];
     let unset = ok(base);
-    let forge_config = |s: &Settings| format!("{:?}", s.forge.builder("ua".into()).build());
+    let forge_config = |s: &Settings| {
+        format!(
+            "{:?}",
+            s.forge
+                .builder(crate::forge::UserAgent::from_contact("ops@example.org").unwrap())
+                .build()
+        )
+    };
     for v in VARIABLES.iter().filter(|v| v.kind == Kind::Setting) {
         let Some(default) = v.default else { continue };
         let mut pairs = base.to_vec();

@@ -34,8 +34,14 @@ use crate::config::{ForgeConfig, ForgeConfigBuilder, RetryPolicy};
 use crate::model::{BlobSha, CommitSha, Visibility};
 use git::GitStore;
 
-/// The User-Agent the fakes' config builders use.
+/// The User-Agent header the fakes' config builders send ([`test_user_agent`]).
 pub const TEST_USER_AGENT: &str = "wikiscriptsync/0.1.0 (https://example.org/testkit) reqwest/0.13";
+
+/// The User-Agent the fakes' config builders use: WikiScriptSync's own, with a test contact.
+pub fn test_user_agent() -> crate::config::UserAgent {
+    crate::config::UserAgent::from_contact("https://example.org/testkit")
+        .expect("a URL without control characters or parentheses")
+}
 
 /// Which API endpoint a request hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -616,7 +622,7 @@ pub fn fast_retry() -> RetryPolicy {
 }
 
 fn test_builder() -> ForgeConfigBuilder {
-    ForgeConfig::builder(TEST_USER_AGENT)
+    ForgeConfig::builder(test_user_agent())
         .retry(fast_retry())
         .request_timeout(Duration::from_secs(2))
         .connect_timeout(Duration::from_secs(1))
