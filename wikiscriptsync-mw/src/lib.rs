@@ -9,14 +9,23 @@
 //! - [`ActionApiClient`] (behind the object-safe [`WikiApi`] trait) opens [`Session`]s
 //!   ([`WikiSession`]): BotPassword logins with their own cookie jar, or anonymous ones.
 //! - Sessions look up many pages in ⌈N/50⌉ requests (⌈N/500⌉ with `apihighlimits`), read page
-//!   text, run the one-request pre-publish [`Probe`], edit with conflict detection, and post
-//!   talk-page notices (Flow boards included).
+//!   text, run the one-request pre-publish [`Probe`], edit or append ([`Session::append`]),
+//!   and post talk-page notices (Flow boards included). An edit with a stale base revision
+//!   whose change overlaps newer ones is an edit conflict ([`Error::EditConflict`]); one that
+//!   does not overlap is merged by MediaWiki and answered as [`EditOutcome::Merged`].
 //! - Every request carries `format=json&formatversion=2&errorformat=plaintext`, the configured
 //!   User-Agent, `maxlag` and (once logged in) `assert=user`; maxlag, readonly, ratelimited,
 //!   HTTP 429 and 503 are retried with backoff; `badtoken` and expired sessions are recovered
 //!   from once.
 //! - [`oauth`] is the OAuth 2.0 identity flow for the web app.
-//! - With the `testkit` feature, `testkit::FakeWiki` is an in-memory wiki on wiremock.
+#![cfg_attr(
+    feature = "testkit",
+    doc = "- With the `testkit` feature, [`testkit::FakeWiki`] is an in-memory wiki on wiremock."
+)]
+#![cfg_attr(
+    not(feature = "testkit"),
+    doc = "- With the `testkit` feature, `testkit::FakeWiki` is an in-memory wiki on wiremock."
+)]
 //!
 //! Everything is configured in code; the crate reads no environment variable. Name your tool
 //! in the User-Agent ([`UserAgent::new`]: product, version, contact, as the Wikimedia
@@ -50,10 +59,13 @@
 //! let probe = session.probe(&title).await?;
 //! probe.check_rights(&title)?; // a missing right names the BotPassword grant to add
 //! let mut edit = EditRequest::new(title, "mw.log('hi');", "Update from git");
-//! edit.base_revision = probe.page.revision_id; // edit conflicts are detected
+//! // With the base revision, a change made since that overlaps ours is an edit conflict
+//! // (`Error::EditConflict`); one that does not is merged by MediaWiki (`EditOutcome::Merged`).
+//! edit.base_revision = probe.page.revision_id;
 //! edit.start_timestamp = Some(probe.server_time);
 //! match session.edit(&edit).await? {
 //!     EditOutcome::NoChange => println!("already up to date"),
+//!     EditOutcome::Merged { .. } => println!("merged into changes made since the probe"),
 //!     outcome => println!("{outcome:?} in {} requests", session.request_count()),
 //! }
 //! assert_eq!(session.request_count(), 4);
