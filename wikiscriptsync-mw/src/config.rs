@@ -129,7 +129,13 @@ impl ClientConfig {
         self
     }
 
-    /// Checks the values a builder could get wrong.
+    /// Checks the fields a caller may have set out of range; [`crate::ActionApiClient::new`]
+    /// calls it, so a bad configuration is refused before any request.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::BadConcurrency`] when `max_in_flight` is 0 or above
+    /// [`MAX_IN_FLIGHT_CAP`]; [`ConfigError::NoAttempts`] when `retry.max_attempts` is 0.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.max_in_flight == 0 || self.max_in_flight > MAX_IN_FLIGHT_CAP {
             return Err(ConfigError::BadConcurrency(self.max_in_flight));
