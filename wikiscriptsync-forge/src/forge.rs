@@ -17,7 +17,7 @@ use crate::model::{
 /// Read access to a forge, in the fewest requests the API allows.
 ///
 /// Every method records the requests it sent, the quota they cost and every rate-limit snapshot
-/// in `usage` — also when it fails — so callers can write `sync_apiquotalog` and count.
+/// in `usage` — also when it fails — so callers can keep a quota log and count requests.
 #[async_trait]
 pub trait Forge: Send + Sync {
     /// The repository's default branch (one request).

@@ -260,8 +260,8 @@ impl fmt::Debug for FileContent {
     }
 }
 
-/// The rate-limit headers of one response (GitHub `x-ratelimit-*`, GitLab `RateLimit-*`), as a row
-/// for `sync_apiquotalog`.
+/// The rate-limit headers of one response (GitHub `x-ratelimit-*`, GitLab `RateLimit-*`), ready
+/// to be kept in a quota log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimitSnapshot {
     /// Which forge answered.

@@ -2,7 +2,7 @@
 //! saw, with the user's own BotPassword, never over an on-wiki edit they have not seen, and with
 //! every attempt recorded.
 //!
-//! [`Publisher`] runs the steps of issue 5 in order ([`PublishStep`]): mutex → decrypt → fetch
+//! [`Publisher`] runs the publish steps in order ([`PublishStep`]): mutex → decrypt → fetch
 //! and verify → log in and probe → drift guard → no change → edit → publish log and release.
 //! Under the lock the steps before the edit are bounded by the lock's lifetime, the lock is
 //! checked right before the edit, the attempt is written down ahead of the edit and settled

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-/// One step of the publish pipeline (issue 5), in order.
+/// One step of the publish pipeline, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PublishStep {
     /// 1. Take the user's publish mutex.
@@ -60,8 +60,8 @@ impl PublishStep {
         }
     }
 
-    /// The step's number in issue 5's list (login and probe are both step 4; validation
-    /// belongs to step 1).
+    /// The step's number in the publish pipeline, as shown to users (1 mutex, 2 decrypt,
+    /// 3 fetch, 4 login and probe, …; validation belongs to step 1).
     pub fn number(self) -> u8 {
         match self {
             Self::Mutex | Self::Validate => 1,
