@@ -470,7 +470,10 @@ impl Parser<'_> {
             Err(err) => {
                 self.problem(
                     EXTRA_WIKI_HOSTS_ENV,
-                    format!("{err}; write host or host:port, comma-separated"),
+                    format!(
+                        "{err}; write each wiki as its API URL, its base URL or host[:port], \
+                         comma-separated"
+                    ),
                 );
                 AllowList::wikimedia()
             }

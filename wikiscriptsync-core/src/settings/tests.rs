@@ -67,6 +67,38 @@ fn blank_values_count_as_unset() {
     assert_eq!(format!("{:?}", ok(&blank)), format!("{:?}", ok(&[])));
 }
 
+/// The help text and the error promise URLs as well as `host[:port]`: both kinds are accepted.
+#[test]
+fn extra_wiki_hosts_take_api_urls_base_urls_and_hosts() {
+    let s = ok(&[(
+        EXTRA_WIKI_HOSTS_ENV,
+        "http://127.0.0.1:8080/w/api.php, https://wiki.example.org/, localhost:9000",
+    )]);
+    for api in [
+        "http://127.0.0.1:8080/w/api.php",
+        "https://wiki.example.org/w/api.php",
+        "http://localhost:9000/w/api.php",
+    ] {
+        let parsed = crate::mw::WikiUrl::parse(api, &s.allow_list);
+        assert!(parsed.is_ok(), "{api}: {parsed:?}");
+    }
+    let help = VARIABLES
+        .iter()
+        .find(|v| v.name == EXTRA_WIKI_HOSTS_ENV)
+        .map(|v| v.help)
+        .unwrap();
+    assert!(
+        help.contains("API URL") && help.contains("base URL"),
+        "{help}"
+    );
+    let refused = problem(&[(EXTRA_WIKI_HOSTS_ENV, "http://x/y")]);
+    let message = refused.reason;
+    assert!(
+        message.contains("its API URL, its base URL or host[:port]"),
+        "{message}"
+    );
+}
+
 #[test]
 fn every_variable_is_read_into_its_typed_value() {
     let s = ok(&[

@@ -240,8 +240,9 @@ pub const VARIABLES: &[EnvVar] = &[
         .production()
         .secret(),
     var(EXTRA_WIKI_HOSTS_ENV, Section::Everyone, ALL).help(
-        "Extra wiki hosts besides Wikimedia's, host[:port], comma-separated (plain http on \
-         loopback only), e.g. a test wiki.",
+        "Extra wikis besides Wikimedia's, comma-separated, each as its API URL \
+         (http://127.0.0.1:8080/w/api.php), its base URL (https://wiki.example.org/) or \
+         host[:port] (plain http on loopback only), e.g. a test wiki.",
     ),
     var(HOSTNAME_ENV, Section::Everyone, &[Web, Jobs, Cli])
         .help("This machine's name, part of the owner of claimed work (set by the system).")
