@@ -345,17 +345,39 @@ pub enum TalkNoticeOutcome {
 #[async_trait]
 pub trait WikiApi: Send + Sync {
     /// Parses a wiki address against this client's allow-list.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WikiUrl`] when the address is malformed or its host is not allowed; nothing is
+    /// sent either way.
     fn parse_wiki(&self, input: &str) -> Result<WikiUrl, Error>;
 
     /// Parses any address of a wiki (host, article, `index.php` or `api.php` URL) against this
     /// client's allow-list, without a request.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WikiUrl`] when the address is malformed or its host is not allowed.
     fn parse_address(&self, input: &str) -> Result<WikiAddress, Error>;
 
     /// Finds the wiki's API from any address and identifies the wiki with one `meta=siteinfo`
     /// request (see [`crate::ActionApiClient::resolve_wiki`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WikiUrl`] before any request for a malformed or not allowed address;
+    /// [`Error::NoApi`] when no MediaWiki API answered at any place tried (ask the user for
+    /// the wiki's `api.php` URL); otherwise the transport errors listed on [`WikiSession`].
     async fn resolve_wiki(&self, input: &str) -> Result<WikiIdentity, Error>;
 
     /// Logs in with a BotPassword in a fresh session (own cookie jar): 2 requests.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Login`] when the wiki refused the login; its [`crate::LoginError`] variant says why
+    /// and what the user should change (a wrong or main-account password, a BotPassword to
+    /// reset, a throttle to wait out); [`Error::WikiUrl`] when the wiki is not allowed;
+    /// otherwise the transport errors listed on [`WikiSession`].
     async fn login(
         &self,
         wiki: &WikiUrl,
@@ -363,6 +385,11 @@ pub trait WikiApi: Send + Sync {
     ) -> Result<Arc<dyn WikiSession>, Error>;
 
     /// An anonymous session (for monitoring): no request.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WikiUrl`] when the wiki is not allowed by this client's allow-list;
+    /// [`Error::Network`] when the HTTP client cannot be built.
     fn anonymous(&self, wiki: &WikiUrl) -> Result<Arc<dyn WikiSession>, Error>;
 
     /// Requests sent by every session of this client so far.
@@ -370,6 +397,17 @@ pub trait WikiApi: Send + Sync {
 }
 
 /// One session on one wiki: anonymous, or logged in as one BotPassword.
+///
+/// # Errors
+///
+/// Every method that sends a request can fail with these transport errors, for which
+/// [`Error::is_transient`] tells whether trying again later may help:
+/// [`Error::Network`] (the wiki could not be reached), [`Error::Timeout`], [`Error::Http`] (a
+/// status that is not retried), [`Error::InvalidResponse`] (an answer that is not the expected
+/// JSON), [`Error::TooLarge`], [`Error::RetriesExhausted`] (maxlag, read-only mode, rate limits,
+/// HTTP 429 or 503 persisted through every retry), [`Error::NotLoggedIn`] (the session expired
+/// and logging in again did not help) and [`Error::Api`] (any other API error code, with the
+/// wiki's explanation). Each method lists the errors particular to it.
 #[async_trait]
 pub trait WikiSession: Send + Sync {
     /// The wiki.
@@ -383,14 +421,28 @@ pub trait WikiSession: Send + Sync {
 
     /// Fetches (and caches) the session's rights and a CSRF token: 1 request. After it, lookups
     /// use 500 titles per request when the session has `apihighlimits`.
+    ///
+    /// # Errors
+    ///
+    /// Only the transport errors listed on the trait.
     async fn user_info(&self) -> Result<UserInfo, Error>;
 
     /// Latest revisions of many pages: ⌈N/50⌉ requests (⌈N/500⌉ with `apihighlimits` known),
     /// results in the caller's order.
+    ///
+    /// # Errors
+    ///
+    /// Only the transport errors listed on the trait: a missing or invalid title is a
+    /// [`PageLookup`] in the result, not an error.
     async fn lookup_revisions(&self, titles: &[String]) -> Result<Vec<PageLookup>, Error>;
 
     /// The text at the latest revision (`None` revision) or a given one. `Ok(None)` when the
     /// page does not exist.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RevisionNotFound`] when the given revision does not exist or was deleted;
+    /// otherwise the transport errors listed on the trait.
     async fn page_text(
         &self,
         title: &Title,
@@ -399,6 +451,13 @@ pub trait WikiSession: Send + Sync {
 
     /// The pre-publish probe in one request: CSRF token (cached), user info, current revision
     /// with text, server time.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the code `invalidtitle` when the wiki finds the title invalid;
+    /// otherwise the transport errors listed on the trait. A missing page is a [`Probe`]
+    /// saying so, not an error, and missing rights are found afterwards with
+    /// [`Probe::check_rights`].
     async fn probe(&self, title: &Title) -> Result<Probe, Error>;
 
     /// Edits a page. Recovers once from `badtoken` and once from an expired session.
@@ -406,8 +465,28 @@ pub trait WikiSession: Send + Sync {
     /// A stale [`EditRequest::base_revision`] whose change does not overlap the newer
     /// revisions is merged by MediaWiki and answered as [`EditOutcome::Merged`]; an
     /// overlapping one is [`Error::EditConflict`].
+    ///
+    /// # Errors
+    ///
+    /// The wiki's refusal, each naming the page: [`Error::EditConflict`] (re-read the page and
+    /// decide again), [`Error::PageDeleted`] (deleted after the start timestamp),
+    /// [`Error::PageMissing`] / [`Error::PageExists`] (the [`CreatePolicy`] was not met),
+    /// [`Error::PermissionDenied`] (with the right and BotPassword grant to add when known),
+    /// [`Error::ProtectedPage`], [`Error::Blocked`], [`Error::SpamBlacklist`] (with the matched
+    /// text), [`Error::AbuseFilter`], [`Error::Captcha`] and [`Error::ContentModelMismatch`];
+    /// [`Error::BadToken`] when a fresh CSRF token was rejected too; otherwise the transport
+    /// errors listed on the trait. The refusals saved nothing; after a transport error the
+    /// edit may have been saved all the same (the answer was lost), so read the page before
+    /// trying again.
     async fn edit(&self, request: &EditRequest) -> Result<EditOutcome, Error>;
 
     /// Posts a notice as a new section (or a Flow topic) on a user's talk page.
+    ///
+    /// # Errors
+    ///
+    /// As for [`WikiSession::edit`]: the wiki's refusal of the edit (or of the Flow topic),
+    /// such as [`Error::PermissionDenied`], [`Error::ProtectedPage`] or [`Error::Blocked`];
+    /// [`Error::Api`] with the code `nochange` when the wiki saved no new section; or a
+    /// transport error listed on the trait.
     async fn post_talk_notice(&self, notice: &TalkNotice) -> Result<TalkNoticeOutcome, Error>;
 }
