@@ -18,9 +18,26 @@ use crate::model::{
 ///
 /// Every method records the requests it sent, the quota they cost and every rate-limit snapshot
 /// in `usage` — also when it fails — so callers can keep a quota log and count requests.
+///
+/// # Errors
+///
+/// Every method that sends a request can fail with these, for which
+/// [`ForgeError::is_transient`] tells whether the same call may succeed later:
+/// [`ForgeError::NotFound`] (the repository is missing, or not public to this client's
+/// token), [`ForgeError::Unauthorized`] (a bad or under-scoped token, or a repository that is
+/// not public), [`ForgeError::RateLimited`] (send nothing to that host before its
+/// `retry_at`), [`ForgeError::Server`] (5xx after the retries; try again on the next run),
+/// [`ForgeError::Timeout`], [`ForgeError::Network`], [`ForgeError::Malformed`] (an answer not
+/// shaped as the API documents), [`ForgeError::HostNotAllowed`] (a redirect or link to a host
+/// this client does not serve) and [`ForgeError::NoClient`] (the repository is on a forge this
+/// client has no configuration for). Each method lists the errors particular to it.
 #[async_trait]
 pub trait Forge: Send + Sync {
     /// The repository's default branch (one request).
+    ///
+    /// # Errors
+    ///
+    /// Only those listed on the trait.
     async fn default_branch(
         &self,
         repo: &RepoLocator,
@@ -44,6 +61,11 @@ pub trait Forge: Send + Sync {
     /// GitLab's `GET /projects/:id` (by the id a kept validator names, else by the path),
     /// which also resolves the numeric id the other calls need, and which concurrent calls for
     /// one project share.
+    ///
+    /// # Errors
+    ///
+    /// Those listed on the trait; [`ForgeError::NotFound`] also for a repository that turned
+    /// private or was deleted since the caller last saw it: stop reading it for the user.
     async fn visibility(
         &self,
         repo: &RepoLocator,
@@ -53,6 +75,11 @@ pub trait Forge: Send + Sync {
 
     /// Where `branch` points, as a conditional probe against what the caller knows: one request;
     /// on GitHub with a token an unchanged branch costs no quota.
+    ///
+    /// # Errors
+    ///
+    /// [`ForgeError::BranchNotFound`] when the repository has no branch of that name (see
+    /// [`Forge::branches`] for suggestions); otherwise those listed on the trait.
     async fn head(
         &self,
         repo: &RepoLocator,
@@ -68,6 +95,10 @@ pub trait Forge: Send + Sync {
     ///
     /// With [`near_matches`](crate::near_matches) this turns a
     /// [`ForgeError::BranchNotFound`] into "did you mean `main`?".
+    ///
+    /// # Errors
+    ///
+    /// Only those listed on the trait; no branch matching is an empty list, not an error.
     async fn branches(
         &self,
         repo: &RepoLocator,
@@ -77,6 +108,12 @@ pub trait Forge: Send + Sync {
 
     /// Every publishable file (`.js`, `.css`, `.json`) at `commit` with its blob SHA, sorted by
     /// path (one tree request; more only for very large trees).
+    ///
+    /// # Errors
+    ///
+    /// [`ForgeError::TreeTooLarge`] when a truncated tree needed more requests than allowed;
+    /// [`ForgeError::NotFound`] also when the commit does not exist; otherwise those listed on
+    /// the trait.
     async fn publishable_files(
         &self,
         repo: &RepoLocator,
@@ -86,6 +123,11 @@ pub trait Forge: Send + Sync {
 
     /// The blob SHAs of `paths` at `commit`, from one tree request. Paths absent from the answer
     /// do not exist (as files) at that commit.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Forge::publishable_files`]; a path that does not exist is absent from the map,
+    /// not an error.
     async fn blob_shas(
         &self,
         repo: &RepoLocator,
@@ -97,6 +139,13 @@ pub trait Forge: Send + Sync {
     /// The bytes of `path` at `commit` (a SHA, never a branch: branch-addressed content can be
     /// stale), verified against `expected` — or, without it, against the tree's blob SHA, which
     /// costs one more request. Refuses files over the configured limit (2 MiB).
+    ///
+    /// # Errors
+    ///
+    /// [`ForgeError::NotFound`] when the file (or commit) does not exist;
+    /// [`ForgeError::TooLarge`] when the file is over the limit (nothing of it is returned);
+    /// [`ForgeError::BlobMismatch`] when the bytes received do not hash to the expected blob
+    /// SHA (never publish them; fetching again may help); otherwise those listed on the trait.
     async fn file_content(
         &self,
         repo: &RepoLocator,
