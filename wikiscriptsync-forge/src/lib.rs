@@ -54,8 +54,7 @@
 //! assert_eq!(file.text()?, "mw.log('hi');\n");
 //!
 //! // Next time: hand back what the probe said; an unchanged branch is `NotModified`.
-//! let HeadProbe::Moved { sha, validator } = head else { unreachable!("first probe") };
-//! let known = KnownHead { sha, validator };
+//! let known = head.into_known(None);
 //! let again = forges.head(&repo, "main", Some(&known), &mut usage).await?;
 //! assert!(!again.moved());
 //! assert_eq!(usage.requests, 4);
@@ -96,4 +95,7 @@ pub use model::{
     Usage, Visibility, VisibilityProbe, is_publishable,
 };
 pub use router::{Forges, HostHealth};
+/// The secret type of the signatures that take one (tokens, webhook secrets), re-exported so a
+/// caller needs no direct dependency on `secrecy` to call them.
+pub use secrecy::SecretString;
 pub use suggest::near_matches;

@@ -216,6 +216,18 @@ impl HeadProbe {
     pub fn moved(&self) -> bool {
         matches!(self, Self::Moved { .. })
     }
+
+    /// What to keep and hand back to the next probe: the head with its validator — the new
+    /// one when the branch moved, else the one `sent` with this probe (a `304` brings none).
+    pub fn into_known(self, sent: Option<&KnownHead>) -> KnownHead {
+        match self {
+            Self::Moved { sha, validator } => KnownHead { sha, validator },
+            Self::NotModified { sha } => KnownHead {
+                validator: sent.and_then(|known| known.validator.clone()),
+                sha,
+            },
+        }
+    }
 }
 
 /// One file of a repository tree at a commit.
@@ -318,6 +330,27 @@ impl Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_probe_becomes_what_the_next_probe_is_handed() {
+        let sent = KnownHead {
+            sha: CommitSha::parse(&"a".repeat(40)).unwrap(),
+            validator: Some("\"etag-1\"".to_owned()),
+        };
+        // A 304 brings no validator: the one sent stays.
+        let same = HeadProbe::NotModified {
+            sha: sent.sha.clone(),
+        };
+        assert_eq!(same.into_known(Some(&sent)), sent);
+        // A moved branch brings its own (or none).
+        let moved = HeadProbe::Moved {
+            sha: CommitSha::parse(&"b".repeat(40)).unwrap(),
+            validator: Some("\"etag-2\"".to_owned()),
+        };
+        let known = moved.into_known(Some(&sent));
+        assert_eq!(known.validator.as_deref(), Some("\"etag-2\""));
+        assert_eq!(known.sha.as_str(), "b".repeat(40));
+    }
 
     #[test]
     fn blob_sha_matches_git_hash_object() {
