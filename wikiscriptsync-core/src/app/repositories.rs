@@ -8,8 +8,7 @@ use chrono::Utc;
 use super::branch_cache::CachedBranch;
 use super::{App, Field, UseCaseError, UseCaseResult};
 use crate::forge::{
-    CommitSha, ForgeError, HeadProbe, Missing, RepoLocator, TreeFile, Usage, is_branch_name,
-    near_matches,
+    CommitSha, ForgeError, Missing, RepoLocator, TreeFile, Usage, is_branch_name, near_matches,
 };
 use crate::monitor::{RepositoryCheckSettings, RepositoryChecker, RepositoryRunReport};
 use crate::repository::ReadRefused;
@@ -407,19 +406,16 @@ impl App {
             .publishable_files(locator, probe.sha(), usage)
             .await
             .map_err(|e| repository_error(locator, e))?;
-        let validator = match &probe {
-            HeadProbe::Moved { validator, .. } => validator.clone(),
-            HeadProbe::NotModified { .. } => None,
-        };
+        let known = probe.into_known(None);
         self.branches.put(
             locator,
             branch,
-            probe.sha().clone(),
-            validator,
+            known.sha.clone(),
+            known.validator,
             files.clone(),
         );
         Ok(BranchFiles {
-            head: probe.sha().clone(),
+            head: known.sha,
             files,
         })
     }
