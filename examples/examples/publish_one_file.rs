@@ -8,12 +8,23 @@
 //! export WIKISCRIPTSYNC_BOT_USER='You@publisher'             # from Special:BotPasswords
 //! export WIKISCRIPTSYNC_BOT_PASSWORD='the generated password'
 //! cargo run -p wikiscriptsync-examples --example publish_one_file -- \
-//!     https://github.com/you/gadgets main src/hello.js [--dry-run]
+//!     https://github.com/you/gadgets main src/hello.js [--dry-run] [--overwrite]
 //! ```
 //!
-//! The repository, branch and path can also come from `WIKISCRIPTSYNC_REPO`,
-//! `WIKISCRIPTSYNC_BRANCH` and `WIKISCRIPTSYNC_FILE`. Every attempt is recorded in the
-//! database named by `WIKISCRIPTSYNC_DATABASE_URL` (default: `data/wikiscriptsync.sqlite3`).
+//! - `--dry-run` shows the diff and edits nothing; `--overwrite` publishes over an on-wiki
+//!   change made since your last publish (without it such a change is shown and refused).
+//! - Only Wikimedia wikis are contacted unless you allow more: for your own test wiki add
+//!   `export WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS=http://localhost:8080/w/api.php` (its API URL,
+//!   or `host[:port]`) and set `WIKISCRIPTSYNC_WIKI` to that API URL.
+//! - A GitHub stand-in or GitHub Enterprise: `export WIKISCRIPTSYNC_GITHUB_API_URL=<its API URL>`;
+//!   a GitLab instance other than gitlab.com and gitlab.wikimedia.org:
+//!   `WIKISCRIPTSYNC_GITLAB_INSTANCES` (see `.env.example`).
+//! - The repository, branch and path can also come from `WIKISCRIPTSYNC_REPO`,
+//!   `WIKISCRIPTSYNC_BRANCH` and `WIKISCRIPTSYNC_FILE`.
+//! - Every attempt is recorded in the database named by `WIKISCRIPTSYNC_DATABASE_URL`
+//!   (default: `data/wikiscriptsync.sqlite3` below the current directory, created on first
+//!   use; the example says which it uses). That log is what lets the next publish tell an
+//!   on-wiki change from your own last publish.
 
 use std::sync::Arc;
 
@@ -36,11 +47,13 @@ fn arg_or_env(args: &[String], position: usize, var: &str) -> anyhow::Result<Str
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let flags = ["--dry-run", "--overwrite"];
     let args: Vec<String> = std::env::args()
         .skip(1)
-        .filter(|a| a != "--dry-run")
+        .filter(|a| !flags.contains(&a.as_str()))
         .collect();
     let dry_run = std::env::args().any(|a| a == "--dry-run");
+    let overwrite = std::env::args().any(|a| a == "--overwrite");
     let repo_url = arg_or_env(&args, 0, "WIKISCRIPTSYNC_REPO")?;
     let branch = arg_or_env(&args, 1, "WIKISCRIPTSYNC_BRANCH")?;
     let path = arg_or_env(&args, 2, "WIKISCRIPTSYNC_FILE")?;
@@ -52,7 +65,9 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     let wiki = Arc::new(setup::wiki_client(&settings, true)?);
     let forges = Arc::new(setup::forges(&settings)?);
-    let store = setup::open_store(&setup::database_url(&settings)?, MigrationPolicy::Apply).await?;
+    let database = setup::database_url(&settings)?;
+    eprintln!("recording the attempt in {}", database.redacted());
+    let store = setup::open_store(&database, MigrationPolicy::Apply).await?;
 
     // 2. The BotPassword. It stays a SecretString (never printed, wiped when dropped). We pass
     //    it directly, so no stored credential (and no vault) is needed.
@@ -86,7 +101,7 @@ async fn main() -> anyhow::Result<()> {
     let publisher = Publisher::new(wiki, forges, store, None);
     let options = PublishOptions {
         dry_run,
-        overwrite_drift: false,
+        overwrite_drift: overwrite,
     };
     match publisher.publish(request, options).await {
         Ok(report) => {
@@ -104,6 +119,10 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         // The failure says which step stopped and what to do about it.
+        Err(failure) if failure.error.code() == "drift" => anyhow::bail!(
+            "{}\n(to overwrite it with this example, run it again with --overwrite)",
+            failure.user_message()
+        ),
         Err(failure) => anyhow::bail!("{}", failure.user_message()),
     }
 }

@@ -2,7 +2,7 @@
 //! GitHub and a fake wiki, so the example stays honest: it really publishes, and says so.
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use wikiscriptsync_forge::testkit::FakeGitHub;
 use wikiscriptsync_mw::testkit::{FakeAccount, FakeWiki};
@@ -20,11 +20,6 @@ fn example_binary() -> Option<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_publishes_a_file_from_a_repository_to_a_page() {
-    let Some(binary) = example_binary() else {
-        panic!(
-            "the example was not built next to the tests; run `cargo test -p wikiscriptsync-examples`"
-        );
-    };
     let wiki = FakeWiki::start().await;
     wiki.add_account(
         FakeAccount::new("You@publisher", "examplePassw0rd").with_rights(&[
@@ -38,24 +33,7 @@ async fn the_example_publishes_a_file_from_a_repository_to_a_page() {
     let github = FakeGitHub::start().await;
     github.add_repo("you/gadgets", [("src/hello.js", "mw.log('hello');\n")]);
     let dir = tempfile::tempdir().unwrap();
-    let mut command = Command::new(binary);
-    command
-        .args([&github.repo_url("you/gadgets"), "main", "src/hello.js"])
-        .env_clear()
-        .env("WIKISCRIPTSYNC_CONTACT", "https://example.org/example-test")
-        .env("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS", wiki.host())
-        .env("WIKISCRIPTSYNC_GITHUB_API_URL", github.uri())
-        .env(
-            "WIKISCRIPTSYNC_DATABASE_URL",
-            format!("sqlite:{}", dir.path().join("example.sqlite3").display()),
-        )
-        .env("WIKISCRIPTSYNC_WIKI", wiki.api_url())
-        .env("WIKISCRIPTSYNC_PAGE", "User:You/hello.js")
-        .env("WIKISCRIPTSYNC_BOT_USER", "You@publisher")
-        .env("WIKISCRIPTSYNC_BOT_PASSWORD", "examplePassw0rd");
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
+    let output = run_example(&wiki, &github, dir.path(), &[]).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{output:?}");
     assert!(stdout.contains("created User:You/hello.js"), "{stdout}");
@@ -65,4 +43,85 @@ async fn the_example_publishes_a_file_from_a_repository_to_a_page() {
         "mw.log('hello');"
     );
     assert!(!stdout.contains("examplePassw0rd"));
+}
+
+/// Runs the example once over `dir`'s database with `extra` arguments.
+async fn run_example(
+    wiki: &FakeWiki,
+    github: &FakeGitHub,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> Output {
+    let binary = example_binary().expect(
+        "the example was not built next to the tests; run `cargo test -p wikiscriptsync-examples`",
+    );
+    let mut command = Command::new(binary);
+    command
+        .args([&github.repo_url("you/gadgets"), "main", "src/hello.js"])
+        .args(extra)
+        .env_clear()
+        .env("WIKISCRIPTSYNC_CONTACT", "https://example.org/example-test")
+        .env("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS", wiki.host())
+        .env("WIKISCRIPTSYNC_GITHUB_API_URL", github.uri())
+        .env(
+            "WIKISCRIPTSYNC_DATABASE_URL",
+            format!("sqlite:{}", dir.join("example.sqlite3").display()),
+        )
+        .env("WIKISCRIPTSYNC_WIKI", wiki.api_url())
+        .env("WIKISCRIPTSYNC_PAGE", "User:You/hello.js")
+        .env("WIKISCRIPTSYNC_BOT_USER", "You@publisher")
+        .env("WIKISCRIPTSYNC_BOT_PASSWORD", "examplePassw0rd");
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_says_where_it_records_and_overwrites_an_on_wiki_change_only_when_told() {
+    let wiki = FakeWiki::start().await;
+    wiki.add_account(
+        FakeAccount::new("You@publisher", "examplePassw0rd").with_rights(&[
+            "read",
+            "edit",
+            "writeapi",
+            "createpage",
+            "editmyuserjs",
+        ]),
+    );
+    let github = FakeGitHub::start().await;
+    github.add_repo("you/gadgets", [("src/hello.js", "mw.log('hello');\n")]);
+    let dir = tempfile::tempdir().unwrap();
+    let first = run_example(&wiki, &github, dir.path(), &[]).await;
+    assert!(first.status.success(), "{first:?}");
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        stderr.contains("recording the attempt in sqlite:") && stderr.contains("example.sqlite3"),
+        "{stderr}"
+    );
+    // Someone edits the page on the wiki, then the file changes in the repository.
+    wiki.edit_as(
+        "User:You/hello.js",
+        "mw.log('by hand');",
+        "Other",
+        "hand edit",
+    );
+    github.commit(
+        "you/gadgets",
+        "main",
+        [("src/hello.js", Some("mw.log('hello again');\n"))],
+    );
+    let refused = run_example(&wiki, &github, dir.path(), &[]).await;
+    assert!(!refused.status.success(), "{refused:?}");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("--overwrite"), "{said}");
+    assert_eq!(
+        wiki.page_text("User:You/hello.js").unwrap(),
+        "mw.log('by hand');"
+    );
+    let overwritten = run_example(&wiki, &github, dir.path(), &["--overwrite"]).await;
+    assert!(overwritten.status.success(), "{overwritten:?}");
+    assert_eq!(
+        wiki.page_text("User:You/hello.js").unwrap(),
+        "mw.log('hello again');"
+    );
 }
