@@ -20,6 +20,22 @@ fn example_binary() -> Option<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_publishes_a_file_from_a_repository_to_a_page() {
+    let (wiki, github) = fakes().await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_example(&wiki, &github, dir.path(), &[]).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("created User:You/hello.js"), "{stdout}");
+    assert!(stdout.contains("requests: forge 3, wiki 4"), "{stdout}");
+    assert_eq!(
+        wiki.page_text("User:You/hello.js").unwrap(),
+        "mw.log('hello');"
+    );
+    assert!(!stdout.contains("examplePassw0rd"));
+}
+
+/// A wiki with the example's bot account, and a repository with the example's file.
+async fn fakes() -> (FakeWiki, FakeGitHub) {
     let wiki = FakeWiki::start().await;
     wiki.add_account(
         FakeAccount::new("You@publisher", "examplePassw0rd").with_rights(&[
@@ -32,17 +48,7 @@ async fn the_example_publishes_a_file_from_a_repository_to_a_page() {
     );
     let github = FakeGitHub::start().await;
     github.add_repo("you/gadgets", [("src/hello.js", "mw.log('hello');\n")]);
-    let dir = tempfile::tempdir().unwrap();
-    let output = run_example(&wiki, &github, dir.path(), &[]).await;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{output:?}");
-    assert!(stdout.contains("created User:You/hello.js"), "{stdout}");
-    assert!(stdout.contains("requests: forge 3, wiki 4"), "{stdout}");
-    assert_eq!(
-        wiki.page_text("User:You/hello.js").unwrap(),
-        "mw.log('hello');"
-    );
-    assert!(!stdout.contains("examplePassw0rd"));
+    (wiki, github)
 }
 
 /// Runs the example once over `dir`'s database with `extra` arguments.
@@ -78,18 +84,7 @@ async fn run_example(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_says_where_it_records_and_overwrites_an_on_wiki_change_only_when_told() {
-    let wiki = FakeWiki::start().await;
-    wiki.add_account(
-        FakeAccount::new("You@publisher", "examplePassw0rd").with_rights(&[
-            "read",
-            "edit",
-            "writeapi",
-            "createpage",
-            "editmyuserjs",
-        ]),
-    );
-    let github = FakeGitHub::start().await;
-    github.add_repo("you/gadgets", [("src/hello.js", "mw.log('hello');\n")]);
+    let (wiki, github) = fakes().await;
     let dir = tempfile::tempdir().unwrap();
     let first = run_example(&wiki, &github, dir.path(), &[]).await;
     assert!(first.status.success(), "{first:?}");
