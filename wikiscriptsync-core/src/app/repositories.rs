@@ -173,18 +173,36 @@ impl App {
         url: &str,
     ) -> UseCaseResult<(RepoLocator, String)> {
         let locator = self.parse_repository_url(url)?;
-        self.require_share(user, &locator, 1).await?;
+        let branch = self
+            .read_for(user, &locator, 1, async |usage| {
+                self.forges
+                    .default_branch(&locator, usage)
+                    .await
+                    .map_err(|e| repository_error(&locator, e))
+            })
+            .await?;
+        Ok((locator, branch))
+    }
+
+    /// Runs `read` the way every read made for a user runs: refused before any request when
+    /// their share of the host has no room for `requests` (see [`Self::require_share`]), then
+    /// refused when the repository is not public, and what it cost (the visibility question
+    /// included) counted against their share, also when it fails.
+    async fn read_for<T>(
+        &self,
+        user: UserId,
+        locator: &RepoLocator,
+        requests: u64,
+        read: impl AsyncFnOnce(&mut Usage) -> UseCaseResult<T>,
+    ) -> UseCaseResult<T> {
+        self.require_share(user, locator, requests).await?;
         let mut usage = Usage::default();
-        let branch = match self.require_public(&locator, &mut usage).await {
-            Ok(()) => self
-                .forges
-                .default_branch(&locator, &mut usage)
-                .await
-                .map_err(|e| repository_error(&locator, e)),
+        let result = match self.require_public(locator, &mut usage).await {
+            Ok(()) => read(&mut usage).await,
             Err(refused) => Err(refused),
         };
-        self.quota.record(user, &locator, &usage).await?;
-        Ok((locator, branch?))
+        self.quota.record(user, locator, &usage).await?;
+        result
     }
 
     /// Refuses, before any request, when the user's share of the repository's forge host for
@@ -227,17 +245,12 @@ impl App {
         } else {
             2
         };
-        self.require_share(user, &locator, requests).await?;
-        let mut usage = Usage::default();
-        let branch = match self.require_public(&locator, &mut usage).await {
-            Ok(()) => {
-                self.existing_branch(&locator, given.map(str::to_owned), &mut usage)
+        let branch = self
+            .read_for(user, &locator, requests, async |usage| {
+                self.existing_branch(&locator, given.map(str::to_owned), usage)
                     .await
-            }
-            Err(refused) => Err(refused),
-        };
-        self.quota.record(user, &locator, &usage).await?;
-        let branch = branch?;
+            })
+            .await?;
         let new = crate::repository::new_repository(&locator, branch);
         match self.store.add_repository(user, &new, Utc::now()).await {
             Ok(repository) => Ok(repository),
@@ -368,17 +381,11 @@ impl App {
         let cached = self.branches.get(&locator, &repository.branch);
         // Unknown to the cache: the head probe and the tree request.
         let requests = if cached.is_some() { 1 } else { 2 };
-        self.require_share(user, &locator, requests).await?;
-        let mut usage = Usage::default();
-        let files = match self.require_public(&locator, &mut usage).await {
-            Ok(()) => {
-                self.read_branch_files(&locator, &repository.branch, cached, &mut usage)
-                    .await
-            }
-            Err(refused) => Err(refused),
-        };
-        self.quota.record(user, &locator, &usage).await?;
-        files
+        self.read_for(user, &locator, requests, async |usage| {
+            self.read_branch_files(&locator, &repository.branch, cached, usage)
+                .await
+        })
+        .await
     }
 
     async fn read_branch_files(
