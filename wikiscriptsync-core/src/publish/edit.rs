@@ -24,7 +24,7 @@ use crate::mw::{self, EditOutcome, EditRequest, Title, WikiSession, WikiUrl};
 use crate::store::{PublishOutcome as LogOutcome, PublishTaskId, PublishTaskStatus};
 
 use super::error::PublishError;
-use super::publisher::{Done, Job, Publisher, SharedProgress, update};
+use super::job::{Done, Engine, Memory, SharedProgress, update};
 use super::record::{log_entry, snapshot};
 use super::report::PublishOutcome;
 use super::step::PublishStep;
@@ -111,12 +111,13 @@ fn answer_lost(error: &mw::Error) -> bool {
     )
 }
 
-impl Publisher {
-    /// Step 7: the lock checked, the attempt written ahead, the edit, and — when its answer
-    /// is lost — the page's latest revision read to learn what happened.
+impl Engine {
+    /// Step 7: the lock checked, the attempt written ahead (both for a logged publish only),
+    /// the edit, and — when its answer is lost — the page's latest revision read to learn
+    /// what happened.
     pub(super) async fn edit(
         &self,
-        job: &Job,
+        memory: Option<&Memory>,
         ready: ReadyEdit,
         progress: &SharedProgress,
     ) -> Result<Done, PublishError> {
@@ -132,9 +133,11 @@ impl Publisher {
             blob_sha,
             commit,
         } = ready;
-        if let Some(lock) = &job.lock {
-            self.check_lock(lock).await?;
-            self.write_ahead(job, lock.task, progress, &sha1).await?;
+        if let Some(memory) = memory
+            && let Some(lock) = &memory.lock
+        {
+            memory.check_lock(lock).await?;
+            memory.write_ahead(lock.task, progress, &sha1).await?;
         }
         let count_wiki = || {
             let sent = session.request_count();
@@ -254,10 +257,12 @@ impl Publisher {
             Landed::Missing => Err(unknown("the page does not exist now".to_owned())),
         }
     }
+}
 
+impl Memory {
     /// The lock is still ours, with time left for the edit and its record.
     async fn check_lock(&self, lock: &LockWindow) -> Result<(), PublishError> {
-        let task = self.store.publish_task(lock.task).await?;
+        let task = self.ledger.store.publish_task(lock.task).await?;
         let running = task.is_some_and(|t| t.status == PublishTaskStatus::Running);
         if !running {
             return Err(PublishError::OutOfTime {
@@ -273,14 +278,15 @@ impl Publisher {
     /// The write-ahead row: what is about to be sent, where, on which base, with which text.
     async fn write_ahead(
         &self,
-        job: &Job,
         task: PublishTaskId,
         progress: &SharedProgress,
         sha1: &str,
     ) -> Result<(), PublishError> {
         let (target, _) = snapshot(progress);
+        // Only a publish that edits writes ahead: never a dry run.
         let mut entry = log_entry(
-            job,
+            self,
+            false,
             Some(task),
             &target,
             LogOutcome::Pending,
@@ -288,7 +294,7 @@ impl Publisher {
              stopped before its result could be recorded: check the page's history",
         );
         entry.content_sha1 = Some(sha1.to_owned());
-        let id = self.store.append_publish_log(&entry).await?;
+        let id = self.ledger.store.append_publish_log(&entry).await?;
         update(progress, |p| p.write_ahead = Some(id));
         Ok(())
     }
@@ -299,19 +305,18 @@ impl Publisher {
     /// published at `live`.
     pub(super) async fn recognise_unrecorded_edit(
         &self,
-        job: &Job,
         wiki_key: &str,
         title: &Title,
         live: u64,
         live_text: &str,
     ) -> bool {
         let sha1 = content_sha1(live_text);
-        let store = self.store.as_ref();
-        let found = unrecorded::find(store, job.user, wiki_key, title.as_str(), &sha1, None).await;
+        let store = self.ledger.store.as_ref();
+        let found = unrecorded::find(store, self.user, wiki_key, title.as_str(), &sha1, None).await;
         let Some(row) = found else {
             return false;
         };
-        unrecorded::settle(store, job.user, &row, live, "a later publish").await;
+        unrecorded::settle(store, self.user, &row, live, "a later publish").await;
         true
     }
 }

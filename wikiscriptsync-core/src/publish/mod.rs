@@ -13,11 +13,13 @@
 
 mod edit;
 mod error;
+mod job;
 mod pipeline;
 mod publisher;
 mod record;
 mod report;
 mod request;
+mod standalone;
 mod step;
 pub mod text;
 pub(crate) mod unrecorded;
@@ -26,8 +28,10 @@ pub use edit::content_sha1;
 pub use error::{FailureClass, PublishError, PublishFailure};
 pub use pipeline::MAX_FILE_BYTES;
 pub use publisher::{Publisher, TargetResult};
-pub use report::{PublishOutcome, PublishReport, PublishTargetSummary, RequestCounts};
+pub use report::{DriftMemory, PublishOutcome, PublishReport, PublishTargetSummary, RequestCounts};
 pub use request::{
     AdHocPublish, Credentials, MappingPublish, PublishOptions, PublishSource, SourceRevision,
+    StandalonePublish,
 };
+pub use standalone::StandalonePublisher;
 pub use step::PublishStep;

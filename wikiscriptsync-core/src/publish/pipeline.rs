@@ -14,11 +14,13 @@ use tracing::{debug, info};
 
 use crate::forge::{BlobSha, CommitSha, RepoLocator, Usage};
 use crate::mw::{self, BotPassword, CreatePolicy, EditRequest, Title, WikiUrl};
-use crate::store::{PageRequest, PublishLogFilter, PublishOutcome as LogOutcome, UserId};
+use crate::store::{PageRequest, PublishLogFilter, PublishOutcome as LogOutcome};
 
 use super::edit::{ReadyEdit, content_sha1};
 use super::error::PublishError;
-use super::publisher::{Done, Job, Publisher, SharedProgress, update, without_userinfo};
+use super::job::{
+    Done, DriftReference, Engine, Job, Memory, SharedProgress, update, without_userinfo,
+};
 use super::report::PublishOutcome;
 use super::request::{Credentials, PublishSource, SourceRevision};
 use super::step::PublishStep;
@@ -39,16 +41,18 @@ pub(super) enum Prepared {
     Edit(Box<ReadyEdit>),
 }
 
-impl Publisher {
+impl Engine {
     /// Steps 2–7: steps 2–6 bounded by the lock's time left for them, then the edit.
+    /// `memory` is the logged attempt's record-keeping, `None` for a standalone publish.
     pub(super) async fn pipeline(
         &self,
         job: &Job,
+        memory: Option<&Memory>,
         credentials: Credentials,
         progress: &SharedProgress,
     ) -> Result<Done, PublishError> {
-        let prepare = self.prepare(job, credentials, progress);
-        let prepared = match &job.lock {
+        let prepare = self.prepare(job, memory, credentials, progress);
+        let prepared = match memory.and_then(|m| m.lock.as_ref()) {
             Some(lock) => tokio::time::timeout(lock.time_to_prepare(), prepare)
                 .await
                 .map_err(|_| lock.too_slow())??,
@@ -56,7 +60,7 @@ impl Publisher {
         };
         match prepared {
             Prepared::Done(done) => Ok(done),
-            Prepared::Edit(ready) => self.edit(job, *ready, progress).await,
+            Prepared::Edit(ready) => self.edit(memory, *ready, progress).await,
         }
     }
 
@@ -64,6 +68,7 @@ impl Publisher {
     async fn prepare(
         &self,
         job: &Job,
+        memory: Option<&Memory>,
         credentials: Credentials,
         progress: &SharedProgress,
     ) -> Result<Prepared, PublishError> {
@@ -92,11 +97,11 @@ impl Publisher {
         // Step 2: the BotPassword. The plaintext lives in a SecretString (zeroized on drop)
         // and moves into the session, which is dropped when this function returns.
         set_step(PublishStep::Decrypt);
-        let credentials = self.credentials(job, credentials, &wiki_key).await?;
+        let credentials = resolve_credentials(job, memory, credentials, &wiki_key).await?;
 
         // Step 3: the file, verified.
         set_step(PublishStep::Fetch);
-        let file = self.fetch(job.user, &job.source, progress).await?;
+        let file = self.fetch(memory, &job.source, progress).await?;
         // Before the login: an empty file never costs a wiki request.
         if file.text.trim().is_empty() {
             return Err(PublishError::EmptyFile { path: file.path });
@@ -159,24 +164,25 @@ impl Publisher {
         let mut overwrote_drift = false;
         let mut drift = None;
         if let Some(live) = live_revision {
-            let last = match (job.mapping, job.last_published) {
-                (Some(_), last) => last,
-                (None, _) => {
-                    self.last_published_from_log(job.user, &wiki_key, &title)
-                        .await?
+            let last = match (job.drift, memory) {
+                (DriftReference::Mapping(last) | DriftReference::Given(last), _) => last,
+                (DriftReference::Log, Some(memory)) => {
+                    memory.last_published_from_log(&wiki_key, &title).await?
                 }
+                // A log to read needs a store: not reached (only logged publishes ask for it).
+                (DriftReference::Log, None) => None,
             };
-            let last = match last.filter(|last| *last != live) {
+            let last = match (last.filter(|last| *last != live), memory) {
                 // Our own edit whose record was lost (written ahead, never settled) is not an
                 // on-wiki change: the write-ahead row knows its text.
-                Some(_)
-                    if self
-                        .recognise_unrecorded_edit(job, &wiki_key, &title, live, &live_text)
+                (Some(_), Some(memory))
+                    if memory
+                        .recognise_unrecorded_edit(&wiki_key, &title, live, &live_text)
                         .await =>
                 {
                     None
                 }
-                last => last,
+                (last, _) => last,
             };
             if let Some(last) = last {
                 if unchanged {
@@ -257,43 +263,11 @@ impl Publisher {
         })))
     }
 
-    /// Step 2.
-    async fn credentials(
-        &self,
-        job: &Job,
-        credentials: Credentials,
-        wiki_key: &str,
-    ) -> Result<BotPassword, PublishError> {
-        match credentials {
-            Credentials::Given(password) => Ok(password),
-            Credentials::Stored => {
-                let mut stored = self.store.credential(job.user, wiki_key).await?;
-                if stored.is_none() && job.wiki != wiki_key {
-                    stored = self.store.credential(job.user, &job.wiki).await?;
-                }
-                let stored = stored.ok_or_else(|| PublishError::NoCredential {
-                    wiki: wiki_key.to_owned(),
-                })?;
-                let vault = self
-                    .vault
-                    .as_deref()
-                    .ok_or(crate::vault::VaultError::MissingKey)?;
-                // Sealed for this user and the row's wiki: a row altered in the database is
-                // refused here, before the login.
-                let owner = crate::vault::CredentialOwner {
-                    user: job.user,
-                    wiki: &stored.wiki,
-                };
-                let password = vault.decrypt(owner, &stored.ciphertext)?;
-                Ok(BotPassword::new(stored.bot_username, password))
-            }
-        }
-    }
-
-    /// Step 3, its forge requests counted against `user`'s share of the host.
+    /// Step 3, its forge requests counted against the publishing user's share of the host
+    /// (a logged publish; a standalone one has no shares).
     async fn fetch(
         &self,
-        user: UserId,
+        memory: Option<&Memory>,
         source: &PublishSource,
         progress: &SharedProgress,
     ) -> Result<FetchedFile, PublishError> {
@@ -311,8 +285,12 @@ impl Publisher {
                 update(progress, |p| p.requests.forge = u64::from(usage.requests));
                 // The requests count against the publishing user's share of the host (the
                 // use case checked it had room before the publish began).
-                let at = self.quota_clock.now();
-                crate::quota::record_for(self.store.as_ref(), user, repo, &usage, at).await?;
+                if let Some(memory) = memory {
+                    let ledger = &memory.ledger;
+                    let at = ledger.quota_clock.now();
+                    let store = ledger.store.as_ref();
+                    crate::quota::record_for(store, memory.user, repo, &usage, at).await?;
+                }
                 let (commit, content) = result?;
                 let blob_sha = content.blob_sha.to_string();
                 update(progress, |p| {
@@ -392,19 +370,21 @@ impl Publisher {
             .await?;
         Ok((commit, content))
     }
+}
 
+impl Memory {
     /// The revision of the user's last successful (non-dry-run) publish to this page, from
     /// the newest rows of the publish log.
     async fn last_published_from_log(
         &self,
-        user: UserId,
         wiki_key: &str,
         title: &Title,
     ) -> Result<Option<u64>, PublishError> {
         let page = self
+            .ledger
             .store
             .publish_log(
-                user,
+                self.user,
                 PublishLogFilter::All,
                 PageRequest::first(LAST_PUBLISH_LOOKBACK),
             )
@@ -417,6 +397,47 @@ impl Publisher {
             .filter(|e| matches!(e.outcome, LogOutcome::Published | LogOutcome::NoChange))
             .find_map(|e| e.new_revid.and_then(|r| u64::try_from(r).ok())))
     }
+}
+
+/// Step 2: the BotPassword given, or the user's stored one decrypted (a logged publish only:
+/// a standalone publish can only be given one).
+async fn resolve_credentials(
+    job: &Job,
+    memory: Option<&Memory>,
+    credentials: Credentials,
+    wiki_key: &str,
+) -> Result<BotPassword, PublishError> {
+    let memory = match (credentials, memory) {
+        (Credentials::Given(password), _) => return Ok(password),
+        (Credentials::Stored, Some(memory)) => memory,
+        // Not reached: a standalone publish's request holds a BotPassword, not `Stored`.
+        (Credentials::Stored, None) => {
+            return Err(PublishError::NoCredential {
+                wiki: wiki_key.to_owned(),
+            });
+        }
+    };
+    let store = memory.ledger.store.as_ref();
+    let mut stored = store.credential(memory.user, wiki_key).await?;
+    if stored.is_none() && job.wiki != wiki_key {
+        stored = store.credential(memory.user, &job.wiki).await?;
+    }
+    let stored = stored.ok_or_else(|| PublishError::NoCredential {
+        wiki: wiki_key.to_owned(),
+    })?;
+    let vault = memory
+        .ledger
+        .vault
+        .as_deref()
+        .ok_or(crate::vault::VaultError::MissingKey)?;
+    // Sealed for this user and the row's wiki: a row altered in the database is refused
+    // here, before the login.
+    let owner = crate::vault::CredentialOwner {
+        user: memory.user,
+        wiki: &stored.wiki,
+    };
+    let password = vault.decrypt(owner, &stored.ciphertext)?;
+    Ok(BotPassword::new(stored.bot_username, password))
 }
 
 /// The file as the pipeline uses it.

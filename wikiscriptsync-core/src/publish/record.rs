@@ -16,8 +16,11 @@ use crate::store::{
 };
 
 use super::error::{FailureClass, PublishError, PublishFailure};
-use super::publisher::{Done, Job, Publisher, SharedProgress, update};
-use super::report::{PublishOutcome, PublishReport, PublishTargetSummary, RequestCounts};
+use super::job::{Done, Job, Memory, SharedProgress, update};
+use super::publisher::Publisher;
+use super::report::{
+    DriftMemory, PublishOutcome, PublishReport, PublishTargetSummary, RequestCounts,
+};
 use super::request::MappingPublish;
 use super::step::PublishStep;
 
@@ -29,6 +32,7 @@ impl Publisher {
     pub(super) async fn succeed(
         &self,
         job: &Job,
+        memory: &Memory,
         task: PublishTaskId,
         progress: &SharedProgress,
         done: Done,
@@ -37,14 +41,19 @@ impl Publisher {
         let (target, requests) = snapshot(progress);
         let mut message = success_message(&done, &target, job.options.dry_run);
         let mut record_error = None;
-        if let (Some(mapping), Some((blob, commit, revision))) = (job.mapping, &done.published) {
+        if let (Some(mapping), Some((blob, commit, revision))) = (memory.mapping, &done.published) {
             let state = PublishedState {
                 blob_sha: blob.clone(),
                 commit_sha: commit.clone(),
                 revid: i64::try_from(*revision).unwrap_or(i64::MAX),
                 at: Utc::now(),
             };
-            if let Err(err) = self.store.record_published(job.user, mapping, &state).await {
+            let remembered = self
+                .ledger
+                .store
+                .record_published(memory.user, mapping, &state)
+                .await;
+            if let Err(err) = remembered {
                 error!(%err, "could not remember the published revision on the mapping");
                 record_error = Some(format!(
                     "the published revision could not be remembered on the mapping: {err}"
@@ -61,7 +70,8 @@ impl Publisher {
             PublishOutcome::NoChange { .. } => LogOutcome::NoChange,
             PublishOutcome::WouldPublish { .. } => LogOutcome::WouldPublish,
         };
-        let mut entry = log_entry(job, Some(task), &target, outcome, &message);
+        let dry_run = job.options.dry_run;
+        let mut entry = log_entry(memory, dry_run, Some(task), &target, outcome, &message);
         entry.new_revid = match done.outcome {
             PublishOutcome::Published { new_revision, .. } => i64::try_from(new_revision).ok(),
             PublishOutcome::Merged {
@@ -87,6 +97,7 @@ impl Publisher {
     pub(super) async fn fail(
         &self,
         job: &Job,
+        memory: &Memory,
         task: Option<PublishTaskId>,
         progress: &SharedProgress,
         step: PublishStep,
@@ -95,7 +106,8 @@ impl Publisher {
         let outcome = log_outcome(&error);
         let failure = preview_failed(job, progress, step, error);
         let message = failure.user_message();
-        let entry = log_entry(job, task, &failure.target, outcome, &message);
+        let dry_run = job.options.dry_run;
+        let entry = log_entry(memory, dry_run, task, &failure.target, outcome, &message);
         let written = self
             .record(
                 &entry,
@@ -169,6 +181,7 @@ impl Publisher {
         };
         if let Some(task) = task {
             match self
+                .ledger
                 .store
                 .release_publish_task(task, outcome, Utc::now())
                 .await
@@ -194,7 +207,7 @@ impl Publisher {
     }
 
     async fn append(&self, entry: &NewPublishLogEntry) -> Written {
-        match self.store.append_publish_log(entry).await {
+        match self.ledger.store.append_publish_log(entry).await {
             Ok(id) => Written {
                 log_id: Some(id),
                 error: None,
@@ -217,6 +230,7 @@ impl Publisher {
             message: entry.message.clone(),
         };
         let error = match self
+            .ledger
             .store
             .settle_publish_log(entry.user_id, id, &settlement)
             .await
@@ -248,11 +262,25 @@ struct Written {
     error: Option<String>,
 }
 
-/// A dry run's report: nothing is logged, released or remembered.
+/// The report of a dry run or of a standalone publish: nothing is logged, released or
+/// remembered.
 pub(super) fn previewed(job: &Job, progress: &SharedProgress, done: Done) -> PublishReport {
     update(progress, |p| p.step = Some(PublishStep::Record));
     let (target, requests) = snapshot(progress);
-    let message = success_message(&done, &target, job.options.dry_run);
+    let mut message = success_message(&done, &target, job.options.dry_run);
+    let over_existing = matches!(
+        done.outcome,
+        PublishOutcome::Published { created: false, .. }
+            | PublishOutcome::WouldPublish {
+                would_create: false
+            }
+    );
+    if over_existing && job.drift.memory() == DriftMemory::Off {
+        message.push_str(
+            " (no drift memory: whether the page was changed on-wiki since your last publish \
+             was not checked; pass the revision you last published to have it checked)",
+        );
+    }
     report(job, target, requests, done, message, None)
 }
 
@@ -300,6 +328,7 @@ fn report(
         diff: done.diff,
         drift: done.drift,
         overwrote_drift: done.overwrote_drift,
+        drift_memory: job.drift.memory(),
         log_id,
         message,
         record_error: None,
@@ -323,19 +352,20 @@ pub(super) fn snapshot(progress: &SharedProgress) -> (PublishTargetSummary, Requ
 }
 
 pub(super) fn log_entry(
-    job: &Job,
+    memory: &Memory,
+    dry_run: bool,
     task: Option<PublishTaskId>,
     target: &PublishTargetSummary,
     outcome: LogOutcome,
     message: &str,
 ) -> NewPublishLogEntry {
     NewPublishLogEntry {
-        user_id: job.user,
-        mapping_id: job.mapping,
+        user_id: memory.user,
+        mapping_id: memory.mapping,
         task_id: task,
         at: Utc::now(),
         outcome,
-        dry_run: job.options.dry_run,
+        dry_run,
         wiki: truncate(&target.wiki, 100),
         page_title: truncate(&target.page, 255),
         repo_url: target.repo_url.clone(),
@@ -445,6 +475,7 @@ mod tests {
             diff: String::new(),
             drift: None,
             overwrote_drift: false,
+            drift_memory: DriftMemory::Store,
             log_id: None,
             message: "published".to_owned(),
             record_error: None,

@@ -88,6 +88,28 @@ impl PublishOutcome {
     }
 }
 
+/// What the drift guard compared the live page with: whether an on-wiki change since the
+/// last publish could be noticed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriftMemory {
+    /// The publisher's store remembered the last publish (the mapping, or the user's publish
+    /// log): an on-wiki change since then is refused unless overwriting was asked for.
+    Store,
+    /// A standalone publish was given the revision the caller last published
+    /// ([`StandalonePublish::expected_revision`](super::StandalonePublish::expected_revision)):
+    /// the page being at any other revision is refused as drift unless overwriting was asked
+    /// for.
+    Given {
+        /// The revision the caller said it last published.
+        revision: u64,
+    },
+    /// None: a standalone publish without an expected revision has no drift memory, so an
+    /// on-wiki change since the caller's last publish is not noticed; it is replaced like any
+    /// other difference. (A change made between this publish's probe and its edit is still
+    /// caught: an edit conflict, or [`PublishOutcome::Merged`].)
+    Off,
+}
+
 /// A publish that went through (published, no change, or a dry run).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishReport {
@@ -112,6 +134,9 @@ pub struct PublishReport {
     pub drift: Option<String>,
     /// Whether an on-wiki change since the last publish was overwritten on request.
     pub overwrote_drift: bool,
+    /// What the drift guard knew of the last publish ([`DriftMemory::Off`]: nothing, so an
+    /// on-wiki change was not looked for).
+    pub drift_memory: DriftMemory,
     /// The publish-log row (`None` for a dry run, which writes none).
     pub log_id: Option<PublishLogId>,
     /// A one-line message for the user.

@@ -84,3 +84,31 @@ pub struct PublishOptions {
     /// Publish even though the page was changed on-wiki since the last publish.
     pub overwrite_drift: bool,
 }
+
+/// A one-off publish with a BotPassword the caller supplies, for a
+/// [`StandalonePublisher`](super::StandalonePublisher): no user, no stored credentials, no
+/// record. The credential is the caller's own by construction: there is no stored one to ask
+/// for without a store.
+#[derive(Debug, Clone)]
+pub struct StandalonePublish {
+    /// The file.
+    pub source: PublishSource,
+    /// The wiki (`en.wikipedia.org`, or an API URL for a test wiki on the allow-list).
+    pub wiki: String,
+    /// The page title.
+    pub page: String,
+    /// The BotPassword to log in with. It is moved into the wiki session and wiped when the
+    /// publish ends.
+    pub credentials: BotPassword,
+    /// Whether the page may be created (otherwise the edit is sent with `nocreate`).
+    pub allow_create: bool,
+    /// Whether to put a published-from banner comment at the top (not for JSON).
+    pub banner: bool,
+    /// The revision the caller's last publish to this page made, if it remembers one. There
+    /// is no publish log to remember it for the caller, so without it the drift guard is off
+    /// ([`DriftMemory::Off`](super::DriftMemory::Off)): an on-wiki change made since is
+    /// replaced like any other difference. With it, the page being at any other revision
+    /// (with other text than the file's) is refused as [`PublishError::Drift`](super::PublishError::Drift)
+    /// unless [`PublishOptions::overwrite_drift`] is set.
+    pub expected_revision: Option<u64>,
+}

@@ -351,7 +351,7 @@ pub async fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wikiscriptsync_core::publish::{PublishTargetSummary, RequestCounts};
+    use wikiscriptsync_core::publish::{DriftMemory, PublishTargetSummary, RequestCounts};
 
     #[test]
     fn a_merged_publish_is_a_warning_with_the_merged_change_never_a_plain_success() {
@@ -368,6 +368,7 @@ mod tests {
             diff: String::new(),
             drift: Some("--- a\n+++ b\n@@ -1 +1 @@\n-d();\n+D();\n".to_owned()),
             overwrote_drift: false,
+            drift_memory: DriftMemory::Store,
             log_id: None,
             message: "not a clean publish: merged".to_owned(),
             record_error: None,
