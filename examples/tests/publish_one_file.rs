@@ -58,6 +58,16 @@ async fn run_example(
     dir: &std::path::Path,
     extra: &[&str],
 ) -> Output {
+    let mut command = example_command(wiki, github, extra);
+    command.env(
+        "WIKISCRIPTSYNC_DATABASE_URL",
+        format!("sqlite:{}", dir.join("example.sqlite3").display()),
+    );
+    output(command).await
+}
+
+/// The example against the fakes with `extra` arguments, in an empty environment.
+fn example_command(wiki: &FakeWiki, github: &FakeGitHub, extra: &[&str]) -> Command {
     let binary = example_binary().expect(
         "the example was not built next to the tests; run `cargo test -p wikiscriptsync-examples`",
     );
@@ -69,14 +79,14 @@ async fn run_example(
         .env("WIKISCRIPTSYNC_CONTACT", "https://example.org/example-test")
         .env("WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS", wiki.host())
         .env("WIKISCRIPTSYNC_GITHUB_API_URL", github.uri())
-        .env(
-            "WIKISCRIPTSYNC_DATABASE_URL",
-            format!("sqlite:{}", dir.join("example.sqlite3").display()),
-        )
         .env("WIKISCRIPTSYNC_WIKI", wiki.api_url())
         .env("WIKISCRIPTSYNC_PAGE", "User:You/hello.js")
         .env("WIKISCRIPTSYNC_BOT_USER", "You@publisher")
         .env("WIKISCRIPTSYNC_BOT_PASSWORD", "examplePassw0rd");
+    command
+}
+
+async fn output(mut command: Command) -> Output {
     tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
         .unwrap()
@@ -118,5 +128,71 @@ async fn the_example_says_where_it_records_and_overwrites_an_on_wiki_change_only
     assert_eq!(
         wiki.page_text("User:You/hello.js").unwrap(),
         "mw.log('hello again');"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_log_the_example_publishes_without_a_database_and_says_the_drift_guard_is_off() {
+    let (wiki, github) = fakes().await;
+    // No database URL: a store would be opened at the default `data/…` below this directory.
+    let dir = tempfile::tempdir().unwrap();
+    let no_log = |extra: &[&str]| {
+        let mut command = example_command(&wiki, &github, extra);
+        command.arg("--no-log").current_dir(dir.path());
+        command
+    };
+
+    let first = output(no_log(&[])).await;
+    assert!(first.status.success(), "{first:?}");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&first.stdout),
+        String::from_utf8_lossy(&first.stderr),
+    );
+    assert!(stdout.contains("created User:You/hello.js"), "{stdout}");
+    assert!(stdout.contains("drift guard: off"), "{stdout}");
+    assert!(stdout.contains("requests: forge 3, wiki 4"), "{stdout}");
+    assert!(stderr.contains("recording nothing"), "{stderr}");
+    assert!(!stderr.contains("recording the attempt in"), "{stderr}");
+    assert!(
+        !dir.path().join("data").exists(),
+        "no database may be created"
+    );
+    let published = wiki.page("User:You/hello.js").unwrap().latest().unwrap().id;
+
+    // An on-wiki change, then a new version of the file.
+    wiki.edit_as(
+        "User:You/hello.js",
+        "mw.log('by hand');",
+        "Other",
+        "hand edit",
+    );
+    github.commit(
+        "you/gadgets",
+        "main",
+        [("src/hello.js", Some("mw.log('hello again');\n"))],
+    );
+    // Told which revision it last published, the example refuses to replace the change.
+    let mut guarded = no_log(&[]);
+    guarded.env("WIKISCRIPTSYNC_EXPECTED_REVISION", published.to_string());
+    let refused = output(guarded).await;
+    assert!(!refused.status.success(), "{refused:?}");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("--overwrite"), "{said}");
+    assert_eq!(
+        wiki.page_text("User:You/hello.js").unwrap(),
+        "mw.log('by hand');"
+    );
+    // Not told, it remembers nothing and replaces it, saying so.
+    let replaced = output(no_log(&[])).await;
+    assert!(replaced.status.success(), "{replaced:?}");
+    let stdout = String::from_utf8_lossy(&replaced.stdout);
+    assert!(stdout.contains("no drift memory"), "{stdout}");
+    assert_eq!(
+        wiki.page_text("User:You/hello.js").unwrap(),
+        "mw.log('hello again');"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "no database may be created"
     );
 }
