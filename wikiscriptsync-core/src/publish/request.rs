@@ -41,7 +41,9 @@ pub enum PublishSource {
 /// Which BotPassword to log in with.
 #[derive(Debug, Clone)]
 pub enum Credentials {
-    /// The user's stored (encrypted) BotPassword for the target wiki.
+    /// The user's stored (encrypted) BotPassword for the target wiki (a logged
+    /// [`Publisher`](super::Publisher) only: a
+    /// [`StandalonePublish`] has no store to read it from and takes a [`BotPassword`]).
     Stored,
     /// Given directly (the CLI: from an environment variable or a prompt). Never stored.
     Given(BotPassword),
