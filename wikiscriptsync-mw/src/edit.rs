@@ -191,6 +191,7 @@ impl Session {
             right: Some(right.to_owned()),
             grant: grant_for_right(right),
             text: text.clone(),
+            credential: self.credential_kind(),
         };
         match code.as_str() {
             "editconflict" => Error::EditConflict { title },
@@ -223,8 +224,15 @@ impl Session {
                     right: None,
                     grant: None,
                     text,
+                    credential: self.credential_kind(),
                 }
             }
+            "reauthenticate" | "cannotreauthenticate" => Error::ReauthenticationRequired {
+                wiki: self.host().to_owned(),
+                title,
+                code,
+                credential: self.credential_kind(),
+            },
             "blocked" | "autoblocked" | "blockedfrommail" => Error::Blocked { text },
             "spamblacklist" => Error::SpamBlacklist {
                 title,

@@ -84,8 +84,10 @@ mod api;
 mod body;
 mod client;
 mod config;
+mod credential;
 mod edit;
 mod error;
+pub mod grants;
 mod notices;
 pub mod oauth;
 mod probe;
@@ -108,10 +110,16 @@ pub use config::{
     ClientConfig, ConfigError, MAX_IN_FLIGHT_CAP, MAX_RESPONSE_BYTES, RetryPolicy, UserAgent,
     UserAgentError,
 };
+pub use credential::{
+    Credential, CredentialKind, OwnerOnlyToken, TOKEN_MAX_LEN, TOKEN_MIN_LEN, TokenFormatError,
+};
 pub use edit::{SUMMARY_CHARACTER_LIMIT, normalize_text, trim_summary};
 pub use error::{Error, LoginError, RetryCause};
+pub use grants::carried_grants;
 pub use revisions::{TITLES_PER_REQUEST, TITLES_PER_REQUEST_HIGH};
-pub use rights::{MissingRight, RequiredRight, check_rights, grant_for_right, required_rights};
+pub use rights::{
+    MissingRight, RequiredRight, check_rights, check_rights_for, grant_for_right, required_rights,
+};
 pub use secrecy::SecretString;
 pub use site::{
     SITEINFO_PROPS, SiteNamespace, SiteTitle, SiteTitleError, SiteinfoError, WikiIdentity,

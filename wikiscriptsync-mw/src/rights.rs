@@ -1,8 +1,10 @@
-//! Which user rights an edit of a given title needs, and which BotPassword grant carries each
-//! right, so a missing right is reported before any edit (rights = groups ∩ grants).
+//! Which user rights an edit of a given title needs, and which grant (of a BotPassword or an
+//! owner-only OAuth consumer) carries each right, so a missing right is reported before any
+//! edit (rights = groups ∩ grants), in the words of the credential in use.
 
 use std::fmt;
 
+use crate::credential::CredentialKind;
 use crate::title::{ContentModel, Namespace, Title, upper_first};
 
 /// One right an edit needs.
@@ -12,7 +14,8 @@ pub struct RequiredRight {
     pub right: &'static str,
     /// Rights that satisfy the requirement as well (e.g. `edituserjs` for your own scripts).
     pub alternatives: &'static [&'static str],
-    /// The BotPassword grant (Special:BotPasswords) that carries the right.
+    /// The narrowest grant (of a BotPassword on Special:BotPasswords, or of an OAuth
+    /// consumer) that carries the right.
     pub grant: &'static str,
 }
 
@@ -32,12 +35,12 @@ impl RequiredRight {
     }
 }
 
-/// A right the session lacks, found before editing.
+/// A right the session lacks, found before editing. The message says what to do for the
+/// [`MissingRight::credential`] in use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "editing `{title}` needs the right `{right}`, which this session lacks; give the BotPassword \
-     the grant `{grant}` on Special:BotPasswords (and the account must be in a group that has the \
-     right{also})",
+    "editing `{title}` needs the right `{right}`, which this session lacks; {advice}{also}",
+    advice = grant_advice(*.credential, .grant),
     also = also_missing_suffix(.also_missing)
 )]
 pub struct MissingRight {
@@ -49,6 +52,28 @@ pub struct MissingRight {
     pub grant: String,
     /// Further missing rights, if any.
     pub also_missing: Vec<String>,
+    /// The credential the session acts with, when known: the advice differs.
+    pub credential: Option<CredentialKind>,
+}
+
+/// What to do about a missing grant, for the credential in use.
+///
+/// An owner-only OAuth consumer's grants cannot be changed once proposed: the OAuth
+/// extension's `update` action changes only the public key, the IP restrictions and the
+/// secret (`src/Control/ConsumerSubmitControl.php`), so the advice is a new consumer.
+pub(crate) fn grant_advice(credential: Option<CredentialKind>, grant: &str) -> String {
+    match credential {
+        Some(CredentialKind::OwnerOnlyToken) => format!(
+            "the owner-only OAuth consumer lacks the grant `{grant}` (or the account is in no \
+             group that has the right); grants of a consumer cannot be changed, so propose a new \
+             owner-only consumer with it on meta \
+             (Special:OAuthConsumerRegistration/propose/oauth2) and store its token"
+        ),
+        _ => format!(
+            "give the BotPassword the grant `{grant}` on Special:BotPasswords (and the account \
+             must be in a group that has the right)"
+        ),
+    }
 }
 
 fn also_missing_suffix(also: &[String]) -> String {
@@ -146,12 +171,25 @@ pub fn required_rights(title: &Title, acting_user: &str, creating: bool) -> Vec<
     needed
 }
 
-/// Checks `rights` (from the session's `meta=userinfo`) against what editing `title` needs.
+/// Checks `rights` (from the session's `meta=userinfo`) against what editing `title` needs;
+/// the advice on a missing right speaks of BotPassword grants. See [`check_rights_for`].
 pub fn check_rights(
     title: &Title,
     acting_user: &str,
     rights: &[String],
     creating: bool,
+) -> Result<(), MissingRight> {
+    check_rights_for(title, acting_user, rights, creating, None)
+}
+
+/// [`check_rights`] for a session acting with `credential`: a missing right's advice says
+/// what to do with that kind of credential.
+pub fn check_rights_for(
+    title: &Title,
+    acting_user: &str,
+    rights: &[String],
+    creating: bool,
+    credential: Option<CredentialKind>,
 ) -> Result<(), MissingRight> {
     let missing: Vec<RequiredRight> = required_rights(title, acting_user, creating)
         .into_iter()
@@ -164,11 +202,17 @@ pub fn check_rights(
             right: first.right.to_owned(),
             grant: first.grant.to_owned(),
             also_missing: rest.iter().map(|r| r.right.to_owned()).collect(),
+            credential,
         }),
     }
 }
 
-/// The grant that carries a right, for error messages built from server answers.
+/// The narrowest grant that carries a right: the one to *add* when the right is missing, for
+/// error messages built from server answers.
+///
+/// Not for telling which grants a session has: several grants carry most rights (the broader
+/// `editsiteconfig` carries every right of `editinterface`), so a right held does not show
+/// which of them was given. Use [`crate::grants::carried_grants`] for that.
 pub fn grant_for_right(right: &str) -> Option<&'static str> {
     Some(match right {
         "edit" | "minoredit" | "applychangetags" | "changetags" | "editcontentmodel" => "editpage",
