@@ -12,7 +12,7 @@
 //! Grants overlap: `editsiteconfig` carries every right `editinterface` carries (and
 //! `editpage`'s), so a session whose rights include `editinterface` need not have been given
 //! the `editinterface` grant. [`carried_grants`] therefore answers the *fewest* grants that
-//! explain the rights, preferring broader ones, and never names a grant whose rights a broader
+//! explain the rights, and never names a grant whose rights another
 //! one in the answer already covers.
 
 use std::collections::BTreeSet;
@@ -208,7 +208,8 @@ pub fn rights_of_grants<'a>(grants: impl IntoIterator<Item = &'a str>) -> BTreeS
 /// some grant carries is carried by one of them. Rights no grant carries are ignored.
 ///
 /// Grants carrying a right no other grant carries come first (they must have been given);
-/// the rest are chosen broadest first; finally any grant whose rights the others already
+/// the rest are chosen by how many of the remaining rights they explain (ties to the narrower
+/// grant, which claims no more than the rights show); finally any grant whose rights the others already
 /// cover is dropped. So with the grants `basic, editpage, editsiteconfig, createeditmovepage`
 /// an interface administrator's rights are explained by `basic, createeditmovepage,
 /// editsiteconfig`: neither `editinterface` (covered by `editsiteconfig`) nor `editpage`
@@ -238,14 +239,17 @@ pub fn carried_grants(rights: &[String]) -> BTreeSet<&'static str> {
     }
     let mut covered: BTreeSet<&'static str> = chosen.iter().flat_map(|g| explains(g)).collect();
     while covered.len() < held.len() {
-        // The grant explaining the most rights not covered yet; ties go to the broader grant
-        // (more rights in all), then to the table's order.
+        // The grant explaining the most rights not covered yet; ties go to the narrower grant
+        // (it claims no more than the rights show), then to the table's order.
         let best = GRANT_PERMISSIONS
             .iter()
             .enumerate()
             .map(|(index, (name, all))| {
                 let new = explains(name).difference(&covered).count();
-                (*name, (new, all.len(), std::cmp::Reverse(index)))
+                (
+                    *name,
+                    (new, std::cmp::Reverse(all.len()), std::cmp::Reverse(index)),
+                )
             })
             .filter(|(_, (new, _, _))| *new > 0)
             .max_by_key(|(_, rank)| *rank);
@@ -275,10 +279,6 @@ pub fn carried_grants(rights: &[String]) -> BTreeSet<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strings(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| (*s).to_owned()).collect()
-    }
 
     #[test]
     fn every_grant_is_named_once_and_editing_grants_carry_edit() {
