@@ -191,8 +191,8 @@ pub struct Probe {
     pub page: ProbedPage,
     /// The server's time: send it as `starttimestamp`.
     pub server_time: String,
-    /// The credential the session acts with (`None` when anonymous or unknown): a missing
-    /// right's advice depends on it.
+    /// The credential the session acts with (`None` when anonymous or unknown): give it to
+    /// [`MissingRight::advice_for`] for the advice that fits it.
     pub credential: Option<CredentialKind>,
 }
 
@@ -212,14 +212,7 @@ impl Probe {
 
     /// Like [`Probe::check_rights`] but only the rights part.
     pub fn missing_right(&self, title: &Title) -> Option<MissingRight> {
-        rights::check_rights_for(
-            title,
-            &self.user.name,
-            &self.user.rights,
-            !self.page.exists,
-            self.credential,
-        )
-        .err()
+        rights::check_rights(title, &self.user.name, &self.user.rights, !self.page.exists).err()
     }
 }
 

@@ -191,7 +191,6 @@ impl Session {
             right: Some(right.to_owned()),
             grant: grant_for_right(right),
             text: text.clone(),
-            credential: self.credential_kind(),
         };
         match code.as_str() {
             "editconflict" => Error::EditConflict { title },
@@ -224,7 +223,6 @@ impl Session {
                     right: None,
                     grant: None,
                     text,
-                    credential: self.credential_kind(),
                 }
             }
             "reauthenticate" | "cannotreauthenticate" => Error::ReauthenticationRequired {

@@ -232,7 +232,7 @@ pub enum Error {
     #[error(transparent)]
     MissingRight(#[from] MissingRight),
     /// The wiki refused the edit for lack of a right.
-    #[error("permission denied editing `{title}`: {text}{hint}", hint = right_hint(.right.as_deref(), .grant, *.credential))]
+    #[error("permission denied editing `{title}`: {text}{hint}", hint = right_hint(.right.as_deref(), .grant))]
     PermissionDenied {
         /// The page.
         title: String,
@@ -242,8 +242,6 @@ pub enum Error {
         grant: Option<&'static str>,
         /// The wiki's explanation.
         text: String,
-        /// The credential the session acts with, when known (the advice differs).
-        credential: Option<CredentialKind>,
     },
     /// The wiki refused a security-sensitive edit (site JS/CSS, raw-HTML messages, other
     /// users' JS/CSS) because the session did not log in recently: API error `reauthenticate`,
@@ -394,15 +392,12 @@ pub enum Error {
     },
 }
 
-fn right_hint(
-    right: Option<&str>,
-    grant: &Option<&'static str>,
-    credential: Option<CredentialKind>,
-) -> String {
+fn right_hint(right: Option<&str>, grant: &Option<&'static str>) -> String {
     match (right, grant) {
         (Some(right), Some(grant)) => format!(
-            " (needs the right `{right}`: {})",
-            crate::rights::grant_advice(credential, grant)
+            " (needs the right `{right}`, carried by the grant `{grant}`: tick it for a \
+             BotPassword on Special:BotPasswords; an owner-only OAuth consumer's grants cannot \
+             be changed, so propose a new one with it on meta)"
         ),
         (Some(right), None) => format!(" (needs the right `{right}`)"),
         _ => String::new(),

@@ -35,12 +35,12 @@ impl RequiredRight {
     }
 }
 
-/// A right the session lacks, found before editing. The message says what to do for the
-/// [`MissingRight::credential`] in use.
+/// A right the session lacks, found before editing. The message gives the advice for both
+/// credential kinds; [`MissingRight::advice_for`] gives the one for the credential in use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "editing `{title}` needs the right `{right}`, which this session lacks; {advice}{also}",
-    advice = grant_advice(*.credential, .grant),
+    advice = grant_advice(None, .grant),
     also = also_missing_suffix(.also_missing)
 )]
 pub struct MissingRight {
@@ -52,8 +52,15 @@ pub struct MissingRight {
     pub grant: String,
     /// Further missing rights, if any.
     pub also_missing: Vec<String>,
-    /// The credential the session acts with, when known: the advice differs.
-    pub credential: Option<CredentialKind>,
+}
+
+impl MissingRight {
+    /// What to do about the missing grant with a credential of `kind`: tick it on
+    /// Special:BotPasswords, or propose a new owner-only consumer carrying it (grants of a
+    /// consumer cannot be changed).
+    pub fn advice_for(&self, kind: CredentialKind) -> String {
+        grant_advice(Some(kind), &self.grant)
+    }
 }
 
 /// What to do about a missing grant, for the credential in use.
@@ -69,9 +76,15 @@ pub(crate) fn grant_advice(credential: Option<CredentialKind>, grant: &str) -> S
              owner-only consumer with it on meta \
              (Special:OAuthConsumerRegistration/propose/oauth2) and store its token"
         ),
-        _ => format!(
+        Some(CredentialKind::BotPassword) => format!(
             "give the BotPassword the grant `{grant}` on Special:BotPasswords (and the account \
              must be in a group that has the right)"
+        ),
+        None => format!(
+            "the credential needs the grant `{grant}` (and the account a group that has the \
+             right): tick it for a BotPassword on Special:BotPasswords; an owner-only OAuth \
+             consumer's grants cannot be changed, so propose a new one with it on meta \
+             (Special:OAuthConsumerRegistration/propose/oauth2)"
         ),
     }
 }
@@ -171,25 +184,12 @@ pub fn required_rights(title: &Title, acting_user: &str, creating: bool) -> Vec<
     needed
 }
 
-/// Checks `rights` (from the session's `meta=userinfo`) against what editing `title` needs;
-/// the advice on a missing right speaks of BotPassword grants. See [`check_rights_for`].
+/// Checks `rights` (from the session's `meta=userinfo`) against what editing `title` needs.
 pub fn check_rights(
     title: &Title,
     acting_user: &str,
     rights: &[String],
     creating: bool,
-) -> Result<(), MissingRight> {
-    check_rights_for(title, acting_user, rights, creating, None)
-}
-
-/// [`check_rights`] for a session acting with `credential`: a missing right's advice says
-/// what to do with that kind of credential.
-pub fn check_rights_for(
-    title: &Title,
-    acting_user: &str,
-    rights: &[String],
-    creating: bool,
-    credential: Option<CredentialKind>,
 ) -> Result<(), MissingRight> {
     let missing: Vec<RequiredRight> = required_rights(title, acting_user, creating)
         .into_iter()
@@ -202,7 +202,6 @@ pub fn check_rights_for(
             right: first.right.to_owned(),
             grant: first.grant.to_owned(),
             also_missing: rest.iter().map(|r| r.right.to_owned()).collect(),
-            credential,
         }),
     }
 }

@@ -198,13 +198,16 @@ async fn a_token_lacking_a_grant_names_it_and_says_what_to_do_with_a_consumer() 
         panic!("site JS needs editsitejs");
     };
     assert_eq!(missing.grant, "editsiteconfig");
-    assert_eq!(missing.credential, Some(CredentialKind::OwnerOnlyToken));
-    let message = missing.to_string();
-    assert!(message.contains("owner-only OAuth consumer"), "{message}");
-    assert!(message.contains("propose a new"), "{message}");
-    assert!(!message.contains("Special:BotPasswords"), "{message}");
+    assert_eq!(probe.credential, Some(CredentialKind::OwnerOnlyToken));
+    let advice = missing.advice_for(CredentialKind::OwnerOnlyToken);
+    assert!(advice.contains("owner-only OAuth consumer"), "{advice}");
+    assert!(advice.contains("propose a new"), "{advice}");
+    assert!(!advice.contains("Special:BotPasswords"), "{advice}");
+    let advice = missing.advice_for(CredentialKind::BotPassword);
+    assert!(advice.contains("Special:BotPasswords"), "{advice}");
+    assert!(missing.to_string().contains("editsiteconfig"));
 
-    // The wiki's own refusal of the edit speaks of the consumer too.
+    // The wiki's own refusal of the edit names the grant and speaks of consumers too.
     let err = session
         .edit(&EditRequest::new(gadget(), "x();", "try"))
         .await

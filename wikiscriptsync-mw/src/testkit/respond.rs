@@ -80,7 +80,7 @@ impl Respond for Responder {
         });
         state.bearer = match tokens::authorize(&state, authorization) {
             Ok(bearer) => bearer,
-            Err(refusal) => return refusal,
+            Err(refusal) => return *refusal,
         };
         let session_id = request
             .headers

@@ -119,7 +119,7 @@ pub(super) fn is_bearer(authorization: Option<&str>) -> bool {
 pub(super) fn authorize(
     state: &State,
     authorization: Option<&str>,
-) -> Result<Option<Bearer>, ResponseTemplate> {
+) -> Result<Option<Bearer>, Box<ResponseTemplate>> {
     if !is_bearer(authorization) {
         return Ok(None);
     }
@@ -162,15 +162,17 @@ pub(super) fn authorize(
     }))
 }
 
-fn refusal(code: &str, text: &str) -> ResponseTemplate {
+fn refusal(code: &str, text: &str) -> Box<ResponseTemplate> {
     let body: Value = json!({
         "errors": [{"code": code, "text": text, "module": "main"}],
         "docref": "See https://fake.invalid/w/api.php for API usage.",
         "servedby": "fakewiki"
     });
-    ResponseTemplate::new(200)
-        .insert_header("mediawiki-api-error", code)
-        .set_body_json(body)
+    Box::new(
+        ResponseTemplate::new(200)
+            .insert_header("mediawiki-api-error", code)
+            .set_body_json(body),
+    )
 }
 
 /// The `reauthenticate` refusal when `kind`'s sensitive edits are refused and `title` is one.
