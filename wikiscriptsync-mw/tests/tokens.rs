@@ -325,3 +325,19 @@ fn the_issues_grants_carry_no_unticked_editinterface_grant() {
     );
     assert_eq!(grants_carrying("editsitejs"), ["editsiteconfig"]);
 }
+
+#[tokio::test]
+async fn an_expired_token_session_is_never_logged_in_again() {
+    let fake = fake().await;
+    let secret = jwt("expiry");
+    fake.add_owner_only_token(&secret, ADMIN_USER, &["editsiteconfig"]);
+    let client = client_for(&fake);
+    let session = client
+        .token_session(&fake.wiki_url(), token(&secret))
+        .unwrap();
+    fake.inject(wikiscriptsync_mw::testkit::Fault::AssertUserFailed, 1);
+    let err = session.probe(&gadget()).await.unwrap_err();
+    assert!(matches!(err, Error::NotLoggedIn { .. }), "{err:?}");
+    assert_eq!(fake.requests_for("login"), 0, "no login with a token");
+    assert_eq!(fake.request_count(), 1);
+}
