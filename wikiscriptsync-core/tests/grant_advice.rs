@@ -61,8 +61,10 @@ async fn the_issues_botpassword_warns_of_no_unticked_grant() {
         .unwrap()
         .added[0]
         .id;
-    let mut options = MappingOptions::default();
-    options.allow_create = true;
+    let options = MappingOptions {
+        allow_create: true,
+        ..MappingOptions::default()
+    };
     app.map_file(
         alice,
         &MapFile {
