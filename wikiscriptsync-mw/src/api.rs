@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use secrecy::SecretString;
 
+use crate::credential::{Credential, CredentialKind};
 use crate::error::Error;
 use crate::rights::{self, MissingRight};
 use crate::site::WikiIdentity;
@@ -190,6 +191,9 @@ pub struct Probe {
     pub page: ProbedPage,
     /// The server's time: send it as `starttimestamp`.
     pub server_time: String,
+    /// The credential the session acts with (`None` when anonymous or unknown): give it to
+    /// [`MissingRight::advice_for`] for the advice that fits it.
+    pub credential: Option<CredentialKind>,
 }
 
 impl Probe {
@@ -202,8 +206,8 @@ impl Probe {
                 text: block.reason.clone().unwrap_or_default(),
             });
         }
-        rights::check_rights(title, &self.user.name, &self.user.rights, !self.page.exists)
-            .map_err(Error::MissingRight)
+        self.missing_right(title)
+            .map_or(Ok(()), |m| Err(Error::MissingRight(m)))
     }
 
     /// Like [`Probe::check_rights`] but only the rights part.
@@ -392,6 +396,34 @@ pub trait WikiApi: Send + Sync {
     /// [`Error::Network`] when the HTTP client cannot be built.
     fn anonymous(&self, wiki: &WikiUrl) -> Result<Arc<dyn WikiSession>, Error>;
 
+    /// Opens a session acting with `credential`, in a fresh cookie jar. A
+    /// [`Credential::BotPassword`] logs in as [`WikiApi::login`] does (2 requests); a
+    /// [`Credential::OwnerOnlyToken`] sends no request: every request of the session carries
+    /// `Authorization: Bearer <token>`, so a cold publish is the probe and the edit. A token
+    /// session's [`WikiSession::user_name`] is `None` until a user-info or probe answer names
+    /// the user, and an expired session never tries to log in with a token.
+    ///
+    /// The default implementation logs in BotPasswords with [`WikiApi::login`] and refuses
+    /// tokens with [`Error::CredentialUnsupported`].
+    ///
+    /// # Errors
+    ///
+    /// As [`WikiApi::login`] for a BotPassword; for a token only [`Error::WikiUrl`] and
+    /// [`Error::Network`] as for [`WikiApi::anonymous`]: a bad token is found by the first
+    /// request ([`Error::TokenRejected`]).
+    async fn open(
+        &self,
+        wiki: &WikiUrl,
+        credential: Credential,
+    ) -> Result<Arc<dyn WikiSession>, Error> {
+        match credential {
+            Credential::BotPassword(password) => self.login(wiki, password).await,
+            Credential::OwnerOnlyToken(_) => Err(Error::CredentialUnsupported {
+                kind: CredentialKind::OwnerOnlyToken,
+            }),
+        }
+    }
+
     /// Requests sent by every session of this client so far.
     fn request_count(&self) -> u64;
 }
@@ -413,8 +445,16 @@ pub trait WikiSession: Send + Sync {
     /// The wiki.
     fn wiki(&self) -> &WikiUrl;
 
-    /// The logged-in user name (without `@BotName`), `None` when anonymous.
+    /// The logged-in user name (without `@BotName`), `None` when anonymous. A session acting
+    /// with an owner-only token knows it only once a [`WikiSession::user_info`] or
+    /// [`WikiSession::probe`] answer named the user.
     fn user_name(&self) -> Option<String>;
+
+    /// The kind of credential the session acts with, `None` when anonymous (the default, for
+    /// implementations that do not say).
+    fn credential_kind(&self) -> Option<CredentialKind> {
+        None
+    }
 
     /// Requests this session has sent.
     fn request_count(&self) -> u64;

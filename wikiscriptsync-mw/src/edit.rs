@@ -225,6 +225,12 @@ impl Session {
                     text,
                 }
             }
+            "reauthenticate" | "cannotreauthenticate" => Error::ReauthenticationRequired {
+                wiki: self.host().to_owned(),
+                title,
+                code,
+                credential: self.credential_kind(),
+            },
             "blocked" | "autoblocked" | "blockedfrommail" => Error::Blocked { text },
             "spamblacklist" => Error::SpamBlacklist {
                 title,

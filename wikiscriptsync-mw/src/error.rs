@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::config::ConfigError;
+use crate::credential::CredentialKind;
 use crate::rights::MissingRight;
 use crate::title::TitleError;
 use crate::wiki::WikiUrlError;
@@ -102,7 +103,21 @@ pub enum LoginError {
         /// The login name used.
         user: String,
     },
-    /// `Aborted`: typically a main-account password used with `action=login`.
+    /// `Aborted` with the reason `api-login-fail-aborted`: the account's login needs user
+    /// interaction (two-factor authentication, as every interface administrator on Wikimedia
+    /// wikis has), which `action=login` cannot do (`includes/api/ApiLogin.php`). The main
+    /// account password was given where a BotPassword belongs.
+    #[error(
+        "login as `{user}` was refused because this account's login needs user interaction \
+         (such as two-factor authentication), which API logins cannot do; create a BotPassword \
+         on Special:BotPasswords and use its `User@BotName` login name and generated password, \
+         or use an owner-only OAuth 2.0 token"
+    )]
+    NeedsBotPassword {
+        /// The login name used.
+        user: String,
+    },
+    /// `Aborted` for another reason (e.g. BotPasswords are disabled on the wiki).
     #[error(
         "login as `{user}` was aborted by the wiki: {text}; use the `User@BotName` name and the \
          generated password from Special:BotPasswords, not your main account password"
@@ -223,10 +238,53 @@ pub enum Error {
         title: String,
         /// The right that is missing, when the error code names it.
         right: Option<String>,
-        /// The BotPassword grant carrying that right.
+        /// The narrowest grant carrying that right.
         grant: Option<&'static str>,
         /// The wiki's explanation.
         text: String,
+    },
+    /// The wiki refused a security-sensitive edit (site JS/CSS, raw-HTML messages, other
+    /// users' JS/CSS) because the session did not log in recently: API error `reauthenticate`,
+    /// or `cannotreauthenticate` where the session cannot log in again at all (BotPassword and
+    /// OAuth sessions), from `ApiAuthManagerHelper::securitySensitiveOperation`. Wikimedia
+    /// started requiring this in 2026 (T419621, T419152, T197137); whether BotPassword and OAuth
+    /// sessions are exempt is set per session type and may change. Never retried.
+    #[error(
+        "{wiki} refused the edit of `{title}` ({code}): edits of site JavaScript/CSS, raw-HTML \
+         messages and other users' scripts need a recent interactive login on this wiki, and \
+         {who}; {what}"
+    , who = reauth_who(*.credential), what = REAUTH_ADVICE)]
+    ReauthenticationRequired {
+        /// The wiki's host.
+        wiki: String,
+        /// The page.
+        title: String,
+        /// `reauthenticate` or `cannotreauthenticate`.
+        code: String,
+        /// The credential the session acted with, when known.
+        credential: Option<CredentialKind>,
+    },
+    /// The wiki's OAuth extension refused the access token: invalid, revoked (the consumer's
+    /// secret was reset), for another wiki, for a missing or blocked user, or for a consumer
+    /// not usable by its user. The codes are the extension's message keys
+    /// (`mwoauth-invalid-authorization`, `mwoauth-invalid-authorization-wrong-wiki`,
+    /// `-invalid-user`, `-blocked-user`, `-not-approved`, `-wrong-user`, `-jwt`), answered with
+    /// HTTP 200 and the header `MediaWiki-API-Error` (`src/SessionProvider.php`). Never retried.
+    #[error("{wiki} refused the owner-only OAuth 2.0 token ({code}): {text}; {advice}", advice = token_advice(.code))]
+    TokenRejected {
+        /// The wiki's host.
+        wiki: String,
+        /// The OAuth extension's error code.
+        code: String,
+        /// The wiki's explanation.
+        text: String,
+    },
+    /// A [`crate::WikiApi`] implementation that cannot open sessions with this kind of
+    /// credential.
+    #[error("this wiki client cannot act with a {} credential", .kind.label())]
+    CredentialUnsupported {
+        /// The kind refused.
+        kind: CredentialKind,
     },
     /// Someone else edited the page since `baserevid`.
     #[error(
@@ -336,12 +394,63 @@ pub enum Error {
 
 fn right_hint(right: Option<&str>, grant: &Option<&'static str>) -> String {
     match (right, grant) {
-        (Some(right), Some(grant)) => {
-            format!(" (needs the right `{right}`, carried by the BotPassword grant `{grant}`)")
-        }
+        (Some(right), Some(grant)) => format!(
+            " (needs the right `{right}`, carried by the grant `{grant}`: tick it for a \
+             BotPassword on Special:BotPasswords; an owner-only OAuth consumer's grants cannot \
+             be changed, so propose a new one with it on meta)"
+        ),
         (Some(right), None) => format!(" (needs the right `{right}`)"),
         _ => String::new(),
     }
+}
+
+fn reauth_who(credential: Option<CredentialKind>) -> &'static str {
+    match credential {
+        Some(CredentialKind::OwnerOnlyToken) => {
+            "this wiki does not exempt OAuth sessions (an owner-only token cannot log in again)"
+        }
+        Some(CredentialKind::BotPassword) => {
+            "this wiki does not exempt BotPassword sessions (a fresh BotPassword login does not count as one)"
+        }
+        None => "this wiki does not exempt BotPassword or OAuth sessions",
+    }
+}
+
+const REAUTH_ADVICE: &str = "no stored credential can publish this page now: edit it by hand in a browser after logging \
+     in, or ask the wiki's administrators (the setting is per session type and may change); \
+     trying again will not help";
+
+fn token_advice(code: &str) -> &'static str {
+    match code {
+        "mwoauth-invalid-authorization-wrong-wiki" => {
+            "the token is for another wiki (or its consumer is limited to another wiki): store \
+             this token only for the wikis its consumer applies to, or propose an owner-only \
+             consumer for \"all projects\" on meta"
+        }
+        "mwoauth-invalid-authorization-blocked-user" => {
+            "the account the token acts for is blocked or locked; nothing can be published until \
+             that ends"
+        }
+        "mwoauth-invalid-authorization-invalid-user" => {
+            "the account the token acts for does not exist on this wiki; log in on it once in a \
+             browser, or check the token is yours"
+        }
+        "mwoauth-invalid-authorization-not-approved" => {
+            "the consumer is not usable by its owner (disabled or rejected); propose a new \
+             owner-only consumer on meta (Special:OAuthConsumerRegistration/propose/oauth2)"
+        }
+        _ => {
+            "the token is invalid or was revoked (its consumer's secret reset or the consumer \
+             disabled); store the current access token, or propose a new owner-only consumer on \
+             meta (Special:OAuthConsumerRegistration/propose/oauth2)"
+        }
+    }
+}
+
+/// Whether an API error code is the OAuth extension's refusal of the request's credentials.
+pub(crate) fn is_token_rejection(code: &str) -> bool {
+    code.starts_with("mwoauth-invalid-authorization")
+        || code == "mwoauth-oauth2-invalid-access-token"
 }
 
 /// A refused User-Agent is a configuration error, so `?` works where a client is built.

@@ -7,7 +7,16 @@
 //! - [`WikiUrl`] turns `en.wikipedia.org` (or a URL, or an `api.php` URL) into the API URL and
 //!   refuses hosts outside the [`AllowList`] before any request.
 //! - [`ActionApiClient`] (behind the object-safe [`WikiApi`] trait) opens [`Session`]s
-//!   ([`WikiSession`]): BotPassword logins with their own cookie jar, or anonymous ones.
+//!   ([`WikiSession`]), each with its own cookie jar: anonymous, or acting with a
+//!   [`Credential`] through [`WikiApi::open`] — a [`BotPassword`] logs in (2 requests), an
+//!   [`OwnerOnlyToken`] (owner-only OAuth 2.0 access token, checked for form by
+//!   [`OwnerOnlyToken::new`]) sends no login and goes as `Authorization: Bearer` on every
+//!   request, so a cold publish with a token is 2 requests. A refused token is
+//!   [`Error::TokenRejected`]; an edit refused for lack of a recent login (2026) is
+//!   [`Error::ReauthenticationRequired`]; a main-account login needing 2FA is
+//!   [`LoginError::NeedsBotPassword`].
+//! - [`grants`] is MediaWiki's grant → rights table: which grants carry a right, and the
+//!   fewest grants a session's rights show it carries ([`carried_grants`]).
 //! - Sessions look up many pages in ⌈N/50⌉ requests (⌈N/500⌉ with `apihighlimits`), read page
 //!   text, run the one-request pre-publish [`Probe`], edit or append ([`Session::append`]),
 //!   and post talk-page notices (Flow boards included). An edit with a stale base revision
@@ -84,8 +93,10 @@ mod api;
 mod body;
 mod client;
 mod config;
+mod credential;
 mod edit;
 mod error;
+pub mod grants;
 mod notices;
 pub mod oauth;
 mod probe;
@@ -108,8 +119,12 @@ pub use config::{
     ClientConfig, ConfigError, MAX_IN_FLIGHT_CAP, MAX_RESPONSE_BYTES, RetryPolicy, UserAgent,
     UserAgentError,
 };
+pub use credential::{
+    Credential, CredentialKind, OwnerOnlyToken, TOKEN_MAX_LEN, TOKEN_MIN_LEN, TokenFormatError,
+};
 pub use edit::{SUMMARY_CHARACTER_LIMIT, normalize_text, trim_summary};
 pub use error::{Error, LoginError, RetryCause};
+pub use grants::carried_grants;
 pub use revisions::{TITLES_PER_REQUEST, TITLES_PER_REQUEST_HIGH};
 pub use rights::{MissingRight, RequiredRight, check_rights, grant_for_right, required_rights};
 pub use secrecy::SecretString;

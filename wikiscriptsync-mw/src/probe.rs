@@ -94,6 +94,7 @@ impl Session {
                 text: if exists { text } else { None },
             },
             server_time: str_field(&answer, "curtimestamp").unwrap_or_default(),
+            credential: self.credential_kind(),
         })
     }
 }

@@ -1,8 +1,10 @@
-//! Which user rights an edit of a given title needs, and which BotPassword grant carries each
-//! right, so a missing right is reported before any edit (rights = groups ∩ grants).
+//! Which user rights an edit of a given title needs, and which grant (of a BotPassword or an
+//! owner-only OAuth consumer) carries each right, so a missing right is reported before any
+//! edit (rights = groups ∩ grants), in the words of the credential in use.
 
 use std::fmt;
 
+use crate::credential::CredentialKind;
 use crate::title::{ContentModel, Namespace, Title, upper_first};
 
 /// One right an edit needs.
@@ -12,7 +14,8 @@ pub struct RequiredRight {
     pub right: &'static str,
     /// Rights that satisfy the requirement as well (e.g. `edituserjs` for your own scripts).
     pub alternatives: &'static [&'static str],
-    /// The BotPassword grant (Special:BotPasswords) that carries the right.
+    /// The narrowest grant (of a BotPassword on Special:BotPasswords, or of an OAuth
+    /// consumer) that carries the right.
     pub grant: &'static str,
 }
 
@@ -32,12 +35,12 @@ impl RequiredRight {
     }
 }
 
-/// A right the session lacks, found before editing.
+/// A right the session lacks, found before editing. The message gives the advice for both
+/// credential kinds; [`MissingRight::advice_for`] gives the one for the credential in use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "editing `{title}` needs the right `{right}`, which this session lacks; give the BotPassword \
-     the grant `{grant}` on Special:BotPasswords (and the account must be in a group that has the \
-     right{also})",
+    "editing `{title}` needs the right `{right}`, which this session lacks; {advice}{also}",
+    advice = grant_advice(None, .grant),
     also = also_missing_suffix(.also_missing)
 )]
 pub struct MissingRight {
@@ -49,6 +52,41 @@ pub struct MissingRight {
     pub grant: String,
     /// Further missing rights, if any.
     pub also_missing: Vec<String>,
+}
+
+impl MissingRight {
+    /// What to do about the missing grant with a credential of `kind`: tick it on
+    /// Special:BotPasswords, or propose a new owner-only consumer carrying it (grants of a
+    /// consumer cannot be changed).
+    pub fn advice_for(&self, kind: CredentialKind) -> String {
+        grant_advice(Some(kind), &self.grant)
+    }
+}
+
+/// What to do about a missing grant, for the credential in use.
+///
+/// An owner-only OAuth consumer's grants cannot be changed once proposed: the OAuth
+/// extension's `update` action changes only the public key, the IP restrictions and the
+/// secret (`src/Control/ConsumerSubmitControl.php`), so the advice is a new consumer.
+pub(crate) fn grant_advice(credential: Option<CredentialKind>, grant: &str) -> String {
+    match credential {
+        Some(CredentialKind::OwnerOnlyToken) => format!(
+            "the owner-only OAuth consumer lacks the grant `{grant}` (or the account is in no \
+             group that has the right); grants of a consumer cannot be changed, so propose a new \
+             owner-only consumer with it on meta \
+             (Special:OAuthConsumerRegistration/propose/oauth2) and store its token"
+        ),
+        Some(CredentialKind::BotPassword) => format!(
+            "give the BotPassword the grant `{grant}` on Special:BotPasswords (and the account \
+             must be in a group that has the right)"
+        ),
+        None => format!(
+            "the credential needs the grant `{grant}` (and the account a group that has the \
+             right): tick it for a BotPassword on Special:BotPasswords; an owner-only OAuth \
+             consumer's grants cannot be changed, so propose a new one with it on meta \
+             (Special:OAuthConsumerRegistration/propose/oauth2)"
+        ),
+    }
 }
 
 fn also_missing_suffix(also: &[String]) -> String {
@@ -168,7 +206,12 @@ pub fn check_rights(
     }
 }
 
-/// The grant that carries a right, for error messages built from server answers.
+/// The narrowest grant that carries a right: the one to *add* when the right is missing, for
+/// error messages built from server answers.
+///
+/// Not for telling which grants a session has: several grants carry most rights (the broader
+/// `editsiteconfig` carries every right of `editinterface`), so a right held does not show
+/// which of them was given. Use [`crate::grants::carried_grants`] for that.
 pub fn grant_for_right(right: &str) -> Option<&'static str> {
     Some(match right {
         "edit" | "minoredit" | "applychangetags" | "changetags" | "editcontentmodel" => "editpage",

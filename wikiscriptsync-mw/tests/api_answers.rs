@@ -77,6 +77,17 @@ async fn every_login_result_is_typed() {
     );
     let aborted = json!({"result": "Aborted", "reason": {"code": "api-login-fail-aborted",
         "text": "Authentication requires user interaction, which is not supported by action=login."}});
+    // The answer ApiLogin gives a main-account login needing user interaction (2FA).
+    let err = login_answer(aborted).await;
+    assert!(
+        matches!(err, Error::Login(LoginError::NeedsBotPassword { ref user }) if user == "Me@bot"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("`User@BotName`"), "{err}");
+    assert!(!err.is_transient());
+    // On a wiki without BotPasswords the reason differs: a plain `Aborted`.
+    let aborted = json!({"result": "Aborted", "reason": {"code": "api-login-fail-aborted-nobotpw",
+        "text": "Authentication requires user interaction, which is not supported by action=login."}});
     let err = login_answer(aborted).await;
     assert!(
         matches!(err, Error::Login(LoginError::Aborted { .. })),

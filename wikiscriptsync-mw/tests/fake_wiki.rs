@@ -580,7 +580,7 @@ async fn login_failures_are_typed() {
     ));
     let aborted = try_login("Admin", "main-account-password").await;
     assert!(
-        matches!(aborted, Error::Login(LoginError::Aborted { .. })),
+        matches!(aborted, Error::Login(LoginError::NeedsBotPassword { .. })),
         "{aborted:?}"
     );
     let message = aborted.to_string();

@@ -12,7 +12,7 @@ use wikiscriptsync_mw::testkit::{ACCESS_LOG_ENV, AccessLog, unique_user_agent};
 use wikiscriptsync_mw::{
     ActionApiClient, AllowList, BotPassword, ClientConfig, CreatePolicy, EditOutcome, EditRequest,
     Error, LoginError, PageState, RetryPolicy, SecretString, Session, TalkNotice,
-    TalkNoticeOutcome, Title, UserAgent, UserTalkTitle, WikiUrl, normalize_text,
+    TalkNoticeOutcome, Title, UserAgent, UserTalkTitle, WikiUrl, grants, normalize_text,
 };
 
 struct RealWiki {
@@ -584,4 +584,50 @@ async fn the_fake_wikis_siteinfo_matches_mediawikis() {
         fake_answer["query"]["namespacealiases"], real["query"]["namespacealiases"],
         "namespace aliases"
     );
+}
+
+#[tokio::test]
+async fn the_grant_table_explains_real_sessions_by_the_grants_ticked_and_no_others() {
+    let Some(wiki) = real_wiki("grants") else {
+        return;
+    };
+    // The BotPasswords scripts/mediawiki-test-server creates, with their grants.
+    let cases = [
+        (
+            &wiki.admin,
+            &[
+                "basic",
+                "highvolume",
+                "editpage",
+                "editsiteconfig",
+                "editmycssjs",
+                "createeditmovepage",
+            ][..],
+        ),
+        (
+            &wiki.limited,
+            &["basic", "editpage", "editmycssjs", "createeditmovepage"][..],
+        ),
+        (&wiki.notifier, &["basic", "editpage"][..]),
+    ];
+    for (account, ticked) in cases {
+        let session = wiki.login(account).await.unwrap();
+        let info = session.user_info().await.unwrap();
+        // Every right the real wiki reports that a grant carries is carried by a ticked one.
+        let allowed = grants::rights_of_grants(ticked.iter().copied());
+        for right in &info.rights {
+            assert!(
+                grants::grants_carrying(right).is_empty() || allowed.contains(right.as_str()),
+                "{}: `{right}` is carried by no ticked grant per the table",
+                account.0
+            );
+        }
+        let carried = grants::carried_grants(&info.rights);
+        assert!(
+            carried.iter().all(|g| ticked.contains(g)),
+            "{}: {carried:?} names a grant not ticked ({ticked:?})",
+            account.0
+        );
+        assert!(!carried.contains("editinterface"), "{carried:?}");
+    }
 }

@@ -1,4 +1,4 @@
-//! No BotPassword, CSRF token or OAuth secret appears in any tracing line, error message
+//! No BotPassword, owner-only access token, CSRF token or OAuth secret appears in any tracing line, error message
 //! (Display or Debug) or Debug output, across logins (including failures), edits and recovery.
 
 use std::fmt::Write as _;
@@ -12,8 +12,8 @@ use url::Url;
 use wikiscriptsync_mw::oauth::OAuthConfig;
 use wikiscriptsync_mw::testkit::{FakeAccount, FakeWiki, Fault, LoginFailure};
 use wikiscriptsync_mw::{
-    ActionApiClient, BotPassword, ClientConfig, CreatePolicy, EditRequest, RetryPolicy,
-    SecretString, Title, UserAgent,
+    ActionApiClient, BotPassword, ClientConfig, CreatePolicy, Credential, CredentialKind,
+    EditRequest, Error, OwnerOnlyToken, RetryPolicy, SecretString, Title, UserAgent, WikiApi,
 };
 
 const PASSWORD: &str = "zyxwvutsrqponmlkjihgfedcba012345";
@@ -127,6 +127,36 @@ async fn no_secret_appears_in_logs_errors_or_debug_output() {
     let err = session.edit(&edit).await.unwrap_err();
     let _ = writeln!(shown, "{err} {err:?}");
 
+    // An owner-only OAuth 2.0 token: a publish, a rejected (revoked) token, a refused edit.
+    let access_token = format!(
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJzZWNyZXQiOiJ5ZXMifQ.{}",
+        "tokSig".repeat(57)
+    );
+    fake.add_owner_only_token(&access_token, "Admin", &["editsiteconfig"]);
+    let token = OwnerOnlyToken::new(SecretString::from(access_token.clone())).unwrap();
+    let _ = writeln!(shown, "{token:?} {:?}", Credential::from(token.clone()));
+    let session = client
+        .open(&fake.wiki_url(), Credential::OwnerOnlyToken(token.clone()))
+        .await
+        .unwrap();
+    let _ = writeln!(shown, "{:?}", session.probe(&title).await);
+    edit.base_revision = None;
+    edit.text = "z();".to_owned();
+    let _ = writeln!(shown, "{:?}", session.edit(&edit).await);
+    fake.refuse_sensitive_edits(CredentialKind::OwnerOnlyToken);
+    let err = session.edit(&edit).await.unwrap_err();
+    let _ = writeln!(shown, "{err} {err:?}");
+    fake.revoke_token(&access_token);
+    let err = session.probe(&title).await.unwrap_err();
+    assert!(matches!(err, Error::TokenRejected { .. }), "{err:?}");
+    let _ = writeln!(shown, "{err} {err:?}");
+    assert!(fake.requests().iter().any(|r| r.bearer));
+    let recorded = format!("{:?}", fake.requests());
+    assert!(
+        !recorded.contains(&access_token),
+        "the fake records no token"
+    );
+
     let oauth = OAuthConfig {
         base_url: Url::parse("https://meta.wikimedia.org").unwrap(),
         client_id: "id".to_owned(),
@@ -146,7 +176,7 @@ async fn no_secret_appears_in_logs_errors_or_debug_output() {
     let logs = capture.0.lock().unwrap().clone();
     assert!(logs.contains("logged in"), "the capture works: {logs}");
     assert!(logs.contains("retrying"), "{logs}");
-    for secret in [PASSWORD, OTHER_PASSWORD] {
+    for secret in [PASSWORD, OTHER_PASSWORD, access_token.as_str()] {
         assert!(!logs.contains(secret), "password in logs:\n{logs}");
         assert!(!shown.contains(secret), "password in output:\n{shown}");
     }

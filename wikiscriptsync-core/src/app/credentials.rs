@@ -10,7 +10,7 @@ use secrecy::SecretString;
 
 use super::{App, Field, UseCaseError, UseCaseResult};
 use crate::mw::{
-    BotPassword, Title, UserInfo, WikiUrl, check_rights, grant_for_right, required_rights,
+    BotPassword, Title, UserInfo, WikiUrl, carried_grants, check_rights, required_rights,
 };
 use crate::store::{CredentialSummary, MappingScope, UserId};
 use crate::vault::CredentialOwner;
@@ -225,10 +225,10 @@ impl App {
                 .map(|missing| missing.to_string());
             pages.push((mapping.page_title.clone(), verdict));
         }
-        let carried: BTreeSet<&'static str> = info
-            .rights
-            .iter()
-            .filter_map(|r| grant_for_right(r))
+        // The fewest grants explaining the rights: a right carried by a broader grant given
+        // (editinterface by editsiteconfig) does not name a narrower grant never ticked.
+        let carried: BTreeSet<&'static str> = carried_grants(&info.rights)
+            .into_iter()
             .chain(ALWAYS_GRANTED.iter().copied())
             .collect();
         let broader = if pages.is_empty() {

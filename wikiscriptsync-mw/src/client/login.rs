@@ -82,8 +82,14 @@ impl Session {
             "WrongToken" => Err(LoginError::WrongToken { user }.into()),
             "NeedToken" => Err(LoginError::NeedToken { user }.into()),
             "Aborted" => {
-                let (_, text) = login_reason(login);
-                Err(LoginError::Aborted { user, text }.into())
+                let (code, text) = login_reason(login);
+                tracing::warn!(wiki = %self.host, user = %user, reason = %code, "login aborted");
+                Err(if code == "api-login-fail-aborted" {
+                    LoginError::NeedsBotPassword { user }
+                } else {
+                    LoginError::Aborted { user, text }
+                }
+                .into())
             }
             other => Err(LoginError::Unexpected {
                 user,

@@ -24,6 +24,7 @@ use crate::api::{
     TalkNoticeOutcome, UserInfo, WikiApi, WikiSession,
 };
 use crate::config::{ClientConfig, ConfigError};
+use crate::credential::{Credential, CredentialKind, OwnerOnlyToken};
 use crate::error::Error;
 use crate::site::WikiIdentity;
 use crate::title::Title;
@@ -93,7 +94,30 @@ impl ActionApiClient {
 
     /// An anonymous session on `wiki` (no request is sent).
     pub fn anonymous_session(&self, wiki: &WikiUrl) -> Result<Session, Error> {
-        Session::new(Arc::clone(&self.shared), wiki, None)
+        Session::new(Arc::clone(&self.shared), wiki, None, None)
+    }
+
+    /// A session acting with an owner-only OAuth 2.0 access token: no request is sent. The
+    /// session has its own cookie jar (cookies the wiki sets are kept for this session only)
+    /// and every request carries `Authorization: Bearer <token>` (never in a URL, never
+    /// logged). Its [`Session::user_name`] is `None` until a user-info or probe answer names
+    /// the user; a bad token is found by the first request ([`Error::TokenRejected`]).
+    pub fn token_session(&self, wiki: &WikiUrl, token: OwnerOnlyToken) -> Result<Session, Error> {
+        Session::new(Arc::clone(&self.shared), wiki, None, Some(token))
+    }
+
+    /// A session acting with `credential`: a BotPassword logs in (2 requests, as
+    /// [`ActionApiClient::login_session`]); a token sends nothing (as
+    /// [`ActionApiClient::token_session`]).
+    pub async fn open_session(
+        &self,
+        wiki: &WikiUrl,
+        credential: Credential,
+    ) -> Result<Session, Error> {
+        match credential {
+            Credential::BotPassword(password) => self.login_session(wiki, password).await,
+            Credential::OwnerOnlyToken(token) => self.token_session(wiki, token),
+        }
     }
 
     /// Logs in with a BotPassword in a fresh session: 2 requests (login token, login).
@@ -102,7 +126,7 @@ impl ActionApiClient {
         wiki: &WikiUrl,
         credentials: BotPassword,
     ) -> Result<Session, Error> {
-        let session = Session::new(Arc::clone(&self.shared), wiki, Some(credentials))?;
+        let session = Session::new(Arc::clone(&self.shared), wiki, Some(credentials), None)?;
         session.log_in().await?;
         Ok(session)
     }
@@ -132,6 +156,14 @@ impl WikiApi for ActionApiClient {
 
     fn anonymous(&self, wiki: &WikiUrl) -> Result<Arc<dyn WikiSession>, Error> {
         Ok(Arc::new(self.anonymous_session(wiki)?))
+    }
+
+    async fn open(
+        &self,
+        wiki: &WikiUrl,
+        credential: Credential,
+    ) -> Result<Arc<dyn WikiSession>, Error> {
+        Ok(Arc::new(self.open_session(wiki, credential).await?))
     }
 
     fn request_count(&self) -> u64 {
@@ -177,7 +209,8 @@ struct SessionState {
 }
 
 /// One session on one wiki: its own cookie jar (its own `reqwest::Client`), never shared with
-/// another session or user.
+/// another session or user. Anonymous, logged in with a BotPassword, or acting with an
+/// owner-only OAuth 2.0 token sent as `Authorization: Bearer` on every request.
 pub struct Session {
     shared: Arc<Shared>,
     wiki: WikiUrl,
@@ -185,6 +218,7 @@ pub struct Session {
     http: reqwest::Client,
     gate: Arc<Semaphore>,
     credentials: Option<BotPassword>,
+    token: Option<OwnerOnlyToken>,
     state: Mutex<SessionState>,
     requests: AtomicU64,
 }
@@ -194,6 +228,7 @@ impl std::fmt::Debug for Session {
         f.debug_struct("Session")
             .field("wiki", &self.host)
             .field("credentials", &self.credentials)
+            .field("token", &self.token)
             .field("user", &self.lock_state().user)
             .finish_non_exhaustive()
     }
@@ -204,6 +239,7 @@ impl Session {
         shared: Arc<Shared>,
         wiki: &WikiUrl,
         credentials: Option<BotPassword>,
+        token: Option<OwnerOnlyToken>,
     ) -> Result<Self, Error> {
         // Re-check with this client's allow-list: the WikiUrl may come from elsewhere.
         shared.config.allow_list.check_url(wiki.api_url())?;
@@ -227,6 +263,7 @@ impl Session {
             http,
             gate,
             credentials,
+            token,
             state: Mutex::new(SessionState::default()),
             requests: AtomicU64::new(0),
         })
@@ -251,9 +288,26 @@ impl Session {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// The logged-in user name, `None` when anonymous.
+    /// The logged-in user name, `None` when anonymous. A token session learns it from its
+    /// first user-info or probe answer: `None` before.
     pub fn user_name(&self) -> Option<String> {
         self.lock_state().user.clone()
+    }
+
+    /// The kind of credential the session acts with, `None` when anonymous.
+    pub fn credential_kind(&self) -> Option<CredentialKind> {
+        if self.token.is_some() {
+            Some(CredentialKind::OwnerOnlyToken)
+        } else {
+            self.credentials
+                .as_ref()
+                .map(|_| CredentialKind::BotPassword)
+        }
+    }
+
+    /// The Bearer token requests carry, if any.
+    pub(crate) fn bearer(&self) -> Option<&OwnerOnlyToken> {
+        self.token.as_ref()
     }
 
     /// The cached user info (from [`Session::user_info`] or a probe).
@@ -261,8 +315,13 @@ impl Session {
         self.lock_state().user_info.clone()
     }
 
+    /// Caches the user info; a token session learns its user name from it.
     pub(crate) fn cache_user_info(&self, info: UserInfo) {
-        self.lock_state().user_info = Some(info);
+        let mut state = self.lock_state();
+        if self.token.is_some() && !info.anonymous {
+            state.user = Some(info.name.clone());
+        }
+        state.user_info = Some(info);
     }
 
     pub(crate) fn cache_csrf(&self, token: SecretString) {
@@ -273,8 +332,9 @@ impl Session {
         self.lock_state().csrf.is_some()
     }
 
+    /// Whether requests assert a user: logged in with a BotPassword, or acting with a token.
     pub(crate) fn is_logged_in(&self) -> bool {
-        self.lock_state().user.is_some()
+        self.token.is_some() || self.lock_state().user.is_some()
     }
 
     /// Maps an API failure that no operation handles specially.
@@ -285,6 +345,11 @@ impl Session {
             },
             "badtoken" => Error::BadToken {
                 wiki: self.host.clone(),
+            },
+            code if crate::error::is_token_rejection(code) => Error::TokenRejected {
+                wiki: self.host.clone(),
+                code: failure.code,
+                text: failure.text,
             },
             _ => Error::Api {
                 code: failure.code,
@@ -316,6 +381,10 @@ impl WikiSession for Session {
 
     fn user_name(&self) -> Option<String> {
         Session::user_name(self)
+    }
+
+    fn credential_kind(&self) -> Option<CredentialKind> {
+        Session::credential_kind(self)
     }
 
     fn request_count(&self) -> u64 {

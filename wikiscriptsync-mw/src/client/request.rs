@@ -138,10 +138,14 @@ impl Session {
             .map_or("", |(_, v)| v.as_str());
 
         let url = self.wiki.api_url().clone();
-        let request = match method {
+        let mut request = match method {
             Method::Get => self.http.get(url).query(&pairs),
             Method::Post => self.http.post(url).form(&pairs),
         };
+        if let Some(token) = self.bearer() {
+            // reqwest marks the header sensitive: it is never shown by its Debug output.
+            request = request.bearer_auth(token.secret().expose_secret());
+        }
         let permit = self.gate.acquire().await.map_err(|_| Error::Network {
             wiki: self.host.clone(),
             detail: "the client was shut down".to_owned(),

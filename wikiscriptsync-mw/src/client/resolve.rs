@@ -48,7 +48,7 @@ impl ActionApiClient {
     /// The API an article page names in its `<link rel="EditURI">` (MediaWiki's RSD link,
     /// `…/api.php?action=rsd`), if the page can be read and names an allow-listed one.
     async fn edit_uri(&self, page: &Url, any_api: &WikiUrl) -> Option<WikiUrl> {
-        let session = Session::new(Arc::clone(&self.shared), any_api, None).ok()?;
+        let session = Session::new(Arc::clone(&self.shared), any_api, None, None).ok()?;
         let mut url = page.clone();
         for _ in 0..=MAX_PAGE_REDIRECTS {
             self.config().allow_list.check_url(&url).ok()?;

@@ -112,6 +112,16 @@ pub(super) fn edit(state: &mut State, call: &Call, user: Option<&str>) -> Respon
                 "You do not have permission to create new pages.",
             ));
         }
+        let kind = if state.bearer.is_some() {
+            crate::credential::CredentialKind::OwnerOnlyToken
+        } else {
+            crate::credential::CredentialKind::BotPassword
+        };
+        if user.is_some()
+            && let Some(refusal) = super::tokens::reauthentication(state, kind, parsed, acting)
+        {
+            return ok(&refusal);
+        }
     }
     // A stale base is merged when the changes do not overlap (EditPage::mergeChangesIntoContent).
     let mut merge_base = None;

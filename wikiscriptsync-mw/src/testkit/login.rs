@@ -36,10 +36,12 @@ pub(super) fn login(state: &mut State, call: &Call) -> ResponseTemplate {
     {
         return ok(&json!({"login": {"result": "WrongToken"}}));
     }
+    // A main-account login (no `@BotName`) needs two-factor authentication on the fake, as
+    // for every interface administrator on Wikimedia: ApiLogin answers `Aborted`.
     if !name.contains('@') {
         return ok(&json!({"login": {"result": "Aborted", "reason": {
             "code": "api-login-fail-aborted",
-            "text": "Main-account login via action=login is not supported; use Special:BotPasswords."
+            "text": "Authentication requires user interaction, which is not supported by action=login. To be able to login with action=login, see Special:BotPasswords. To continue using main-account login, see action=clientlogin."
         }}}));
     }
     let account = state.accounts.get(&name).cloned();
@@ -80,6 +82,9 @@ pub(super) fn login(state: &mut State, call: &Call) -> ResponseTemplate {
 }
 
 pub(super) fn check_token(state: &State, call: &Call, user: Option<&str>) -> bool {
+    if let Some(bearer) = &state.bearer {
+        return call.post && call.get("token") == Some(bearer.csrf().as_str());
+    }
     let expected = match (&call.session_id, user) {
         (Some(id), Some(_)) => state.sessions.get(id).map(|s| s.csrf.as_str()),
         _ => Some(ANON_CSRF),

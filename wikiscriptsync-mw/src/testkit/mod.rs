@@ -7,7 +7,11 @@
 //! `normalized`/`redirects`/`missing`/`invalid`, edits with `baserevid` conflicts (any newer
 //! revision conflicts; MediaWiki would try a merge first), `nocreate`/`createonly`, trailing
 //! whitespace and CRLF normalisation, `nochange`, rights per page kind, `section=new` with
-//! signatures, and Flow boards.
+//! signatures, and Flow boards; owner-only OAuth 2.0 Bearer tokens with their grants, revoked
+//! and wrong-wiki tokens answered as the OAuth extension answers them
+//! ([`FakeWiki::add_owner_only_token`]), the 2026 `reauthenticate` refusal of site script
+//! edits per credential kind ([`FakeWiki::refuse_sensitive_edits`]), and main-account logins
+//! answered `Aborted` as for an account with two-factor authentication.
 //!
 //! For the real test MediaWiki, [`AccessLog`] counts requests on the server side, per
 //! [`unique_user_agent`].
@@ -32,6 +36,7 @@ mod query;
 mod respond;
 mod site;
 mod state;
+mod tokens;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -241,8 +246,12 @@ pub struct RecordedRequest {
     pub body: Vec<(String, String)>,
     /// The User-Agent header.
     pub user_agent: Option<String>,
-    /// All headers (lower-case names), in order.
+    /// All headers (lower-case names), in order, except `Authorization`, which is never
+    /// recorded (see [`RecordedRequest::bearer`]).
     pub headers: Vec<(String, String)>,
+    /// Whether the request carried an `Authorization: Bearer` header (the token itself is not
+    /// recorded).
+    pub bearer: bool,
 }
 
 impl RecordedRequest {

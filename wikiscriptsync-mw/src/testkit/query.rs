@@ -29,6 +29,8 @@ pub(super) fn query(state: &mut State, call: &Call, user: Option<&str>) -> Respo
             };
             state.sessions.entry(id).or_default().login_token = Some(token.clone());
             query.insert("tokens".into(), json!({"logintoken": token}));
+        } else if let Some(bearer) = &state.bearer {
+            query.insert("tokens".into(), json!({"csrftoken": bearer.csrf()}));
         } else {
             let csrf = match (&call.session_id, user) {
                 (Some(id), Some(_)) => state
@@ -44,8 +46,12 @@ pub(super) fn query(state: &mut State, call: &Call, user: Option<&str>) -> Respo
         super::site::siteinfo(&state.site, &call.list("siprop"), &mut query);
     }
     if meta.iter().any(|m| m == "userinfo") {
-        let info = match account_for(state, user) {
-            Some(account) => {
+        let bearer = state.bearer.as_ref().map(
+            |b| json!({"id": 900, "name": b.user, "groups": ["*", "user"], "rights": b.rights}),
+        );
+        let info = match (bearer, account_for(state, user)) {
+            (Some(bearer), _) => bearer,
+            (None, Some(account)) => {
                 let mut info = json!({
                     "id": 1 + state.accounts.keys().position(|k| *k == account.login_name).unwrap_or(0),
                     "name": account.user_name(),
@@ -61,7 +67,7 @@ pub(super) fn query(state: &mut State, call: &Call, user: Option<&str>) -> Respo
                 }
                 info
             }
-            None => json!({"id": 0, "name": "127.0.0.1", "anon": true,
+            (None, None) => json!({"id": 0, "name": "127.0.0.1", "anon": true,
                            "groups": ["*"], "rights": ANON_RIGHTS}),
         };
         query.insert("userinfo".into(), info);

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use wiremock::{Request, Respond, ResponseTemplate};
 
 use super::state::{State, normalize_title};
+use super::tokens;
 use super::{ANON_RIGHTS, FakeAccount, Fault, RecordedRequest, SESSION_COOKIE};
 
 pub(super) fn api_error(code: &str, text: &str) -> Value {
@@ -55,6 +56,10 @@ impl Respond for Responder {
             .collect();
         let params: HashMap<String, String> = query.iter().chain(&body).cloned().collect();
         let action = params.get("action").cloned().unwrap_or_default();
+        let authorization = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
         state.requests.push(RecordedRequest {
             method: request.method.to_string(),
             action: action.clone(),
@@ -68,9 +73,15 @@ impl Respond for Responder {
             headers: request
                 .headers
                 .iter()
+                .filter(|(k, _)| k.as_str() != "authorization")
                 .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("?").to_owned()))
                 .collect(),
+            bearer: tokens::is_bearer(authorization),
         });
+        state.bearer = match tokens::authorize(&state, authorization) {
+            Ok(bearer) => bearer,
+            Err(refusal) => return *refusal,
+        };
         let session_id = request
             .headers
             .get_all("cookie")
@@ -180,11 +191,14 @@ pub(super) fn fault_response(fault: &Fault) -> ResponseTemplate {
 }
 
 pub(super) fn handle(state: &mut State, call: &Call, action: &str) -> ResponseTemplate {
-    let logged_in_user = call
-        .session_id
-        .as_ref()
-        .and_then(|id| state.sessions.get(id))
-        .and_then(|s| s.user.clone());
+    let logged_in_user = match &state.bearer {
+        Some(bearer) => Some(bearer.user.clone()),
+        None => call
+            .session_id
+            .as_ref()
+            .and_then(|id| state.sessions.get(id))
+            .and_then(|s| s.user.clone()),
+    };
     if call.get("assert") == Some("user") && logged_in_user.is_none() {
         return ok(&api_error(
             "assertuserfailed",
@@ -209,6 +223,9 @@ pub(super) fn account_for<'a>(state: &'a State, user: Option<&str>) -> Option<&'
 }
 
 pub(super) fn rights_of(state: &State, user: Option<&str>) -> Vec<String> {
+    if let Some(bearer) = &state.bearer {
+        return bearer.rights.clone();
+    }
     match account_for(state, user) {
         Some(account) => account.rights.clone(),
         None => ANON_RIGHTS.iter().map(|r| (*r).to_owned()).collect(),

@@ -2,7 +2,7 @@
 //! faults and recorded requests; with the rules it stores by (MediaWiki's title capitalisation,
 //! text normalisation, SHA-1 of revision text, a clock that ticks once per write).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 use sha1::{Digest, Sha1};
@@ -32,6 +32,10 @@ pub(super) struct State {
     pub(super) next_token: u64,
     pub(super) clock: u64,
     pub(super) site: super::site::Site,
+    pub(super) tokens: HashMap<String, super::tokens::FakeToken>,
+    /// The Bearer session of the request being answered.
+    pub(super) bearer: Option<super::tokens::Bearer>,
+    pub(super) refuse_sensitive: BTreeSet<crate::credential::CredentialKind>,
 }
 
 impl State {
