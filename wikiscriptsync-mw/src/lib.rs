@@ -9,10 +9,14 @@
 //! - [`ActionApiClient`] (behind the object-safe [`WikiApi`] trait) opens [`Session`]s
 //!   ([`WikiSession`]): BotPassword logins with their own cookie jar, or anonymous ones.
 //! - Sessions look up many pages in ⌈N/50⌉ requests (⌈N/500⌉ with `apihighlimits`), read page
-//!   text, run the one-request pre-publish [`Probe`], edit or append ([`Session::append`]),
+//!   text, run the one-request pre-publish [`Probe`], edit or append ([`WikiSession::append`]),
 //!   and post talk-page notices (Flow boards included). An edit with a stale base revision
 //!   whose change overlaps newer ones is an edit conflict ([`Error::EditConflict`]); one that
 //!   does not overlap is merged by MediaWiki and answered as [`EditOutcome::Merged`].
+//! - Lookups take titles as `&[&str]` on the object-safe trait, or any slice of `String`s or
+//!   [`Title`]s through [`WikiSessionExt::lookup_titles`] (and [`Session::lookup_revisions`]).
+//!   Times the wiki reports are [`Timestamp`]s, printed exactly as the wiki wrote them, so a
+//!   probe's [`Probe::server_time`] goes back unchanged as [`EditRequest::start_timestamp`].
 //! - Every request carries `format=json&formatversion=2&errorformat=plaintext`, the configured
 //!   User-Agent, `maxlag` and (once logged in) `assert=user`; maxlag, readonly, ratelimited,
 //!   HTTP 429 and 503 are retried with backoff; `badtoken` and expired sessions are recovered
@@ -92,6 +96,7 @@ mod probe;
 mod revisions;
 mod rights;
 mod site;
+mod timestamp;
 mod title;
 mod wiki;
 
@@ -101,7 +106,7 @@ pub mod testkit;
 pub use api::{
     BlockInfo, BotPassword, CreatePolicy, EditOutcome, EditRequest, PageLookup, PageRevision,
     PageState, PageText, Probe, ProbedPage, TalkNotice, TalkNoticeOutcome, UserInfo, WikiApi,
-    WikiSession,
+    WikiSession, WikiSessionExt,
 };
 pub use client::{ActionApiClient, Session};
 pub use config::{
@@ -116,6 +121,7 @@ pub use secrecy::SecretString;
 pub use site::{
     SITEINFO_PROPS, SiteNamespace, SiteTitle, SiteTitleError, SiteinfoError, WikiIdentity,
 };
+pub use timestamp::{Timestamp, TimestampError};
 pub use title::{ContentModel, Namespace, Title, TitleError, UserTalkTitle};
 pub use wiki::{
     AllowList, ApiSearch, WIKIMEDIA_API_PATH, WIKIMEDIA_DOMAINS, WikiAddress, WikiUrl, WikiUrlError,
