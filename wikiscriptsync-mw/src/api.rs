@@ -133,10 +133,33 @@ pub struct BlockInfo {
     pub by: Option<String>,
     /// The reason.
     pub reason: Option<String>,
-    /// Expiry (`infinite` or a timestamp).
-    pub expiry: Option<String>,
+    /// When the block ends (`None` when the wiki did not say, or said it in a form not
+    /// MediaWiki's).
+    pub expiry: Option<BlockExpiry>,
     /// A partial block (only some pages or namespaces).
     pub partial: bool,
+}
+
+/// When a block ends, as `meta=userinfo`'s `blockexpiry` says (MediaWiki 1.39
+/// `ApiBlockInfoTrait::getBlockDetails` → `ApiResult::formatExpiry( $expiry, 'infinite' )`:
+/// `infinite` or a timestamp).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockExpiry {
+    /// Never (`infinite`).
+    Never,
+    /// At this time.
+    At(Timestamp),
+}
+
+impl BlockExpiry {
+    /// Reads `blockexpiry`: `infinite` (or its older spellings `infinity`, `indefinite`,
+    /// `never`) or a timestamp; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "infinite" | "infinity" | "indefinite" | "never" => Some(Self::Never),
+            other => Timestamp::parse(other).ok().map(Self::At),
+        }
+    }
 }
 
 /// The session's identity and effective rights (groups ∩ grants).

@@ -104,9 +104,9 @@ mod wiki;
 pub mod testkit;
 
 pub use api::{
-    BlockInfo, BotPassword, CreatePolicy, EditOutcome, EditRequest, PageLookup, PageRevision,
-    PageState, PageText, Probe, ProbedPage, TalkNotice, TalkNoticeOutcome, UserInfo, WikiApi,
-    WikiSession, WikiSessionExt,
+    BlockExpiry, BlockInfo, BotPassword, CreatePolicy, EditOutcome, EditRequest, PageLookup,
+    PageRevision, PageState, PageText, Probe, ProbedPage, TalkNotice, TalkNoticeOutcome, UserInfo,
+    WikiApi, WikiSession, WikiSessionExt,
 };
 pub use client::{ActionApiClient, Session};
 pub use config::{

@@ -7,7 +7,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-/// How the Action API writes a timestamp (`TS_ISO_8601`).
+/// How the Action API writes a timestamp: `wfTimestamp( TS_ISO_8601 )`, `Y-m-d\TH:i:s\Z` in
+/// PHP's terms (MediaWiki 1.39 `ApiMain` for `curtimestamp`, `ApiResult::formatExpiry`).
 const FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 /// The shape of [`FORMAT`], byte by byte: `d` is an ASCII digit, anything else itself.
 const SHAPE: &[u8; 20] = b"dddd-dd-ddTdd:dd:ddZ";
