@@ -19,7 +19,7 @@ use wikiscriptsync_core::monitor::{ChangeEvent, PageWatcher};
 use wikiscriptsync_core::mw::testkit::{ACCESS_LOG_ENV, AccessLog, unique_user_agent};
 use wikiscriptsync_core::mw::{
     ActionApiClient, AllowList, BotPassword, ClientConfig, CreatePolicy, EditRequest, PageState,
-    Title, UserAgent, WikiApi, WikiSession, WikiUrl,
+    Title, UserAgent, WikiApi, WikiSession, WikiSessionExt, WikiUrl,
 };
 use wikiscriptsync_core::notify::{Notifier, NotifierSettings};
 use wikiscriptsync_core::store::Store;
@@ -100,7 +100,7 @@ async fn seed(wiki: &Wiki, titles: &[String]) -> Arc<dyn WikiSession> {
         .login(&wiki.url, wiki.admin.clone())
         .await
         .expect("admin login");
-    let found = admin.lookup_revisions(titles).await.expect("lookup");
+    let found = admin.lookup_titles(titles).await.expect("lookup");
     for lookup in found {
         if let PageState::Missing { .. } = lookup.state {
             let mut edit = EditRequest::new(

@@ -18,7 +18,7 @@ use wikiscriptsync_core::monitor::{
     ChangeEvent, PageCheckSettings, PageRunReport, PageWatcher, Selection,
 };
 use wikiscriptsync_core::mw::{
-    self, ActionApiClient, AllowList, ClientConfig, PageState, UserAgent, WikiApi,
+    self, ActionApiClient, AllowList, ClientConfig, PageState, UserAgent, WikiApi, WikiSessionExt,
 };
 use wikiscriptsync_core::publish::{Publisher, content_sha1};
 use wikiscriptsync_core::store::{
@@ -97,7 +97,7 @@ async fn the_sha1_written_ahead_is_mediawikis_and_the_watcher_takes_the_unrecord
         let (client, wiki, page) = (client.clone(), wiki.clone(), page.clone());
         async move {
             let session = client.anonymous(&wiki).unwrap();
-            let found = session.lookup_revisions(&[page]).await.unwrap();
+            let found = session.lookup_titles(&[page]).await.unwrap();
             let PageState::Exists(revision) = &found[0].state else {
                 panic!("the page exists: {found:?}");
             };

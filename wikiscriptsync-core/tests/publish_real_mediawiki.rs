@@ -884,7 +884,7 @@ impl WikiSession for HookedSession {
     async fn user_info(&self) -> Result<UserInfo, mw::Error> {
         self.inner.user_info().await
     }
-    async fn lookup_revisions(&self, titles: &[String]) -> Result<Vec<PageLookup>, mw::Error> {
+    async fn lookup_revisions(&self, titles: &[&str]) -> Result<Vec<PageLookup>, mw::Error> {
         self.inner.lookup_revisions(titles).await
     }
     async fn page_text(
@@ -899,6 +899,9 @@ impl WikiSession for HookedSession {
     }
     async fn edit(&self, request: &EditRequest) -> Result<EditOutcome, mw::Error> {
         self.hook.edit(self.inner.as_ref(), request).await
+    }
+    async fn append(&self, request: &EditRequest) -> Result<EditOutcome, mw::Error> {
+        self.inner.append(request).await
     }
     async fn post_talk_notice(&self, notice: &TalkNotice) -> Result<TalkNoticeOutcome, mw::Error> {
         self.inner.post_talk_notice(notice).await

@@ -73,15 +73,12 @@ async fn check_pass(forges: &Forges, tracked: &mut [Tracked]) -> Pass {
     let mut client = Usage::default();
     for repo in tracked.iter_mut() {
         let mut usage = Usage::default();
-        let probe = forges
-            .head(&repo.locator, "main", Some(&repo.known), &mut usage)
-            .await;
+        let probe = Forge::head(forges, &repo.locator, "main", Some(&repo.known), &mut usage).await;
         match probe {
             Ok(HeadProbe::NotModified { .. }) => {}
             Ok(HeadProbe::Moved { sha, validator }) => {
-                let found = forges
-                    .blob_shas(&repo.locator, &sha, &repo.watched, &mut usage)
-                    .await;
+                let found =
+                    Forge::blob_shas(forges, &repo.locator, &sha, &repo.watched, &mut usage).await;
                 if let Ok(found) = found {
                     let new: Vec<Option<TreeFile>> =
                         repo.watched.iter().map(|p| found.get(p).cloned()).collect();

@@ -1,9 +1,8 @@
 //! Configuration of the forge clients: which GitHub and GitLab instances exist, their tokens, the
-//! User-Agent, timeouts and retry floors, assembled from values by [`ForgeConfigBuilder`]. The
-//! crate reads no environment: `wikiscriptsync_core::settings` maps the operator's variables
-//! (`WIKISCRIPTSYNC_GITHUB_API_URL`, `WIKISCRIPTSYNC_GITHUB_TOKEN`,
-//! `WIKISCRIPTSYNC_GITLAB_INSTANCES`, `WIKISCRIPTSYNC_GITLAB_TOKENS`,
-//! `WIKISCRIPTSYNC_FORGE_TIMEOUT_SECS`, `WIKISCRIPTSYNC_CONTACT`) onto the builder's options.
+//! User-Agent, timeouts and retry floors, assembled in code by [`ForgeConfigBuilder`] from what
+//! a caller has (a GitHub Enterprise API URL, a GitLab instance's base or API URL, tokens). The
+//! crate reads no environment; an application whose operators configure forges in settings
+//! passes those values to the builder's options.
 
 use std::time::Duration;
 
@@ -39,9 +38,10 @@ pub enum ConfigError {
     },
     /// A token was configured for a host that is no GitLab instance.
     #[error(
-        "a GitLab token (`gitlab_token`; operators: WIKISCRIPTSYNC_GITLAB_TOKENS) names {host:?}, \
-         which is not a configured GitLab instance; add the instance with `gitlab_instance` \
-         (operators: WIKISCRIPTSYNC_GITLAB_INSTANCES)"
+        "a GitLab token (`gitlab_token`, or the application's setting, in WikiScriptSync \
+         WIKISCRIPTSYNC_GITLAB_TOKENS) names {host:?}, which is not a configured GitLab \
+         instance; add the instance with `gitlab_instance` (or the application's setting, in \
+         WikiScriptSync WIKISCRIPTSYNC_GITLAB_INSTANCES)"
     )]
     TokenForUnknownHost {
         /// The host named.
@@ -203,11 +203,11 @@ impl ForgeConfig {
 }
 
 /// How [`ConfigError::BadBaseUrl`] names the GitHub API option.
-const GITHUB_API_SETTING: &str =
-    "the GitHub API URL (`github_api_url`; operators: WIKISCRIPTSYNC_GITHUB_API_URL)";
+const GITHUB_API_SETTING: &str = "the GitHub API URL (`github_api_url`, or the application's setting, in WikiScriptSync \
+     WIKISCRIPTSYNC_GITHUB_API_URL)";
 /// How [`ConfigError::BadBaseUrl`] names the GitLab instances option.
-const GITLAB_INSTANCES_SETTING: &str =
-    "a GitLab instance (`gitlab_instance`; operators: WIKISCRIPTSYNC_GITLAB_INSTANCES)";
+const GITLAB_INSTANCES_SETTING: &str = "a GitLab instance (`gitlab_instance`, or the application's setting, in WikiScriptSync \
+     WIKISCRIPTSYNC_GITLAB_INSTANCES)";
 
 /// Assembles a [`ForgeConfig`]; every setting has a production default.
 #[derive(Debug)]
@@ -490,8 +490,33 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("only for loopback"), "{message}");
         assert!(
-            message.contains("`gitlab_instance`")
-                && message.contains("WIKISCRIPTSYNC_GITLAB_INSTANCES"),
+            message.contains(
+                "`gitlab_instance`, or the application's setting, in WikiScriptSync \
+                 WIKISCRIPTSYNC_GITLAB_INSTANCES"
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_token_for_an_unknown_instance_names_the_code_options_before_the_variables() {
+        let message = ConfigError::TokenForUnknownHost {
+            host: "git.example.org".to_owned(),
+        }
+        .to_string();
+        assert!(
+            message.contains("(`gitlab_token`, or the application's setting")
+                && message.contains("with `gitlab_instance` (or the application's setting")
+                && !message.contains("operators:"),
+            "{message}"
+        );
+        let message = LocatorError::UnknownHost {
+            host: "git.example.org".to_owned(),
+            known: "github.com".to_owned(),
+        }
+        .to_string();
+        assert!(
+            message.contains("`ForgeConfigBuilder::gitlab_instance`, or the application's setting"),
             "{message}"
         );
     }

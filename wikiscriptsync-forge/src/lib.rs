@@ -14,7 +14,10 @@
 //! - A branch that does not exist is [`ForgeError::BranchNotFound`]; [`Forge::branches`] and
 //!   [`near_matches`] find what the user may have meant.
 //! - [`Forge::file_content`] reads bytes at a commit SHA and verifies their Git blob SHA.
-//! - Every call fills a [`Usage`] with requests, quota spent and rate-limit snapshots.
+//! - [`Forges`]' own methods take what the call needs and no more; what they cost (requests,
+//!   quota spent, 304s, rate-limit snapshots) adds up in [`Forges::usage`]. The [`Forge`]
+//!   trait's methods, which core calls through `Arc<dyn Forge>`, fill a caller's [`Usage`] per
+//!   call instead.
 //! - [`webhook`] verifies and parses GitHub and GitLab push hooks.
 //! - With the `testkit` feature, `testkit::FakeGitHub` and `testkit::FakeGitLab` serve in-memory
 //!   repositories on loopback.
@@ -43,21 +46,20 @@
 //! let agent = UserAgent::new("MyTool", "1.0", "https://example.org/mytool")?;
 //! let forges = Forges::new(ForgeConfig::builder(agent).github_api_url(&api_url).build()?)?;
 //! let repo = forges.parse_repo_url("https://github.com/octo/gadgets")?;
-//! let mut usage = Usage::default();
-//! let head = forges.head(&repo, "main", None, &mut usage).await?;
-//! let files = forges.publishable_files(&repo, head.sha(), &mut usage).await?;
+//! let head = forges.head(&repo, "main", None).await?;
+//! let files = forges.publishable_files(&repo, head.sha()).await?;
 //! let paths: Vec<&str> = files.iter().map(|file| file.path.as_str()).collect();
 //! assert_eq!(paths, ["src/Gadget.js"]); // only .js, .css and .json files
 //! let file = forges
-//!     .file_content(&repo, head.sha(), "src/Gadget.js", Some(&files[0].blob_sha), &mut usage)
+//!     .file_content(&repo, head.sha(), "src/Gadget.js", Some(&files[0].blob_sha))
 //!     .await?;
 //! assert_eq!(file.text()?, "mw.log('hi');\n");
 //!
 //! // Next time: hand back what the probe said; an unchanged branch is `NotModified`.
 //! let known = head.into_known(None);
-//! let again = forges.head(&repo, "main", Some(&known), &mut usage).await?;
+//! let again = forges.head(&repo, "main", Some(&known)).await?;
 //! assert!(!again.moved());
-//! assert_eq!(usage.requests, 4);
+//! assert_eq!(forges.usage().requests, 4);
 //! # Ok(()) }
 //! # #[cfg(not(feature = "testkit"))]
 //! # fn main() {}

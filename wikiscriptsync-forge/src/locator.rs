@@ -120,7 +120,9 @@ pub enum LocatorError {
     },
     /// A host that is not a configured forge.
     #[error(
-        "{host} is not a supported forge: use one of {known} (operators can add GitLab instances with WIKISCRIPTSYNC_GITLAB_INSTANCES)"
+        "{host} is not a supported forge: use one of {known} (GitLab instances are added with \
+         `ForgeConfigBuilder::gitlab_instance`, or the application's setting, in WikiScriptSync \
+         WIKISCRIPTSYNC_GITLAB_INSTANCES)"
     )]
     UnknownHost {
         /// The host given.

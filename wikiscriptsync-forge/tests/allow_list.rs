@@ -41,8 +41,7 @@ async fn a_link_header_pointing_at_another_host_is_not_followed() {
         .parse_repo_url(&format!("{}/g/p", gitlab.uri()))
         .unwrap();
     let commit = CommitSha::parse(SHA).unwrap();
-    let err = forges
-        .publishable_files(&repo, &commit, &mut Usage::default())
+    let err = Forge::publishable_files(&forges, &repo, &commit, &mut Usage::default())
         .await
         .unwrap_err();
     assert!(matches!(err, ForgeError::HostNotAllowed { .. }), "{err:?}");
@@ -73,8 +72,7 @@ async fn a_redirect_to_another_host_is_not_followed() {
         .unwrap();
     let forges = Forges::new(config).unwrap();
     let repo = forges.parse_repo_url("https://github.com/o/r").unwrap();
-    let err = forges
-        .head(&repo, "main", None, &mut Usage::default())
+    let err = Forge::head(&forges, &repo, "main", None, &mut Usage::default())
         .await
         .unwrap_err();
     assert!(matches!(err, ForgeError::HostNotAllowed { .. }), "{err:?}");
@@ -112,8 +110,7 @@ async fn a_redirect_within_the_api_host_is_followed() {
         .unwrap();
     let forges = Forges::new(config).unwrap();
     let repo = forges.parse_repo_url("https://github.com/o/old").unwrap();
-    let probe = forges
-        .head(&repo, "main", None, &mut Usage::default())
+    let probe = Forge::head(&forges, &repo, "main", None, &mut Usage::default())
         .await
         .unwrap();
     assert_eq!(probe.sha().as_str(), SHA);
@@ -190,8 +187,7 @@ async fn an_unreachable_host_is_a_network_error_after_the_retries() {
     let forges = Forges::new(config).unwrap();
     let repo = forges.parse_repo_url("https://github.com/o/r").unwrap();
     let mut usage = Usage::default();
-    let err = forges
-        .head(&repo, "main", None, &mut usage)
+    let err = Forge::head(&forges, &repo, "main", None, &mut usage)
         .await
         .unwrap_err();
     assert!(matches!(err, ForgeError::Network { .. }), "{err:?}");
@@ -230,7 +226,7 @@ async fn the_gitlab_token_never_follows_a_redirect_to_another_allowed_host() {
     let repo = forges
         .parse_repo_url(&format!("{}/g/p", gitlab.uri()))
         .unwrap();
-    let result = forges.default_branch(&repo, &mut Usage::default()).await;
+    let result = Forge::default_branch(&forges, &repo, &mut Usage::default()).await;
     let leaked = other
         .received_requests()
         .await

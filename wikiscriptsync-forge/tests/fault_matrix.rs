@@ -81,8 +81,7 @@ async fn world(kind: ForgeKind, timeout: Duration) -> World {
     // Resolve GitLab's project id up front so faults hit the call's own endpoint. (Not on
     // GitHub: it would make the repository call conditional and answered 304 from the cache.)
     if kind == ForgeKind::GitLab {
-        forges
-            .default_branch(&repo, &mut Usage::default())
+        Forge::default_branch(&forges, &repo, &mut Usage::default())
             .await
             .unwrap();
     }
@@ -108,7 +107,7 @@ impl World {
         repo: &RepoLocator,
         usage: &mut Usage,
     ) -> Result<(), ForgeError> {
-        let f = &self.forges;
+        let f: &dyn Forge = &self.forges;
         match call {
             Call::DefaultBranch => f
                 .default_branch(repo, usage)
@@ -267,9 +266,9 @@ async fn requests_to_one_host_are_serial_by_default() {
     let started = std::time::Instant::now();
     let (mut a, mut b, mut c) = (Usage::default(), Usage::default(), Usage::default());
     let (ra, rb, rc) = tokio::join!(
-        forges.head(&repo, "main", None, &mut a),
-        forges.head(&repo, "main", None, &mut b),
-        forges.head(&repo, "main", None, &mut c),
+        Forge::head(&forges, &repo, "main", None, &mut a),
+        Forge::head(&forges, &repo, "main", None, &mut b),
+        Forge::head(&forges, &repo, "main", None, &mut c),
     );
     assert!(ra.is_ok() && rb.is_ok() && rc.is_ok());
     // Three requests of 60 ms each, one after the other (a lower bound: it cannot flake).

@@ -60,9 +60,7 @@ fn known(probe: &HeadProbe) -> KnownHead {
 async fn head_probe_is_one_request_and_free_when_unchanged_with_a_token() {
     let s = setup(true).await;
     let mut first = Usage::default();
-    let probe = s
-        .forges
-        .head(&s.repo, "main", None, &mut first)
+    let probe = Forge::head(&s.forges, &s.repo, "main", None, &mut first)
         .await
         .unwrap();
     assert_eq!(
@@ -73,11 +71,15 @@ async fn head_probe_is_one_request_and_free_when_unchanged_with_a_token() {
     assert_eq!((first.requests, first.quota_spent), (1, 1));
 
     let mut second = Usage::default();
-    let again = s
-        .forges
-        .head(&s.repo, "main", Some(&known(&probe)), &mut second)
-        .await
-        .unwrap();
+    let again = Forge::head(
+        &s.forges,
+        &s.repo,
+        "main",
+        Some(&known(&probe)),
+        &mut second,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         again,
         HeadProbe::NotModified {
@@ -101,19 +103,18 @@ async fn head_probe_uses_the_sha_as_etag_when_the_store_kept_no_validator() {
     let s = setup(true).await;
     let sha = s.fake.head_of("octo/gadgets", "main").unwrap();
     let mut usage = Usage::default();
-    let probe = s
-        .forges
-        .head(
-            &s.repo,
-            "main",
-            Some(&KnownHead {
-                sha: sha.clone(),
-                validator: None,
-            }),
-            &mut usage,
-        )
-        .await
-        .unwrap();
+    let probe = Forge::head(
+        &s.forges,
+        &s.repo,
+        "main",
+        Some(&KnownHead {
+            sha: sha.clone(),
+            validator: None,
+        }),
+        &mut usage,
+    )
+    .await
+    .unwrap();
     assert_eq!(probe, HeadProbe::NotModified { sha });
     assert_eq!(usage.quota_spent, 0);
 }
@@ -122,15 +123,11 @@ async fn head_probe_uses_the_sha_as_etag_when_the_store_kept_no_validator() {
 async fn unauthenticated_304_still_costs_quota() {
     let s = setup(false).await;
     let mut usage = Usage::default();
-    let probe = s
-        .forges
-        .head(&s.repo, "main", None, &mut usage)
+    let probe = Forge::head(&s.forges, &s.repo, "main", None, &mut usage)
         .await
         .unwrap();
     let mut usage = Usage::default();
-    let again = s
-        .forges
-        .head(&s.repo, "main", Some(&known(&probe)), &mut usage)
+    let again = Forge::head(&s.forges, &s.repo, "main", Some(&known(&probe)), &mut usage)
         .await
         .unwrap();
     assert!(!again.moved());
@@ -143,9 +140,7 @@ async fn unauthenticated_304_still_costs_quota() {
 async fn head_probe_reports_moved_after_a_push() {
     let s = setup(true).await;
     let mut usage = Usage::default();
-    let probe = s
-        .forges
-        .head(&s.repo, "main", None, &mut usage)
+    let probe = Forge::head(&s.forges, &s.repo, "main", None, &mut usage)
         .await
         .unwrap();
     let new_head = s.fake.commit(
@@ -153,9 +148,7 @@ async fn head_probe_reports_moved_after_a_push() {
         "main",
         [("src/Gadget.js", Some("changed();"))],
     );
-    let moved = s
-        .forges
-        .head(&s.repo, "main", Some(&known(&probe)), &mut usage)
+    let moved = Forge::head(&s.forges, &s.repo, "main", Some(&known(&probe)), &mut usage)
         .await
         .unwrap();
     assert!(matches!(&moved, HeadProbe::Moved { sha, validator: Some(_) } if *sha == new_head));
@@ -169,9 +162,7 @@ async fn head_of_a_missing_repository_or_branch_is_not_found_with_what_is_missin
         .forges
         .parse_repo_url("https://github.com/octo/nothing")
         .unwrap();
-    let err = s
-        .forges
-        .head(&missing_repo, "main", None, &mut usage)
+    let err = Forge::head(&s.forges, &missing_repo, "main", None, &mut usage)
         .await
         .unwrap_err();
     assert!(
@@ -184,9 +175,7 @@ async fn head_of_a_missing_repository_or_branch_is_not_found_with_what_is_missin
         ),
         "{err:?}"
     );
-    let err = s
-        .forges
-        .head(&s.repo, "no-such-branch", None, &mut usage)
+    let err = Forge::head(&s.forges, &s.repo, "no-such-branch", None, &mut usage)
         .await
         .unwrap_err();
     assert!(
@@ -209,9 +198,7 @@ async fn private_repository_without_a_token_looks_missing() {
         .forges
         .parse_repo_url("https://github.com/octo/private")
         .unwrap();
-    let err = s
-        .forges
-        .head(&repo, "main", None, &mut Usage::default())
+    let err = Forge::head(&s.forges, &repo, "main", None, &mut Usage::default())
         .await
         .unwrap_err();
     assert!(matches!(
@@ -232,9 +219,7 @@ async fn exhausted_primary_quota_stops_all_requests_to_the_host_until_reset() {
     let s = setup(true).await;
     s.fake.push_fault(Fault::PrimaryRateLimit);
     let mut usage = Usage::default();
-    let err = s
-        .forges
-        .head(&s.repo, "main", None, &mut usage)
+    let err = Forge::head(&s.forges, &s.repo, "main", None, &mut usage)
         .await
         .unwrap_err();
     let ForgeError::RateLimited {
@@ -249,9 +234,7 @@ async fn exhausted_primary_quota_stops_all_requests_to_the_host_until_reset() {
     assert_eq!(usage.requests, 1);
     assert_eq!(usage.latest_snapshot().unwrap().remaining, Some(0));
     // Every later call is refused without a request.
-    let err = s
-        .forges
-        .default_branch(&s.repo, &mut usage)
+    let err = Forge::default_branch(&s.forges, &s.repo, &mut usage)
         .await
         .unwrap_err();
     assert!(matches!(
@@ -272,9 +255,7 @@ async fn secondary_limit_with_retry_after_is_waited_out_and_retried() {
         retry_after: Some(0),
     });
     let mut usage = Usage::default();
-    let probe = s
-        .forges
-        .head(&s.repo, "main", None, &mut usage)
+    let probe = Forge::head(&s.forges, &s.repo, "main", None, &mut usage)
         .await
         .unwrap();
     assert!(probe.moved());
@@ -295,9 +276,7 @@ async fn secondary_429_without_retry_after_backs_off_from_the_floor() {
     );
     let commit = s.fake.head_of("octo/gadgets", "main").unwrap();
     let mut usage = Usage::default();
-    let files = s
-        .forges
-        .publishable_files(&s.repo, &commit, &mut usage)
+    let files = Forge::publishable_files(&s.forges, &s.repo, &commit, &mut usage)
         .await
         .unwrap();
     assert_eq!(files.len(), 4);
@@ -313,9 +292,7 @@ async fn secondary_limit_longer_than_the_maximum_wait_is_returned_not_slept() {
     });
     let mut usage = Usage::default();
     let asked_at = std::time::SystemTime::now();
-    let err = s
-        .forges
-        .head(&s.repo, "main", None, &mut usage)
+    let err = Forge::head(&s.forges, &s.repo, "main", None, &mut usage)
         .await
         .unwrap_err();
     // The error carries the asked hour (the caller reschedules) ...
@@ -336,9 +313,7 @@ async fn secondary_limit_longer_than_the_maximum_wait_is_returned_not_slept() {
     assert_eq!(usage.requests, 1);
     assert_eq!(s.fake.stats().requests, 1);
     // The host stays blocked for the asked time.
-    let err = s
-        .forges
-        .head(&s.repo, "main", None, &mut usage)
+    let err = Forge::head(&s.forges, &s.repo, "main", None, &mut usage)
         .await
         .unwrap_err();
     assert!(matches!(err, ForgeError::RateLimited { .. }));
@@ -351,7 +326,9 @@ async fn server_error_then_success_is_retried() {
     s.fake.push_fault(Fault::ServerError(502));
     let mut usage = Usage::default();
     assert_eq!(
-        s.forges.default_branch(&s.repo, &mut usage).await.unwrap(),
+        Forge::default_branch(&s.forges, &s.repo, &mut usage)
+            .await
+            .unwrap(),
         "main"
     );
     assert_eq!(usage.requests, 2);
@@ -363,9 +340,7 @@ async fn persistent_server_errors_give_up_after_the_retry_budget() {
     s.fake
         .push_fault_on(Endpoint::Commit, Fault::ServerError(503), 10);
     let mut usage = Usage::default();
-    let err = s
-        .forges
-        .head(&s.repo, "main", None, &mut usage)
+    let err = Forge::head(&s.forges, &s.repo, "main", None, &mut usage)
         .await
         .unwrap_err();
     assert!(
@@ -398,8 +373,7 @@ async fn slow_server_times_out_with_a_typed_error() {
         .parse_repo_url(&fake.repo_url("octo/gadgets"))
         .unwrap();
     fake.push_fault(Fault::Delay(Duration::from_millis(800)));
-    let err = forges
-        .head(&repo, "main", None, &mut Usage::default())
+    let err = Forge::head(&forges, &repo, "main", None, &mut Usage::default())
         .await
         .unwrap_err();
     assert!(matches!(err, ForgeError::Timeout { .. }), "{err:?}");
@@ -411,9 +385,7 @@ async fn malformed_json_is_a_typed_error() {
     s.fake
         .push_fault_on(Endpoint::Tree, Fault::MalformedJson, 1);
     let commit = s.fake.head_of("octo/gadgets", "main").unwrap();
-    let err = s
-        .forges
-        .publishable_files(&s.repo, &commit, &mut Usage::default())
+    let err = Forge::publishable_files(&s.forges, &s.repo, &commit, &mut Usage::default())
         .await
         .unwrap_err();
     assert!(
@@ -422,9 +394,7 @@ async fn malformed_json_is_a_typed_error() {
     );
     s.fake
         .push_fault_on(Endpoint::Repository, Fault::MalformedJson, 1);
-    let err = s
-        .forges
-        .default_branch(&s.repo, &mut Usage::default())
+    let err = Forge::default_branch(&s.forges, &s.repo, &mut Usage::default())
         .await
         .unwrap_err();
     assert!(matches!(err, ForgeError::Malformed { .. }), "{err:?}");
@@ -435,9 +405,7 @@ async fn publishable_files_are_the_js_css_and_json_files_with_blob_shas_in_one_r
     let s = setup(true).await;
     let commit = s.fake.head_of("octo/gadgets", "main").unwrap();
     let mut usage = Usage::default();
-    let files = s
-        .forges
-        .publishable_files(&s.repo, &commit, &mut usage)
+    let files = Forge::publishable_files(&s.forges, &s.repo, &commit, &mut usage)
         .await
         .unwrap();
     let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
@@ -478,9 +446,7 @@ async fn blob_shas_of_watched_paths_take_one_tree_request_and_omit_missing_paths
         "src/Gadget.css".to_owned(),
         "gone.js".to_owned(),
     ];
-    let found = s
-        .forges
-        .blob_shas(&s.repo, &commit, &watched, &mut usage)
+    let found = Forge::blob_shas(&s.forges, &s.repo, &commit, &watched, &mut usage)
         .await
         .unwrap();
     assert_eq!(usage.requests, 1);
@@ -498,11 +464,15 @@ async fn truncated_tree_is_completed_by_walking_only_the_needed_subtrees() {
     s.fake.truncate_recursive_trees(true);
     let commit = s.fake.head_of("octo/gadgets", "main").unwrap();
     let mut usage = Usage::default();
-    let found = s
-        .forges
-        .blob_shas(&s.repo, &commit, &["src/Gadget.js".to_owned()], &mut usage)
-        .await
-        .unwrap();
+    let found = Forge::blob_shas(
+        &s.forges,
+        &s.repo,
+        &commit,
+        &["src/Gadget.js".to_owned()],
+        &mut usage,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         found["src/Gadget.js"].blob_sha,
         s.fake
@@ -512,9 +482,7 @@ async fn truncated_tree_is_completed_by_walking_only_the_needed_subtrees() {
     // truncated recursive answer, root, src/ — not conf/ or lib/.
     assert_eq!(usage.requests, 3);
     let mut usage = Usage::default();
-    let all = s
-        .forges
-        .publishable_files(&s.repo, &commit, &mut usage)
+    let all = Forge::publishable_files(&s.forges, &s.repo, &commit, &mut usage)
         .await
         .unwrap();
     assert_eq!(all.len(), 4);
@@ -530,8 +498,7 @@ async fn truncated_tree_beyond_the_request_budget_is_refused() {
     let forges = Forges::new(fake.config_builder().max_tree_requests(2).build().unwrap()).unwrap();
     let repo = forges.parse_repo_url(&fake.repo_url("octo/deep")).unwrap();
     let commit = fake.head_of("octo/deep", "main").unwrap();
-    let err = forges
-        .publishable_files(&repo, &commit, &mut Usage::default())
+    let err = Forge::publishable_files(&forges, &repo, &commit, &mut Usage::default())
         .await
         .unwrap_err();
     assert!(
@@ -549,17 +516,16 @@ async fn file_content_is_read_at_the_commit_and_verified() {
         .blob_sha_of("octo/gadgets", "main", "src/Gadget.css")
         .unwrap();
     let mut usage = Usage::default();
-    let content = s
-        .forges
-        .file_content(
-            &s.repo,
-            &commit,
-            "src/Gadget.css",
-            Some(&expected),
-            &mut usage,
-        )
-        .await
-        .unwrap();
+    let content = Forge::file_content(
+        &s.forges,
+        &s.repo,
+        &commit,
+        "src/Gadget.css",
+        Some(&expected),
+        &mut usage,
+    )
+    .await
+    .unwrap();
     assert_eq!(content.text().unwrap(), ".gadget { color: red; }\n");
     assert_eq!(content.blob_sha, expected);
     assert_eq!(usage.requests, 1);
@@ -579,11 +545,16 @@ async fn file_content_without_an_expected_sha_looks_it_up_in_the_tree_first() {
     let s = setup(true).await;
     let commit = s.fake.head_of("octo/gadgets", "main").unwrap();
     let mut usage = Usage::default();
-    let content = s
-        .forges
-        .file_content(&s.repo, &commit, "conf/settings.json", None, &mut usage)
-        .await
-        .unwrap();
+    let content = Forge::file_content(
+        &s.forges,
+        &s.repo,
+        &commit,
+        "conf/settings.json",
+        None,
+        &mut usage,
+    )
+    .await
+    .unwrap();
     assert_eq!(content.bytes, b"{\"a\": 1}\n");
     assert_eq!(usage.requests, 2);
 }
@@ -598,17 +569,16 @@ async fn tampered_file_content_is_caught_by_blob_verification() {
         .unwrap();
     s.fake
         .push_fault_on(Endpoint::Contents, Fault::TamperedContent, 1);
-    let err = s
-        .forges
-        .file_content(
-            &s.repo,
-            &commit,
-            "src/Gadget.js",
-            Some(&expected),
-            &mut Usage::default(),
-        )
-        .await
-        .unwrap_err();
+    let err = Forge::file_content(
+        &s.forges,
+        &s.repo,
+        &commit,
+        "src/Gadget.js",
+        Some(&expected),
+        &mut Usage::default(),
+    )
+    .await
+    .unwrap_err();
     let ForgeError::BlobMismatch {
         expected: e,
         actual,
@@ -630,8 +600,7 @@ async fn files_over_the_size_limit_are_refused_with_a_clear_error() {
     let commit = fake.head_of("octo/big", "main").unwrap();
     // Known size from the tree: refused before downloading.
     let mut usage = Usage::default();
-    let err = forges
-        .file_content(&repo, &commit, "big.js", None, &mut usage)
+    let err = Forge::file_content(&forges, &repo, &commit, "big.js", None, &mut usage)
         .await
         .unwrap_err();
     assert!(
@@ -641,16 +610,16 @@ async fn files_over_the_size_limit_are_refused_with_a_clear_error() {
     assert_eq!(usage.requests, 1);
     // Unknown size: the download stops at the limit.
     let expected = fake.blob_sha_of("octo/big", "main", "big.js").unwrap();
-    let err = forges
-        .file_content(
-            &repo,
-            &commit,
-            "big.js",
-            Some(&expected),
-            &mut Usage::default(),
-        )
-        .await
-        .unwrap_err();
+    let err = Forge::file_content(
+        &forges,
+        &repo,
+        &commit,
+        "big.js",
+        Some(&expected),
+        &mut Usage::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(&err, ForgeError::TooLarge { path, limit: 1000, .. } if path == "big.js"),
         "{err:?}"
@@ -662,17 +631,16 @@ async fn missing_file_or_commit_is_not_found() {
     let s = setup(true).await;
     let commit = s.fake.head_of("octo/gadgets", "main").unwrap();
     let some_blob = BlobSha::of_bytes(b"x");
-    let err = s
-        .forges
-        .file_content(
-            &s.repo,
-            &commit,
-            "nope.js",
-            Some(&some_blob),
-            &mut Usage::default(),
-        )
-        .await
-        .unwrap_err();
+    let err = Forge::file_content(
+        &s.forges,
+        &s.repo,
+        &commit,
+        "nope.js",
+        Some(&some_blob),
+        &mut Usage::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(
             err,
@@ -684,9 +652,7 @@ async fn missing_file_or_commit_is_not_found() {
         "{err:?}"
     );
     let unknown = "1111111111111111111111111111111111111111".parse().unwrap();
-    let err = s
-        .forges
-        .publishable_files(&s.repo, &unknown, &mut Usage::default())
+    let err = Forge::publishable_files(&s.forges, &s.repo, &unknown, &mut Usage::default())
         .await
         .unwrap_err();
     assert!(
@@ -712,11 +678,15 @@ async fn default_branch_is_read_once_then_revalidated_for_free() {
         .unwrap();
     let mut usage = Usage::default();
     assert_eq!(
-        s.forges.default_branch(&repo, &mut usage).await.unwrap(),
+        Forge::default_branch(&s.forges, &repo, &mut usage)
+            .await
+            .unwrap(),
         "trunk"
     );
     assert_eq!(
-        s.forges.default_branch(&repo, &mut usage).await.unwrap(),
+        Forge::default_branch(&s.forges, &repo, &mut usage)
+            .await
+            .unwrap(),
         "trunk"
     );
     assert_eq!(
@@ -731,16 +701,15 @@ async fn default_branch_is_read_once_then_revalidated_for_free() {
             .is_some_and(|e| e.starts_with("W/\"")),
         "{second:?}"
     );
-    let err = s
-        .forges
-        .default_branch(
-            &s.forges
-                .parse_repo_url("https://github.com/octo/none")
-                .unwrap(),
-            &mut usage,
-        )
-        .await
-        .unwrap_err();
+    let err = Forge::default_branch(
+        &s.forges,
+        &s.forges
+            .parse_repo_url("https://github.com/octo/none")
+            .unwrap(),
+        &mut usage,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(
         err,
         ForgeError::NotFound {
@@ -755,18 +724,22 @@ async fn every_request_carries_the_user_agent_and_the_token_only_in_the_authoriz
     let s = setup(true).await;
     let commit = s.fake.head_of("octo/gadgets", "main").unwrap();
     let mut usage = Usage::default();
-    s.forges
-        .head(&s.repo, "main", None, &mut usage)
+    Forge::head(&s.forges, &s.repo, "main", None, &mut usage)
         .await
         .unwrap();
-    s.forges
-        .publishable_files(&s.repo, &commit, &mut usage)
+    Forge::publishable_files(&s.forges, &s.repo, &commit, &mut usage)
         .await
         .unwrap();
-    s.forges
-        .file_content(&s.repo, &commit, "src/Gadget.js", None, &mut usage)
-        .await
-        .unwrap();
+    Forge::file_content(
+        &s.forges,
+        &s.repo,
+        &commit,
+        "src/Gadget.js",
+        None,
+        &mut usage,
+    )
+    .await
+    .unwrap();
     let requests = s.fake.requests();
     assert_eq!(requests.len(), 4);
     for r in &requests {
@@ -780,9 +753,7 @@ async fn every_request_carries_the_user_agent_and_the_token_only_in_the_authoriz
 async fn a_bad_token_is_unauthorized_and_never_shown() {
     let s = setup(true).await;
     s.fake.accept_only_token("ghp_the_right_one");
-    let err = s
-        .forges
-        .head(&s.repo, "main", None, &mut Usage::default())
+    let err = Forge::head(&s.forges, &s.repo, "main", None, &mut Usage::default())
         .await
         .unwrap_err();
     assert!(
@@ -799,9 +770,7 @@ async fn requests_go_only_to_allow_listed_hosts() {
     let elsewhere = wiremock::MockServer::start().await;
     let mut repo = s.repo.clone();
     repo.api_base = format!("{}/", elsewhere.uri()).parse().unwrap();
-    let err = s
-        .forges
-        .head(&repo, "main", None, &mut Usage::default())
+    let err = Forge::head(&s.forges, &repo, "main", None, &mut Usage::default())
         .await
         .unwrap_err();
     assert!(matches!(err, ForgeError::HostNotAllowed { .. }), "{err:?}");
@@ -819,8 +788,7 @@ async fn requests_go_only_to_allow_listed_hosts() {
 async fn rate_limit_snapshots_are_handed_to_the_caller_and_kept_per_host() {
     let s = setup(true).await;
     let mut usage = Usage::default();
-    s.forges
-        .head(&s.repo, "main", None, &mut usage)
+    Forge::head(&s.forges, &s.repo, "main", None, &mut usage)
         .await
         .unwrap();
     let snapshot = usage.latest_snapshot().unwrap().clone();
@@ -875,7 +843,9 @@ async fn branches_are_listed_in_one_request_and_filtered_ignoring_case() {
         .commit("octo/gadgets", "develop", [("a.js", Some("2"))]);
     s.fake.record_requests(true);
     let mut usage = Usage::default();
-    let all = s.forges.branches(&s.repo, "", &mut usage).await.unwrap();
+    let all = Forge::branches(&s.forges, &s.repo, "", &mut usage)
+        .await
+        .unwrap();
     assert_eq!(all, ["Feature/Login", "develop", "main"]);
     assert_eq!(usage.requests, 1);
     let request = s.fake.requests().pop().unwrap();
@@ -884,9 +854,7 @@ async fn branches_are_listed_in_one_request_and_filtered_ignoring_case() {
         request.path_and_query,
         "/repos/octo/gadgets/branches?per_page=100"
     );
-    let found = s
-        .forges
-        .branches(&s.repo, "feature", &mut Usage::default())
+    let found = Forge::branches(&s.forges, &s.repo, "feature", &mut Usage::default())
         .await
         .unwrap();
     assert_eq!(found, ["Feature/Login"]);
@@ -896,15 +864,15 @@ async fn branches_are_listed_in_one_request_and_filtered_ignoring_case() {
 async fn a_mistyped_branch_is_a_typed_error_with_near_matches_among_the_branches() {
     let s = setup(true).await;
     let mut usage = Usage::default();
-    let err = s
-        .forges
-        .head(&s.repo, "mian", None, &mut usage)
+    let err = Forge::head(&s.forges, &s.repo, "mian", None, &mut usage)
         .await
         .unwrap_err();
     let ForgeError::BranchNotFound { branch, .. } = &err else {
         panic!("{err:?}");
     };
-    let names = s.forges.branches(&s.repo, "", &mut usage).await.unwrap();
+    let names = Forge::branches(&s.forges, &s.repo, "", &mut usage)
+        .await
+        .unwrap();
     assert_eq!(wikiscriptsync_forge::near_matches(branch, &names), ["main"]);
     assert_eq!(usage.requests, 2);
 }
@@ -916,9 +884,7 @@ async fn branches_of_a_missing_repository_are_a_not_found_repository() {
         .forges
         .parse_repo_url(&s.fake.repo_url("octo/nothing"))
         .unwrap();
-    let err = s
-        .forges
-        .branches(&missing, "", &mut Usage::default())
+    let err = Forge::branches(&s.forges, &missing, "", &mut Usage::default())
         .await
         .unwrap_err();
     assert!(

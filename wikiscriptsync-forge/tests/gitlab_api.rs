@@ -53,9 +53,7 @@ fn known(probe: &HeadProbe) -> KnownHead {
 async fn first_probe_resolves_the_project_id_once_then_each_probe_is_one_request() {
     let s = setup().await;
     let mut usage = Usage::default();
-    let probe = s
-        .forges
-        .head(&s.repo, "main", None, &mut usage)
+    let probe = Forge::head(&s.forges, &s.repo, "main", None, &mut usage)
         .await
         .unwrap();
     assert_eq!(usage.requests, 2, "project lookup + branch");
@@ -74,9 +72,7 @@ async fn first_probe_resolves_the_project_id_once_then_each_probe_is_one_request
     );
 
     let mut usage = Usage::default();
-    let again = s
-        .forges
-        .head(&s.repo, "main", Some(&known(&probe)), &mut usage)
+    let again = Forge::head(&s.forges, &s.repo, "main", Some(&known(&probe)), &mut usage)
         .await
         .unwrap();
     assert_eq!(
@@ -96,15 +92,12 @@ async fn first_probe_resolves_the_project_id_once_then_each_probe_is_one_request
 async fn a_fresh_process_with_the_stored_validator_needs_no_project_lookup() {
     let s = setup().await;
     let mut usage = Usage::default();
-    let probe = s
-        .forges
-        .head(&s.repo, "main", None, &mut usage)
+    let probe = Forge::head(&s.forges, &s.repo, "main", None, &mut usage)
         .await
         .unwrap();
     let fresh = Forges::new(s.fake.config_builder_with_token(TOKEN).build().unwrap()).unwrap();
     let mut usage = Usage::default();
-    let again = fresh
-        .head(&s.repo, "main", Some(&known(&probe)), &mut usage)
+    let again = Forge::head(&fresh, &s.repo, "main", Some(&known(&probe)), &mut usage)
         .await
         .unwrap();
     assert!(!again.moved());
@@ -120,9 +113,7 @@ async fn probe_reports_moved_after_a_push_to_a_branch_with_a_slash() {
         [("src/Gadget.js", Some("v2"))],
     );
     let mut usage = Usage::default();
-    let probe = s
-        .forges
-        .head(&s.repo, "feature/x", None, &mut usage)
+    let probe = Forge::head(&s.forges, &s.repo, "feature/x", None, &mut usage)
         .await
         .unwrap();
     assert_eq!(probe.sha(), &first);
@@ -139,11 +130,15 @@ async fn probe_reports_moved_after_a_push_to_a_branch_with_a_slash() {
         "feature/x",
         [("src/Gadget.js", Some("v3"))],
     );
-    let moved = s
-        .forges
-        .head(&s.repo, "feature/x", Some(&known(&probe)), &mut usage)
-        .await
-        .unwrap();
+    let moved = Forge::head(
+        &s.forges,
+        &s.repo,
+        "feature/x",
+        Some(&known(&probe)),
+        &mut usage,
+    )
+    .await
+    .unwrap();
     assert_eq!(moved.sha(), &second);
     assert!(moved.moved());
 }
@@ -156,9 +151,7 @@ async fn missing_project_or_branch_is_not_found_with_what_is_missing() {
         .forges
         .parse_repo_url(&s.fake.repo_url("wiki/none"))
         .unwrap();
-    let err = s
-        .forges
-        .head(&missing, "main", None, &mut usage)
+    let err = Forge::head(&s.forges, &missing, "main", None, &mut usage)
         .await
         .unwrap_err();
     assert!(
@@ -171,9 +164,7 @@ async fn missing_project_or_branch_is_not_found_with_what_is_missing() {
         ),
         "{err:?}"
     );
-    let err = s
-        .forges
-        .head(&s.repo, "nope", None, &mut usage)
+    let err = Forge::head(&s.forges, &s.repo, "nope", None, &mut usage)
         .await
         .unwrap_err();
     assert!(
@@ -199,9 +190,7 @@ async fn throttled_429_with_retry_after_is_waited_out() {
         1,
     );
     let mut usage = Usage::default();
-    let probe = s
-        .forges
-        .head(&s.repo, "main", None, &mut usage)
+    let probe = Forge::head(&s.forges, &s.repo, "main", None, &mut usage)
         .await
         .unwrap();
     assert!(probe.moved());
@@ -213,13 +202,17 @@ async fn exhausted_quota_blocks_the_host_until_reset() {
     let s = setup().await;
     s.fake.set_rate_limits(3, 3);
     let mut usage = Usage::default();
-    s.forges.default_branch(&s.repo, &mut usage).await.unwrap();
-    s.forges.default_branch(&s.repo, &mut usage).await.unwrap();
-    s.forges.default_branch(&s.repo, &mut usage).await.unwrap();
+    Forge::default_branch(&s.forges, &s.repo, &mut usage)
+        .await
+        .unwrap();
+    Forge::default_branch(&s.forges, &s.repo, &mut usage)
+        .await
+        .unwrap();
+    Forge::default_branch(&s.forges, &s.repo, &mut usage)
+        .await
+        .unwrap();
     assert_eq!(usage.latest_snapshot().unwrap().remaining, Some(0));
-    let err = s
-        .forges
-        .default_branch(&s.repo, &mut usage)
+    let err = Forge::default_branch(&s.forges, &s.repo, &mut usage)
         .await
         .unwrap_err();
     assert!(
@@ -243,9 +236,7 @@ async fn exhausted_quota_blocks_the_host_until_reset() {
 async fn scripted_primary_limit_429_is_a_typed_error_when_the_wait_is_too_long() {
     let s = setup().await;
     s.fake.push_fault(Fault::PrimaryRateLimit);
-    let err = s
-        .forges
-        .default_branch(&s.repo, &mut Usage::default())
+    let err = Forge::default_branch(&s.forges, &s.repo, &mut Usage::default())
         .await
         .unwrap_err();
     assert!(matches!(err, ForgeError::RateLimited { .. }), "{err:?}");
@@ -257,7 +248,9 @@ async fn server_error_then_success_is_retried() {
     s.fake.push_fault(Fault::ServerError(500));
     let mut usage = Usage::default();
     assert_eq!(
-        s.forges.default_branch(&s.repo, &mut usage).await.unwrap(),
+        Forge::default_branch(&s.forges, &s.repo, &mut usage)
+            .await
+            .unwrap(),
         "main"
     );
     assert_eq!(usage.requests, 2);
@@ -276,8 +269,7 @@ async fn slow_server_times_out() {
     .unwrap();
     let repo = forges.parse_repo_url(&fake.repo_url("g/p")).unwrap();
     fake.push_fault(Fault::Delay(Duration::from_millis(800)));
-    let err = forges
-        .default_branch(&repo, &mut Usage::default())
+    let err = Forge::default_branch(&forges, &repo, &mut Usage::default())
         .await
         .unwrap_err();
     assert!(matches!(err, ForgeError::Timeout { .. }), "{err:?}");
@@ -288,9 +280,7 @@ async fn malformed_json_is_a_typed_error() {
     let s = setup().await;
     s.fake
         .push_fault_on(Endpoint::Branch, Fault::MalformedJson, 1);
-    let err = s
-        .forges
-        .head(&s.repo, "main", None, &mut Usage::default())
+    let err = Forge::head(&s.forges, &s.repo, "main", None, &mut Usage::default())
         .await
         .unwrap_err();
     assert!(
@@ -300,9 +290,7 @@ async fn malformed_json_is_a_typed_error() {
     let commit = s.fake.head_of("wiki/tools/gadgets", "main").unwrap();
     s.fake
         .push_fault_on(Endpoint::Tree, Fault::MalformedJson, 1);
-    let err = s
-        .forges
-        .publishable_files(&s.repo, &commit, &mut Usage::default())
+    let err = Forge::publishable_files(&s.forges, &s.repo, &commit, &mut Usage::default())
         .await
         .unwrap_err();
     assert!(
@@ -322,8 +310,7 @@ async fn publishable_files_follow_keyset_link_headers_across_pages() {
     let repo = forges.parse_repo_url(&fake.repo_url("g/big")).unwrap();
     let commit = fake.head_of("g/big", "main").unwrap();
     let mut usage = Usage::default();
-    let found = forges
-        .publishable_files(&repo, &commit, &mut usage)
+    let found = Forge::publishable_files(&forges, &repo, &commit, &mut usage)
         .await
         .unwrap();
     assert_eq!(found.len(), 230);
@@ -355,8 +342,7 @@ async fn instances_without_keyset_trees_are_paged_by_their_offset_link_headers()
     let repo = forges.parse_repo_url(&fake.repo_url("g/old")).unwrap();
     let commit = fake.head_of("g/old", "main").unwrap();
     let mut usage = Usage::default();
-    let found = forges
-        .publishable_files(&repo, &commit, &mut usage)
+    let found = Forge::publishable_files(&forges, &repo, &commit, &mut usage)
         .await
         .unwrap();
     assert_eq!(found.len(), 150);
@@ -383,9 +369,7 @@ async fn blob_shas_ask_only_for_the_directory_holding_the_watched_paths() {
         "src/deep/x.json".to_owned(),
         "src/gone.css".to_owned(),
     ];
-    let found = s
-        .forges
-        .blob_shas(&s.repo, &commit, &watched, &mut usage)
+    let found = Forge::blob_shas(&s.forges, &s.repo, &commit, &watched, &mut usage)
         .await
         .unwrap();
     assert_eq!(found.len(), 2);
@@ -405,11 +389,15 @@ async fn blob_shas_ask_only_for_the_directory_holding_the_watched_paths() {
         tree.path_and_query
     );
     // A watched directory that no longer exists (404 since GitLab 17.7) means the files are gone.
-    let found = s
-        .forges
-        .blob_shas(&s.repo, &commit, &["old/a.js".to_owned()], &mut usage)
-        .await
-        .unwrap();
+    let found = Forge::blob_shas(
+        &s.forges,
+        &s.repo,
+        &commit,
+        &["old/a.js".to_owned()],
+        &mut usage,
+    )
+    .await
+    .unwrap();
     assert!(found.is_empty());
 }
 
@@ -422,17 +410,16 @@ async fn file_content_is_read_raw_at_the_commit_with_the_path_encoded() {
         .blob_sha_of("wiki/tools/gadgets", "main", "src/Gadget.css")
         .unwrap();
     let mut usage = Usage::default();
-    let content = s
-        .forges
-        .file_content(
-            &s.repo,
-            &commit,
-            "src/Gadget.css",
-            Some(&expected),
-            &mut usage,
-        )
-        .await
-        .unwrap();
+    let content = Forge::file_content(
+        &s.forges,
+        &s.repo,
+        &commit,
+        "src/Gadget.css",
+        Some(&expected),
+        &mut usage,
+    )
+    .await
+    .unwrap();
     assert_eq!(content.bytes, b"a { b: c }\n");
     let id = s.fake.project_id("wiki/tools/gadgets").unwrap();
     let last = s.fake.requests().pop().unwrap();
@@ -448,17 +435,16 @@ async fn tampered_file_content_is_caught_by_blob_verification() {
     let commit = s.fake.head_of("wiki/tools/gadgets", "main").unwrap();
     s.fake
         .push_fault_on(Endpoint::Files, Fault::TamperedContent, 1);
-    let err = s
-        .forges
-        .file_content(
-            &s.repo,
-            &commit,
-            "src/Gadget.js",
-            None,
-            &mut Usage::default(),
-        )
-        .await
-        .unwrap_err();
+    let err = Forge::file_content(
+        &s.forges,
+        &s.repo,
+        &commit,
+        "src/Gadget.js",
+        None,
+        &mut Usage::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, ForgeError::BlobMismatch { .. }), "{err:?}");
 }
 
@@ -466,11 +452,16 @@ async fn tampered_file_content_is_caught_by_blob_verification() {
 async fn missing_file_is_not_found() {
     let s = setup().await;
     let commit = s.fake.head_of("wiki/tools/gadgets", "main").unwrap();
-    let err = s
-        .forges
-        .file_content(&s.repo, &commit, "nope.js", None, &mut Usage::default())
-        .await
-        .unwrap_err();
+    let err = Forge::file_content(
+        &s.forges,
+        &s.repo,
+        &commit,
+        "nope.js",
+        None,
+        &mut Usage::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(
             err,
@@ -481,17 +472,16 @@ async fn missing_file_is_not_found() {
         ),
         "{err:?}"
     );
-    let err = s
-        .forges
-        .file_content(
-            &s.repo,
-            &commit,
-            "nope.js",
-            Some(&BlobSha::of_bytes(b"")),
-            &mut Usage::default(),
-        )
-        .await
-        .unwrap_err();
+    let err = Forge::file_content(
+        &s.forges,
+        &s.repo,
+        &commit,
+        "nope.js",
+        Some(&BlobSha::of_bytes(b"")),
+        &mut Usage::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(
             err,
@@ -508,8 +498,7 @@ async fn missing_file_is_not_found() {
 async fn requests_carry_the_user_agent_and_the_token_header_and_snapshots_come_back() {
     let s = setup().await;
     let mut usage = Usage::default();
-    s.forges
-        .head(&s.repo, "main", None, &mut usage)
+    Forge::head(&s.forges, &s.repo, "main", None, &mut usage)
         .await
         .unwrap();
     for r in s.fake.requests() {
@@ -537,10 +526,7 @@ async fn private_project_needs_the_token() {
     let repo = anonymous
         .parse_repo_url(&s.fake.repo_url("team/secret"))
         .unwrap();
-    let err = anonymous
-        .head(&repo, "main", None, &mut Usage::default())
-        .await
-        .unwrap_err();
+    let err = anonymous.head(&repo, "main", None).await.unwrap_err();
     assert!(matches!(
         err,
         ForgeError::NotFound {
@@ -549,8 +535,7 @@ async fn private_project_needs_the_token() {
         }
     ));
     assert!(
-        s.forges
-            .head(&repo, "main", None, &mut Usage::default())
+        Forge::head(&s.forges, &repo, "main", None, &mut Usage::default())
             .await
             .is_ok()
     );
@@ -565,11 +550,15 @@ async fn branches_are_searched_on_the_server_in_one_request_after_the_project_id
         .commit("wiki/tools/gadgets", "develop", [("a.js", Some("2"))]);
     s.fake.record_requests(true);
     let mut usage = Usage::default();
-    let all = s.forges.branches(&s.repo, "", &mut usage).await.unwrap();
+    let all = Forge::branches(&s.forges, &s.repo, "", &mut usage)
+        .await
+        .unwrap();
     assert_eq!(all, ["develop", "feature/login", "main"]);
     // The project id lookup, then the list.
     assert_eq!(usage.requests, 2);
-    let found = s.forges.branches(&s.repo, "LOG", &mut usage).await.unwrap();
+    let found = Forge::branches(&s.forges, &s.repo, "LOG", &mut usage)
+        .await
+        .unwrap();
     assert_eq!(found, ["feature/login"]);
     let request = s.fake.requests().pop().unwrap();
     assert_eq!(request.endpoint, Endpoint::Branches);
@@ -580,9 +569,7 @@ async fn branches_are_searched_on_the_server_in_one_request_after_the_project_id
         "{}",
         request.path_and_query
     );
-    let anchored = s
-        .forges
-        .branches(&s.repo, "^dev", &mut usage)
+    let anchored = Forge::branches(&s.forges, &s.repo, "^dev", &mut usage)
         .await
         .unwrap();
     assert_eq!(anchored, ["develop"]);
@@ -592,15 +579,15 @@ async fn branches_are_searched_on_the_server_in_one_request_after_the_project_id
 async fn a_mistyped_branch_is_a_typed_error_with_near_matches_among_the_branches() {
     let s = setup().await;
     let mut usage = Usage::default();
-    let err = s
-        .forges
-        .head(&s.repo, "mian", None, &mut usage)
+    let err = Forge::head(&s.forges, &s.repo, "mian", None, &mut usage)
         .await
         .unwrap_err();
     let ForgeError::BranchNotFound { branch, .. } = &err else {
         panic!("{err:?}");
     };
-    let names = s.forges.branches(&s.repo, "", &mut usage).await.unwrap();
+    let names = Forge::branches(&s.forges, &s.repo, "", &mut usage)
+        .await
+        .unwrap();
     assert_eq!(wikiscriptsync_forge::near_matches(branch, &names), ["main"]);
 }
 

@@ -21,8 +21,7 @@ async fn github_answering(reply: ResponseTemplate) -> ForgeError {
         .unwrap();
     let forges = Forges::new(config).unwrap();
     let repo = forges.parse_repo_url("https://github.com/o/r").unwrap();
-    forges
-        .head(&repo, "main", None, &mut Usage::default())
+    Forge::head(&forges, &repo, "main", None, &mut Usage::default())
         .await
         .unwrap_err()
 }
@@ -77,8 +76,7 @@ async fn a_huge_gitlab_retry_after_on_exhausted_quota_is_clamped() {
     let repo = forges
         .parse_repo_url(&format!("{}/g/p", gitlab.uri()))
         .unwrap();
-    let err = forges
-        .default_branch(&repo, &mut Usage::default())
+    let err = Forge::default_branch(&forges, &repo, &mut Usage::default())
         .await
         .unwrap_err();
     assert_eq!(retry_at(&err, LimitKind::Primary), latest());

@@ -624,21 +624,19 @@ async fn every_read(forges: &Forges, server: &MockServer) -> Result<(), String> 
                 failures.push(format!("{what} on {repo}: an error without a message"));
             }
         };
-        let r = forges.default_branch(repo, &mut usage).await;
+        let r = Forge::default_branch(forges, repo, &mut usage).await;
         note("default_branch", r.err().map(|e| e.to_string()));
-        let r = forges.head(repo, "main", None, &mut usage).await;
+        let r = Forge::head(forges, repo, "main", None, &mut usage).await;
         note("head", r.err().map(|e| e.to_string()));
-        let r = forges.head(repo, "main", Some(&known), &mut usage).await;
+        let r = Forge::head(forges, repo, "main", Some(&known), &mut usage).await;
         note("head (known)", r.err().map(|e| e.to_string()));
-        let r = forges.branches(repo, "ma", &mut usage).await;
+        let r = Forge::branches(forges, repo, "ma", &mut usage).await;
         note("branches", r.err().map(|e| e.to_string()));
-        let r = forges.publishable_files(repo, &sha, &mut usage).await;
+        let r = Forge::publishable_files(forges, repo, &sha, &mut usage).await;
         note("publishable_files", r.err().map(|e| e.to_string()));
-        let r = forges.blob_shas(repo, &sha, &paths, &mut usage).await;
+        let r = Forge::blob_shas(forges, repo, &sha, &paths, &mut usage).await;
         note("blob_shas", r.err().map(|e| e.to_string()));
-        let r = forges
-            .file_content(repo, &sha, "src/a.js", None, &mut usage)
-            .await;
+        let r = Forge::file_content(forges, repo, &sha, "src/a.js", None, &mut usage).await;
         note("file_content", r.err().map(|e| e.to_string()));
     }
     if failures.is_empty() {

@@ -34,8 +34,7 @@ async fn a_fail_fast_client_returns_a_secondary_limit_at_once_and_then_leaves_th
         retry_after: Some(30),
     });
     let mut usage = Usage::default();
-    let err = forges
-        .head(&repo, "main", None, &mut usage)
+    let err = Forge::head(&forges, &repo, "main", None, &mut usage)
         .await
         .unwrap_err();
     assert!(
@@ -56,7 +55,7 @@ async fn a_fail_fast_client_returns_a_secondary_limit_at_once_and_then_leaves_th
     assert_eq!(fake.stats().requests, 1, "no retry");
     // Until then the host is not asked again: the next call fails at once too.
     assert!(matches!(
-        forges.head(&repo, "main", None, &mut usage).await,
+        Forge::head(&forges, &repo, "main", None, &mut usage).await,
         Err(ForgeError::RateLimited { .. })
     ));
     assert_eq!(fake.stats().requests, 1);
@@ -75,6 +74,10 @@ async fn the_default_client_sleeps_out_a_short_secondary_limit_and_retries() {
         retry_after: Some(0),
     });
     let mut usage = Usage::default();
-    assert!(forges.head(&repo, "main", None, &mut usage).await.is_ok());
+    assert!(
+        Forge::head(&forges, &repo, "main", None, &mut usage)
+            .await
+            .is_ok()
+    );
     assert_eq!(fake.stats().requests, 2);
 }

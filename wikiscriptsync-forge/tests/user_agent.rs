@@ -19,14 +19,14 @@ fn agent() -> UserAgent {
 async fn read_everything(forges: &Forges, url: &str) {
     let repo = forges.parse_repo_url(url).unwrap();
     let mut usage = Usage::default();
-    let head = forges.head(&repo, "main", None, &mut usage).await.unwrap();
-    let commit = head.sha().clone();
-    forges
-        .publishable_files(&repo, &commit, &mut usage)
+    let head = Forge::head(forges, &repo, "main", None, &mut usage)
         .await
         .unwrap();
-    forges
-        .file_content(&repo, &commit, "Gadget.js", None, &mut usage)
+    let commit = head.sha().clone();
+    Forge::publishable_files(forges, &repo, &commit, &mut usage)
+        .await
+        .unwrap();
+    Forge::file_content(forges, &repo, &commit, "Gadget.js", None, &mut usage)
         .await
         .unwrap();
 }

@@ -35,8 +35,7 @@ async fn github_says_who_may_read_a_repository_with_a_conditional_request() {
         ("octo/corp", Visibility::Internal),
     ] {
         let mut usage = Usage::default();
-        let probe = forges
-            .visibility(&locate(name), None, &mut usage)
+        let probe = Forge::visibility(&forges, &locate(name), None, &mut usage)
             .await
             .unwrap();
         assert_eq!(probe.visibility, expected, "{name}");
@@ -56,8 +55,7 @@ async fn github_says_who_may_read_a_repository_with_a_conditional_request() {
 
     // Asked again: the same conditional request, a 304 that costs no quota with a token.
     let mut usage = Usage::default();
-    let again = forges
-        .visibility(&locate("octo/open"), None, &mut usage)
+    let again = Forge::visibility(&forges, &locate("octo/open"), None, &mut usage)
         .await
         .unwrap();
     assert_eq!(again.visibility, Visibility::Public);
@@ -75,8 +73,7 @@ async fn github_says_who_may_read_a_repository_with_a_conditional_request() {
     .unwrap();
     let kept = again.validator.expect("a public answer gives a validator");
     let mut usage = Usage::default();
-    let probe = fresh
-        .visibility(&locate("octo/open"), Some(&kept), &mut usage)
+    let probe = Forge::visibility(&fresh, &locate("octo/open"), Some(&kept), &mut usage)
         .await
         .unwrap();
     assert_eq!(probe.visibility, Visibility::Public);
@@ -89,10 +86,14 @@ async fn github_says_who_may_read_a_repository_with_a_conditional_request() {
     // Turned private since: the next answer says so (the ETag no longer matches), and gives
     // no validator to keep.
     fake.set_visibility("octo/open", Visibility::Private);
-    let now = fresh
-        .visibility(&locate("octo/open"), Some(&kept), &mut Usage::default())
-        .await
-        .unwrap();
+    let now = Forge::visibility(
+        &fresh,
+        &locate("octo/open"),
+        Some(&kept),
+        &mut Usage::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!((now.visibility, now.validator), (Visibility::Private, None));
 }
 
@@ -113,8 +114,7 @@ async fn without_a_token_every_read_is_anonymous_so_visibility_costs_nothing() {
     for url in [github.repo_url("octo/open"), gitlab.repo_url("team/open")] {
         let repo = forges.parse_repo_url(&url).unwrap();
         let mut usage = Usage::default();
-        let visibility = forges
-            .visibility(&repo, None, &mut usage)
+        let visibility = Forge::visibility(&forges, &repo, None, &mut usage)
             .await
             .unwrap()
             .visibility;
@@ -148,8 +148,7 @@ async fn gitlab_says_who_may_read_a_project_from_the_project_lookup() {
         let repo = forges.parse_repo_url(&fake.repo_url(name)).unwrap();
         let mut usage = Usage::default();
         assert_eq!(
-            forges
-                .visibility(&repo, None, &mut usage)
+            Forge::visibility(&forges, &repo, None, &mut usage)
                 .await
                 .unwrap()
                 .visibility,
@@ -159,7 +158,9 @@ async fn gitlab_says_who_may_read_a_project_from_the_project_lookup() {
         assert_eq!(usage.requests, 1, "{name}");
         // The lookup resolved the id: the head probe needs no second lookup.
         let mut usage = Usage::default();
-        forges.head(&repo, "main", None, &mut usage).await.unwrap();
+        Forge::head(&forges, &repo, "main", None, &mut usage)
+            .await
+            .unwrap();
         assert_eq!(usage.requests, 1, "{name}: the branch only");
     }
     assert_eq!(
@@ -180,8 +181,7 @@ async fn a_kept_gitlab_validator_asks_for_the_project_by_its_id_in_a_new_process
     let repo = first
         .parse_repo_url(&fake.repo_url("team/gadgets"))
         .unwrap();
-    let probe = first
-        .visibility(&repo, None, &mut Usage::default())
+    let probe = Forge::visibility(&first, &repo, None, &mut Usage::default())
         .await
         .unwrap();
     let id = fake.project_id("team/gadgets").unwrap();
@@ -190,10 +190,14 @@ async fn a_kept_gitlab_validator_asks_for_the_project_by_its_id_in_a_new_process
     // A new process: the project the head probe and the tree walk will read, by its id.
     let fresh = Forges::new(config).unwrap();
     fake.reset_stats();
-    let again = fresh
-        .visibility(&repo, probe.validator.as_deref(), &mut Usage::default())
-        .await
-        .unwrap();
+    let again = Forge::visibility(
+        &fresh,
+        &repo,
+        probe.validator.as_deref(),
+        &mut Usage::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(again, probe);
     let asked: Vec<String> = fake
         .requests()
@@ -203,8 +207,7 @@ async fn a_kept_gitlab_validator_asks_for_the_project_by_its_id_in_a_new_process
     assert_eq!(asked, [format!("/api/v4/projects/{id}")]);
     // The head probe then needs no lookup either.
     fake.reset_stats();
-    fresh
-        .head(&repo, "main", None, &mut Usage::default())
+    Forge::head(&fresh, &repo, "main", None, &mut Usage::default())
         .await
         .unwrap();
     assert_eq!(endpoints(&fake.requests()), [Endpoint::Branch]);
@@ -228,8 +231,8 @@ async fn concurrent_lookups_of_one_gitlab_project_share_one_request() {
         .unwrap();
     let (mut u1, mut u2) = (Usage::default(), Usage::default());
     let (a, b) = tokio::join!(
-        forges.visibility(&repo, None, &mut u1),
-        forges.visibility(&repo, None, &mut u2)
+        Forge::visibility(&forges, &repo, None, &mut u1),
+        Forge::visibility(&forges, &repo, None, &mut u2)
     );
     assert_eq!(
         (a.unwrap().visibility, b.unwrap().visibility),
@@ -248,8 +251,8 @@ async fn concurrent_lookups_of_one_gitlab_project_share_one_request() {
     fake.reset_stats();
     let (mut u1, mut u2) = (Usage::default(), Usage::default());
     let (main, dev) = tokio::join!(
-        fresh.head(&repo, "main", None, &mut u1),
-        fresh.head(&repo, "dev", None, &mut u2)
+        Forge::head(&fresh, &repo, "main", None, &mut u1),
+        Forge::head(&fresh, &repo, "dev", None, &mut u2)
     );
     assert_ne!(main.unwrap().sha(), dev.unwrap().sha());
     let stats = fake.stats();
@@ -271,8 +274,7 @@ async fn a_moved_gitlab_project_costs_the_head_probe_and_the_tree_pages_in_a_fre
     let repo = first
         .parse_repo_url(&fake.repo_url("team/gadgets"))
         .unwrap();
-    let known = match first
-        .head(&repo, "main", None, &mut Usage::default())
+    let known = match Forge::head(&first, &repo, "main", None, &mut Usage::default())
         .await
         .unwrap()
     {
@@ -286,16 +288,20 @@ async fn a_moved_gitlab_project_costs_the_head_probe_and_the_tree_pages_in_a_fre
     let fresh = Forges::new(config).unwrap();
     fake.reset_stats();
     let mut usage = Usage::default();
-    let probe = fresh
-        .head(&repo, "main", Some(&known), &mut usage)
+    let probe = Forge::head(&fresh, &repo, "main", Some(&known), &mut usage)
         .await
         .unwrap();
     assert!(probe.moved());
     assert_eq!(probe.sha(), &new_head);
-    let found = fresh
-        .blob_shas(&repo, &new_head, &["src/a.js".to_owned()], &mut usage)
-        .await
-        .unwrap();
+    let found = Forge::blob_shas(
+        &fresh,
+        &repo,
+        &new_head,
+        &["src/a.js".to_owned()],
+        &mut usage,
+    )
+    .await
+    .unwrap();
     assert!(found.contains_key("src/a.js"));
     let stats = fake.stats();
     assert_eq!(

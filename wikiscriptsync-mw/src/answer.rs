@@ -5,7 +5,7 @@
 use secrecy::SecretString;
 use serde_json::Value;
 
-use crate::api::{BlockInfo, UserInfo};
+use crate::api::{BlockExpiry, BlockInfo, UserInfo};
 use crate::client::Session;
 use crate::error::Error;
 
@@ -44,7 +44,7 @@ pub(crate) fn parse_user_info(info: &Value) -> UserInfo {
         id: u64_field(info, "blockid"),
         by: str_field(info, "blockedby"),
         reason: str_field(info, "blockreason"),
-        expiry: str_field(info, "blockexpiry"),
+        expiry: str_field(info, "blockexpiry").and_then(|e| BlockExpiry::parse(&e)),
         partial: bool_field(info, "blockpartial"),
     });
     UserInfo {
@@ -81,5 +81,31 @@ impl Session {
             wiki: self.host().to_owned(),
             detail: detail.to_owned(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::timestamp::Timestamp;
+
+    #[test]
+    fn a_blocks_expiry_is_never_a_time_or_unknown() {
+        let expiry = |value: Value| {
+            parse_user_info(&json!({"id": 1, "name": "U", "blockid": 7, "blockexpiry": value}))
+                .block
+                .and_then(|block| block.expiry)
+        };
+        assert_eq!(expiry(json!("infinite")), Some(BlockExpiry::Never));
+        assert_eq!(
+            expiry(json!("2031-07-04T09:08:07Z")),
+            Some(BlockExpiry::At(
+                Timestamp::parse("2031-07-04T09:08:07Z").unwrap()
+            ))
+        );
+        assert_eq!(expiry(json!("tomorrow")), None);
+        assert_eq!(expiry(json!(17)), None);
     }
 }

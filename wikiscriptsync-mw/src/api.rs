@@ -11,6 +11,7 @@ use crate::credential::{Credential, CredentialKind};
 use crate::error::Error;
 use crate::rights::{self, MissingRight};
 use crate::site::WikiIdentity;
+use crate::timestamp::Timestamp;
 use crate::title::{ContentModel, Title, UserTalkTitle};
 use crate::wiki::{WikiAddress, WikiUrl};
 
@@ -69,8 +70,8 @@ pub struct PageRevision {
     pub page_id: u64,
     /// The latest revision id.
     pub revision_id: u64,
-    /// The revision's timestamp (ISO 8601, UTC).
-    pub timestamp: String,
+    /// When the revision was saved.
+    pub timestamp: Timestamp,
     /// Who made it (`None` when hidden).
     pub user: Option<String>,
     /// Its summary (`None` when hidden).
@@ -116,8 +117,8 @@ pub struct PageText {
     pub title: String,
     /// The revision id.
     pub revision_id: u64,
-    /// The revision's timestamp.
-    pub timestamp: String,
+    /// When the revision was saved.
+    pub timestamp: Timestamp,
     /// The content model.
     pub content_model: ContentModel,
     /// The text.
@@ -133,10 +134,33 @@ pub struct BlockInfo {
     pub by: Option<String>,
     /// The reason.
     pub reason: Option<String>,
-    /// Expiry (`infinite` or a timestamp).
-    pub expiry: Option<String>,
+    /// When the block ends (`None` when the wiki did not say, or said it in a form not
+    /// MediaWiki's).
+    pub expiry: Option<BlockExpiry>,
     /// A partial block (only some pages or namespaces).
     pub partial: bool,
+}
+
+/// When a block ends, as `meta=userinfo`'s `blockexpiry` says (MediaWiki 1.39
+/// `ApiBlockInfoTrait::getBlockDetails` → `ApiResult::formatExpiry( $expiry, 'infinite' )`:
+/// `infinite` or a timestamp).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockExpiry {
+    /// Never (`infinite`).
+    Never,
+    /// At this time.
+    At(Timestamp),
+}
+
+impl BlockExpiry {
+    /// Reads `blockexpiry`: `infinite` (or its older spellings `infinity`, `indefinite`,
+    /// `never`) or a timestamp; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "infinite" | "infinity" | "indefinite" | "never" => Some(Self::Never),
+            other => Timestamp::parse(other).ok().map(Self::At),
+        }
+    }
 }
 
 /// The session's identity and effective rights (groups ∩ grants).
@@ -174,8 +198,8 @@ pub struct ProbedPage {
     pub page_id: Option<u64>,
     /// The current revision id: send it as `baserevid`.
     pub revision_id: Option<u64>,
-    /// The current revision's timestamp.
-    pub timestamp: Option<String>,
+    /// When the current revision was saved (`None` when the page does not exist).
+    pub timestamp: Option<Timestamp>,
     /// The content model (the title-implied one when the page is missing).
     pub content_model: Option<ContentModel>,
     /// The current text.
@@ -189,8 +213,8 @@ pub struct Probe {
     pub user: UserInfo,
     /// The target page.
     pub page: ProbedPage,
-    /// The server's time: send it as `starttimestamp`.
-    pub server_time: String,
+    /// The server's time (`curtimestamp`): send it as [`EditRequest::start_timestamp`].
+    pub server_time: Timestamp,
     /// The credential the session acts with (`None` when anonymous or unknown): give it to
     /// [`MissingRight::advice_for`] for the advice that fits it.
     pub credential: Option<CredentialKind>,
@@ -245,8 +269,9 @@ pub struct EditRequest {
     /// saved, and the edit answers [`EditOutcome::Merged`], naming the revisions the caller did
     /// not see. The API has no parameter that refuses such a merge.
     pub base_revision: Option<u64>,
-    /// When the edit began (server time from the probe): detects deletion meanwhile.
-    pub start_timestamp: Option<String>,
+    /// When the edit began (`starttimestamp`: the probe's [`Probe::server_time`]): a page
+    /// deleted after it is refused as [`Error::PageDeleted`] instead of being re-created.
+    pub start_timestamp: Option<Timestamp>,
     /// Create / no-create / create-only.
     pub create: CreatePolicy,
     /// Change tags (must exist on the wiki).
@@ -283,8 +308,9 @@ pub enum EditOutcome {
         page_id: u64,
         /// The first revision.
         revision: u64,
-        /// Its timestamp.
-        timestamp: Option<String>,
+        /// When it was saved (the answer's `newtimestamp`; `None` when the wiki did not say,
+        /// or said it in another form: the edit is saved all the same).
+        timestamp: Option<Timestamp>,
     },
     /// A new revision was saved.
     Updated {
@@ -292,8 +318,9 @@ pub enum EditOutcome {
         old_revision: u64,
         /// The new revision.
         new_revision: u64,
-        /// Its timestamp.
-        timestamp: Option<String>,
+        /// When it was saved (the answer's `newtimestamp`; `None` when the wiki did not say,
+        /// or said it in another form: the edit is saved all the same).
+        timestamp: Option<Timestamp>,
     },
     /// The base revision sent was not the page's latest: MediaWiki merged this edit's change
     /// into the revisions saved after it, which the caller did not see (see
@@ -308,8 +335,9 @@ pub enum EditOutcome {
         latest_revision: u64,
         /// The new revision, holding the merged text.
         new_revision: u64,
-        /// Its timestamp.
-        timestamp: Option<String>,
+        /// When it was saved (the answer's `newtimestamp`; `None` when the wiki did not say,
+        /// or said it in another form: the edit is saved all the same).
+        timestamp: Option<Timestamp>,
     },
     /// The text was identical: no revision was made.
     NoChange,
@@ -470,11 +498,16 @@ pub trait WikiSession: Send + Sync {
     /// Latest revisions of many pages: ⌈N/50⌉ requests (⌈N/500⌉ with `apihighlimits` known),
     /// results in the caller's order.
     ///
+    /// Titles are plain strings, as stored or typed: the wiki normalises them and says which
+    /// are missing or invalid. A [`Title`] is passed as [`Title::as_str`]; a slice of `String`s
+    /// or `Title`s goes through [`WikiSessionExt::lookup_titles`] without building a `Vec<&str>`.
+    ///
     /// # Errors
     ///
-    /// Only the transport errors listed on the trait: a missing or invalid title is a
-    /// [`PageLookup`] in the result, not an error.
-    async fn lookup_revisions(&self, titles: &[String]) -> Result<Vec<PageLookup>, Error>;
+    /// [`Error::InvalidResponse`] also when an existing page's revision comes without a
+    /// timestamp in the Action API's form; otherwise only the transport errors listed on the
+    /// trait: a missing or invalid title is a [`PageLookup`] in the result, not an error.
+    async fn lookup_revisions(&self, titles: &[&str]) -> Result<Vec<PageLookup>, Error>;
 
     /// The text at the latest revision (`None` revision) or a given one. `Ok(None)` when the
     /// page does not exist.
@@ -520,6 +553,19 @@ pub trait WikiSession: Send + Sync {
     /// trying again.
     async fn edit(&self, request: &EditRequest) -> Result<EditOutcome, Error>;
 
+    /// Adds [`EditRequest::text`] at the end of the page's latest text (MediaWiki's
+    /// `appendtext`): nothing on the page is replaced, so no base revision is needed to keep
+    /// others' changes. Add the separating newline yourself. The create policy, summary, tags
+    /// and minor flag apply as for [`WikiSession::edit`]; a page created by an append holds only
+    /// the text. With a base revision that is no longer the latest, the append is
+    /// [`EditOutcome::Merged`] (or [`Error::EditConflict`] when MediaWiki cannot merge it).
+    /// Appending nothing is [`EditOutcome::NoChange`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`WikiSession::edit`].
+    async fn append(&self, request: &EditRequest) -> Result<EditOutcome, Error>;
+
     /// Posts a notice as a new section (or a Flow topic) on a user's talk page.
     ///
     /// # Errors
@@ -530,3 +576,46 @@ pub trait WikiSession: Send + Sync {
     /// transport error listed on the trait.
     async fn post_talk_notice(&self, notice: &TalkNotice) -> Result<TalkNoticeOutcome, Error>;
 }
+
+/// Conveniences over any [`WikiSession`] (a [`crate::Session`] or an `Arc<dyn WikiSession>`)
+/// that the object-safe trait cannot offer itself because they are generic.
+pub trait WikiSessionExt: WikiSession {
+    /// [`WikiSession::lookup_revisions`] for a slice of anything that is a title as text:
+    /// `String`s, `&str`s or [`Title`]s.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testkit")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use wikiscriptsync_mw::testkit::FakeWiki;
+    /// use wikiscriptsync_mw::*;
+    /// # let fake = FakeWiki::start().await;
+    /// # fake.edit_as("Main Page", "Hello", "Someone", "start");
+    /// # let mut config = ClientConfig::new(UserAgent::new("MyTool", "1.0", "me@example.org")?);
+    /// # config.allow_list = AllowList::with_hosts([fake.api_url().as_str()])?;
+    /// # let client = ActionApiClient::new(config)?;
+    /// # let wiki = client.parse_wiki(&fake.api_url())?;
+    /// let session: Arc<dyn WikiSession> = client.anonymous(&wiki)?;
+    /// let stored: Vec<String> = vec!["Main Page".into(), "No such page".into()];
+    /// let found = session.lookup_titles(&stored).await?;
+    /// assert!(matches!(found[0].state, PageState::Exists(_)));
+    /// assert!(matches!(found[1].state, PageState::Missing { .. }));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testkit"))]
+    /// # fn main() {}
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`WikiSession::lookup_revisions`].
+    fn lookup_titles<T: AsRef<str> + Sync>(
+        &self,
+        titles: &[T],
+    ) -> impl Future<Output = Result<Vec<PageLookup>, Error>> + Send {
+        let titles: Vec<&str> = titles.iter().map(AsRef::as_ref).collect();
+        async move { self.lookup_revisions(&titles).await }
+    }
+}
+
+impl<S: WikiSession + ?Sized> WikiSessionExt for S {}

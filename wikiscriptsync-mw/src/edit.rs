@@ -11,6 +11,7 @@ use crate::api::{CreatePolicy, EditOutcome, EditRequest};
 use crate::client::{ApiFailure, CallError, Method, Session};
 use crate::error::Error;
 use crate::rights::grant_for_right;
+use crate::timestamp::Timestamp;
 use crate::title::Title;
 
 /// MediaWiki's edit summary limit: `CommentStore::COMMENT_CHARACTER_LIMIT` = 500 characters
@@ -98,7 +99,7 @@ impl Session {
             params.push(("baserevid", base.to_string()));
         }
         if let Some(start) = &request.start_timestamp {
-            params.push(("starttimestamp", start.clone()));
+            params.push(("starttimestamp", start.to_string()));
         }
         match request.create {
             CreatePolicy::MustExist => params.push(("nocreate", "1".to_owned())),
@@ -152,7 +153,8 @@ impl Session {
         }
         let new_revision = u64_field(edit, "newrevid")
             .ok_or_else(|| self.invalid_answer("the edit answer has no newrevid"))?;
-        let timestamp = str_field(edit, "newtimestamp");
+        // The edit is saved: a timestamp in an unexpected form must not turn it into an error.
+        let timestamp = str_field(edit, "newtimestamp").and_then(|t| Timestamp::parse(&t).ok());
         let old_revision = u64_field(edit, "oldrevid").unwrap_or(0);
         if bool_field(edit, "new") || old_revision == 0 {
             return Ok(EditOutcome::Created {

@@ -18,10 +18,14 @@
 //! - [`grants`] is MediaWiki's grant → rights table: which grants carry a right, and the
 //!   fewest grants a session's rights show it carries ([`carried_grants`]).
 //! - Sessions look up many pages in ⌈N/50⌉ requests (⌈N/500⌉ with `apihighlimits`), read page
-//!   text, run the one-request pre-publish [`Probe`], edit or append ([`Session::append`]),
+//!   text, run the one-request pre-publish [`Probe`], edit or append ([`WikiSession::append`]),
 //!   and post talk-page notices (Flow boards included). An edit with a stale base revision
 //!   whose change overlaps newer ones is an edit conflict ([`Error::EditConflict`]); one that
 //!   does not overlap is merged by MediaWiki and answered as [`EditOutcome::Merged`].
+//! - Lookups take titles as `&[&str]` on the object-safe trait, or any slice of `String`s or
+//!   [`Title`]s through [`WikiSessionExt::lookup_titles`] (and [`Session::lookup_revisions`]).
+//!   Times the wiki reports are [`Timestamp`]s, printed exactly as the wiki wrote them, so a
+//!   probe's [`Probe::server_time`] goes back unchanged as [`EditRequest::start_timestamp`].
 //! - Every request carries `format=json&formatversion=2&errorformat=plaintext`, the configured
 //!   User-Agent, `maxlag` and (once logged in) `assert=user`; maxlag, readonly, ratelimited,
 //!   HTTP 429 and 503 are retried with backoff; `badtoken` and expired sessions are recovered
@@ -103,6 +107,7 @@ mod probe;
 mod revisions;
 mod rights;
 mod site;
+mod timestamp;
 mod title;
 mod wiki;
 
@@ -110,9 +115,9 @@ mod wiki;
 pub mod testkit;
 
 pub use api::{
-    BlockInfo, BotPassword, CreatePolicy, EditOutcome, EditRequest, PageLookup, PageRevision,
-    PageState, PageText, Probe, ProbedPage, TalkNotice, TalkNoticeOutcome, UserInfo, WikiApi,
-    WikiSession,
+    BlockExpiry, BlockInfo, BotPassword, CreatePolicy, EditOutcome, EditRequest, PageLookup,
+    PageRevision, PageState, PageText, Probe, ProbedPage, TalkNotice, TalkNoticeOutcome, UserInfo,
+    WikiApi, WikiSession, WikiSessionExt,
 };
 pub use client::{ActionApiClient, Session};
 pub use config::{
@@ -131,6 +136,7 @@ pub use secrecy::SecretString;
 pub use site::{
     SITEINFO_PROPS, SiteNamespace, SiteTitle, SiteTitleError, SiteinfoError, WikiIdentity,
 };
+pub use timestamp::{Timestamp, TimestampError};
 pub use title::{ContentModel, Namespace, Title, TitleError, UserTalkTitle};
 pub use wiki::{
     AllowList, ApiSearch, WIKIMEDIA_API_PATH, WIKIMEDIA_DOMAINS, WikiAddress, WikiUrl, WikiUrlError,

@@ -8,6 +8,7 @@ use crate::answer::{bool_field, parse_user_info, revision_slot, str_field, u64_f
 use crate::api::{Probe, ProbedPage, UserInfo};
 use crate::client::{Method, Session};
 use crate::error::Error;
+use crate::timestamp::Timestamp;
 use crate::title::{ContentModel, Title};
 
 impl Session {
@@ -37,6 +38,9 @@ impl Session {
 
     /// The pre-publish probe, one request: `meta=tokens|userinfo`, the target's current
     /// revision with its text, and `curtimestamp`. Caches the token and user info.
+    ///
+    /// An answer without `curtimestamp`, or with a timestamp not in the Action API's form, is
+    /// [`Error::InvalidResponse`].
     pub async fn probe(&self, title: &Title) -> Result<Probe, Error> {
         let answer = self
             .call_authed(
@@ -76,7 +80,12 @@ impl Session {
             });
         }
         let exists = !bool_field(page, "missing");
-        let revision = page.pointer("/revisions/0");
+        // MediaWiki always sends both; without them the edit could not be guarded.
+        let server_time = self.answer_timestamp(answer.get("curtimestamp"), "curtimestamp")?;
+        let timestamp = revision_of(page)
+            .map(|r| self.answer_timestamp(r.get("timestamp"), "the revision's timestamp"))
+            .transpose()?;
+        let revision = revision_of(page);
         let (slot_model, text) = revision.map(revision_slot).unwrap_or_default();
         let model = slot_model
             .or_else(|| str_field(page, "contentmodel"))
@@ -89,12 +98,27 @@ impl Session {
                 exists,
                 page_id: exists.then(|| u64_field(page, "pageid")).flatten(),
                 revision_id: revision.and_then(|r| u64_field(r, "revid")),
-                timestamp: revision.and_then(|r| str_field(r, "timestamp")),
+                timestamp,
                 content_model: model,
                 text: if exists { text } else { None },
             },
-            server_time: str_field(&answer, "curtimestamp").unwrap_or_default(),
+            server_time,
             credential: self.credential_kind(),
         })
+    }
+}
+
+/// The latest revision of a page in a query answer.
+fn revision_of(page: &Value) -> Option<&Value> {
+    page.pointer("/revisions/0")
+}
+
+impl Session {
+    /// A timestamp MediaWiki always sends in an answer, or why the answer cannot be read.
+    fn answer_timestamp(&self, value: Option<&Value>, what: &str) -> Result<Timestamp, Error> {
+        let text = value
+            .and_then(Value::as_str)
+            .ok_or_else(|| self.invalid_answer(&format!("no {what} in the probe answer")))?;
+        Timestamp::parse(text).map_err(|error| self.invalid_answer(&error.to_string()))
     }
 }

@@ -10,6 +10,7 @@ use crate::answer::{bool_field, revision_slot, str_field, u64_field};
 use crate::api::{PageLookup, PageRevision, PageState, PageText};
 use crate::client::{Method, Session};
 use crate::error::Error;
+use crate::timestamp::Timestamp;
 use crate::title::{ContentModel, Title};
 
 /// Titles per request for ordinary sessions (`ApiBase::LIMIT_SML1`).
@@ -69,12 +70,16 @@ impl Session {
 
     /// Latest revisions of `titles`, in the caller's order: ⌈N/50⌉ requests, or ⌈N/500⌉ after
     /// [`Session::user_info`] (or a probe) showed `apihighlimits`. Continuations are followed.
-    pub async fn lookup_revisions(&self, titles: &[String]) -> Result<Vec<PageLookup>, Error> {
+    /// `titles` are anything that is a title as text: `&str`s, `String`s or [`Title`]s.
+    pub async fn lookup_revisions<T: AsRef<str>>(
+        &self,
+        titles: &[T],
+    ) -> Result<Vec<PageLookup>, Error> {
         let mut unique: Vec<&str> = Vec::new();
         let mut seen = HashSet::new();
-        for title in titles {
+        for title in titles.iter().map(AsRef::as_ref) {
             // A `|` would split the batch; such titles are invalid anyway.
-            if !title.trim().is_empty() && !title.contains('|') && seen.insert(title.as_str()) {
+            if !title.trim().is_empty() && !title.contains('|') && seen.insert(title) {
                 unique.push(title);
             }
         }
@@ -95,13 +100,17 @@ impl Session {
             self.query_with_continuation(base, &mut map, &mut pages)
                 .await?;
         }
-        Ok(titles
+        titles
             .iter()
-            .map(|requested| PageLookup {
-                requested: requested.clone(),
-                state: lookup_state(requested, &map, &pages),
+            .map(|requested| {
+                let requested = requested.as_ref();
+                Ok(PageLookup {
+                    requested: requested.to_owned(),
+                    state: lookup_state(requested, &map, &pages)
+                        .map_err(|detail| self.invalid_answer(&detail))?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn query_with_continuation(
@@ -214,7 +223,7 @@ impl Session {
         Ok(Some(PageText {
             title: str_field(page, "title").unwrap_or_else(|| title.to_string()),
             revision_id: u64_field(rev, "revid").unwrap_or(0),
-            timestamp: str_field(rev, "timestamp").unwrap_or_default(),
+            timestamp: revision_timestamp(rev).map_err(|detail| self.invalid_answer(&detail))?,
             content_model: ContentModel::from_api(model.as_deref().unwrap_or("wikitext")),
             text,
         }))
@@ -224,31 +233,46 @@ impl Session {
 /// Continuation keys the lookup query can produce.
 const CONTINUE_KEYS: &[&str] = &["continue", "rvcontinue", "incontinue"];
 
-fn lookup_state(requested: &str, map: &TitleMap, pages: &HashMap<String, Value>) -> PageState {
+/// A revision's `timestamp`, which MediaWiki always sends: its absence (or another form) makes
+/// the answer one we cannot read.
+fn revision_timestamp(revision: &Value) -> Result<Timestamp, String> {
+    let text = revision
+        .get("timestamp")
+        .and_then(Value::as_str)
+        .ok_or("a revision without a timestamp")?;
+    Timestamp::parse(text).map_err(|error| error.to_string())
+}
+
+/// What the answers say of one requested title; `Err` names what is wrong with an answer.
+fn lookup_state(
+    requested: &str,
+    map: &TitleMap,
+    pages: &HashMap<String, Value>,
+) -> Result<PageState, String> {
     if requested.trim().is_empty() || requested.contains('|') {
-        return PageState::Invalid {
+        return Ok(PageState::Invalid {
             reason: "the title is empty or contains `|`".to_owned(),
-        };
+        });
     }
     let (normalized, target) = map.resolve(requested);
     let Some(page) = pages.get(&target).or_else(|| pages.get(&normalized)) else {
-        return PageState::Invalid {
+        return Ok(PageState::Invalid {
             reason: "the wiki did not report this title".to_owned(),
-        };
+        });
     };
     if bool_field(page, "invalid") {
-        return PageState::Invalid {
+        return Ok(PageState::Invalid {
             reason: page
                 .pointer("/invalidreason/text")
                 .and_then(Value::as_str)
                 .unwrap_or("invalid title")
                 .to_owned(),
-        };
+        });
     }
     if bool_field(page, "missing") {
-        return PageState::Missing {
+        return Ok(PageState::Missing {
             title: str_field(page, "title").unwrap_or(target),
-        };
+        });
     }
     let revision = page.pointer("/revisions/0").unwrap_or(&Value::Null);
     let (slot_model, _) = revision_slot(revision);
@@ -256,14 +280,14 @@ fn lookup_state(requested: &str, map: &TitleMap, pages: &HashMap<String, Value>)
         .or_else(|| str_field(page, "contentmodel"))
         .unwrap_or_else(|| "wikitext".to_owned());
     let title = str_field(page, "title").unwrap_or_else(|| target.clone());
-    PageState::Exists(PageRevision {
+    Ok(PageState::Exists(PageRevision {
         redirected_from: (target != normalized).then_some(normalized),
         title,
         page_id: u64_field(page, "pageid").unwrap_or(0),
         revision_id: u64_field(revision, "revid")
             .or_else(|| u64_field(page, "lastrevid"))
             .unwrap_or(0),
-        timestamp: str_field(revision, "timestamp").unwrap_or_default(),
+        timestamp: revision_timestamp(revision)?,
         user: str_field(revision, "user"),
         comment: str_field(revision, "comment"),
         sha1: str_field(revision, "sha1"),
@@ -271,5 +295,5 @@ fn lookup_state(requested: &str, map: &TitleMap, pages: &HashMap<String, Value>)
             .or_else(|| u64_field(page, "length"))
             .unwrap_or(0),
         content_model: ContentModel::from_api(&model),
-    })
+    }))
 }

@@ -240,6 +240,14 @@ impl fmt::Display for Title {
     }
 }
 
+impl AsRef<str> for Title {
+    /// The title as text, so a slice of titles can be looked up
+    /// ([`crate::WikiSessionExt::lookup_titles`]).
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
 fn split_namespace(text: &str) -> (Namespace, &str) {
     let Some((prefix, rest)) = text.split_once(':') else {
         return (Namespace::Main, text);

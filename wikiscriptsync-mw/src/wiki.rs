@@ -1,8 +1,9 @@
 //! Wiki addressing: turning what a user types (`en.wikipedia.org`, a URL, an `api.php` URL) into
 //! the one API URL we talk to, and refusing hosts outside the allow-list before any request.
-//! The allow-list is built from values ([`AllowList::with_hosts`]); the crate reads no
-//! environment (operators set `WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS`, read by
-//! `wikiscriptsync_core::settings`).
+//! The allow-list is built in code: Wikimedia's wikis by default, and any other wiki by the
+//! address you have ([`AllowList::with_hosts`], [`AllowList::with_extra_hosts`]: an API URL, a
+//! base URL or `host[:port]`). The crate reads no environment; an application that lets its
+//! operators name wikis in a setting passes that setting's value to these.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -59,8 +60,9 @@ pub enum WikiUrlError {
     /// The host is not a Wikimedia production wiki and not in the extra hosts.
     #[error(
         "the host `{host}` is not an allowed wiki; allowed are Wikimedia production wikis \
-         (e.g. en.wikipedia.org) and the extra hosts given to `AllowList::with_hosts` \
-         (operators: WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS)"
+         (e.g. en.wikipedia.org) and the hosts given to `AllowList::with_hosts` or \
+         `AllowList::with_extra_hosts` (or the application's setting, in WikiScriptSync \
+         WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS)"
     )]
     HostNotAllowed {
         /// The refused host (with port if one was given).
@@ -94,9 +96,10 @@ pub enum WikiUrlError {
     },
     /// An entry of the extra hosts list is malformed.
     #[error(
-        "the extra wiki host `{entry}` (`AllowList::with_hosts`; operators: \
-         WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS) is not `host`, `host:port` or the wiki's API URL \
-         (e.g. `https://wiki.example.org/w/api.php`)"
+        "the extra wiki host `{entry}` given to `AllowList::with_hosts` or \
+         `AllowList::with_extra_hosts` (or the application's setting, in WikiScriptSync \
+         WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS) is not `host`, `host:port`, the wiki's base URL or \
+         its API URL (e.g. `https://wiki.example.org/w/api.php`)"
     )]
     BadExtraHost {
         /// The malformed entry.

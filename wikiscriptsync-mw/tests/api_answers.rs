@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use wikiscriptsync_mw::{
-    ActionApiClient, AllowList, BotPassword, ClientConfig, EditRequest, Error, LoginError,
-    PageState, RetryPolicy, SecretString, Title, UserAgent, WikiUrl,
+    ActionApiClient, AllowList, BotPassword, ClientConfig, EditOutcome, EditRequest, Error,
+    LoginError, PageState, RetryPolicy, SecretString, Timestamp, Title, UserAgent, WikiUrl,
 };
 use wiremock::matchers::{body_string_contains, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -240,10 +240,7 @@ async fn continuation_is_followed_and_merged() {
         .await;
     let session = client.anonymous_session(&wiki).unwrap();
 
-    let found = session
-        .lookup_revisions(&["a".to_owned(), "B".to_owned()])
-        .await
-        .unwrap();
+    let found = session.lookup_revisions(&["a", "B"]).await.unwrap();
 
     assert_eq!(session.request_count(), 2);
     let PageState::Exists(a) = &found[0].state else {
@@ -254,4 +251,151 @@ async fn continuation_is_followed_and_merged() {
         panic!("{found:?}")
     };
     assert_eq!((b.revision_id, b.sha1.as_deref()), (20, Some("ab")));
+}
+
+/// A probe answer for `MediaWiki:Gadget-x.js` at revision 50, with `curtimestamp` as given.
+fn probe_answer(curtimestamp: Option<&str>, revision_timestamp: &str) -> Value {
+    let mut answer = json!({
+        "batchcomplete": true,
+        "query": {
+            "tokens": {"csrftoken": "t0ken+\\"},
+            "userinfo": {"id": 0, "name": "127.0.0.1", "anon": true,
+                         "rights": ["read", "edit", "editsitejs"], "groups": ["*"]},
+            "pages": [{"pageid": 5, "ns": 8, "title": "MediaWiki:Gadget-x.js",
+                       "contentmodel": "javascript", "lastrevid": 50,
+                       "revisions": [{"revid": 50, "timestamp": revision_timestamp,
+                           "slots": {"main": {"contentmodel": "javascript", "content": "old"}}}]}]
+        }
+    });
+    if let Some(time) = curtimestamp {
+        answer["curtimestamp"] = json!(time);
+    }
+    answer
+}
+
+async fn mount_probe(server: &MockServer, answer: Value) {
+    Mock::given(method("GET"))
+        .and(path("/w/api.php"))
+        .and(query_param("curtimestamp", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+        .mount(server)
+        .await;
+}
+
+async fn mount_edit(server: &MockServer, newtimestamp: &str) {
+    Mock::given(method("POST"))
+        .and(path("/w/api.php"))
+        .and(body_string_contains("action=edit"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"edit": {
+            "result": "Success", "pageid": 5, "title": "MediaWiki:Gadget-x.js",
+            "contentmodel": "javascript", "oldrevid": 50, "newrevid": 51,
+            "newtimestamp": newtimestamp}})))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn the_servers_time_is_typed_and_goes_back_exactly_as_starttimestamp() {
+    let (server, client, wiki) = server_and_client().await;
+    mount_probe(
+        &server,
+        probe_answer(Some("2031-07-04T09:08:07Z"), "2031-07-04T09:00:00Z"),
+    )
+    .await;
+    mount_edit(&server, "2031-07-04T09:08:08Z").await;
+    let session = client.anonymous_session(&wiki).unwrap();
+    let title = Title::parse("MediaWiki:Gadget-x.js").unwrap();
+
+    let probe = session.probe(&title).await.unwrap();
+    assert_eq!(
+        probe.server_time,
+        Timestamp::parse("2031-07-04T09:08:07Z").unwrap()
+    );
+    assert_eq!(
+        probe.page.timestamp.map(|t| t.as_datetime().timestamp()),
+        Some(1_940_922_000)
+    );
+    let mut edit = EditRequest::new(title, "new", "s");
+    edit.base_revision = probe.page.revision_id;
+    edit.start_timestamp = Some(probe.server_time);
+    let outcome = session.edit(&edit).await.unwrap();
+
+    let EditOutcome::Updated { timestamp, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(timestamp.unwrap().to_string(), "2031-07-04T09:08:08Z");
+    let requests = server.received_requests().await.unwrap();
+    let edit_request = requests.last().unwrap();
+    let sent: Vec<(String, String)> = url::form_urlencoded::parse(&edit_request.body)
+        .into_owned()
+        .collect();
+    assert!(
+        sent.contains(&(
+            "starttimestamp".to_owned(),
+            "2031-07-04T09:08:07Z".to_owned()
+        )),
+        "{sent:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_read_whose_timestamps_are_not_the_apis_form_is_an_invalid_answer() {
+    let (server, client, wiki) = server_and_client().await;
+    let session = client.anonymous_session(&wiki).unwrap();
+    let title = Title::parse("MediaWiki:Gadget-x.js").unwrap();
+    // No curtimestamp at all, then a revision timestamp in another form.
+    for answer in [
+        probe_answer(None, "2031-07-04T09:00:00Z"),
+        probe_answer(Some("2031-07-04T09:08:07Z"), "2031-07-04 09:00"),
+    ] {
+        server.reset().await;
+        mount_probe(&server, answer).await;
+        let error = session.probe(&title).await.unwrap_err();
+        assert!(matches!(error, Error::InvalidResponse { .. }), "{error:?}");
+    }
+    server.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/w/api.php"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "batchcomplete": true,
+            "query": {"pages": [
+                {"pageid": 1, "ns": 0, "title": "A", "contentmodel": "wikitext", "lastrevid": 10,
+                 "revisions": [{"revid": 10, "timestamp": "yesterday", "user": "U"}]}
+            ]}
+        })))
+        .mount(&server)
+        .await;
+    let error = session.lookup_revisions(&["A"]).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidResponse { detail, .. } if detail.contains("\"yesterday\"")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_saved_edit_whose_answer_has_an_odd_timestamp_is_still_saved() {
+    let (server, client, wiki) = server_and_client().await;
+    mount_probe(
+        &server,
+        probe_answer(Some("2031-07-04T09:08:07Z"), "2031-07-04T09:00:00Z"),
+    )
+    .await;
+    mount_edit(&server, "20310704090808").await;
+    let session = client.anonymous_session(&wiki).unwrap();
+    let title = Title::parse("MediaWiki:Gadget-x.js").unwrap();
+    let probe = session.probe(&title).await.unwrap();
+    let mut edit = EditRequest::new(title, "new", "s");
+    edit.base_revision = probe.page.revision_id;
+
+    let outcome = session.edit(&edit).await.unwrap();
+
+    assert_eq!(
+        outcome,
+        EditOutcome::Updated {
+            old_revision: 50,
+            new_revision: 51,
+            timestamp: None
+        }
+    );
 }

@@ -1,13 +1,15 @@
 //! The client against the in-memory fake wiki (testkit): request counts, parameters, retries,
 //! recovery, lookups, edits and notices.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use wikiscriptsync_mw::testkit::{FakeAccount, FakeWiki, Fault, LoginFailure};
 use wikiscriptsync_mw::{
     ActionApiClient, AllowList, BotPassword, ClientConfig, ContentModel, CreatePolicy, EditOutcome,
     EditRequest, Error, LoginError, PageState, RetryCause, RetryPolicy, SecretString, Session,
-    TalkNotice, TalkNoticeOutcome, Title, UserAgent, UserTalkTitle, WikiApi, WikiUrlError,
+    TalkNotice, TalkNoticeOutcome, Title, UserAgent, UserTalkTitle, WikiApi, WikiSession,
+    WikiSessionExt, WikiUrlError,
 };
 
 const ADMIN: &str = "Admin@publisher";
@@ -76,10 +78,18 @@ async fn a_cold_publish_costs_four_requests_with_the_required_parameters() {
     assert_eq!(probe.page.revision_id, Some(old));
     assert_eq!(probe.page.text.as_deref(), Some("old();"));
     assert_eq!(probe.page.content_model, Some(ContentModel::JavaScript));
-    assert!(!probe.server_time.is_empty());
+    // The fake's clock starts at 2026-01-01T00:00:00Z and ticks a second per revision.
+    assert!(
+        probe
+            .server_time
+            .to_string()
+            .starts_with("2026-01-01T00:00:0"),
+        "{}",
+        probe.server_time
+    );
     let mut edit = EditRequest::new(gadget(), "new();\r\n\n", "Update from git abc123");
     edit.base_revision = probe.page.revision_id;
-    edit.start_timestamp = Some(probe.server_time.clone());
+    edit.start_timestamp = Some(probe.server_time);
     let outcome = session.edit(&edit).await.unwrap();
 
     assert!(matches!(outcome, EditOutcome::Updated { old_revision, .. } if old_revision == old));
@@ -137,7 +147,7 @@ async fn a_cold_publish_costs_four_requests_with_the_required_parameters() {
     );
     assert_eq!(
         edit_request.param("starttimestamp"),
-        Some(probe.server_time.as_str())
+        Some(probe.server_time.to_string().as_str())
     );
     assert_eq!(edit_request.param("nocreate"), Some("1"));
     assert_eq!(edit_request.param("watchlist"), Some("nochange"));
@@ -214,7 +224,7 @@ async fn a_stale_base_revision_and_a_deletion_are_typed_errors() {
 
     let mut edit = EditRequest::new(gadget(), "v3", "publish");
     edit.base_revision = Some(base);
-    edit.start_timestamp = Some(probe.server_time.clone());
+    edit.start_timestamp = Some(probe.server_time);
     let err = session.edit(&edit).await.unwrap_err();
     assert!(
         matches!(err, Error::EditConflict { ref title } if title == "MediaWiki:Gadget-hello.js")
@@ -285,7 +295,7 @@ async fn maxlag_is_retried_and_then_succeeds() {
         2,
     );
 
-    let found = session.lookup_revisions(&["Foo".to_owned()]).await.unwrap();
+    let found = session.lookup_revisions(&["Foo"]).await.unwrap();
 
     assert!(matches!(found[0].state, PageState::Exists(_)));
     assert_eq!(fake.request_count(), 3, "two maxlag answers, then success");
@@ -311,7 +321,7 @@ async fn http_429_with_an_http_date_retry_after_is_retried() {
     );
 
     let started = Instant::now();
-    let found = session.lookup_revisions(&["Foo".to_owned()]).await.unwrap();
+    let found = session.lookup_revisions(&["Foo"]).await.unwrap();
 
     assert!(matches!(found[0].state, PageState::Exists(_)));
     assert_eq!(fake.request_count(), 2);
@@ -358,10 +368,7 @@ async fn persistent_503s_give_up_saying_what_was_retried_how_often_and_how_long(
         10,
     );
 
-    let err = session
-        .lookup_revisions(&["Foo".to_owned()])
-        .await
-        .unwrap_err();
+    let err = session.lookup_revisions(&["Foo"]).await.unwrap_err();
 
     let Error::RetriesExhausted {
         cause,
@@ -479,10 +486,7 @@ async fn an_expired_session_logs_in_again_once_and_retries() {
 
     // A session that stays logged out: NotLoggedIn after one attempt to log in again.
     fake.inject(Fault::AssertUserFailed, 10);
-    let err = session
-        .lookup_revisions(&["Foo".to_owned()])
-        .await
-        .unwrap_err();
+    let err = session.lookup_revisions(&["Foo"]).await.unwrap_err();
     assert!(matches!(err, Error::NotLoggedIn { .. }), "{err:?}");
 }
 
@@ -493,10 +497,7 @@ async fn malformed_and_truncated_json_are_invalid_responses() {
     let session = client.anonymous_session(&fake.wiki_url()).unwrap();
     for fault in [Fault::MalformedJson, Fault::TruncatedJson] {
         fake.inject(fault.clone(), 1);
-        let err = session
-            .lookup_revisions(&["Foo".to_owned()])
-            .await
-            .unwrap_err();
+        let err = session.lookup_revisions(&["Foo"]).await.unwrap_err();
         assert!(
             matches!(err, Error::InvalidResponse { .. }),
             "{fault:?}: {err:?}"
@@ -515,10 +516,7 @@ async fn a_slow_server_hits_the_timeout() {
     let session = client.anonymous_session(&fake.wiki_url()).unwrap();
     fake.inject(Fault::Delay(Duration::from_secs(2)), 1);
 
-    let err = session
-        .lookup_revisions(&["Foo".to_owned()])
-        .await
-        .unwrap_err();
+    let err = session.lookup_revisions(&["Foo"]).await.unwrap_err();
 
     // The answer would have come after 2 s: only the client's 200 ms timeout yields this error,
     // and a timeout is reported, not retried.
@@ -536,10 +534,7 @@ async fn other_http_errors_are_not_retried() {
     let client = ActionApiClient::new(config_for(&fake)).unwrap();
     let session = client.anonymous_session(&fake.wiki_url()).unwrap();
     fake.inject(Fault::HttpStatus(500), 1);
-    let err = session
-        .lookup_revisions(&["Foo".to_owned()])
-        .await
-        .unwrap_err();
+    let err = session.lookup_revisions(&["Foo"]).await.unwrap_err();
     assert!(matches!(err, Error::Http { status: 500, .. }), "{err:?}");
     assert_eq!(fake.request_count(), 1);
 }
@@ -890,7 +885,7 @@ async fn the_trait_objects_work_for_core() {
     let wiki = api.parse_wiki(&fake.api_url()).unwrap();
     let session = api.login(&wiki, admin()).await.unwrap();
     assert_eq!(session.user_name().as_deref(), Some("Admin"));
-    let found = session.lookup_revisions(&["Foo".to_owned()]).await.unwrap();
+    let found = session.lookup_revisions(&["Foo"]).await.unwrap();
     assert!(matches!(found[0].state, PageState::Exists(_)));
     let anonymous = api.anonymous(&wiki).unwrap();
     assert_eq!(anonymous.user_name(), None);
@@ -925,10 +920,65 @@ async fn interactive_clients_send_no_maxlag() {
     let fake = fake_with_accounts().await;
     let client = ActionApiClient::new(config_for(&fake).interactive()).unwrap();
     let session = client.anonymous_session(&fake.wiki_url()).unwrap();
-    session.lookup_revisions(&["Foo".to_owned()]).await.unwrap();
+    session.lookup_revisions(&["Foo"]).await.unwrap();
     let sent = fake.requests();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].param("maxlag"), None);
     // Anonymous sessions never assert a login.
     assert_eq!(sent[0].param("assert"), None);
+}
+
+#[tokio::test]
+async fn lookups_and_appends_work_through_the_object_safe_session() {
+    let fake = fake_with_accounts().await;
+    let first = fake.add_page("MediaWiki:Gadget-hello.js", "mw.log(1);");
+    fake.add_page("Foo", "x");
+    let client = ActionApiClient::new(config_for(&fake)).unwrap();
+    // As core holds them: `Arc<dyn WikiApi>` opening `Arc<dyn WikiSession>`s.
+    let api: Arc<dyn WikiApi> = Arc::new(client);
+    let session: Arc<dyn WikiSession> = api.login(&fake.wiki_url(), admin()).await.unwrap();
+
+    // Titles as `&str`, as `String`s and as `Title`s: one request each.
+    let queries = fake.requests_for("query");
+    let by_str = session
+        .lookup_revisions(&["Foo", "MediaWiki:Gadget-hello.js", "Missing"])
+        .await
+        .unwrap();
+    let stored = vec!["Foo".to_owned(), "Missing".to_owned()];
+    let by_string = session.lookup_titles(&stored).await.unwrap();
+    let by_title = session.lookup_titles(&[gadget()]).await.unwrap();
+    assert_eq!(fake.requests_for("query"), queries + 3);
+    assert!(matches!(by_str[0].state, PageState::Exists(_)));
+    assert!(matches!(&by_str[1].state, PageState::Exists(r) if r.revision_id == first));
+    assert!(matches!(by_str[2].state, PageState::Missing { .. }));
+    assert_eq!(
+        by_string
+            .iter()
+            .map(|l| l.requested.as_str())
+            .collect::<Vec<_>>(),
+        ["Foo", "Missing"]
+    );
+    assert!(matches!(by_string[1].state, PageState::Missing { .. }));
+    let PageState::Exists(revision) = &by_title[0].state else {
+        panic!("{by_title:?}")
+    };
+    assert_eq!(by_title[0].requested, "MediaWiki:Gadget-hello.js");
+    assert_eq!(revision.timestamp.to_string().len(), 20);
+
+    // An append through the trait sends `appendtext` and keeps what was on the page.
+    let append = EditRequest::new(gadget(), "\nmw.log(2);", "append");
+    let outcome = session.append(&append).await.unwrap();
+
+    assert!(
+        matches!(outcome, EditOutcome::Updated { old_revision, .. } if old_revision == first),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        fake.page_text("MediaWiki:Gadget-hello.js").as_deref(),
+        Some("mw.log(1);\nmw.log(2);")
+    );
+    let sent = fake.requests();
+    let last = sent.iter().rev().find(|r| r.action == "edit").unwrap();
+    assert_eq!(last.param("appendtext"), Some("\nmw.log(2);"));
+    assert_eq!(last.param("text"), None);
 }

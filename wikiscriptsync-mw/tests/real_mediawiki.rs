@@ -156,7 +156,7 @@ async fn a_gadget_page_is_created_updated_and_left_alone_when_unchanged_in_four_
     probe.check_rights(&title).unwrap();
     let mut create = EditRequest::new(title.clone(), file, "create from test");
     create.create = CreatePolicy::MustNotExist;
-    create.start_timestamp = Some(probe.server_time.clone());
+    create.start_timestamp = Some(probe.server_time);
     let created = session.edit(&create).await.unwrap();
     let EditOutcome::Created { revision, .. } = created else {
         panic!("expected Created, got {created:?}")
@@ -180,7 +180,7 @@ async fn a_gadget_page_is_created_updated_and_left_alone_when_unchanged_in_four_
     assert_eq!(probe.page.revision_id, Some(revision));
     let mut update = EditRequest::new(title.clone(), "mw.log('v2');\n", "update from test");
     update.base_revision = probe.page.revision_id;
-    update.start_timestamp = Some(probe.server_time.clone());
+    update.start_timestamp = Some(probe.server_time);
     let updated = session.edit(&update).await.unwrap();
     let EditOutcome::Updated {
         old_revision,

@@ -39,10 +39,7 @@ async fn a_wiki_answer_larger_than_the_cap_is_refused_saying_so() {
         .parse_wiki(&format!("{}/w/api.php", server.uri()))
         .unwrap();
     let session = client.anonymous_session(&wiki).unwrap();
-    let err = session
-        .lookup_revisions(&["Main Page".to_owned()])
-        .await
-        .unwrap_err();
+    let err = session.lookup_revisions(&["Main Page"]).await.unwrap_err();
     assert!(
         matches!(err, Error::TooLarge { limit, .. } if limit == 1024 * 1024),
         "{err:?}"
@@ -54,7 +51,7 @@ async fn a_wiki_answer_larger_than_the_cap_is_refused_saying_so() {
     config.max_response_bytes = 4 * 1024 * 1024;
     let client = ActionApiClient::new(config).unwrap();
     let session = client.anonymous_session(&wiki).unwrap();
-    let read = session.lookup_revisions(&["Main Page".to_owned()]).await;
+    let read = session.lookup_revisions(&["Main Page"]).await;
     assert!(!matches!(read, Err(Error::TooLarge { .. })), "{read:?}");
 }
 

@@ -96,7 +96,7 @@ async fn a_token_session_sends_bearer_on_every_request_and_publishes_in_two_requ
     probe.check_rights(&gadget()).unwrap();
     let mut edit = EditRequest::new(gadget(), "new();", "from git");
     edit.base_revision = probe.page.revision_id;
-    edit.start_timestamp = Some(probe.server_time.clone());
+    edit.start_timestamp = Some(probe.server_time);
     let outcome = session.edit(&edit).await.unwrap();
     assert!(
         matches!(outcome, EditOutcome::Updated { .. }),

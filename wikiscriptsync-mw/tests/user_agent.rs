@@ -32,7 +32,7 @@ async fn a_client_built_with_another_products_user_agent_sends_exactly_that_head
         .await
         .unwrap();
     session
-        .lookup_revisions(&["User:Cool/tool.js".to_owned()])
+        .lookup_revisions(&["User:Cool/tool.js"])
         .await
         .unwrap();
 

@@ -48,8 +48,9 @@ pub enum UserAgentError {
     /// The contact is empty.
     #[error(
         "the User-Agent needs contact information (a URL or an e-mail address where the tool's \
-         operator can be reached); Wikimedia may block clients without it \
-         (operators of WikiScriptSync: WIKISCRIPTSYNC_CONTACT)"
+         operator can be reached), the third argument of `UserAgent::new` (or the application's \
+         setting, in WikiScriptSync WIKISCRIPTSYNC_CONTACT); Wikimedia may block clients \
+         without it"
     )]
     EmptyContact,
     /// The contact cannot go into an HTTP header as one comment.
@@ -179,6 +180,11 @@ mod tests {
         assert_eq!(
             UserAgent::new("Bot", "1", "  "),
             Err(UserAgentError::EmptyContact)
+        );
+        let message = UserAgentError::EmptyContact.to_string();
+        assert!(
+            message.contains("the third argument of `UserAgent::new` (or the application's"),
+            "{message}"
         );
         assert_eq!(
             UserAgent::new("Bot", "1", "a\r\nX-Injected: 1"),

@@ -100,7 +100,7 @@ impl WikiSession for TimedSession {
         self.inner.user_info().await
     }
 
-    async fn lookup_revisions(&self, titles: &[String]) -> Result<Vec<PageLookup>, Error> {
+    async fn lookup_revisions(&self, titles: &[&str]) -> Result<Vec<PageLookup>, Error> {
         let start = since_origin(&self.timeline);
         let before = self.inner.request_count();
         let result = self.inner.lookup_revisions(titles).await;
@@ -133,6 +133,10 @@ impl WikiSession for TimedSession {
 
     async fn edit(&self, request: &EditRequest) -> Result<EditOutcome, Error> {
         self.inner.edit(request).await
+    }
+
+    async fn append(&self, request: &EditRequest) -> Result<EditOutcome, Error> {
+        self.inner.append(request).await
     }
 
     async fn post_talk_notice(&self, notice: &TalkNotice) -> Result<TalkNoticeOutcome, Error> {

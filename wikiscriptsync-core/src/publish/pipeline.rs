@@ -244,7 +244,7 @@ impl Engine {
         let sha1 = content_sha1(&publish_text);
         let mut edit = EditRequest::new(title.clone(), publish_text, file.summary.clone());
         edit.base_revision = live_revision;
-        edit.start_timestamp = Some(probe.server_time.clone());
+        edit.start_timestamp = Some(probe.server_time);
         edit.create = if job.allow_create {
             CreatePolicy::MayCreate
         } else {

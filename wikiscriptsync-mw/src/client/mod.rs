@@ -395,7 +395,7 @@ impl WikiSession for Session {
         Session::user_info(self).await
     }
 
-    async fn lookup_revisions(&self, titles: &[String]) -> Result<Vec<PageLookup>, Error> {
+    async fn lookup_revisions(&self, titles: &[&str]) -> Result<Vec<PageLookup>, Error> {
         Session::lookup_revisions(self, titles).await
     }
 
@@ -413,6 +413,10 @@ impl WikiSession for Session {
 
     async fn edit(&self, request: &EditRequest) -> Result<EditOutcome, Error> {
         Session::edit(self, request).await
+    }
+
+    async fn append(&self, request: &EditRequest) -> Result<EditOutcome, Error> {
+        Session::append(self, request).await
     }
 
     async fn post_talk_notice(&self, notice: &TalkNotice) -> Result<TalkNoticeOutcome, Error> {

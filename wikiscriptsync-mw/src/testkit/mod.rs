@@ -363,7 +363,8 @@ impl FakeWiki {
         format!("{}{}/api.php", state.site.server, state.site.script_path)
     }
 
-    /// `127.0.0.1:PORT`, for `WIKISCRIPTSYNC_EXTRA_WIKI_HOSTS`.
+    /// `127.0.0.1:PORT`, for [`crate::AllowList::with_hosts`] (which takes [`FakeWiki::api_url`]
+    /// as well).
     pub fn host(&self) -> String {
         self.server
             .uri()

@@ -119,7 +119,7 @@ impl PageWatcher {
                         titles.len() - 1
                     });
                 }
-                let looked_up = session.lookup_revisions(&titles).await;
+                let looked_up = session.lookup_titles(&titles).await;
                 requests = session.request_count();
                 let lookups = match looked_up {
                     Ok(lookups) => lookups,
@@ -340,7 +340,7 @@ pub(super) fn compare(
                     let event = ChangeEvent::PageChanged(PageChange {
                         new_revid: Some(revid),
                         editor: revision.user.clone(),
-                        timestamp: Some(revision.timestamp.clone()),
+                        timestamp: Some(revision.timestamp.to_string()),
                         summary: revision.comment.clone(),
                         diff_url: Some(wiki.diff_link(revision.revision_id, old_rev)),
                         ..change

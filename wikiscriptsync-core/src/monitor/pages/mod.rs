@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 
 use super::events::{ChangeEvent, PageChange};
 use super::{Progress, ProgressSink, RunError, RunOutlook, Selection, report_progress};
-use crate::mw::{PageLookup, PageState, TITLES_PER_REQUEST, WikiApi, WikiSession};
+use crate::mw::{PageLookup, PageState, TITLES_PER_REQUEST, WikiApi, WikiSession, WikiSessionExt};
 use crate::store::{
     CheckQueue, ClaimRequest, PageCheck, PageCheckStatus, PageMonitor, PageMonitorId, Store,
     StoreError,
