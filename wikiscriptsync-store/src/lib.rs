@@ -1,11 +1,17 @@
 //! Persistence for WikiScriptSync: one [`Store`] trait with SQLite and MariaDB backends.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), wikiscriptsync_store::StoreError> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), wikiscriptsync_store::StoreError> {
 //! use wikiscriptsync_store::{StoreSettings, open};
-//! let store = open(&"sqlite:wikiscriptsync.db".into(), &StoreSettings::migrating()).await?;
-//! let user = store.upsert_user("12345", "Example", chrono::Utc::now()).await?;
-//! # let _ = user; Ok(()) }
+//!
+//! // `sqlite::memory:` for a throw-away database; `sqlite:path/to/file.sqlite3` or
+//! // `mysql://user:password@host/database` for a kept one.
+//! let store = open(&"sqlite::memory:".into(), &StoreSettings::migrating()).await?;
+//! let saved = store.upsert_user("12345", "Example", chrono::Utc::now()).await?;
+//! let user = store.user(saved.id).await?.expect("just saved");
+//! assert_eq!(user.username, "Example");
+//! # Ok(()) }
 //! ```
 //!
 //! - The backend is chosen from the URL scheme: `sqlite:` or `mysql:`/`mariadb:`.
